@@ -1,0 +1,406 @@
+/**
+ * `npm run bench`: every benchmark of docs/benchmarks.md in one run, each figure printed
+ * beside its peer from the same run, as a ratio. Progress goes to stderr.
+ *
+ *   node bench/run.ts            a readable table on stdout
+ *   node bench/run.ts --json     only a JSON array of { name, value, unit } on stdout
+ *   --quick                      small inputs and few repetitions (a smoke test, ~30 s)
+ *   --no-browser                 skip the Chromium half
+ */
+
+import os from 'node:os'
+import { useKernel } from '../src/b3/engine.ts'
+import {
+  DEFAULT_BATCH_BLOCKS,
+  DEFAULT_IN_FLIGHT_PER_WORKER,
+  parallelMemoryBound,
+} from '../src/b3/parallel.ts'
+import { TreeBuilder } from '../src/b3/tree.ts'
+import { runChromiumBench } from './browser/driver.ts'
+import { measureB3sum } from './node/b3sum.ts'
+import { measureHashers, simdKernel } from './node/hashers.ts'
+import { describeMachine } from './node/machine.ts'
+import { measureMemory } from './node/memory.ts'
+import { measureProofs, measureTreeVsHash, measureVerify } from './node/tree.ts'
+import { measureWorkers } from './node/workers.ts'
+import { type Figure, GiB, MiB, makeInput, toHex } from './shared.ts'
+
+const args = new Set(process.argv.slice(2))
+const json = args.has('--json')
+const quick = args.has('--quick')
+const browser = !args.has('--no-browser')
+
+const NODE_BYTES = quick ? 32 * MiB : 256 * MiB
+const CHROMIUM_HASH_BYTES = quick ? 32 * MiB : 128 * MiB
+const CHROMIUM_POOL_BYTES = quick ? 32 * MiB : 256 * MiB
+const REPS = quick ? 2 : 7
+
+const started = performance.now()
+const log = (line: string): void => {
+  process.stderr.write(
+    `[${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s] ${line}\n`,
+  )
+}
+
+// ---------------------------------------------------------------------------------------
+// Measurements
+
+const machine = describeMachine()
+// Other processes on a 2-core machine move every figure: say how busy it was.
+const loadAtStart = os.loadavg()[0]!
+log(`${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`)
+const figures: Figure[] = []
+const notes: string[] = []
+const digestsAgree: string[] = []
+
+log(`generating ${NODE_BYTES / MiB} MiB of input`)
+const input = makeInput(NODE_BYTES)
+useKernel(simdKernel())
+
+const hashers = await measureHashers(input, 'node.hash', log, REPS)
+figures.push(...hashers.figures)
+const nodeDigests = new Set(Object.values(hashers.digests))
+digestsAgree.push(
+  `Node hashers ${nodeDigests.size === 1 ? 'agree' : `DISAGREE: ${JSON.stringify(hashers.digests)}`}`,
+)
+
+// Pools first, on a quiet machine (nothing else of ours running or being written back).
+figures.push(...(await measureWorkers(input, log, quick ? 2 : 9)))
+notes.push(
+  `Worker pools: batches of ${DEFAULT_BATCH_BLOCKS} blocks (${(DEFAULT_BATCH_BLOCKS * 256) / 1024} MiB), at most ` +
+    `${DEFAULT_IN_FLIGHT_PER_WORKER} per worker out at a time: buildTreeParallel holds at most ` +
+    `${parallelMemoryBound(1) / MiB} MiB (pool of 1) / ${parallelMemoryBound(2) / MiB} MiB (pool of 2) ` +
+    'of input beside the tree. "Independent threads" hash their own in-memory buffers with no ' +
+    'coordination: the most this machine can give.',
+)
+
+// b3sum reads a file of the input 4 times over (1 GiB) so its start-up weighs little.
+const copies = Math.max(1, Math.ceil(GiB / NODE_BYTES))
+log(`b3sum on a ${(copies * NODE_BYTES) / MiB} MiB temp file`)
+const b3 = await measureB3sum(input, copies, 'node.hash.b3sum', REPS)
+if (b3 === undefined) {
+  notes.push('b3sum not found: its row is missing')
+} else {
+  figures.push(b3.figure)
+  const expected = new TreeBuilder({ keepTree: false })
+  for (let i = 0; i < copies; i++) expected.update(input)
+  const agree = toHex(expected.finalize().root) === b3.digest
+  digestsAgree.push(`b3sum ${agree ? 'agrees' : 'DISAGREES'}`)
+  notes.push(
+    `b3sum: ${machine.b3sum}, \`--num-threads 1 --no-mmap\` on a ${b3.fileBytes / MiB} MiB file in ${b3.dir} ` +
+      `(the ${NODE_BYTES / MiB} MiB input ×${copies}); process start-up (${(b3.startupSeconds * 1000).toFixed(1)} ms ` +
+      'for an empty file, spawned from this Node process) and read() copies are included, nothing subtracted. It uses native SIMD ' +
+      `(${machine.simd.join(', ') || 'none detected'}).`,
+  )
+  log(`b3sum ${b3.figure.value.toFixed(0)} MiB/s`)
+}
+
+const treeVsHash = await measureTreeVsHash(input, log, REPS)
+figures.push(...treeVsHash.figures)
+figures.push(...(await measureVerify(input, treeVsHash.tree, log, REPS)))
+figures.push(...(await measureProofs(log, REPS)))
+
+figures.push(...measureMemory(log, quick ? 256 * MiB : GiB))
+
+let chromiumVersion = 'not run'
+if (browser) {
+  try {
+    log('Chromium: Vite dev server + Playwright')
+    const run = await runChromiumBench(
+      { hashBytes: CHROMIUM_HASH_BYTES, poolBytes: CHROMIUM_POOL_BYTES, reps: REPS },
+      log,
+    )
+    chromiumVersion = run.version
+    machine.chromium = run.version
+    figures.push(...run.figures)
+    const hashDigests = new Set(
+      Object.entries(run.digests)
+        .filter(([k]) => !k.startsWith('pool') && k !== 'sequential')
+        .map(([, v]) => v),
+    )
+    const treeDigests = new Set([
+      run.digests['pool-1'],
+      run.digests['pool-2'],
+      run.digests.sequential,
+    ])
+    digestsAgree.push(
+      `Chromium hashers ${hashDigests.size === 1 ? 'agree' : 'DISAGREE'}, pools ${treeDigests.size === 1 ? 'agree' : 'DISAGREE'}`,
+    )
+  } catch (e) {
+    notes.push(`Chromium run failed: ${(e as Error).message.split('\n')[0]}`)
+    log(`Chromium run failed: ${(e as Error).stack}`)
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Comparisons: a figure, its peer and their ratio.
+
+interface Comparison {
+  readonly section: string
+  readonly label: string
+  readonly figure: string
+  readonly peer: string
+  /** Name of the ratio in the JSON output. */
+  readonly ratio: string
+  readonly target?: {
+    readonly text: string
+    readonly met: (ratio: number, figure: number) => boolean
+  }
+}
+
+const comparisons: Comparison[] = [
+  {
+    section: `Node: BLAKE3 of ${NODE_BYTES / MiB} MiB in memory`,
+    label: 'Fulmen wasm-simd vs hash-wasm (256 KiB updates)',
+    figure: 'node.hash.wasm-simd',
+    peer: 'node.hash.hash-wasm-256k',
+    ratio: 'node.ratio.simd/hash-wasm',
+    target: { text: '≥ 2×', met: (r) => r >= 2 },
+  },
+  {
+    section: `Node: BLAKE3 of ${NODE_BYTES / MiB} MiB in memory`,
+    label: 'Fulmen wasm-simd vs hash-wasm (one-shot)',
+    figure: 'node.hash.wasm-simd',
+    peer: 'node.hash.hash-wasm-oneshot',
+    ratio: 'node.ratio.simd/hash-wasm-oneshot',
+    target: { text: '≥ 2×', met: (r) => r >= 2 },
+  },
+  {
+    section: `Node: BLAKE3 of ${NODE_BYTES / MiB} MiB in memory`,
+    label: 'Fulmen portable vs @noble/hashes',
+    figure: 'node.hash.portable',
+    peer: 'node.hash.noble',
+    ratio: 'node.ratio.portable/noble',
+    target: { text: '≥ 4×', met: (r) => r >= 4 },
+  },
+  {
+    section: `Node: BLAKE3 of ${NODE_BYTES / MiB} MiB in memory`,
+    label: 'Fulmen wasm-simd vs b3sum (native, 1 thread)',
+    figure: 'node.hash.wasm-simd',
+    peer: 'node.hash.b3sum',
+    ratio: 'node.ratio.simd/b3sum',
+  },
+  {
+    section: `Node: BLAKE3 of ${NODE_BYTES / MiB} MiB in memory`,
+    label: 'Fulmen wasm-simd vs Fulmen portable',
+    figure: 'node.hash.wasm-simd',
+    peer: 'node.hash.portable',
+    ratio: 'node.ratio.simd/portable',
+  },
+  {
+    section: `Chromium ${chromiumVersion}: BLAKE3 of ${CHROMIUM_HASH_BYTES / MiB} MiB in a dedicated worker`,
+    label: 'Fulmen wasm-simd vs hash-wasm (256 KiB updates)',
+    figure: 'chromium.hash.wasm-simd',
+    peer: 'chromium.hash.hash-wasm-256k',
+    ratio: 'chromium.ratio.simd/hash-wasm',
+    target: { text: '≥ 2×', met: (r) => r >= 2 },
+  },
+  {
+    section: `Chromium ${chromiumVersion}: BLAKE3 of ${CHROMIUM_HASH_BYTES / MiB} MiB in a dedicated worker`,
+    label: 'Fulmen wasm-simd vs hash-wasm (one-shot)',
+    figure: 'chromium.hash.wasm-simd',
+    peer: 'chromium.hash.hash-wasm-oneshot',
+    ratio: 'chromium.ratio.simd/hash-wasm-oneshot',
+    target: { text: '≥ 2×', met: (r) => r >= 2 },
+  },
+  {
+    section: `Chromium ${chromiumVersion}: BLAKE3 of ${CHROMIUM_HASH_BYTES / MiB} MiB in a dedicated worker`,
+    label: 'Fulmen portable vs @noble/hashes',
+    figure: 'chromium.hash.portable',
+    peer: 'chromium.hash.noble',
+    ratio: 'chromium.ratio.portable/noble',
+    target: { text: '≥ 4×', met: (r) => r >= 4 },
+  },
+  {
+    section: `Chromium ${chromiumVersion}: BLAKE3 of ${CHROMIUM_HASH_BYTES / MiB} MiB in a dedicated worker`,
+    label: 'Fulmen wasm-simd vs Fulmen portable',
+    figure: 'chromium.hash.wasm-simd',
+    peer: 'chromium.hash.portable',
+    ratio: 'chromium.ratio.simd/portable',
+  },
+  {
+    section: `Workers: buildTreeParallel over a ${NODE_BYTES / MiB} MiB stream (1 MiB chunks)`,
+    label: 'Node: pool of 2 vs pool of 1',
+    figure: 'node.workers.pool-2',
+    peer: 'node.workers.pool-1',
+    ratio: 'node.ratio.pool-2/pool-1',
+    target: { text: '≥ 1.7×', met: (r) => r >= 1.7 },
+  },
+  {
+    section: `Workers: buildTreeParallel over a ${NODE_BYTES / MiB} MiB stream (1 MiB chunks)`,
+    label: 'Node: 2 independent hashing threads vs 1 (ceiling)',
+    figure: 'node.workers.threads-2',
+    peer: 'node.workers.threads-1',
+    ratio: 'node.ratio.threads-2/threads-1',
+  },
+  {
+    section: `Workers: buildTreeParallel over a ${NODE_BYTES / MiB} MiB stream (1 MiB chunks)`,
+    label: 'Node: pool of 2 vs 2 independent threads',
+    figure: 'node.workers.pool-2',
+    peer: 'node.workers.threads-2',
+    ratio: 'node.ratio.pool-2/threads-2',
+  },
+  {
+    section: `Workers: buildTreeParallel over a ${NODE_BYTES / MiB} MiB stream (1 MiB chunks)`,
+    label: 'Node: pool of 1 vs buildTree on the main thread',
+    figure: 'node.workers.pool-1',
+    peer: 'node.workers.sequential',
+    ratio: 'node.ratio.pool-1/sequential',
+  },
+  {
+    section: `Workers: buildTreeParallel over a ${NODE_BYTES / MiB} MiB stream (1 MiB chunks)`,
+    label: 'Chromium: pool of 2 vs pool of 1 (from the page)',
+    figure: 'chromium.workers.pool-2',
+    peer: 'chromium.workers.pool-1',
+    ratio: 'chromium.ratio.pool-2/pool-1',
+    target: { text: '≥ 1.7×', met: (r) => r >= 1.7 },
+  },
+  {
+    section: `Workers: buildTreeParallel over a ${NODE_BYTES / MiB} MiB stream (1 MiB chunks)`,
+    label: 'Chromium: pool of 1 vs buildTree on the page',
+    figure: 'chromium.workers.pool-1',
+    peer: 'chromium.workers.sequential',
+    ratio: 'chromium.ratio.pool-1/sequential',
+  },
+  {
+    section: 'Tree, proofs and verification (Node, wasm-simd)',
+    label: `buildTree (64 KiB stream chunks) vs hash(), ${NODE_BYTES / MiB} MiB`,
+    figure: 'node.tree.buildTree',
+    peer: 'node.tree.hash',
+    ratio: 'node.ratio.buildTree/hash',
+  },
+  {
+    section: 'Tree, proofs and verification (Node, wasm-simd)',
+    label: 'initial vs resume proofs, every block of a 1 GiB tree',
+    figure: 'node.proof.initial',
+    peer: 'node.proof.resume',
+    ratio: 'node.ratio.initial/resume',
+  },
+  {
+    section: 'Tree, proofs and verification (Node, wasm-simd)',
+    label: `IncrementalVerifier (proof + block, every block) vs buildTree, ${NODE_BYTES / MiB} MiB`,
+    figure: 'node.verify.incremental',
+    peer: 'node.verify.buildTree',
+    ratio: 'node.ratio.verify/buildTree',
+    target: { text: 'overhead ≤ 5 %', met: (r) => (1 / r - 1) * 100 <= 5 },
+  },
+  {
+    section: 'Tree, proofs and verification (Node, wasm-simd)',
+    label: `IncrementalVerifier vs blockHash of every block (hashing alone), ${NODE_BYTES / MiB} MiB`,
+    figure: 'node.verify.incremental',
+    peer: 'node.verify.blockHash',
+    ratio: 'node.ratio.verify/blockHash',
+    target: { text: 'overhead ≤ 5 %', met: (r) => (1 / r - 1) * 100 <= 5 },
+  },
+  {
+    section: 'Memory: buildTree({ keepTree: false }) over a generated stream (64 KiB chunks)',
+    label: 'peak RSS growth (sampled every 10 ms) vs input',
+    figure: 'node.memory.peak-rss-growth',
+    peer: 'node.memory.input',
+    ratio: 'node.ratio.rss-growth/input',
+    target: { text: '≤ 32 MiB', met: (_, growth) => growth <= 32 },
+  },
+  {
+    section: 'Memory: buildTree({ keepTree: false }) over a generated stream (64 KiB chunks)',
+    label: 'peak RSS growth (Linux VmHWM) vs input',
+    figure: 'node.memory.peak-rss-growth-vmhwm',
+    peer: 'node.memory.input',
+    ratio: 'node.ratio.rss-growth-vmhwm/input',
+    target: { text: '≤ 32 MiB', met: (_, growth) => growth <= 32 },
+  },
+]
+
+const byName = new Map(figures.map((f) => [f.name, f]))
+const ratios: Figure[] = []
+interface Row {
+  readonly c: Comparison
+  readonly a: Figure
+  readonly b: Figure
+  readonly ratio: number
+}
+const rows: Row[] = []
+for (const c of comparisons) {
+  const a = byName.get(c.figure)
+  const b = byName.get(c.peer)
+  if (a === undefined || b === undefined) continue
+  const ratio = a.value / b.value
+  rows.push({ c, a, b, ratio })
+  ratios.push({ name: c.ratio, value: ratio, unit: 'x' })
+}
+
+// ---------------------------------------------------------------------------------------
+// Output
+
+if (json) {
+  const machineFigures: Figure[] = [
+    { name: 'machine.cores', value: machine.cores, unit: 'cores' },
+    { name: 'machine.memory', value: machine.memoryGiB, unit: 'GiB' },
+    { name: 'machine.load-average-at-start', value: loadAtStart, unit: '' },
+    { name: 'bench.duration', value: (performance.now() - started) / 1000, unit: 's' },
+  ]
+  log(`machine: ${JSON.stringify(machine)}`)
+  process.stdout.write(`${JSON.stringify([...figures, ...ratios, ...machineFigures], null, 2)}\n`)
+} else {
+  process.stdout.write(renderTable())
+}
+
+function formatValue(f: Figure): string {
+  if (f.unit === 'MiB/s')
+    return f.value >= 1024 ? `${(f.value / 1024).toFixed(2)} GiB/s` : `${f.value.toFixed(0)} MiB/s`
+  if (f.unit === 'proofs/s') return `${Math.round(f.value).toLocaleString('en-US')} proofs/s`
+  if (f.unit === 'MiB') return `${f.value.toFixed(f.value >= 100 ? 0 : 1)} MiB`
+  return `${f.value.toFixed(2)} ${f.unit}`
+}
+
+function formatRatio(r: Row): string {
+  if (r.c.figure.startsWith('node.memory')) return `${(r.ratio * 100).toFixed(2)} %`
+  if (r.c.figure === 'node.verify.incremental') {
+    // Time overhead of verifying over the peer: t_verify / t_peer - 1.
+    const overhead = (1 / r.ratio - 1) * 100
+    return `${r.ratio.toFixed(3)}× (${overhead >= 0 ? '+' : ''}${overhead.toFixed(1)} % time)`
+  }
+  return `${r.ratio.toFixed(2)}×`
+}
+
+function renderTable(): string {
+  const lines: string[] = []
+  const seconds = (performance.now() - started) / 1000
+  lines.push(
+    `Fulmen benchmarks — ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${seconds.toFixed(0)} s`,
+  )
+  lines.push(
+    `Machine: ${machine.cpu} (${machine.simd.join(', ') || 'no x86 SIMD flags'}), ${machine.cores} cores, ` +
+      `${machine.memoryGiB.toFixed(1)} GiB RAM, ${machine.os}`,
+  )
+  lines.push(
+    `Runtimes: Node ${machine.node}, Chromium ${machine.chromium ?? chromiumVersion}; ${machine.b3sum}; ` +
+      Object.entries(machine.packages)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', '),
+  )
+  lines.push(
+    `Load average (1 min): ${loadAtStart.toFixed(2)} at start, ${os.loadavg()[0]!.toFixed(2)} at the end. ` +
+      'Each figure is the best of several runs after a warm-up; ratio = figure / peer.',
+  )
+  let section = ''
+  const header = ['Comparison', 'Figure', 'Peer', 'Ratio', 'Target']
+  const widths = [64, 16, 16, 26, 18]
+  const fmt = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd()
+  for (const r of rows) {
+    if (r.c.section !== section) {
+      section = r.c.section
+      lines.push('', section, fmt(header), fmt(widths.map((w) => '-'.repeat(w))))
+    }
+    const target = r.c.target
+      ? `${r.c.target.text} ${r.c.target.met(r.ratio, r.a.value) ? 'met' : 'MISSED'}`
+      : ''
+    lines.push(fmt([r.c.label, formatValue(r.a), formatValue(r.b), formatRatio(r), target]))
+  }
+  lines.push('', `Digests: ${digestsAgree.join('; ')}.`)
+  for (const n of notes) lines.push(`Note: ${n}`)
+  return `${lines.join('\n')}\n`
+}

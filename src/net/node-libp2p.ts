@@ -1,0 +1,42 @@
+/**
+ * libp2p for a full node: WebSockets (browsers reach nodes here) and WebRTC-direct listeners,
+ * Noise, Yamux, identify, ping, and a circuit-relay-v2 server so browser tabs can reserve a
+ * slot and be dialled by other browsers.
+ */
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
+import { identify } from '@libp2p/identify'
+import type { PrivateKey } from '@libp2p/interface'
+import { ping } from '@libp2p/ping'
+import { webRTCDirect } from '@libp2p/webrtc'
+import { webSockets } from '@libp2p/websockets'
+import { createLibp2p } from 'libp2p'
+
+export interface NodeLibp2pOptions {
+  readonly privateKey: PrivateKey
+  readonly host: string
+  readonly wsPort: number
+  readonly webrtcPort: number
+}
+
+export async function createNodeLibp2p(options: NodeLibp2pOptions) {
+  const { privateKey, host, wsPort, webrtcPort } = options
+  return createLibp2p({
+    privateKey,
+    addresses: {
+      listen: [`/ip4/${host}/tcp/${wsPort}/ws`, `/ip4/${host}/udp/${webrtcPort}/webrtc-direct`],
+    },
+    transports: [webSockets(), webRTCDirect()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: {
+      identify: identify(),
+      ping: ping(),
+      relay: circuitRelayServer({ reservations: { maxReservations: 128 } }),
+    },
+    start: false,
+  })
+}
+
+export type NodeLibp2p = Awaited<ReturnType<typeof createNodeLibp2p>>

@@ -1,0 +1,170 @@
+/** `fulmen node start|status`: run a full node, or ask a running one how it is. */
+
+import { type ConfigLayer, loadConfig, parsePort, parseSize } from '../../config.ts'
+import { findRunningNode } from '../../runtime.ts'
+import { type Command, parseCommandArgs, UsageError } from '../command.ts'
+import { EXIT_FAILURE } from '../failure.ts'
+import { write } from '../output.ts'
+import { formatBytes } from '../progress.ts'
+
+const HELP = `Usage: fulmen node start [options]
+       fulmen node status [--data-dir DIR | --url URL] [--json]
+
+start   Runs a full node until SIGINT/SIGTERM: a block store of verified content, origins
+        (IPFS trustless gateways, HTTP(S) with Subresource Integrity), the HTTP gateway
+        (/services/0/blake3/<id>, /metrics, /health, /status) and libp2p (WebSockets,
+        WebRTC-direct, circuit relay). Logs are JSON lines on stderr.
+status  Prints the peer id, addresses and store usage of the node running on DIR.
+
+Options (start; each also comes from FULMEN_* variables and the config file):
+  --config FILE         JSON configuration (default: <data-dir>/config.json if present)
+  --data-dir DIR        Keys, store and database (FULMEN_DATA_DIR; default
+                        $XDG_DATA_HOME/fulmen or ~/.local/share/fulmen)
+  --host ADDR           Listen address (FULMEN_HOST; default 127.0.0.1)
+  --http-port N         HTTP gateway port, 0 = any (FULMEN_HTTP_PORT; default 4069)
+  --ws-port N           libp2p WebSockets port (FULMEN_WS_PORT; default 4070)
+  --webrtc-port N       libp2p WebRTC-direct UDP port (FULMEN_WEBRTC_PORT; default 4071)
+  --cache-size SIZE     Store limit, e.g. 10GiB (FULMEN_CACHE_SIZE; default 10GiB)
+  --ipfs-gateway URL    Trustless IPFS gateway, repeatable (FULMEN_IPFS_GATEWAYS, comma list)
+  --no-http-origins     Refuse HTTP(S) pointers (FULMEN_HTTP_ORIGINS=false)
+  --log-level LEVEL     fatal|error|warn|info|debug|trace|silent (FULMEN_LOG_LEVEL)
+  -h, --help            Show this help`
+
+async function start(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs('node', args, {
+    config: { type: 'string' },
+    'data-dir': { type: 'string' },
+    host: { type: 'string' },
+    'http-port': { type: 'string' },
+    'ws-port': { type: 'string' },
+    'webrtc-port': { type: 'string' },
+    'cache-size': { type: 'string' },
+    'ipfs-gateway': { type: 'string', multiple: true },
+    'no-http-origins': { type: 'boolean' },
+    'log-level': { type: 'string' },
+  })
+  if (positionals.length > 0)
+    throw new UsageError(`unexpected argument '${positionals[0]}'`, 'node')
+  const flags: Record<string, unknown> = {}
+  const origins: Record<string, unknown> = {}
+  if (values['data-dir'] !== undefined)
+    flags.dataDir = (await import('node:path')).resolve(values['data-dir'])
+  if (values.host !== undefined) flags.host = values.host
+  if (values['http-port'] !== undefined)
+    flags.httpPort = parsePort(values['http-port'], '--http-port')
+  if (values['ws-port'] !== undefined) flags.wsPort = parsePort(values['ws-port'], '--ws-port')
+  if (values['webrtc-port'] !== undefined)
+    flags.webrtcPort = parsePort(values['webrtc-port'], '--webrtc-port')
+  if (values['cache-size'] !== undefined)
+    flags.cacheSize = parseSize(values['cache-size'], '--cache-size')
+  if (values['log-level'] !== undefined) flags.logLevel = values['log-level']
+  if (values['ipfs-gateway'] !== undefined) origins.ipfsGateways = values['ipfs-gateway']
+  if (values['no-http-origins']) origins.http = false
+  if (Object.keys(origins).length > 0) flags.origins = origins
+  const config = await loadConfig({
+    ...(values.config === undefined ? {} : { configPath: values.config }),
+    flags: flags as ConfigLayer,
+  })
+  // Loaded here: libp2p takes most of a second to import, which other commands need not pay.
+  const { startFullNode } = await import('../../full-node.ts')
+  const node = await startFullNode(config)
+  await write(
+    `fulmen node ${node.peerId}\n  http    ${node.httpUrl}\n${node
+      .multiaddrs()
+      .map((a) => `  libp2p  ${a}\n`)
+      .join('')}`,
+  )
+  return new Promise<number>((resolve) => {
+    let signals = 0
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals++
+      if (signals > 1) {
+        node.logger.warn({ signal }, 'second signal: exiting now')
+        process.exit(130)
+      }
+      node
+        .stop(signal)
+        .then(() => resolve(0))
+        .catch((error: unknown) => {
+          node.logger.error({ err: error }, 'shutdown failed')
+          resolve(EXIT_FAILURE)
+        })
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+  })
+}
+
+async function status(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs('node', args, {
+    'data-dir': { type: 'string' },
+    url: { type: 'string' },
+    json: { type: 'boolean' },
+  })
+  if (positionals.length > 0)
+    throw new UsageError(`unexpected argument '${positionals[0]}'`, 'node')
+  let url = values.url
+  if (url === undefined) {
+    const config = await loadConfig({
+      flags:
+        values['data-dir'] === undefined
+          ? {}
+          : { dataDir: (await import('node:path')).resolve(values['data-dir']) },
+    })
+    const running = await findRunningNode(config.dataDir)
+    if (running === undefined) {
+      process.stderr.write(`fulmen: no node is running on ${config.dataDir}\n`)
+      return EXIT_FAILURE
+    }
+    url = running.http
+  }
+  const res = await fetch(`${url.replace(/\/+$/, '')}/status`, {
+    signal: AbortSignal.timeout(5000),
+  })
+  if (!res.ok) {
+    process.stderr.write(`fulmen: ${url}/status answered ${res.status}\n`)
+    return EXIT_FAILURE
+  }
+  const s = (await res.json()) as {
+    peerId: string
+    version: string
+    http: string
+    multiaddrs: string[]
+    uptimeSeconds: number
+    store: { bytes: number; contents: number; pinnedBytes: number; limit: number }
+    origins: string[]
+  }
+  if (values.json) {
+    await write(`${JSON.stringify(s, null, 2)}\n`)
+    return 0
+  }
+  const limit =
+    Number.isFinite(s.store.limit) && s.store.limit !== null ? formatBytes(s.store.limit) : 'none'
+  await write(
+    [
+      `peer id   ${s.peerId}`,
+      `version   ${s.version}, up ${s.uptimeSeconds} s`,
+      `http      ${s.http}`,
+      ...s.multiaddrs.map((a, i) => `${i === 0 ? 'libp2p' : ''.padEnd(6)}    ${a}`),
+      `store     ${formatBytes(s.store.bytes)} in ${s.store.contents} contents (${formatBytes(s.store.pinnedBytes)} pinned), limit ${limit}`,
+      `origins   ${s.origins.length > 0 ? s.origins.join(', ') : 'none'}`,
+      '',
+    ].join('\n'),
+  )
+  return 0
+}
+
+export const nodeCommand: Command = {
+  name: 'node',
+  summary: 'Run a full node (start), or show a running one (status)',
+  help: HELP,
+  async run(args) {
+    const [sub, ...rest] = args
+    if (sub === 'start') return start(rest)
+    if (sub === 'status') return status(rest)
+    throw new UsageError(
+      sub === undefined ? 'missing subcommand (start or status)' : `unknown subcommand '${sub}'`,
+      'node',
+    )
+  },
+}

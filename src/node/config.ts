@@ -1,0 +1,271 @@
+/**
+ * The full node's configuration: defaults, then a JSON file, then environment variables, then
+ * command-line flags, each overriding the one before. Every value is checked here, so the
+ * rest of the node can trust it.
+ */
+import { readFile } from 'node:fs/promises'
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+
+export interface NodeConfig {
+  /** Keys, block store and LevelDB live here. */
+  readonly dataDir: string
+  /** Address every listener binds to. */
+  readonly host: string
+  /** HTTP gateway, metrics and health (0 = any free port). */
+  readonly httpPort: number
+  /** libp2p WebSockets (browsers connect here). */
+  readonly wsPort: number
+  /** libp2p WebRTC-direct (UDP). */
+  readonly webrtcPort: number
+  /** Block store size limit in bytes; least recently used unpinned content goes first. */
+  readonly cacheSize: number
+  readonly origins: {
+    /** Trustless IPFS gateways, tried in order. Empty: IPFS pointers are refused. */
+    readonly ipfsGateways: readonly string[]
+    /** Whether HTTP(S) pointers with Subresource Integrity may be fetched. */
+    readonly http: boolean
+    /** Largest content fetched from an origin, bytes. */
+    readonly maxBytes: number
+    /** Longest an origin fetch may take, milliseconds. */
+    readonly timeoutMs: number
+  }
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  /** How long shutdown waits for open responses before cutting them, milliseconds. */
+  readonly shutdownGraceMs: number
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+  readonly code = 'CONFIG_INVALID'
+}
+
+/** Partial configuration from one source (file, environment, flags). */
+export type ConfigLayer = {
+  [K in keyof NodeConfig]?: K extends 'origins' ? Partial<NodeConfig['origins']> : NodeConfig[K]
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share')
+  return join(base, 'fulmen')
+}
+
+export function defaults(env: NodeJS.ProcessEnv = process.env): NodeConfig {
+  return {
+    dataDir: defaultDataDir(env),
+    host: '127.0.0.1',
+    httpPort: 4069,
+    wsPort: 4070,
+    webrtcPort: 4071,
+    cacheSize: 10 * 1024 ** 3,
+    origins: { ipfsGateways: [], http: true, maxBytes: 4 * 1024 ** 3, timeoutMs: 120_000 },
+    logLevel: 'info',
+    shutdownGraceMs: 10_000,
+  }
+}
+
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1000,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1000 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1000 ** 3,
+  gib: 1024 ** 3,
+  t: 1024 ** 4,
+  tb: 1000 ** 4,
+  tib: 1024 ** 4,
+}
+
+/** `10GiB`, `512 MB`, `1048576` → bytes. */
+export function parseSize(input: string | number, what: string): number {
+  if (typeof input === 'number') return checkNonNegative(input, what)
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(input)
+  const unit = m === null ? undefined : SIZE_UNITS[m[2]!.toLowerCase()]
+  if (m === null || unit === undefined)
+    throw new ConfigError(`${what}: '${input}' is not a size (e.g. 10GiB, 512MB)`)
+  return checkNonNegative(Math.floor(Number(m[1]) * unit), what)
+}
+
+function checkNonNegative(n: number, what: string): number {
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new ConfigError(`${what}: ${n} is not a non-negative integer`)
+  return n
+}
+
+export function parsePort(input: string | number, what: string): number {
+  const n = typeof input === 'number' ? input : Number(input)
+  if (!Number.isInteger(n) || n < 0 || n > 65_535)
+    throw new ConfigError(`${what}: '${input}' is not a port (0-65535)`)
+  return n
+}
+
+function parseBoolean(input: string, what: string): boolean {
+  if (/^(1|true|yes|on)$/i.test(input)) return true
+  if (/^(0|false|no|off)$/i.test(input)) return false
+  throw new ConfigError(`${what}: '${input}' is not a boolean`)
+}
+
+function parseLogLevel(input: string, what: string): NodeConfig['logLevel'] {
+  if ((LOG_LEVELS as readonly string[]).includes(input)) return input as NodeConfig['logLevel']
+  throw new ConfigError(`${what}: '${input}' is not one of ${LOG_LEVELS.join(', ')}`)
+}
+
+function parseGateways(input: string | readonly string[], what: string): string[] {
+  const list = typeof input === 'string' ? input.split(',') : [...input]
+  return list
+    .map((g) => g.trim())
+    .filter((g) => g.length > 0)
+    .map((g) => {
+      let url: URL
+      try {
+        url = new URL(g)
+      } catch {
+        throw new ConfigError(`${what}: '${g}' is not a URL`)
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:')
+        throw new ConfigError(`${what}: '${g}' is not http(s)`)
+      return g.replace(/\/+$/, '')
+    })
+}
+
+/** The layer named by FULMEN_* environment variables. */
+export function envLayer(env: NodeJS.ProcessEnv = process.env): ConfigLayer {
+  const layer: Record<string, unknown> = {}
+  const origins: Record<string, unknown> = {}
+  if (env.FULMEN_DATA_DIR) layer.dataDir = resolve(env.FULMEN_DATA_DIR)
+  if (env.FULMEN_HOST) layer.host = env.FULMEN_HOST
+  if (env.FULMEN_HTTP_PORT) layer.httpPort = parsePort(env.FULMEN_HTTP_PORT, 'FULMEN_HTTP_PORT')
+  if (env.FULMEN_WS_PORT) layer.wsPort = parsePort(env.FULMEN_WS_PORT, 'FULMEN_WS_PORT')
+  if (env.FULMEN_WEBRTC_PORT)
+    layer.webrtcPort = parsePort(env.FULMEN_WEBRTC_PORT, 'FULMEN_WEBRTC_PORT')
+  if (env.FULMEN_CACHE_SIZE) layer.cacheSize = parseSize(env.FULMEN_CACHE_SIZE, 'FULMEN_CACHE_SIZE')
+  if (env.FULMEN_LOG_LEVEL) layer.logLevel = parseLogLevel(env.FULMEN_LOG_LEVEL, 'FULMEN_LOG_LEVEL')
+  if (env.FULMEN_IPFS_GATEWAYS !== undefined) {
+    origins.ipfsGateways = parseGateways(env.FULMEN_IPFS_GATEWAYS, 'FULMEN_IPFS_GATEWAYS')
+  }
+  if (env.FULMEN_HTTP_ORIGINS)
+    origins.http = parseBoolean(env.FULMEN_HTTP_ORIGINS, 'FULMEN_HTTP_ORIGINS')
+  if (env.FULMEN_ORIGIN_MAX_BYTES)
+    origins.maxBytes = parseSize(env.FULMEN_ORIGIN_MAX_BYTES, 'FULMEN_ORIGIN_MAX_BYTES')
+  if (env.FULMEN_ORIGIN_TIMEOUT_MS)
+    origins.timeoutMs = checkNonNegative(
+      Number(env.FULMEN_ORIGIN_TIMEOUT_MS),
+      'FULMEN_ORIGIN_TIMEOUT_MS',
+    )
+  if (Object.keys(origins).length > 0) layer.origins = origins
+  return layer as ConfigLayer
+}
+
+/** Checks a parsed JSON config file and turns it into a layer. */
+export function fileLayer(json: unknown, source: string): ConfigLayer {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new ConfigError(`${source}: the configuration must be a JSON object`)
+  }
+  const known = new Set(Object.keys(defaults()))
+  const o = json as Record<string, unknown>
+  for (const key of Object.keys(o)) {
+    if (!known.has(key)) throw new ConfigError(`${source}: unknown setting '${key}'`)
+  }
+  const layer: Record<string, unknown> = {}
+  const str = (k: string) => {
+    if (typeof o[k] !== 'string') throw new ConfigError(`${source}: '${k}' must be a string`)
+    return o[k] as string
+  }
+  if (o.dataDir !== undefined) layer.dataDir = resolve(str('dataDir'))
+  if (o.host !== undefined) layer.host = str('host')
+  for (const k of ['httpPort', 'wsPort', 'webrtcPort'] as const) {
+    if (o[k] !== undefined) layer[k] = parsePort(o[k] as number, `${source}: ${k}`)
+  }
+  if (o.cacheSize !== undefined)
+    layer.cacheSize = parseSize(o.cacheSize as string | number, `${source}: cacheSize`)
+  if (o.logLevel !== undefined)
+    layer.logLevel = parseLogLevel(str('logLevel'), `${source}: logLevel`)
+  if (o.shutdownGraceMs !== undefined)
+    layer.shutdownGraceMs = checkNonNegative(
+      o.shutdownGraceMs as number,
+      `${source}: shutdownGraceMs`,
+    )
+  if (o.origins !== undefined) {
+    const g = o.origins as Record<string, unknown>
+    if (typeof g !== 'object' || g === null)
+      throw new ConfigError(`${source}: 'origins' must be an object`)
+    const origins: Record<string, unknown> = {}
+    if (g.ipfsGateways !== undefined) {
+      if (!Array.isArray(g.ipfsGateways))
+        throw new ConfigError(`${source}: origins.ipfsGateways must be an array`)
+      origins.ipfsGateways = parseGateways(
+        g.ipfsGateways as string[],
+        `${source}: origins.ipfsGateways`,
+      )
+    }
+    if (g.http !== undefined) {
+      if (typeof g.http !== 'boolean')
+        throw new ConfigError(`${source}: origins.http must be a boolean`)
+      origins.http = g.http
+    }
+    if (g.maxBytes !== undefined)
+      origins.maxBytes = parseSize(g.maxBytes as string | number, `${source}: origins.maxBytes`)
+    if (g.timeoutMs !== undefined)
+      origins.timeoutMs = checkNonNegative(g.timeoutMs as number, `${source}: origins.timeoutMs`)
+    layer.origins = origins
+  }
+  return layer as ConfigLayer
+}
+
+export async function readConfigFile(path: string): Promise<ConfigLayer> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (error) {
+    throw new ConfigError(`cannot read ${path}: ${(error as Error).message}`)
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (error) {
+    throw new ConfigError(`${path}: ${(error as Error).message}`)
+  }
+  return fileLayer(json, path)
+}
+
+/** Applies layers in order over the defaults. */
+export function mergeConfig(base: NodeConfig, ...layers: ConfigLayer[]): NodeConfig {
+  let config = base
+  for (const layer of layers) {
+    config = { ...config, ...layer, origins: { ...config.origins, ...layer.origins } } as NodeConfig
+  }
+  return config
+}
+
+/**
+ * The configuration for this process: defaults < file (`--config`, else `<dataDir>/config.json`
+ * when present) < environment < flags.
+ */
+export async function loadConfig(options: {
+  configPath?: string
+  flags?: ConfigLayer
+  env?: NodeJS.ProcessEnv
+}): Promise<NodeConfig> {
+  const env = options.env ?? process.env
+  const envL = envLayer(env)
+  const flags = options.flags ?? {}
+  const dataDir = flags.dataDir ?? envL.dataDir ?? defaultDataDir(env)
+  const path = options.configPath ?? env.FULMEN_CONFIG
+  let file: ConfigLayer = {}
+  if (path !== undefined) file = await readConfigFile(path)
+  else {
+    const implicit = join(dataDir, 'config.json')
+    file = await readConfigFile(implicit).catch((error: ConfigError) => {
+      if (error.message.startsWith(`cannot read ${implicit}`)) return {}
+      throw error
+    })
+  }
+  return mergeConfig(defaults(env), file, envL, flags)
+}

@@ -1,0 +1,303 @@
+/**
+ * The node's HTTP gateway: content at the paths Fleek's Lightning node uses, raw or as a
+ * proof-carrying framed body, plus health, status, metrics and a loopback-only import door.
+ *
+ *   GET|HEAD /services/0/blake3/<content id>     raw bytes (Range → 206), or frames
+ *   GET|HEAD /services/0/ipfs/<cid>              an IPFS pointer, fetched and verified on a miss
+ *   GET|HEAD /services/0/http?url=…&integrity=…  an HTTP(S) pointer pinned by SRI
+ *   GET /health · GET /status · GET /metrics
+ *   PUT /admin/content[?pin=1]                   import the request body (loopback only)
+ *
+ * Frames are chosen with `?format=frames` or `Accept: application/vnd.fulmen.frames`; their
+ * range with `Range: bytes=…` or `?range=a-b` (inclusive, like HTTP), answered 200 with the
+ * range in `X-Fulmen-Content-Range` (the frames are another representation, not a slice).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import { pipeline } from 'node:stream/promises'
+import { formatContentId, parseContentId } from '../../b3/content-id.ts'
+import type { HashTree } from '../../b3/tree.ts'
+import type { Pointer } from '../../origin/pointer.ts'
+import type { BlockStore } from '../../store/block-store.ts'
+import { contentBody, contentBodyLength } from '../../wire/content-body.ts'
+import type { Logger } from '../logger.ts'
+import type { NodeMetrics } from '../metrics.ts'
+import { type GatewayFailure, toFailure } from './failures.ts'
+import { parseRange, type RangeRequest } from './range.ts'
+
+export const FRAMES_MEDIA_TYPE = 'application/vnd.fulmen.frames'
+
+export interface Resolver {
+  resolve(pointer: Pointer, options?: { signal?: AbortSignal }): Promise<HashTree>
+}
+
+export interface GatewayOptions {
+  readonly store: BlockStore
+  readonly resolver: Resolver
+  readonly metrics: NodeMetrics
+  readonly logger: Logger
+  /** The node's peer id, sent in `X-Fulmen-Node`. */
+  readonly nodeId: string
+  /** Body of `GET /status`. */
+  readonly status: () => Promise<Record<string, unknown>>
+}
+
+export interface Gateway {
+  readonly server: Server
+  listen(port: number, host: string): Promise<AddressInfo>
+  /**
+   * Stops accepting, lets open responses finish for up to `graceMs`, then cuts what is left.
+   * Resolves with the number of responses that had to be cut.
+   */
+  close(graceMs: number): Promise<number>
+}
+
+function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1'
+}
+
+/** What a request names: a route label for metrics and, for content, the pointer. */
+type Route =
+  | { readonly name: 'content'; readonly pointer: () => Pointer }
+  | { readonly name: 'health' | 'status' | 'metrics' | 'admin-put' | 'not-found' }
+
+function route(method: string, url: URL): Route {
+  const path = url.pathname
+  if (path === '/health') return { name: 'health' }
+  if (path === '/status') return { name: 'status' }
+  if (path === '/metrics') return { name: 'metrics' }
+  if (path === '/admin/content' && method === 'PUT') return { name: 'admin-put' }
+  const m = /^\/services\/0\/(blake3|ipfs)\/([^/]+)$/.exec(path)
+  if (m !== null) {
+    const id = decodeURIComponent(m[2]!)
+    if (m[1] === 'blake3')
+      return { name: 'content', pointer: () => ({ kind: 'blake3', root: parseContentId(id) }) }
+    return { name: 'content', pointer: () => ({ kind: 'ipfs', cid: id }) }
+  }
+  if (path === '/services/0/http') {
+    return {
+      name: 'content',
+      pointer: () => ({
+        kind: 'http',
+        url: url.searchParams.get('url') ?? '',
+        integrity: url.searchParams.get('integrity') ?? '',
+      }),
+    }
+  }
+  return { name: 'not-found' }
+}
+
+function wantsFrames(req: IncomingMessage, url: URL): boolean {
+  const format = url.searchParams.get('format')
+  if (format !== null) return format === 'frames'
+  return (req.headers.accept ?? '').includes(FRAMES_MEDIA_TYPE)
+}
+
+function requestedRange(req: IncomingMessage, url: URL, length: number): RangeRequest {
+  const q = url.searchParams.get('range')
+  return parseRange(q === null ? req.headers.range : `bytes=${q}`, length)
+}
+
+export function createGateway(options: GatewayOptions): Gateway {
+  const { store, resolver, metrics, logger, nodeId } = options
+  const log = logger.child({ component: 'gateway' })
+  const sockets = new Set<Socket>()
+  const active = new Set<ServerResponse>()
+  let closing = false
+
+  const sendJson = (res: ServerResponse, status: number, body: unknown) => {
+    const text = `${JSON.stringify(body)}\n`
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+    })
+    res.end(text)
+  }
+
+  const fail = (res: ServerResponse, failure: GatewayFailure) => {
+    if (res.headersSent) {
+      // Mid-body: the only honest signal left is to cut the connection.
+      res.destroy()
+      return
+    }
+    if (failure.status === 416 && failure.length !== undefined)
+      res.setHeader('content-range', `bytes */${failure.length}`)
+    sendJson(res, failure.status, { error: { code: failure.code, message: failure.message } })
+  }
+
+  async function serveContent(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    pointer: Pointer,
+    signal: AbortSignal,
+  ) {
+    const tree = await resolver.resolve(pointer, { signal })
+    const { root, length } = tree
+    const range = requestedRange(req, url, length)
+    if (range.kind === 'unsatisfiable') {
+      throw Object.assign(new Error(`range not satisfiable for ${length} bytes`), {
+        code: 'RANGE_NOT_SATISFIABLE',
+        length,
+      })
+    }
+    const span =
+      range.kind === 'range' ? { start: range.start, end: range.end } : { start: 0, end: length }
+    const headers: Record<string, string | number> = {
+      etag: `"${hex(root)}"`,
+      'cache-control': 'public, max-age=31536000, immutable',
+      'accept-ranges': 'bytes',
+      'x-fulmen-node': nodeId,
+      'x-content-id': formatContentId(root, 'cid'),
+    }
+    const head = req.method === 'HEAD'
+    if (wantsFrames(req, url)) {
+      headers['content-type'] = FRAMES_MEDIA_TYPE
+      headers['content-length'] = contentBodyLength(tree, span)
+      headers['x-fulmen-content-range'] =
+        `bytes ${span.start}-${Math.max(span.start, span.end - 1)}/${length}`
+      res.writeHead(200, headers)
+      if (head) return void res.end()
+      const body = contentBody(tree, (k, s) => store.getBlock(root, k, s), { range: span, signal })
+      await pipeline(counted(body, 'frames'), res, { signal })
+      return
+    }
+    headers['content-type'] = 'application/octet-stream'
+    headers['content-length'] = span.end - span.start
+    if (range.kind === 'range')
+      headers['content-range'] = `bytes ${span.start}-${span.end - 1}/${length}`
+    res.writeHead(range.kind === 'range' ? 206 : 200, headers)
+    if (head || span.end === span.start) return void res.end()
+    await pipeline(counted(store.read(root, span, signal), 'raw'), res, { signal })
+  }
+
+  async function* counted(
+    source: AsyncIterable<Uint8Array>,
+    format: 'raw' | 'frames',
+  ): AsyncGenerator<Uint8Array> {
+    const counter = metrics.bytesServed.labels(format)
+    for await (const chunk of source) {
+      counter.inc(chunk.length)
+      yield chunk
+    }
+  }
+
+  async function adminPut(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    signal: AbortSignal,
+  ) {
+    if (!isLoopback(req.socket.remoteAddress)) {
+      throw Object.assign(new Error('imports are accepted from loopback only'), {
+        code: 'FORBIDDEN',
+      })
+    }
+    const tree = await store.put(req as AsyncIterable<Uint8Array>, {
+      pin: url.searchParams.get('pin') === '1',
+      signal,
+    })
+    sendJson(res, 201, {
+      root: hex(tree.root),
+      cid: formatContentId(tree.root, 'cid'),
+      length: tree.length,
+      blocks: tree.blocks,
+    })
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now()
+    const url = new URL(req.url ?? '/', 'http://gateway')
+    const r = route(req.method ?? 'GET', url)
+    const abort = new AbortController()
+    res.on('close', () => {
+      active.delete(res)
+      if (!res.writableFinished) abort.abort(new Error('client went away'))
+      metrics.requests.labels(r.name, String(res.statusCode)).inc()
+      log.debug(
+        {
+          method: req.method,
+          url: req.url,
+          status: res.statusCode,
+          ms: Math.round(performance.now() - started),
+        },
+        'request',
+      )
+    })
+    active.add(res)
+    try {
+      if (closing) {
+        res.setHeader('connection', 'close')
+        return sendJson(res, 503, {
+          error: { code: 'SHUTTING_DOWN', message: 'the node is shutting down' },
+        })
+      }
+      if (r.name !== 'admin-put' && req.method !== 'GET' && req.method !== 'HEAD') {
+        res.setHeader('allow', 'GET, HEAD')
+        return sendJson(res, 405, {
+          error: { code: 'METHOD_NOT_ALLOWED', message: `${req.method} is not supported here` },
+        })
+      }
+      switch (r.name) {
+        case 'health':
+          return sendJson(res, 200, { status: 'ok' })
+        case 'status':
+          return sendJson(res, 200, await options.status())
+        case 'metrics': {
+          const text = await metrics.registry.metrics()
+          res.writeHead(200, { 'content-type': metrics.registry.contentType })
+          return void res.end(text)
+        }
+        case 'admin-put':
+          return await adminPut(req, res, url, abort.signal)
+        case 'content':
+          return await serveContent(req, res, url, r.pointer(), abort.signal)
+        case 'not-found':
+          return sendJson(res, 404, {
+            error: { code: 'NOT_FOUND', message: `no route for ${url.pathname}` },
+          })
+      }
+    } catch (error) {
+      if (abort.signal.aborted) return
+      const failure = toFailure(error)
+      if (failure.status >= 500) log.warn({ err: error, url: req.url }, 'request failed')
+      fail(res, failure)
+    }
+  }
+
+  const server = createServer((req, res) => {
+    void handle(req, res)
+  })
+  server.on('connection', (socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
+
+  return {
+    server,
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(port, host, () => {
+          server.off('error', reject)
+          resolve(server.address() as AddressInfo)
+        })
+      })
+    },
+    async close(graceMs) {
+      closing = true
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
+      server.closeIdleConnections()
+      const deadline = Date.now() + graceMs
+      while (active.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25))
+      const cut = active.size
+      for (const socket of sockets) socket.destroy()
+      await stopped
+      return cut
+    },
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Prometheus metrics of one node (prom-client, a registry per node so tests can run several
+ * in one process). Served at `GET /metrics`.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client'
+
+export interface NodeMetrics {
+  readonly registry: Registry
+  readonly bytesServed: Counter<'format'>
+  readonly requests: Counter<'route' | 'status'>
+  readonly cacheHits: Counter
+  readonly cacheMisses: Counter
+  readonly originFetches: Counter<'origin' | 'result'>
+  readonly originBytes: Counter<'origin'>
+  readonly verificationFailures: Counter<'source'>
+  readonly storeBytes: Gauge
+  readonly storeContents: Gauge
+}
+
+export function createMetrics(): NodeMetrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'fulmen_process_' })
+  const registers = [registry]
+  return {
+    registry,
+    bytesServed: new Counter({
+      name: 'fulmen_bytes_served_total',
+      help: 'Content bytes sent to clients, by body format (raw or frames)',
+      labelNames: ['format'],
+      registers,
+    }),
+    requests: new Counter({
+      name: 'fulmen_requests_total',
+      help: 'HTTP gateway requests by route and status code',
+      labelNames: ['route', 'status'],
+      registers,
+    }),
+    cacheHits: new Counter({
+      name: 'fulmen_cache_hits_total',
+      help: 'Requests served from the block store',
+      registers,
+    }),
+    cacheMisses: new Counter({
+      name: 'fulmen_cache_misses_total',
+      help: 'Requests whose content had to be fetched from an origin',
+      registers,
+    }),
+    originFetches: new Counter({
+      name: 'fulmen_origin_fetches_total',
+      help: 'Origin fetches by origin and result (ok, or the error code)',
+      labelNames: ['origin', 'result'],
+      registers,
+    }),
+    originBytes: new Counter({
+      name: 'fulmen_origin_bytes_total',
+      help: 'Bytes received from origins',
+      labelNames: ['origin'],
+      registers,
+    }),
+    verificationFailures: new Counter({
+      name: 'fulmen_verification_failures_total',
+      help: 'Content that failed verification (origin integrity, CID, BLAKE3), by source',
+      labelNames: ['source'],
+      registers,
+    }),
+    storeBytes: new Gauge({
+      name: 'fulmen_store_bytes',
+      help: 'Bytes of content in the block store',
+      registers,
+    }),
+    storeContents: new Gauge({
+      name: 'fulmen_store_contents',
+      help: 'Contents in the block store',
+      registers,
+    }),
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * Finding a running node from another process (`fulmen node status`, `fulmen add`): the node
+ * writes `<dataDir>/node.json` while it runs; it counts only if its HTTP gateway answers.
+ */
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { RuntimeInfo } from './full-node.ts'
+
+/**
+ * Written while the node runs, so `fulmen node status` and `fulmen add` can find it. Defined
+ * here rather than in full-node.ts so that finding a node does not load libp2p (~0.8 s).
+ */
+export const RUNTIME_FILE = 'node.json'
+
+export async function findRunningNode(dataDir: string): Promise<RuntimeInfo | undefined> {
+  let info: RuntimeInfo
+  try {
+    info = JSON.parse(await readFile(join(dataDir, RUNTIME_FILE), 'utf8')) as RuntimeInfo
+  } catch {
+    return undefined
+  }
+  try {
+    const res = await fetch(`${info.http}/health`, { signal: AbortSignal.timeout(2000) })
+    return res.ok ? info : undefined
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,352 @@
+/**
+ * A `BlockStore` in memory: the reference implementation of the interface (isomorphic, no
+ * Node built-ins) and the store of tests. It does everything the interface promises, only
+ * not durably: content is hashed with `TreeBuilder` while it streams in, becomes visible only
+ * once the stream completed and matched (`expectedRoot`), and an optional size limit evicts
+ * unpinned content, least recently used first.
+ *
+ * Access times: `put`, `getTree`, `getBlock` and `read` refresh them; `stat` and `list` do
+ * not. `setPointer` does not check the root (like the filesystem store); `getPointer` answers
+ * only while the content is stored.
+ */
+import { TREE_BLOCK_LEN } from '../b3/constants.ts'
+import { type HashTree, TreeBuilder } from '../b3/tree.ts'
+import {
+  type BlockStore,
+  type PutOptions,
+  type StoredContent,
+  StoreError,
+  type StoreUsage,
+} from './block-store.ts'
+
+export interface MemoryBlockStoreOptions {
+  /** Bytes of content the store may hold (`Infinity` by default). */
+  readonly limitBytes?: number
+  /** The clock behind `lastAccess` (`Date.now` by default). */
+  readonly now?: () => number
+}
+
+interface Entry {
+  readonly tree: HashTree
+  readonly data: Uint8Array
+  pinned: boolean
+  lastAccess: number
+  /** Order of the last access: breaks `lastAccess` ties for LRU eviction. */
+  seq: number
+}
+
+function hex(bytes: Uint8Array): string {
+  let s = ''
+  for (const b of bytes) s += b.toString(16).padStart(2, '0')
+  return s
+}
+
+function keyOf(root: Uint8Array): string {
+  if (!(root instanceof Uint8Array) || root.length !== 32) {
+    throw new StoreError('STORE_NOT_FOUND', `a root is 32 bytes, got ${root?.length}`)
+  }
+  return hex(root)
+}
+
+function copyTree(tree: HashTree): HashTree {
+  return {
+    root: tree.root.slice(),
+    length: tree.length,
+    blocks: tree.blocks,
+    hashes: tree.hashes.slice(),
+  }
+}
+
+/** Next item of `iterator`, or the signal's reason as soon as it aborts. */
+function nextOrAbort<T>(
+  iterator: AsyncIterator<T>,
+  signal: AbortSignal | undefined,
+): Promise<IteratorResult<T>> {
+  if (signal === undefined) return iterator.next()
+  signal.throwIfAborted()
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    iterator.next().then(
+      (r) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(r)
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(e)
+      },
+    )
+  })
+}
+
+/** Asks a source to stop (cancelling a download), without waiting for it. */
+function stopSource(iterator: AsyncIterator<unknown>): void {
+  try {
+    void Promise.resolve(iterator.return?.()).catch(() => {})
+  } catch {
+    // A source that cannot be stopped is left alone.
+  }
+}
+
+export class MemoryBlockStore implements BlockStore {
+  private readonly entries = new Map<string, Entry>()
+  private readonly pointers = new Map<string, string>()
+  private readonly limit: number
+  private readonly now: () => number
+  private seq = 0
+  private closed = false
+
+  constructor(options: MemoryBlockStoreOptions = {}) {
+    const limit = options.limitBytes ?? Number.POSITIVE_INFINITY
+    if (!(typeof limit === 'number' && limit >= 0)) {
+      throw new RangeError(`limitBytes must be a non-negative number, got ${limit}`)
+    }
+    this.limit = limit
+    this.now = options.now ?? Date.now
+  }
+
+  private open(): void {
+    if (this.closed) throw new StoreError('STORE_CLOSED', 'the store is closed')
+  }
+
+  private touch(entry: Entry): void {
+    entry.lastAccess = this.now()
+    entry.seq = ++this.seq
+  }
+
+  private entry(root: Uint8Array): Entry {
+    const entry = this.entries.get(keyOf(root))
+    if (entry === undefined) throw new StoreError('STORE_NOT_FOUND', `${hex(root)} is not stored`)
+    return entry
+  }
+
+  private bytesHeld(): { bytes: number; pinnedBytes: number } {
+    let bytes = 0
+    let pinnedBytes = 0
+    for (const e of this.entries.values()) {
+      bytes += e.tree.length
+      if (e.pinned) pinnedBytes += e.tree.length
+    }
+    return { bytes, pinnedBytes }
+  }
+
+  async put(source: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<HashTree> {
+    this.open()
+    const { expectedRoot, maxBytes = Number.POSITIVE_INFINITY, signal } = options
+    signal?.throwIfAborted()
+    const iterator = source[Symbol.asyncIterator]()
+    if (expectedRoot !== undefined) {
+      // Already stored: the source is not read at all.
+      const known = this.entries.get(keyOf(expectedRoot))
+      if (known !== undefined) {
+        stopSource(iterator)
+        if (known.tree.length > maxBytes) {
+          throw new StoreError('STORE_TOO_LARGE', `content exceeds maxBytes (${maxBytes})`)
+        }
+        if (options.pin) known.pinned = true
+        this.touch(known)
+        return copyTree(known.tree)
+      }
+    }
+    const builder = new TreeBuilder()
+    const chunks: Uint8Array[] = []
+    let length = 0
+    let finished = false
+    try {
+      for (;;) {
+        const step = await nextOrAbort(iterator, signal)
+        if (step.done) {
+          finished = true
+          break
+        }
+        this.open()
+        const chunk = step.value
+        length += chunk.length
+        if (length > maxBytes) {
+          throw new StoreError('STORE_TOO_LARGE', `more than the limit of ${maxBytes} bytes`)
+        }
+        if (length > this.limit - this.bytesHeld().pinnedBytes) {
+          throw new StoreError(
+            'STORE_FULL',
+            `content of more than ${length - chunk.length} bytes does not fit in a store of ${this.limit} bytes`,
+          )
+        }
+        builder.update(chunk)
+        chunks.push(chunk.slice())
+        options.onProgress?.(length)
+      }
+    } finally {
+      // Stop the source (cut a download) unless it ended by itself.
+      if (!finished) stopSource(iterator)
+    }
+    signal?.throwIfAborted()
+    this.open()
+    const tree = builder.finalize()
+    if (expectedRoot !== undefined && hex(expectedRoot) !== hex(tree.root)) {
+      throw new StoreError(
+        'STORE_ROOT_MISMATCH',
+        `content hashes to ${hex(tree.root)}, expected ${hex(expectedRoot)}`,
+      )
+    }
+    const key = hex(tree.root)
+    const existing = this.entries.get(key)
+    if (existing !== undefined) {
+      if (options.pin) existing.pinned = true
+      this.touch(existing)
+      return copyTree(existing.tree)
+    }
+    this.makeRoom(tree.length)
+    const data = new Uint8Array(length)
+    let off = 0
+    for (const c of chunks) {
+      data.set(c, off)
+      off += c.length
+    }
+    const entry: Entry = { tree, data, pinned: options.pin ?? false, lastAccess: 0, seq: 0 }
+    this.touch(entry)
+    this.entries.set(key, entry)
+    return copyTree(tree)
+  }
+
+  /** Evicts unpinned content, least recently used first, until `length` more bytes fit. */
+  private makeRoom(length: number): void {
+    const { bytes, pinnedBytes } = this.bytesHeld()
+    if (pinnedBytes + length > this.limit) {
+      throw new StoreError(
+        'STORE_FULL',
+        `content of ${length} bytes does not fit: ${pinnedBytes} of ${this.limit} bytes are pinned`,
+      )
+    }
+    let held = bytes
+    const victims = [...this.entries.entries()]
+      .filter(([, e]) => !e.pinned)
+      .sort(([, a], [, b]) => a.seq - b.seq)
+    for (const [key, e] of victims) {
+      if (held + length <= this.limit) break
+      this.entries.delete(key)
+      held -= e.tree.length
+    }
+  }
+
+  async stat(root: Uint8Array): Promise<StoredContent | undefined> {
+    this.open()
+    const e = this.entries.get(keyOf(root))
+    if (e === undefined) return undefined
+    return {
+      root: e.tree.root.slice(),
+      length: e.tree.length,
+      blocks: e.tree.blocks,
+      pinned: e.pinned,
+      lastAccess: e.lastAccess,
+    }
+  }
+
+  async getTree(root: Uint8Array): Promise<HashTree | undefined> {
+    this.open()
+    const e = this.entries.get(keyOf(root))
+    if (e === undefined) return undefined
+    this.touch(e)
+    return copyTree(e.tree)
+  }
+
+  async getBlock(root: Uint8Array, k: number, signal?: AbortSignal): Promise<Uint8Array> {
+    this.open()
+    signal?.throwIfAborted()
+    const e = this.entry(root)
+    if (!Number.isSafeInteger(k) || k < 0 || k >= e.tree.blocks) {
+      throw new StoreError(
+        'STORE_INVALID_BLOCK',
+        `block ${k} of ${hex(root)}: the content has ${e.tree.blocks} blocks`,
+      )
+    }
+    this.touch(e)
+    return e.data.slice(k * TREE_BLOCK_LEN, (k + 1) * TREE_BLOCK_LEN)
+  }
+
+  async *read(
+    root: Uint8Array,
+    range?: { start: number; end: number },
+    signal?: AbortSignal,
+  ): AsyncGenerator<Uint8Array> {
+    this.open()
+    signal?.throwIfAborted()
+    const e = this.entry(root)
+    const start = range?.start ?? 0
+    const end = range?.end ?? e.tree.length
+    if (
+      !Number.isSafeInteger(start) ||
+      !Number.isSafeInteger(end) ||
+      start < 0 ||
+      start > end ||
+      end > e.tree.length
+    ) {
+      throw new StoreError(
+        'STORE_INVALID_RANGE',
+        `range [${start}, ${end}) is not within the ${e.tree.length} bytes of ${hex(root)}`,
+      )
+    }
+    this.touch(e)
+    for (let off = start; off < end; ) {
+      signal?.throwIfAborted()
+      const next = Math.min(end, (Math.floor(off / TREE_BLOCK_LEN) + 1) * TREE_BLOCK_LEN)
+      yield e.data.slice(off, next)
+      off = next
+    }
+  }
+
+  async pin(root: Uint8Array): Promise<void> {
+    this.open()
+    this.entry(root).pinned = true
+  }
+
+  async unpin(root: Uint8Array): Promise<void> {
+    this.open()
+    this.entry(root).pinned = false
+  }
+
+  async delete(root: Uint8Array): Promise<boolean> {
+    this.open()
+    return this.entries.delete(keyOf(root))
+  }
+
+  async *list(): AsyncGenerator<StoredContent> {
+    this.open()
+    for (const e of [...this.entries.values()]) {
+      yield {
+        root: e.tree.root.slice(),
+        length: e.tree.length,
+        blocks: e.tree.blocks,
+        pinned: e.pinned,
+        lastAccess: e.lastAccess,
+      }
+    }
+  }
+
+  async usage(): Promise<StoreUsage> {
+    this.open()
+    const { bytes, pinnedBytes } = this.bytesHeld()
+    return { bytes, contents: this.entries.size, pinnedBytes, limit: this.limit }
+  }
+
+  async setPointer(pointer: string, root: Uint8Array): Promise<void> {
+    this.open()
+    this.pointers.set(pointer, keyOf(root))
+  }
+
+  async getPointer(pointer: string): Promise<Uint8Array | undefined> {
+    this.open()
+    const key = this.pointers.get(pointer)
+    if (key === undefined) return undefined
+    const e = this.entries.get(key)
+    if (e === undefined) {
+      this.pointers.delete(pointer)
+      return undefined
+    }
+    return e.tree.root.slice()
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * Frames of a proof-carrying content body: what the gateway's framed responses and the CDN
+ * service's session streams carry (docs/protocol.md).
+ *
+ *   frame   = kind:u8  length:u32be  payload[length]
+ *   HEADER  (1) version:u8=1  root[32]  length:u64be  rangeStart:u64be  rangeEnd:u64be
+ *   PROOF   (2) Lightning-encoded proof for the next block (may be empty)
+ *   DATA    (3) content bytes, in order (a block may span several DATA frames)
+ *   ERROR   (4) code:u16be  message:utf8 — the sender gives up; nothing after it
+ *
+ * A body is HEADER, then for each block of the range its PROOF and DATA frames, then the end
+ * of the stream (or one ERROR frame).
+ */
+import { HASH_LEN, TREE_BLOCK_LEN } from '../b3/constants.ts'
+import { WireError } from './errors.ts'
+
+export const FRAME_HEADER = 1
+export const FRAME_PROOF = 2
+export const FRAME_DATA = 3
+export const FRAME_ERROR = 4
+
+const PREFIX_LEN = 5
+const HEADER_VERSION = 1
+const HEADER_LEN = 1 + HASH_LEN + 8 + 8 + 8
+/** Default receive limit: a whole block in one DATA frame, plus room. */
+export const MAX_FRAME_PAYLOAD = TREE_BLOCK_LEN + 1024
+const MAX_ERROR_MESSAGE = 1024
+
+export interface ContentHeader {
+  /** The root the sender claims: the receiver checks it against the one it asked for. */
+  readonly root: Uint8Array
+  /** Whole content length in bytes. */
+  readonly length: number
+  /** The bytes this body covers, `end` exclusive. */
+  readonly range: { readonly start: number; readonly end: number }
+}
+
+export type WireFrame =
+  | { readonly kind: 'header'; readonly header: ContentHeader }
+  | { readonly kind: 'proof'; readonly bytes: Uint8Array }
+  | { readonly kind: 'data'; readonly bytes: Uint8Array }
+  | { readonly kind: 'error'; readonly code: number; readonly message: string }
+
+const utf8 = new TextEncoder()
+const fromUtf8 = new TextDecoder()
+
+function frame(kind: number, payloadLength: number): { out: Uint8Array; view: DataView } {
+  const out = new Uint8Array(PREFIX_LEN + payloadLength)
+  const view = new DataView(out.buffer)
+  out[0] = kind
+  view.setUint32(1, payloadLength)
+  return { out, view }
+}
+
+export function encodeFrame(f: WireFrame): Uint8Array {
+  switch (f.kind) {
+    case 'header': {
+      const { root, length, range } = f.header
+      const { out, view } = frame(FRAME_HEADER, HEADER_LEN)
+      out[PREFIX_LEN] = HEADER_VERSION
+      out.set(root, PREFIX_LEN + 1)
+      const at = PREFIX_LEN + 1 + HASH_LEN
+      view.setBigUint64(at, BigInt(length))
+      view.setBigUint64(at + 8, BigInt(range.start))
+      view.setBigUint64(at + 16, BigInt(range.end))
+      return out
+    }
+    case 'proof':
+    case 'data': {
+      const { out } = frame(f.kind === 'proof' ? FRAME_PROOF : FRAME_DATA, f.bytes.length)
+      out.set(f.bytes, PREFIX_LEN)
+      return out
+    }
+    case 'error': {
+      const message = utf8.encode(f.message.slice(0, MAX_ERROR_MESSAGE))
+      const { out, view } = frame(FRAME_ERROR, 2 + message.length)
+      view.setUint16(PREFIX_LEN, f.code)
+      out.set(message, PREFIX_LEN + 2)
+      return out
+    }
+  }
+}
+
+function safeNumber(v: bigint, what: string): number {
+  if (v > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new WireError('WIRE_MALFORMED', `${what} too large`)
+  return Number(v)
+}
+
+function decodePayload(kind: number, payload: Uint8Array): WireFrame {
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength)
+  switch (kind) {
+    case FRAME_HEADER: {
+      if (payload.length !== HEADER_LEN) {
+        throw new WireError(
+          'WIRE_MALFORMED',
+          `header of ${payload.length} bytes, ${HEADER_LEN} expected`,
+        )
+      }
+      if (payload[0] !== HEADER_VERSION)
+        throw new WireError('WIRE_MALFORMED', `header version ${payload[0]}`)
+      const at = 1 + HASH_LEN
+      const length = safeNumber(view.getBigUint64(at), 'content length')
+      const start = safeNumber(view.getBigUint64(at + 8), 'range start')
+      const end = safeNumber(view.getBigUint64(at + 16), 'range end')
+      if (start > end || end > length) {
+        throw new WireError(
+          'WIRE_MALFORMED',
+          `range ${start}-${end} outside content of ${length} bytes`,
+        )
+      }
+      return {
+        kind: 'header',
+        header: { root: payload.slice(1, 1 + HASH_LEN), length, range: { start, end } },
+      }
+    }
+    case FRAME_PROOF:
+      return { kind: 'proof', bytes: payload }
+    case FRAME_DATA:
+      return { kind: 'data', bytes: payload }
+    case FRAME_ERROR: {
+      if (payload.length < 2) throw new WireError('WIRE_MALFORMED', 'error frame without a code')
+      return {
+        kind: 'error',
+        code: view.getUint16(0),
+        message: fromUtf8.decode(payload.subarray(2)),
+      }
+    }
+    default:
+      throw new WireError('WIRE_UNKNOWN_FRAME', `unknown frame type ${kind}`)
+  }
+}
+
+/**
+ * Incremental decoder: push network chunks of any size, get whole frames. A frame over the
+ * limit is rejected from its 5-byte prefix, before any of its payload is buffered. Payloads
+ * lying inside one pushed chunk are views of it (no copy): do not reuse a chunk once pushed.
+ */
+export class FrameDecoder {
+  private readonly maxPayload: number
+  private chunks: Uint8Array[] = []
+  private buffered = 0
+  private next: { kind: number; length: number } | undefined
+
+  constructor(options: { maxPayload?: number } = {}) {
+    this.maxPayload = options.maxPayload ?? MAX_FRAME_PAYLOAD
+  }
+
+  /** Bytes held waiting for the rest of a frame. */
+  get pending(): number {
+    return this.buffered + (this.next === undefined ? 0 : PREFIX_LEN)
+  }
+
+  /** Removes and returns the first `n` buffered bytes (a view when they lie in one chunk). */
+  private take(n: number): Uint8Array {
+    const first = this.chunks[0]
+    let out: Uint8Array
+    if (first !== undefined && first.length >= n) {
+      out = first.subarray(0, n)
+      if (first.length === n) this.chunks.shift()
+      else this.chunks[0] = first.subarray(n)
+    } else {
+      out = new Uint8Array(n)
+      let filled = 0
+      while (filled < n) {
+        const c = this.chunks[0]!
+        const k = Math.min(c.length, n - filled)
+        out.set(c.subarray(0, k), filled)
+        filled += k
+        if (k === c.length) this.chunks.shift()
+        else this.chunks[0] = c.subarray(k)
+      }
+    }
+    this.buffered -= n
+    return out
+  }
+
+  push(chunk: Uint8Array): WireFrame[] {
+    if (chunk.length > 0) {
+      this.chunks.push(chunk)
+      this.buffered += chunk.length
+    }
+    const frames: WireFrame[] = []
+    for (;;) {
+      if (this.next === undefined) {
+        if (this.buffered < PREFIX_LEN) break
+        const prefix = this.take(PREFIX_LEN)
+        const kind = prefix[0]!
+        const length = new DataView(prefix.buffer, prefix.byteOffset, PREFIX_LEN).getUint32(1)
+        if (kind < FRAME_HEADER || kind > FRAME_ERROR) {
+          throw new WireError('WIRE_UNKNOWN_FRAME', `unknown frame type ${kind}`)
+        }
+        if (length > this.maxPayload) {
+          throw new WireError(
+            'WIRE_FRAME_TOO_LARGE',
+            `frame of ${length} bytes exceeds the ${this.maxPayload}-byte limit`,
+          )
+        }
+        this.next = { kind, length }
+      }
+      if (this.buffered < this.next.length) break
+      const { kind, length } = this.next
+      this.next = undefined
+      frames.push(decodePayload(kind, this.take(length)))
+    }
+    return frames
+  }
+
+  /** Call at the end of the stream: throws if it ended inside a frame. */
+  end(): void {
+    if (this.pending > 0) {
+      throw new WireError(
+        'WIRE_TRUNCATED',
+        `stream ended inside a frame (${this.pending} bytes pending)`,
+      )
+    }
+  }
+}
+
+/** Frames of a byte stream. */
+export async function* decodeFrames(
+  source: AsyncIterable<Uint8Array>,
+  options: { maxPayload?: number } = {},
+): AsyncGenerator<WireFrame> {
+  const decoder = new FrameDecoder(options)
+  for await (const chunk of source) yield* decoder.push(chunk)
+  decoder.end()
+}

@@ -1,0 +1,25 @@
+/** Typed errors of the wire layer: bytes from the network that are not a valid frame. */
+
+export type WireErrorCode =
+  /** A frame type this version does not know. */
+  | 'WIRE_UNKNOWN_FRAME'
+  /** A frame larger than the receiver's limit: cut off before it is buffered. */
+  | 'WIRE_FRAME_TOO_LARGE'
+  /** The byte stream ended inside a frame. */
+  | 'WIRE_TRUNCATED'
+  /** A frame whose payload is not what its type requires, or frames in an impossible order. */
+  | 'WIRE_MALFORMED'
+  /** The header names other content than the receiver asked for, or another range. */
+  | 'WIRE_WRONG_CONTENT'
+  /** The peer reported an error in an error frame. */
+  | 'WIRE_REMOTE_ERROR'
+
+export class WireError extends Error {
+  override readonly name = 'WireError'
+  readonly code: WireErrorCode
+
+  constructor(code: WireErrorCode, message: string) {
+    super(message)
+    this.code = code
+  }
+}
