@@ -6,6 +6,7 @@
  *   node bench/run.ts --json     only a JSON array of { name, value, unit } on stdout
  *   --quick                      small inputs and few repetitions (a smoke test, ~30 s)
  *   --no-browser                 skip the Chromium half
+ *   --no-full-node               skip the full node (gateway, memory while serving, import)
  */
 
 import os from 'node:os'
@@ -18,6 +19,7 @@ import {
 import { TreeBuilder } from '../src/b3/tree.ts'
 import { runChromiumBench } from './browser/driver.ts'
 import { measureB3sum } from './node/b3sum.ts'
+import { measureGateway } from './node/gateway.ts'
 import { measureHashers, simdKernel } from './node/hashers.ts'
 import { describeMachine } from './node/machine.ts'
 import { measureMemory } from './node/memory.ts'
@@ -29,11 +31,15 @@ const args = new Set(process.argv.slice(2))
 const json = args.has('--json')
 const quick = args.has('--quick')
 const browser = !args.has('--no-browser')
+const fullNode = !args.has('--no-full-node')
 
 const NODE_BYTES = quick ? 32 * MiB : 256 * MiB
 const CHROMIUM_HASH_BYTES = quick ? 32 * MiB : 128 * MiB
 const CHROMIUM_POOL_BYTES = quick ? 32 * MiB : 256 * MiB
 const REPS = quick ? 2 : 7
+const GATEWAY_BYTES = quick ? 32 * MiB : 256 * MiB
+const GATEWAY_MEMORY_BYTES = quick ? 256 * MiB : GiB
+const IMPORT_BYTES = quick ? 64 * MiB : 512 * MiB
 
 const started = performance.now()
 const log = (line: string): void => {
@@ -70,7 +76,10 @@ notes.push(
   `Worker pools: batches of ${DEFAULT_BATCH_BLOCKS} blocks (${(DEFAULT_BATCH_BLOCKS * 256) / 1024} MiB), at most ` +
     `${DEFAULT_IN_FLIGHT_PER_WORKER} per worker out at a time: buildTreeParallel holds at most ` +
     `${parallelMemoryBound(1) / MiB} MiB (pool of 1) / ${parallelMemoryBound(2) / MiB} MiB (pool of 2) ` +
-    'of input beside the tree. "Independent threads" hash their own in-memory buffers with no ' +
+    'of input beside the tree (with transferChunks: as many buffers, each a batch or an adopted chunk). ' +
+    '"File stream": fs.createReadStream of the input in a RAM-backed file, 1 MiB reads, chunks ' +
+    'transferred to the workers uncopied; "in-memory views": 1 MiB views of the input, copied ' +
+    'into batches. "Independent threads" hash their own in-memory buffers with no ' +
     'coordination: the most this machine can give.',
 )
 
@@ -102,6 +111,24 @@ figures.push(...(await measureProofs(log, REPS)))
 
 figures.push(...measureMemory(log, quick ? 256 * MiB : GiB))
 
+if (fullNode) {
+  try {
+    const gateway = await measureGateway({
+      serveBytes: GATEWAY_BYTES,
+      memoryBytes: GATEWAY_MEMORY_BYTES,
+      importBytes: IMPORT_BYTES,
+      reps: quick ? 2 : 5,
+      log,
+    })
+    figures.push(...gateway.figures)
+    notes.push(...gateway.notes)
+    digestsAgree.push(`fulmen add ${gateway.digestsAgree ? 'agrees' : 'DISAGREES'} with b3sum`)
+  } catch (e) {
+    notes.push(`Full node run failed: ${(e as Error).message.split('\n')[0]}`)
+    log(`Full node run failed: ${(e as Error).stack}`)
+  }
+}
+
 let chromiumVersion = 'not run'
 if (browser) {
   try {
@@ -113,16 +140,17 @@ if (browser) {
     chromiumVersion = run.version
     machine.chromium = run.version
     figures.push(...run.figures)
+    const isTree = (k: string): boolean => /pool-\d$/.test(k) || k === 'sequential'
     const hashDigests = new Set(
       Object.entries(run.digests)
-        .filter(([k]) => !k.startsWith('pool') && k !== 'sequential')
+        .filter(([k]) => !isTree(k))
         .map(([, v]) => v),
     )
-    const treeDigests = new Set([
-      run.digests['pool-1'],
-      run.digests['pool-2'],
-      run.digests.sequential,
-    ])
+    const treeDigests = new Set(
+      Object.entries(run.digests)
+        .filter(([k]) => isTree(k))
+        .map(([, v]) => v),
+    )
     digestsAgree.push(
       `Chromium hashers ${hashDigests.size === 1 ? 'agree' : 'DISAGREE'}, pools ${treeDigests.size === 1 ? 'agree' : 'DISAGREE'}`,
     )
@@ -220,11 +248,32 @@ const comparisons: Comparison[] = [
   },
   {
     section: `Workers: buildTreeParallel over a ${NODE_BYTES / MiB} MiB stream (1 MiB chunks)`,
-    label: 'Node: pool of 2 vs pool of 1',
+    label: 'Node: pool of 2 vs pool of 1, file stream (transferChunks)',
+    figure: 'node.workers.file-pool-2',
+    peer: 'node.workers.file-pool-1',
+    ratio: 'node.ratio.file-pool-2/file-pool-1',
+    target: { text: '≥ 1.7×', met: (r) => r >= 1.7 },
+  },
+  {
+    section: `Workers: buildTreeParallel over a ${NODE_BYTES / MiB} MiB stream (1 MiB chunks)`,
+    label: 'Node: pool of 2 vs pool of 1, fresh chunks (transferChunks)',
+    figure: 'node.workers.fresh-pool-2',
+    peer: 'node.workers.fresh-pool-1',
+    ratio: 'node.ratio.fresh-pool-2/fresh-pool-1',
+  },
+  {
+    section: `Workers: buildTreeParallel over a ${NODE_BYTES / MiB} MiB stream (1 MiB chunks)`,
+    label: 'Node: pool of 2 vs pool of 1, in-memory views (copied)',
     figure: 'node.workers.pool-2',
     peer: 'node.workers.pool-1',
     ratio: 'node.ratio.pool-2/pool-1',
-    target: { text: '≥ 1.7×', met: (r) => r >= 1.7 },
+  },
+  {
+    section: `Workers: buildTreeParallel over a ${NODE_BYTES / MiB} MiB stream (1 MiB chunks)`,
+    label: 'Node: pool of 2 on the file stream, transferred vs copied',
+    figure: 'node.workers.file-pool-2',
+    peer: 'node.workers.file-pool-2-copied',
+    ratio: 'node.ratio.file-pool-2/file-pool-2-copied',
   },
   {
     section: `Workers: buildTreeParallel over a ${NODE_BYTES / MiB} MiB stream (1 MiB chunks)`,
@@ -235,7 +284,14 @@ const comparisons: Comparison[] = [
   },
   {
     section: `Workers: buildTreeParallel over a ${NODE_BYTES / MiB} MiB stream (1 MiB chunks)`,
-    label: 'Node: pool of 2 vs 2 independent threads',
+    label: 'Node: pool of 2 (file, transferChunks) vs 2 independent threads',
+    figure: 'node.workers.file-pool-2',
+    peer: 'node.workers.threads-2',
+    ratio: 'node.ratio.file-pool-2/threads-2',
+  },
+  {
+    section: `Workers: buildTreeParallel over a ${NODE_BYTES / MiB} MiB stream (1 MiB chunks)`,
+    label: 'Node: pool of 2 (in-memory, copied) vs 2 independent threads',
     figure: 'node.workers.pool-2',
     peer: 'node.workers.threads-2',
     ratio: 'node.ratio.pool-2/threads-2',
@@ -249,11 +305,32 @@ const comparisons: Comparison[] = [
   },
   {
     section: `Workers: buildTreeParallel over a ${NODE_BYTES / MiB} MiB stream (1 MiB chunks)`,
-    label: 'Chromium: pool of 2 vs pool of 1 (from the page)',
+    label: 'Chromium: pool of 2 vs pool of 1, fresh chunks (transferChunks)',
+    figure: 'chromium.workers.fresh-pool-2',
+    peer: 'chromium.workers.fresh-pool-1',
+    ratio: 'chromium.ratio.fresh-pool-2/fresh-pool-1',
+    target: { text: '≥ 1.7×', met: (r) => r >= 1.7 },
+  },
+  {
+    section: `Workers: buildTreeParallel over a ${NODE_BYTES / MiB} MiB stream (1 MiB chunks)`,
+    label: 'Chromium: pool of 2 vs pool of 1, in-memory views (copied)',
     figure: 'chromium.workers.pool-2',
     peer: 'chromium.workers.pool-1',
     ratio: 'chromium.ratio.pool-2/pool-1',
-    target: { text: '≥ 1.7×', met: (r) => r >= 1.7 },
+  },
+  {
+    section: `Workers: buildTreeParallel over a ${NODE_BYTES / MiB} MiB stream (1 MiB chunks)`,
+    label: 'Chromium: pool of 2 vs pool of 1, Blob.stream() (transferChunks)',
+    figure: 'chromium.workers.blob-pool-2',
+    peer: 'chromium.workers.blob-pool-1',
+    ratio: 'chromium.ratio.blob-pool-2/blob-pool-1',
+  },
+  {
+    section: `Workers: buildTreeParallel over a ${NODE_BYTES / MiB} MiB stream (1 MiB chunks)`,
+    label: 'Chromium: pool of 2 on Blob.stream() vs reading the Blob alone',
+    figure: 'chromium.workers.blob-pool-2',
+    peer: 'chromium.workers.blob-read',
+    ratio: 'chromium.ratio.blob-pool-2/blob-read',
   },
   {
     section: `Workers: buildTreeParallel over a ${NODE_BYTES / MiB} MiB stream (1 MiB chunks)`,
@@ -308,6 +385,57 @@ const comparisons: Comparison[] = [
     ratio: 'node.ratio.rss-growth-vmhwm/input',
     target: { text: '≤ 32 MiB', met: (_, growth) => growth <= 32 },
   },
+  {
+    section: `Full node: HTTP gateway, ${GATEWAY_BYTES / MiB} MiB over loopback (same client, content MiB/s)`,
+    label: 'raw body vs plain node:http + fs.createReadStream',
+    figure: 'node.gateway.raw',
+    peer: 'node.gateway.plain',
+    ratio: 'node.ratio.gateway-raw/plain',
+    target: { text: '≥ 0.95×', met: (r) => r >= 0.95 },
+  },
+  {
+    section: `Full node: HTTP gateway, ${GATEWAY_BYTES / MiB} MiB over loopback (same client, content MiB/s)`,
+    label: 'proof-carrying frames, decoded, vs plain',
+    figure: 'node.gateway.frames',
+    peer: 'node.gateway.plain',
+    ratio: 'node.ratio.gateway-frames/plain',
+    target: { text: '≥ 0.9×', met: (r) => r >= 0.9 },
+  },
+  {
+    section: `Full node: HTTP gateway, ${GATEWAY_BYTES / MiB} MiB over loopback (same client, content MiB/s)`,
+    label: 'frames verified by readContentBody vs plain',
+    figure: 'node.gateway.frames-verified',
+    peer: 'node.gateway.plain',
+    ratio: 'node.ratio.gateway-frames-verified/plain',
+  },
+  {
+    section: `Full node: RSS of the node process serving ${GATEWAY_MEMORY_BYTES / MiB} MiB raw, then as frames`,
+    label: 'peak RSS vs RSS before',
+    figure: 'node.gateway.rss-peak',
+    peer: 'node.gateway.rss-before',
+    ratio: 'node.ratio.gateway-rss-peak/before',
+  },
+  {
+    section: `Full node: RSS of the node process serving ${GATEWAY_MEMORY_BYTES / MiB} MiB raw, then as frames`,
+    label: 'RSS 1 s after vs RSS before',
+    figure: 'node.gateway.rss-after',
+    peer: 'node.gateway.rss-before',
+    ratio: 'node.ratio.gateway-rss-after/before',
+  },
+  {
+    section: `Full node: RSS of the node process serving ${GATEWAY_MEMORY_BYTES / MiB} MiB raw, then as frames`,
+    label: 'peak RSS growth vs bytes served',
+    figure: 'node.gateway.rss-growth',
+    peer: 'node.gateway.rss-served',
+    ratio: 'node.ratio.gateway-rss-growth/served',
+  },
+  {
+    section: `Full node: import of a ${IMPORT_BYTES / MiB} MiB file`,
+    label: 'fulmen add (no node running, start-up included) vs b3sum -t 1',
+    figure: 'node.import.fulmen-add',
+    peer: 'node.import.b3sum',
+    ratio: 'node.ratio.add/b3sum',
+  },
 ]
 
 const byName = new Map(figures.map((f) => [f.name, f]))
@@ -353,7 +481,8 @@ function formatValue(f: Figure): string {
 }
 
 function formatRatio(r: Row): string {
-  if (r.c.figure.startsWith('node.memory')) return `${(r.ratio * 100).toFixed(2)} %`
+  if (r.c.figure.startsWith('node.memory') || r.c.figure === 'node.gateway.rss-growth')
+    return `${(r.ratio * 100).toFixed(2)} %`
   if (r.c.figure === 'node.verify.incremental') {
     // Time overhead of verifying over the peer: t_verify / t_peer - 1.
     const overhead = (1 / r.ratio - 1) * 100

@@ -3,6 +3,7 @@
  * incremental verifier, with a lying source that the verifier catches and an honest one the
  * stream resumes from at the rejected block.
  */
+import { bytesToHex } from '@noble/hashes/utils.js'
 import {
   B3Error,
   formatContentId,
@@ -32,15 +33,13 @@ function formatBytes(n: number): string {
   return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`
 }
 
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
-}
-
 async function address(blob: Blob): Promise<void> {
   const bar = $('hash-bar')
   bar.style.width = '0'
   const started = performance.now()
+  // Blob.stream() hands out fresh buffers nobody else holds: they go to the workers uncopied.
   const tree = await buildTreeParallel(blob.stream(), pool, {
+    transferChunks: true,
     onProgress: (done) => {
       bar.style.width = `${blob.size === 0 ? 100 : (100 * done) / blob.size}%`
     },
@@ -49,7 +48,7 @@ async function address(blob: Blob): Promise<void> {
   bar.style.width = '100%'
   current = { tree, blob }
   $('cid').textContent = formatContentId(tree.root, 'cid')
-  $('hex').textContent = hex(tree.root)
+  $('hex').textContent = bytesToHex(tree.root)
   $('size').textContent = `${formatBytes(tree.length)} (${tree.length.toLocaleString()} bytes)`
   $('tree').textContent =
     `${tree.blocks} block${tree.blocks === 1 ? '' : 's'} of 256 KiB, ${2 * tree.blocks - 1} hashes`
@@ -151,7 +150,7 @@ function showProof(): void {
   $('proof-sizes').textContent =
     `initial ${initial.length} bytes${resume === undefined ? '' : ` · resume ${resume.length} bytes`}`
   $('proof-hex').textContent =
-    `initial: ${hex(initial) || '(empty)'}\n${resume === undefined ? '' : `resume:  ${hex(resume) || '(empty)'}`}`
+    `initial: ${bytesToHex(initial) || '(empty)'}\n${resume === undefined ? '' : `resume:  ${bytesToHex(resume) || '(empty)'}`}`
 }
 
 function sample(): Blob {

@@ -9,20 +9,11 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright'
 import { createServer } from 'vite'
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../e2e/chromium.ts'
 import type { BrowserBenchConfig, BrowserBenchResult } from './protocol.ts'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
 
 export interface ChromiumRun extends BrowserBenchResult {
   readonly version: string
@@ -48,7 +39,7 @@ export async function runChromiumBench(
   const browser = await chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS],
   })
   try {
     const base = server.resolvedUrls?.local[0]

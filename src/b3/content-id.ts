@@ -10,6 +10,7 @@
  * Anything else throws `B3Error('B3_BAD_CONTENT_ID')`, and nothing but that.
  */
 
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import { base2 } from 'multiformats/bases/base2'
 import { base8 } from 'multiformats/bases/base8'
 import { base10 } from 'multiformats/bases/base10'
@@ -68,41 +69,39 @@ function bad(message: string): B3Error {
 }
 
 /** The input as it may appear in a message: quoted, control characters escaped, shortened. */
-function shown(input: string): string {
+export function shown(input: string): string {
   const short = input.length > 80 ? `${input.slice(0, 77)}...` : input
   return JSON.stringify(short)
 }
 
-function fromHex(text: string): Uint8Array {
-  const out = new Uint8Array(text.length / 2)
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(text.slice(2 * i, 2 * i + 2), 16)
-  return out
-}
-
-function toHex(bytes: Uint8Array): string {
-  let s = ''
-  for (const b of bytes) s += b.toString(16).padStart(2, '0')
-  return s
+/**
+ * Any CID in any multibase `multiformats` knows (a CIDv0 is bare base58btc starting with "Q"),
+ * or why the text is not one: `'no-multibase'` when no known prefix starts it.
+ */
+export function decodeCid(text: string): { readonly cid: CID } | { readonly reason: string } {
+  if (text.length === 0 || text.length > MAX_INPUT_LEN) return { reason: `length ${text.length}` }
+  const base = multibases.find((b) => text.startsWith(b.prefix))
+  if (base === undefined && !text.startsWith('Q')) return { reason: 'no-multibase' }
+  try {
+    return { cid: CID.parse(text, base?.decoder) as CID }
+  } catch (e) {
+    return { reason: e instanceof Error ? e.message : String(e) }
+  }
 }
 
 function parseCid(text: string): Uint8Array {
-  const base = multibases.find((b) => text.startsWith(b.prefix))
-  // A CIDv0 is bare base58btc starting with "Qm"; CID.parse reads it without a prefix.
-  if (base === undefined && !text.startsWith('Q')) {
-    if (HEX_ONLY.test(text)) throw bad(`hex content id must be 64 characters, got ${text.length}`)
-    throw bad(
-      `${shown(text)} is not a content id: expected 64 hex characters, blake3:<hex> or a CIDv1 (raw, blake3)`,
-    )
-  }
-  let cid: CID
-  try {
-    cid = CID.parse(text, base?.decoder) as CID
-  } catch (e) {
+  const decoded = decodeCid(text)
+  if ('reason' in decoded) {
     // Plain hex of the wrong length is far more likely than a broken base16 CID: say so.
     if (HEX_ONLY.test(text)) throw bad(`hex content id must be 64 characters, got ${text.length}`)
-    const reason = e instanceof Error ? e.message : String(e)
-    throw bad(`${shown(text)} is not a valid CID: ${reason}`)
+    if (decoded.reason === 'no-multibase') {
+      throw bad(
+        `${shown(text)} is not a content id: expected 64 hex characters, blake3:<hex> or a CIDv1 (raw, blake3)`,
+      )
+    }
+    throw bad(`${shown(text)} is not a valid CID: ${decoded.reason}`)
   }
+  const { cid } = decoded
   if (cid.version !== 1) {
     throw bad(`${shown(text)} is a CIDv0 (dag-pb, sha2-256), not a content id; expected a CIDv1`)
   }
@@ -128,10 +127,10 @@ export function parseContentId(input: string): Uint8Array {
       `content id is ${text.length} characters long; no spelling is longer than ${MAX_INPUT_LEN}`,
     )
   }
-  if (HEX_ID.test(text)) return fromHex(text)
+  if (HEX_ID.test(text)) return hexToBytes(text)
   if (text.toLowerCase().startsWith(BLAKE3_PREFIX)) {
     const rest = text.slice(BLAKE3_PREFIX.length)
-    if (HEX_ID.test(rest)) return fromHex(rest)
+    if (HEX_ID.test(rest)) return hexToBytes(rest)
     throw bad(`${shown(text)}: ${BLAKE3_PREFIX} must be followed by exactly 64 hex characters`)
   }
   return parseCid(text)
@@ -147,9 +146,9 @@ export function formatContentId(root: Uint8Array, spelling: ContentIdSpelling = 
   }
   switch (spelling) {
     case 'hex':
-      return toHex(root)
+      return bytesToHex(root)
     case 'blake3':
-      return `${BLAKE3_PREFIX}${toHex(root)}`
+      return `${BLAKE3_PREFIX}${bytesToHex(root)}`
     case 'cid':
       return CID.createV1(RAW_CODEC, createDigest(BLAKE3_MULTIHASH, root)).toString(base32s.base32)
     default:

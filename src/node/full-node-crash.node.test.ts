@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } fro
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { printNodeLogsOnFailure } from './testing/diagnostics.ts'
 import { request } from './testing/http.ts'
 import {
   exited,
@@ -27,6 +28,7 @@ let dir = ''
 let dataDir = ''
 let node: NodeProcess | undefined
 const env = () => ({ XDG_DATA_HOME: join(dir, 'xdg') })
+const nodeEnv = () => ({ ...env(), FULMEN_LOG_LEVEL: 'debug' })
 const store = (sub: 'tmp' | 'content' | 'trees') => join(dataDir, 'store', sub)
 
 /** Bytes in the store's tmp/ (files may come and go while we look). */
@@ -71,6 +73,8 @@ async function killAddFromStdin(atLeast: number): Promise<void> {
   expect(await exited(child)).toEqual({ code: null, signal: 'SIGKILL' })
 }
 
+printNodeLogsOnFailure(() => [node])
+
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'fulmen-crash-'))
   dataDir = join(dir, 'node')
@@ -103,7 +107,7 @@ describe('kill -9 during imports', () => {
     expect(await exited(child)).toEqual({ code: null, signal: 'SIGKILL' })
     expect(readdirSync(store('content'))).toEqual([])
 
-    node = await startNode({ dataDir, env: env() })
+    node = await startNode({ dataDir, env: nodeEnv() })
     expect(await contents()).toBe(0)
     // The second add, opening the store, already cleared the first one's leftovers.
     expect(node.logs().find((l) => l.msg === 'removed unfinished imports')).toMatchObject({
@@ -151,7 +155,7 @@ describe('kill -9 during imports', () => {
     expect(none.code).toBe(1)
     expect(none.stderr).toMatch(/no node is running/)
 
-    node = await startNode({ dataDir, env: env() })
+    node = await startNode({ dataDir, env: nodeEnv() })
     expect(await contents()).toBe(1)
     expect(readdirSync(store('tmp'))).toEqual([])
     expect(readdirSync(store('content'))).toHaveLength(1)

@@ -10,16 +10,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { deadUrl } from '../origin/testing/servers.node.ts'
+import { printNodeLogsOnFailure } from './testing/diagnostics.ts'
 import { type FrameSpan, frameLayout, request } from './testing/http.ts'
 import { type NodeProcess, pseudoRandomBytes, runFulmen, startNode } from './testing/processes.ts'
-import { startTamperProxy, type Tamper, type TamperProxy } from './testing/tamper-proxy.ts'
+import { startTamperProxy, type Tamper } from './testing/tamper-proxy.ts'
 
 const BLOCK = 262_144
 const BIG = 40 * BLOCK + 123
 
 let dir = ''
 let node: NodeProcess
-let proxy: TamperProxy
 const env = () => ({ XDG_DATA_HOME: join(dir, 'xdg') })
 const big = pseudoRandomBytes(BIG, 7)
 const other = pseudoRandomBytes(2 * BLOCK + 5, 8)
@@ -46,6 +46,18 @@ async function fetchVia(url: string, args: readonly string[] = [], id = bigHex) 
   return runFulmen(['fetch', id, '--from', url, ...args], { env: env() })
 }
 
+/** `fulmen fetch` through a proxy of its own that tampers as told (tests run concurrently). */
+async function fetchThrough(tamper: Tamper, args: readonly string[] = []) {
+  const proxy = await startTamperProxy(node.url, tamper)
+  try {
+    return await fetchVia(proxy.url, args)
+  } finally {
+    await proxy.close()
+  }
+}
+
+printNodeLogsOnFailure(() => [node])
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fulmen-fetch-'))
   writeFileSync(join(dir, 'big.bin'), big)
@@ -62,19 +74,17 @@ beforeAll(async () => {
   otherHex = lines[1]!.slice(0, 64)
   emptyHex = lines[2]!.slice(0, 64)
   node = await startNode({ dataDir, env: env() })
-  proxy = await startTamperProxy(node.url)
   layout = frameLayout(
     (await request(`${node.url}/services/0/blake3/${bigHex}?format=frames`)).bytes,
   )
 }, 60_000)
 
 afterAll(async () => {
-  await proxy?.close()
   await node?.stop().catch(() => {})
   if (dir !== '') rmSync(dir, { recursive: true, force: true })
 })
 
-describe('fulmen fetch from a node', () => {
+describe.concurrent('fulmen fetch from a node', () => {
   test('verifies and writes the file, then says so on stdout', async () => {
     const out = outputPath()
     const r = await fetchVia(node.url, ['-o', out])
@@ -111,9 +121,8 @@ describe('fulmen fetch from a node', () => {
   })
 
   test('through a faithful proxy it works the same', async () => {
-    proxy.tamper = { kind: 'none' }
     const out = outputPath()
-    const r = await fetchVia(proxy.url, ['-o', out])
+    const r = await fetchThrough({ kind: 'none' }, ['-o', out])
     expect(r.code).toBe(0)
     expect(Buffer.compare(readFileSync(out), big)).toBe(0)
   })
@@ -135,7 +144,7 @@ describe('fulmen fetch from a node', () => {
   })
 })
 
-describe('fulmen fetch through a tampering proxy', () => {
+describe.concurrent('fulmen fetch through a tampering proxy', () => {
   const cases: [string, () => Tamper, RegExp][] = [
     [
       'a flipped byte in block 0',
@@ -191,9 +200,8 @@ describe('fulmen fetch through a tampering proxy', () => {
   ]
 
   test.each(cases)('%s: exit 1, no file, no partial file', async (_, tamper, code) => {
-    proxy.tamper = tamper()
     const out = outputPath()
-    const r = await fetchVia(proxy.url, ['-o', out])
+    const r = await fetchThrough(tamper(), ['-o', out])
     expect(r.code).toBe(1)
     expect(r.stdout).toBe('')
     expect(r.stderr).toMatch(/^fulmen: [^\n]+\n$/)
@@ -203,10 +211,9 @@ describe('fulmen fetch through a tampering proxy', () => {
   })
 
   test('an existing FILE is left as it was', async () => {
-    proxy.tamper = { kind: 'flip', at: frame('data', 20).payload }
     const out = outputPath()
     writeFileSync(out, 'the old file')
-    const r = await fetchVia(proxy.url, ['-o', out])
+    const r = await fetchThrough({ kind: 'flip', at: frame('data', 20).payload }, ['-o', out])
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/B3_BLOCK_MISMATCH/)
     expect(readFileSync(out, 'utf8')).toBe('the old file')
@@ -215,17 +222,20 @@ describe('fulmen fetch through a tampering proxy', () => {
 
   test('a range through a lying proxy fails too', async () => {
     // The range's body has its own layout: flip a byte well inside its first block's data.
-    proxy.tamper = { kind: 'flip', at: 2000 }
     const out = outputPath()
-    const r = await fetchVia(proxy.url, ['--range', `${10 * BLOCK}-${12 * BLOCK}`, '-o', out])
+    const r = await fetchThrough({ kind: 'flip', at: 2000 }, [
+      '--range',
+      `${10 * BLOCK}-${12 * BLOCK}`,
+      '-o',
+      out,
+    ])
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/B3_BLOCK_MISMATCH/)
     expect(existsSync(out)).toBe(false)
   })
 
   test('to stdout, nothing unverified is written: the output stops before the bad block', async () => {
-    proxy.tamper = { kind: 'flip', at: frame('data', 3).payload + 5 }
-    const r = await fetchVia(proxy.url)
+    const r = await fetchThrough({ kind: 'flip', at: frame('data', 3).payload + 5 })
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/B3_BLOCK_MISMATCH/)
     expect(r.stdoutBytes.length).toBeLessThanOrEqual(3 * BLOCK)

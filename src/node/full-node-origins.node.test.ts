@@ -22,6 +22,7 @@ import {
   sha256Cid,
   startGateway,
 } from '../origin/testing/servers.node.ts'
+import { printNodeLogsOnFailure } from './testing/diagnostics.ts'
 import { metricsOf, metricValue, readFramed, request } from './testing/http.ts'
 import { type LocalOrigin, sriOf, startOrigin } from './testing/origin-server.ts'
 import {
@@ -63,7 +64,7 @@ function get(path: string, init?: RequestInit) {
 }
 
 async function storedContents(): Promise<number> {
-  const r = await runFulmen(['node', 'status', '--data-dir', dataDir, '--json'], { env: env() })
+  const r = await runFulmen(['node', 'status', '--url', node.url, '--json'], { env: env() })
   expect(r.code).toBe(0)
   return (JSON.parse(r.stdout) as { store: { contents: number } }).store.contents
 }
@@ -71,6 +72,8 @@ async function storedContents(): Promise<number> {
 function expectNothingHalfDone(): void {
   expect(readdirSync(join(dataDir, 'store', 'tmp'))).toEqual([])
 }
+
+printNodeLogsOnFailure(() => [node])
 
 beforeAll(async () => {
   readySync()

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { FRAMES_MEDIA_TYPE } from './gateway/http-gateway.ts'
+import { printNodeLogsOnFailure } from './testing/diagnostics.ts'
 import {
   collect,
   halfSentRequest,
@@ -88,6 +89,8 @@ async function add(sizes: readonly number[]): Promise<void> {
     added.set(size, { size, path: paths[i]!, bytes: pseudoRandomBytes(size), ...line! })
   }
 }
+
+printNodeLogsOnFailure(() => [node])
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fulmen-node-'))
@@ -485,21 +488,22 @@ describe('restart and shutdown', () => {
     const stalled = await fetch(blake3Url(hex))
     const stalledReader = stalled.body!.getReader()
     await stalledReader.read()
-    // …one that reads 32 MiB at about 32 MiB/s…
-    const paced = fetch(blake3Url(hex), { headers: { range: `bytes=0-${32 * 2 ** 20 - 1}` } }).then(
-      async (res) => {
-        const started = performance.now()
-        let got = 0
-        let nonZero = 0
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-          got += chunk.length
-          if (chunk.some((b) => b !== 0)) nonZero++
-          const ahead = got / (32 * 2 ** 20) - (performance.now() - started) / 1000
-          if (ahead > 0) await sleep(ahead * 1000)
-        }
-        return { status: res.status, got, nonZero }
-      },
-    )
+    // …one that reads 32 MiB at about 32 MiB/s (its answer has begun before the signal)…
+    const pacedRes = await fetch(blake3Url(hex), {
+      headers: { range: `bytes=0-${32 * 2 ** 20 - 1}` },
+    })
+    const paced = (async () => {
+      const started = performance.now()
+      let got = 0
+      let nonZero = 0
+      for await (const chunk of pacedRes.body as unknown as AsyncIterable<Uint8Array>) {
+        got += chunk.length
+        if (chunk.some((b) => b !== 0)) nonZero++
+        const ahead = got / (32 * 2 ** 20) - (performance.now() - started) / 1000
+        if (ahead > 0) await sleep(ahead * 1000)
+      }
+      return { status: pacedRes.status, got, nonZero }
+    })()
     // …and a request whose head is on the wire but not finished (the connection is busy).
     const health = await halfSentRequest(node.url, '/health')
     await sleep(100)

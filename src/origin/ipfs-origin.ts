@@ -14,7 +14,9 @@
  * (including `ORIGIN_INTEGRITY` from a lying gateway) ends the fetch, and the consumer, which
  * commits only on completion, keeps nothing.
  */
+
 import { sha256 } from '@noble/hashes/sha2.js'
+import { bytesToHex } from '@noble/hashes/utils.js'
 import type { CID } from 'multiformats/cid'
 import { BLAKE3_MULTIHASH, RAW_CODEC } from '../b3/content-id.ts'
 import { TreeBuilder } from '../b3/tree.ts'
@@ -43,12 +45,6 @@ export interface IpfsOriginOptions {
 
 /** The media type of a single raw block on a trustless gateway. */
 export const IPLD_RAW = 'application/vnd.ipld.raw'
-
-function hex(bytes: Uint8Array): string {
-  let s = ''
-  for (const b of bytes) s += b.toString(16).padStart(2, '0')
-  return s
-}
 
 function equal(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false
@@ -89,7 +85,7 @@ export function multihashVerifier(cid: CID, label: string): BodyVerifier {
       if (equal(got, expected)) return
       throw new OriginError(
         'ORIGIN_INTEGRITY',
-        `${label}: the block hashes to ${algorithm} ${hex(got)}, expected ${hex(expected)}`,
+        `${label}: the block hashes to ${algorithm} ${bytesToHex(got)}, expected ${bytesToHex(expected)}`,
       )
     },
   }

@@ -22,18 +22,16 @@
  * Anything else throws `OriginError('ORIGIN_BAD_POINTER')`, and nothing but that.
  */
 
-import { base2 } from 'multiformats/bases/base2'
-import { base8 } from 'multiformats/bases/base8'
-import { base10 } from 'multiformats/bases/base10'
-import { base16, base16upper } from 'multiformats/bases/base16'
 import * as base32s from 'multiformats/bases/base32'
-import { base36, base36upper } from 'multiformats/bases/base36'
-import { base58btc, base58flickr } from 'multiformats/bases/base58'
-import * as base64s from 'multiformats/bases/base64'
-import { base256emoji } from 'multiformats/bases/base256emoji'
-import { identity } from 'multiformats/bases/identity'
 import { CID } from 'multiformats/cid'
-import { BLAKE3_MULTIHASH, formatContentId, parseContentId, RAW_CODEC } from '../b3/content-id.ts'
+import {
+  BLAKE3_MULTIHASH,
+  decodeCid,
+  formatContentId,
+  parseContentId,
+  RAW_CODEC,
+  shown,
+} from '../b3/content-id.ts'
 import { B3Error } from '../b3/errors.ts'
 
 export type Pointer =
@@ -87,30 +85,8 @@ export const MAX_POINTER_LEN = 8192
 /** Longer than any acceptable CID in any multibase. */
 const MAX_CID_LEN = 512
 
-const multibases = [
-  base2,
-  base8,
-  base10,
-  base16,
-  base16upper,
-  ...Object.values(base32s),
-  base36,
-  base36upper,
-  base58btc,
-  base58flickr,
-  ...Object.values(base64s),
-  base256emoji,
-  identity,
-]
-
 function bad(message: string, cause?: unknown): OriginError {
   return new OriginError('ORIGIN_BAD_POINTER', message, cause === undefined ? undefined : { cause })
-}
-
-/** The input as it may appear in a message: quoted, control characters escaped, shortened. */
-function shown(input: string): string {
-  const short = input.length > 80 ? `${input.slice(0, 77)}...` : input
-  return JSON.stringify(short)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -236,15 +212,10 @@ export function formatIntegrity(integrity: Integrity): string {
 // CIDs
 
 /** A CID in any multibase (CIDv0 bare base58btc too); undefined when it is not one. */
-function decodeCid(text: string): CID | undefined {
-  if (text.length === 0 || text.length > MAX_CID_LEN) return undefined
-  const base = multibases.find((b) => text.startsWith(b.prefix))
-  if (base === undefined && !text.startsWith('Q')) return undefined
-  try {
-    return CID.parse(text, base?.decoder) as CID
-  } catch {
-    return undefined
-  }
+function decodeAnyCid(text: string): CID | undefined {
+  if (text.length > MAX_CID_LEN) return undefined
+  const decoded = decodeCid(text)
+  return 'cid' in decoded ? decoded.cid : undefined
 }
 
 /** The pointer a parsed CID stands for, or a refusal saying why it cannot be verified. */
@@ -276,7 +247,7 @@ function parseIpfs(rest: string, text: string): Pointer {
   if (/[/?#]/.test(bare)) {
     throw bad(`${shown(text)}: paths, queries and fragments inside IPFS content are not supported`)
   }
-  const cid = decodeCid(bare)
+  const cid = decodeAnyCid(bare)
   if (cid === undefined) throw bad(`${shown(text)}: ${shown(bare)} is not a valid CID`)
   return pointerOfCid(cid, bare)
 }
@@ -287,7 +258,7 @@ export function cidOf(pointer: Pointer): CID {
     case 'blake3':
       return CID.parse(formatContentId(pointer.root, 'cid'), base32s.base32) as CID
     case 'ipfs': {
-      const cid = decodeCid(pointer.cid)
+      const cid = decodeAnyCid(pointer.cid)
       if (cid === undefined) throw bad(`${shown(pointer.cid)} is not a valid CID`)
       pointerOfCid(cid, pointer.cid)
       return cid.version === 0 ? (cid.toV1() as CID) : cid
@@ -367,7 +338,7 @@ export function parsePointer(input: string): Pointer {
     if (!(e instanceof B3Error)) throw bad(`${shown(text)} is not a pointer`, e)
     reason = e.message
   }
-  const cid = decodeCid(text)
+  const cid = decodeAnyCid(text)
   if (cid !== undefined) return pointerOfCid(cid, text)
   throw bad(
     `${reason}; a pointer is a content id, an IPFS CID (ipfs://…, /ipfs/…) or an http(s) URL with #integrity=<sri>`,

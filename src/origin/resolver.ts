@@ -17,6 +17,7 @@
  * whose signal aborts stops waiting (rejecting with its signal's reason); the shared fetch is
  * aborted only once every caller waiting on it has gone.
  */
+import { bytesToHex } from '@noble/hashes/utils.js'
 import type { HashTree } from '../b3/tree.ts'
 import { type BlockStore, StoreError } from '../store/block-store.ts'
 import type { Origin } from './origin.ts'
@@ -79,12 +80,6 @@ interface Flight {
   readonly controller: AbortController
   waiters: number
   settled: boolean
-}
-
-function hex(bytes: Uint8Array): string {
-  let s = ''
-  for (const b of bytes) s += b.toString(16).padStart(2, '0')
-  return s
 }
 
 /** An async iterable that counts the bytes going through it. */
@@ -161,7 +156,7 @@ export function createResolver(options: ResolverOptions): Resolver {
         {
           pointer: key,
           origin: origin.name,
-          root: hex(tree.root),
+          root: bytesToHex(tree.root),
           bytes,
           ms: Date.now() - started,
         },
@@ -192,7 +187,7 @@ export function createResolver(options: ResolverOptions): Resolver {
       if (pointer.kind === 'blake3') {
         throw new OriginError(
           'ORIGIN_NOT_FOUND',
-          `${hex(pointer.root)} is not stored here and no origin can fetch content by its BLAKE3 root`,
+          `${bytesToHex(pointer.root)} is not stored here and no origin can fetch content by its BLAKE3 root`,
         )
       }
       throw new OriginError(
@@ -265,7 +260,10 @@ export function createResolver(options: ResolverOptions): Resolver {
         const cached = await lookup(pointer, key)
         if (cached !== undefined) {
           metrics?.cacheHit()
-          logger?.debug({ pointer: key, root: hex(cached.root) }, 'pointer resolved from store')
+          logger?.debug(
+            { pointer: key, root: bytesToHex(cached.root) },
+            'pointer resolved from store',
+          )
           return cached
         }
         signal?.throwIfAborted()

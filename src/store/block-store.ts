@@ -77,6 +77,18 @@ export interface BlockStore {
     signal?: AbortSignal,
   ): AsyncIterable<Uint8Array>
 
+  /**
+   * Optional: fills `target` with the content's bytes from `position` on (the whole of
+   * `target` must lie within the content), so a server can read into buffers it reuses
+   * rather than one allocated per chunk. Errors: as `read`.
+   */
+  readInto?(
+    root: Uint8Array,
+    position: number,
+    target: Uint8Array,
+    signal?: AbortSignal,
+  ): Promise<void>
+
   /** Errors: `StoreError` `STORE_NOT_FOUND`. */
   pin(root: Uint8Array): Promise<void>
   /** Errors: `StoreError` `STORE_NOT_FOUND`. */

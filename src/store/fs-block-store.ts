@@ -19,9 +19,11 @@
  * and the byte totals); access times are updated in memory on every read and written to
  * LevelDB in batches.
  */
+
 import { randomBytes } from 'node:crypto'
 import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
+import { bytesToHex } from '@noble/hashes/utils.js'
 import { ClassicLevel } from 'classic-level'
 import { HASH_LEN, TREE_BLOCK_LEN } from '../b3/constants.ts'
 import { readySync } from '../b3/engine.ts'
@@ -94,12 +96,13 @@ interface OpenFile {
   retired: boolean
 }
 
+/** A root's key in records and file names; refuses what cannot be a root. */
 function hexOf(root: Uint8Array): string {
   if (!(root instanceof Uint8Array) || root.length !== HASH_LEN) {
     // Like the memory store: no content has such a root.
     throw new StoreError('STORE_NOT_FOUND', `a content root is ${HASH_LEN} bytes`)
   }
-  return Buffer.from(root.buffer, root.byteOffset, root.byteLength).toString('hex')
+  return bytesToHex(root)
 }
 
 function rootOf(hex: string): Uint8Array {
@@ -910,6 +913,34 @@ class FsBlockStore implements BlockStore {
         pos += chunk.length
         yield chunk
       }
+    } finally {
+      this.release(file)
+    }
+  }
+
+  async readInto(
+    root: Uint8Array,
+    position: number,
+    target: Uint8Array,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    this.assertOpen()
+    const hex = hexOf(root)
+    signal?.throwIfAborted()
+    const rec = this.records.get(hex)
+    if (rec === undefined) throw notFound(hex)
+    const end = position + target.length
+    if (!Number.isSafeInteger(position) || position < 0 || end > rec.length) {
+      throw new StoreError(
+        'STORE_INVALID_RANGE',
+        `range [${position}, ${end}) is not within content ${hex} of ${rec.length} bytes`,
+      )
+    }
+    this.touch(hex)
+    if (target.length === 0) return
+    const [file, fh] = await this.acquire(hex)
+    try {
+      await this.readAt(fh, hex, target, position)
     } finally {
       this.release(file)
     }

@@ -9,6 +9,7 @@
  * not. `setPointer` does not check the root (like the filesystem store); `getPointer` answers
  * only while the content is stored.
  */
+import { bytesToHex } from '@noble/hashes/utils.js'
 import { TREE_BLOCK_LEN } from '../b3/constants.ts'
 import { type HashTree, TreeBuilder } from '../b3/tree.ts'
 import {
@@ -35,17 +36,11 @@ interface Entry {
   seq: number
 }
 
-function hex(bytes: Uint8Array): string {
-  let s = ''
-  for (const b of bytes) s += b.toString(16).padStart(2, '0')
-  return s
-}
-
 function keyOf(root: Uint8Array): string {
   if (!(root instanceof Uint8Array) || root.length !== 32) {
     throw new StoreError('STORE_NOT_FOUND', `a root is 32 bytes, got ${root?.length}`)
   }
-  return hex(root)
+  return bytesToHex(root)
 }
 
 function copyTree(tree: HashTree): HashTree {
@@ -117,7 +112,8 @@ export class MemoryBlockStore implements BlockStore {
 
   private entry(root: Uint8Array): Entry {
     const entry = this.entries.get(keyOf(root))
-    if (entry === undefined) throw new StoreError('STORE_NOT_FOUND', `${hex(root)} is not stored`)
+    if (entry === undefined)
+      throw new StoreError('STORE_NOT_FOUND', `${bytesToHex(root)} is not stored`)
     return entry
   }
 
@@ -183,13 +179,13 @@ export class MemoryBlockStore implements BlockStore {
     signal?.throwIfAborted()
     this.open()
     const tree = builder.finalize()
-    if (expectedRoot !== undefined && hex(expectedRoot) !== hex(tree.root)) {
+    if (expectedRoot !== undefined && bytesToHex(expectedRoot) !== bytesToHex(tree.root)) {
       throw new StoreError(
         'STORE_ROOT_MISMATCH',
-        `content hashes to ${hex(tree.root)}, expected ${hex(expectedRoot)}`,
+        `content hashes to ${bytesToHex(tree.root)}, expected ${bytesToHex(expectedRoot)}`,
       )
     }
-    const key = hex(tree.root)
+    const key = bytesToHex(tree.root)
     const existing = this.entries.get(key)
     if (existing !== undefined) {
       if (options.pin) existing.pinned = true
@@ -257,7 +253,7 @@ export class MemoryBlockStore implements BlockStore {
     if (!Number.isSafeInteger(k) || k < 0 || k >= e.tree.blocks) {
       throw new StoreError(
         'STORE_INVALID_BLOCK',
-        `block ${k} of ${hex(root)}: the content has ${e.tree.blocks} blocks`,
+        `block ${k} of ${bytesToHex(root)}: the content has ${e.tree.blocks} blocks`,
       )
     }
     this.touch(e)
@@ -283,7 +279,7 @@ export class MemoryBlockStore implements BlockStore {
     ) {
       throw new StoreError(
         'STORE_INVALID_RANGE',
-        `range [${start}, ${end}) is not within the ${e.tree.length} bytes of ${hex(root)}`,
+        `range [${start}, ${end}) is not within the ${e.tree.length} bytes of ${bytesToHex(root)}`,
       )
     }
     this.touch(e)

@@ -26,14 +26,4 @@ export function vectorContent(len: number): Uint8Array {
   return out
 }
 
-export function hex(bytes: Uint8Array): string {
-  let s = ''
-  for (const b of bytes) s += b.toString(16).padStart(2, '0')
-  return s
-}
-
-export function unhex(s: string): Uint8Array {
-  const out = new Uint8Array(s.length / 2)
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(s.slice(2 * i, 2 * i + 2), 16)
-  return out
-}
+export { bytesToHex as hex, hexToBytes as unhex } from '@noble/hashes/utils.js'

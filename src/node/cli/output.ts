@@ -2,6 +2,7 @@
  * Printing: writes that respect stdout's backpressure (a tree listing can be millions of
  * lines), hex, and b3sum's way of naming files.
  */
+import { bytesToHex } from '@noble/hashes/utils.js'
 
 /** Writes `text`, waiting for the stream to drain when its buffer is full. */
 export async function write(
@@ -30,9 +31,7 @@ export async function writeLines(
 }
 
 /** Lowercase hex of any bytes. */
-export function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
-}
+export const hex = bytesToHex
 
 /**
  * A `b3sum` output line. As b3sum does, a name holding a backslash or a newline is escaped

@@ -12,9 +12,12 @@
  * range with `Range: bytes=…` or `?range=a-b` (inclusive, like HTTP), answered 200 with the
  * range in `X-Fulmen-Content-Range` (the frames are another representation, not a slice).
  */
+
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { pipeline } from 'node:stream/promises'
+import { bytesToHex } from '@noble/hashes/utils.js'
+import { TREE_BLOCK_LEN } from '../../b3/constants.ts'
 import { formatContentId, parseContentId } from '../../b3/content-id.ts'
 import type { HashTree } from '../../b3/tree.ts'
 import type { Pointer } from '../../origin/pointer.ts'
@@ -26,6 +29,9 @@ import { type GatewayFailure, toFailure } from './failures.ts'
 import { parseRange, type RangeRequest } from './range.ts'
 
 export const FRAMES_MEDIA_TYPE = 'application/vnd.fulmen.frames'
+
+/** A byte range, `end` exclusive. */
+type Span = { readonly start: number; readonly end: number }
 
 export interface Resolver {
   resolve(pointer: Pointer, options?: { signal?: AbortSignal }): Promise<HashTree>
@@ -50,10 +56,6 @@ export interface Gateway {
    * Resolves with the number of responses that had to be cut.
    */
   close(graceMs: number): Promise<number>
-}
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
 }
 
 function isLoopback(address: string | undefined): boolean {
@@ -97,6 +99,69 @@ function wantsFrames(req: IncomingMessage, url: URL): boolean {
   return (req.headers.accept ?? '').includes(FRAMES_MEDIA_TYPE)
 }
 
+/** Bytes read from the store per chunk of a raw body. */
+const RAW_CHUNK = 1024 * 1024
+/** Buffers each pool keeps for reuse (more may be out at once; the extra ones are dropped). */
+const POOL_KEEP = 16
+
+/**
+ * Buffers of one size, reused once the socket is done with them. Serving reads the store into
+ * these instead of a fresh buffer per chunk: a node's heap is large (libp2p…), and a GiB of
+ * throw-away chunks made V8 run a full mark-compact every few dozen MiB served.
+ */
+class BufferPool {
+  private readonly size: number
+  private readonly free: ArrayBuffer[] = []
+
+  constructor(size: number) {
+    this.size = size
+  }
+
+  take(length: number): Uint8Array {
+    return new Uint8Array(this.free.pop() ?? new ArrayBuffer(this.size), 0, length)
+  }
+
+  give(view: Uint8Array): void {
+    const buffer = view.buffer as ArrayBuffer
+    if (buffer.byteLength === this.size && this.free.length < POOL_KEEP) this.free.push(buffer)
+  }
+}
+
+/** Resolves once `res` has room again; rejects if it closes or `signal` aborts first. */
+function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (error?: unknown) => {
+      res.off('drain', onDrain)
+      res.off('close', onClose)
+      signal.removeEventListener('abort', onAbort)
+      if (error === undefined) resolve()
+      else reject(error)
+    }
+    const onDrain = () => done()
+    const onClose = () => done(new Error('the response closed'))
+    const onAbort = () => done(signal.reason)
+    if (signal.aborted) return onAbort()
+    res.on('drain', onDrain)
+    res.on('close', onClose)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+/** Writes `chunk` (`release` is called once the socket is through with it), minding backpressure. */
+async function send(
+  res: ServerResponse,
+  chunk: Uint8Array,
+  release: (() => void) | undefined,
+  signal: AbortSignal,
+): Promise<void> {
+  if (res.destroyed) {
+    release?.()
+    throw new Error('the response closed')
+  }
+  if (!res.write(chunk, release === undefined ? undefined : () => release()))
+    await drained(res, signal)
+}
+
 function requestedRange(req: IncomingMessage, url: URL, length: number): RangeRequest {
   const q = url.searchParams.get('range')
   return parseRange(q === null ? req.headers.range : `bytes=${q}`, length)
@@ -108,6 +173,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const sockets = new Set<Socket>()
   const active = new Set<ServerResponse>()
   let closing = false
+  const rawPool = new BufferPool(RAW_CHUNK)
+  const blockPool = new BufferPool(TREE_BLOCK_LEN)
 
   const sendJson = (res: ServerResponse, status: number, body: unknown) => {
     const text = `${JSON.stringify(body)}\n`
@@ -148,7 +215,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     const span =
       range.kind === 'range' ? { start: range.start, end: range.end } : { start: 0, end: length }
     const headers: Record<string, string | number> = {
-      etag: `"${hex(root)}"`,
+      etag: `"${bytesToHex(root)}"`,
       'cache-control': 'public, max-age=31536000, immutable',
       'accept-ranges': 'bytes',
       'x-fulmen-node': nodeId,
@@ -162,8 +229,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         `bytes ${span.start}-${Math.max(span.start, span.end - 1)}/${length}`
       res.writeHead(200, headers)
       if (head) return void res.end()
-      const body = contentBody(tree, (k, s) => store.getBlock(root, k, s), { range: span, signal })
-      await pipeline(counted(body, 'frames'), res, { signal })
+      await sendFrames(res, tree, span, signal)
       return
     }
     headers['content-type'] = 'application/octet-stream'
@@ -172,7 +238,92 @@ export function createGateway(options: GatewayOptions): Gateway {
       headers['content-range'] = `bytes ${span.start}-${span.end - 1}/${length}`
     res.writeHead(range.kind === 'range' ? 206 : 200, headers)
     if (head || span.end === span.start) return void res.end()
-    await pipeline(counted(store.read(root, span, signal), 'raw'), res, { signal })
+    await sendRaw(res, root, span, signal)
+  }
+
+  /** Bytes `span` of the content, read into pooled buffers one chunk ahead of the socket. */
+  async function sendRaw(res: ServerResponse, root: Uint8Array, span: Span, signal: AbortSignal) {
+    const readInto = store.readInto?.bind(store)
+    if (readInto === undefined) {
+      await pipeline(counted(store.read(root, span, signal), 'raw'), res, { signal })
+      return
+    }
+    const counter = metrics.bytesServed.labels('raw')
+    const read = async (position: number): Promise<Uint8Array> => {
+      const chunk = rawPool.take(Math.min(RAW_CHUNK, span.end - position))
+      try {
+        await readInto(root, position, chunk, signal)
+      } catch (error) {
+        rawPool.give(chunk)
+        throw error
+      }
+      return chunk
+    }
+    let next: Promise<Uint8Array> | undefined = read(span.start)
+    let position = span.start
+    try {
+      while (next !== undefined) {
+        const chunk: Uint8Array = await next
+        position += chunk.length
+        next = position < span.end ? read(position) : undefined
+        counter.inc(chunk.length)
+        await send(res, chunk, () => rawPool.give(chunk), signal)
+      }
+    } finally {
+      // Given up half-way: the chunk read ahead goes back to the pool, its error nowhere.
+      next?.then((chunk) => rawPool.give(chunk)).catch(() => {})
+    }
+    res.end()
+  }
+
+  /**
+   * The proof-carrying frames of `span`: `contentBody` over blocks read into pooled buffers,
+   * the next block read while this one is written.
+   */
+  async function sendFrames(res: ServerResponse, tree: HashTree, span: Span, signal: AbortSignal) {
+    const { root, length } = tree
+    const readInto = store.readInto?.bind(store)
+    const counter = metrics.bytesServed.labels('frames')
+    const pooled = new WeakSet<Uint8Array>()
+    const ahead = new Map<number, Promise<Uint8Array>>()
+    const fetchBlock = (k: number, s?: AbortSignal): Promise<Uint8Array> => {
+      const size = Math.min(TREE_BLOCK_LEN, length - k * TREE_BLOCK_LEN)
+      if (readInto === undefined || size <= 0) return store.getBlock(root, k, s)
+      const block = blockPool.take(size)
+      return readInto(root, k * TREE_BLOCK_LEN, block, s).then(
+        () => {
+          pooled.add(block)
+          return block
+        },
+        (error: unknown) => {
+          blockPool.give(block)
+          throw error
+        },
+      )
+    }
+    const lastBlock = Math.floor((Math.max(span.end, 1) - 1) / TREE_BLOCK_LEN)
+    const readBlock = (k: number, s?: AbortSignal): Promise<Uint8Array> => {
+      const block = ahead.get(k) ?? fetchBlock(k, s)
+      ahead.delete(k)
+      if (k < lastBlock && !ahead.has(k + 1)) {
+        const next = fetchBlock(k + 1, s)
+        next.catch(() => {}) // seen when (if) it is asked for
+        ahead.set(k + 1, next)
+      }
+      return block
+    }
+    try {
+      for await (const chunk of contentBody(tree, readBlock, { range: span, signal })) {
+        counter.inc(chunk.length)
+        const release = pooled.delete(chunk) ? () => blockPool.give(chunk) : undefined
+        await send(res, chunk, release, signal)
+      }
+    } finally {
+      for (const block of ahead.values()) {
+        block.then((b) => (pooled.delete(b) ? blockPool.give(b) : undefined)).catch(() => {})
+      }
+    }
+    res.end()
   }
 
   async function* counted(
@@ -202,7 +353,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       signal,
     })
     sendJson(res, 201, {
-      root: hex(tree.root),
+      root: bytesToHex(tree.root),
       cid: formatContentId(tree.root, 'cid'),
       length: tree.length,
       blocks: tree.blocks,

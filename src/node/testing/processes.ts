@@ -26,6 +26,8 @@ export interface SpawnOptions {
   /** FULMEN_* settings and the like, on top of the clean environment. */
   readonly env?: Record<string, string>
   readonly cwd?: string
+  /** Flags for Node itself, before the script (`--cpu-prof`, `--trace-gc`…). */
+  readonly execArgv?: readonly string[]
 }
 
 const children = new Set<ChildProcess>()
@@ -55,7 +57,7 @@ export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 /** Starts `fulmen <args>` with piped stdio; the caller reads, writes and waits. */
 export function spawnFulmen(args: readonly string[], options: SpawnOptions = {}): ChildProcess {
   return track(
-    spawn(process.execPath, [FULMEN_CLI, ...args], {
+    spawn(process.execPath, [...(options.execArgv ?? []), FULMEN_CLI, ...args], {
       cwd: options.cwd,
       env: childEnv(options.env),
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -185,6 +187,10 @@ export async function startNode(options: StartNodeOptions): Promise<NodeProcess>
   let stdout = ''
   let stderr = ''
   let partial = ''
+  // FULMEN_TEST_NODE_LOGS=40 (say) echoes the nodes' log lines of that level and above.
+  const echo = process.env.FULMEN_TEST_NODE_LOGS
+    ? Number(process.env.FULMEN_TEST_NODE_LOGS)
+    : undefined
   const lines: LogLine[] = []
   const waiters: { msg: string | RegExp; resolve: (l: LogLine) => void }[] = []
   child.stdout!.setEncoding('utf8').on('data', (d: string) => {
@@ -205,6 +211,8 @@ export async function startNode(options: StartNodeOptions): Promise<NodeProcess>
         continue
       }
       lines.push(line)
+      if (echo !== undefined && line.level >= echo)
+        process.stderr.write(`[node ${child.pid}] ${text}\n`)
       for (let i = waiters.length - 1; i >= 0; i--) {
         if (matches(line, waiters[i]!.msg)) waiters.splice(i, 1)[0]!.resolve(line)
       }

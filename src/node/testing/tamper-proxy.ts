@@ -24,7 +24,7 @@ export type Tamper =
 export interface TamperProxy {
   /** `http://127.0.0.1:<port>` */
   readonly url: string
-  /** What the proxy does to the next responses; change it at will. */
+  /** What the proxy does to the next responses (it may be changed between requests). */
   tamper: Tamper
   /** Requests forwarded so far (paths as received). */
   readonly requests: string[]

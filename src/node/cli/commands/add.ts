@@ -3,10 +3,12 @@
  * and CID. Goes through the running node (its loopback-only import door) when there is one,
  * since the store's database allows a single process; otherwise opens the store itself.
  */
+
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { Readable } from 'node:stream'
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import { formatContentId } from '../../../b3/content-id.ts'
 import type { HashTree } from '../../../b3/tree.ts'
 import { importFiles, STDIN } from '../../../origin/local-origin.node.ts'
@@ -16,10 +18,6 @@ import { findRunningNode } from '../../runtime.ts'
 import { type Command, parseCommandArgs, UsageError } from '../command.ts'
 import { write } from '../output.ts'
 import { startProgress } from '../progress.ts'
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
-}
 
 interface Added {
   readonly name: string
@@ -89,7 +87,7 @@ Options:
     const pin = values.pin === true
     const running = await findRunningNode(config.dataDir)
     const print = (a: Added) =>
-      write(`${a.root}  ${formatContentId(fromHex(a.root), 'cid')}  ${a.name}\n`)
+      write(`${a.root}  ${formatContentId(hexToBytes(a.root), 'cid')}  ${a.name}\n`)
     if (running !== undefined) {
       for (const file of positionals) await print(await addThroughNode(running.http, file, pin))
       return 0
@@ -114,15 +112,11 @@ Options:
       })
       progress?.stop()
       for (const { path, tree } of imported as { path: string; tree: HashTree }[]) {
-        await print({ name: path, root: hex(tree.root), length: tree.length })
+        await print({ name: path, root: bytesToHex(tree.root), length: tree.length })
       }
     } finally {
       await store.close()
     }
     return 0
   },
-}
-
-function fromHex(s: string): Uint8Array {
-  return Uint8Array.from(s.match(/../g) ?? [], (b) => Number.parseInt(b, 16))
 }

@@ -1,0 +1,332 @@
+/**
+ * The full node, measured from the outside: `fulmen node start` serving a file through its
+ * HTTP gateway, against Node's plain `http` serving the same file with `fs.createReadStream`
+ * (bench/node/plain-server.ts), both in their own process, read by the same client in this
+ * process (`http.get`, a keep-alive agent, the body read to the end).
+ *
+ * - throughput: raw body, proof-carrying frames decoded (`FrameDecoder`), and frames verified
+ *   (`readContentBody`), each in content MiB/s, in turns with the plain server;
+ * - memory: the node's VmRSS (/proc/<pid>/status, sampled every 10 ms) before, at the peak of
+ *   and after serving a 1 GiB content raw and then as frames;
+ * - import: `fulmen add` of a file with no node running (process start-up included) against
+ *   `b3sum --num-threads 1` on the same file.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statfsSync,
+  truncateSync,
+  writeSync,
+} from 'node:fs'
+import { Agent, get, type IncomingMessage } from 'node:http'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import {
+  childEnv,
+  FULMEN_CLI,
+  type NodeProcess,
+  startNode,
+} from '../../src/node/testing/processes.ts'
+import { readContentBody } from '../../src/wire/content-body.ts'
+import { FrameDecoder } from '../../src/wire/content-frames.ts'
+import { type Figure, fillPseudoRandom, GiB, MiB, mibPerSecond } from '../shared.ts'
+
+export interface GatewayBenchOptions {
+  /** Size of the file served for throughput (default 256 MiB). */
+  readonly serveBytes: number
+  /** Size of the content served for the memory figures (default 1 GiB). */
+  readonly memoryBytes: number
+  /** Size of the imported file (default 512 MiB). */
+  readonly importBytes: number
+  readonly reps: number
+  readonly log: (line: string) => void
+}
+
+export interface GatewayBenchResult {
+  readonly figures: Figure[]
+  readonly notes: string[]
+  /** Roots of the served and imported files as fulmen and b3sum printed them. */
+  readonly digestsAgree: boolean
+}
+
+const PLAIN_SERVER = fileURLToPath(new URL('./plain-server.ts', import.meta.url))
+const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+
+/** A RAM-backed directory when it has room (see b3sum.ts), else the temp directory. */
+function scratchDir(bytes: number): string {
+  try {
+    const fs = statfsSync('/dev/shm')
+    if (fs.bavail * fs.bsize > 2 * bytes) return '/dev/shm'
+  } catch {}
+  return os.tmpdir()
+}
+
+/** Writes `bytes` of pseudo-random data to `file`, 64 MiB at a time. */
+function writeInput(file: string, bytes: number, seed: number): void {
+  const chunk = new Uint8Array(Math.min(bytes, 64 * MiB))
+  const fd = openSync(file, 'w')
+  try {
+    for (let off = 0, i = 0; off < bytes; off += chunk.length, i++) {
+      fillPseudoRandom(chunk, seed + i)
+      writeSync(fd, chunk, 0, Math.min(chunk.length, bytes - off))
+    }
+  } finally {
+    closeSync(fd)
+  }
+}
+
+function request(url: string, headers: Record<string, string> = {}): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    get(url, { agent, headers }, (res) => {
+      if (res.statusCode !== 200) {
+        res.resume()
+        reject(new Error(`${url} answered ${res.statusCode}`))
+        return
+      }
+      resolve(res)
+    }).on('error', reject)
+  })
+}
+
+/** Downloads `url`, counting the body's bytes. */
+async function readRaw(url: string): Promise<number> {
+  const res = await request(url)
+  let n = 0
+  for await (const chunk of res as AsyncIterable<Buffer>) n += chunk.length
+  return n
+}
+
+/** Downloads a framed body, decoding its frames; counts the content (DATA) bytes. */
+async function readFramesDecoded(url: string): Promise<number> {
+  const res = await request(url)
+  const decoder = new FrameDecoder()
+  let n = 0
+  for await (const chunk of res as AsyncIterable<Buffer>) {
+    for (const f of decoder.push(chunk)) if (f.kind === 'data') n += f.bytes.length
+  }
+  decoder.end()
+  return n
+}
+
+/** Downloads a framed body through `readContentBody`: every block verified against `root`. */
+async function readFramesVerified(url: string, root: Uint8Array): Promise<number> {
+  const res = await request(url)
+  const { body } = await readContentBody(root, res as AsyncIterable<Uint8Array>)
+  let n = 0
+  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) n += chunk.length
+  return n
+}
+
+function fulmenAdd(dataDir: string, file: string): { hex: string; seconds: number } {
+  const t0 = performance.now()
+  const r = spawnSync(process.execPath, [FULMEN_CLI, 'add', '--data-dir', dataDir, file], {
+    encoding: 'utf8',
+    env: childEnv({ XDG_DATA_HOME: dataDir }),
+  })
+  const seconds = (performance.now() - t0) / 1000
+  if (r.status !== 0) throw new Error(`fulmen add failed: ${r.stderr}`)
+  return { hex: r.stdout.slice(0, 64), seconds }
+}
+
+function b3sum(file: string): { hex: string; seconds: number } {
+  const t0 = performance.now()
+  const r = spawnSync('b3sum', ['--num-threads', '1', file], { encoding: 'utf8' })
+  const seconds = (performance.now() - t0) / 1000
+  if (r.status !== 0) throw new Error(`b3sum failed: ${r.stderr || r.error}`)
+  return { hex: r.stdout.slice(0, 64), seconds }
+}
+
+function vmRss(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return m === null ? 0 : Number(m[1]) * 1024
+}
+
+async function startPlainServer(file: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [PLAIN_SERVER, file], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d
+      const m = /^(http:\/\/\S+)\n/.exec(out)
+      if (m !== null) resolve(m[1]!)
+    })
+    child.once('exit', (code) => reject(new Error(`plain server exited (${code})`)))
+  })
+  return { child, url }
+}
+
+function hexToBytes(hex: string): Uint8Array {
+  return new Uint8Array(Buffer.from(hex, 'hex'))
+}
+
+export async function measureGateway(options: GatewayBenchOptions): Promise<GatewayBenchResult> {
+  const { serveBytes, memoryBytes, importBytes, reps, log } = options
+  const figures: Figure[] = []
+  const notes: string[] = []
+  let digestsAgree = true
+  const base = scratchDir(serveBytes + 2 * memoryBytes + 3 * importBytes)
+  const dir = mkdtempSync(path.join(base, 'fulmen-bench-node-'))
+  const children: ChildProcess[] = []
+  let node: NodeProcess | undefined
+  try {
+    // --- files, imported before the node starts ------------------------------------------
+    const served = path.join(dir, 'served.bin')
+    writeInput(served, serveBytes, 0x51)
+    const large = path.join(dir, 'large.bin')
+    closeSync(openSync(large, 'w'))
+    truncateSync(large, memoryBytes) // zeros, sparse: the content does not matter for memory
+    const dataDir = path.join(dir, 'node')
+    mkdirSync(dataDir)
+    log(
+      `gateway: importing ${serveBytes / MiB} MiB and ${memoryBytes / MiB} MiB into the node's store`,
+    )
+    const servedHex = fulmenAdd(dataDir, served).hex
+    const largeHex = fulmenAdd(dataDir, large).hex
+    if (b3sum(served).hex !== servedHex) digestsAgree = false
+
+    node = await startNode({ dataDir, env: { XDG_DATA_HOME: dir, FULMEN_LOG_LEVEL: 'warn' } })
+    const plain = await startPlainServer(served)
+    children.push(plain.child)
+    const rawUrl = `${node.url}/services/0/blake3/${servedHex}`
+    const framesUrl = `${rawUrl}?format=frames`
+    const root = hexToBytes(servedHex)
+
+    // --- throughput, in turns ------------------------------------------------------------
+    log(
+      `gateway: ${serveBytes / MiB} MiB, plain http vs raw vs frames (decoded, verified), ${reps} turns`,
+    )
+    const runs: Record<string, () => Promise<number>> = {
+      plain: () => readRaw(plain.url),
+      raw: () => readRaw(rawUrl),
+      frames: () => readFramesDecoded(framesUrl),
+      'frames-verified': () => readFramesVerified(framesUrl, root),
+    }
+    const best: Record<string, number> = {}
+    for (let i = 0; i < reps + 1; i++) {
+      for (const [name, run] of Object.entries(runs)) {
+        const t0 = performance.now()
+        const n = await run()
+        const s = (performance.now() - t0) / 1000
+        if (n !== serveBytes) throw new Error(`${name}: ${n} bytes, ${serveBytes} expected`)
+        if (i > 0) best[name] = Math.min(best[name] ?? Number.POSITIVE_INFINITY, s) // turn 0 warms up
+      }
+    }
+    for (const [name, s] of Object.entries(best)) {
+      figures.push({
+        name: `node.gateway.${name}`,
+        value: mibPerSecond(serveBytes, s),
+        unit: 'MiB/s',
+      })
+    }
+    log(
+      `gateway: ${Object.entries(best)
+        .map(([k, s]) => `${k} ${mibPerSecond(serveBytes, s).toFixed(0)} MiB/s`)
+        .join(', ')}`,
+    )
+    const framedLength = Number(
+      (await fetch(framesUrl, { method: 'HEAD' })).headers.get('content-length'),
+    )
+    notes.push(
+      `Gateway: ${serveBytes / MiB} MiB of pseudo-random content, the node's store and the plain server's file in ${base}; ` +
+        `frames carry ${(((framedLength - serveBytes) / serveBytes) * 100).toFixed(3)} % of proofs and prefixes (counted out: figures are content MiB/s). ` +
+        `Client: http.get in the benchmark process, one keep-alive connection, body read to the end; ${reps} turns after a warm-up, best of each.`,
+    )
+
+    // --- memory while serving ------------------------------------------------------------
+    log(`gateway: node RSS while serving ${memoryBytes / MiB} MiB raw, then as frames`)
+    const pid = node.pid
+    await new Promise((r) => setTimeout(r, 500))
+    const before = vmRss(pid)
+    let peak = before
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, vmRss(pid))
+    }, 10)
+    const largeUrl = `${node.url}/services/0/blake3/${largeHex}`
+    try {
+      if ((await readRaw(largeUrl)) !== memoryBytes) throw new Error('short raw body')
+      if ((await readFramesDecoded(`${largeUrl}?format=frames`)) !== memoryBytes) {
+        throw new Error('short framed body')
+      }
+    } finally {
+      clearInterval(sampler)
+    }
+    peak = Math.max(peak, vmRss(pid))
+    await new Promise((r) => setTimeout(r, 1000))
+    const after = vmRss(pid)
+    figures.push(
+      { name: 'node.gateway.rss-before', value: before / MiB, unit: 'MiB' },
+      { name: 'node.gateway.rss-peak', value: peak / MiB, unit: 'MiB' },
+      { name: 'node.gateway.rss-after', value: after / MiB, unit: 'MiB' },
+      { name: 'node.gateway.rss-served', value: (2 * memoryBytes) / MiB, unit: 'MiB' },
+      { name: 'node.gateway.rss-growth', value: (peak - before) / MiB, unit: 'MiB' },
+    )
+    log(
+      `gateway: RSS ${(before / MiB).toFixed(0)} MiB before, ${(peak / MiB).toFixed(0)} MiB peak, ${(after / MiB).toFixed(0)} MiB after`,
+    )
+    await node.stop('SIGTERM')
+    node = undefined
+    plain.child.kill('SIGTERM')
+
+    // --- import ----------------------------------------------------------------------------
+    const imported = path.join(dir, 'import.bin')
+    writeInput(imported, importBytes, 0x1e)
+    log(`import: fulmen add of ${importBytes / MiB} MiB vs b3sum --num-threads 1, ${reps} turns`)
+    const importBest = { add: Number.POSITIVE_INFINITY, b3sum: Number.POSITIVE_INFINITY }
+    const addDir = path.join(dir, 'import-store')
+    for (let i = 0; i < reps + 1; i++) {
+      rmSync(addDir, { recursive: true, force: true })
+      const a = fulmenAdd(addDir, imported)
+      const b = b3sum(imported)
+      if (a.hex !== b.hex) digestsAgree = false
+      if (i === 0) continue
+      importBest.add = Math.min(importBest.add, a.seconds)
+      importBest.b3sum = Math.min(importBest.b3sum, b.seconds)
+    }
+    const empty = path.join(dir, 'empty.bin')
+    closeSync(openSync(empty, 'w'))
+    let startup = Number.POSITIVE_INFINITY
+    for (let i = 0; i < 3; i++) {
+      rmSync(addDir, { recursive: true, force: true })
+      startup = Math.min(startup, fulmenAdd(addDir, empty).seconds)
+    }
+    rmSync(addDir, { recursive: true, force: true })
+    figures.push(
+      {
+        name: 'node.import.fulmen-add',
+        value: mibPerSecond(importBytes, importBest.add),
+        unit: 'MiB/s',
+      },
+      {
+        name: 'node.import.b3sum',
+        value: mibPerSecond(importBytes, importBest.b3sum),
+        unit: 'MiB/s',
+      },
+      { name: 'node.import.fulmen-add-startup', value: startup * 1000, unit: 'ms' },
+    )
+    notes.push(
+      `Import: \`fulmen add\` (no node running: the CLI opens the store, hashes while writing content/ and trees/, ` +
+        `fsyncs, commits to LevelDB) of a ${importBytes / MiB} MiB file in ${base} into a fresh store there, ` +
+        `process start-up included (${(startup * 1000).toFixed(0)} ms for an empty file); ` +
+        `b3sum --num-threads 1 (mmap) on the same file only hashes it.`,
+    )
+    log(
+      `import: fulmen add ${mibPerSecond(importBytes, importBest.add).toFixed(0)} MiB/s, b3sum ${mibPerSecond(importBytes, importBest.b3sum).toFixed(0)} MiB/s`,
+    )
+    return { figures, notes, digestsAgree }
+  } finally {
+    await node?.stop('SIGTERM').catch(() => {})
+    for (const c of children) c.kill('SIGTERM')
+    agent.destroy()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+export const GATEWAY_DEFAULTS = { serveBytes: 256 * MiB, memoryBytes: GiB, importBytes: 512 * MiB }
