@@ -3,7 +3,6 @@ import { playwright } from '@vitest/browser-playwright'
 import { defineConfig } from 'vitest/config'
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './e2e/chromium.ts'
 
-
 export default defineConfig({
   // `npm start` serves demo/ as the root; static assets live in the top-level public/.
   publicDir: fileURLToPath(new URL('./public', import.meta.url)),

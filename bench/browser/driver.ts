@@ -14,7 +14,6 @@ import type { BrowserBenchConfig, BrowserBenchResult } from './protocol.ts'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 
-
 export interface ChromiumRun extends BrowserBenchResult {
   readonly version: string
 }
