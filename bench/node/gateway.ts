@@ -1,8 +1,9 @@
 /**
  * The full node, measured from the outside: `fulmen node start` serving a file through its
  * HTTP gateway, against Node's plain `http` serving the same file with `fs.createReadStream`
- * (bench/node/plain-server.ts), both in their own process, read by the same client in this
- * process (`http.get`, a keep-alive agent, the body read to the end).
+ * (bench/node/plain-server.ts), each in its own process, read by the same client
+ * (bench/node/gateway-client.ts, in a fresh process: `http.get` over one keep-alive connection,
+ * every body read to the end).
  *
  * - throughput: raw body, proof-carrying frames decoded (`FrameDecoder`), and frames verified
  *   (`readContentBody`), each in content MiB/s, in turns with the plain server;
@@ -23,7 +24,6 @@ import {
   truncateSync,
   writeSync,
 } from 'node:fs'
-import { Agent, get, type IncomingMessage } from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -33,9 +33,7 @@ import {
   type NodeProcess,
   startNode,
 } from '../../src/node/testing/processes.ts'
-import { readContentBody } from '../../src/wire/content-body.ts'
-import { FrameDecoder } from '../../src/wire/content-frames.ts'
-import { type Figure, fillPseudoRandom, GiB, MiB, mibPerSecond } from '../shared.ts'
+import { type Figure, fillPseudoRandom, MiB, mibPerSecond } from '../shared.ts'
 
 export interface GatewayBenchOptions {
   /** Size of the file served for throughput (default 256 MiB). */
@@ -56,8 +54,7 @@ export interface GatewayBenchResult {
 }
 
 const PLAIN_SERVER = fileURLToPath(new URL('./plain-server.ts', import.meta.url))
-const agent = new Agent({ keepAlive: true, maxSockets: 1 })
-
+const CLIENT = fileURLToPath(new URL('./gateway-client.ts', import.meta.url))
 /** A RAM-backed directory when it has room (see b3sum.ts), else the temp directory. */
 function scratchDir(bytes: number): string {
   try {
@@ -79,48 +76,6 @@ function writeInput(file: string, bytes: number, seed: number): void {
   } finally {
     closeSync(fd)
   }
-}
-
-function request(url: string, headers: Record<string, string> = {}): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    get(url, { agent, headers }, (res) => {
-      if (res.statusCode !== 200) {
-        res.resume()
-        reject(new Error(`${url} answered ${res.statusCode}`))
-        return
-      }
-      resolve(res)
-    }).on('error', reject)
-  })
-}
-
-/** Downloads `url`, counting the body's bytes. */
-async function readRaw(url: string): Promise<number> {
-  const res = await request(url)
-  let n = 0
-  for await (const chunk of res as AsyncIterable<Buffer>) n += chunk.length
-  return n
-}
-
-/** Downloads a framed body, decoding its frames; counts the content (DATA) bytes. */
-async function readFramesDecoded(url: string): Promise<number> {
-  const res = await request(url)
-  const decoder = new FrameDecoder()
-  let n = 0
-  for await (const chunk of res as AsyncIterable<Buffer>) {
-    for (const f of decoder.push(chunk)) if (f.kind === 'data') n += f.bytes.length
-  }
-  decoder.end()
-  return n
-}
-
-/** Downloads a framed body through `readContentBody`: every block verified against `root`. */
-async function readFramesVerified(url: string, root: Uint8Array): Promise<number> {
-  const res = await request(url)
-  const { body } = await readContentBody(root, res as AsyncIterable<Uint8Array>)
-  let n = 0
-  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) n += chunk.length
-  return n
 }
 
 function fulmenAdd(dataDir: string, file: string): { hex: string; seconds: number } {
@@ -163,8 +118,27 @@ async function startPlainServer(file: string): Promise<{ child: ChildProcess; ur
   return { child, url }
 }
 
-function hexToBytes(hex: string): Uint8Array {
-  return new Uint8Array(Buffer.from(hex, 'hex'))
+interface ClientJob {
+  readonly turns: number
+  readonly bytes: number
+  readonly runs: Record<string, { url: string; mode: 'raw' | 'frames' | 'verified'; root?: string }>
+}
+
+/** Runs bench/node/gateway-client.ts on `job`: the best seconds of each run. */
+async function runClient(job: ClientJob): Promise<Record<string, number>> {
+  const child = spawn(process.execPath, [CLIENT, JSON.stringify(job)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  let out = ''
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    out += d
+  })
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject)
+    child.once('close', resolve)
+  })
+  if (code !== 0) throw new Error(`the gateway client failed (exit ${code})`)
+  return JSON.parse(out) as Record<string, number>
 }
 
 export async function measureGateway(options: GatewayBenchOptions): Promise<GatewayBenchResult> {
@@ -197,28 +171,21 @@ export async function measureGateway(options: GatewayBenchOptions): Promise<Gate
     children.push(plain.child)
     const rawUrl = `${node.url}/services/0/blake3/${servedHex}`
     const framesUrl = `${rawUrl}?format=frames`
-    const root = hexToBytes(servedHex)
 
-    // --- throughput, in turns ------------------------------------------------------------
+    // --- throughput, in turns, from a fresh client process ----------------------------------
     log(
       `gateway: ${serveBytes / MiB} MiB, plain http vs raw vs frames (decoded, verified), ${reps} turns`,
     )
-    const runs: Record<string, () => Promise<number>> = {
-      plain: () => readRaw(plain.url),
-      raw: () => readRaw(rawUrl),
-      frames: () => readFramesDecoded(framesUrl),
-      'frames-verified': () => readFramesVerified(framesUrl, root),
-    }
-    const best: Record<string, number> = {}
-    for (let i = 0; i < reps + 1; i++) {
-      for (const [name, run] of Object.entries(runs)) {
-        const t0 = performance.now()
-        const n = await run()
-        const s = (performance.now() - t0) / 1000
-        if (n !== serveBytes) throw new Error(`${name}: ${n} bytes, ${serveBytes} expected`)
-        if (i > 0) best[name] = Math.min(best[name] ?? Number.POSITIVE_INFINITY, s) // turn 0 warms up
-      }
-    }
+    const best = await runClient({
+      turns: reps,
+      bytes: serveBytes,
+      runs: {
+        plain: { url: plain.url, mode: 'raw' },
+        raw: { url: rawUrl, mode: 'raw' },
+        frames: { url: framesUrl, mode: 'frames' },
+        'frames-verified': { url: framesUrl, mode: 'verified', root: servedHex },
+      },
+    })
     for (const [name, s] of Object.entries(best)) {
       figures.push({
         name: `node.gateway.${name}`,
@@ -237,7 +204,7 @@ export async function measureGateway(options: GatewayBenchOptions): Promise<Gate
     notes.push(
       `Gateway: ${serveBytes / MiB} MiB of pseudo-random content, the node's store and the plain server's file in ${base}; ` +
         `frames carry ${(((framedLength - serveBytes) / serveBytes) * 100).toFixed(3)} % of proofs and prefixes (counted out: figures are content MiB/s). ` +
-        `Client: http.get in the benchmark process, one keep-alive connection, body read to the end; ${reps} turns after a warm-up, best of each.`,
+        `Client: bench/node/gateway-client.ts, a fresh process: http.get over one keep-alive connection, every body read to the end; ${reps} turns after a warm-up, best of each.`,
     )
 
     // --- memory while serving ------------------------------------------------------------
@@ -251,10 +218,15 @@ export async function measureGateway(options: GatewayBenchOptions): Promise<Gate
     }, 10)
     const largeUrl = `${node.url}/services/0/blake3/${largeHex}`
     try {
-      if ((await readRaw(largeUrl)) !== memoryBytes) throw new Error('short raw body')
-      if ((await readFramesDecoded(`${largeUrl}?format=frames`)) !== memoryBytes) {
-        throw new Error('short framed body')
-      }
+      // Turn 0 only: each downloaded once.
+      await runClient({
+        turns: 0,
+        bytes: memoryBytes,
+        runs: {
+          raw: { url: largeUrl, mode: 'raw' },
+          frames: { url: `${largeUrl}?format=frames`, mode: 'frames' },
+        },
+      })
     } finally {
       clearInterval(sampler)
     }
@@ -324,9 +296,6 @@ export async function measureGateway(options: GatewayBenchOptions): Promise<Gate
   } finally {
     await node?.stop('SIGTERM').catch(() => {})
     for (const c of children) c.kill('SIGTERM')
-    agent.destroy()
     rmSync(dir, { recursive: true, force: true })
   }
 }
-
-export const GATEWAY_DEFAULTS = { serveBytes: 256 * MiB, memoryBytes: GiB, importBytes: 512 * MiB }

@@ -19,7 +19,7 @@ export interface NodeMetrics {
 
 export function createMetrics(): NodeMetrics {
   const registry = new Registry()
-  collectDefaultMetrics({ register: registry, prefix: 'fulmen_process_' })
+  collectDefaultMetrics({ register: registry, prefix: 'fulmen_' })
   const registers = [registry]
   return {
     registry,
