@@ -173,10 +173,26 @@ export interface ParallelTreeOptions {
   /** Full blocks per message to a worker (default 8: 2 MiB). */
   batchBlocks?: number
   /**
-   * Batches out on the workers at most (default `3 * pool.size`). The next batch is filled
-   * while they are out, so this is also the number of batch buffers ever allocated.
+   * Buffers held at most (default `3 * pool.size`): batches out on the workers, the batch
+   * being filled and batch buffers kept for reuse. The next batch is filled while the others
+   * are out, so without `transferChunks` this is also the number of batch buffers ever
+   * allocated.
    */
   maxInFlight?: number
+  /**
+   * The caller gives up the source's chunks (default `false`). A chunk that arrives at a block
+   * boundary (nothing partially buffered), is the whole of its own `ArrayBuffer` (not a
+   * `SharedArrayBuffer`) and holds at least one full block is then transferred to a worker as
+   * a batch of its full blocks instead of being copied: the chunk is detached once read. Its
+   * tail, if any, is copied as usual. An adopted chunk counts as one of the `maxInFlight`
+   * buffers, so chunks far larger than a batch keep fewer batches out and load the workers
+   * unevenly (1–4 MiB chunks suit).
+   *
+   * Only for sources that hand out fresh buffers they never touch again: a Node
+   * `fs.createReadStream`, `Blob.stream()`, a `fetch` body. Never for views of data the
+   * caller still needs, nor for a source that reuses its buffer.
+   */
+  transferChunks?: boolean
 }
 
 /** Default blocks per batch: 2 MiB amortises a message round trip (tens of µs) to ~1%. */
@@ -187,13 +203,38 @@ export const DEFAULT_IN_FLIGHT_PER_WORKER = 3
 /**
  * Bytes of input `buildTreeParallel` holds at most, beside the tree (64 bytes per block), the
  * hashes waiting to be folded in order (32 bytes per block) and the source's own chunk:
- * `maxInFlight` batch buffers (out on the workers or being filled; a new one is made only
- * when none has come back) and a copy of the last block.
+ * `maxInFlight` buffers (batches out on the workers, the batch being filled, batch buffers
+ * kept for reuse; a new one is made only when none has come back) and a copy of the last
+ * block.
+ *
+ * With `transferChunks`, each of those `maxInFlight` buffers may instead be an adopted chunk
+ * out on a worker: the bound is then `maxInFlight` times the larger of a batch and the
+ * source's largest chunk (`largestChunk`, when given; else the bound assumes chunks no larger
+ * than a batch).
  */
-export function parallelMemoryBound(poolSize: number, options: ParallelTreeOptions = {}): number {
+export function parallelMemoryBound(
+  poolSize: number,
+  options: ParallelTreeOptions & { readonly largestChunk?: number } = {},
+): number {
   const batchBlocks = options.batchBlocks ?? DEFAULT_BATCH_BLOCKS
   const maxInFlight = options.maxInFlight ?? DEFAULT_IN_FLIGHT_PER_WORKER * poolSize
-  return maxInFlight * batchBlocks * TREE_BLOCK_LEN + TREE_BLOCK_LEN
+  const batchLen = batchBlocks * TREE_BLOCK_LEN
+  const buffer = options.transferChunks
+    ? Math.max(batchLen, options.largestChunk ?? batchLen)
+    : batchLen
+  return maxInFlight * buffer + TREE_BLOCK_LEN
+}
+
+/**
+ * Whether `chunk` is the whole of its own transferable `ArrayBuffer`. Checked by tag rather
+ * than `instanceof`, which fails for buffers from another realm.
+ */
+function ownsWholeBuffer(chunk: Uint8Array): chunk is Uint8Array<ArrayBuffer> {
+  return (
+    chunk.byteOffset === 0 &&
+    chunk.byteLength === chunk.buffer.byteLength &&
+    Object.prototype.toString.call(chunk.buffer) === '[object ArrayBuffer]'
+  )
 }
 
 interface ChunkReader {
@@ -230,9 +271,15 @@ function openSource(source: AsyncIterable<Uint8Array> | ReadableStream<Uint8Arra
  * Builds the tree of a byte stream like `buildTree`, with full blocks hashed on `pool`.
  *
  * The stream is cut into 256 KiB blocks; batches of `batchBlocks` full blocks go to the
- * workers, at most `maxInFlight` batches at a time (see `parallelMemoryBound`), and their
- * chaining values are folded in order. The last block is hashed here, with this thread's
- * active kernel (call `ready()` first), as the root when it is the only one.
+ * workers, at most `maxInFlight` buffers at a time (see `parallelMemoryBound`), and their
+ * chaining values are folded in order. With `transferChunks`, suitable chunks go to the
+ * workers as they are, uncopied. The last block is hashed here, with this thread's active
+ * kernel (call `ready()` first), unless it went out whole in an adopted chunk.
+ *
+ * Only block 0 can be the root (when it is the only block), so it is never sent before a byte
+ * past it is seen. Any other block's hash is its chaining value whether or not it turns out to
+ * be the last one: the hash of the last block sent is kept aside until the end of the stream
+ * says whether it goes to `TreeAssembler.finish`.
  */
 export async function buildTreeParallel(
   source: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>,
@@ -242,6 +289,7 @@ export async function buildTreeParallel(
   const { signal, onProgress } = options
   const batchBlocks = options.batchBlocks ?? DEFAULT_BATCH_BLOCKS
   const maxInFlight = options.maxInFlight ?? DEFAULT_IN_FLIGHT_PER_WORKER * pool.size
+  const transferChunks = options.transferChunks ?? false
   if (!Number.isSafeInteger(batchBlocks) || batchBlocks < 1) {
     throw new B3Error(
       'B3_INVALID_ARGUMENT',
@@ -270,12 +318,13 @@ export async function buildTreeParallel(
   const batchLen = batchBlocks * TREE_BLOCK_LEN
   const assembler = new TreeAssembler(options.keepTree ?? true)
   const reader = openSource(source)
-  // Batch buffers come back with the hashes and are reused: no allocation in steady state.
+  // Buffers held: `outstanding` out on the workers (batches or adopted chunks), `batch` (being
+  // filled, made only when needed) and `spare`: batch buffers come back with the hashes and
+  // are reused, so there is no allocation in steady state. At most `maxInFlight` in all.
   const spare: ArrayBuffer[] = []
-  const nextBatch = (): Uint8Array<ArrayBuffer> =>
-    new Uint8Array(spare.pop() ?? new ArrayBuffer(batchLen))
-  let batch = nextBatch()
+  let batch: Uint8Array<ArrayBuffer> | undefined
   let filled = 0
+  // Bytes read so far, and full blocks sent to the workers (all before `batch`).
   let length = 0
   let sent = 0
 
@@ -286,41 +335,64 @@ export async function buildTreeParallel(
   const returned = new Map<number, Uint8Array>()
   let wake: (() => void) | undefined
   const settled = (): Promise<void> => new Promise<void>((resolve) => (wake = resolve))
+  const held = (): number => outstanding + spare.length + (batch === undefined ? 0 : 1)
 
+  // Folds the hashes that are next in order, up to the last block read: whether that one is
+  // the last of the content (`finish`) or not (`addBlock`) is known only once a byte past it
+  // is read.
   const assembleReturned = (): void => {
     const before = assembler.blocks
     for (let cvs = returned.get(before); cvs !== undefined; cvs = returned.get(assembler.blocks)) {
       returned.delete(assembler.blocks)
-      for (let i = 0; i < cvs.length; i += HASH_LEN)
+      let i = 0
+      while (i < cvs.length && (assembler.blocks + 1) * TREE_BLOCK_LEN < length) {
         assembler.addBlock(cvs.subarray(i, i + HASH_LEN))
+        i += HASH_LEN
+      }
+      if (i < cvs.length) {
+        returned.set(assembler.blocks, cvs.subarray(i))
+        break
+      }
     }
     if (assembler.blocks !== before) onProgress?.(assembler.blocks * TREE_BLOCK_LEN)
   }
 
-  // Sends the first `count` blocks of `batch` (detaching it).
-  const send = (count: number): void => {
+  // Sends the first `count` blocks of `buffer` (detaching it). Batch buffers are kept for
+  // reuse when they come back; adopted chunks are let go.
+  const sendBuffer = (buffer: ArrayBuffer, count: number, reuse: boolean): void => {
     const first = sent
+    const call = pool.hashBlocks(buffer, first, count, false)
     outstanding++
-    pool
-      .hashBlocks(batch.buffer, first, count, false)
-      .then(
-        (cvs) => {
-          // Copied out so the buffer can carry the next batch.
-          returned.set(first, cvs.slice(0, HASH_LEN * count))
-          if (cvs.buffer.byteLength === batchLen) spare.push(cvs.buffer as ArrayBuffer)
-        },
-        (error: unknown) => {
-          failure ??= { error }
-        },
-      )
-      .finally(() => {
-        outstanding--
-        wake?.()
-      })
     sent += count
+    // One callback per outcome: a buffer kept for reuse is never counted twice in `held()`.
+    const done = (error?: { readonly error: unknown }): void => {
+      if (error !== undefined) failure ??= error
+      outstanding--
+      wake?.()
+    }
+    call.then(
+      (cvs) => {
+        try {
+          // Copied out so the buffer can carry the next batch (or be freed).
+          returned.set(first, cvs.slice(0, HASH_LEN * count))
+          if (reuse && cvs.buffer.byteLength === batchLen) spare.push(cvs.buffer as ArrayBuffer)
+        } catch (error) {
+          return done({ error })
+        }
+        done()
+      },
+      (error: unknown) => done({ error }),
+    )
   }
 
-  // Waits until fewer than `limit` batches are out, folding in what came back.
+  // Sends the first `count` blocks of the batch.
+  const sendBatch = (count: number): void => {
+    sendBuffer(batch!.buffer, count, true)
+    batch = undefined
+    filled = 0
+  }
+
+  // Waits until fewer than `limit` buffers are out, folding in what came back.
   const drainTo = async (limit: number): Promise<void> => {
     for (;;) {
       if (failure !== undefined) throw failure.error
@@ -330,35 +402,95 @@ export async function buildTreeParallel(
     }
   }
 
+  // A batch buffer: one that came back, or a new one while fewer than `maxInFlight` are held.
+  const acquireBatch = async (): Promise<Uint8Array<ArrayBuffer>> => {
+    for (;;) {
+      if (failure !== undefined) throw failure.error
+      assembleReturned()
+      const reused = spare.pop()
+      if (reused !== undefined) return new Uint8Array(reused)
+      if (held() < maxInFlight) return new Uint8Array(new ArrayBuffer(batchLen))
+      await race(settled())
+    }
+  }
+
+  // Waits until `count` more buffers may be held, letting spare batch buffers go first.
+  const reserve = async (count: number): Promise<void> => {
+    for (;;) {
+      if (failure !== undefined) throw failure.error
+      assembleReturned()
+      while (spare.length > 0 && held() + count > maxInFlight) spare.pop()
+      if (held() + count <= maxInFlight) return
+      await race(settled())
+    }
+  }
+
+  // Sends `chunk`'s full blocks to a worker in the chunk's own buffer if it can be adopted,
+  // copying its tail into the batch. Returns the bytes of `chunk` consumed (0 or all).
+  const adopt = async (chunk: Uint8Array): Promise<number> => {
+    const full = Math.floor(chunk.length / TREE_BLOCK_LEN)
+    const tail = chunk.length - full * TREE_BLOCK_LEN
+    // One buffer for the chunk, one for a batch to hold its tail.
+    const needed = tail > 0 ? 2 : 1
+    if (
+      full === 0 ||
+      filled % TREE_BLOCK_LEN !== 0 ||
+      needed > maxInFlight ||
+      !ownsWholeBuffer(chunk) ||
+      // Block 0 alone may be the root: it waits in the batch for a byte past it.
+      (sent === 0 && filled === 0 && tail === 0 && full === 1)
+    )
+      return 0
+    if (filled > 0) {
+      // Full blocks before the chunk's, which follow them: none of them is the last one.
+      sendBatch(filled / TREE_BLOCK_LEN)
+    } else if (batch !== undefined) {
+      spare.push(batch.buffer)
+      batch = undefined
+    }
+    await reserve(needed)
+    if (tail > 0) {
+      batch = await acquireBatch()
+      batch.set(chunk.subarray(full * TREE_BLOCK_LEN))
+      filled = tail
+    }
+    sendBuffer(chunk.buffer, full, false)
+    return chunk.length
+  }
+
   try {
     for (;;) {
       const chunk = await race(reader.read())
       if (chunk === undefined) break
       signal?.throwIfAborted()
-      let off = 0
+      length += chunk.length
+      let off = transferChunks ? await adopt(chunk) : 0
       while (off < chunk.length) {
-        if (filled === batchLen) {
-          // More input follows, so none of these blocks is the last one.
-          send(batchBlocks)
-          await drainTo(maxInFlight)
-          batch = nextBatch()
-          filled = 0
-        }
+        // More input follows, so none of these blocks is the last one.
+        if (filled === batchLen) sendBatch(batchBlocks)
+        batch ??= await acquireBatch()
         const n = Math.min(batchLen - filled, chunk.length - off)
         batch.set(chunk.subarray(off, off + n), filled)
         filled += n
         off += n
       }
-      length += chunk.length
     }
     reader.release()
-    // `batch` ends with the last block (empty for empty content); full blocks may precede it.
-    const lastStart = filled === 0 ? 0 : Math.floor((filled - 1) / TREE_BLOCK_LEN) * TREE_BLOCK_LEN
-    const lastBlock = batch.slice(lastStart, filled)
-    if (lastStart > 0) send(lastStart / TREE_BLOCK_LEN)
-    // Hashed here while the workers finish theirs.
-    const last = blockHash(lastBlock, sent, sent === 0)
-    await drainTo(1)
+    let last: Uint8Array
+    if (filled === 0 && sent > 0) {
+      // The content ends with an adopted chunk's last block: its hash waits in `returned`.
+      await drainTo(1)
+      last = returned.get(sent - 1)!
+    } else {
+      // `batch` ends with the last block (empty content: none); full blocks may precede it.
+      const lastStart =
+        filled === 0 ? 0 : Math.floor((filled - 1) / TREE_BLOCK_LEN) * TREE_BLOCK_LEN
+      const lastBlock = batch?.slice(lastStart, filled) ?? new Uint8Array(0)
+      if (lastStart > 0) sendBatch(lastStart / TREE_BLOCK_LEN)
+      // Hashed here while the workers finish theirs.
+      last = blockHash(lastBlock, sent, sent === 0)
+      await drainTo(1)
+    }
     signal?.throwIfAborted()
     onProgress?.(length)
     return assembler.finish(last, length)
