@@ -2,11 +2,12 @@
  * Debian's `b3sum` (the Rust reference, here limited to one thread and read() instead of
  * mmap) on a temp file: process start-up and reading from the page cache are included.
  */
+
 import { spawnSync } from 'node:child_process'
-import { closeSync, mkdtempSync, openSync, rmSync, statfsSync, writeSync } from 'node:fs'
-import os from 'node:os'
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs'
 import path from 'node:path'
 import { bestOf, type Figure, mibPerSecond } from '../shared.ts'
+import { scratchDir } from './scratch-dir.ts'
 
 export interface B3sumResult {
   readonly figure: Figure
@@ -22,19 +23,6 @@ function b3sum(file: string): string {
   const r = spawnSync('b3sum', ['--num-threads', '1', '--no-mmap', file], { encoding: 'utf8' })
   if (r.status !== 0) throw new Error(`b3sum failed: ${r.stderr || r.error}`)
   return r.stdout.split(' ')[0]!
-}
-
-/**
- * A RAM-backed directory when there is one (/dev/shm): the file is then read from memory
- * like from a warm page cache, and writing it leaves no disk write-back to steal CPU from
- * the measurements that follow.
- */
-function scratchDir(bytes: number): string {
-  try {
-    const fs = statfsSync('/dev/shm')
-    if (fs.bavail * fs.bsize > 2 * bytes) return '/dev/shm'
-  } catch {}
-  return os.tmpdir()
 }
 
 /** Writes `input` `copies` times to a temp file and times b3sum on it. */

@@ -12,6 +12,7 @@
  * - import: `fulmen add` of a file with no node running (process start-up included) against
  *   `b3sum --num-threads 1` on the same file.
  */
+
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import {
   closeSync,
@@ -20,11 +21,9 @@ import {
   openSync,
   readFileSync,
   rmSync,
-  statfsSync,
   truncateSync,
   writeSync,
 } from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
@@ -34,6 +33,7 @@ import {
   startNode,
 } from '../../src/node/testing/processes.ts'
 import { type Figure, fillPseudoRandom, MiB, mibPerSecond } from '../shared.ts'
+import { scratchDir } from './scratch-dir.ts'
 
 export interface GatewayBenchOptions {
   /** Size of the file served for throughput (default 256 MiB). */
@@ -55,14 +55,6 @@ export interface GatewayBenchResult {
 
 const PLAIN_SERVER = fileURLToPath(new URL('./plain-server.ts', import.meta.url))
 const CLIENT = fileURLToPath(new URL('./gateway-client.ts', import.meta.url))
-/** A RAM-backed directory when it has room (see b3sum.ts), else the temp directory. */
-function scratchDir(bytes: number): string {
-  try {
-    const fs = statfsSync('/dev/shm')
-    if (fs.bavail * fs.bsize > 2 * bytes) return '/dev/shm'
-  } catch {}
-  return os.tmpdir()
-}
 
 /** Writes `bytes` of pseudo-random data to `file`, 64 MiB at a time. */
 function writeInput(file: string, bytes: number, seed: number): void {

@@ -12,8 +12,8 @@
  *   `transferChunks`, as a caller hashing a file would. Its reads run on libuv's thread
  *   pool, off the main thread but on the same cores, and are part of the figure.
  */
-import { createReadStream, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
+
+import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { Worker } from 'node:worker_threads'
 import {
@@ -27,18 +27,10 @@ import {
 import { buildTree } from '../../src/b3/tree.ts'
 import { nodeWorkerSpawn } from '../../src/node/b3-workers.ts'
 import { bestOfInterleaved, chunksOf, type Figure, MiB, mibPerSecond, toHex } from '../shared.ts'
+import { scratchDir } from './scratch-dir.ts'
 
 /** The stream: the in-memory input in 1 MiB views, as a file or socket would deliver it. */
 const STREAM_CHUNK = MiB
-
-/** /dev/shm when it has room: reading it costs a copy from RAM, with no disk involved. */
-function scratchDir(bytes: number): string {
-  try {
-    const fs = statfsSync('/dev/shm')
-    if (fs.bavail * fs.bsize > 2 * bytes) return '/dev/shm'
-  } catch {}
-  return os.tmpdir()
-}
 
 export async function measureWorkers(
   input: Uint8Array,
