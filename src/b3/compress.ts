@@ -2,8 +2,8 @@
  * The BLAKE3 compression function in portable TypeScript (spec §2.2).
  *
  * State lives in sixteen locals and the seven rounds are unrolled with the message schedule
- * resolved here rather than permuted at run time: measured about 4-5x faster than a
- * state-array implementation in V8 (see docs/benchmarks.md, "portable").
+ * resolved here rather than permuted at run time: measured about 10x @noble/hashes' BLAKE3
+ * in Node and 22x in Chromium (docs/benchmarks.md, "portable vs @noble/hashes").
  */
 import { IV } from './constants.ts'
 
