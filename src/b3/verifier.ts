@@ -220,6 +220,15 @@ export class IncrementalVerifier {
     return this.accept(this.readyForBlock(), hash)
   }
 
+  /**
+   * The source of the current block failed before its bytes arrived (it stalled, closed, or
+   * is being dropped): forget the proof it sent so block `next` can come, with its proof,
+   * from another source. A no-op when no proof is pending.
+   */
+  abandonBlock(): void {
+    if (this.phase === 'awaiting-block') this.rewind()
+  }
+
   /** Forgets the proof accepted for the current block: its source is not trusted any more. */
   private rewind(): void {
     if (this.beforeProof !== undefined) {

@@ -33,6 +33,19 @@ export interface NodeConfig {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   /** How long shutdown waits for open responses before cutting them, milliseconds. */
   readonly shutdownGraceMs: number
+  /** Sessions over libp2p (docs/protocol.md, "Sessions"). */
+  readonly sessions: {
+    /** W: blocks a session may run ahead of its last acknowledgement. */
+    readonly ackWindow: number
+    /** How long a session waits for an acknowledgement before it ends, milliseconds. */
+    readonly ackTimeoutMs: number
+    /** Deadline of the handshake from stream open, milliseconds. */
+    readonly handshakeTimeoutMs: number
+    readonly maxSessionsPerClient: number
+    readonly maxStreamsPerSession: number
+    /** Length of an epoch (commitments name the current one), milliseconds. */
+    readonly epochMs: number
+  }
 }
 
 export class ConfigError extends Error {
@@ -42,7 +55,9 @@ export class ConfigError extends Error {
 
 /** Partial configuration from one source (file, environment, flags). */
 export type ConfigLayer = {
-  [K in keyof NodeConfig]?: K extends 'origins' ? Partial<NodeConfig['origins']> : NodeConfig[K]
+  [K in keyof NodeConfig]?: K extends 'origins' | 'sessions'
+    ? Partial<NodeConfig[K]>
+    : NodeConfig[K]
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -63,6 +78,14 @@ export function defaults(env: NodeJS.ProcessEnv = process.env): NodeConfig {
     origins: { ipfsGateways: [], http: true, maxBytes: 4 * 1024 ** 3, timeoutMs: 120_000 },
     logLevel: 'info',
     shutdownGraceMs: 10_000,
+    sessions: {
+      ackWindow: 16,
+      ackTimeoutMs: 10_000,
+      handshakeTimeoutMs: 5_000,
+      maxSessionsPerClient: 16,
+      maxStreamsPerSession: 8,
+      epochMs: 86_400_000,
+    },
   }
 }
 
@@ -135,6 +158,30 @@ function parseGateways(input: string | readonly string[], what: string): string[
     })
 }
 
+const SESSION_KEYS = [
+  'ackWindow',
+  'ackTimeoutMs',
+  'handshakeTimeoutMs',
+  'maxSessionsPerClient',
+  'maxStreamsPerSession',
+  'epochMs',
+] as const
+
+const SESSION_ENV: readonly (readonly [string, (typeof SESSION_KEYS)[number]])[] = [
+  ['FULMEN_ACK_WINDOW', 'ackWindow'],
+  ['FULMEN_ACK_TIMEOUT_MS', 'ackTimeoutMs'],
+  ['FULMEN_HANDSHAKE_TIMEOUT_MS', 'handshakeTimeoutMs'],
+  ['FULMEN_MAX_SESSIONS_PER_CLIENT', 'maxSessionsPerClient'],
+  ['FULMEN_MAX_STREAMS_PER_SESSION', 'maxStreamsPerSession'],
+  ['FULMEN_EPOCH_MS', 'epochMs'],
+]
+
+function checkPositive(n: number, what: string): number {
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw new ConfigError(`${what}: ${n} is not a positive integer`)
+  return n
+}
+
 /** The layer named by FULMEN_* environment variables. */
 export function envLayer(env: NodeJS.ProcessEnv = process.env): ConfigLayer {
   const layer: Record<string, unknown> = {}
@@ -160,6 +207,12 @@ export function envLayer(env: NodeJS.ProcessEnv = process.env): ConfigLayer {
       'FULMEN_ORIGIN_TIMEOUT_MS',
     )
   if (Object.keys(origins).length > 0) layer.origins = origins
+  const sessions: Record<string, unknown> = {}
+  for (const [name, key] of SESSION_ENV) {
+    const value = env[name]
+    if (value) sessions[key] = checkPositive(Number(value), name)
+  }
+  if (Object.keys(sessions).length > 0) layer.sessions = sessions
   return layer as ConfigLayer
 }
 
@@ -216,6 +269,18 @@ export function fileLayer(json: unknown, source: string): ConfigLayer {
       origins.timeoutMs = checkNonNegative(g.timeoutMs as number, `${source}: origins.timeoutMs`)
     layer.origins = origins
   }
+  if (o.sessions !== undefined) {
+    const g = o.sessions as Record<string, unknown>
+    if (typeof g !== 'object' || g === null)
+      throw new ConfigError(`${source}: 'sessions' must be an object`)
+    const sessions: Record<string, unknown> = {}
+    for (const key of Object.keys(g)) {
+      if (!(SESSION_KEYS as readonly string[]).includes(key))
+        throw new ConfigError(`${source}: unknown setting 'sessions.${key}'`)
+      sessions[key] = checkPositive(g[key] as number, `${source}: sessions.${key}`)
+    }
+    layer.sessions = sessions
+  }
   return layer as ConfigLayer
 }
 
@@ -239,7 +304,12 @@ export async function readConfigFile(path: string): Promise<ConfigLayer> {
 export function mergeConfig(base: NodeConfig, ...layers: ConfigLayer[]): NodeConfig {
   let config = base
   for (const layer of layers) {
-    config = { ...config, ...layer, origins: { ...config.origins, ...layer.origins } } as NodeConfig
+    config = {
+      ...config,
+      ...layer,
+      origins: { ...config.origins, ...layer.origins },
+      sessions: { ...config.sessions, ...layer.sessions },
+    } as NodeConfig
   }
   return config
 }

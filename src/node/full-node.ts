@@ -1,6 +1,6 @@
 /**
  * A full node, composed: identity → metrics → block store → origins → resolver → libp2p →
- * HTTP gateway. `startFullNode` brings it up in that order; `stop` takes it down in reverse,
+ * DA pool → sessions (handshake + CDN service) → HTTP gateway. `startFullNode` brings it up in that order; `stop` takes it down in reverse,
  * finishing (or, after the grace period, cutting) open responses and flushing the store.
  */
 import { rm, writeFile } from 'node:fs/promises'
@@ -17,11 +17,13 @@ import { createResolver } from '../origin/resolver.ts'
 import type { BlockStore } from '../store/block-store.ts'
 import { openFsBlockStore } from '../store/fs-block-store.ts'
 import type { NodeConfig } from './config.ts'
+import { type DaPool, openDaPool } from './das/da-pool.ts'
 import { createGateway, type Gateway } from './gateway/http-gateway.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { createMetrics, type NodeMetrics } from './metrics.ts'
 import { RUNTIME_FILE } from './runtime.ts'
+import { type SessionService, startSessionService } from './session-service.ts'
 
 export { RUNTIME_FILE }
 
@@ -39,6 +41,9 @@ export interface FullNode {
   readonly httpUrl: string
   readonly libp2p: NodeLibp2p
   readonly store: BlockStore
+  /** Delivery acknowledgement claims received by this node (LevelDB). */
+  readonly das: DaPool
+  readonly sessions: SessionService
   readonly metrics: NodeMetrics
   readonly logger: Logger
   multiaddrs(): string[]
@@ -89,6 +94,8 @@ export async function startFullNode(
 
   let libp2p: NodeLibp2p | undefined
   let gateway: Gateway | undefined
+  let das: DaPool | undefined
+  let sessions: SessionService | undefined
   const refreshStoreGauges = async () => {
     const usage = await store.usage()
     metrics.storeBytes.set(usage.bytes)
@@ -104,7 +111,26 @@ export async function startFullNode(
     })
     await libp2p.start()
     const p2p = libp2p
+    const pool = await openDaPool({ dir: join(config.dataDir, 'das') })
+    das = pool
+    sessions = await startSessionService({
+      libp2p: p2p,
+      privateKey: key,
+      resolver,
+      store,
+      claims: {
+        put: async (claim, meta) => {
+          await pool.put(claim, meta)
+          metrics.claimsStored.inc()
+        },
+      },
+      config: config.sessions,
+      logger,
+      metrics,
+    })
+    const sessionService = sessions
     gateway = createGateway({
+      das: pool,
       store,
       resolver,
       metrics,
@@ -143,6 +169,8 @@ export async function startFullNode(
       httpUrl,
       libp2p: p2p,
       store,
+      das: pool,
+      sessions: sessionService,
       metrics,
       logger,
       multiaddrs: () => p2p.getMultiaddrs().map(String),
@@ -152,7 +180,9 @@ export async function startFullNode(
           clearInterval(gauges)
           const cut = await gw.close(config.shutdownGraceMs)
           if (cut > 0) log.warn({ cut }, 'cut open responses after the grace period')
+          await sessionService.stop()
           await p2p.stop()
+          await pool.close()
           await store.close()
           await rm(join(config.dataDir, RUNTIME_FILE), { force: true })
           log.info('stopped')
@@ -162,7 +192,9 @@ export async function startFullNode(
     }
   } catch (error) {
     await gateway?.close(0).catch(() => {})
+    await sessions?.stop().catch(() => {})
     await Promise.resolve(libp2p?.stop()).catch(() => {})
+    await das?.close().catch(() => {})
     await store.close().catch(() => {})
     throw error
   }

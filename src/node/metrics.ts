@@ -15,6 +15,9 @@ export interface NodeMetrics {
   readonly verificationFailures: Counter<'source'>
   readonly storeBytes: Gauge
   readonly storeContents: Gauge
+  readonly sessionStreams: Gauge
+  readonly sessionsRefused: Counter<'code'>
+  readonly claimsStored: Counter
 }
 
 export function createMetrics(): NodeMetrics {
@@ -55,6 +58,22 @@ export function createMetrics(): NodeMetrics {
       name: 'fulmen_origin_bytes_total',
       help: 'Bytes received from origins',
       labelNames: ['origin'],
+      registers,
+    }),
+    sessionStreams: new Gauge({
+      name: 'fulmen_session_streams',
+      help: 'Open session streams (libp2p, /fulmen/handshake/1.0.0)',
+      registers,
+    }),
+    sessionsRefused: new Counter({
+      name: 'fulmen_handshakes_refused_total',
+      help: 'Handshakes the node refused, by error code',
+      labelNames: ['code'],
+      registers,
+    }),
+    claimsStored: new Counter({
+      name: 'fulmen_delivery_claims_stored_total',
+      help: 'Delivery acknowledgement claims written to the DA pool',
       registers,
     }),
     verificationFailures: new Counter({

@@ -22,31 +22,46 @@ import {
   type WireFrame,
 } from './content-frames.ts'
 import { WireError } from './errors.ts'
+import { framePrefix } from './frame-splitter.ts'
 
 /** Reads block `k` of the content (exactly its bytes: 256 KiB, or less for the last). */
 export type ReadBlock = (k: number, signal?: AbortSignal) => Promise<Uint8Array>
 
-function dataPrefix(length: number): Uint8Array {
-  const prefix = new Uint8Array(5)
-  prefix[0] = FRAME_DATA
-  new DataView(prefix.buffer).setUint32(1, length)
-  return prefix
+export interface ContentBodyOptions {
+  readonly range?: ByteRange
+  readonly signal?: AbortSignal
+  /** Start at this block of the range, with a resume proof (failover from another node). */
+  readonly resumeBlock?: number
+  /** Awaited before each block is sent: lets a session hold back until it is acknowledged. */
+  readonly beforeBlock?: (k: number) => Promise<void> | void
 }
 
 /**
  * The frames of `range` (default: everything) as byte chunks ready to write. Block data is
  * yielded as is, behind its 5-byte prefix: no copy of the content.
+ *
+ * `resumeBlock` serves a client that already verified the range's blocks before it (from
+ * another node): the same header, then that block with a resume proof, as if the body had
+ * been sent from the start.
  */
 export async function* contentBody(
   tree: HashTree,
   readBlock: ReadBlock,
-  options: { range?: ByteRange; signal?: AbortSignal } = {},
+  options: ContentBodyOptions = {},
 ): AsyncGenerator<Uint8Array> {
   const range = options.range ?? { start: 0, end: tree.length }
   const { first, end } = blocksOfRange(tree.length, range)
+  const from = options.resumeBlock ?? first
+  if (!Number.isSafeInteger(from) || from < first || from >= end) {
+    throw new WireError(
+      'WIRE_MALFORMED',
+      `resume block ${from} is outside the range's blocks ${first}-${end - 1}`,
+    )
+  }
   yield encodeFrame({ kind: 'header', header: { root: tree.root, length: tree.length, range } })
-  for (let k = first; k < end; k++) {
+  for (let k = from; k < end; k++) {
     options.signal?.throwIfAborted()
+    await options.beforeBlock?.(k)
     const proof = k === first ? initialProof(tree, k) : resumeProof(tree, k)
     const data = await readBlock(k, options.signal)
     const expected = Math.min(TREE_BLOCK_LEN, tree.length - k * TREE_BLOCK_LEN)
@@ -58,7 +73,7 @@ export async function* contentBody(
     }
     yield encodeFrame({ kind: 'proof', bytes: proof })
     if (data.length > 0) {
-      yield dataPrefix(data.length)
+      yield framePrefix(FRAME_DATA, data.length)
       yield data
     }
   }

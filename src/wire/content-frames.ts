@@ -13,13 +13,14 @@
  */
 import { HASH_LEN, TREE_BLOCK_LEN } from '../b3/constants.ts'
 import { WireError } from './errors.ts'
+import { FRAME_PREFIX_LEN, FrameSplitter } from './frame-splitter.ts'
 
 export const FRAME_HEADER = 1
 export const FRAME_PROOF = 2
 export const FRAME_DATA = 3
 export const FRAME_ERROR = 4
 
-const PREFIX_LEN = 5
+const PREFIX_LEN = FRAME_PREFIX_LEN
 const HEADER_VERSION = 1
 const HEADER_LEN = 1 + HASH_LEN + 8 + 8 + 8
 /** Default receive limit: a whole block in one DATA frame, plus room. */
@@ -87,7 +88,12 @@ function safeNumber(v: bigint, what: string): number {
   return Number(v)
 }
 
-function decodePayload(kind: number, payload: Uint8Array): WireFrame {
+export function isContentFrameKind(kind: number): boolean {
+  return kind >= FRAME_HEADER && kind <= FRAME_ERROR
+}
+
+/** Decodes the payload of a content frame of `kind`. */
+export function decodeContentFrame(kind: number, payload: Uint8Array): WireFrame {
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength)
   switch (kind) {
     case FRAME_HEADER: {
@@ -131,89 +137,29 @@ function decodePayload(kind: number, payload: Uint8Array): WireFrame {
   }
 }
 
-/**
- * Incremental decoder: push network chunks of any size, get whole frames. A frame over the
- * limit is rejected from its 5-byte prefix, before any of its payload is buffered. Payloads
- * lying inside one pushed chunk are views of it (no copy): do not reuse a chunk once pushed.
- */
+/** Splits a byte stream into content frames (a FrameSplitter that knows kinds 1–4). */
 export class FrameDecoder {
-  private readonly maxPayload: number
-  private chunks: Uint8Array[] = []
-  private buffered = 0
-  private next: { kind: number; length: number } | undefined
+  private readonly splitter: FrameSplitter
 
   constructor(options: { maxPayload?: number } = {}) {
-    this.maxPayload = options.maxPayload ?? MAX_FRAME_PAYLOAD
+    this.splitter = new FrameSplitter({
+      maxPayload: options.maxPayload ?? MAX_FRAME_PAYLOAD,
+      accepts: isContentFrameKind,
+    })
   }
 
   /** Bytes held waiting for the rest of a frame. */
   get pending(): number {
-    return this.buffered + (this.next === undefined ? 0 : PREFIX_LEN)
-  }
-
-  /** Removes and returns the first `n` buffered bytes (a view when they lie in one chunk). */
-  private take(n: number): Uint8Array {
-    const first = this.chunks[0]
-    let out: Uint8Array
-    if (first !== undefined && first.length >= n) {
-      out = first.subarray(0, n)
-      if (first.length === n) this.chunks.shift()
-      else this.chunks[0] = first.subarray(n)
-    } else {
-      out = new Uint8Array(n)
-      let filled = 0
-      while (filled < n) {
-        const c = this.chunks[0]!
-        const k = Math.min(c.length, n - filled)
-        out.set(c.subarray(0, k), filled)
-        filled += k
-        if (k === c.length) this.chunks.shift()
-        else this.chunks[0] = c.subarray(k)
-      }
-    }
-    this.buffered -= n
-    return out
+    return this.splitter.pending
   }
 
   push(chunk: Uint8Array): WireFrame[] {
-    if (chunk.length > 0) {
-      this.chunks.push(chunk)
-      this.buffered += chunk.length
-    }
-    const frames: WireFrame[] = []
-    for (;;) {
-      if (this.next === undefined) {
-        if (this.buffered < PREFIX_LEN) break
-        const prefix = this.take(PREFIX_LEN)
-        const kind = prefix[0]!
-        const length = new DataView(prefix.buffer, prefix.byteOffset, PREFIX_LEN).getUint32(1)
-        if (kind < FRAME_HEADER || kind > FRAME_ERROR) {
-          throw new WireError('WIRE_UNKNOWN_FRAME', `unknown frame type ${kind}`)
-        }
-        if (length > this.maxPayload) {
-          throw new WireError(
-            'WIRE_FRAME_TOO_LARGE',
-            `frame of ${length} bytes exceeds the ${this.maxPayload}-byte limit`,
-          )
-        }
-        this.next = { kind, length }
-      }
-      if (this.buffered < this.next.length) break
-      const { kind, length } = this.next
-      this.next = undefined
-      frames.push(decodePayload(kind, this.take(length)))
-    }
-    return frames
+    return this.splitter.push(chunk).map((f) => decodeContentFrame(f.kind, f.payload))
   }
 
   /** Call at the end of the stream: throws if it ended inside a frame. */
   end(): void {
-    if (this.pending > 0) {
-      throw new WireError(
-        'WIRE_TRUNCATED',
-        `stream ended inside a frame (${this.pending} bytes pending)`,
-      )
-    }
+    this.splitter.end()
   }
 }
 

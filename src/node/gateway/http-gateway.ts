@@ -6,6 +6,7 @@
  *   GET|HEAD /services/0/ipfs/<cid>              an IPFS pointer, fetched and verified on a miss
  *   GET|HEAD /services/0/http?url=…&integrity=…  an HTTP(S) pointer pinned by SRI
  *   GET /health · GET /status · GET /metrics
+ *   GET /das[?claims=1]                          the DA pool's summary (and its claims)
  *   PUT /admin/content[?pin=1]                   import the request body (loopback only)
  *
  * Frames are chosen with `?format=frames` or `Accept: application/vnd.fulmen.frames`; their
@@ -21,11 +22,12 @@ import { TREE_BLOCK_LEN } from '../../b3/constants.ts'
 import { formatContentId, parseContentId } from '../../b3/content-id.ts'
 import type { HashTree } from '../../b3/tree.ts'
 import type { Pointer } from '../../origin/pointer.ts'
+import { type GatewayFailure, toFailure } from '../../services/failure-status.ts'
 import type { BlockStore } from '../../store/block-store.ts'
 import { contentBody, contentBodyLength } from '../../wire/content-body.ts'
+import { claimJson, type DaPool } from '../das/da-pool.ts'
 import type { Logger } from '../logger.ts'
 import type { NodeMetrics } from '../metrics.ts'
-import { type GatewayFailure, toFailure } from './failures.ts'
 import { parseRange, type RangeRequest } from './range.ts'
 
 export const FRAMES_MEDIA_TYPE = 'application/vnd.fulmen.frames'
@@ -46,6 +48,8 @@ export interface GatewayOptions {
   readonly nodeId: string
   /** Body of `GET /status`. */
   readonly status: () => Promise<Record<string, unknown>>
+  /** The delivery-acknowledgement pool, served at `GET /das` (no route without it). */
+  readonly das?: DaPool
 }
 
 export interface Gateway {
@@ -65,11 +69,12 @@ function isLoopback(address: string | undefined): boolean {
 /** What a request names: a route label for metrics and, for content, the pointer. */
 type Route =
   | { readonly name: 'content'; readonly pointer: () => Pointer }
-  | { readonly name: 'health' | 'status' | 'metrics' | 'admin-put' | 'not-found' }
+  | { readonly name: 'health' | 'status' | 'metrics' | 'das' | 'admin-put' | 'not-found' }
 
-function route(method: string, url: URL): Route {
+function route(method: string, url: URL, hasDas: boolean): Route {
   const path = url.pathname
   if (path === '/health') return { name: 'health' }
+  if (path === '/das' && hasDas) return { name: 'das' }
   if (path === '/status') return { name: 'status' }
   if (path === '/metrics') return { name: 'metrics' }
   if (path === '/admin/content' && method === 'PUT') return { name: 'admin-put' }
@@ -360,10 +365,19 @@ export function createGateway(options: GatewayOptions): Gateway {
     })
   }
 
+  /** The pool's summary, with every claim when `?claims=1`. */
+  async function dasBody(das: DaPool, url: URL): Promise<unknown> {
+    const summary = await das.summary()
+    if (url.searchParams.get('claims') !== '1') return summary
+    const claims = []
+    for await (const stored of das.list()) claims.push(claimJson(stored))
+    return { ...summary, claims }
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now()
     const url = new URL(req.url ?? '/', 'http://gateway')
-    const r = route(req.method ?? 'GET', url)
+    const r = route(req.method ?? 'GET', url, options.das !== undefined)
     const abort = new AbortController()
     res.on('close', () => {
       active.delete(res)
@@ -403,6 +417,8 @@ export function createGateway(options: GatewayOptions): Gateway {
           res.writeHead(200, { 'content-type': metrics.registry.contentType })
           return void res.end(text)
         }
+        case 'das':
+          return sendJson(res, 200, await dasBody(options.das!, url))
         case 'admin-put':
           return await adminPut(req, res, url, abort.signal)
         case 'content':

@@ -1,6 +1,10 @@
-/** `fulmen node start|status`: run a full node, or ask a running one how it is. */
+/**
+ * `fulmen node start|status|das`: run a full node, ask a running one how it is, or list the
+ * delivery acknowledgements it holds.
+ */
 
 import { type ConfigLayer, loadConfig, parsePort, parseSize } from '../../config.ts'
+import type { DaSummary } from '../../das/da-pool.ts'
 import { findRunningNode } from '../../runtime.ts'
 import { type Command, parseCommandArgs, UsageError } from '../command.ts'
 import { EXIT_FAILURE } from '../failure.ts'
@@ -9,12 +13,16 @@ import { formatBytes } from '../progress.ts'
 
 const HELP = `Usage: fulmen node start [options]
        fulmen node status [--data-dir DIR | --url URL] [--json]
+       fulmen node das [--data-dir DIR] [--json]
 
 start   Runs a full node until SIGINT/SIGTERM: a block store of verified content, origins
         (IPFS trustless gateways, HTTP(S) with Subresource Integrity), the HTTP gateway
         (/services/0/blake3/<id>, /metrics, /health, /status) and libp2p (WebSockets,
         WebRTC-direct, circuit relay). Logs are JSON lines on stderr.
 status  Prints the peer id, addresses and store usage of the node running on DIR.
+das     Prints the delivery acknowledgements (DA claims) the node holds, per client and
+        per epoch: sessions, units (blocks) and bytes. Asks the node running on DIR, or
+        reads DIR/das when none runs. --json prints the summary as JSON.
 
 Options (start; each also comes from FULMEN_* variables and the config file):
   --config FILE         JSON configuration (default: <data-dir>/config.json if present)
@@ -154,16 +162,116 @@ async function status(args: readonly string[]): Promise<number> {
   return 0
 }
 
+/** The summary from the node running on the data dir, else from its pool on disk. */
+async function readDaSummary(dataDir: string): Promise<{ summary: DaSummary; source: string }> {
+  const running = await findRunningNode(dataDir)
+  if (running !== undefined) {
+    const res = await fetch(`${running.http}/das`, { signal: AbortSignal.timeout(10_000) })
+    if (!res.ok) {
+      throw Object.assign(new Error(`${running.http}/das answered ${res.status}`), {
+        code: 'DAS_UNAVAILABLE',
+      })
+    }
+    return { summary: (await res.json()) as DaSummary, source: `node ${running.http}` }
+  }
+  const { join } = await import('node:path')
+  // Loaded here: only this path needs LevelDB.
+  const { DA_POOL_DIR, openDaPool } = await import('../../das/da-pool.ts')
+  const dir = join(dataDir, DA_POOL_DIR)
+  const pool = await openDaPool({ dir, readOnly: true })
+  try {
+    return { summary: await pool.summary(), source: dir }
+  } finally {
+    await pool.close()
+  }
+}
+
+/** Left-aligned first column, right-aligned numbers. */
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const line = (cells: readonly string[]) =>
+    `  ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')}`
+  return [line(header), ...rows.map(line)]
+}
+
+function shortKey(hex: string): string {
+  return hex.length > 16 ? `${hex.slice(0, 8)}…${hex.slice(-8)}` : hex
+}
+
+async function das(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs('node', args, {
+    'data-dir': { type: 'string' },
+    json: { type: 'boolean' },
+  })
+  if (positionals.length > 0)
+    throw new UsageError(`unexpected argument '${positionals[0]}'`, 'node')
+  const config = await loadConfig({
+    flags:
+      values['data-dir'] === undefined
+        ? {}
+        : { dataDir: (await import('node:path')).resolve(values['data-dir']) },
+  })
+  const { summary, source } = await readDaSummary(config.dataDir)
+  if (values.json) {
+    await write(`${JSON.stringify(summary, null, 2)}\n`)
+    return 0
+  }
+  const t = summary.totals
+  if (t.claims === 0) {
+    await write(`no delivery acknowledgements (${source})\n`)
+    return 0
+  }
+  const n = (x: number) => String(x)
+  await write(
+    [
+      `delivery acknowledgements (${source})`,
+      '',
+      'by client',
+      ...table(
+        ['client key', 'epochs', 'sessions', 'claims', 'units', 'bytes'],
+        summary.byClient.map((c) => [
+          shortKey(c.clientKey),
+          n(c.epochs),
+          n(c.sessions),
+          n(c.claims),
+          n(c.units),
+          formatBytes(c.bytes),
+        ]),
+      ),
+      '',
+      'by epoch',
+      ...table(
+        ['epoch', 'clients', 'sessions', 'claims', 'units', 'bytes'],
+        summary.byEpoch.map((e) => [
+          e.epoch,
+          n(e.clients),
+          n(e.sessions),
+          n(e.claims),
+          n(e.units),
+          formatBytes(e.bytes),
+        ]),
+      ),
+      '',
+      `total: ${t.clients} clients, ${t.sessions} sessions, ${t.claims} claims, ${t.units} units, ${formatBytes(t.bytes)}`,
+      '',
+    ].join('\n'),
+  )
+  return 0
+}
+
 export const nodeCommand: Command = {
   name: 'node',
-  summary: 'Run a full node (start), or show a running one (status)',
+  summary: 'Run a full node (start), show a running one (status) or its DA claims (das)',
   help: HELP,
   async run(args) {
     const [sub, ...rest] = args
     if (sub === 'start') return start(rest)
     if (sub === 'status') return status(rest)
+    if (sub === 'das') return das(rest)
     throw new UsageError(
-      sub === undefined ? 'missing subcommand (start or status)' : `unknown subcommand '${sub}'`,
+      sub === undefined
+        ? 'missing subcommand (start, status or das)'
+        : `unknown subcommand '${sub}'`,
       'node',
     )
   },

@@ -1,7 +1,8 @@
 /**
- * Errors → HTTP answers. Every typed error of the layers below has one status; the JSON body
- * carries its stable code and message. Anything untyped is a 500 with a generic message (the
- * details go to the log, not to the client).
+ * Errors → status codes, shared by the HTTP gateway (the response status) and the CDN service
+ * (the code of an ERROR frame). Every typed error of the layers below has one status and keeps
+ * its stable code and message. Anything untyped is a 500 with a generic message (the details
+ * go to the log, not to the client).
  */
 
 export interface GatewayFailure {

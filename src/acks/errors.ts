@@ -1,0 +1,41 @@
+/**
+ * Typed errors of delivery acknowledgements (docs/protocol.md, "Delivery acknowledgements").
+ * Each names the rule a commitment, reveal or claim broke; `code` is stable and meant for
+ * programs (a node ends the session on any of them), `message` is for people.
+ */
+
+export type AckErrorCode =
+  /** Bytes that are not a commitment or claim of this version (length, version, zero fields). */
+  | 'ACK_MALFORMED'
+  /** The commitment's signature does not verify under the client key it names. */
+  | 'ACK_FORGED_COMMITMENT'
+  /** The commitment names another node. */
+  | 'ACK_WRONG_NODE'
+  /** The commitment names another session. */
+  | 'ACK_WRONG_SESSION'
+  /** The commitment names another epoch. */
+  | 'ACK_WRONG_EPOCH'
+  /** The commitment is signed for another client key than the session's. */
+  | 'ACK_WRONG_CLIENT'
+  /** The commitment is for another service, commodity or unit than this session delivers. */
+  | 'ACK_WRONG_SERVICE'
+  /** A commitment whose `seq` is not the next one of the session. */
+  | 'ACK_SEQUENCE'
+  /** A reveal for a `seq` that was never committed. */
+  | 'ACK_NO_COMMITMENT'
+  /** A reveal whose index is not above the last accepted one. */
+  | 'ACK_REPLAY'
+  /** A reveal that does not hash to the last accepted value (or to the anchor). */
+  | 'ACK_BAD_REVEAL'
+  /** An index beyond the chain's length, or more units acknowledged than delivered. */
+  | 'ACK_OVERCLAIM'
+
+export class AckError extends Error {
+  override readonly name = 'AckError'
+  readonly code: AckErrorCode
+
+  constructor(code: AckErrorCode, message: string) {
+    super(message)
+    this.code = code
+  }
+}

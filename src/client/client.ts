@@ -1,0 +1,202 @@
+/**
+ * The dapp API: `createClient({ bootstrap })`, then `client.fetch(id)` returns a standard
+ * `Response` whose body is verified block by block, from the nearest node that behaves.
+ */
+import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
+import { formatContentId } from '../b3/content-id.ts'
+import type { ByteRange } from '../b3/verified-stream.ts'
+import { type ClientKey, generateClientKey } from '../crypto/client-key.ts'
+import { type ClientLibp2p, createClientLibp2p } from '../net/client-libp2p.ts'
+import { type Pointer, parsePointer } from '../origin/pointer.ts'
+import type { SessionFrame } from '../wire/session-frames.ts'
+import { FetchError, type NodeFailure } from './errors.ts'
+import { type AckCounters, NodeSession } from './node-session.ts'
+import type { FetchProgress } from './progress.ts'
+import { type NodeRef, type NodeSource, verifiedFetch } from './verified-fetch.ts'
+
+export interface ClientOptions {
+  /** Multiaddrs of nodes, each with its `/p2p/<peer id>`. */
+  readonly bootstrap: readonly (string | Multiaddr)[]
+  /** The client key that signs handshakes and acknowledgements (default: a fresh one). */
+  readonly key?: ClientKey
+  /** Bring your own libp2p (it must dial WebSockets and run ping); stopped by `close` only if ours. */
+  readonly libp2p?: ClientLibp2p
+  /** A node that sends nothing for this long is dropped mid-fetch (default 5 s). */
+  readonly stallTimeoutMs?: number
+  /** Deadline of a dial plus handshake (default 5 s). */
+  readonly handshakeTimeoutMs?: number
+  /** How long a failed node goes to the back of the order (default 30 s). */
+  readonly penaltyMs?: number
+  /**
+   * Which node is asked first: `latency` (default), the nearest by libp2p ping; `given`, the
+   * order of `bootstrap`, for a caller that knows better (or a test that must choose who
+   * serves first). Failed nodes go to the back either way.
+   */
+  readonly order?: 'latency' | 'given'
+}
+
+export interface ClientFetchOptions {
+  readonly signal?: AbortSignal
+  /** Only these bytes, `end` exclusive: the response is a 206 with Content-Range. */
+  readonly range?: ByteRange
+  readonly onProgress?: (event: FetchProgress) => void
+}
+
+/** A node as the client sees it. */
+export interface NodeStatus {
+  readonly peer: string
+  readonly address: string
+  /** Round trip measured with libp2p ping, ms (undefined until measured or when unreachable). */
+  readonly latencyMs: number | undefined
+  readonly session: boolean
+  readonly lastFailure: NodeFailure | undefined
+  readonly acks: AckCounters | undefined
+}
+
+export interface FulmenClient {
+  fetch(idOrPointer: string | Pointer, options?: ClientFetchOptions): Promise<Response>
+  /** Pings every node (again) and orders them by latency. */
+  measure(signal?: AbortSignal): Promise<readonly NodeStatus[]>
+  nodes(): readonly NodeStatus[]
+  readonly publicKey: Uint8Array
+  close(): Promise<void>
+}
+
+interface KnownNode extends NodeRef {
+  readonly address: Multiaddr
+  latencyMs: number | undefined
+  session: NodeSession | undefined
+  opening: Promise<NodeSession> | undefined
+  failedAt: number
+  lastFailure: NodeFailure | undefined
+}
+
+export async function createClient(options: ClientOptions): Promise<FulmenClient> {
+  const key = options.key ?? generateClientKey()
+  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 5_000
+  const penaltyMs = options.penaltyMs ?? 30_000
+  const ownLibp2p = options.libp2p === undefined
+  const libp2p = options.libp2p ?? (await createClientLibp2p())
+  const known: KnownNode[] = options.bootstrap.map((a) => {
+    const address = typeof a === 'string' ? multiaddr(a) : a
+    const peer = address.getComponents().find((c) => c.name === 'p2p')?.value
+    if (peer === undefined)
+      throw new FetchError('FETCH_BAD_REQUEST', `${address} has no /p2p/<peer id>`)
+    return {
+      peer,
+      address,
+      latencyMs: undefined,
+      session: undefined,
+      opening: undefined,
+      failedAt: 0,
+      lastFailure: undefined,
+    }
+  })
+  let closed = false
+  let measured: Promise<unknown> | undefined
+
+  const status = (n: KnownNode): NodeStatus => ({
+    peer: n.peer,
+    address: n.address.toString(),
+    latencyMs: n.latencyMs,
+    session: n.session?.isOpen === true,
+    lastFailure: n.lastFailure,
+    acks: n.session?.ackCounters,
+  })
+
+  const measure = async (signal?: AbortSignal) => {
+    await Promise.all(
+      known.map(async (n) => {
+        try {
+          const timeout = AbortSignal.timeout(handshakeTimeoutMs)
+          const s = signal === undefined ? timeout : AbortSignal.any([signal, timeout])
+          n.latencyMs = await libp2p.services.ping.ping(n.address, { signal: s })
+        } catch {
+          n.latencyMs = undefined
+        }
+      }),
+    )
+    return known.map(status)
+  }
+
+  const given = options.order === 'given'
+  const rank = (n: KnownNode, now: number): number =>
+    (now - n.failedAt < penaltyMs ? 1e9 : 0) + (given ? known.indexOf(n) : (n.latencyMs ?? 1e6))
+
+  const source: NodeSource<KnownNode> = {
+    candidates(exclude) {
+      const now = Date.now()
+      return known.filter((n) => !exclude.has(n.peer)).sort((a, b) => rank(a, now) - rank(b, now))
+    },
+    async open(node, request: SessionFrame, signal) {
+      if (closed) throw new FetchError('FETCH_CLOSED', 'the client is closed')
+      // Concurrent fetches share one session per node: wait for one being opened.
+      if (node.opening !== undefined) await node.opening.catch(() => {})
+      if (node.session?.isOpen) {
+        return { session: node.session, stream: await node.session.request(request, signal) }
+      }
+      const timeout = AbortSignal.timeout(handshakeTimeoutMs)
+      const s = signal === undefined ? timeout : AbortSignal.any([signal, timeout])
+      const opening = NodeSession.open(libp2p, node.address, request, {
+        key,
+        handshakeTimeoutMs,
+        signal: s,
+      })
+      node.opening = opening.then((o) => o.session)
+      try {
+        const { session, stream } = await opening
+        await node.session?.close()
+        node.session = session
+        return { session, stream }
+      } finally {
+        node.opening = undefined
+      }
+    },
+    failed(node, failure) {
+      node.failedAt = Date.now()
+      node.lastFailure = failure
+    },
+  }
+
+  return {
+    publicKey: key.publicKey,
+    async fetch(idOrPointer, fetchOptions = {}) {
+      if (closed) throw new FetchError('FETCH_CLOSED', 'the client is closed')
+      let pointer: Pointer
+      try {
+        pointer = typeof idOrPointer === 'string' ? parsePointer(idOrPointer) : idOrPointer
+      } catch (error) {
+        throw new FetchError('FETCH_BAD_REQUEST', (error as Error).message)
+      }
+      measured ??= measure()
+      await measured
+      const result = await verifiedFetch(source, pointer, {
+        ...fetchOptions,
+        ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
+      })
+      const { header, range } = result
+      const partial = fetchOptions.range !== undefined
+      const headers = new Headers({
+        'content-type': 'application/octet-stream',
+        'content-length': String(range.end - range.start),
+        etag: `"${formatContentId(result.root, 'hex')}"`,
+        'x-content-id': formatContentId(result.root, 'cid'),
+        'x-fulmen-node': result.node,
+      })
+      if (partial)
+        headers.set(
+          'content-range',
+          `bytes ${range.start}-${Math.max(range.start, range.end - 1)}/${header.length}`,
+        )
+      return new Response(result.body, { status: partial ? 206 : 200, headers })
+    },
+    measure,
+    nodes: () => known.map(status),
+    async close() {
+      if (closed) return
+      closed = true
+      await Promise.all(known.map((n) => n.session?.close()))
+      if (ownLibp2p) await libp2p.stop()
+    },
+  }
+}

@@ -1,0 +1,65 @@
+/** Typed errors of the client API. */
+
+export type FetchErrorCode =
+  /** Not one node could be reached (dial, handshake). */
+  | 'FETCH_NO_NODES'
+  /** Every node was tried and failed; `failures` says how each one did. */
+  | 'FETCH_ALL_NODES_FAILED'
+  /** Every node that answered said the content does not exist. */
+  | 'FETCH_NOT_FOUND'
+  /** The pointer or the options are not valid. */
+  | 'FETCH_BAD_REQUEST'
+  /** The whole content does not match its IPFS CID or HTTP integrity (checked at the end). */
+  | 'FETCH_INTEGRITY'
+  /** The client was closed. */
+  | 'FETCH_CLOSED'
+
+/** How one node failed a fetch: which node, and the typed error it caused. */
+export interface NodeFailure {
+  /** The node's peer id. */
+  readonly node: string
+  /** The error's stable code (`B3_BLOCK_MISMATCH`, `SESSION_TIMEOUT`, `CLIENT_STALLED`…). */
+  readonly code: string
+  readonly message: string
+}
+
+export class FetchError extends Error {
+  override readonly name = 'FetchError'
+  readonly code: FetchErrorCode
+  readonly failures: readonly NodeFailure[]
+
+  constructor(code: FetchErrorCode, message: string, failures: readonly NodeFailure[] = []) {
+    super(message)
+    this.code = code
+    this.failures = failures
+  }
+}
+
+/** Why a node was dropped when its own transport or protocol gave no typed error. */
+export type NodeFailureCode =
+  /** No frame for longer than the stall timeout. */
+  | 'CLIENT_STALLED'
+  /** The stream ended before the body did. */
+  | 'CLIENT_TRUNCATED'
+  /** The node sent frames the CDN body cannot contain (a DATA frame larger than its block). */
+  | 'CLIENT_PROTOCOL'
+
+export class NodeFailureError extends Error {
+  override readonly name = 'NodeFailureError'
+  readonly code: NodeFailureCode
+
+  constructor(code: NodeFailureCode, message: string) {
+    super(message)
+    this.code = code
+  }
+}
+
+/** The failure record of `error` caused by `node`. */
+export function nodeFailure(node: string, error: unknown): NodeFailure {
+  const code = (error as { code?: unknown })?.code
+  return {
+    node,
+    code: typeof code === 'string' ? code : 'UNKNOWN',
+    message: error instanceof Error ? error.message : String(error),
+  }
+}

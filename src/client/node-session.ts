@@ -1,0 +1,173 @@
+/**
+ * The client's session with one node: the libp2p connection, the handshake (HELLO on the first
+ * stream, JOIN for every further one), idle streams kept for the next request, and the
+ * session's delivery acknowledgements (one commitment, then reveals as blocks verify).
+ */
+import type { Connection } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { SessionAcks } from '../acks/client-acks.ts'
+import type { ClientKey } from '../crypto/client-key.ts'
+import { type ClientStream, joinSession, openSession } from '../handshake/client-handshake.ts'
+import type { ClientLibp2p } from '../net/client-libp2p.ts'
+import { HANDSHAKE_PROTOCOL } from '../net/protocols.ts'
+import { streamChannel } from '../net/stream-channel.ts'
+import { encodeSessionFrame, type SessionFrame } from '../wire/session-frames.ts'
+
+export const CDN_SERVICE = 0
+
+export interface NodeSessionOptions {
+  readonly key: ClientKey
+  readonly handshakeTimeoutMs: number
+  readonly chainLength?: number
+}
+
+/** What a session's acknowledgements cost this client so far (for benchmarks and the demo). */
+export interface AckCounters {
+  readonly verifiedUnits: number
+  readonly acknowledgedUnits: number
+  readonly commitments: number
+  readonly signMs: number
+  readonly hashMs: number
+}
+
+export class NodeSession {
+  readonly peer: string
+  private readonly connection: Connection
+  private readonly first: ClientStream
+  private readonly acks: SessionAcks
+  private readonly idle: ClientStream[] = []
+  private readonly timeoutMs: number
+  private closed = false
+
+  private constructor(
+    peer: string,
+    connection: Connection,
+    first: ClientStream,
+    acks: SessionAcks,
+    timeoutMs: number,
+  ) {
+    this.peer = peer
+    this.connection = connection
+    this.first = first
+    this.acks = acks
+    this.timeoutMs = timeoutMs
+  }
+
+  /**
+   * Dials `address`, opens a session with `request` pipelined behind HELLO (the node serves
+   * it right after SESSION), then sends the signed commitment. Resolves with the session and
+   * the stream the request's answer arrives on.
+   */
+  static async open(
+    libp2p: ClientLibp2p,
+    address: Multiaddr,
+    request: SessionFrame,
+    options: NodeSessionOptions & { signal?: AbortSignal },
+  ): Promise<{ session: NodeSession; stream: ClientStream }> {
+    const connection = await libp2p.dial(address, signalOption(options.signal))
+    const peer = connection.remotePeer
+    const raw = await connection.newStream(HANDSHAKE_PROTOCOL, signalOption(options.signal))
+    const channel = streamChannel(raw, peer.toString())
+    let stream: ClientStream
+    try {
+      stream = await openSession(channel, {
+        key: options.key,
+        service: CDN_SERVICE,
+        nodePeerId: peer.toMultihash().bytes,
+        timeoutMs: options.handshakeTimeoutMs,
+        pipeline: [encodeSessionFrame(request)],
+        ...signalOption(options.signal),
+      })
+    } catch (error) {
+      channel.abort(error as Error)
+      throw error
+    }
+    const nodeKey = peer.publicKey?.raw
+    if (nodeKey === undefined) throw new Error(`peer ${peer} has no public key in its id`)
+    const acks = new SessionAcks({
+      key: options.key,
+      session: stream.session,
+      nodeKey,
+      epoch: stream.challenge.epoch,
+      service: CDN_SERVICE,
+      window: stream.challenge.ackWindow,
+      unit: stream.challenge.unit,
+      ...(options.chainLength === undefined ? {} : { chainLength: options.chainLength }),
+    })
+    const session = new NodeSession(
+      peer.toString(),
+      connection,
+      stream,
+      acks,
+      options.handshakeTimeoutMs,
+    )
+    const { commitment, signature } = acks.begin()
+    await stream.send({ kind: 'commit', commitment, signature })
+    return { session, stream }
+  }
+
+  /** A stream of this session with `request` sent on it: an idle one, or a new JOIN. */
+  async request(request: SessionFrame, signal?: AbortSignal): Promise<ClientStream> {
+    const idle = this.idle.pop()
+    if (idle !== undefined) {
+      await idle.send(request)
+      return idle
+    }
+    const raw = await this.connection.newStream(HANDSHAKE_PROTOCOL, signalOption(signal))
+    const channel = streamChannel(raw, this.peer)
+    try {
+      return await joinSession(channel, {
+        session: this.first.session,
+        token: this.first.token,
+        timeoutMs: this.timeoutMs,
+        pipeline: [encodeSessionFrame(request)],
+        ...signalOption(signal),
+      })
+    } catch (error) {
+      channel.abort(error as Error)
+      throw error
+    }
+  }
+
+  /** `units` more blocks verified from this node: sends the acknowledgements now due. */
+  async verified(stream: ClientStream, units = 1): Promise<void> {
+    for (const frame of this.acks.verified(units)) await stream.send(frame)
+  }
+
+  /** End of a response: acknowledges everything verified. */
+  async flush(stream: ClientStream): Promise<void> {
+    for (const frame of this.acks.flush()) await stream.send(frame)
+  }
+
+  /** A stream whose response ended cleanly goes back to the idle pool; others are dropped. */
+  release(stream: ClientStream, reusable: boolean): void {
+    if (reusable && !this.closed) this.idle.push(stream)
+    else stream.abort(new Error('stream released'))
+  }
+
+  get ackCounters(): AckCounters {
+    const a = this.acks
+    return {
+      verifiedUnits: a.verifiedUnits,
+      acknowledgedUnits: a.acknowledgedUnits,
+      commitments: a.commitments,
+      signMs: a.signMs,
+      hashMs: a.hashMs,
+    }
+  }
+
+  get isOpen(): boolean {
+    return !this.closed && this.connection.status === 'open'
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    for (const s of this.idle.splice(0)) await s.close().catch(() => {})
+    await this.connection.close().catch(() => {})
+  }
+}
+
+function signalOption(signal: AbortSignal | undefined): { signal?: AbortSignal } {
+  return signal === undefined ? {} : { signal }
+}

@@ -1,0 +1,24 @@
+/**
+ * Typed errors of the client-key crypto layer (EdDSA-Poseidon on Baby Jubjub). `code` is
+ * stable and meant for programs; `message` is for people.
+ */
+
+export type CryptoErrorCode =
+  /** A private or public key that is not a valid encoding, or a point outside the subgroup. */
+  | 'CRYPTO_INVALID_KEY'
+  /** A signature that is not a valid encoding (wrong length, point off the curve, S too big). */
+  | 'CRYPTO_INVALID_SIGNATURE'
+  /** A number that is not an element of the BN254 scalar field (negative or at least p). */
+  | 'CRYPTO_INVALID_FIELD'
+  /** A caller passed something out of range (input count, byte length). */
+  | 'CRYPTO_INVALID_ARGUMENT'
+
+export class CryptoError extends Error {
+  override readonly name = 'CryptoError'
+  readonly code: CryptoErrorCode
+
+  constructor(code: CryptoErrorCode, message: string) {
+    super(message)
+    this.code = code
+  }
+}

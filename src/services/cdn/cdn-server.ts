@@ -1,0 +1,239 @@
+/**
+ * The CDN service (service 0), node side, on one stream of a session: answers REQUEST frames
+ * in order with proof-carrying content bodies, takes the client's COMMIT and REVEAL frames as
+ * they come (they arrive while a body is being sent), and holds a body back whenever the
+ * session is `ackWindow` blocks ahead of its acknowledgements (docs/protocol.md).
+ */
+
+import type { Claim } from '../../acks/claim.ts'
+import { AckError } from '../../acks/errors.ts'
+import type { AckLedger } from '../../acks/ledger.ts'
+import { TREE_BLOCK_LEN } from '../../b3/constants.ts'
+import type { HashTree } from '../../b3/tree.ts'
+import { SessionError } from '../../handshake/errors.ts'
+import type { NodeStream } from '../../handshake/node-handshake.ts'
+import { TerminationReason } from '../../handshake/termination.ts'
+import type { Resolver } from '../../origin/resolver.ts'
+import type { BlockStore } from '../../store/block-store.ts'
+import { contentBody } from '../../wire/content-body.ts'
+import { encodeFrame } from '../../wire/content-frames.ts'
+import type { SessionFrame } from '../../wire/session-frames.ts'
+import { toFailure } from '../failure-status.ts'
+
+/** Where the node keeps the latest claim of each session (LevelDB in a full node). */
+export interface ClaimSink {
+  put(claim: Claim, meta: { readonly remotePeer: string }): Promise<void>
+}
+
+export interface CdnServerLogger {
+  debug(obj: object, msg?: string): void
+  warn(obj: object, msg?: string): void
+}
+
+export interface CdnServerOptions {
+  readonly resolver: Resolver
+  readonly store: Pick<BlockStore, 'getBlock'>
+  readonly claims: ClaimSink
+  /** How long a body waits for the client's acknowledgement before the session ends. */
+  readonly ackTimeoutMs: number
+  readonly logger?: CdnServerLogger
+  /** Called with the size of every chunk written (metrics). */
+  readonly onSent?: (bytes: number) => void
+}
+
+/** Per-session state of the CDN service: the acknowledgement ledger. */
+export interface CdnSessionState {
+  readonly ledger: AckLedger
+}
+
+type Request = Extract<SessionFrame, { kind: 'request' }>
+
+/** Serves one stream until the client closes it, the session ends, or `signal` aborts. */
+export async function serveCdnStream(
+  stream: NodeStream<CdnSessionState>,
+  options: CdnServerOptions,
+  signal: AbortSignal,
+): Promise<void> {
+  const { ledger } = stream.session.state
+  const remotePeer = stream.session.remotePeer
+  const requests: Request[] = []
+  let readerDone = false
+  let wake: (() => void) | undefined
+  const notify = () => {
+    const w = wake
+    wake = undefined
+    w?.()
+  }
+  const controller = new AbortController()
+  const stop = AbortSignal.any([signal, controller.signal])
+  let claimWrites: Promise<void> = Promise.resolve()
+
+  const fail = async (error: unknown) => {
+    if (controller.signal.aborted) return
+    controller.abort(error)
+    notify()
+    const reason =
+      error instanceof AckError
+        ? TerminationReason.INVALID_ACK
+        : error instanceof SessionError && error.reason !== undefined
+          ? error.reason
+          : signal.aborted
+            ? TerminationReason.SHUTDOWN
+            : TerminationReason.MALFORMED_FRAME
+    options.logger?.warn(
+      { peer: remotePeer, session: stream.session.id.toString(16), err: error },
+      'cdn stream ended',
+    )
+    await stream.terminate(reason, (error as Error).message ?? 'error').catch(() => {})
+  }
+
+  const reader = (async () => {
+    try {
+      for (;;) {
+        const next = await stream.frames.next()
+        if (next.done) break
+        const frame = next.value
+        switch (frame.kind) {
+          case 'request':
+            requests.push(frame)
+            notify()
+            break
+          case 'commit':
+            ledger.commit(frame.commitment, frame.signature)
+            break
+          case 'reveal': {
+            const claim = ledger.reveal(frame.seq, frame.index, frame.value)
+            // Writes are chained: the pool keeps the highest index, in order.
+            claimWrites = claimWrites
+              .then(() => options.claims.put(claim, { remotePeer }))
+              .catch((error: unknown) =>
+                options.logger?.warn({ err: error }, 'could not store a delivery claim'),
+              )
+            break
+          }
+          case 'terminate':
+            return
+          default:
+            throw new SessionError(
+              'SESSION_MALFORMED_FRAME',
+              `a ${frame.kind} frame has no place on a CDN stream`,
+              TerminationReason.MALFORMED_FRAME,
+            )
+        }
+      }
+    } catch (error) {
+      await fail(error)
+    } finally {
+      readerDone = true
+      notify()
+    }
+  })()
+
+  try {
+    for (;;) {
+      const request = requests.shift()
+      if (request === undefined) {
+        if (readerDone || stop.aborted) break
+        await new Promise<void>((resolve) => {
+          wake = resolve
+        })
+        continue
+      }
+      await serveRequest(stream, request, options, stop)
+    }
+  } catch (error) {
+    await fail(error)
+  } finally {
+    await reader
+    await claimWrites
+    stream.release()
+    if (!controller.signal.aborted) await stream.close().catch(() => {})
+  }
+}
+
+/** One REQUEST: a content body, or one ERROR frame when the content cannot be had. */
+async function serveRequest(
+  stream: NodeStream<CdnSessionState>,
+  request: Request,
+  options: CdnServerOptions,
+  signal: AbortSignal,
+): Promise<void> {
+  const { ledger } = stream.session.state
+  let tree: HashTree
+  let body: AsyncGenerator<Uint8Array>
+  try {
+    tree = await options.resolver.resolve(request.pointer, { signal })
+    const range = request.range ?? { start: 0, end: tree.length }
+    if (range.end > tree.length) {
+      throw Object.assign(new Error(`range ${range.start}-${range.end} of ${tree.length} bytes`), {
+        code: 'RANGE_NOT_SATISFIABLE',
+        length: tree.length,
+      })
+    }
+    body = contentBody(tree, readAhead(options.store, tree), {
+      range,
+      signal,
+      ...(request.resumeBlock === undefined ? {} : { resumeBlock: request.resumeBlock }),
+      beforeBlock: async () => {
+        if (!ledger.canSend()) {
+          const room = await ledger.whenCanSend(signal, options.ackTimeoutMs)
+          if (!room) {
+            throw new SessionError(
+              'SESSION_TIMEOUT',
+              `no acknowledgement for ${options.ackTimeoutMs} ms`,
+              TerminationReason.TIMEOUT,
+            )
+          }
+        }
+        ledger.delivered(1)
+      },
+    })
+  } catch (error) {
+    if (signal.aborted) throw error
+    await sendError(stream, error, options)
+    return
+  }
+  try {
+    for await (const chunk of body) {
+      options.onSent?.(chunk.length)
+      await stream.send(chunk)
+    }
+  } catch (error) {
+    // Session-level failures (no acknowledgement, abort) end the stream; content failures
+    // (a store read error half-way) end only this body.
+    if (error instanceof SessionError || signal.aborted) throw error
+    await sendError(stream, error, options)
+  }
+}
+
+async function sendError(
+  stream: NodeStream<CdnSessionState>,
+  error: unknown,
+  options: CdnServerOptions,
+): Promise<void> {
+  const failure = toFailure(error)
+  options.logger?.debug({ code: failure.code, err: error }, 'cdn request failed')
+  await stream.send(
+    encodeFrame({
+      kind: 'error',
+      code: failure.status,
+      message: `${failure.code}: ${failure.message}`,
+    }),
+  )
+}
+
+/** Reads blocks of `tree` one ahead of the sender, so the disk works while the network does. */
+function readAhead(store: Pick<BlockStore, 'getBlock'>, tree: HashTree) {
+  const last = Math.max(0, Math.ceil(tree.length / TREE_BLOCK_LEN) - 1)
+  let ahead: { k: number; block: Promise<Uint8Array> } | undefined
+  return (k: number, signal?: AbortSignal): Promise<Uint8Array> => {
+    const block = ahead?.k === k ? ahead.block : store.getBlock(tree.root, k, signal)
+    ahead = undefined
+    if (k < last) {
+      const next = store.getBlock(tree.root, k + 1, signal)
+      next.catch(() => {}) // seen when (if) it is asked for
+      ahead = { k: k + 1, block: next }
+    }
+    return block
+  }
+}
