@@ -1,2 +1,4 @@
-/** Fulmen: the package root. Today it is the BLAKE3 engine; the client API joins it next. */
+/** Fulmen: the package root: the client API and the BLAKE3 engine. */
 export * from './b3/index.ts'
+export * from './client/index.ts'
+export { type ClientKey, clientKeyFromPrivate, generateClientKey } from './crypto/client-key.ts'

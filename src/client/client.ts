@@ -143,6 +143,9 @@ export async function createClient(options: ClientOptions): Promise<FulmenClient
         signal: s,
       })
       node.opening = opening.then((o) => o.session)
+      // Only concurrent fetches wait on it (and catch); a failed open is this fetch's to report,
+      // not an unhandled rejection (which ends a Node process).
+      node.opening.catch(() => {})
       try {
         const { session, stream } = await opening
         await node.session?.close()

@@ -258,7 +258,11 @@ export async function verifiedFetch<N extends NodeRef>(
     const base = k * TREE_BLOCK_LEN
     const from = Math.max(0, range.start - base)
     const to = Math.min(data.length, range.end - base)
-    const out = data.slice(from, Math.max(from, to))
+    // `block` is reused for the next block: copy out of it; anything else is ours to hand on.
+    const out =
+      data.buffer === block.buffer
+        ? data.slice(from, Math.max(from, to))
+        : data.subarray(from, Math.max(from, to))
     whole?.update(out)
     if (verifier.isDone()) {
       // An IPFS or HTTP pointer is checked as a whole before its last bytes go out.

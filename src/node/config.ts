@@ -176,6 +176,12 @@ const SESSION_ENV: readonly (readonly [string, (typeof SESSION_KEYS)[number]])[]
   ['FULMEN_EPOCH_MS', 'epochMs'],
 ]
 
+/** The window travels in CHALLENGE as a u16. */
+function checkAckWindow(value: unknown, what: string): void {
+  if (typeof value === 'number' && value > 65_535)
+    throw new ConfigError(`${what}: ${value} is above the largest window, 65535 blocks`)
+}
+
 function checkPositive(n: number, what: string): number {
   if (!Number.isSafeInteger(n) || n <= 0)
     throw new ConfigError(`${what}: ${n} is not a positive integer`)
@@ -212,6 +218,7 @@ export function envLayer(env: NodeJS.ProcessEnv = process.env): ConfigLayer {
     const value = env[name]
     if (value) sessions[key] = checkPositive(Number(value), name)
   }
+  checkAckWindow(sessions.ackWindow, 'FULMEN_ACK_WINDOW')
   if (Object.keys(sessions).length > 0) layer.sessions = sessions
   return layer as ConfigLayer
 }
@@ -279,6 +286,7 @@ export function fileLayer(json: unknown, source: string): ConfigLayer {
         throw new ConfigError(`${source}: unknown setting 'sessions.${key}'`)
       sessions[key] = checkPositive(g[key] as number, `${source}: sessions.${key}`)
     }
+    checkAckWindow(sessions.ackWindow, `${source}: sessions.ackWindow`)
     layer.sessions = sessions
   }
   return layer as ConfigLayer

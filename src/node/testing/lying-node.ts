@@ -169,8 +169,10 @@ async function serveLying(
         const next = await stream.frames.next()
         if (next.done || next.value.kind === 'terminate') break
         const frame = next.value
-        if (frame.kind === 'request') requests.push(frame)
-        else if (frame.kind === 'commit') ledger.commit(frame.commitment, frame.signature)
+        if (frame.kind === 'request') {
+          requests.push(frame)
+          notify()
+        } else if (frame.kind === 'commit') ledger.commit(frame.commitment, frame.signature)
         else if (frame.kind === 'reveal') ledger.reveal(frame.seq, frame.index, frame.value)
       }
     } catch (error) {

@@ -9,7 +9,7 @@
 
 import { once } from 'node:events'
 import { createWriteStream } from 'node:fs'
-import { rename, rm } from 'node:fs/promises'
+import { rename, rm, stat } from 'node:fs/promises'
 import { formatContentId } from '../../../b3/content-id.ts'
 import { readySync } from '../../../b3/engine.ts'
 import { createClient } from '../../../client/client.ts'
@@ -211,7 +211,9 @@ Options:
         : await fromGateway(pointer, values.from!, range)
     const { header, body } = source
     const target = values.output ?? '-'
-    const partial = `${target}.partial`
+    // A device or a pipe (`-o /dev/null`) is written as is: no partial file to rename over it.
+    const special = !toStdout && (await stat(target).then((s) => !s.isFile(), () => false))
+    const partial = special ? target : `${target}.partial`
     const out = toStdout ? process.stdout : createWriteStream(partial)
     // The session client checks a pointer's digest itself, before the last block.
     const verifier = nodes.length > 0 ? undefined : pointerVerifier(pointer)
@@ -229,12 +231,12 @@ Options:
       if (!toStdout) {
         out.end()
         await once(out, 'finish')
-        await rename(partial, target)
+        if (!special) await rename(partial, target)
       }
     } catch (error) {
       if (!toStdout) {
         out.destroy()
-        await rm(partial, { force: true })
+        if (!special) await rm(partial, { force: true })
       }
       throw error
     } finally {

@@ -1,0 +1,201 @@
+/**
+ * The client against real node processes over libp2p on loopback: three full nodes hold the
+ * same content; the node serving a fetch is killed (SIGKILL) mid-stream and the fetch finishes
+ * from another one, resuming at the first unverified block, with every block verified exactly
+ * once and the bytes identical to the source. Also: an AbortSignal mid-stream (the body read
+ * rejects with its reason, the nodes serve the next fetch), a range (206), content no node
+ * has (FETCH_NOT_FOUND), and nodes nobody can reach (every failure listed).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { TREE_BLOCK_LEN } from '../b3/constants.ts'
+import { printNodeLogsOnFailure } from '../node/testing/diagnostics.ts'
+import {
+  type NodeProcess,
+  pseudoRandomBytes,
+  runFulmen,
+  startNode,
+  toHex,
+} from '../node/testing/processes.ts'
+import { createClient, type FulmenClient } from './client.ts'
+import { FetchError } from './errors.ts'
+import type { FetchProgress } from './progress.ts'
+
+const BLOCK = TREE_BLOCK_LEN
+// 33 blocks: more than two acknowledgement windows (16), so a node killed after a few blocks
+// cannot have sent everything already.
+const SIZE = 8 * 2 ** 20 + 12_345
+const BLOCKS = Math.ceil(SIZE / BLOCK)
+
+let dir = ''
+const env = () => ({ XDG_DATA_HOME: join(dir, 'xdg') })
+const content = pseudoRandomBytes(SIZE, 41)
+let hex = ''
+const nodes: NodeProcess[] = []
+const clients: FulmenClient[] = []
+
+/** The node's WebSocket multiaddr (what a client dials), from what it printed. */
+function wsAddress(node: NodeProcess): string {
+  const address = /^ {2}libp2p {2}(\S+\/ws\/\S+)$/m.exec(node.stdout())?.[1]
+  if (address === undefined) throw new Error(`no WebSocket address in\n${node.stdout()}`)
+  return address
+}
+
+async function client(options: Partial<Parameters<typeof createClient>[0]> = {}) {
+  const c = await createClient({ bootstrap: nodes.map(wsAddress), ...options })
+  clients.push(c)
+  return c
+}
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
+
+/** The body, chunk by chunk, and how its read ended. */
+async function readBody(res: Response): Promise<{ bytes: Uint8Array; error?: unknown }> {
+  const chunks: Uint8Array[] = []
+  const reader = res.body!.getReader()
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) return { bytes: Buffer.concat(chunks) }
+      chunks.push(value)
+    }
+  } catch (error) {
+    return { bytes: Buffer.concat(chunks), error }
+  }
+}
+
+printNodeLogsOnFailure(() => nodes)
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'fulmen-failover-'))
+  writeFileSync(join(dir, 'content.bin'), content)
+  const dataDirs = [0, 1, 2].map((i) => join(dir, `node-${i}`))
+  const added = await Promise.all(
+    dataDirs.map((d) =>
+      runFulmen(['add', '--data-dir', d, join(dir, 'content.bin')], { env: env() }),
+    ),
+  )
+  for (const a of added) expect(a.code, a.stderr).toBe(0)
+  hex = added[0]!.stdout.slice(0, 64)
+  nodes.push(...(await Promise.all(dataDirs.map((dataDir) => startNode({ dataDir, env: env() })))))
+}, 60_000)
+
+afterAll(async () => {
+  await Promise.allSettled(clients.map((c) => c.close()))
+  await Promise.allSettled(nodes.map((n) => n.stop()))
+  if (dir !== '') rmSync(dir, { recursive: true, force: true })
+})
+
+describe('client over real nodes', () => {
+  test('a range is a 206 with just those bytes, verified', async () => {
+    const c = await client()
+    const range = { start: BLOCK + 17, end: 6 * BLOCK + 3 }
+    const res = await c.fetch(hex, { range })
+    expect(res.status).toBe(206)
+    expect(res.headers.get('content-range')).toBe(`bytes ${range.start}-${range.end - 1}/${SIZE}`)
+    const { bytes, error } = await readBody(res)
+    expect(error).toBeUndefined()
+    expect(Buffer.compare(bytes, content.subarray(range.start, range.end))).toBe(0)
+  })
+
+  test('content no node has → FETCH_NOT_FOUND, each node listed', async () => {
+    const c = await client()
+    const unknown = toHex(pseudoRandomBytes(32, 5))
+    const error = await c.fetch(unknown).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(FetchError)
+    expect((error as FetchError).code).toBe('FETCH_NOT_FOUND')
+    expect(new Set((error as FetchError).failures.map((f) => f.node))).toEqual(
+      new Set(nodes.map((n) => n.peerId)),
+    )
+  })
+
+  test('no node reachable → FETCH_ALL_NODES_FAILED (or FETCH_NO_NODES), failures listed', async () => {
+    const peers = await Promise.all(
+      [0, 1].map(async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()),
+    )
+    const bootstrap = await Promise.all(
+      peers.map(async (p) => `/ip4/127.0.0.1/tcp/${await closedPort()}/ws/p2p/${p}`),
+    )
+    const c = await client({ bootstrap, handshakeTimeoutMs: 3_000 })
+    const error = await c.fetch(hex).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(FetchError)
+    const { code, failures } = error as FetchError
+    expect(['FETCH_ALL_NODES_FAILED', 'FETCH_NO_NODES']).toContain(code)
+    expect(new Set(failures.map((f) => f.node))).toEqual(new Set(peers))
+    for (const f of failures) expect(f.code).not.toBe('')
+  })
+
+  test('an abort mid-stream rejects the body read with its reason; the nodes serve on', async () => {
+    const c = await client()
+    const controller = new AbortController()
+    const reason = new Error('the reader went away')
+    const res = await c.fetch(hex, {
+      signal: controller.signal,
+      onProgress: (e) => {
+        if (e.type === 'block' && e.verified === 3) controller.abort(reason)
+      },
+    })
+    const { bytes, error } = await readBody(res)
+    expect(error).toBe(reason)
+    // What did arrive was verified: a prefix of the content.
+    expect(Buffer.compare(bytes, content.subarray(0, bytes.length))).toBe(0)
+    // The same client (its session) and a new one both fetch the whole.
+    for (const again of [c, await client()]) {
+      const ev: FetchProgress[] = []
+      const next = await readBody(await again.fetch(hex, { onProgress: (e) => { if (e.type !== 'block') ev.push(e) } }))
+      console.log(JSON.stringify(ev))
+      expect(next.error).toBeUndefined()
+      expect(Buffer.compare(next.bytes, content)).toBe(0)
+    }
+  })
+
+  // Last: it kills a node.
+  test('the serving node killed mid-stream: the fetch resumes on another, each block once', async () => {
+    const c = await client()
+    const events: FetchProgress[] = []
+    let killed: NodeProcess | undefined
+    const res = await c.fetch(hex, {
+      onProgress: (e) => {
+        events.push(e)
+        if (e.type === 'block' && e.verified === 2 && killed === undefined) {
+          killed = nodes.find((n) => n.peerId === e.node)
+          killed?.child.kill('SIGKILL')
+        }
+      },
+    })
+    const { bytes, error } = await readBody(res)
+    expect(killed).toBeDefined()
+    expect(error).toBeUndefined()
+    expect(Buffer.compare(bytes, content)).toBe(0)
+    await killed!.exit
+
+    const failovers = events.filter((e) => e.type === 'failover')
+    expect(failovers).toHaveLength(1)
+    const failover = failovers[0]!
+    expect(failover.node).toBe(killed!.peerId)
+    expect(failover.failure.node).toBe(killed!.peerId)
+    expect(failover.resumeBlock).toBeGreaterThan(0)
+
+    const blocks = events.filter((e) => e.type === 'block')
+    // Every block verified exactly once, in order: nothing before the resume point came twice.
+    expect(blocks.map((b) => b.block)).toEqual([...Array(BLOCKS).keys()])
+    const resume = failover.resumeBlock!
+    expect(blocks.slice(0, resume).every((b) => b.node === killed!.peerId)).toBe(true)
+    const rest = new Set(blocks.slice(resume).map((b) => b.node))
+    expect(rest.size).toBe(1)
+    expect(rest.has(killed!.peerId)).toBe(false)
+    expect(events.at(-1)).toMatchObject({ type: 'done', bytes: SIZE })
+  })
+})

@@ -1,0 +1,17 @@
+/** The dapp API: `createClient`, `client.fetch` → a verified `Response`, typed errors and events. */
+export {
+  type ClientFetchOptions,
+  type ClientOptions,
+  createClient,
+  type FulmenClient,
+  type NodeStatus,
+} from './client.ts'
+export {
+  FetchError,
+  type FetchErrorCode,
+  type NodeFailure,
+  NodeFailureError,
+  type NodeFailureCode,
+} from './errors.ts'
+export type { AckCounters } from './node-session.ts'
+export type { FetchProgress } from './progress.ts'
