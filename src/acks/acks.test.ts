@@ -506,6 +506,26 @@ describe('the window', () => {
     await expect(waiting).resolves.toBe(true)
   })
 
+  test('writeOff frees the window and wakes waiters; the units stay acknowledgeable', async () => {
+    const chain = HashChain.create(16)
+    const { l } = committed(chain)
+    l.delivered(WINDOW)
+    const waiting = l.whenCanSend(undefined, 60_000)
+    l.writeOff()
+    await expect(waiting).resolves.toBe(true)
+    expect(l.canSend()).toBe(true)
+    l.delivered(WINDOW)
+    expect(l.canSend()).toBe(false)
+    // Reveals may still cover what was written off, up to what was delivered.
+    l.reveal(0, 1, chain.reveal(1))
+    expect(l.canSend()).toBe(true)
+    l.reveal(0, 2 * WINDOW, chain.reveal(2 * WINDOW))
+    expect(l.acknowledgedUnits).toBe(2 * WINDOW)
+    expect(() => l.reveal(0, 2 * WINDOW + 1, chain.reveal(2 * WINDOW + 1))).toThrow(
+      expect.objectContaining({ code: 'ACK_OVERCLAIM' }),
+    )
+  })
+
   test('whenCanSend resolves false after its timeout', async () => {
     const { l } = committed(HashChain.create(16))
     l.delivered(WINDOW)

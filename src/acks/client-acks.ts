@@ -5,6 +5,7 @@
  * almost nothing per block; `signMs` and `hashMs` measure what it does cost.
  */
 import type { ClientKey } from '../crypto/client-key.ts'
+import type { CommitFrame, RevealFrame } from '../wire/session-frames.ts'
 import { COMMITMENT_VERSION, COMMODITY_BANDWIDTH, signCommitment } from './commitment.ts'
 import { HashChain, MAX_CHAIN_LENGTH } from './hash-chain.ts'
 
@@ -25,19 +26,9 @@ export interface SessionAcksOptions {
   readonly chainLength?: number
 }
 
-export interface CommitFrame {
-  readonly kind: 'commit'
-  readonly commitment: Uint8Array
-  readonly signature: Uint8Array
-}
+export type { CommitFrame, RevealFrame }
 
-export interface RevealFrame {
-  readonly kind: 'reveal'
-  readonly seq: number
-  readonly index: number
-  readonly value: Uint8Array
-}
-
+/** The frames the acknowledgement layer sends (their wire form: src/wire/session-frames.ts). */
 export type AckFrame = CommitFrame | RevealFrame
 
 export class SessionAcks {

@@ -52,6 +52,9 @@ export class AckLedger {
   private readonly waiters = new Set<Waiter>()
   private sent = 0
   private acked = 0
+  // Units sent on bodies the client gave up on, never to be acknowledged: they no longer hold
+  // the window back.
+  private forgiven = 0
 
   constructor(options: AckLedgerOptions) {
     if (!Number.isInteger(options.window) || options.window < 1) {
@@ -190,7 +193,19 @@ export class AckLedger {
 
   /** Whether the next unit may go out: fewer than `window` units are unacknowledged. */
   canSend(): boolean {
-    return this.sent - this.acked < this.options.window
+    return this.sent - this.acked - this.forgiven < this.options.window
+  }
+
+  /**
+   * A body ended before the client took all of it (it aborted the stream): what was sent
+   * and not acknowledged stops counting against the window, or the session's next response
+   * would wait for acknowledgements of blocks the client never verified. The units stay
+   * delivered, so a later reveal may still acknowledge those the client did verify (which
+   * lets the node run ahead by as many more: never more than it wrote off).
+   */
+  writeOff(): void {
+    this.forgiven += Math.max(0, this.sent - this.acked - this.forgiven)
+    this.wake()
   }
 
   /**

@@ -330,3 +330,131 @@ test('an empty content verifies with an empty proof and an empty block', () => {
   v.feedBlock(new Uint8Array(0))
   expect(v.state).toBe('done')
 })
+
+describe('abandonBlock', () => {
+  const content = seededContent(9 * TREE_BLOCK_LEN + 4321, 21)
+  const tree = treeOf(content)
+
+  test('forgets an accepted proof: the same proof is due again and the true block verifies', () => {
+    const v = new IncrementalVerifier(tree.root, { length: tree.length })
+    v.feedProof(initialProof(tree, 0))
+    v.feedBlock(blockOf(content, 0))
+    v.feedProof(resumeProof(tree, 1))
+    v.feedBlock(blockOf(content, 1))
+    v.feedProof(resumeProof(tree, 2))
+    expect(v.state).toBe('awaiting-block')
+    v.abandonBlock()
+    expect(v.state).toBe('awaiting-proof')
+    expect(v.next).toBe(2)
+    // The block cannot come without its proof any more.
+    expectCode(() => v.feedBlock(blockOf(content, 2)), 'B3_OUT_OF_ORDER')
+    v.feedProof(resumeProof(tree, 2))
+    expect(v.feedBlock(blockOf(content, 2))).toBe(2)
+    for (let k = 3; k < tree.blocks; k++) {
+      v.feedProof(resumeProof(tree, k))
+      expect(v.feedBlock(blockOf(content, k))).toBe(k)
+    }
+    expect(v.isDone()).toBe(true)
+  })
+
+  test("at a span's first block, the initial proof is due again", () => {
+    const v = new IncrementalVerifier(tree.root, { length: tree.length, start: 4, end: 8 })
+    v.feedProof(initialProof(tree, 4))
+    v.abandonBlock()
+    expect(v.state).toBe('awaiting-proof')
+    expect(v.next).toBe(4)
+    v.feedProof(initialProof(tree, 4))
+    expect(v.feedBlock(blockOf(content, 4))).toBe(4)
+  })
+
+  test('a wrong block after the abandoned proof is still refused', () => {
+    const v = new IncrementalVerifier(tree.root, { length: tree.length, start: 3 })
+    v.feedProof(initialProof(tree, 3))
+    v.abandonBlock()
+    v.feedProof(initialProof(tree, 3))
+    const bad = blockOf(content, 3).slice()
+    bad[100]! ^= 4
+    expectCode(() => v.feedBlock(bad), 'B3_BLOCK_MISMATCH')
+    v.feedProof(initialProof(tree, 3))
+    expect(v.feedBlock(blockOf(content, 3))).toBe(3)
+  })
+
+  test('an abandoned empty proof (a single-block content) is due again', () => {
+    const one = seededContent(700, 2)
+    const t = treeOf(one)
+    const v = new IncrementalVerifier(t.root, { length: one.length })
+    v.feedProof(new Uint8Array(0))
+    v.abandonBlock()
+    expect(v.state).toBe('awaiting-proof')
+    expect(v.proofIsEmpty).toBe(true)
+    v.feedProof(new Uint8Array(0))
+    expect(v.feedBlock(one)).toBe(0)
+    expect(v.isDone()).toBe(true)
+  })
+
+  test('is a no-op while a proof is awaited, and once done', () => {
+    const v = new IncrementalVerifier(tree.root, { length: tree.length })
+    v.abandonBlock()
+    expect(v.state).toBe('awaiting-proof')
+    expect(v.next).toBe(0)
+    v.feedProof(initialProof(tree, 0))
+    v.feedBlock(blockOf(content, 0))
+    v.abandonBlock()
+    v.abandonBlock()
+    expect(v.state).toBe('awaiting-proof')
+    expect(v.next).toBe(1)
+    for (let k = 1; k < tree.blocks; k++) {
+      v.feedProof(resumeProof(tree, k))
+      v.feedBlock(blockOf(content, k))
+    }
+    v.abandonBlock()
+    expect(v.isDone()).toBe(true)
+    expectCode(() => v.feedProof(new Uint8Array(0)), 'B3_AFTER_END')
+  })
+
+  test('failover at a random point: a prefix from A, abandon, the rest from B (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 24 }),
+        fc.integer({ min: 0, max: TREE_BLOCK_LEN }),
+        fc.integer(),
+        fc.nat(),
+        fc.nat(),
+        fc.nat(),
+        fc.boolean(),
+        (full, tail, seed, a, b, c, proofSent) => {
+          const length = Math.max(1, (full - 1) * TREE_BLOCK_LEN + tail)
+          const data = seededContent(length, seed)
+          const source = treeOf(data)
+          // B holds its own copy of the content and its own tree.
+          const otherData = data.slice()
+          const other = treeOf(otherData)
+          const start = a % source.blocks
+          const end = start + 1 + (b % (source.blocks - start))
+          const failAt = start + (c % (end - start))
+          const proofOf = (t: HashTree, k: number) =>
+            k === start ? initialProof(t, k) : resumeProof(t, k)
+
+          const v = new IncrementalVerifier(source.root, { length, start, end })
+          const verified: number[] = []
+          for (let k = start; k < failAt; k++) {
+            v.feedProof(proofOf(source, k))
+            verified.push(v.feedBlock(blockOf(data, k)))
+          }
+          // A fails at block `failAt`: with its proof accepted and no block, or before both.
+          if (proofSent) v.feedProof(proofOf(source, failAt))
+          v.abandonBlock()
+          expect(v.state).toBe('awaiting-proof')
+          expect(v.next).toBe(failAt)
+          for (let k = failAt; k < end; k++) {
+            v.feedProof(proofOf(other, k))
+            verified.push(v.feedBlock(blockOf(otherData, k)))
+          }
+          expect(v.isDone()).toBe(true)
+          expect(verified).toEqual(Array.from({ length: end - start }, (_, i) => start + i))
+        },
+      ),
+      { numRuns: 40 },
+    )
+  })
+})

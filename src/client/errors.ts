@@ -43,6 +43,8 @@ export type NodeFailureCode =
   | 'CLIENT_TRUNCATED'
   /** The node sent frames the CDN body cannot contain (a DATA frame larger than its block). */
   | 'CLIENT_PROTOCOL'
+  /** The node could not be dialled. */
+  | 'CLIENT_UNREACHABLE'
 
 export class NodeFailureError extends Error {
   override readonly name = 'NodeFailureError'
@@ -54,12 +56,26 @@ export class NodeFailureError extends Error {
   }
 }
 
+/**
+ * A readable message for anything thrown: transports reject with `ErrorEvent`s and other
+ * non-Errors whose `String()` is `[object ErrorEvent]`.
+ */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message
+  const e = error as { message?: unknown; error?: unknown; type?: unknown } | undefined
+  if (typeof e?.message === 'string' && e.message !== '') return e.message
+  if (e?.error instanceof Error) return e.error.message
+  if (typeof e?.type === 'string') return `${e.type} event`
+  return String(error)
+}
+
 /** The failure record of `error` caused by `node`. */
 export function nodeFailure(node: string, error: unknown): NodeFailure {
   const code = (error as { code?: unknown })?.code
+  const name = error instanceof Error && error.name !== 'Error' ? error.name : undefined
   return {
     node,
-    code: typeof code === 'string' ? code : 'UNKNOWN',
-    message: error instanceof Error ? error.message : String(error),
+    code: typeof code === 'string' ? code : (name ?? 'UNKNOWN'),
+    message: describeError(error),
   }
 }

@@ -10,8 +10,8 @@ export {
   FetchError,
   type FetchErrorCode,
   type NodeFailure,
-  NodeFailureError,
   type NodeFailureCode,
+  NodeFailureError,
 } from './errors.ts'
 export type { AckCounters } from './node-session.ts'
 export type { FetchProgress } from './progress.ts'

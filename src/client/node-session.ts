@@ -12,6 +12,7 @@ import type { ClientLibp2p } from '../net/client-libp2p.ts'
 import { HANDSHAKE_PROTOCOL } from '../net/protocols.ts'
 import { streamChannel } from '../net/stream-channel.ts'
 import { encodeSessionFrame, type SessionFrame } from '../wire/session-frames.ts'
+import { describeError, NodeFailureError } from './errors.ts'
 
 export const CDN_SERVICE = 0
 
@@ -64,7 +65,13 @@ export class NodeSession {
     request: SessionFrame,
     options: NodeSessionOptions & { signal?: AbortSignal },
   ): Promise<{ session: NodeSession; stream: ClientStream }> {
-    const connection = await libp2p.dial(address, signalOption(options.signal))
+    const connection = await libp2p.dial(address, signalOption(options.signal)).catch((error) => {
+      if (options.signal?.aborted) throw error
+      throw new NodeFailureError(
+        'CLIENT_UNREACHABLE',
+        `cannot dial ${address}: ${describeError(error)}`,
+      )
+    })
     const peer = connection.remotePeer
     const raw = await connection.newStream(HANDSHAKE_PROTOCOL, signalOption(options.signal))
     const channel = streamChannel(raw, peer.toString())

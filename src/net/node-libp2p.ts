@@ -30,6 +30,11 @@ export async function createNodeLibp2p(options: NodeLibp2pOptions) {
     transports: [webSockets(), webRTCDirect()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    connectionManager: {
+      // libp2p's default (5 new connections per second per address) would refuse the
+      // clients of one NAT, or one test machine, dialling at once.
+      inboundConnectionThreshold: 100,
+    },
     services: {
       identify: identify(),
       ping: ping(),

@@ -7,7 +7,7 @@
  * and resumed below half of it. The read buffer limit is raised above Yamux's largest window
  * (16 MiB) because a paused stream may still receive one window's worth.
  */
-import type { Stream } from '@libp2p/interface'
+import type { Stream, StreamCloseEvent } from '@libp2p/interface'
 import type { ByteChannel } from '../wire/byte-channel.ts'
 
 const DEFAULT_HIGH_WATER_MARK = 4 * 1024 * 1024
@@ -38,9 +38,11 @@ export function streamChannel(
   }
   stream.addEventListener('message', (event) => {
     const data = event.data
-    const bytes = data instanceof Uint8Array ? data : data.subarray()
-    queue.push(bytes)
-    queued += bytes.length
+    // A Uint8ArrayList's buffers are queued as they are: `subarray()` would copy them into one.
+    for (const bytes of data instanceof Uint8Array ? [data] : data) {
+      queue.push(bytes)
+      queued += bytes.length
+    }
     if (queued > highWaterMark && stream.readStatus === 'readable') stream.pause()
     notify()
   })
@@ -75,7 +77,11 @@ export function streamChannel(
     source: source(),
     remotePeer,
     async write(bytes) {
-      if (!stream.send(bytes)) await stream.onDrain()
+      if (stream.send(bytes)) return
+      // Not `stream.onDrain()`: in @libp2p/utils 7.4 its promise, once a first drain resolved
+      // it, is never renewed, so it resolves at once ever after and the writer is never held
+      // back again (the stream's write buffer grows without bound). Wait for 'drain' itself.
+      while (stream.writableNeedsDrain) await drained(stream)
     },
     async close() {
       await stream.close()
@@ -84,4 +90,27 @@ export function streamChannel(
       stream.abort(reason)
     },
   }
+}
+
+/** The stream's next 'drain'; rejects if it closes (or has closed) first. */
+function drained(stream: Stream): Promise<void> {
+  if (stream.status !== 'open' || stream.writeStatus === 'closed') {
+    return Promise.reject(new Error(`stream is ${stream.status}, cannot write`))
+  }
+  return new Promise((resolve, reject) => {
+    const onDrain = () => {
+      done()
+      resolve()
+    }
+    const onClose = (event: StreamCloseEvent) => {
+      done()
+      reject(event.error ?? new Error('stream closed'))
+    }
+    const done = () => {
+      stream.removeEventListener('drain', onDrain)
+      stream.removeEventListener('close', onClose)
+    }
+    stream.addEventListener('drain', onDrain)
+    stream.addEventListener('close', onClose)
+  })
 }

@@ -16,6 +16,7 @@ export interface GatewayFailure {
 const STATUS: Record<string, number> = {
   B3_BAD_CONTENT_ID: 400,
   B3_INVALID_ARGUMENT: 400,
+  WIRE_MALFORMED: 400,
   ORIGIN_BAD_POINTER: 400,
   FORBIDDEN: 403,
   STORE_NOT_FOUND: 404,

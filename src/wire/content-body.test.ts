@@ -1,12 +1,15 @@
 import fc from 'fast-check'
-import { beforeAll, expect, test } from 'vitest'
+import { beforeAll, describe, expect, test } from 'vitest'
 import { TREE_BLOCK_LEN } from '../b3/constants.ts'
 import { ready } from '../b3/engine.ts'
 import { B3Error } from '../b3/errors.ts'
+import { initialProof, resumeProof } from '../b3/proof.ts'
 import { blockOf, seededContent } from '../b3/testing/content.ts'
 import { treeOf } from '../b3/tree.ts'
+import { blocksOfRange } from '../b3/verified-stream.ts'
+import { IncrementalVerifier } from '../b3/verifier.ts'
 import { contentBody, contentBodyLength, readContentBody } from './content-body.ts'
-import { encodeFrame } from './content-frames.ts'
+import { decodeFrames, encodeFrame, type WireFrame } from './content-frames.ts'
 import { WireError } from './errors.ts'
 
 beforeAll(async () => {
@@ -116,4 +119,171 @@ test('an error frame from the sender errors the body', async () => {
   const { body } = await readContentBody(tree.root, rechunk(cutAt, 100_000))
   const { error } = await drain(body)
   expect(error).toMatchObject({ code: 'WIRE_REMOTE_ERROR' })
+})
+
+async function framesOf(source: AsyncIterable<Uint8Array>): Promise<WireFrame[]> {
+  const out: WireFrame[] = []
+  for await (const f of decodeFrames(source)) out.push(f)
+  return out
+}
+
+describe('resumeBlock', () => {
+  /** A verifier over `[first, end)` that already took blocks `first..k-1` from another source. */
+  function verifierAt(first: number, end: number, k: number): IncrementalVerifier {
+    const v = new IncrementalVerifier(tree.root, { length: tree.length, start: first, end })
+    for (let j = first; j < k; j++) {
+      v.feedProof(j === first ? initialProof(tree, j) : resumeProof(tree, j))
+      v.feedBlock(blockOf(content, j))
+    }
+    return v
+  }
+
+  test('the same header, then frames from the resume block with a resume proof', async () => {
+    for (const [range, k] of [
+      [{ start: 0, end: content.length }, 3],
+      [{ start: 0, end: content.length }, 5],
+      [{ start: TREE_BLOCK_LEN + 5, end: 4 * TREE_BLOCK_LEN }, 2],
+      [{ start: TREE_BLOCK_LEN + 5, end: 4 * TREE_BLOCK_LEN }, 3],
+    ] as const) {
+      const { first, end } = blocksOfRange(tree.length, range)
+      const whole = await collect(contentBody(tree, readBlock, { range }))
+      const resumed = await collect(contentBody(tree, readBlock, { range, resumeBlock: k }))
+      expect(resumed[0]).toEqual(whole[0])
+      const frames = await framesOf(rechunk(resumed.slice(1), 10_000))
+      expect(frames.map((f) => f.kind)).toEqual(
+        Array.from({ length: end - k }, () => ['proof', 'data']).flat(),
+      )
+      expect(frames[0]).toEqual({ kind: 'proof', bytes: resumeProof(tree, k) })
+      const v = verifierAt(first, end, k)
+      const blocks: number[] = []
+      for (let i = 0; i < frames.length; i += 2) {
+        v.feedProof((frames[i] as { bytes: Uint8Array }).bytes)
+        blocks.push(v.feedBlock((frames[i + 1] as { bytes: Uint8Array }).bytes))
+      }
+      expect(v.isDone()).toBe(true)
+      expect(blocks).toEqual(Array.from({ length: end - k }, (_, i) => k + i))
+    }
+  })
+
+  test("resuming at the range's first block is the body from the start", async () => {
+    const range = { start: 2 * TREE_BLOCK_LEN + 1, end: 3 * TREE_BLOCK_LEN + 2 }
+    const whole = await collect(contentBody(tree, readBlock, { range }))
+    const resumed = await collect(contentBody(tree, readBlock, { range, resumeBlock: 2 }))
+    expect(join(resumed)).toEqual(join(whole))
+  })
+
+  test('a resume block outside the range is WIRE_MALFORMED, before any frame or read', async () => {
+    const range = { start: TREE_BLOCK_LEN + 5, end: 4 * TREE_BLOCK_LEN } // blocks 1..3
+    for (const resumeBlock of [0, 4, 5, -1, 1.5, Number.NaN, 2 ** 53]) {
+      const reads: number[] = []
+      const body = contentBody(
+        tree,
+        async (k) => {
+          reads.push(k)
+          return blockOf(content, k)
+        },
+        { range, resumeBlock },
+      )
+      const error = await body.next().then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      expect(error).toBeInstanceOf(WireError)
+      expect(error).toMatchObject({ code: 'WIRE_MALFORMED' })
+      expect(reads).toEqual([])
+      expect(await body.next()).toEqual({ done: true, value: undefined })
+    }
+    // Past the last block of the whole content, too.
+    await expect(collect(contentBody(tree, readBlock, { resumeBlock: 6 }))).rejects.toMatchObject({
+      code: 'WIRE_MALFORMED',
+    })
+  })
+})
+
+describe('beforeBlock', () => {
+  test('is awaited once per block, in order, before the block is read or sent', async () => {
+    const events: string[] = []
+    const range = { start: TREE_BLOCK_LEN, end: content.length } // blocks 1..5
+    const chunks = await collect(
+      contentBody(
+        tree,
+        async (k) => {
+          events.push(`read ${k}`)
+          return blockOf(content, k)
+        },
+        {
+          range,
+          beforeBlock: async (k) => {
+            events.push(`before ${k}`)
+            await new Promise((resolve) => setTimeout(resolve, 1))
+            events.push(`after ${k}`)
+          },
+        },
+      ),
+    )
+    expect(events).toEqual(
+      [1, 2, 3, 4, 5].flatMap((k) => [`before ${k}`, `after ${k}`, `read ${k}`]),
+    )
+    expect(join(chunks)).toEqual(join(await collect(contentBody(tree, readBlock, { range }))))
+  })
+
+  test('holds the body back until it resolves', async () => {
+    let open: (() => void) | undefined
+    const calls: number[] = []
+    const body = contentBody(tree, readBlock, {
+      resumeBlock: 4,
+      beforeBlock: (k) => {
+        calls.push(k)
+        return new Promise<void>((resolve) => {
+          open = resolve
+        })
+      },
+    })
+    expect((await body.next()).done).toBe(false) // the header needs no room
+    let settled = false
+    const next = body.next().then((r) => {
+      settled = true
+      return r
+    })
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(settled).toBe(false)
+    expect(calls).toEqual([4])
+    open!()
+    const proof = await next
+    expect(proof.value).toEqual(encodeFrame({ kind: 'proof', bytes: resumeProof(tree, 4) }))
+    await body.return(undefined)
+  })
+
+  test('an error it throws ends the body there', async () => {
+    const stop = new Error('no acknowledgement')
+    const reads: number[] = []
+    const seen: number[] = []
+    const chunks: Uint8Array[] = []
+    const body = contentBody(
+      tree,
+      async (k) => {
+        reads.push(k)
+        return blockOf(content, k)
+      },
+      {
+        beforeBlock: (k) => {
+          seen.push(k)
+          if (k === 2) throw stop
+        },
+      },
+    )
+    let error: unknown
+    try {
+      for await (const c of body) chunks.push(c)
+    } catch (e) {
+      error = e
+    }
+    expect(error).toBe(stop)
+    expect(seen).toEqual([0, 1, 2])
+    expect(reads).toEqual([0, 1])
+    // What was sent is the header and blocks 0 and 1, whole.
+    const frames = await framesOf(rechunk(chunks, 50_000))
+    expect(frames.map((f) => f.kind)).toEqual(['header', 'proof', 'data', 'proof', 'data'])
+    expect(await body.next()).toEqual({ done: true, value: undefined })
+  })
 })

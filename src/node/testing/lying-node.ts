@@ -362,6 +362,8 @@ async function forward(
 
 /** `promise`, or a rejection with the signal's reason once `signal` aborts. */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  // Once we stop waiting, its rejection (the stream torn down) is nobody's business.
+  promise.catch(() => {})
   if (signal.aborted) return Promise.reject(signal.reason)
   let onAbort: (() => void) | undefined
   const aborted = new Promise<never>((_, reject) => {
@@ -392,8 +394,8 @@ export interface LyingNodeProcess {
   readonly address: string
   /** Its stderr so far (pino lines). */
   stderr(): string
-  /** SIGTERM, then SIGKILL after `timeoutMs`; resolves once it exited. */
-  stop(timeoutMs?: number): Promise<void>
+  /** SIGTERM, then SIGKILL after `timeoutMs`; resolves with how it exited. */
+  stop(timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>
 }
 
 /** Children still running when the test process exits are killed. */
@@ -421,10 +423,10 @@ export async function spawnLyingNode(
     })
   }
   running.add(child)
-  const exit = new Promise<void>((resolve) =>
-    child.once('exit', () => {
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => {
       running.delete(child)
-      resolve()
+      resolve({ code, signal })
     }),
   )
   let stdout = ''
@@ -457,11 +459,13 @@ export async function spawnLyingNode(
     address,
     stderr: () => stderr,
     async stop(timeoutMs = 10_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return
-      child.kill('SIGTERM')
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-      await exit
-      clearTimeout(timer)
+      try {
+        return await exit
+      } finally {
+        clearTimeout(timer)
+      }
     },
   }
 }

@@ -67,6 +67,7 @@ export async function serveCdnStream(
   const controller = new AbortController()
   const stop = AbortSignal.any([signal, controller.signal])
   let claimWrites: Promise<void> = Promise.resolve()
+  let bodyOpen = false
 
   const fail = async (error: unknown) => {
     if (controller.signal.aborted) return
@@ -139,11 +140,16 @@ export async function serveCdnStream(
         })
         continue
       }
+      bodyOpen = true
       await serveRequest(stream, request, options, stop)
+      bodyOpen = false
     }
   } catch (error) {
     await fail(error)
   } finally {
+    // The client gave up on a body half-way: its unacknowledged blocks must not hold back
+    // the session's next response (docs/protocol.md, "Delivery acknowledgements").
+    if (bodyOpen) ledger.writeOff()
     await reader
     await claimWrites
     stream.release()

@@ -212,7 +212,12 @@ Options:
     const { header, body } = source
     const target = values.output ?? '-'
     // A device or a pipe (`-o /dev/null`) is written as is: no partial file to rename over it.
-    const special = !toStdout && (await stat(target).then((s) => !s.isFile(), () => false))
+    const special =
+      !toStdout &&
+      (await stat(target).then(
+        (s) => !s.isFile(),
+        () => false,
+      ))
     const partial = special ? target : `${target}.partial`
     const out = toStdout ? process.stdout : createWriteStream(partial)
     // The session client checks a pointer's digest itself, before the last block.
