@@ -4,6 +4,7 @@
  */
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { formatContentId } from '../b3/content-id.ts'
+import { ready } from '../b3/engine.ts'
 import type { ByteRange } from '../b3/verified-stream.ts'
 import { type ClientKey, generateClientKey } from '../crypto/client-key.ts'
 import { type ClientLibp2p, createClientLibp2p } from '../net/client-libp2p.ts'
@@ -72,6 +73,9 @@ interface KnownNode extends NodeRef {
 }
 
 export async function createClient(options: ClientOptions): Promise<FulmenClient> {
+  // Verification hashes every byte: use the WebAssembly SIMD kernel where there is one
+  // (3× the portable kernel; without it the client is CPU-bound well below the network).
+  await ready()
   const key = options.key ?? generateClientKey()
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 5_000
   const penaltyMs = options.penaltyMs ?? 30_000
