@@ -6,7 +6,10 @@
  *   node bench/run.ts --json     only a JSON array of { name, value, unit } on stdout
  *   --quick                      small inputs and few repetitions (a smoke test, ~30 s)
  *   --no-browser                 skip the Chromium half
- *   --no-full-node               skip the full node (gateway, memory while serving, import)
+ *   --no-full-node               skip the full node (gateway, memory while serving, import,
+ *                                and sessions)
+ *   --no-sessions                skip the sessions over libp2p (bench/node/sessions.ts)
+ *   --only-sessions              run the sessions section alone
  */
 
 import os from 'node:os'
@@ -22,6 +25,7 @@ import { measureGateway } from './node/gateway.ts'
 import { measureHashers, simdKernel } from './node/hashers.ts'
 import { describeMachine } from './node/machine.ts'
 import { measureMemory } from './node/memory.ts'
+import { measureSessions } from './node/sessions.ts'
 import { measureProofs, measureTreeVsHash, measureVerify } from './node/tree.ts'
 import { measureWorkers } from './node/workers.ts'
 import { type Figure, GiB, MiB, makeInput, toHex } from './shared.ts'
@@ -29,8 +33,10 @@ import { type Figure, GiB, MiB, makeInput, toHex } from './shared.ts'
 const args = new Set(process.argv.slice(2))
 const json = args.has('--json')
 const quick = args.has('--quick')
-const browser = !args.has('--no-browser')
-const fullNode = !args.has('--no-full-node')
+const onlySessions = args.has('--only-sessions')
+const browser = !args.has('--no-browser') && !onlySessions
+const fullNode = !args.has('--no-full-node') && !onlySessions
+const sessions = !args.has('--no-sessions') && !args.has('--no-full-node')
 
 const NODE_BYTES = quick ? 32 * MiB : 256 * MiB
 const CHROMIUM_HASH_BYTES = quick ? 32 * MiB : 128 * MiB
@@ -39,6 +45,7 @@ const REPS = quick ? 2 : 7
 const GATEWAY_BYTES = quick ? 32 * MiB : 256 * MiB
 const GATEWAY_MEMORY_BYTES = quick ? 256 * MiB : GiB
 const IMPORT_BYTES = quick ? 64 * MiB : 512 * MiB
+const SESSION_BYTES = quick ? 32 * MiB : 256 * MiB
 
 const started = performance.now()
 const log = (line: string): void => {
@@ -58,58 +65,60 @@ const figures: Figure[] = []
 const notes: string[] = []
 const digestsAgree: string[] = []
 
-log(`generating ${NODE_BYTES / MiB} MiB of input`)
-const input = makeInput(NODE_BYTES)
-useKernel(simdKernel())
+if (!onlySessions) {
+  log(`generating ${NODE_BYTES / MiB} MiB of input`)
+  const input = makeInput(NODE_BYTES)
+  useKernel(simdKernel())
 
-const hashers = await measureHashers(input, 'node.hash', log, REPS)
-figures.push(...hashers.figures)
-const nodeDigests = new Set(Object.values(hashers.digests))
-digestsAgree.push(
-  `Node hashers ${nodeDigests.size === 1 ? 'agree' : `DISAGREE: ${JSON.stringify(hashers.digests)}`}`,
-)
-
-// Pools first, on a quiet machine (nothing else of ours running or being written back).
-figures.push(...(await measureWorkers(input, log, quick ? 2 : 9)))
-notes.push(
-  `Worker pools: batches of ${DEFAULT_BATCH_BLOCKS} blocks (${(DEFAULT_BATCH_BLOCKS * 256) / 1024} MiB), at most ` +
-    `${DEFAULT_IN_FLIGHT_PER_WORKER} per worker out at a time: buildTreeParallel holds at most ` +
-    `${parallelMemoryBound(1) / MiB} MiB (pool of 1) / ${parallelMemoryBound(2) / MiB} MiB (pool of 2) ` +
-    'of input beside the tree (with transferChunks: as many buffers, each a batch or an adopted chunk). ' +
-    '"Fresh chunks": 1 MiB buffers made before each run (untimed) and transferred to the workers ' +
-    'uncopied; "file stream": fs.createReadStream of the input in a RAM-backed file, 1 MiB reads ' +
-    '(timed), chunks transferred; "in-memory views": 1 MiB views of the input, copied into ' +
-    'batches. "Independent threads" hash their own in-memory buffers with no ' +
-    'coordination: the most this machine can give.',
-)
-
-// b3sum reads a file of the input 4 times over (1 GiB) so its start-up weighs little.
-const copies = Math.max(1, Math.ceil(GiB / NODE_BYTES))
-log(`b3sum on a ${(copies * NODE_BYTES) / MiB} MiB temp file`)
-const b3 = await measureB3sum(input, copies, 'node.hash.b3sum', REPS)
-if (b3 === undefined) {
-  notes.push('b3sum not found: its row is missing')
-} else {
-  figures.push(b3.figure)
-  const expected = new TreeBuilder({ keepTree: false })
-  for (let i = 0; i < copies; i++) expected.update(input)
-  const agree = toHex(expected.finalize().root) === b3.digest
-  digestsAgree.push(`b3sum ${agree ? 'agrees' : 'DISAGREES'}`)
-  notes.push(
-    `b3sum: ${machine.b3sum}, \`--num-threads 1 --no-mmap\` on a ${b3.fileBytes / MiB} MiB file in ${b3.dir} ` +
-      `(the ${NODE_BYTES / MiB} MiB input ×${copies}); process start-up (${(b3.startupSeconds * 1000).toFixed(1)} ms ` +
-      'for an empty file, spawned from this Node process) and read() copies are included, nothing subtracted. It uses native SIMD ' +
-      `(${machine.simd.join(', ') || 'none detected'}).`,
+  const hashers = await measureHashers(input, 'node.hash', log, REPS)
+  figures.push(...hashers.figures)
+  const nodeDigests = new Set(Object.values(hashers.digests))
+  digestsAgree.push(
+    `Node hashers ${nodeDigests.size === 1 ? 'agree' : `DISAGREE: ${JSON.stringify(hashers.digests)}`}`,
   )
-  log(`b3sum ${b3.figure.value.toFixed(0)} MiB/s`)
+
+  // Pools first, on a quiet machine (nothing else of ours running or being written back).
+  figures.push(...(await measureWorkers(input, log, quick ? 2 : 9)))
+  notes.push(
+    `Worker pools: batches of ${DEFAULT_BATCH_BLOCKS} blocks (${(DEFAULT_BATCH_BLOCKS * 256) / 1024} MiB), at most ` +
+      `${DEFAULT_IN_FLIGHT_PER_WORKER} per worker out at a time: buildTreeParallel holds at most ` +
+      `${parallelMemoryBound(1) / MiB} MiB (pool of 1) / ${parallelMemoryBound(2) / MiB} MiB (pool of 2) ` +
+      'of input beside the tree (with transferChunks: as many buffers, each a batch or an adopted chunk). ' +
+      '"Fresh chunks": 1 MiB buffers made before each run (untimed) and transferred to the workers ' +
+      'uncopied; "file stream": fs.createReadStream of the input in a RAM-backed file, 1 MiB reads ' +
+      '(timed), chunks transferred; "in-memory views": 1 MiB views of the input, copied into ' +
+      'batches. "Independent threads" hash their own in-memory buffers with no ' +
+      'coordination: the most this machine can give.',
+  )
+
+  // b3sum reads a file of the input 4 times over (1 GiB) so its start-up weighs little.
+  const copies = Math.max(1, Math.ceil(GiB / NODE_BYTES))
+  log(`b3sum on a ${(copies * NODE_BYTES) / MiB} MiB temp file`)
+  const b3 = await measureB3sum(input, copies, 'node.hash.b3sum', REPS)
+  if (b3 === undefined) {
+    notes.push('b3sum not found: its row is missing')
+  } else {
+    figures.push(b3.figure)
+    const expected = new TreeBuilder({ keepTree: false })
+    for (let i = 0; i < copies; i++) expected.update(input)
+    const agree = toHex(expected.finalize().root) === b3.digest
+    digestsAgree.push(`b3sum ${agree ? 'agrees' : 'DISAGREES'}`)
+    notes.push(
+      `b3sum: ${machine.b3sum}, \`--num-threads 1 --no-mmap\` on a ${b3.fileBytes / MiB} MiB file in ${b3.dir} ` +
+        `(the ${NODE_BYTES / MiB} MiB input ×${copies}); process start-up (${(b3.startupSeconds * 1000).toFixed(1)} ms ` +
+        'for an empty file, spawned from this Node process) and read() copies are included, nothing subtracted. It uses native SIMD ' +
+        `(${machine.simd.join(', ') || 'none detected'}).`,
+    )
+    log(`b3sum ${b3.figure.value.toFixed(0)} MiB/s`)
+  }
+
+  const treeVsHash = await measureTreeVsHash(input, log, REPS)
+  figures.push(...treeVsHash.figures)
+  figures.push(...(await measureVerify(input, treeVsHash.tree, log, REPS)))
+  figures.push(...(await measureProofs(log, REPS)))
+
+  figures.push(...measureMemory(log, quick ? 256 * MiB : GiB))
 }
-
-const treeVsHash = await measureTreeVsHash(input, log, REPS)
-figures.push(...treeVsHash.figures)
-figures.push(...(await measureVerify(input, treeVsHash.tree, log, REPS)))
-figures.push(...(await measureProofs(log, REPS)))
-
-figures.push(...measureMemory(log, quick ? 256 * MiB : GiB))
 
 if (fullNode) {
   try {
@@ -126,6 +135,24 @@ if (fullNode) {
   } catch (e) {
     notes.push(`Full node run failed: ${(e as Error).message.split('\n')[0]}`)
     log(`Full node run failed: ${(e as Error).stack}`)
+  }
+}
+
+if (sessions) {
+  try {
+    const result = await measureSessions({
+      bytes: SESSION_BYTES,
+      turns: quick ? 2 : 5,
+      firstByteRuns: quick ? 3 : 15,
+      handshakeRuns: quick ? 10 : 30,
+      heliaTurns: quick ? 1 : 3,
+      log,
+    })
+    figures.push(...result.figures)
+    notes.push(...result.notes)
+  } catch (e) {
+    notes.push(`Sessions run failed: ${(e as Error).message.split('\n')[0]}`)
+    log(`Sessions run failed: ${(e as Error).stack}`)
   }
 }
 
@@ -177,7 +204,11 @@ interface Comparison {
     readonly text: string
     readonly met: (ratio: number, figure: number) => boolean
   }
+  /** The ratio is a share of the peer: printed as a percentage. */
+  readonly percent?: boolean
 }
+
+const SESSIONS = `Sessions: ${SESSION_BYTES / MiB} MiB over loopback WebSockets (node and client in separate processes)`
 
 const comparisons: Comparison[] = [
   {
@@ -446,6 +477,76 @@ const comparisons: Comparison[] = [
     peer: 'node.import.b3sum',
     ratio: 'node.ratio.add/b3sum',
   },
+  {
+    section: SESSIONS,
+    label: 'session (client.fetch, verified) vs raw libp2p stream, same node',
+    figure: 'node.sessions.session',
+    peer: 'node.sessions.raw',
+    ratio: 'node.ratio.session/raw',
+    target: { text: '≥ 0.9×', met: (r) => r >= 0.9 },
+  },
+  {
+    section: SESSIONS,
+    label: 'raw stream, 3 sends per block as the CDN service writes, vs raw',
+    figure: 'node.sessions.raw-split',
+    peer: 'node.sessions.raw',
+    ratio: 'node.ratio.raw-split/raw',
+  },
+  {
+    section: SESSIONS,
+    label: 'session vs raw-split: what framing and verification cost',
+    figure: 'node.sessions.session',
+    peer: 'node.sessions.raw-split',
+    ratio: 'node.ratio.session/raw-split',
+  },
+  {
+    section: SESSIONS,
+    label: 'first verified byte vs first raw byte (fresh client, dial incl.)',
+    figure: 'node.sessions.ttfb-session',
+    peer: 'node.sessions.ttfb-raw',
+    ratio: 'node.ratio.ttfb-session/raw',
+  },
+  {
+    section: SESSIONS,
+    label: 'session vs Helia (unixfs + Bitswap), same bytes and transport',
+    figure: 'node.sessions.session',
+    peer: 'node.sessions.helia',
+    ratio: 'node.ratio.session/helia',
+    target: { text: '≥ 3×', met: (r) => r >= 3 },
+  },
+  {
+    section: SESSIONS,
+    label: 'dial + openSession vs dial + libp2p ping (fresh libp2p, medians)',
+    figure: 'node.sessions.handshake-open',
+    peer: 'node.sessions.handshake-ping',
+    ratio: 'node.ratio.handshake-open/ping',
+  },
+  {
+    section: SESSIONS,
+    label: 'HELLO CPU (sign + verify, new key) vs latency the handshake adds',
+    figure: 'node.sessions.hello-cpu',
+    peer: 'node.sessions.handshake-added',
+    ratio: 'node.ratio.hello-cpu/handshake-added',
+    target: { text: '≤ 5 ms', met: (_, ms) => ms <= 5 },
+  },
+  {
+    section: SESSIONS,
+    label: 'client: SessionAcks sign + hash vs client CPU, per GiB',
+    figure: 'node.sessions.acks-client',
+    peer: 'node.sessions.client-cpu',
+    ratio: 'node.ratio.acks-client/client-cpu',
+    target: { text: '≤ 2 %', met: (r) => r <= 0.02 },
+    percent: true,
+  },
+  {
+    section: SESSIONS,
+    label: 'node: ledger commit + reveals + DaPool.put vs node CPU, per GiB',
+    figure: 'node.sessions.acks-node',
+    peer: 'node.sessions.node-cpu',
+    ratio: 'node.ratio.acks-node/node-cpu',
+    target: { text: '≤ 2 %', met: (r) => r <= 0.02 },
+    percent: true,
+  },
 ]
 
 const byName = new Map(figures.map((f) => [f.name, f]))
@@ -491,6 +592,7 @@ function formatValue(f: Figure): string {
 }
 
 function formatRatio(r: Row): string {
+  if (r.c.percent) return `${(r.ratio * 100).toFixed(2)} %`
   if (r.c.figure.startsWith('node.memory') || r.c.figure === 'node.gateway.rss-growth')
     return `${(r.ratio * 100).toFixed(2)} %`
   if (r.c.figure === 'node.verify.incremental') {
@@ -539,7 +641,8 @@ function renderTable(): string {
       : ''
     lines.push(fmt([r.c.label, formatValue(r.a), formatValue(r.b), formatRatio(r), target]))
   }
-  lines.push('', `Digests: ${digestsAgree.join('; ')}.`)
+  if (digestsAgree.length > 0) lines.push('', `Digests: ${digestsAgree.join('; ')}.`)
+  else lines.push('')
   for (const n of notes) lines.push(`Note: ${n}`)
   return `${lines.join('\n')}\n`
 }

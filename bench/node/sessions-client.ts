@@ -42,6 +42,8 @@ import {
   type HandshakeResult,
   median,
   RAW_PROTOCOL,
+  RAW_SPLIT_PROTOCOL,
+  SPLIT_OVERHEAD,
   type ThroughputJob,
   type ThroughputResult,
 } from './sessions-shared.ts'
@@ -50,20 +52,65 @@ const CDN_SERVICE = 0
 
 type ClientLibp2p = Awaited<ReturnType<typeof createClientLibp2p>>
 
+/**
+ * Runs that dial afresh are spaced out by this much, untimed: each run's teardown is over
+ * before the next dials, and the runs stay within libp2p's default limit of 5 new connections
+ * a second per host (`inboundConnectionThreshold`), which a node may keep (Fulmen's allows 100).
+ */
+const DIAL_SPACING_MS = 260
+let lastDial = 0
+
+async function spaceDials(): Promise<void> {
+  const wait = lastDial + DIAL_SPACING_MS - performance.now()
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+  lastDial = performance.now()
+}
+
+/**
+ * Reads `stream` to its end, calling `onChunk` with the bytes so far after every chunk (true:
+ * stop reading). Listeners are attached at once, before any await: libp2p's async iterator
+ * attaches its own only when iterated, and never ends for a stream whose last bytes and close
+ * arrived before that (a small reply). Such buffered bytes are dispatched once a 'message'
+ * listener is added, with no 'remoteCloseWrite' after them: the end is checked by hand.
+ */
+function readStream(
+  stream: Stream,
+  onChunk: (chunk: Uint8Array, total: number) => boolean | undefined = () => undefined,
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let n = 0
+    let done = false
+    const ended = () => stream.remoteWriteStatus === 'closed' && stream.readBufferLength === 0
+    const finish = (error?: Error) => {
+      if (done) return
+      done = true
+      if (error === undefined) resolve(n)
+      else reject(error)
+    }
+    stream.addEventListener('message', (event) => {
+      if (done) return
+      const bytes = event.data instanceof Uint8Array ? event.data : event.data.subarray()
+      n += bytes.byteLength
+      // The last chunk of a stream whose end came before us: no event will follow it.
+      if (onChunk(bytes, n) === true || ended()) finish()
+    })
+    stream.addEventListener('remoteCloseWrite', () => finish())
+    stream.addEventListener('close', (event) => finish(event.error))
+    if (ended()) finish()
+  })
+}
+
 /** The node process's CPU time, over a stream of its own. */
 async function nodeCpu(connection: Connection): Promise<CpuTimes> {
   const stream = await connection.newStream(CPU_PROTOCOL)
   let text = ''
   const decoder = new TextDecoder()
-  for await (const chunk of stream) text += decoder.decode(chunk.subarray(), { stream: true })
+  await readStream(stream, (chunk) => {
+    text += decoder.decode(chunk, { stream: true })
+    return undefined
+  })
+  await stream.close()
   return JSON.parse(text) as CpuTimes
-}
-
-/** Reads a raw stream to its end; returns its bytes. */
-async function drain(stream: Stream): Promise<number> {
-  let n = 0
-  for await (const chunk of stream) n += chunk.byteLength
-  return n
 }
 
 async function readBody(res: Response): Promise<number> {
@@ -81,43 +128,65 @@ async function throughput(job: ThroughputJob): Promise<ThroughputResult> {
   const client = await createClient({ bootstrap: [address] })
   const raw = await createClientLibp2p()
   const connection = await raw.dial(address)
-  const session: number[] = []
-  const rawTimes: number[] = []
-  const totals = { sessionBytes: 0, clientCpu: 0, nodeCpu: 0, rawBytes: 0, rawNodeCpu: 0, rawCpu: 0 }
+  const times = { session: [] as number[], raw: [] as number[], rawSplit: [] as number[] }
+  const totals = {
+    sessionBytes: 0,
+    clientCpu: 0,
+    nodeCpu: 0,
+    rawBytes: 0,
+    rawNodeCpu: 0,
+    rawCpu: 0,
+  }
+  const blocks = Math.ceil(job.bytes / TREE_BLOCK_LEN)
+  const readRaw = async (protocol: string): Promise<number> => {
+    const stream = await connection.newStream(protocol)
+    const n = await readStream(stream)
+    await stream.close()
+    return n
+  }
+  const runs = {
+    session: async () => readBody(await client.fetch(job.rootHex)),
+    raw: () => readRaw(RAW_PROTOCOL),
+    rawSplit: async () => (await readRaw(RAW_SPLIT_PROTOCOL)) - blocks * SPLIT_OVERHEAD,
+  }
+  const only = { session: 'session', raw: 'raw', rawSplit: 'raw-split' } as const
   try {
     // Turn 0 opens the session (its hash chain, its commitment) and warms V8 up: it counts
     // towards the acknowledgement totals, which span the session, but not as a timed turn.
     for (let turn = 0; turn <= job.turns; turn++) {
-      {
+      for (const [name, run] of Object.entries(runs) as [
+        keyof typeof runs,
+        () => Promise<number>,
+      ][]) {
+        if (job.only !== undefined && job.only !== only[name]) continue
         const node0 = await nodeCpu(connection)
         const cpu0 = process.cpuUsage()
         const t0 = performance.now()
-        const n = await readBody(await client.fetch(job.rootHex))
+        const n = await run()
         const seconds = (performance.now() - t0) / 1000
-        totals.clientCpu += cpuMs(cpu0, process.cpuUsage())
-        totals.nodeCpu += cpuMs(node0, await nodeCpu(connection))
-        if (n !== job.bytes) throw new Error(`session: ${n} bytes, ${job.bytes} expected`)
-        totals.sessionBytes += n
-        if (turn > 0) session.push(seconds)
-      }
-      {
-        const node0 = await nodeCpu(connection)
-        const cpu0 = process.cpuUsage()
-        const t0 = performance.now()
-        const n = await drain(await connection.newStream(RAW_PROTOCOL))
-        const seconds = (performance.now() - t0) / 1000
-        totals.rawCpu += cpuMs(cpu0, process.cpuUsage())
-        totals.rawNodeCpu += cpuMs(node0, await nodeCpu(connection))
-        if (n !== job.bytes) throw new Error(`raw: ${n} bytes, ${job.bytes} expected`)
-        totals.rawBytes += n
-        if (turn > 0) rawTimes.push(seconds)
+        const clientCpu = cpuMs(cpu0, process.cpuUsage())
+        const nodeCpuMs = cpuMs(node0, await nodeCpu(connection))
+        if (n !== job.bytes) throw new Error(`${name}: ${n} bytes, ${job.bytes} expected`)
+        if (turn > 0) times[name].push(seconds)
+        if (name === 'session') {
+          totals.sessionBytes += n
+          totals.clientCpu += clientCpu
+          totals.nodeCpu += nodeCpuMs
+        } else if (name === 'raw') {
+          totals.rawBytes += n
+          totals.rawCpu += clientCpu
+          totals.rawNodeCpu += nodeCpuMs
+        }
       }
     }
-    const acks = client.nodes()[0]?.acks
-    if (acks === undefined) throw new Error('the client has no session with the node')
+    const acks = client.nodes()[0]?.acks ?? {
+      signMs: 0,
+      hashMs: 0,
+      commitments: 0,
+      acknowledgedUnits: 0,
+    }
     return {
-      session,
-      raw: rawTimes,
+      ...times,
       sessionBytes: totals.sessionBytes,
       clientCpuMs: totals.clientCpu,
       nodeCpuMs: totals.nodeCpu,
@@ -137,20 +206,30 @@ async function throughput(job: ThroughputJob): Promise<ThroughputResult> {
 
 async function firstByte(job: FirstByteJob): Promise<FirstByteResult> {
   const address = multiaddr(job.multiaddr)
-  const result = { session: [] as number[], raw: [] as number[], rawBlock: [] as number[] }
+  const result = {
+    session: [] as number[],
+    sessionHeader: [] as number[],
+    raw: [] as number[],
+    rawBlock: [] as number[],
+  }
   // Run 0 warms up (V8, the node's caches) and is not counted; then in turns.
   for (let run = 0; run <= job.runs; run++) {
     {
       const client = await createClient({ bootstrap: [address] })
       try {
+        await spaceDials()
         const t0 = performance.now()
         const res = await client.fetch(job.rootHex)
+        const headerMs = performance.now() - t0
         const reader = res.body!.getReader()
         const first = await reader.read()
         const ms = performance.now() - t0
         if (first.done || first.value.byteLength === 0) throw new Error('session: empty body')
         await reader.cancel()
-        if (run > 0) result.session.push(ms)
+        if (run > 0) {
+          result.session.push(ms)
+          result.sessionHeader.push(headerMs)
+        }
       } finally {
         await client.close()
       }
@@ -158,16 +237,15 @@ async function firstByte(job: FirstByteJob): Promise<FirstByteResult> {
     {
       const lib = await createClientLibp2p()
       try {
+        await spaceDials()
         const t0 = performance.now()
         const connection = await lib.dial(address)
         const stream = await connection.newStream(RAW_PROTOCOL)
-        let n = 0
         let firstMs = 0
-        for await (const chunk of stream) {
-          if (n === 0) firstMs = performance.now() - t0
-          n += chunk.byteLength
-          if (n >= TREE_BLOCK_LEN) break
-        }
+        await readStream(stream, (_, n) => {
+          if (firstMs === 0) firstMs = performance.now() - t0
+          return n >= TREE_BLOCK_LEN
+        })
         const blockMs = performance.now() - t0
         stream.abort(new Error('first block read'))
         if (run > 0) {
@@ -192,6 +270,7 @@ async function handshake(job: HandshakeJob): Promise<HandshakeResult> {
     // A fresh libp2p (and key) each run: a new client, untimed; then dial and what follows.
     const lib = await createClientLibp2p()
     try {
+      await spaceDials()
       const t0 = performance.now()
       await run(lib)
       into?.push(performance.now() - t0)
@@ -210,10 +289,7 @@ async function handshake(job: HandshakeJob): Promise<HandshakeResult> {
     await timed(keep ? result.session : undefined, async (lib) => {
       const connection = await lib.dial(address)
       const peer = connection.remotePeer
-      const channel = streamChannel(
-        await connection.newStream(HANDSHAKE_PROTOCOL),
-        peer.toString(),
-      )
+      const channel = streamChannel(await connection.newStream(HANDSHAKE_PROTOCOL), peer.toString())
       const stream = await openSession(channel, {
         key,
         service: CDN_SERVICE,
@@ -266,7 +342,11 @@ async function cpu(job: CpuJob): Promise<CpuResult> {
   const window = 16
   const units = GiB / TREE_BLOCK_LEN
   const pool = await openDaPool({ dir: job.dir })
-  let best: Omit<CpuResult, 'helloSign' | 'helloVerify' | 'helloVerifySeenKey'> | undefined
+  let best:
+    | Pick<CpuResult, 'ackCommit' | 'ackReveals' | 'ackPuts' | 'ackCpu' | 'reveals'>
+    | undefined
+  const chain: number[] = []
+  const commitSign: number[] = []
   try {
     for (let run = 0; run <= job.runs; run++) {
       const clientKey = generateClientKey()
@@ -283,6 +363,8 @@ async function cpu(job: CpuJob): Promise<CpuResult> {
         unit: TREE_BLOCK_LEN,
       })
       const commit = acks.begin()
+      chain.push(acks.hashMs)
+      commitSign.push(acks.signMs)
       const reveals: RevealFrame[] = []
       for (let u = 0; u < units; u += window)
         for (const f of acks.verified(window)) if (f.kind === 'reveal') reveals.push(f)
@@ -327,6 +409,10 @@ async function cpu(job: CpuJob): Promise<CpuResult> {
     helloVerify: median(verifyNew),
     helloVerifySeenKey: median(verifySeen),
     ...best!,
+    chainColdMs: chain[0]!,
+    chainMs: median(chain.slice(1)),
+    commitSignColdMs: commitSign[0]!,
+    commitSignMs: median(commitSign.slice(1)),
   }
 }
 

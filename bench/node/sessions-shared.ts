@@ -9,6 +9,16 @@ import { fillPseudoRandom, MiB } from '../shared.ts'
  * libp2p connection type, muxer and encryption.
  */
 export const RAW_PROTOCOL = '/fulmen-bench/raw/1.0.0'
+/**
+ * The same blocks written as the CDN service writes a body: per block a PROOF frame, the DATA
+ * frame's 5-byte prefix and the block, each its own `send` (so its own Yamux frame, Noise
+ * message and WebSocket frame). Stands apart what the session's write pattern costs the
+ * transport from what framing, verification and acknowledgements cost.
+ */
+export const RAW_SPLIT_PROTOCOL = '/fulmen-bench/raw-split/1.0.0'
+/** Bytes RAW_SPLIT_PROTOCOL adds per block: a 5-byte prefix and a 32-byte proof, a 5-byte prefix. */
+export const SPLIT_OVERHEAD = 5 + 32 + 5
+
 /** Answers with the node process's `process.cpuUsage()` as JSON, then closes. */
 export const CPU_PROTOCOL = '/fulmen-bench/cpu/1.0.0'
 
@@ -21,7 +31,10 @@ const CONTENT_CHUNK = MiB
  * `bytes` of deterministic pseudo-random content in 1 MiB chunks, each a fresh buffer (an
  * importer may keep what it is given). Both servers get exactly these bytes.
  */
-export async function* benchContent(bytes: number, seed = CONTENT_SEED): AsyncGenerator<Uint8Array> {
+export async function* benchContent(
+  bytes: number,
+  seed = CONTENT_SEED,
+): AsyncGenerator<Uint8Array> {
   for (let off = 0, i = 0; off < bytes; off += CONTENT_CHUNK, i++) {
     const n = Math.min(CONTENT_CHUNK, bytes - off)
     // Multiple of 4 for fillPseudoRandom's word loop; the tail is cut off below.
@@ -52,12 +65,15 @@ export interface ThroughputJob {
   readonly bytes: number
   /** Timed turns (session, raw) after one warm-up turn. */
   readonly turns: number
+  /** Run only these (to profile one alone); default all three. */
+  readonly only?: 'session' | 'raw' | 'raw-split'
 }
 
 export interface ThroughputResult {
   /** Seconds of every timed turn. */
   readonly session: number[]
   readonly raw: number[]
+  readonly rawSplit: number[]
   /** Over every session fetch, warm-up included (the session's acknowledgements span them). */
   readonly sessionBytes: number
   readonly clientCpuMs: number
@@ -82,6 +98,8 @@ export interface FirstByteJob {
 export interface FirstByteResult {
   /** Milliseconds of each run: fresh client, `fetch` to the first verified chunk of the body. */
   readonly session: number[]
+  /** The same runs, until `fetch` resolved (the node's header checked). */
+  readonly sessionHeader: number[]
   /** Fresh libp2p: dial + raw stream to its first chunk. */
   readonly raw: number[]
   /** The same raw runs, to their first 256 KiB (one block's worth). */
@@ -122,6 +140,14 @@ export interface CpuResult {
   /** process.cpuUsage() of the same best run (LevelDB's threads included), ms. */
   readonly ackCpu: number
   readonly reveals: number
+  /**
+   * The client's side of those sessions (SessionAcks.begin: the hash chain of 16,384 units and
+   * the signed commitment), ms: the first in this process (cold), then the median of the rest.
+   */
+  readonly chainColdMs: number
+  readonly chainMs: number
+  readonly commitSignColdMs: number
+  readonly commitSignMs: number
 }
 
 export type ClientJob = ThroughputJob | FirstByteJob | HandshakeJob | CpuJob

@@ -618,17 +618,18 @@ describe('client and node together', () => {
     expect(units).toBe(20)
   })
 
-  test('the client reveals exactly at the window and at the end of each response', () => {
+  test('the client reveals every half window and at the end of each response', () => {
     const client = new SessionAcks({
       key,
       session: SESSION,
       nodeKey: NODE_KEY,
       epoch: EPOCH,
       service: SERVICE,
-      window: 3,
+      window: 6,
       unit: ACK_UNIT,
       chainLength: 100,
     })
+    expect(client.cadence).toBe(3)
     expect(() => client.verified()).toThrow(/begin/)
     const begun = client.begin()
     expect(begun.kind).toBe('commit')

@@ -8,7 +8,7 @@ import { blockOf, seededContent } from '../b3/testing/content.ts'
 import { treeOf } from '../b3/tree.ts'
 import { blocksOfRange } from '../b3/verified-stream.ts'
 import { IncrementalVerifier } from '../b3/verifier.ts'
-import { contentBody, contentBodyLength, readContentBody } from './content-body.ts'
+import { BLOCK_HEADROOM, contentBody, contentBodyLength, readContentBody } from './content-body.ts'
 import { decodeFrames, encodeFrame, type WireFrame } from './content-frames.ts'
 import { WireError } from './errors.ts'
 
@@ -285,5 +285,33 @@ describe('beforeBlock', () => {
     const frames = await framesOf(rechunk(chunks, 50_000))
     expect(frames.map((f) => f.kind)).toEqual(['header', 'proof', 'data', 'proof', 'data'])
     expect(await body.next()).toEqual({ done: true, value: undefined })
+  })
+})
+
+describe('contentBody with headroom', () => {
+  /** Blocks read behind BLOCK_HEADROOM free bytes, as the CDN service reads them. */
+  const withHeadroom = async (k: number) => {
+    const block = blockOf(content, k)
+    const buffer = new Uint8Array(BLOCK_HEADROOM + block.length)
+    buffer.set(block, BLOCK_HEADROOM)
+    return buffer.subarray(BLOCK_HEADROOM)
+  }
+
+  test('sends the same bytes, one chunk per block after the header', async () => {
+    for (const range of [undefined, { start: 300_000, end: 900_001 }]) {
+      const plain = join(await collect(contentBody(tree, readBlock, range ? { range } : {})))
+      const chunks = await collect(
+        contentBody(tree, withHeadroom, { headroom: true, ...(range ? { range } : {}) }),
+      )
+      expect(join(chunks)).toEqual(plain)
+      const span = blocksOfRange(content.length, range ?? { start: 0, end: content.length })
+      expect(chunks).toHaveLength(1 + span.end - span.first)
+    }
+  })
+
+  test('falls back to separate frames when a block has no room in front of it', async () => {
+    const chunks = await collect(contentBody(tree, readBlock, { headroom: true }))
+    expect(join(chunks)).toEqual(join(await collect(contentBody(tree, readBlock))))
+    expect(chunks.length).toBeGreaterThan(1 + tree.blocks)
   })
 })

@@ -15,7 +15,7 @@ import type { NodeStream } from '../../handshake/node-handshake.ts'
 import { TerminationReason } from '../../handshake/termination.ts'
 import type { Resolver } from '../../origin/resolver.ts'
 import type { BlockStore } from '../../store/block-store.ts'
-import { contentBody } from '../../wire/content-body.ts'
+import { BLOCK_HEADROOM, contentBody } from '../../wire/content-body.ts'
 import { encodeFrame } from '../../wire/content-frames.ts'
 import type { SessionFrame } from '../../wire/session-frames.ts'
 import { toFailure } from '../failure-status.ts'
@@ -32,7 +32,7 @@ export interface CdnServerLogger {
 
 export interface CdnServerOptions {
   readonly resolver: Resolver
-  readonly store: Pick<BlockStore, 'getBlock'>
+  readonly store: Pick<BlockStore, 'getBlock' | 'readInto'>
   readonly claims: ClaimSink
   /** How long a body waits for the client's acknowledgement before the session ends. */
   readonly ackTimeoutMs: number
@@ -178,6 +178,7 @@ async function serveRequest(
     }
     body = contentBody(tree, readAhead(options.store, tree), {
       range,
+      headroom: options.store.readInto !== undefined,
       signal,
       ...(request.resumeBlock === undefined ? {} : { resumeBlock: request.resumeBlock }),
       beforeBlock: async () => {
@@ -228,15 +229,26 @@ async function sendError(
   )
 }
 
-/** Reads blocks of `tree` one ahead of the sender, so the disk works while the network does. */
-function readAhead(store: Pick<BlockStore, 'getBlock'>, tree: HashTree) {
+/**
+ * Reads blocks of `tree` one ahead of the sender, so the disk works while the network does.
+ * With `readInto`, each block is read behind `BLOCK_HEADROOM` free bytes, where the body
+ * puts its frames: one write per block.
+ */
+function readAhead(store: Pick<BlockStore, 'getBlock' | 'readInto'>, tree: HashTree) {
   const last = Math.max(0, Math.ceil(tree.length / TREE_BLOCK_LEN) - 1)
+  const readInto = store.readInto?.bind(store)
+  const read = (k: number, signal?: AbortSignal): Promise<Uint8Array> => {
+    const size = Math.min(TREE_BLOCK_LEN, tree.length - k * TREE_BLOCK_LEN)
+    if (readInto === undefined || size <= 0) return store.getBlock(tree.root, k, signal)
+    const block = new Uint8Array(BLOCK_HEADROOM + size).subarray(BLOCK_HEADROOM)
+    return readInto(tree.root, k * TREE_BLOCK_LEN, block, signal).then(() => block)
+  }
   let ahead: { k: number; block: Promise<Uint8Array> } | undefined
   return (k: number, signal?: AbortSignal): Promise<Uint8Array> => {
-    const block = ahead?.k === k ? ahead.block : store.getBlock(tree.root, k, signal)
+    const block = ahead?.k === k ? ahead.block : read(k, signal)
     ahead = undefined
     if (k < last) {
-      const next = store.getBlock(tree.root, k + 1, signal)
+      const next = read(k + 1, signal)
       next.catch(() => {}) // seen when (if) it is asked for
       ahead = { k: k + 1, block: next }
     }
