@@ -39,6 +39,7 @@ export class NodeSession {
   private readonly idle: ClientStream[] = []
   private readonly timeoutMs: number
   private closed = false
+  private begun = false
 
   private constructor(
     peer: string,
@@ -56,8 +57,8 @@ export class NodeSession {
 
   /**
    * Dials `address`, opens a session with `request` pipelined behind HELLO (the node serves
-   * it right after SESSION), then sends the signed commitment. Resolves with the session and
-   * the stream the request's answer arrives on.
+   * it right after SESSION). Resolves with the session and the stream the request's answer
+   * arrives on; the signed commitment goes out with the first acknowledgement.
    */
   static async open(
     libp2p: ClientLibp2p,
@@ -108,8 +109,9 @@ export class NodeSession {
       acks,
       options.handshakeTimeoutMs,
     )
-    const { commitment, signature } = acks.begin()
-    await stream.send({ kind: 'commit', commitment, signature })
+    // The commitment (a 16,384-unit hash chain and a signature: ~25 ms) waits for the first
+    // verified block: the node serves a window before it needs one, and the first byte does not
+    // wait for it.
     return { session, stream }
   }
 
@@ -138,12 +140,21 @@ export class NodeSession {
 
   /** `units` more blocks verified from this node: sends the acknowledgements now due. */
   async verified(stream: ClientStream, units = 1): Promise<void> {
+    await this.begin(stream)
     for (const frame of this.acks.verified(units)) await stream.send(frame)
   }
 
   /** End of a response: acknowledges everything verified. */
   async flush(stream: ClientStream): Promise<void> {
+    await this.begin(stream)
     for (const frame of this.acks.flush()) await stream.send(frame)
+  }
+
+  /** Sends the session's first commitment, once. */
+  private async begin(stream: ClientStream): Promise<void> {
+    if (this.begun) return
+    this.begun = true
+    await stream.send(this.acks.begin())
   }
 
   /** A stream whose response ended cleanly goes back to the idle pool; others are dropped. */
