@@ -23,7 +23,6 @@ import { fileURLToPath } from 'node:url'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
-import { AckError } from '../../acks/errors.ts'
 import { TREE_BLOCK_LEN } from '../../b3/constants.ts'
 import { blockCount } from '../../b3/tree-shape.ts'
 import { blocksOfRange } from '../../b3/verified-stream.ts'
@@ -31,10 +30,9 @@ import { NodeSession } from '../../client/node-session.ts'
 import { type ClientKey, generateClientKey } from '../../crypto/client-key.ts'
 import type { ClientStream } from '../../handshake/client-handshake.ts'
 import type { NodeStream } from '../../handshake/node-handshake.ts'
-import { TerminationReason } from '../../handshake/termination.ts'
 import { type ClientLibp2p, createClientLibp2p } from '../../net/client-libp2p.ts'
 import { createNodeLibp2p } from '../../net/node-libp2p.ts'
-import type { CdnSessionState } from '../../services/cdn/cdn-server.ts'
+import { type CdnSessionState, serveRequests } from '../../services/cdn/cdn-server.ts'
 import { type ContentHeader, encodeFrame } from '../../wire/content-frames.ts'
 import type { RequestFrame } from '../../wire/session-frames.ts'
 import { defaults } from '../config.ts'
@@ -141,77 +139,26 @@ export async function startLyingNode(options: LyingNodeOptions): Promise<LyingNo
 }
 
 /**
- * One downstream stream: its COMMIT and REVEAL frames go to the session's ledger as on a real
- * node (so the client's acknowledgements are checked and the window holds), its REQUESTs are
- * forwarded one after the other.
+ * One downstream stream, served by the CDN service's own stream loop (`serveRequests`): its
+ * COMMIT and REVEAL frames go to the session's ledger as on a real node (so the client's
+ * acknowledgements are checked and the window holds), its REQUESTs are forwarded one after
+ * the other, tampered with.
  */
-async function serveLying(
+function serveLying(
   stream: NodeStream<CdnSessionState>,
   upstream: Upstream,
   lie: Lie,
   signal: AbortSignal,
 ): Promise<void> {
-  const { ledger } = stream.session.state
-  const requests: RequestFrame[] = []
-  let readerDone = false
-  let wake: (() => void) | undefined
-  const notify = () => {
-    const w = wake
-    wake = undefined
-    w?.()
-  }
-  // Aborted when the client is gone (its side ended or broke) or sent a bad acknowledgement.
-  const gone = new AbortController()
-  const stop = AbortSignal.any([signal, gone.signal])
-  const reader = (async () => {
-    try {
-      for (;;) {
-        const next = await stream.frames.next()
-        if (next.done || next.value.kind === 'terminate') break
-        const frame = next.value
-        if (frame.kind === 'request') {
-          requests.push(frame)
-          notify()
-        } else if (frame.kind === 'commit') ledger.commit(frame.commitment, frame.signature)
-        else if (frame.kind === 'reveal') ledger.reveal(frame.seq, frame.index, frame.value)
-      }
-    } catch (error) {
-      if (error instanceof AckError)
-        await stream.terminate(TerminationReason.INVALID_ACK, error.message).catch(() => {})
-    } finally {
-      readerDone = true
-      gone.abort(new Error('the client is gone'))
-      notify()
-    }
-  })()
-
-  try {
-    for (;;) {
-      const request = requests.shift()
-      if (request === undefined) {
-        if (readerDone || stop.aborted) break
-        await new Promise<void>((resolve) => {
-          wake = resolve
-        })
-        continue
-      }
-      const ended = await forward(stream, request, upstream, lie, stop)
-      if (ended) break
-    }
-  } catch (error) {
-    if (!stop.aborted) {
-      lie.logger.warn({ err: error }, 'forwarding failed')
-      await stream
-        .terminate(TerminationReason.SERVICE_TERMINATED, (error as Error).message)
-        .catch(() => {})
-    }
-  } finally {
-    if (signal.aborted)
-      await stream.terminate(TerminationReason.SHUTDOWN, 'the node is stopping').catch(() => {})
-    else if (!gone.signal.aborted) await stream.close().catch(() => {})
-    stream.release()
-    await reader
-  }
+  return serveRequests(
+    stream,
+    {
+      claims: { put: async () => {} },
+      logger: lie.logger,
+      answer: (request, stop) => forward(stream, request, upstream, lie, stop),
+    },
+    signal,
+  )
 }
 
 /** The upstream session standing for the downstream session `id`, opened with `request`. */

@@ -49,9 +49,43 @@ export interface CdnSessionState {
 type Request = Extract<SessionFrame, { kind: 'request' }>
 
 /** Serves one stream until the client closes it, the session ends, or `signal` aborts. */
-export async function serveCdnStream(
+export function serveCdnStream(
   stream: NodeStream<CdnSessionState>,
   options: CdnServerOptions,
+  signal: AbortSignal,
+): Promise<void> {
+  return serveRequests(
+    stream,
+    {
+      claims: options.claims,
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+      answer: (request, stop) => serveRequest(stream, request, options, stop),
+    },
+    signal,
+  )
+}
+
+/**
+ * Answers one REQUEST. Resolves `true` when the stream must end after it (a test double that
+ * truncates); rejecting ends the stream with TERMINATE.
+ */
+export type AnswerRequest = (request: Request, signal: AbortSignal) => Promise<boolean | undefined>
+
+export interface ServeRequestsOptions {
+  readonly claims: ClaimSink
+  readonly logger?: CdnServerLogger
+  readonly answer: AnswerRequest
+}
+
+/**
+ * The loop of a session stream: a reader task takes COMMIT and REVEAL frames the moment they
+ * come (they arrive while a body is being sent) and queues REQUESTs, which `answer` serves in
+ * order. `serveCdnStream` answers with content bodies; the lying node of the tests, with
+ * tampered copies of another node's.
+ */
+export async function serveRequests(
+  stream: NodeStream<CdnSessionState>,
+  options: ServeRequestsOptions,
   signal: AbortSignal,
 ): Promise<void> {
   const { ledger } = stream.session.state
@@ -141,8 +175,9 @@ export async function serveCdnStream(
         continue
       }
       bodyOpen = true
-      await serveRequest(stream, request, options, stop)
+      const last = await options.answer(request, stop)
       bodyOpen = false
+      if (last === true) break
     }
   } catch (error) {
     await fail(error)
@@ -163,7 +198,7 @@ async function serveRequest(
   request: Request,
   options: CdnServerOptions,
   signal: AbortSignal,
-): Promise<void> {
+): Promise<undefined> {
   const { ledger } = stream.session.state
   let tree: HashTree
   let body: AsyncGenerator<Uint8Array>
