@@ -154,6 +154,8 @@ export class NodeSession {
   private async begin(stream: ClientStream): Promise<void> {
     if (this.begun) return
     this.begun = true
+    // Making the chain blocks the thread for ~20 ms: let the reader take the first block first.
+    await new Promise((resolve) => setTimeout(resolve, 0))
     await stream.send(this.acks.begin())
   }
 
