@@ -10,6 +10,7 @@ import { publicKeyOf, sign, verify } from './eddsa-poseidon.ts'
 import { poseidon } from './poseidon.ts'
 import { fieldArb, privateKeyArb } from './testing/arbitraries.ts'
 import { type Circomlib, loadCircomlib } from './testing/circomlib.ts'
+import { le32, ORDER8 } from './testing/points.ts'
 
 let circomlib: Circomlib
 beforeAll(async () => {
@@ -74,5 +75,33 @@ test('Poseidon agrees for 1..6 inputs', () => {
       expect(poseidon(inputs)).toBe(circomlib.poseidon(inputs))
     }),
     { numRuns: 60 },
+  )
+})
+
+test('a key with a torsion component: we verify exactly when circomlibjs does', () => {
+  fc.assert(
+    fc.property(
+      fc.bigInt({ min: 1n, max: SUBGROUP_ORDER - 1n }),
+      fc.bigInt({ min: 1n, max: SUBGROUP_ORDER - 1n }),
+      fieldArb,
+      fc.integer({ min: 1, max: 7 }),
+      (a, r, message, t) => {
+        const key = BASE8.multiply(a).add(ORDER8.multiplyUnsafe(BigInt(t)))
+        const R8 = BASE8.multiply(r)
+        const K = key.toAffine()
+        const R = R8.toAffine()
+        const hm = poseidon([R.x, R.y, K.x, K.y, message])
+        const signature = new Uint8Array(64)
+        signature.set(packPoint(R8), 0)
+        const S = (r + 8n * a * hm) % SUBGROUP_ORDER
+        for (const s of [S, (S + 1n) % SUBGROUP_ORDER]) {
+          signature.set(le32(s), 32)
+          const ours = verify(packPoint(key), message, signature)
+          expect(ours).toBe(circomlib.verify(packPoint(key), message, signature))
+          expect(ours).toBe(s === S)
+        }
+      },
+    ),
+    { numRuns: 10 },
   )
 })

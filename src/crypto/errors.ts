@@ -4,7 +4,7 @@
  */
 
 export type CryptoErrorCode =
-  /** A private or public key that is not a valid encoding, or a point outside the subgroup. */
+  /** A private or public key that is not a valid encoding, or a point of small order. */
   | 'CRYPTO_INVALID_KEY'
   /** A signature that is not a valid encoding (wrong length, point off the curve, S too big). */
   | 'CRYPTO_INVALID_SIGNATURE'
