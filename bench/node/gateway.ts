@@ -33,6 +33,7 @@ import {
   startNode,
 } from '../../src/node/testing/processes.ts'
 import { type Figure, fillPseudoRandom, MiB, mibPerSecond } from '../shared.ts'
+import { runJsonChild } from './json-child.ts'
 import { scratchDir } from './scratch-dir.ts'
 
 export interface GatewayBenchOptions {
@@ -117,21 +118,7 @@ interface ClientJob {
 }
 
 /** Runs bench/node/gateway-client.ts on `job`: the best seconds of each run. */
-async function runClient(job: ClientJob): Promise<Record<string, number>> {
-  const child = spawn(process.execPath, [CLIENT, JSON.stringify(job)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  let out = ''
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    out += d
-  })
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject)
-    child.once('close', resolve)
-  })
-  if (code !== 0) throw new Error(`the gateway client failed (exit ${code})`)
-  return JSON.parse(out) as Record<string, number>
-}
+const runClient = (job: ClientJob) => runJsonChild<Record<string, number>>(CLIENT, job)
 
 export async function measureGateway(options: GatewayBenchOptions): Promise<GatewayBenchResult> {
   const { serveBytes, memoryBytes, importBytes, reps, log } = options

@@ -28,6 +28,7 @@ import { createClientLibp2p } from '../../src/net/client-libp2p.ts'
 import { HANDSHAKE_PROTOCOL } from '../../src/net/protocols.ts'
 import { streamChannel } from '../../src/net/stream-channel.ts'
 import { openDaPool } from '../../src/node/das/da-pool.ts'
+import { CDN_SERVICE } from '../../src/services/service-ids.ts'
 import { GiB } from '../shared.ts'
 import {
   type ClientJob,
@@ -47,8 +48,6 @@ import {
   type ThroughputJob,
   type ThroughputResult,
 } from './sessions-shared.ts'
-
-const CDN_SERVICE = 0
 
 type ClientLibp2p = Awaited<ReturnType<typeof createClientLibp2p>>
 

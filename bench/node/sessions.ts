@@ -24,6 +24,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type Figure, GiB, MiB, mibPerSecond } from '../shared.ts'
+import { runJsonChild } from './json-child.ts'
 import { scratchDir } from './scratch-dir.ts'
 import {
   type ClientJob,
@@ -61,21 +62,8 @@ function execArgv(): string[] {
 }
 
 /** Runs `script` on `job` in a fresh process; resolves with the JSON line it prints. */
-async function runJson<T>(script: string, job: object): Promise<T> {
-  const child = spawn(process.execPath, [...execArgv(), script, JSON.stringify(job)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  let out = ''
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    out += d
-  })
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject)
-    child.once('close', resolve)
-  })
-  if (code !== 0) throw new Error(`${path.basename(script)} failed (exit ${code})`)
-  return JSON.parse(out.trim().split('\n').at(-1) ?? '') as T
-}
+const runJson = <T>(script: string, job: object): Promise<T> =>
+  runJsonChild<T>(script, job, execArgv())
 
 /** Starts a server child; resolves with it and the JSON line it prints once ready. */
 async function startServer<T>(

@@ -11,10 +11,9 @@ import { type ClientStream, joinSession, openSession } from '../handshake/client
 import type { ClientLibp2p } from '../net/client-libp2p.ts'
 import { HANDSHAKE_PROTOCOL } from '../net/protocols.ts'
 import { streamChannel } from '../net/stream-channel.ts'
+import { CDN_SERVICE } from '../services/service-ids.ts'
 import { encodeSessionFrame, type SessionFrame } from '../wire/session-frames.ts'
 import { describeError, NodeFailureError } from './errors.ts'
-
-export const CDN_SERVICE = 0
 
 export interface NodeSessionOptions {
   readonly key: ClientKey

@@ -216,14 +216,16 @@ export async function verifiedFetch<N extends NodeRef>(
       )
   }
 
-  let attempt: Attempt = await attach(undefined)
-  const { header } = attempt as Attempt & { header: ContentHeader }
+  const first = await attach(undefined)
+  const { header } = first
+  const node = first.node.peer
+  let attempt: Attempt = first
   const root = trust.root ?? header.root
   const range = header.range
   expected = { root, length: header.length, range }
   onProgress?.({
     type: 'header',
-    node: attempt.node.peer,
+    node,
     length: header.length,
     range,
   })
@@ -359,5 +361,5 @@ export async function verifiedFetch<N extends NodeRef>(
     },
     { once: true },
   )
-  return { root, header, range, node: header === undefined ? '' : attempt.node.peer, body }
+  return { root, header, range, node, body }
 }

@@ -3,7 +3,7 @@
  * handshake (src/handshake) into the CDN service (src/services/cdn), with one acknowledgement
  * ledger per session and every accepted claim kept in the DA pool.
  */
-import type { PrivateKey } from '@libp2p/interface'
+import type { PrivateKey, Stream } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { AckLedger } from '../acks/ledger.ts'
 import { TREE_BLOCK_LEN } from '../b3/constants.ts'
@@ -15,14 +15,12 @@ import { HANDSHAKE_PROTOCOL } from '../net/protocols.ts'
 import { streamChannel } from '../net/stream-channel.ts'
 import type { Resolver } from '../origin/resolver.ts'
 import { type CdnSessionState, type ClaimSink, serveCdnStream } from '../services/cdn/cdn-server.ts'
+import { CDN_SERVICE } from '../services/service-ids.ts'
 import type { BlockStore } from '../store/block-store.ts'
+import { DEFAULT_MAX_REQUEST } from '../wire/session-frames.ts'
 import type { NodeConfig } from './config.ts'
 import type { Logger } from './logger.ts'
 import type { NodeMetrics } from './metrics.ts'
-
-export const CDN_SERVICE = 0
-/** The largest frame a client may send: REQUEST with a 2 KiB pointer, COMMIT, REVEAL. */
-export const MAX_REQUEST_FRAME = 4096
 
 export interface SessionService {
   readonly table: SessionTable<CdnSessionState>
@@ -98,10 +96,7 @@ export async function startSessionService(options: SessionServiceOptions): Promi
             signal,
           )
 
-  const handle = async (
-    stream: Parameters<Parameters<NodeLibp2p['handle']>[1]>[0],
-    remotePeer: string,
-  ) => {
+  const handle = async (stream: Stream, remotePeer: string) => {
     const channel = streamChannel(stream, remotePeer)
     let session: NodeStream<CdnSessionState>
     try {
@@ -112,7 +107,7 @@ export async function startSessionService(options: SessionServiceOptions): Promi
         epoch: epoch(),
         ackWindow: config.ackWindow,
         unit: TREE_BLOCK_LEN,
-        maxRequest: MAX_REQUEST_FRAME,
+        maxRequest: DEFAULT_MAX_REQUEST,
         timeoutMs: config.handshakeTimeoutMs,
         signal: shutdown.signal,
       })

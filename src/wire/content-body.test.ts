@@ -11,6 +11,7 @@ import { IncrementalVerifier } from '../b3/verifier.ts'
 import { BLOCK_HEADROOM, contentBody, contentBodyLength, readContentBody } from './content-body.ts'
 import { decodeFrames, encodeFrame, type WireFrame } from './content-frames.ts'
 import { WireError } from './errors.ts'
+import { concat } from './testing/bytes.ts'
 
 beforeAll(async () => {
   await ready()
@@ -33,23 +34,13 @@ async function drain(
   try {
     for await (const p of body as unknown as AsyncIterable<Uint8Array>) parts.push(p)
   } catch (error) {
-    return { bytes: join(parts), error }
+    return { bytes: concat(parts), error }
   }
-  return { bytes: join(parts) }
-}
-
-function join(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
+  return { bytes: concat(parts) }
 }
 
 async function* rechunk(chunks: Uint8Array[], size: number): AsyncGenerator<Uint8Array> {
-  const all = join(chunks)
+  const all = concat(chunks)
   for (let o = 0; o < all.length; o += size) yield all.slice(o, o + size)
 }
 
@@ -89,7 +80,7 @@ test('a header naming other content is refused before any byte', async () => {
 })
 
 test('a flipped byte anywhere in the body never reaches the reader unverified', async () => {
-  const whole = join(await collect(contentBody(tree, readBlock)))
+  const whole = concat(await collect(contentBody(tree, readBlock)))
   await fc.assert(
     fc.asyncProperty(fc.nat(whole.length - 1), fc.integer({ min: 0, max: 7 }), async (at, bit) => {
       const bad = whole.slice()
@@ -169,7 +160,7 @@ describe('resumeBlock', () => {
     const range = { start: 2 * TREE_BLOCK_LEN + 1, end: 3 * TREE_BLOCK_LEN + 2 }
     const whole = await collect(contentBody(tree, readBlock, { range }))
     const resumed = await collect(contentBody(tree, readBlock, { range, resumeBlock: 2 }))
-    expect(join(resumed)).toEqual(join(whole))
+    expect(concat(resumed)).toEqual(concat(whole))
   })
 
   test('a resume block outside the range is WIRE_MALFORMED, before any frame or read', async () => {
@@ -224,7 +215,7 @@ describe('beforeBlock', () => {
     expect(events).toEqual(
       [1, 2, 3, 4, 5].flatMap((k) => [`before ${k}`, `after ${k}`, `read ${k}`]),
     )
-    expect(join(chunks)).toEqual(join(await collect(contentBody(tree, readBlock, { range }))))
+    expect(concat(chunks)).toEqual(concat(await collect(contentBody(tree, readBlock, { range }))))
   })
 
   test('holds the body back until it resolves', async () => {
@@ -299,11 +290,11 @@ describe('contentBody with headroom', () => {
 
   test('sends the same bytes, one chunk per block after the header', async () => {
     for (const range of [undefined, { start: 300_000, end: 900_001 }]) {
-      const plain = join(await collect(contentBody(tree, readBlock, range ? { range } : {})))
+      const plain = concat(await collect(contentBody(tree, readBlock, range ? { range } : {})))
       const chunks = await collect(
         contentBody(tree, withHeadroom, { headroom: true, ...(range ? { range } : {}) }),
       )
-      expect(join(chunks)).toEqual(plain)
+      expect(concat(chunks)).toEqual(plain)
       const span = blocksOfRange(content.length, range ?? { start: 0, end: content.length })
       expect(chunks).toHaveLength(1 + span.end - span.first)
     }
@@ -311,7 +302,7 @@ describe('contentBody with headroom', () => {
 
   test('falls back to separate frames when a block has no room in front of it', async () => {
     const chunks = await collect(contentBody(tree, readBlock, { headroom: true }))
-    expect(join(chunks)).toEqual(join(await collect(contentBody(tree, readBlock))))
+    expect(concat(chunks)).toEqual(concat(await collect(contentBody(tree, readBlock))))
     expect(chunks.length).toBeGreaterThan(1 + tree.blocks)
   })
 })

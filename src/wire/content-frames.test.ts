@@ -8,6 +8,7 @@ import {
   type WireFrame,
 } from './content-frames.ts'
 import { WireError } from './errors.ts'
+import { concat, cut, wireCodeOf } from './testing/bytes.ts'
 
 const frameArb: fc.Arbitrary<WireFrame> = fc.oneof(
   fc
@@ -26,38 +27,6 @@ const frameArb: fc.Arbitrary<WireFrame> = fc.oneof(
       message,
     })),
 )
-
-/** Cuts `bytes` at the given points. */
-function cut(bytes: Uint8Array, points: number[]): Uint8Array[] {
-  const at = [...new Set(points.map((p) => p % (bytes.length + 1)))].sort((a, b) => a - b)
-  const out: Uint8Array[] = []
-  let prev = 0
-  for (const p of [...at, bytes.length]) {
-    out.push(bytes.slice(prev, p))
-    prev = p
-  }
-  return out
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn()
-  } catch (error) {
-    expect(error).toBeInstanceOf(WireError)
-    return (error as WireError).code
-  }
-  return undefined
-}
 
 describe('content frames', () => {
   test('encode → decode round trips under any chunking (property)', () => {
@@ -79,21 +48,21 @@ describe('content frames', () => {
   test('an oversized frame is refused from its prefix alone', () => {
     const decoder = new FrameDecoder({ maxPayload: 1000 })
     const prefix = Uint8Array.of(3, 0, 0, 0x03, 0xe9) // DATA of 1001 bytes
-    expect(codeOf(() => decoder.push(prefix))).toBe('WIRE_FRAME_TOO_LARGE')
-    expect(codeOf(() => new FrameDecoder().push(Uint8Array.of(3, 0xff, 0xff, 0xff, 0xff)))).toBe(
-      'WIRE_FRAME_TOO_LARGE',
-    )
+    expect(wireCodeOf(() => decoder.push(prefix))).toBe('WIRE_FRAME_TOO_LARGE')
+    expect(
+      wireCodeOf(() => new FrameDecoder().push(Uint8Array.of(3, 0xff, 0xff, 0xff, 0xff))),
+    ).toBe('WIRE_FRAME_TOO_LARGE')
     expect(MAX_FRAME_PAYLOAD).toBeGreaterThan(262_144)
   })
 
   test('unknown types, malformed headers, truncation', () => {
-    expect(codeOf(() => new FrameDecoder().push(Uint8Array.of(9, 0, 0, 0, 0)))).toBe(
+    expect(wireCodeOf(() => new FrameDecoder().push(Uint8Array.of(9, 0, 0, 0, 0)))).toBe(
       'WIRE_UNKNOWN_FRAME',
     )
-    expect(codeOf(() => new FrameDecoder().push(Uint8Array.of(1, 0, 0, 0, 1, 1)))).toBe(
+    expect(wireCodeOf(() => new FrameDecoder().push(Uint8Array.of(1, 0, 0, 0, 1, 1)))).toBe(
       'WIRE_MALFORMED',
     )
-    expect(codeOf(() => new FrameDecoder().push(Uint8Array.of(4, 0, 0, 0, 1, 1)))).toBe(
+    expect(wireCodeOf(() => new FrameDecoder().push(Uint8Array.of(4, 0, 0, 0, 1, 1)))).toBe(
       'WIRE_MALFORMED',
     )
     const header = encodeFrame({
@@ -102,13 +71,13 @@ describe('content frames', () => {
     })
     const badRange = header.slice()
     badRange[badRange.length - 1] = 11 // range end past the length
-    expect(codeOf(() => new FrameDecoder().push(badRange))).toBe('WIRE_MALFORMED')
+    expect(wireCodeOf(() => new FrameDecoder().push(badRange))).toBe('WIRE_MALFORMED')
     const badVersion = header.slice()
     badVersion[5] = 2
-    expect(codeOf(() => new FrameDecoder().push(badVersion))).toBe('WIRE_MALFORMED')
+    expect(wireCodeOf(() => new FrameDecoder().push(badVersion))).toBe('WIRE_MALFORMED')
     const d = new FrameDecoder()
     d.push(header.subarray(0, 20))
-    expect(codeOf(() => d.end())).toBe('WIRE_TRUNCATED')
+    expect(wireCodeOf(() => d.end())).toBe('WIRE_TRUNCATED')
   })
 
   test('fuzz: random bytes only ever produce frames or WireErrors', () => {

@@ -1,7 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { encodeFrame, type WireFrame } from './content-frames.ts'
-import { WireError } from './errors.ts'
 import { encodeRawFrame, framePrefix } from './frame-splitter.ts'
 import {
   decodeSessionFrames,
@@ -17,6 +16,7 @@ import {
   type SessionFrame,
   SessionFrameDecoder,
 } from './session-frames.ts'
+import { concat, cut, wireCodeOf } from './testing/bytes.ts'
 
 const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n })
 const u32 = fc.integer({ min: 0, max: 0xffffffff })
@@ -131,27 +131,6 @@ function fill(n: number, v: number): Uint8Array {
   return new Uint8Array(n).fill(v)
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
-}
-
-function cut(b: Uint8Array, points: number[]): Uint8Array[] {
-  const at = [...new Set(points.map((p) => p % (b.length + 1)))].sort((x, y) => x - y)
-  const out: Uint8Array[] = []
-  let prev = 0
-  for (const p of [...at, b.length]) {
-    out.push(b.slice(prev, p))
-    prev = p
-  }
-  return out
-}
-
 function decodeAll(
   direction: FrameDirection,
   chunks: Uint8Array[],
@@ -164,18 +143,6 @@ function decodeAll(
   const out = chunks.flatMap((c) => decoder.push(c))
   decoder.end()
   return out
-}
-
-/** The WireError code `fn` throws (failing on any other exception), or undefined. */
-function wireCodeOf(fn: () => unknown): string | undefined {
-  try {
-    fn()
-  } catch (error) {
-    if (!(error instanceof WireError)) throw error
-    expect(error.message.length).toBeGreaterThan(0)
-    return error.code
-  }
-  return undefined
 }
 
 function payload(direction: FrameDirection, kind: number, p: Uint8Array): string | undefined {

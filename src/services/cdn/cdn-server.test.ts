@@ -26,12 +26,13 @@ import { createResolver } from '../../origin/resolver.ts'
 import { MemoryBlockStore } from '../../store/memory-block-store.ts'
 import type { ContentHeader } from '../../wire/content-frames.ts'
 import type { SessionFrame } from '../../wire/session-frames.ts'
+import { concat } from '../../wire/testing/bytes.ts'
 import { channelPair } from '../../wire/testing/channel-pair.ts'
+import { CDN_SERVICE } from '../service-ids.ts'
 import { type CdnSessionState, type ClaimSink, serveCdnStream } from './cdn-server.ts'
 
 const WINDOW = 4
 const EPOCH = 7n
-const CDN = 0
 /** The node's Ed25519 public key, as commitments name it (any 32 bytes do for the ledger). */
 const NODE_KEY = new Uint8Array(32).map((_, i) => 0xa0 + i)
 /** The node's peer id in binary form: HELLO signatures name it. */
@@ -97,7 +98,7 @@ async function connect(options: Options = {}) {
   const accepted = acceptSession(nodeEnd, {
     table,
     nodePeerId: NODE_PEER_ID,
-    services: new Set([CDN]),
+    services: new Set([CDN_SERVICE]),
     epoch: EPOCH,
     ackWindow: WINDOW,
     unit: TREE_BLOCK_LEN,
@@ -106,7 +107,7 @@ async function connect(options: Options = {}) {
   accepted.catch(() => {})
   const client = await openSession(clientEnd, {
     key,
-    service: CDN,
+    service: CDN_SERVICE,
     nodePeerId: NODE_PEER_ID,
     timeoutMs: 2000,
   })
@@ -124,7 +125,7 @@ async function connect(options: Options = {}) {
     session: client.session,
     nodeKey: NODE_KEY,
     epoch: client.challenge.epoch,
-    service: CDN,
+    service: CDN_SERVICE,
     window: client.challenge.ackWindow,
     unit: client.challenge.unit,
     // Reveal only when the window is full: the tests below count on the node being held back.
@@ -217,16 +218,6 @@ async function finish(conn: Conn): Promise<void> {
   expect((await conn.client.frames.next()).done).toBe(true)
 }
 
-function join(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
-
 function seqOf(claim: Claim): number {
   return decodeCommitment(claim.commitment).seq
 }
@@ -243,7 +234,7 @@ describe('serveCdnStream', () => {
     })
     expect(body.blocks).toHaveLength(21)
     expect(body.proofs[0]).toEqual(initialProof(tree, 0))
-    expect(join(body.blocks)).toEqual(content)
+    expect(concat(body.blocks)).toEqual(content)
     await finish(conn)
 
     // A reveal every 4 blocks, and one at the end of the response.
@@ -263,7 +254,7 @@ describe('serveCdnStream', () => {
     const conn = await connect({ chainLength: 6 })
     await conn.client.send({ kind: 'request', pointer: pointerOf(tree) })
     const body = await receiveBody(conn)
-    expect(join(body.blocks)).toEqual(content)
+    expect(concat(body.blocks)).toEqual(content)
     await finish(conn)
     expect(conn.acks.commitments).toBe(4)
     expect(conn.reveals).toEqual([
@@ -289,7 +280,7 @@ describe('serveCdnStream', () => {
     expect(body.blocks).toHaveLength(7) // blocks 3..9
     expect(body.proofs[0]).toEqual(initialProof(tree, 3))
     for (let i = 1; i < 7; i++) expect(body.proofs[i]).toEqual(resumeProof(tree, 3 + i))
-    const bytes = join(body.blocks)
+    const bytes = concat(body.blocks)
     expect(bytes).toEqual(content.subarray(3 * TREE_BLOCK_LEN, 10 * TREE_BLOCK_LEN))
     await finish(conn)
     expect(conn.ledger.deliveredUnits).toBe(7)
@@ -317,7 +308,7 @@ describe('serveCdnStream', () => {
     expect(body.proofs[0]).toEqual(resumeProof(tree, k))
     expect(body.blocks).toHaveLength(21 - k)
     expect(body.blocks[0]).toEqual(blockOf(content, k))
-    expect(join(body.blocks)).toEqual(content.subarray(k * TREE_BLOCK_LEN))
+    expect(concat(body.blocks)).toEqual(content.subarray(k * TREE_BLOCK_LEN))
 
     // In a range: resuming at its first block is an initial proof; later, a resume proof.
     const range = { start: 2 * TREE_BLOCK_LEN + 10, end: 12 * TREE_BLOCK_LEN + 3 }
@@ -339,7 +330,7 @@ describe('serveCdnStream', () => {
     expect(later.header).toEqual(atFirst.header)
     expect(later.proofs[0]).toEqual(resumeProof(tree, 5))
     expect(later.blocks).toHaveLength(8)
-    expect(join(later.blocks)).toEqual(content.subarray(5 * TREE_BLOCK_LEN, 13 * TREE_BLOCK_LEN))
+    expect(concat(later.blocks)).toEqual(content.subarray(5 * TREE_BLOCK_LEN, 13 * TREE_BLOCK_LEN))
     await finish(conn)
     expect(conn.ledger.deliveredUnits).toBe(21 - k + 11 + 8)
     expect(conn.ledger.acknowledgedUnits).toBe(21 - k + 11 + 8)
@@ -370,7 +361,7 @@ describe('serveCdnStream', () => {
     await conn.client.send({ kind: 'request', pointer: pointerOf(smallTree) })
     const body = await receiveBody(conn)
     expect(body.header.root).toEqual(smallTree.root)
-    expect(join(body.blocks)).toEqual(small)
+    expect(concat(body.blocks)).toEqual(small)
     await finish(conn)
     expect(conn.ledger.deliveredUnits).toBe(3)
   })
@@ -421,7 +412,7 @@ describe('serveCdnStream', () => {
     await conn.sendAcks(held)
     while (!v.isDone()) await conn.sendAcks(await readBlock())
     await conn.sendAcks(conn.acks.flush())
-    expect(join(blocks)).toEqual(content)
+    expect(concat(blocks)).toEqual(content)
     await finish(conn)
     expect(conn.claims.map((c) => c.index)).toEqual([4, 8, 12, 16, 20, 21])
   })
@@ -485,10 +476,10 @@ describe('serveCdnStream', () => {
     await conn.client.send({ kind: 'request', pointer: pointerOf(tree), range })
     const first = await receiveBody(conn)
     expect(first.header.root).toEqual(smallTree.root)
-    expect(join(first.blocks)).toEqual(small)
+    expect(concat(first.blocks)).toEqual(small)
     const second = await receiveBody(conn)
     expect(second.header).toEqual({ root: tree.root, length: content.length, range })
-    expect(join(second.blocks)).toEqual(content.subarray(5 * TREE_BLOCK_LEN, 7 * TREE_BLOCK_LEN))
+    expect(concat(second.blocks)).toEqual(content.subarray(5 * TREE_BLOCK_LEN, 7 * TREE_BLOCK_LEN))
     await finish(conn)
     expect(conn.ledger.deliveredUnits).toBe(3 + 2)
     expect(conn.claims.at(-1)!.index).toBe(5)

@@ -10,7 +10,7 @@
 import { once } from 'node:events'
 import { createWriteStream } from 'node:fs'
 import { rename, rm, stat } from 'node:fs/promises'
-import { formatContentId } from '../../../b3/content-id.ts'
+import { formatContentId, parseContentId } from '../../../b3/content-id.ts'
 import { readySync } from '../../../b3/engine.ts'
 import { createClient } from '../../../client/client.ts'
 import { sriVerifier } from '../../../origin/http-origin.ts'
@@ -135,10 +135,11 @@ async function fromSessions(
     })
     const length = Number(res.headers.get('content-length'))
     const start = range?.start ?? 0
-    const root = parsePointer(res.headers.get('etag')!.replaceAll('"', ''))
+    // The client names the root it verified against (for pointers: the one the nodes announced).
+    const root = parseContentId(res.headers.get('x-content-id')!)
     return {
       header: {
-        root: root.kind === 'blake3' ? root.root : new Uint8Array(32),
+        root,
         range: { start, end: start + length },
       },
       body: res.body!,
