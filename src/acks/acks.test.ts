@@ -603,8 +603,12 @@ describe('client and node together', () => {
     expect(units).toBe(total)
     // Every chain but the last is used up.
     for (let seq = 0; seq < client.commitments - 1; seq++) expect(claims.get(seq)!.index).toBe(10)
-    expect(client.signMs).toBeGreaterThan(0)
-    expect(client.hashMs).toBeGreaterThan(0)
+    // The cost counters accumulate durations; browsers coarsen performance.now() (100 µs
+    // steps), so a short chain may measure 0: only their being real durations is checked.
+    for (const ms of [client.signMs, client.hashMs]) {
+      expect(Number.isFinite(ms)).toBe(true)
+      expect(ms).toBeGreaterThanOrEqual(0)
+    }
   })
 
   test('a window larger than the chain: one acknowledgement spans commitments', () => {
