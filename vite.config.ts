@@ -24,6 +24,20 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // End to end: a local network of real node processes, the demo served by Vite and
+          // Debian's Chromium driven by Playwright (e2e/harness.ts). One file at a time: each
+          // starts its own network.
+          name: 'e2e',
+          environment: 'node',
+          include: ['e2e/**/*.e2e.test.ts'],
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'chromium',
           // Isomorphic suites only: *.node.test.ts need Node built-ins.
           include: ['src/**/*.test.ts'],
