@@ -8,6 +8,31 @@ export default defineConfig({
   publicDir: fileURLToPath(new URL('./public', import.meta.url)),
   server: { fs: { allow: [fileURLToPath(new URL('..', import.meta.url))] } },
   worker: { format: 'es' },
+  // Pre-bundled up front: the worker and service-worker graphs are not crawled from the pages,
+  // and a dependency found late makes Vite reload the page (a test run, a demo visit).
+  optimizeDeps: {
+    include: [
+      '@chainsafe/libp2p-noise',
+      '@chainsafe/libp2p-yamux',
+      '@libp2p/identify',
+      '@libp2p/ping',
+      '@libp2p/websockets',
+      '@multiformats/multiaddr',
+      '@noble/curves/abstract/modular.js',
+      '@noble/curves/abstract/poseidon.js',
+      '@noble/curves/misc.js',
+      '@noble/curves/utils.js',
+      '@noble/hashes/blake3.js',
+      '@noble/hashes/sha2.js',
+      '@noble/hashes/utils.js',
+      'comlink',
+      'idb',
+      'libp2p',
+      'multiformats/bases/base32',
+      'multiformats/cid',
+      'multiformats/hashes/digest',
+    ],
+  },
   test: {
     projects: [
       {
@@ -41,6 +66,8 @@ export default defineConfig({
           name: 'chromium',
           // Isomorphic suites only: *.node.test.ts need Node built-ins.
           include: ['src/**/*.test.ts'],
+          // Real node processes for browser tests to dial (`inject('network')`).
+          globalSetup: ['src/browser/testing/node-network.setup.ts'],
           exclude: ['src/**/*.node.test.ts'],
           testTimeout: 120_000,
           browser: {

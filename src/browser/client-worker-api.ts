@@ -1,0 +1,50 @@
+/**
+ * What the client worker (workers/client-worker.ts) offers the page over comlink. Everything
+ * crossing is plain data, a transferred stream, a MessagePort, or a comlink proxy.
+ */
+import type { ByteRange } from '../b3/verified-stream.ts'
+import type { NodeStatus } from '../client/client.ts'
+import type { FetchProgress } from '../client/progress.ts'
+import type { ErrorData } from './thread-errors.ts'
+
+export interface WorkerClientOptions {
+  readonly bootstrap: readonly string[]
+  readonly order?: 'latency' | 'given'
+  readonly stallTimeoutMs?: number
+  readonly handshakeTimeoutMs?: number
+  readonly penaltyMs?: number
+  /** IndexedDB database of the client key; `false`: a fresh key for this client only. */
+  readonly keyDatabase: string | false
+}
+
+export interface WorkerFetchOptions {
+  readonly range?: ByteRange
+  /** Receives the page signal's abort reason (one message). */
+  readonly abort?: MessagePort
+}
+
+/** comlink proxies only travel as whole arguments, not inside an options object. */
+export type ProgressListener = (event: FetchProgress) => void
+
+export interface WorkerResponse {
+  /** Names this fetch for `bodyError`. */
+  readonly id: number
+  readonly status: number
+  readonly headers: readonly (readonly [string, string])[]
+  /** Verified bytes only (transferred). */
+  readonly body: ReadableStream<Uint8Array>
+}
+
+export interface ClientWorkerApi {
+  start(options: WorkerClientOptions): Promise<{ publicKey: Uint8Array }>
+  fetch(
+    pointer: string,
+    options: WorkerFetchOptions,
+    onProgress?: ProgressListener,
+  ): Promise<WorkerResponse>
+  /** Why fetch `id`'s body failed, typed (a transferred stream's error loses its `code`). */
+  bodyError(id: number): ErrorData | undefined
+  nodes(): readonly NodeStatus[]
+  measure(): Promise<readonly NodeStatus[]>
+  close(): Promise<void>
+}
