@@ -297,6 +297,60 @@ describe('errors', () => {
   })
 })
 
+describe('CORS', () => {
+  const page = 'http://127.0.0.1:5173'
+  const EXPOSED = [
+    'content-range',
+    'content-length',
+    'etag',
+    'x-content-id',
+    'x-fulmen-node',
+    'x-fulmen-content-range',
+  ]
+
+  test('content, health and status (errors included) are readable from any origin', async () => {
+    const { hex } = content(BLOCK + 1)
+    for (const url of [
+      `${node.url}/health`,
+      `${node.url}/status`,
+      blake3Url(hex),
+      blake3Url(hex, '?format=frames'),
+      blake3Url('ab'.repeat(32)),
+    ]) {
+      const r = await request(url, { headers: { origin: page, range: 'bytes=0-9' } })
+      expect(r.headers.get('access-control-allow-origin'), url).toBe('*')
+      const exposed = (r.headers.get('access-control-expose-headers') ?? '').split(/,\s*/)
+      expect(exposed, url).toEqual(expect.arrayContaining(EXPOSED))
+    }
+  })
+
+  test('preflights are answered 204 (GET, HEAD; Range, Accept); /admin gets no CORS', async () => {
+    const preflight = {
+      origin: page,
+      'access-control-request-method': 'GET',
+      'access-control-request-headers': 'range, accept',
+    }
+    for (const path of ['/health', '/status', `/services/0/blake3/${content(1).hex}`]) {
+      const r = await request(`${node.url}${path}`, { method: 'OPTIONS', headers: preflight })
+      expect(r.status, path).toBe(204)
+      expect(r.bytes.length).toBe(0)
+      expect(r.headers.get('access-control-allow-origin')).toBe('*')
+      expect(r.headers.get('access-control-allow-methods')).toBe('GET, HEAD')
+      const allowed = (r.headers.get('access-control-allow-headers') ?? '').split(/,\s*/)
+      expect(allowed).toEqual(expect.arrayContaining(['range', 'accept']))
+    }
+    const admin = await request(`${node.url}/admin/content`, {
+      method: 'OPTIONS',
+      headers: { ...preflight, 'access-control-request-method': 'PUT' },
+    })
+    expect(admin.status).not.toBe(204)
+    expect(admin.headers.get('access-control-allow-origin')).toBeNull()
+    expect(admin.headers.get('access-control-allow-methods')).toBeNull()
+    const metrics = await request(`${node.url}/metrics`, { headers: { origin: page } })
+    expect(metrics.headers.get('access-control-allow-origin')).toBeNull()
+  })
+})
+
 describe('proof-carrying frames', () => {
   test.each(SIZES)('%i bytes: readContentBody gives the content back', async (size) => {
     const c = content(size)

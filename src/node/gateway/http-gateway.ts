@@ -8,10 +8,12 @@
  *   GET /health · GET /status · GET /metrics
  *   GET /das[?claims=1]                          the DA pool's summary (and its claims)
  *   PUT /admin/content[?pin=1]                   import the request body (loopback only)
+ *   OPTIONS on content, health and status        CORS preflight (GET, HEAD; Range, Accept)
  *
  * Frames are chosen with `?format=frames` or `Accept: application/vnd.fulmen.frames`; their
  * range with `Range: bytes=…` or `?range=a-b` (inclusive, like HTTP), answered 200 with the
  * range in `X-Fulmen-Content-Range` (the frames are another representation, not a slice).
+ * Content, health and status are readable cross-origin (`Access-Control-Allow-Origin: *`).
  */
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
@@ -60,6 +62,25 @@ export interface Gateway {
    * Resolves with the number of responses that had to be cut.
    */
   close(graceMs: number): Promise<number>
+}
+
+/**
+ * Cross-origin reads for browsers (the service worker's fallback fetches framed bodies from
+ * any node): every origin may read content, health and status, and the headers a verifying
+ * reader needs. Never on /admin (imports are loopback-only, not for web pages).
+ */
+const CORS_HEADERS = {
+  'access-control-allow-origin': '*',
+  'access-control-expose-headers':
+    'content-range, content-length, etag, x-content-id, x-fulmen-node, x-fulmen-content-range',
+}
+
+/** The answer to a preflight: GET and HEAD, with Range and Accept, cached for 10 minutes. */
+const PREFLIGHT_HEADERS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'GET, HEAD',
+  'access-control-allow-headers': 'range, accept',
+  'access-control-max-age': '600',
 }
 
 function isLoopback(address: string | undefined): boolean {
@@ -395,6 +416,13 @@ export function createGateway(options: GatewayOptions): Gateway {
     })
     active.add(res)
     try {
+      const cors = r.name === 'content' || r.name === 'health' || r.name === 'status'
+      if (cors && req.method === 'OPTIONS') {
+        res.writeHead(204, PREFLIGHT_HEADERS)
+        return void res.end()
+      }
+      // Errors too (a 503 while shutting down, a 404): the page must be able to read them.
+      if (cors) for (const [name, value] of Object.entries(CORS_HEADERS)) res.setHeader(name, value)
       if (closing) {
         res.setHeader('connection', 'close')
         return sendJson(res, 503, {

@@ -354,6 +354,8 @@ export async function spawnLyingNode(
   options: Omit<LyingNodeOptions, 'upstream' | 'logLevel'> & {
     readonly upstream: string
     readonly timeoutMs?: number
+    /** A process group of its own (see SpawnOptions.detached in processes.ts). */
+    readonly detached?: boolean
   },
 ): Promise<LyingNodeProcess> {
   const args = [LYING_NODE_MAIN, '--upstream', options.upstream, '--mode', options.mode]
@@ -362,6 +364,7 @@ export async function spawnLyingNode(
   const child = spawn(process.execPath, args, {
     env: childEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
   })
   if (!exitHook) {
     exitHook = true

@@ -28,6 +28,11 @@ export interface SpawnOptions {
   readonly cwd?: string
   /** Flags for Node itself, before the script (`--cpu-prof`, `--trace-gc`…). */
   readonly execArgv?: readonly string[]
+  /**
+   * A process group of its own: a terminal's Ctrl-C reaches only the parent, which stops the
+   * child itself (one signal, a clean stop) — how `npm start` runs its nodes.
+   */
+  readonly detached?: boolean
 }
 
 const children = new Set<ChildProcess>()
@@ -61,6 +66,7 @@ export function spawnFulmen(args: readonly string[], options: SpawnOptions = {})
       cwd: options.cwd,
       env: childEnv(options.env),
       stdio: ['pipe', 'pipe', 'pipe'],
+      detached: options.detached ?? false,
     }),
   )
 }

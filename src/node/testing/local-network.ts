@@ -1,0 +1,464 @@
+/**
+ * A whole Fulmen network on one machine, as real processes: what `npm start` serves the demo
+ * from and what the e2e tests run against.
+ *
+ *   node-1..3  `fulmen node start` (processes.ts), each with its own data dir, on ports chosen
+ *              by the system: an HTTP gateway and a libp2p WebSockets listener a browser dials
+ *   origin     an HTTP server in this process, serving the sample image with CORS
+ *   liar       lying-node-main.ts in flip-byte mode, forwarding to node-1 and tampering with
+ *              every response from its third block on
+ *
+ * The video and the download are imported (pinned) into every node; the image lives only at
+ * the origin, addressed by an integrity-pinned HTTP pointer, so a node fetches it on a miss.
+ * `toJSON()` is the description the demo page reads; it follows nodes being stopped and
+ * restarted (a restart keeps the data dir, hence the peer id, and the ports when it can).
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import type { ServerResponse } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { formatContentId } from '../../b3/content-id.ts'
+import { ready } from '../../b3/engine.ts'
+import { hash } from '../../b3/hash.ts'
+import { formatPointer } from '../../origin/pointer.ts'
+import { startServer, type TestServer } from '../../origin/testing/servers.node.ts'
+import { type LyingMode, type LyingNodeProcess, spawnLyingNode } from './lying-node.ts'
+import { sriOf } from './origin-server.ts'
+import { type NodeProcess, startNode } from './processes.ts'
+import { type SampleFile, sampleContent } from './sample-content.ts'
+
+export interface LocalNetworkOptions {
+  /** Where the nodes' data dirs go (node-1, node-2, node-3); default a temp dir removed on stop. */
+  readonly dir?: string
+  /** Address the nodes and the liar listen on (default 127.0.0.1). */
+  readonly host?: string
+  /** Aborting stops the network (or the start, cleaning up what was started). */
+  readonly signal?: AbortSignal
+  /** Progress and trouble, one line at a time (nothing by default). */
+  readonly log?: (line: string) => void
+  /** Size of the sample download (default 64 MiB). */
+  readonly downloadBytes?: number
+  /**
+   * Children in process groups of their own, so a terminal's Ctrl-C reaches only this process,
+   * which then stops each child once, cleanly (`npm start`).
+   */
+  readonly detached?: boolean
+}
+
+export interface NetworkNodeInfo {
+  readonly name: string
+  readonly peerId: string
+  /** The WebSockets multiaddr with /p2p/<peer id>: what a browser dials. */
+  readonly multiaddr: string
+  /** `http://127.0.0.1:<port>` */
+  readonly gateway: string
+  /** False while stopped (stopNode, or it died). */
+  readonly running: boolean
+}
+
+export interface LiarInfo {
+  readonly name: string
+  readonly peerId: string
+  readonly multiaddr: string
+  /** The peer id of the node it forwards to (node-1). */
+  readonly upstream: string
+  readonly mode: LyingMode
+}
+
+export interface ContentInfo {
+  /** A file name for it. */
+  readonly name: string
+  /** MIME type. */
+  readonly type: string
+  /** Length in bytes. */
+  readonly bytes: number
+  /** The BLAKE3 root, hex. */
+  readonly hex: string
+  /** The root as a CIDv1 (raw, blake3): `bafkr4…`. */
+  readonly cid: string
+  /** What the client and the service worker fetch: the HTTP pointer (image) or the CID. */
+  readonly pointer: string
+  /** Its path on any node's gateway (append to `gateway`). */
+  readonly path: string
+}
+
+export interface NetworkContent {
+  readonly image: ContentInfo
+  readonly video: ContentInfo
+  readonly download: ContentInfo
+}
+
+/** The public description of the network, for the page (`/fulmen-network.json`). */
+export interface NetworkDescription {
+  readonly nodes: readonly NetworkNodeInfo[]
+  readonly liar: LiarInfo
+  readonly origin: { readonly url: string }
+  readonly content: NetworkContent
+}
+
+export interface LocalNetwork extends NetworkDescription {
+  /** The directory holding the nodes' data dirs. */
+  readonly dir: string
+  /** Requests the origin received for `path` (all requests without one). */
+  originRequests(path?: string): number
+  /** The last `lines` log lines (stderr) of node `i`'s latest process, for failure reports. */
+  nodeLogs(i: number, lines?: number): string
+  /** The liar's last `lines` log lines. */
+  liarLogs(lines?: number): string
+  /** Stops node `i` (0-based; SIGTERM, a clean stop). No-op when it is not running. */
+  stopNode(i: number): Promise<void>
+  /** Starts node `i` again: same data dir and peer id, same ports when free. No-op if running. */
+  startNode(i: number): Promise<void>
+  stopAllNodes(): Promise<void>
+  startAllNodes(): Promise<void>
+  /** Stops everything and removes the temp dir; idempotent. */
+  stop(): Promise<void>
+  toJSON(): NetworkDescription
+}
+
+export class LocalNetworkError extends Error {
+  override readonly name = 'LocalNetworkError'
+  readonly code: 'NETWORK_START_FAILED' | 'NETWORK_STOPPED' | 'NETWORK_NO_SUCH_NODE'
+
+  constructor(code: LocalNetworkError['code'], message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.code = code
+  }
+}
+
+export const NODE_COUNT = 3
+export const IMAGE_PATH = '/fulmen.png'
+
+/** The last `n` lines of a child's output: enough to see why it failed. */
+function tail(text: string, n = 25): string {
+  const lines = text.trimEnd().split('\n')
+  return (lines.length > n ? ['…', ...lines.slice(-n)] : lines).join('\n')
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+interface Ports {
+  readonly http: string
+  readonly ws: string
+  readonly webrtc: string
+}
+
+/** One node's place in the network: its data dir, and its process while it runs. */
+interface Slot {
+  readonly name: string
+  readonly dataDir: string
+  process: NodeProcess | undefined
+  /** The latest process, running or not: its logs. */
+  last: NodeProcess | undefined
+  info: NetworkNodeInfo
+  ports: Ports | undefined
+  /** The current start or stop: operations on one node run one after the other. */
+  queue: Promise<void>
+  stopping: boolean
+}
+
+/** The WebSockets multiaddr and the ports a started node printed (`fulmen node start`). */
+function readAddresses(proc: NodeProcess): { multiaddr: string; ports: Ports } {
+  const addrs = [...proc.stdout().matchAll(/^ {2}libp2p {2}(\S+)$/gm)].map((m) => m[1]!)
+  const ws = addrs.find((a) => /\/tcp\/\d+\/ws\/p2p\//.test(a))
+  if (ws === undefined) throw new Error(`no WebSocket multiaddr among ${addrs.join(', ')}`)
+  const webrtc = addrs.map((a) => /\/udp\/(\d+)\/webrtc-direct/.exec(a)?.[1]).find(Boolean)
+  return {
+    multiaddr: ws,
+    ports: {
+      http: new URL(proc.url).port,
+      ws: /\/tcp\/(\d+)\//.exec(ws)![1]!,
+      webrtc: webrtc ?? '0',
+    },
+  }
+}
+
+/** The origin: the sample image (GET, HEAD) for anyone, CORS included. */
+async function startImageOrigin(image: SampleFile): Promise<TestServer> {
+  const cors = {
+    'access-control-allow-origin': '*',
+    'access-control-allow-methods': 'GET, HEAD',
+    'access-control-allow-headers': 'range, accept',
+    'access-control-expose-headers': 'content-length, content-type',
+  }
+  const answer = (res: ServerResponse, status: number, text: string): void => {
+    res.writeHead(status, { ...cors, 'content-type': 'text/plain' }).end(text)
+  }
+  return startServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://origin').pathname
+    if (req.method === 'OPTIONS') return void res.writeHead(204, cors).end()
+    if (path !== IMAGE_PATH) return answer(res, 404, 'not found\n')
+    if (req.method !== 'GET' && req.method !== 'HEAD') return answer(res, 405, 'GET or HEAD\n')
+    res.writeHead(200, {
+      ...cors,
+      'content-type': image.type,
+      'content-length': image.bytes.length,
+      'cache-control': 'no-cache',
+    })
+    res.end(req.method === 'HEAD' ? undefined : image.bytes)
+  })
+}
+
+function describe(file: SampleFile, root: Uint8Array, pointer: string, path: string): ContentInfo {
+  return {
+    name: file.name,
+    type: file.type,
+    bytes: file.bytes.length,
+    hex: formatContentId(root, 'hex'),
+    cid: formatContentId(root, 'cid'),
+    pointer,
+    path,
+  }
+}
+
+/** `PUT /admin/content?pin=1`: imports `file` into the node and checks the root it reports. */
+async function importInto(gateway: string, file: SampleFile, hex: string): Promise<void> {
+  const res = await fetch(`${gateway}/admin/content?pin=1`, {
+    method: 'PUT',
+    body: file.bytes as Uint8Array<ArrayBuffer>,
+    headers: { 'content-type': 'application/octet-stream' },
+  })
+  const text = await res.text()
+  if (res.status !== 201) throw new Error(`import of ${file.name}: ${res.status} ${text}`)
+  const { root } = JSON.parse(text) as { root: string }
+  if (root !== hex) throw new Error(`import of ${file.name}: root ${root}, expected ${hex}`)
+}
+
+export async function startLocalNetwork(options: LocalNetworkOptions = {}): Promise<LocalNetwork> {
+  const log = options.log ?? (() => {})
+  const host = options.host ?? '127.0.0.1'
+  const signal = options.signal
+  const detached = options.detached ?? false
+  signal?.throwIfAborted()
+  const ownDir = options.dir === undefined
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'fulmen-network-')))
+  let origin: TestServer | undefined
+  let liar: LyingNodeProcess | undefined
+  let liarInfo: LiarInfo | undefined
+  let content: NetworkContent | undefined
+  let stopped: Promise<void> | undefined
+  const slots: Slot[] = Array.from({ length: NODE_COUNT }, (_, i) => ({
+    name: `node-${i + 1}`,
+    dataDir: join(dir, `node-${i + 1}`),
+    process: undefined,
+    last: undefined,
+    info: { name: `node-${i + 1}`, peerId: '', multiaddr: '', gateway: '', running: false },
+    ports: undefined,
+    queue: Promise.resolve(),
+    stopping: false,
+  }))
+
+  const serially = (slot: Slot, op: () => Promise<void>): Promise<void> => {
+    const next = slot.queue.then(op, op)
+    slot.queue = next.catch(() => {})
+    return next
+  }
+
+  const launch = async (slot: Slot, ports: Ports | undefined): Promise<NodeProcess> => {
+    const args = ['--host', host]
+    if (ports !== undefined)
+      args.push('--http-port', ports.http, '--ws-port', ports.ws, '--webrtc-port', ports.webrtc)
+    return startNode({ dataDir: slot.dataDir, args, detached })
+  }
+
+  const startSlot = async (slot: Slot): Promise<void> => {
+    if (stopped !== undefined) throw new LocalNetworkError('NETWORK_STOPPED', 'network stopped')
+    if (slot.process !== undefined) return
+    await mkdir(slot.dataDir, { recursive: true })
+    let proc: NodeProcess
+    try {
+      proc = await launch(slot, slot.ports)
+    } catch (error) {
+      // Its old ports taken by someone else meanwhile: new ones (the page reads them live).
+      if (slot.ports === undefined || !/EADDRINUSE/.test(messageOf(error))) throw error
+      log(`${slot.name}: its ports are taken, starting on new ones`)
+      proc = await launch(slot, undefined)
+    }
+    let addresses: ReturnType<typeof readAddresses>
+    try {
+      addresses = readAddresses(proc)
+    } catch (error) {
+      await proc.stop('SIGKILL').catch(() => {})
+      throw error
+    }
+    const { multiaddr, ports } = addresses
+    slot.process = proc
+    slot.last = proc
+    slot.ports = ports
+    slot.stopping = false
+    slot.info = {
+      name: slot.name,
+      peerId: proc.peerId,
+      multiaddr,
+      gateway: proc.url,
+      running: true,
+    }
+    void proc.exit.then(({ code, signal: sig }) => {
+      if (slot.process !== proc) return
+      slot.process = undefined
+      slot.info = { ...slot.info, running: false }
+      if (!slot.stopping)
+        log(`${slot.name} exited unexpectedly (${code ?? sig})\n${tail(proc.stderr())}`)
+    })
+    log(`${slot.name} up: ${proc.url} ${multiaddr}`)
+  }
+
+  const stopSlot = async (slot: Slot): Promise<void> => {
+    const proc = slot.process
+    if (proc === undefined) return
+    slot.stopping = true
+    try {
+      await proc.stop('SIGTERM', 15_000)
+    } catch (error) {
+      log(`${slot.name} did not stop cleanly: ${messageOf(error).split('\n')[0]}`)
+    }
+    if (slot.process === proc) {
+      slot.process = undefined
+      slot.info = { ...slot.info, running: false }
+    }
+    log(`${slot.name} stopped`)
+  }
+
+  const slotAt = (i: number): Slot => {
+    const slot = Number.isInteger(i) ? slots[i] : undefined
+    if (slot === undefined)
+      throw new LocalNetworkError('NETWORK_NO_SUCH_NODE', `no node ${i} (0..${NODE_COUNT - 1})`)
+    return slot
+  }
+
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
+      signal?.removeEventListener('abort', onAbort)
+      const current = liar
+      await Promise.all([
+        current?.stop().catch((e: unknown) => log(`liar did not stop cleanly: ${messageOf(e)}`)),
+        ...slots.map((slot) => serially(slot, () => stopSlot(slot)).catch(() => {})),
+        origin?.close(),
+      ])
+      if (ownDir) await rm(dir, { recursive: true, force: true })
+      log('network stopped')
+    })()
+    return stopped
+  }
+  const onAbort = () => void stop()
+  signal?.addEventListener('abort', onAbort, { once: true })
+
+  try {
+    log('making the sample content')
+    await ready()
+    const files = await sampleContent(
+      options.downloadBytes === undefined ? {} : { downloadBytes: options.downloadBytes },
+    )
+    const roots = {
+      image: hash(files.image.bytes),
+      video: hash(files.video.bytes),
+      download: hash(files.download.bytes),
+    }
+    origin = await startImageOrigin(files.image)
+    const sri = sriOf(files.image.bytes)
+    const imageUrl = `${origin.url}${IMAGE_PATH}`
+    const imagePath = `/services/0/http?url=${encodeURIComponent(imageUrl)}&integrity=${encodeURIComponent(sri)}`
+    const blake3Path = (root: Uint8Array) => `/services/0/blake3/${formatContentId(root, 'hex')}`
+    content = {
+      image: describe(
+        files.image,
+        roots.image,
+        formatPointer({ kind: 'http', url: imageUrl, integrity: sri }),
+        imagePath,
+      ),
+      video: describe(
+        files.video,
+        roots.video,
+        formatContentId(roots.video, 'cid'),
+        blake3Path(roots.video),
+      ),
+      download: describe(
+        files.download,
+        roots.download,
+        formatContentId(roots.download, 'cid'),
+        blake3Path(roots.download),
+      ),
+    }
+    log(`origin ${origin.url}`)
+    signal?.throwIfAborted()
+
+    log(`starting ${NODE_COUNT} nodes in ${dir}`)
+    await Promise.all(slots.map((slot) => serially(slot, () => startSlot(slot))))
+    signal?.throwIfAborted()
+
+    for (const key of ['video', 'download'] as const) {
+      await Promise.all(
+        slots.map((slot) => importInto(slot.info.gateway, files[key], content![key].hex)),
+      )
+      log(`${files[key].name} (${files[key].bytes.length} bytes) imported into every node`)
+    }
+    signal?.throwIfAborted()
+
+    const upstream = slots[0]!.info
+    liar = await spawnLyingNode({ upstream: upstream.multiaddr, mode: 'flip-byte', host, detached })
+    const spawned = liar
+    liarInfo = {
+      name: 'liar',
+      peerId: liar.peerId,
+      multiaddr: liar.address,
+      upstream: upstream.peerId,
+      mode: 'flip-byte',
+    }
+    liar.child.once('exit', (code, sig) => {
+      if (stopped === undefined)
+        log(`the liar exited unexpectedly (${code ?? sig})\n${tail(spawned.stderr())}`)
+    })
+    log(`liar up: ${liar.address} (flip-byte, upstream ${upstream.name})`)
+    signal?.throwIfAborted()
+  } catch (error) {
+    await stop()
+    if (signal?.aborted) throw signal.reason
+    throw new LocalNetworkError(
+      'NETWORK_START_FAILED',
+      `the local network did not start: ${tail(messageOf(error), 40)}`,
+      { cause: error },
+    )
+  }
+
+  const description = (): NetworkDescription => ({
+    nodes: slots.map((s) => s.info),
+    liar: liarInfo!,
+    origin: { url: origin!.url },
+    content: content!,
+  })
+  const server = origin
+  const liarProcess = liar!
+  return {
+    dir,
+    get nodes() {
+      return slots.map((s) => s.info)
+    },
+    liar: liarInfo,
+    origin: { url: server.url },
+    content,
+    nodeLogs: (i, lines = 60) => tail(slotAt(i).last?.stderr() ?? '', lines),
+    liarLogs: (lines = 60) => tail(liarProcess.stderr(), lines),
+    originRequests: (path) =>
+      server.requests.filter(
+        (r) => path === undefined || new URL(r.url, 'http://origin').pathname === path,
+      ).length,
+    stopNode: (i) => {
+      const slot = slotAt(i)
+      return serially(slot, () => stopSlot(slot))
+    },
+    startNode: (i) => {
+      const slot = slotAt(i)
+      return serially(slot, () => startSlot(slot))
+    },
+    stopAllNodes: async () => {
+      await Promise.all(slots.map((slot) => serially(slot, () => stopSlot(slot))))
+    },
+    startAllNodes: async () => {
+      await Promise.all(slots.map((slot) => serially(slot, () => startSlot(slot))))
+    },
+    stop,
+    toJSON: description,
+  }
+}
