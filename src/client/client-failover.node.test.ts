@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { TREE_BLOCK_LEN } from '../b3/constants.ts'
 import { printNodeLogsOnFailure } from '../node/testing/diagnostics.ts'
 import { metricsOf, metricValue } from '../node/testing/http.ts'
+import { sriOf, startOrigin } from '../node/testing/origin-server.ts'
 import {
   type NodeProcess,
   pseudoRandomBytes,
@@ -109,6 +110,30 @@ describe('client over real nodes', () => {
     const { bytes, error } = await readBody(res)
     expect(error).toBeUndefined()
     expect(Buffer.compare(bytes, content.subarray(range.start, range.end))).toBe(0)
+  })
+
+  test('a range of an HTTP pointer comes from a root proven by the whole content', async () => {
+    const small = pseudoRandomBytes(3 * BLOCK + 100, 7)
+    const origin = await startOrigin({ '/small.bin': { body: small } })
+    try {
+      const c = await client()
+      const pointer = `${origin.urlOf('/small.bin')}#integrity=${sriOf(small)}`
+      const range = { start: BLOCK - 3, end: 2 * BLOCK + 5 }
+      const res = await c.fetch(pointer, { range })
+      expect(res.status).toBe(206)
+      expect(new Uint8Array(await res.arrayBuffer())).toEqual(small.subarray(range.start, range.end))
+      // The root is proven now: a whole fetch and another range need no second whole fetch.
+      const events: FetchProgress[] = []
+      const again = await c.fetch(pointer, {
+        range: { start: 0, end: 10 },
+        onProgress: (e) => events.push(e),
+      })
+      expect(new Uint8Array(await again.arrayBuffer())).toEqual(small.subarray(0, 10))
+      expect(events.filter((e) => e.type === 'block')).toHaveLength(1)
+      expect(origin.count('/small.bin')).toBeGreaterThanOrEqual(1)
+    } finally {
+      await origin.close()
+    }
   })
 
   test('content no node has → FETCH_NOT_FOUND, each node listed', async () => {

@@ -8,12 +8,12 @@ import { ready } from '../b3/engine.ts'
 import type { ByteRange } from '../b3/verified-stream.ts'
 import { type ClientKey, generateClientKey } from '../crypto/client-key.ts'
 import { type ClientLibp2p, createClientLibp2p } from '../net/client-libp2p.ts'
-import { type Pointer, parsePointer } from '../origin/pointer.ts'
+import { formatPointer, type Pointer, parsePointer } from '../origin/pointer.ts'
 import type { SessionFrame } from '../wire/session-frames.ts'
 import { FetchError, type NodeFailure } from './errors.ts'
 import { type AckCounters, NodeSession } from './node-session.ts'
 import type { FetchProgress } from './progress.ts'
-import { type NodeRef, type NodeSource, verifiedFetch } from './verified-fetch.ts'
+import { type NodeRef, type NodeSource, pointerRoot, verifiedFetch } from './verified-fetch.ts'
 
 export interface ClientOptions {
   /** Multiaddrs of nodes, each with its `/p2p/<peer id>`. */
@@ -98,6 +98,9 @@ export async function createClient(options: ClientOptions): Promise<FulmenClient
   })
   let closed = false
   let measured: Promise<unknown> | undefined
+  // IPFS and HTTP pointers name a digest of the whole content, not a BLAKE3 root: the root a
+  // node announces for one is trusted only after a whole fetch matched the digest.
+  const provenRoots = new Map<string, Uint8Array>()
 
   const status = (n: KnownNode): NodeStatus => ({
     peer: n.peer,
@@ -177,10 +180,35 @@ export async function createClient(options: ClientOptions): Promise<FulmenClient
       }
       measured ??= measure()
       await measured
-      const result = await verifiedFetch(source, pointer, {
-        ...fetchOptions,
-        ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
-      })
+      const stall =
+        options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }
+      if (pointerRoot(pointer) === undefined) {
+        const spelling = formatPointer(pointer)
+        const proven = provenRoots.get(spelling)
+        if (proven !== undefined) pointer = { kind: 'blake3', root: proven }
+        else if (fetchOptions.range !== undefined) {
+          // A range alone cannot be checked against the pointer: fetch the whole once.
+          const whole = await verifiedFetch(source, pointer, {
+            ...(fetchOptions.signal === undefined ? {} : { signal: fetchOptions.signal }),
+            ...stall,
+          })
+          const reader = whole.body.getReader()
+          while (!(await reader.read()).done) {}
+          provenRoots.set(spelling, whole.root)
+          pointer = { kind: 'blake3', root: whole.root }
+        }
+      }
+      const result = await verifiedFetch(source, pointer, { ...fetchOptions, ...stall })
+      let body = result.body
+      if (pointerRoot(pointer) === undefined) {
+        // The stream ends only after the whole-content check passed: then the root is proven.
+        const spelling = formatPointer(pointer)
+        body = body.pipeThrough(
+          new TransformStream<Uint8Array, Uint8Array>({
+            flush: () => void provenRoots.set(spelling, result.root),
+          }),
+        )
+      }
       const { header, range } = result
       const partial = fetchOptions.range !== undefined
       const headers = new Headers({
@@ -195,7 +223,7 @@ export async function createClient(options: ClientOptions): Promise<FulmenClient
           'content-range',
           `bytes ${range.start}-${Math.max(range.start, range.end - 1)}/${header.length}`,
         )
-      return new Response(result.body, { status: partial ? 206 : 200, headers })
+      return new Response(body, { status: partial ? 206 : 200, headers })
     },
     measure,
     nodes: () => known.map(status),

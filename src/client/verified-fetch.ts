@@ -91,6 +91,11 @@ function trustOf(pointer: Pointer): {
   return { whole: () => sriVerifier(parseIntegrity(pointer.integrity), pointer.url) }
 }
 
+/** The BLAKE3 root `pointer` names, if it names one (IPFS and HTTP pointers name a digest). */
+export function pointerRoot(pointer: Pointer): Uint8Array | undefined {
+  return trustOf(pointer).root
+}
+
 function remoteError(frame: { code: number; message: string }): Error {
   const code = /^([A-Z0-9_]+): /.exec(frame.message)?.[1]
   return Object.assign(

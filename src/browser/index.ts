@@ -1,0 +1,17 @@
+/**
+ * Fulmen for pages (the package's `browser` entry): the client API with its work in a Web
+ * Worker, the service worker's page side, the client key in IndexedDB, and the BLAKE3 engine.
+ */
+export * from '../b3/index.ts'
+export {
+  FetchError,
+  type FetchErrorCode,
+  type NodeFailure,
+  type NodeFailureCode,
+  NodeFailureError,
+} from '../client/errors.ts'
+export type { ClientFetchOptions, FulmenClient, NodeStatus } from '../client/client.ts'
+export type { AckCounters } from '../client/node-session.ts'
+export type { FetchProgress } from '../client/progress.ts'
+export { type BrowserClient, type BrowserClientOptions, createClient } from './client.ts'
+export { deleteClientKey, KEY_DATABASE, loadOrCreateClientKey } from './key-store.ts'

@@ -1,0 +1,151 @@
+/**
+ * Verified blocks in IndexedDB, so a reload works with every node down. Only whole tree
+ * blocks (256 KiB, the last one shorter) that passed verification are written, keyed by
+ * [root hex, block index]; a content's meta (length, sniffed type) sits beside them, and a
+ * pointer spelling (IPFS CID, HTTP URL + SRI) maps to its root once its whole content was
+ * verified against the pointer. Over the quota, least recently used contents go first.
+ */
+import type { CachedContent, SwDatabase } from './sw-database.ts'
+
+export interface BlockCacheOptions {
+  /** Bytes of blocks kept at most (default 512 MiB). */
+  readonly quotaBytes?: number
+}
+
+export interface CacheUsage {
+  readonly bytes: number
+  readonly contents: number
+}
+
+export interface BlockCache {
+  /** What is known of content `root`, if anything. */
+  content(root: string): Promise<CachedContent | undefined>
+  /** Records content `root`'s length (and type, once known); marks it used. */
+  remember(root: string, length: number, type?: string): Promise<void>
+  block(root: string, index: number): Promise<Uint8Array | undefined>
+  /** The first block in `[first, end)` that is not cached, or undefined when all are. */
+  firstMissing(root: string, first: number, end: number): Promise<number | undefined>
+  /** Stores verified block `index` of `root` (its content must be remembered first). */
+  putBlock(root: string, index: number, bytes: Uint8Array): Promise<void>
+  /** The root a pointer spelling was verified to name. */
+  rootOf(spelling: string): Promise<string | undefined>
+  mapPointer(spelling: string, root: string): Promise<void>
+  deleteContent(root: string): Promise<void>
+  usage(): Promise<CacheUsage>
+  clear(): Promise<void>
+}
+
+const DEFAULT_QUOTA = 512 * 1024 * 1024
+
+/** A view that owns its buffer: IndexedDB would otherwise store the whole underlying buffer. */
+function tight(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+    ? bytes
+    : bytes.slice()
+}
+
+export function createBlockCache(db: SwDatabase, options: BlockCacheOptions = {}): BlockCache {
+  const quota = options.quotaBytes ?? DEFAULT_QUOTA
+
+  const deleteContent = async (root: string) => {
+    const tx = db.transaction(['blocks', 'contents', 'pointers'], 'readwrite')
+    const range = IDBKeyRange.bound([root, 0], [root, Number.MAX_SAFE_INTEGER])
+    const pointers = await tx.objectStore('pointers').index('root').getAllKeys(root)
+    await Promise.all([
+      tx.objectStore('blocks').delete(range),
+      tx.objectStore('contents').delete(root),
+      ...pointers.map((p) => tx.objectStore('pointers').delete(p)),
+      tx.done,
+    ])
+  }
+
+  const usage = async (): Promise<CacheUsage> => {
+    const all = await db.getAll('contents')
+    return { bytes: all.reduce((n, c) => n + c.cachedBytes, 0), contents: all.length }
+  }
+
+  /** Drops least recently used contents other than `keep` until the blocks fit the quota. */
+  const evict = async (keep: string) => {
+    let { bytes } = await usage()
+    if (bytes <= quota) return
+    const byAge = await db.getAllFromIndex('contents', 'usedAt')
+    for (const c of byAge) {
+      if (bytes <= quota) break
+      if (c.root === keep) continue
+      await deleteContent(c.root)
+      bytes -= c.cachedBytes
+    }
+  }
+
+  return {
+    content: (root) => db.get('contents', root),
+
+    async remember(root, length, type) {
+      const tx = db.transaction('contents', 'readwrite')
+      const known = await tx.store.get(root)
+      await tx.store.put({
+        root,
+        length,
+        type: type ?? known?.type,
+        cachedBytes: known?.length === length ? known.cachedBytes : 0,
+        usedAt: Date.now(),
+      })
+      await tx.done
+    },
+
+    async block(root, index) {
+      return (await db.get('blocks', [root, index]))?.bytes
+    },
+
+    async firstMissing(root, first, end) {
+      if (end <= first) return undefined
+      const keys = await db.getAllKeys('blocks', IDBKeyRange.bound([root, first], [root, end - 1]))
+      // Keys come sorted: the first gap is where key i is not block first + i.
+      for (let i = 0; i < end - first; i++) if (keys[i]?.[1] !== first + i) return first + i
+      return undefined
+    },
+
+    async putBlock(root, index, bytes) {
+      const tx = db.transaction(['blocks', 'contents'], 'readwrite')
+      const blocks = tx.objectStore('blocks')
+      const contents = tx.objectStore('contents')
+      const [had, content] = await Promise.all([blocks.getKey([root, index]), contents.get(root)])
+      if (content === undefined) {
+        tx.abort()
+        await tx.done.catch(() => {})
+        return
+      }
+      if (had === undefined) {
+        await blocks.put({ root, index, bytes: tight(bytes) })
+        await contents.put({
+          ...content,
+          cachedBytes: content.cachedBytes + bytes.length,
+          usedAt: Date.now(),
+        })
+      }
+      await tx.done
+      await evict(root)
+    },
+
+    async rootOf(spelling) {
+      return (await db.get('pointers', spelling))?.root
+    },
+
+    async mapPointer(spelling, root) {
+      await db.put('pointers', { spelling, root })
+    },
+
+    deleteContent,
+    usage,
+
+    async clear() {
+      const tx = db.transaction(['blocks', 'contents', 'pointers'], 'readwrite')
+      await Promise.all([
+        tx.objectStore('blocks').clear(),
+        tx.objectStore('contents').clear(),
+        tx.objectStore('pointers').clear(),
+        tx.done,
+      ])
+    },
+  }
+}

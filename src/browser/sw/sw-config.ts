@@ -1,0 +1,98 @@
+/**
+ * The worker's configuration, as the page sends it and as IndexedDB keeps it: a service
+ * worker the browser stopped and started again has lost its globals, so it reads this back
+ * on its first event. The client key (EdDSA-Poseidon) is kept beside it: one identity per
+ * origin, across restarts.
+ */
+import { multiaddr } from '@multiformats/multiaddr'
+import { type ClientKey, clientKeyFromPrivate, generateClientKey } from '../../crypto/client-key.ts'
+import type { SwDatabase } from './sw-database.ts'
+import { SwError } from './sw-errors.ts'
+
+export interface SwConfig {
+  /** Path the worker answers under, e.g. `/fulmen/` (starts and ends with `/`). */
+  readonly prefix: string
+  /** Nodes' libp2p WebSockets multiaddrs, each with `/p2p/<peer id>`. */
+  readonly nodes: readonly string[]
+  /** Nodes' HTTP gateways (`http://host:port`), used when no node session can be had. */
+  readonly gateways: readonly string[]
+  /** `latency` (nearest first, measured) or `given` (the order of `nodes`). */
+  readonly order: 'latency' | 'given'
+}
+
+export const DEFAULT_PREFIX = '/fulmen/'
+
+function fail(message: string): never {
+  throw new SwError('SW_BAD_CONFIG', message)
+}
+
+function strings(value: unknown, what: string): string[] {
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string'))
+    fail(`${what} must be an array of strings`)
+  return [...value]
+}
+
+/** `base` with the fields of `partial` that are set, checked; throws `SW_BAD_CONFIG`. */
+export function mergeConfig(base: SwConfig | undefined, partial: unknown): SwConfig {
+  if (typeof partial !== 'object' || partial === null) fail('the configuration is an object')
+  const p = partial as Record<string, unknown>
+  const prefix = p.prefix === undefined ? (base?.prefix ?? DEFAULT_PREFIX) : p.prefix
+  if (typeof prefix !== 'string' || !/^\/([^?#]*\/)?$/.test(prefix))
+    fail(`prefix must be a path that starts and ends with /, got ${JSON.stringify(prefix)}`)
+  const nodes = p.nodes === undefined ? [...(base?.nodes ?? [])] : strings(p.nodes, 'nodes')
+  for (const n of nodes) {
+    let peer: string | undefined
+    try {
+      peer = multiaddr(n)
+        .getComponents()
+        .find((c) => c.name === 'p2p')?.value
+    } catch {
+      fail(`${JSON.stringify(n)} is not a multiaddr`)
+    }
+    if (peer === undefined) fail(`${n} has no /p2p/<peer id>`)
+  }
+  const gateways =
+    p.gateways === undefined ? [...(base?.gateways ?? [])] : strings(p.gateways, 'gateways')
+  for (const g of gateways) {
+    let url: URL | undefined
+    try {
+      url = new URL(g)
+    } catch {}
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+      fail(`gateway ${JSON.stringify(g)} is not an http(s) URL`)
+  }
+  const order = p.order === undefined ? (base?.order ?? 'latency') : p.order
+  if (order !== 'latency' && order !== 'given') fail('order is "latency" or "given"')
+  return { prefix, nodes, gateways, order }
+}
+
+export async function loadConfig(db: SwDatabase): Promise<SwConfig | undefined> {
+  const stored = await db.get('settings', 'config')
+  if (stored === undefined) return undefined
+  try {
+    return mergeConfig(undefined, stored)
+  } catch {
+    return undefined // written by another version: as if never configured
+  }
+}
+
+export async function saveConfig(db: SwDatabase, config: SwConfig): Promise<void> {
+  await db.put('settings', { ...config }, 'config')
+}
+
+/** The origin's client key: the stored one, or a new one stored now. */
+export async function loadClientKey(db: SwDatabase): Promise<ClientKey> {
+  const stored = await db.get('settings', 'client-key')
+  if (stored instanceof Uint8Array && stored.length === 32) return clientKeyFromPrivate(stored)
+  const key = generateClientKey()
+  // Two workers racing: the first stored key wins, both use it.
+  const tx = db.transaction('settings', 'readwrite')
+  const raced = await tx.store.get('client-key')
+  if (raced instanceof Uint8Array && raced.length === 32) {
+    await tx.done
+    return clientKeyFromPrivate(raced)
+  }
+  await tx.store.put(key.privateKey.slice(), 'client-key')
+  await tx.done
+  return key
+}

@@ -1,0 +1,9 @@
+/**
+ * The Fulmen service worker script: register it with `registerFulmen` (module type; Vite's
+ * dev server serves it from `demo/fulmen-sw.ts`). No top-level await and no dynamic
+ * `import()` anywhere below: service workers refuse both.
+ */
+import { installFulmenServiceWorker } from '../src/browser/sw/fulmen-sw.ts'
+import type { ServiceWorkerScope } from '../src/browser/sw/sw-scope.ts'
+
+installFulmenServiceWorker(self as unknown as ServiceWorkerScope)
