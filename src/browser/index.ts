@@ -3,6 +3,7 @@
  * Worker, the service worker's page side, the client key in IndexedDB, and the BLAKE3 engine.
  */
 export * from '../b3/index.ts'
+export type { ClientFetchOptions, FulmenClient, NodeStatus } from '../client/client.ts'
 export {
   FetchError,
   type FetchErrorCode,
@@ -10,8 +11,12 @@ export {
   type NodeFailureCode,
   NodeFailureError,
 } from '../client/errors.ts'
-export type { ClientFetchOptions, FulmenClient, NodeStatus } from '../client/client.ts'
 export type { AckCounters } from '../client/node-session.ts'
 export type { FetchProgress } from '../client/progress.ts'
 export { type BrowserClient, type BrowserClientOptions, createClient } from './client.ts'
 export { deleteClientKey, KEY_DATABASE, loadOrCreateClientKey } from './key-store.ts'
+export {
+  type FulmenServiceWorker,
+  type RegisterFulmenOptions,
+  registerFulmen,
+} from './sw/register.ts'

@@ -121,7 +121,9 @@ describe('client over real nodes', () => {
       const range = { start: BLOCK - 3, end: 2 * BLOCK + 5 }
       const res = await c.fetch(pointer, { range })
       expect(res.status).toBe(206)
-      expect(new Uint8Array(await res.arrayBuffer())).toEqual(small.subarray(range.start, range.end))
+      expect(new Uint8Array(await res.arrayBuffer())).toEqual(
+        small.subarray(range.start, range.end),
+      )
       // The root is proven now: a whole fetch and another range need no second whole fetch.
       const events: FetchProgress[] = []
       const again = await c.fetch(pointer, {
