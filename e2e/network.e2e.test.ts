@@ -276,3 +276,32 @@ describe('steering the network', () => {
     expect((await networkJson()).nodes.every((n) => n.running)).toBe(true)
   })
 })
+
+describe('the client API from a page with no service worker', () => {
+  test('createClient in a page (service workers blocked): the 64 MiB download verified in its worker, a range, typed errors', async () => {
+    const bare = await browser!.newContext({ serviceWorkers: 'block' })
+    try {
+      const p = await bare.newPage()
+      await p.goto(`${demo!.url.replace(/\/$/, '')}/fulmen-network.json`)
+      const description = await networkJson()
+      const { download } = description.content
+      const probe = new URL('./pages/client-probe.ts', import.meta.url).pathname
+      const args = { nodes: description.nodes.map((n) => n.multiaddr), pointer: download.cid }
+      // A string, not a function: the module is imported by the page, not by this test file.
+      const result: Awaited<ReturnType<typeof import('./pages/client-probe.ts').run>> =
+        await p.evaluate(`import('/@fs${probe}').then((m) => m.run(${JSON.stringify(args)}))`)
+      expect(result.controller).toBeNull()
+      expect(result.status).toBe(200)
+      expect(result.length).toBe(download.bytes)
+      expect(result.root).toBe(download.hex)
+      expect(result.blocks).toBe(Math.ceil(download.bytes / BLOCK))
+      expect(result.rangeStatus).toBe(206)
+      expect(result.rangeMatches).toBe(true)
+      expect(result.missing).toEqual({ name: 'FetchError', code: 'FETCH_NOT_FOUND' })
+      expect(result.acknowledged).toBeGreaterThanOrEqual(Math.ceil(download.bytes / BLOCK))
+      await screenshot(p, 'client-without-service-worker')
+    } finally {
+      await bare.close()
+    }
+  })
+})

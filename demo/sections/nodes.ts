@@ -1,0 +1,116 @@
+/**
+ * The nodes panel: one row per node (and the liar) with its latency, session, the blocks it
+ * served this page, its delivery acknowledgements and status; stop/start for full nodes (real
+ * processes, stopped by the dev server) to show failover and the offline cache live.
+ */
+import { byId, h, setText } from '../dom.ts'
+import { formatMs } from '../format.ts'
+import { setNodeRunning } from '../network.ts'
+import type { Peer } from '../peers.ts'
+import type { DemoState } from '../state.ts'
+
+interface Row {
+  readonly tr: HTMLTableRowElement
+  readonly cells: Record<'latency' | 'session' | 'served' | 'das' | 'status', HTMLElement>
+  readonly button: HTMLButtonElement | undefined
+}
+
+function makeRow(state: DemoState, peer: Peer): Row {
+  const cell = (label: string) => h('td', { 'data-label': label })
+  const cells = {
+    latency: cell('Latency'),
+    session: cell('Session'),
+    served: cell('Served'),
+    das: cell('DAs'),
+    status: cell('Status'),
+  }
+  const button =
+    peer.index === undefined
+      ? undefined
+      : h('button', { type: 'button', class: 'ghost small', 'aria-label': `Stop ${peer.name}` })
+  if (button !== undefined && peer.index !== undefined) {
+    const index = peer.index
+    button.addEventListener('click', () => {
+      const running = state.stopped.has(index)
+      button.disabled = true
+      setText(cells.status, running ? 'starting…' : 'stopping…')
+      void setNodeRunning(index, running)
+        .then(async () => {
+          await state.reloadNetwork()
+          await state.poll(true)
+        })
+        .catch((error: unknown) => setText(cells.status, (error as Error).message))
+        .finally(() => {
+          button.disabled = false
+        })
+    })
+  }
+  const name = h(
+    'th',
+    { scope: 'row' },
+    h('span', { class: 'dot', style: `background:${peer.color}` }),
+    h('span', { class: 'node-name', text: peer.name }),
+    h('span', {
+      class: `role ${peer.role}`,
+      text: peer.role === 'liar' ? 'lying node' : 'full node',
+    }),
+    h('code', { class: 'peer', text: `…${peer.peerId.slice(-8)}`, title: peer.multiaddr }),
+  )
+  const tr = h(
+    'tr',
+    { 'data-peer': peer.peerId, 'data-role': peer.role },
+    name,
+    cells.latency,
+    cells.session,
+    cells.served,
+    cells.das,
+    cells.status,
+    h('td', { class: 'row-actions' }, button),
+  )
+  return { tr, cells, button }
+}
+
+function renderRow(state: DemoState, peer: Peer, row: Row): void {
+  const s = state.statuses.get(peer.peerId)
+  const stopped = peer.index !== undefined && state.stopped.has(peer.index)
+  const inRoute =
+    state.clients.route?.bootstrap.some((a) => a.endsWith(`/p2p/${peer.peerId}`)) === true
+  const da = state.da.totals(peer.peerId)
+  setText(row.cells.latency, stopped || !inRoute ? '—' : formatMs(s?.latencyMs))
+  setText(row.cells.session, inRoute && s?.session === true ? 'open' : '—')
+  setText(row.cells.served, `${state.served.get(peer.peerId).toLocaleString()} blocks`)
+  setText(
+    row.cells.das,
+    `${da.verifiedUnits.toLocaleString()} / ${da.acknowledgedUnits.toLocaleString()} · ${da.commitments}`,
+  )
+  let status: string
+  let tone: string
+  if (stopped) [status, tone] = ['stopped', 'bad']
+  else if (!inRoute) [status, tone] = ['not in route', 'idle']
+  else if (s?.lastFailure !== undefined)
+    [status, tone] = [`caught: ${s.lastFailure.code}`, peer.role === 'liar' ? 'bad' : 'warn']
+  else if (s?.latencyMs === undefined) [status, tone] = ['unreachable', 'warn']
+  else [status, tone] = ['online', 'ok']
+  setText(row.cells.status, status)
+  row.cells.status.title = s?.lastFailure?.message ?? ''
+  row.tr.dataset.status = tone
+  if (row.button !== undefined) {
+    setText(row.button, stopped ? 'Start' : 'Stop')
+    row.button.setAttribute('aria-label', `${stopped ? 'Start' : 'Stop'} ${peer.name}`)
+  }
+}
+
+export function mountNodes(state: DemoState): void {
+  const body = byId('nodes')
+  const rows = new Map(state.peers.all.map((p) => [p.peerId, makeRow(state, p)]))
+  body.replaceChildren(...[...rows.values()].map((r) => r.tr))
+  const render = () => {
+    for (const peer of state.peers.all) {
+      const row = rows.get(peer.peerId)
+      if (row !== undefined) renderRow(state, peer, row)
+    }
+  }
+  state.addEventListener('refresh', render)
+  state.addEventListener('route', render)
+  render()
+}

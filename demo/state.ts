@@ -1,0 +1,119 @@
+/**
+ * What the sections share: the network, who is who, the client, the service worker, and the
+ * counters the page keeps. A `refresh` event fires after each poll of the client (once a second).
+ */
+
+import type { SwStats } from '../src/browser/sw/sw-stats.ts'
+import type { NodeStatus } from '../src/client/client.ts'
+import { ClientHolder } from './clients.ts'
+import { DaLedger } from './da-ledger.ts'
+import { loadNetwork, type NetworkDescription } from './network.ts'
+import { PeerDirectory } from './peers.ts'
+import { routeFor } from './routing.ts'
+import { ServedCounter } from './served.ts'
+import type { PageServiceWorker } from './sw.ts'
+
+export class DemoState extends EventTarget {
+  network: NetworkDescription
+  readonly peers: PeerDirectory
+  readonly clients = new ClientHolder()
+  readonly served = new ServedCounter()
+  readonly da = new DaLedger()
+  sw: PageServiceWorker | undefined
+  swState: 'starting' | 'active' | 'unavailable' = 'starting'
+  swStats: SwStats | undefined
+  /** The client's view of each node, by peer id; kept across clients (the liar's too). */
+  readonly statuses = new Map<string, NodeStatus>()
+  /** Full nodes stopped from this page (by index). */
+  readonly stopped = new Set<number>()
+  /** A download holds the client: the route cannot change under it. */
+  busy = false
+
+  constructor(network: NetworkDescription) {
+    super()
+    this.network = network
+    this.peers = new PeerDirectory(network)
+    this.syncStopped()
+  }
+
+  private syncStopped(): void {
+    this.stopped.clear()
+    this.network.nodes.forEach((n, i) => {
+      if (!n.running) this.stopped.add(i)
+    })
+  }
+
+  /**
+   * Reads the network description again: which nodes run (they may die on their own), and
+   * their addresses (a restarted node keeps its peer id, but maybe not its port).
+   */
+  async reloadNetwork(): Promise<void> {
+    this.network = await loadNetwork()
+    this.syncStopped()
+    const wanted = routeFor(this.network, this.liar).bootstrap.join(' ')
+    if (
+      !this.busy &&
+      this.clients.route !== undefined &&
+      wanted !== this.clients.route.bootstrap.join(' ')
+    )
+      await this.setLiar(this.liar)
+    this.emit('refresh')
+  }
+
+  get liar(): boolean {
+    return this.clients.route?.liar === true
+  }
+
+  /** Routes the client and the service worker through the lying node, or not. */
+  async setLiar(liar: boolean): Promise<void> {
+    const route = routeFor(this.network, liar)
+    const previous = this.clients.generation
+    const started = this.clients.use(route)
+    this.da.retireSource(`client-${previous}`)
+    this.emit('route')
+    await Promise.all([started, this.sw?.route(route)])
+    this.emit('route')
+    await this.poll(true)
+  }
+
+  /** Reads the client's node table (and, with `measure`, pings every node first). */
+  async poll(measure = false): Promise<void> {
+    // One poll at a time; a measuring one waits for a plain one to end rather than skip.
+    if (this.polling !== undefined) {
+      if (!measure) return this.polling
+      await this.polling
+    }
+    this.polling = this.read(measure).finally(() => {
+      this.polling = undefined
+    })
+    return this.polling
+  }
+
+  private polling: Promise<void> | undefined
+
+  private async read(measure: boolean): Promise<void> {
+    const client = this.clients.current
+    if (client !== undefined) {
+      const generation = this.clients.generation
+      try {
+        const nodes = measure ? await client.measure() : await client.status()
+        // Replaced meanwhile: its counters were retired, recording them again would count twice.
+        if (generation !== this.clients.generation) return
+        const source = `client-${generation}`
+        for (const n of nodes) {
+          this.statuses.set(n.peer, n)
+          this.da.record(source, n.peer, n.acks)
+        }
+      } catch {
+        // The client is being replaced or closed: the next poll reads the new one.
+      }
+    }
+    this.swStats = (await this.sw?.stats().catch(() => undefined)) ?? this.swStats
+    this.emit('refresh')
+  }
+
+  /** `refresh`: new counters; `route`: the client or the switch changed; `sw`: the worker is up (or failed). */
+  emit(type: 'refresh' | 'route' | 'sw'): void {
+    this.dispatchEvent(new Event(type))
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * The page's service worker (demo/fulmen-sw.ts, served at /fulmen-sw.ts): it answers
+ * `/fulmen/<id>` with verified bytes, so `<img>` and `<video>` need nothing but a `src`.
+ */
+import { type FulmenServiceWorker, registerFulmen } from '../src/browser/sw/register.ts'
+import type { SwStats } from '../src/browser/sw/sw-stats.ts'
+import type { DemoContent, NetworkDescription } from './network.ts'
+import type { Route } from './routing.ts'
+
+export const PREFIX = '/fulmen/'
+
+/** Where a response's first block came from (its `X-Fulmen-*` headers). */
+export interface Origin {
+  readonly source: 'node' | 'gateway' | 'cache'
+  /** Peer id or gateway URL ('' when the worker did not say). */
+  readonly node: string
+}
+
+/**
+ * The URL of `content` under the prefix: `<prefix><cid>`, or for an HTTP pointer
+ * `<prefix>http?url=…&integrity=…` (a fragment never reaches a service worker). `?type=` sets
+ * the Content-Type; `r` (ignored by the worker) makes a reload a new URL for the browser's own
+ * image cache.
+ */
+export function contentUrl(content: DemoContent, reload = 0): string {
+  const query = new URLSearchParams()
+  let path = content.pointer
+  if (/^https?:\/\//.test(content.pointer)) {
+    const [url = '', fragment = ''] = content.pointer.split('#')
+    path = 'http'
+    query.set('url', url)
+    query.set('integrity', new URLSearchParams(fragment).get('integrity') ?? '')
+  }
+  query.set('type', content.type)
+  if (reload > 0) query.set('r', String(reload))
+  return `${PREFIX}${path}?${query}`
+}
+
+export class PageServiceWorker {
+  private readonly sw: FulmenServiceWorker
+
+  private constructor(sw: FulmenServiceWorker) {
+    this.sw = sw
+  }
+
+  static async start(network: NetworkDescription, route: Route): Promise<PageServiceWorker> {
+    const sw = await registerFulmen({
+      prefix: PREFIX,
+      nodes: [...route.bootstrap],
+      gateways: network.nodes.map((n) => n.gateway),
+      order: route.order,
+      scriptUrl: '/fulmen-sw.ts',
+      type: 'module',
+      scope: '/',
+    })
+    return new PageServiceWorker(sw)
+  }
+
+  url(content: DemoContent, reload = 0): string {
+    return contentUrl(content, reload)
+  }
+
+  /** Routes the worker's fetches like the page's client (the lying node first, or not). */
+  async route(route: Route): Promise<void> {
+    await this.sw.configure({ nodes: [...route.bootstrap], order: route.order })
+  }
+
+  stats(): Promise<SwStats> {
+    return this.sw.stats()
+  }
+
+  clearCache(): Promise<void> {
+    return this.sw.clearCache()
+  }
+
+  /** Asks for one byte at `at` and reads where it came from. */
+  async probe(url: string, at = 0): Promise<Origin> {
+    const response = await fetch(url, { headers: { range: `bytes=${at}-${at}` } })
+    // Read, not cancelled: one byte, and a cancelled body shows as a failed request.
+    const body = await response.text()
+    if (!response.ok) {
+      const error = /"message":\s*"([^"]*)"/.exec(body)?.[1]
+      throw new Error(error ?? `HTTP ${response.status}`)
+    }
+    const source = response.headers.get('x-fulmen-source')
+    return {
+      source: source === 'gateway' || source === 'cache' ? source : 'node',
+      node: response.headers.get('x-fulmen-node') ?? '',
+    }
+  }
+}
