@@ -168,6 +168,9 @@ export async function verifiedResponse(
     return block.bytes
   }
 
+  // Set when the page cancels the body (a video dropping a range, a probe): a pull still in
+  // flight then finds the stream closed, which is not a failure.
+  let cancelled = false
   const body = new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
@@ -198,11 +201,13 @@ export async function verifiedResponse(
           }
         } catch (error) {
           feed?.cancel(error)
+          if (cancelled) return
           ctx.stats.failed(`mid-body: ${(error as Error).message}`)
           throw error
         }
       },
       cancel(reason) {
+        cancelled = true
         feed?.cancel(reason)
       },
     },
