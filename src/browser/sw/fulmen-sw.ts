@@ -7,19 +7,13 @@
  * before anything can be read.
  */
 import { createClient, type FulmenClient } from '../../client/client.ts'
+import { loadOrCreateClientKey } from '../key-store.ts'
 import { type BlockCache, createBlockCache } from './block-cache.ts'
 import type { BlockSource } from './block-source.ts'
 import { gatewaySource } from './gateway-fetch.ts'
 import { nodeSource } from './node-source.ts'
 import { resolvePointer } from './resolve-pointer.ts'
-import {
-  DEFAULT_PREFIX,
-  loadClientKey,
-  loadConfig,
-  mergeConfig,
-  type SwConfig,
-  saveConfig,
-} from './sw-config.ts'
+import { DEFAULT_PREFIX, loadConfig, mergeConfig, type SwConfig, saveConfig } from './sw-config.ts'
 import { openSwDatabase, type SwDatabase } from './sw-database.ts'
 import { isSwMessage, type SwMessage, type SwReply } from './sw-messages.ts'
 import { isUnderPrefix, parseSwRequest, type SwRequest } from './sw-request.ts'
@@ -64,7 +58,7 @@ export function installFulmenServiceWorker(
     return persistent
   }
 
-  const clientFor = (db: SwDatabase, config: SwConfig): Promise<FulmenClient> => {
+  const clientFor = (config: SwConfig): Promise<FulmenClient> => {
     if (client?.config === config) return client.started
     const old = client
     const started = (async () => {
@@ -72,7 +66,7 @@ export function installFulmenServiceWorker(
       const t0 = performance.now()
       const c = await createClient({
         bootstrap: config.nodes,
-        key: await loadClientKey(db),
+        key: await loadOrCreateClientKey(),
         order: config.order,
       })
       stats.clientStartMs = Math.round(performance.now() - t0)
@@ -86,10 +80,10 @@ export function installFulmenServiceWorker(
   }
 
   const sources = async (): Promise<readonly BlockSource[]> => {
-    const { db, config } = await state()
+    const { config } = await state()
     if (config === undefined) return []
     const list: BlockSource[] = []
-    if (config.nodes.length > 0) list.push(nodeSource(() => clientFor(db, config)))
+    if (config.nodes.length > 0) list.push(nodeSource(() => clientFor(config)))
     for (const g of config.gateways) list.push(gatewaySource(g))
     return list
   }

@@ -1,7 +1,6 @@
 import { deleteDB } from 'idb'
 import { afterEach, describe, expect, it } from 'vitest'
-import { verify } from '../../crypto/eddsa-poseidon.ts'
-import { loadClientKey, loadConfig, mergeConfig, saveConfig } from './sw-config.ts'
+import { loadConfig, mergeConfig, saveConfig } from './sw-config.ts'
 import { openSwDatabase, type SwDatabase } from './sw-database.ts'
 import { SwError } from './sw-errors.ts'
 
@@ -49,18 +48,14 @@ describe('service worker configuration', () => {
     }
   })
 
-  it('persists the configuration and the client key across reopening', async () => {
+  it('persists the configuration across reopening', async () => {
     const name = `fulmen-sw-config-${Date.now()}`
     const db = await open(name)
     expect(await loadConfig(db)).toBeUndefined()
     const config = mergeConfig(undefined, { prefix: '/c/', nodes: [NODE], order: 'given' })
     await saveConfig(db, config)
-    const key = await loadClientKey(db)
     db.close()
     const again = await open(name)
     expect(await loadConfig(again)).toEqual(config)
-    const same = await loadClientKey(again)
-    expect(same.publicKey).toEqual(key.publicKey)
-    expect(verify(same.publicKey, 42n, same.sign(42n))).toBe(true)
   })
 })

@@ -1,11 +1,10 @@
 /**
  * The worker's configuration, as the page sends it and as IndexedDB keeps it: a service
  * worker the browser stopped and started again has lost its globals, so it reads this back
- * on its first event. The client key (EdDSA-Poseidon) is kept beside it: one identity per
- * origin, across restarts.
+ * on its first event. (The client key is the origin's, in `src/browser/key-store.ts`, shared
+ * with pages' clients.)
  */
 import { multiaddr } from '@multiformats/multiaddr'
-import { type ClientKey, clientKeyFromPrivate, generateClientKey } from '../../crypto/client-key.ts'
 import type { SwDatabase } from './sw-database.ts'
 import { SwError } from './sw-errors.ts'
 
@@ -78,21 +77,4 @@ export async function loadConfig(db: SwDatabase): Promise<SwConfig | undefined> 
 
 export async function saveConfig(db: SwDatabase, config: SwConfig): Promise<void> {
   await db.put('settings', { ...config }, 'config')
-}
-
-/** The origin's client key: the stored one, or a new one stored now. */
-export async function loadClientKey(db: SwDatabase): Promise<ClientKey> {
-  const stored = await db.get('settings', 'client-key')
-  if (stored instanceof Uint8Array && stored.length === 32) return clientKeyFromPrivate(stored)
-  const key = generateClientKey()
-  // Two workers racing: the first stored key wins, both use it.
-  const tx = db.transaction('settings', 'readwrite')
-  const raced = await tx.store.get('client-key')
-  if (raced instanceof Uint8Array && raced.length === 32) {
-    await tx.done
-    return clientKeyFromPrivate(raced)
-  }
-  await tx.store.put(key.privateKey.slice(), 'client-key')
-  await tx.done
-  return key
 }
