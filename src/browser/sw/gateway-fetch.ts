@@ -5,22 +5,9 @@
  * Format and range go in the query, not in headers: a cross-origin request stays simple (no
  * CORS preflight).
  */
-import { formatContentId } from '../../b3/content-id.ts'
-import { cidOf, type Pointer } from '../../origin/pointer.ts'
+import { gatewayPath } from '../../services/cdn/gateway-path.ts'
 import { readContentBody } from '../../wire/content-body.ts'
 import type { BlockSource } from './block-source.ts'
-
-/** The gateway path of `pointer` (as `fulmen fetch --from` asks it). */
-export function gatewayPath(pointer: Pointer): string {
-  switch (pointer.kind) {
-    case 'blake3':
-      return `/services/0/blake3/${formatContentId(pointer.root, 'hex')}`
-    case 'ipfs':
-      return `/services/0/ipfs/${cidOf(pointer).toString()}`
-    case 'http':
-      return `/services/0/http?url=${encodeURIComponent(pointer.url)}&integrity=${encodeURIComponent(pointer.integrity)}`
-  }
-}
 
 /** A gateway's failure, typed like a node's (`code` from its JSON error body when it sent one). */
 export class GatewayError extends Error {

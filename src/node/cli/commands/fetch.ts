@@ -17,24 +17,13 @@ import { sriVerifier } from '../../../origin/http-origin.ts'
 import { multihashVerifier } from '../../../origin/ipfs-origin.ts'
 import type { BodyVerifier } from '../../../origin/origin.ts'
 import { cidOf, type Pointer, parseIntegrity, parsePointer } from '../../../origin/pointer.ts'
+import { gatewayPath } from '../../../services/cdn/gateway-path.ts'
 import { readContentBody } from '../../../wire/content-body.ts'
 import { defaultClientKeyPath, loadOrCreateClientKey } from '../../client-key-file.ts'
 import { FRAMES_MEDIA_TYPE } from '../../gateway/http-gateway.ts'
 import { type Command, parseCommandArgs, UsageError } from '../command.ts'
 import { write } from '../output.ts'
 import { startProgress } from '../progress.ts'
-
-/** The gateway path serving a pointer. */
-export function gatewayPath(pointer: Pointer): string {
-  switch (pointer.kind) {
-    case 'blake3':
-      return `/services/0/blake3/${formatContentId(pointer.root, 'hex')}`
-    case 'ipfs':
-      return `/services/0/ipfs/${cidOf(pointer).toString()}`
-    case 'http':
-      return `/services/0/http?url=${encodeURIComponent(pointer.url)}&integrity=${encodeURIComponent(pointer.integrity)}`
-  }
-}
 
 function pointerVerifier(pointer: Pointer): BodyVerifier | undefined {
   if (pointer.kind === 'ipfs') return multihashVerifier(cidOf(pointer), pointer.cid)
