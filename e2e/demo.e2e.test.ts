@@ -5,56 +5,25 @@
  * delivery acknowledgements, and stops and restarts a node from its panel. Screenshots of
  * each state go to test-results/e2e/demo-*.png.
  */
-import type { Browser, BrowserContext, Page } from 'playwright'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import {
-  capturePageLogs,
-  type Demo,
-  launchChromium,
-  type PageLogs,
-  printLogsOnFailure,
-  screenshot,
-  startDemo,
-} from './harness.ts'
+import { describe, expect, test } from 'vitest'
+import { screenshot, useDemoPage } from './harness.ts'
 
 const BLOCK = 262_144
 /** Big enough for a lie (after block 2) and a resume, small enough to download in seconds. */
 const DOWNLOAD_BYTES = 24 * BLOCK + 4321
 const BLOCKS = Math.ceil(DOWNLOAD_BYTES / BLOCK)
 
-let demo: Demo | undefined
-let browser: Browser | undefined
-let context: BrowserContext | undefined
-let page: Page
-let logs: PageLogs | undefined
-
-printLogsOnFailure(
-  () => [logs],
-  () => demo?.network,
-)
-
-beforeAll(async () => {
-  demo = await startDemo({ port: 0, network: { downloadBytes: DOWNLOAD_BYTES } })
-  browser = await launchChromium()
-  context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
-  logs = capturePageLogs(context)
-  page = await context.newPage()
-  const res = await page.goto(demo.url)
-  expect(res?.status()).toBe(200)
+const t = useDemoPage({
+  demo: { network: { downloadBytes: DOWNLOAD_BYTES } },
+  context: { viewport: { width: 1280, height: 900 } },
 })
 
-afterAll(async () => {
-  await context?.close()
-  await browser?.close()
-  await demo?.close()
-})
-
-const text = async (selector: string) => (await page.locator(selector).textContent()) ?? ''
+const text = async (selector: string) => (await t.page.locator(selector).textContent()) ?? ''
 
 /** Waits until the download's status line says it is done (verified) or failed. */
 async function download(): Promise<string> {
-  await page.locator('#download-start:enabled').click({ timeout: 60_000 })
-  await page.waitForFunction(
+  await t.page.locator('#download-start:enabled').click({ timeout: 60_000 })
+  await t.page.waitForFunction(
     () => {
       const status = document.querySelector('#download-status')
       return status !== null && /verified:|Error|FETCH_/.test(status.textContent ?? '')
@@ -66,7 +35,7 @@ async function download(): Promise<string> {
 }
 
 function blockStates(): Promise<{ state: string; node: string }[]> {
-  return page.$$eval('#blocks .b', (cells) =>
+  return t.page.$$eval('#blocks .b', (cells) =>
     cells.map((c) => ({
       state: (c as HTMLElement).dataset.state ?? '',
       node: (c as HTMLElement).dataset.node ?? '',
@@ -76,7 +45,7 @@ function blockStates(): Promise<{ state: string; node: string }[]> {
 
 describe('the demo page', () => {
   test('loads without errors: service worker active, client key, every node reachable', async () => {
-    await page.waitForFunction(
+    await t.page.waitForFunction(
       () =>
         /service worker active/.test(document.querySelector('#chip-sw')?.textContent ?? '') &&
         /3\/3 nodes reachable/.test(document.querySelector('#chip-nodes')?.textContent ?? ''),
@@ -84,15 +53,15 @@ describe('the demo page', () => {
       { timeout: 60_000 },
     )
     expect(await text('#chip-key')).toMatch(/client key [0-9a-f]{4}·[0-9a-f]{4}·[0-9a-f]{4}/)
-    expect(await page.locator('#nodes tr[data-peer]').count()).toBe(4)
-    expect(await page.locator('#offline-banner').isHidden()).toBe(true)
-    await screenshot(page, 'demo-1-loaded')
-    expect(logs!.errors).toEqual([])
-    expect(logs!.lines.filter((l) => l.startsWith('[error]'))).toEqual([])
+    expect(await t.page.locator('#nodes tr[data-peer]').count()).toBe(4)
+    expect(await t.page.locator('#offline-banner').isHidden()).toBe(true)
+    await screenshot(t.page, 'demo-1-loaded')
+    expect(t.logs.errors).toEqual([])
+    expect(t.logs.lines.filter((l) => l.startsWith('[error]'))).toEqual([])
   })
 
   test('shows the verified image and a playable, seekable video through the service worker', async () => {
-    await page.waitForFunction(
+    await t.page.waitForFunction(
       () => {
         const img = document.querySelector<HTMLImageElement>('#image')
         const video = document.querySelector<HTMLVideoElement>('#video')
@@ -105,23 +74,23 @@ describe('the demo page', () => {
     )
     for (const key of ['image', 'video']) {
       expect(
-        new URL(await page.locator(`#${key}`).evaluate((e) => (e as HTMLImageElement).src))
+        new URL(await t.page.locator(`#${key}`).evaluate((e) => (e as HTMLImageElement).src))
           .pathname,
       ).toMatch(/^\/fulmen\//)
-      expect(await page.locator(`#${key}-source`).getAttribute('data-source')).toMatch(
+      expect(await t.page.locator(`#${key}-source`).getAttribute('data-source')).toMatch(
         /^(node|gateway|cache)$/,
       )
       expect(await text(`#${key}-source`)).toMatch(/node · node-\d|gateway|cache/)
     }
     // A seek fetches a range through the worker and the caption says from where.
-    await page.locator('[data-seek="0.5"]').click()
-    await page.waitForFunction(
+    await t.page.locator('[data-seek="0.5"]').click()
+    await t.page.waitForFunction(
       () => /seeked to 0:0\d/.test(document.querySelector('#video-source')?.textContent ?? ''),
       null,
       { timeout: 30_000 },
     )
-    await page.locator('#media').scrollIntoViewIfNeeded()
-    await screenshot(page, 'demo-2-media', { fullPage: false })
+    await t.page.locator('#media').scrollIntoViewIfNeeded()
+    await screenshot(t.page, 'demo-2-media', { fullPage: false })
   })
 
   test('downloads a file verified block by block, with its content id checked', async () => {
@@ -135,25 +104,25 @@ describe('the demo page', () => {
       expect(cell.node).toMatch(/^node-\d$/)
     }
     expect(
-      await page.locator('#download-progress').evaluate((e) => (e as HTMLProgressElement).value),
+      await t.page.locator('#download-progress').evaluate((e) => (e as HTMLProgressElement).value),
     ).toBe(1)
-    expect(await page.locator('#download-save').isVisible()).toBe(true)
+    expect(await t.page.locator('#download-save').isVisible()).toBe(true)
     // The saved bytes, hashed again on the page's own workers, give the expected id.
-    await page.locator('#download-rehash .match.ok').waitFor({ timeout: 30_000 })
-    expect(await page.locator('#failover-log li[data-code]').count()).toBe(0)
-    await page.locator('#download').scrollIntoViewIfNeeded()
-    await screenshot(page, 'demo-3-download')
+    await t.page.locator('#download-rehash .match.ok').waitFor({ timeout: 30_000 })
+    expect(await t.page.locator('#failover-log li[data-code]').count()).toBe(0)
+    await t.page.locator('#download').scrollIntoViewIfNeeded()
+    await screenshot(t.page, 'demo-3-download')
   })
 
   test('with the lying node switched on, the lie is caught and the download fails over', async () => {
-    await page.locator('#lying-switch').check()
+    await t.page.locator('#lying-switch').check()
     // The client restarts with the liar first: the switch comes back once it is up.
-    await page.locator('#lying-switch:enabled').waitFor({ timeout: 60_000 })
+    await t.page.locator('#lying-switch:enabled').waitFor({ timeout: 60_000 })
     expect(await text('#liar-status')).toMatch(/^On: requests go to liar first/)
     const status = await download()
     expect(status).toMatch(/verified: \d+ blocks from liar \+ node-\d/)
     expect(status).toMatch(/1 lie caught; content id matches/)
-    const entries = page.locator('#failover-log li[data-code]')
+    const entries = t.page.locator('#failover-log li[data-code]')
     expect(await entries.count()).toBeGreaterThanOrEqual(1)
     expect(await entries.first().getAttribute('data-code')).toBe('B3_BLOCK_MISMATCH')
     expect(await entries.first().getAttribute('data-node')).toBe('liar')
@@ -166,15 +135,15 @@ describe('the demo page', () => {
       BLOCKS,
     )
     // The nodes panel names the liar's typed failure.
-    const liarRow = page.locator('#nodes tr[data-role="liar"]')
+    const liarRow = t.page.locator('#nodes tr[data-role="liar"]')
     await expect
       .poll(async () => (await liarRow.textContent()) ?? '', { timeout: 10_000 })
       .toMatch(/caught: B3_BLOCK_MISMATCH/)
-    await page.locator('#download').scrollIntoViewIfNeeded()
-    await screenshot(page, 'demo-4-liar')
+    await t.page.locator('#download').scrollIntoViewIfNeeded()
+    await screenshot(t.page, 'demo-4-liar')
     // Back to honest nodes.
-    await page.locator('#lying-switch').uncheck()
-    await page.locator('#lying-switch:enabled').waitFor({ timeout: 60_000 })
+    await t.page.locator('#lying-switch').uncheck()
+    await t.page.locator('#lying-switch:enabled').waitFor({ timeout: 60_000 })
     expect(await text('#liar-status')).toMatch(/^Off/)
   })
 
@@ -184,23 +153,23 @@ describe('the demo page', () => {
       .poll(async () => Number((await text('#da-total')).replace(/\D/g, '')), { timeout: 15_000 })
       .toBeGreaterThanOrEqual(BLOCKS)
     expect(Number((await text('#da-commitments')).replace(/\D/g, ''))).toBeGreaterThan(0)
-    await page.locator('#network').scrollIntoViewIfNeeded()
-    await screenshot(page, 'demo-5-network')
+    await t.page.locator('#network').scrollIntoViewIfNeeded()
+    await screenshot(t.page, 'demo-5-network')
   })
 
   test('stops a node from its panel and starts it again', async () => {
-    const row = page.locator('#nodes tr[data-role="node"]').nth(1)
+    const row = t.page.locator('#nodes tr[data-role="node"]').nth(1)
     await row.getByRole('button', { name: /^Stop / }).click()
     await expect.poll(() => row.getAttribute('data-status'), { timeout: 30_000 }).toBe('bad')
     expect((await row.textContent()) ?? '').toMatch(/stopped/)
     await expect
       .poll(() => text('#chip-nodes'), { timeout: 30_000 })
       .toMatch(/2\/3 nodes reachable/)
-    await screenshot(page, 'demo-6-node-stopped')
+    await screenshot(t.page, 'demo-6-node-stopped')
     // The download still completes, from the nodes still up.
     expect(await download()).toMatch(/verified:/)
     await row.getByRole('button', { name: /^Start / }).click()
     await expect.poll(() => row.getAttribute('data-status'), { timeout: 60_000 }).toBe('ok')
-    expect(logs!.errors).toEqual([])
+    expect(t.logs.errors).toEqual([])
   })
 })

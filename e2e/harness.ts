@@ -4,6 +4,12 @@
  * under test-results/e2e/, and the page's console and errors captured, printed (with the
  * nodes' last log lines) when a test fails.
  *
+ * A test file that runs against the demo page in one context does it all with
+ *
+ *   const t = useDemoPage()   // then t.page, t.demo, t.context, t.browser, t.logs in tests
+ *
+ * or, piece by piece:
+ *
  *   const demo = await startDemo({ port: 0 })
  *   const browser = await launchChromium()
  *   const context = await browser.newContext()
@@ -16,16 +22,18 @@ import { fileURLToPath } from 'node:url'
 import {
   type Browser,
   type BrowserContext,
+  type BrowserContextOptions,
   type ConsoleMessage,
   chromium,
   type LaunchOptions,
   type Page,
 } from 'playwright'
-import { afterEach } from 'vitest'
+import { afterAll, afterEach, beforeAll, expect } from 'vitest'
+import { type Demo, type DemoOptions, startDemo } from '../scripts/demo-server.ts'
 import type { LocalNetwork } from '../src/node/testing/local-network.ts'
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.ts'
 
-export { type Demo, type DemoOptions, startDemo } from '../scripts/demo-server.ts'
+export { type Demo, type DemoOptions, startDemo }
 
 export const RESULTS_DIR = fileURLToPath(new URL('../test-results/e2e/', import.meta.url))
 
@@ -124,4 +132,82 @@ export function printLogsOnFailure(
     }
     process.stderr.write(`--- liar (last ${lines} lines) ---\n${net.liarLogs(lines)}\n`)
   })
+}
+
+export interface DemoPageOptions {
+  /** For `startDemo` (`port` is 0, any free one, unless given). */
+  readonly demo?: DemoOptions
+  /** For `browser.newContext`. */
+  readonly context?: BrowserContextOptions
+}
+
+/** The live values of `useDemoPage`; each getter throws if read before its `beforeAll` ran. */
+export interface DemoPage {
+  readonly demo: Demo
+  readonly browser: Browser
+  readonly context: BrowserContext
+  readonly page: Page
+  readonly logs: PageLogs
+}
+
+/**
+ * Registers, for the calling test file (or `describe`), what a test of the demo page needs:
+ * a `beforeAll` that starts the demo (`startDemo`), launches Chromium, opens a context whose
+ * page logs are captured and a page on the demo's URL (which must answer 200); an `afterAll`
+ * that closes them; and `printLogsOnFailure` for them. A file's own `beforeAll` registered
+ * after this call runs after this one.
+ */
+export function useDemoPage(options: DemoPageOptions = {}): DemoPage {
+  let demo: Demo | undefined
+  let browser: Browser | undefined
+  let context: BrowserContext | undefined
+  let page: Page | undefined
+  let logs: PageLogs | undefined
+
+  printLogsOnFailure(
+    () => [logs],
+    () => demo?.network,
+  )
+
+  beforeAll(async () => {
+    demo = await startDemo({ port: 0, ...options.demo })
+    browser = await launchChromium()
+    context = await browser.newContext(options.context)
+    logs = capturePageLogs(context)
+    page = await context.newPage()
+    const res = await page.goto(demo.url)
+    expect(res?.status()).toBe(200)
+  })
+
+  afterAll(async () => {
+    await context?.close()
+    await browser?.close()
+    await demo?.close()
+  })
+
+  const live = <T>(name: string, value: T | undefined): T => {
+    if (value === undefined) {
+      throw new Error(
+        `useDemoPage: no ${name} yet: read it in a test or hook that runs after useDemoPage's beforeAll (or that beforeAll failed)`,
+      )
+    }
+    return value
+  }
+  return {
+    get demo() {
+      return live('demo', demo)
+    },
+    get browser() {
+      return live('browser', browser)
+    },
+    get context() {
+      return live('context', context)
+    },
+    get page() {
+      return live('page', page)
+    },
+    get logs() {
+      return live('logs', logs)
+    },
+  }
 }

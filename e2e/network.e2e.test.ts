@@ -7,51 +7,17 @@
  * The demo page itself is not asserted on here (it has tests of its own).
  */
 import { createHash } from 'node:crypto'
-import type { Browser, BrowserContext, Page } from 'playwright'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import type { NetworkDescription } from '../src/node/testing/local-network.ts'
-import {
-  capturePageLogs,
-  type Demo,
-  launchChromium,
-  type PageLogs,
-  printLogsOnFailure,
-  screenshot,
-  startDemo,
-} from './harness.ts'
+import { screenshot, useDemoPage } from './harness.ts'
 
 const BLOCK = 262_144
 
-let demo: Demo | undefined
-let browser: Browser | undefined
-let context: BrowserContext | undefined
-let page: Page
-let logs: PageLogs | undefined
-
-printLogsOnFailure(
-  () => [logs],
-  () => demo?.network,
-)
-
-beforeAll(async () => {
-  demo = await startDemo({ port: 0 })
-  browser = await launchChromium()
-  context = await browser.newContext()
-  logs = capturePageLogs(context)
-  page = await context.newPage()
-  const res = await page.goto(demo.url)
-  expect(res?.status()).toBe(200)
-})
-
-afterAll(async () => {
-  await context?.close()
-  await browser?.close()
-  await demo?.close()
-})
+const t = useDemoPage()
 
 /** The description as the page sees it. */
 function networkJson(): Promise<NetworkDescription> {
-  return page.evaluate(async () => {
+  return t.page.evaluate(async () => {
     const res = await fetch('/fulmen-network.json')
     if (!res.ok) throw new Error(`/fulmen-network.json: ${res.status}`)
     return res.json()
@@ -68,7 +34,7 @@ function wsUrl(multiaddr: string): string {
 describe('the network description', () => {
   test('/fulmen-network.json: three running nodes, the liar on node-1, the sample content', async () => {
     const net = await networkJson()
-    expect(net).toEqual(JSON.parse(JSON.stringify(demo!.network.toJSON())))
+    expect(net).toEqual(JSON.parse(JSON.stringify(t.demo.network.toJSON())))
     expect(net.nodes.map((n) => n.name)).toEqual(['node-1', 'node-2', 'node-3'])
     for (const node of net.nodes) {
       expect(node.running).toBe(true)
@@ -100,13 +66,13 @@ describe('the network description', () => {
       expect(c.cid).toMatch(/^bafkr4/)
       expect(c.hex).toMatch(/^[0-9a-f]{64}$/)
     }
-    await screenshot(page, 'network-demo-page')
+    await screenshot(t.page, 'network-demo-page')
   })
 
   test('every node answers /health cross-origin, and its WebSocket listener (and the liar’s) accepts the page', async () => {
     const net = await networkJson()
     const gateways = net.nodes.map((n) => n.gateway)
-    const health = await page.evaluate(
+    const health = await t.page.evaluate(
       (urls) =>
         Promise.all(
           urls.map(async (url) => {
@@ -119,7 +85,7 @@ describe('the network description', () => {
     expect(health).toEqual(gateways.map(() => ({ status: 200, body: { status: 'ok' } })))
 
     const sockets = [...net.nodes.map((n) => n.multiaddr), net.liar.multiaddr].map(wsUrl)
-    const opened = await page.evaluate(
+    const opened = await t.page.evaluate(
       (urls) =>
         Promise.all(
           urls.map(
@@ -144,8 +110,8 @@ describe('content through the gateways', () => {
   test('the image pointer: fetched from the origin by a node, intact, readable cross-origin', async () => {
     const net = await networkJson()
     const { image } = net.content
-    const before = demo!.network.originRequests('/fulmen.png')
-    const got = await page.evaluate(
+    const before = t.demo.network.originRequests('/fulmen.png')
+    const got = await t.page.evaluate(
       async ({ url }) => {
         const res = await fetch(url)
         const bytes = new Uint8Array(await res.arrayBuffer())
@@ -175,7 +141,7 @@ describe('content through the gateways', () => {
       height: 720,
     })
     // The node had it from the origin (the pointer's only home).
-    expect(demo!.network.originRequests('/fulmen.png')).toBeGreaterThan(before)
+    expect(t.demo.network.originRequests('/fulmen.png')).toBeGreaterThan(before)
     const origin = await fetch(image.pointer.split('#')[0]!)
     expect(origin.headers.get('access-control-allow-origin')).toBe('*')
     const sri = createHash('sha256')
@@ -187,7 +153,7 @@ describe('content through the gateways', () => {
   test('the video plays and seeks in Chromium, served by a node with Range requests', async () => {
     const net = await networkJson()
     const src = `${net.nodes[1]!.gateway}${net.content.video.path}`
-    const state = await page.evaluate(async (url) => {
+    const state = await t.page.evaluate(async (url) => {
       const video = document.createElement('video')
       video.id = 'e2e-video'
       video.muted = true
@@ -221,8 +187,8 @@ describe('content through the gateways', () => {
     expect(state.seekableEnd).toBeCloseTo(10, 0)
     expect(state.currentTime).toBeCloseTo(7.5, 1)
     expect({ width: state.width, height: state.height }).toEqual({ width: 640, height: 360 })
-    await screenshot(page, 'network-video-seeked', { fullPage: false })
-    await page.evaluate(() => document.getElementById('e2e-video')?.remove())
+    await screenshot(t.page, 'network-video-seeked', { fullPage: false })
+    await t.page.evaluate(() => document.getElementById('e2e-video')?.remove())
   })
 })
 
@@ -231,12 +197,12 @@ describe('steering the network', () => {
     const before = await networkJson()
     const node = before.nodes[1]!
     const post = (path: string) =>
-      page.evaluate(async (p) => {
+      t.page.evaluate(async (p) => {
         const res = await fetch(p, { method: 'POST' })
         return { status: res.status, body: (await res.json()) as NetworkDescription }
       }, path)
     const health = () =>
-      page.evaluate(async (url) => {
+      t.page.evaluate(async (url) => {
         try {
           return (await fetch(`${url}/health`)).status
         } catch {
@@ -263,7 +229,7 @@ describe('steering the network', () => {
   })
 
   test('the endpoints refuse other sites, unknown nodes and other methods', async () => {
-    const base = demo!.url.replace(/\/$/, '')
+    const base = t.demo.url.replace(/\/$/, '')
     const crossSite = await fetch(`${base}/fulmen-network/nodes/0/stop`, {
       method: 'POST',
       headers: { origin: 'http://evil.example' },
@@ -279,10 +245,10 @@ describe('steering the network', () => {
 
 describe('the client API from a page with no service worker', () => {
   test('createClient in a page (service workers blocked): the 64 MiB download verified in its worker, a range, typed errors', async () => {
-    const bare = await browser!.newContext({ serviceWorkers: 'block' })
+    const bare = await t.browser.newContext({ serviceWorkers: 'block' })
     try {
       const p = await bare.newPage()
-      await p.goto(`${demo!.url.replace(/\/$/, '')}/fulmen-network.json`)
+      await p.goto(`${t.demo.url.replace(/\/$/, '')}/fulmen-network.json`)
       const description = await networkJson()
       const { download } = description.content
       const probe = new URL('./pages/client-probe.ts', import.meta.url).pathname

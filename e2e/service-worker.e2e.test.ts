@@ -6,30 +6,13 @@
  * browser stopped the worker, and as a 502 with an explanation when nothing can serve them.
  */
 import { createHash } from 'node:crypto'
-import type { Browser, BrowserContext, Page } from 'playwright'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import {
-  capturePageLogs,
-  type Demo,
-  launchChromium,
-  type PageLogs,
-  printLogsOnFailure,
-  screenshot,
-  startDemo,
-} from './harness.ts'
+import { beforeAll, describe, expect, test } from 'vitest'
+import { screenshot, useDemoPage } from './harness.ts'
 
-let demo: Demo
-let browser: Browser | undefined
-let context: BrowserContext | undefined
-let page: Page
-let logs: PageLogs | undefined
 /** SHA-256 of the image, read from a gateway while the nodes ran. */
 let imageSha = ''
 
-printLogsOnFailure(
-  () => [logs],
-  () => demo?.network,
-)
+const t = useDemoPage({ demo: { network: { downloadBytes: 3 * 262_144 + 1234 } } })
 
 interface Got {
   readonly status: number
@@ -68,7 +51,7 @@ async function get(path: string, headers: Record<string, string> = {}): Promise<
 
 /** The bytes of `path` straight from a node's gateway (raw, as the reference). */
 async function reference(path: string, range?: string): Promise<Uint8Array> {
-  const gateway = demo.network.nodes[1]!.gateway
+  const gateway = t.demo.network.nodes[1]!.gateway
   const res = await fetch(`${gateway}${path}`, range === undefined ? {} : { headers: { range } })
   return new Uint8Array(await res.arrayBuffer())
 }
@@ -96,54 +79,42 @@ const clearCache = async () =>
 
 /** The sample image's `<prefix>http?url=…&integrity=…` path. */
 function imagePath(): string {
-  const [url = '', fragment = ''] = demo.network.content.image.pointer.split('#')
+  const [url = '', fragment = ''] = t.demo.network.content.image.pointer.split('#')
   const integrity = new URLSearchParams(fragment).get('integrity') ?? ''
   return `/fulmen/http?${new URLSearchParams({ url, integrity })}`
 }
 
-const videoPath = () => `/fulmen/${demo.network.content.video.cid}`
+const videoPath = () => `/fulmen/${t.demo.network.content.video.cid}`
 
 /**
  * `page.evaluate`, run again once if Vite's dev server reloaded the page meanwhile (it does
  * when a watched file changes or new dependencies were optimized).
  */
-async function inPage<A, R>(fn: Parameters<typeof page.evaluate<R, A>>[0], arg: A): Promise<R> {
+async function inPage<A, R>(fn: Parameters<typeof t.page.evaluate<R, A>>[0], arg: A): Promise<R> {
   try {
-    return await page.evaluate(fn, arg)
+    return await t.page.evaluate(fn, arg)
   } catch (error) {
     if (!/context was destroyed|navigation/i.test(String(error))) throw error
-    await page.waitForLoadState('load')
+    await t.page.waitForLoadState('load')
     await waitForController()
-    return await page.evaluate(fn, arg)
+    return await t.page.evaluate(fn, arg)
   }
 }
 
 async function waitForController(): Promise<void> {
-  await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, {
+  await t.page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, {
     timeout: 60_000,
   })
 }
 
 beforeAll(async () => {
-  demo = await startDemo({ port: 0, network: { downloadBytes: 3 * 262_144 + 1234 } })
-  browser = await launchChromium()
-  context = await browser.newContext()
-  logs = capturePageLogs(context)
-  page = await context.newPage()
-  await page.goto(demo.url)
   await waitForController()
-})
-
-afterAll(async () => {
-  await context?.close()
-  await browser?.close()
-  await demo?.close()
 })
 
 describe('service worker', () => {
   test('serves the image verified from a node, with its content type', async () => {
     await clearCache()
-    const image = demo.network.content.image
+    const image = t.demo.network.content.image
     const got = await get(imagePath())
     expect(got.status).toBe(200)
     expect(got.headers['content-type']).toBe('image/png')
@@ -163,11 +134,11 @@ describe('service worker', () => {
       return img.naturalWidth
     }, imagePath())
     expect(width).toBeGreaterThan(0)
-    await screenshot(page, 'service-worker-image', { fullPage: false })
+    await screenshot(t.page, 'service-worker-image', { fullPage: false })
   })
 
   test('answers a Range with 206, and a video seeks and plays', async () => {
-    const video = demo.network.content.video
+    const video = t.demo.network.content.video
     const got = await get(videoPath(), { range: 'bytes=300000-' })
     expect(got.status).toBe(206)
     expect(got.headers['content-range']).toBe(`bytes 300000-${video.bytes - 1}/${video.bytes}`)
@@ -202,11 +173,11 @@ describe('service worker', () => {
       return { target, at: v.currentTime, duration: v.duration }
     }, videoPath())
     expect(played.at).toBeGreaterThanOrEqual(played.target)
-    await screenshot(page, 'service-worker-video-seeked', { fullPage: false })
+    await screenshot(t.page, 'service-worker-video-seeked', { fullPage: false })
   })
 
   test('a lying node first in order: the bytes still come right, from another node', async () => {
-    const { liar, nodes, content } = demo.network
+    const { liar, nodes, content } = t.demo.network
     await configure({ nodes: [liar.multiaddr, ...nodes.map((n) => n.multiaddr)], order: 'given' })
     await clearCache()
     const got = await get(`/fulmen/${content.download.cid}`)
@@ -218,7 +189,7 @@ describe('service worker', () => {
   })
 
   test('gateways only: verified over HTTP', async () => {
-    const { nodes, content } = demo.network
+    const { nodes, content } = t.demo.network
     await configure({ nodes: [], gateways: nodes.map((n) => n.gateway) })
     await clearCache()
     const got = await get(`/fulmen/${content.video.hex}`, { range: 'bytes=0-99999' })
@@ -231,10 +202,10 @@ describe('service worker', () => {
 
   test('a worker the browser stopped starts again and reloads its configuration', async () => {
     const before = await tellWorker({ type: 'fulmen:stats' })
-    const cdp = await context!.newCDPSession(page)
+    const cdp = await t.context.newCDPSession(t.page)
     await cdp.send('ServiceWorker.enable')
     await cdp.send('ServiceWorker.stopAllWorkers')
-    const got = await get(`/fulmen/${demo.network.content.video.hex}`, { range: 'bytes=5-9' })
+    const got = await get(`/fulmen/${t.demo.network.content.video.hex}`, { range: 'bytes=5-9' })
     expect(got.status).toBe(206)
     expect(got.length).toBe(5)
     const after = await tellWorker({ type: 'fulmen:stats' })
@@ -246,8 +217,8 @@ describe('service worker', () => {
     // Cache the whole image and video first.
     expect((await get(imagePath())).status).toBe(200)
     expect((await get(videoPath())).status).toBe(200)
-    await demo.network.stopAllNodes()
-    await page.reload()
+    await t.demo.network.stopAllNodes()
+    await t.page.reload()
     await waitForController()
     const image = await get(imagePath())
     expect(image.status).toBe(200)
@@ -264,16 +235,16 @@ describe('service worker', () => {
       return img.naturalWidth
     }, imagePath())
     expect(width).toBeGreaterThan(0)
-    await screenshot(page, 'service-worker-offline-reload', { fullPage: false })
+    await screenshot(t.page, 'service-worker-offline-reload', { fullPage: false })
   })
 
   test('every node down and nothing cached: 502 with an explanation, no content bytes', async () => {
     await clearCache()
-    const got = await get(`/fulmen/${demo.network.content.download.cid}`)
+    const got = await get(`/fulmen/${t.demo.network.content.download.cid}`)
     expect(got.status).toBe(502)
     expect(got.headers['content-type']).toBe('text/plain; charset=utf-8')
     expect(got.text).toMatch(/^502 SW_UNAVAILABLE\n/)
-    for (const node of demo.network.nodes) expect(got.text).toContain(node.peerId)
+    for (const node of t.demo.network.nodes) expect(got.text).toContain(node.peerId)
     expect(got.length).toBe(new TextEncoder().encode(got.text).length)
   })
 })
