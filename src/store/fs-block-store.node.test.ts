@@ -24,6 +24,7 @@ import { hex } from '../b3/testing/kernels.ts'
 import { type HashTree, treeOf } from '../b3/tree.ts'
 import { type BlockStore, StoreError, type StoreErrorCode } from './block-store.ts'
 import { type FsBlockStoreOptions, openFsBlockStore } from './fs-block-store.ts'
+import { blockStoreContract } from './testing/block-store-contract.ts'
 import { chunksOf, patternBytes, slices } from './testing/content.ts'
 
 const BLOCK = TREE_BLOCK_LEN
@@ -830,3 +831,16 @@ test('logs through a pino logger with component "store"', async () => {
   expect(messages).toContain('evicted content')
   expect(messages).toContain('block store closed')
 })
+
+blockStoreContract(
+  'FsBlockStore',
+  async (options = {}) => {
+    const dir = freshDir()
+    return {
+      store: await openStore({ dir, ...options }),
+      reopen: () => openStore({ dir, ...options }),
+      cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+    }
+  },
+  { persistent: true, propertyRuns: 15 },
+)

@@ -3,6 +3,7 @@ import { TREE_BLOCK_LEN } from '../b3/constants.ts'
 import { treeOf } from '../b3/tree.ts'
 import { StoreError } from './block-store.ts'
 import { MemoryBlockStore } from './memory-block-store.ts'
+import { blockStoreContract } from './testing/block-store-contract.ts'
 
 function content(len: number, seed = 1): Uint8Array {
   const out = new Uint8Array(len)
@@ -219,3 +220,8 @@ describe('MemoryBlockStore', () => {
     expect(await collect(store.read(tree.root))).toEqual(data)
   })
 })
+
+blockStoreContract('MemoryBlockStore', async (options = {}) => ({
+  store: new MemoryBlockStore(options),
+  cleanup: async () => {},
+}))

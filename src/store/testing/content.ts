@@ -1,5 +1,11 @@
-/** Test support for the block store: deterministic content and sources that misbehave. */
-import { setTimeout as sleep } from 'node:timers/promises'
+/**
+ * Test support for the block store: deterministic content and sources that misbehave.
+ * Isomorphic (no Node built-ins): the shared contract runs in Chromium too.
+ */
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
 
 /** A xorshift32 byte stream: the same seed gives the same bytes, however it is sliced. */
 export class PatternGen {

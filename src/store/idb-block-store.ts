@@ -1,0 +1,736 @@
+/**
+ * The block store of a browser tab node: IndexedDB (`idb-schema.ts` has the layout). Runs in
+ * a window and in workers; no DOM, no Node built-ins.
+ *
+ * Import: the stream is hashed as it arrives and cut into 256 KiB blocks, written a few at a
+ * time under a fresh blob id, each batch in its own transaction (a transaction commits by
+ * itself as soon as we await the source, so none spans the network). The last blocks, the
+ * tree and the record are written in one final transaction, which also evicts what must go:
+ * that is the commit point. An import that fails removes its blocks; one cut short by a
+ * closed tab leaves them staged, and the next open removes them (`idb-recovery.ts`).
+ *
+ * The database is the source of truth (other tabs may share it): records are read per call,
+ * and every decision that needs the totals (eviction, `STORE_FULL`) is taken inside the
+ * transaction that acts on it. Only access times are kept in memory, written in batches.
+ */
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
+import { HASH_LEN, TREE_BLOCK_LEN } from '../b3/constants.ts'
+import { ready } from '../b3/engine.ts'
+import { type HashTree, TreeBuilder } from '../b3/tree.ts'
+import {
+  type BlockStore,
+  type PutOptions,
+  type StoredContent,
+  StoreError,
+  type StoreUsage,
+} from './block-store.ts'
+import { holdLock, importLockName, recover } from './idb-recovery.ts'
+import {
+  type BlockDb,
+  blobRange,
+  type ContentRecord,
+  inTransaction,
+  newBlobId,
+  openBlockDb,
+  treeBytes,
+} from './idb-schema.ts'
+
+export interface IdbBlockStoreOptions {
+  /** The IndexedDB database (default `fulmen-blocks`). */
+  readonly name?: string
+  /** Content bytes kept at most (trees not counted); least recently used content is evicted. */
+  readonly limitBytes?: number
+  /** How often access times are written (default 5 s; always on close). */
+  readonly accessFlushMs?: number
+}
+
+export const DEFAULT_IDB_STORE_NAME = 'fulmen-blocks'
+
+/** Full blocks written per transaction during an import. */
+const BATCH_BLOCKS = 4
+/** Bytes of trees cached in memory at most. */
+const TREE_CACHE_BYTES = 8 * 1024 * 1024
+
+function hexOf(root: Uint8Array): string {
+  if (!(root instanceof Uint8Array) || root.length !== HASH_LEN) {
+    // Like the other stores: no content has such a root.
+    throw new StoreError('STORE_NOT_FOUND', `a content root is ${HASH_LEN} bytes`)
+  }
+  return bytesToHex(root)
+}
+
+function notFound(hex: string): StoreError {
+  return new StoreError('STORE_NOT_FOUND', `content ${hex} is not stored`)
+}
+
+function closedError(): StoreError {
+  return new StoreError('STORE_CLOSED', 'the block store is closed')
+}
+
+/** `it.next()`, or the signal's reason as soon as it aborts. */
+function nextOrAbort<T>(it: AsyncIterator<T>, signal: AbortSignal): Promise<IteratorResult<T>> {
+  signal.throwIfAborted()
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    it.next().then(
+      (r) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(r)
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(e)
+      },
+    )
+  })
+}
+
+/** Tells a source we will not read it further (cancels a stream, finishes a generator). */
+function stopSource(it: AsyncIterator<unknown>): void {
+  try {
+    void Promise.resolve(it.return?.()).catch(() => {})
+  } catch {
+    // A source that cannot be stopped is simply left alone.
+  }
+}
+
+/**
+ * The unpinned records to evict, least recently used first, so that `incoming` more bytes
+ * fit under `limit`; undefined when even evicting all of them is not enough.
+ */
+function victimsFor(
+  records: readonly ContentRecord[],
+  lastAccess: (r: ContentRecord) => number,
+  limit: number,
+  incoming: number,
+): ContentRecord[] | undefined {
+  let bytes = 0
+  let pinned = 0
+  for (const r of records) {
+    bytes += r.length
+    if (r.pinned) pinned += r.length
+  }
+  if (pinned + incoming > limit) return undefined
+  const victims: ContentRecord[] = []
+  const unpinned = records
+    .filter((r) => !r.pinned)
+    .sort((a, b) => lastAccess(a) - lastAccess(b) || (a.root < b.root ? -1 : 1))
+  for (const r of unpinned) {
+    if (bytes + incoming <= limit) break
+    victims.push(r)
+    bytes -= r.length
+  }
+  return victims
+}
+
+/** Opens (and cleans up) the IndexedDB block store. */
+export async function openIdbBlockStore(options: IdbBlockStoreOptions = {}): Promise<BlockStore> {
+  const name = options.name ?? DEFAULT_IDB_STORE_NAME
+  const limit = options.limitBytes ?? Number.POSITIVE_INFINITY
+  if (!(typeof limit === 'number' && limit >= 0)) {
+    throw new RangeError(`limitBytes must be a non-negative number, got ${limit}`)
+  }
+  await ready()
+  let store: IdbBlockStore | undefined
+  const db = await openBlockDb(name, {
+    onBlocking: () => void store?.close(),
+    onTerminated: () => store?.terminated(),
+  })
+  try {
+    const records = await recover(db, name)
+    store = new IdbBlockStore(db, name, limit, records, options.accessFlushMs ?? 5_000)
+    await store.enforceLimit()
+    return store
+  } catch (e) {
+    db.close()
+    throw e
+  }
+}
+
+class IdbBlockStore implements BlockStore {
+  private readonly db: BlockDb
+  private readonly name: string
+  private readonly limit: number
+  /** Access times not yet written: root hex → lastAccess. */
+  private readonly pending = new Map<string, number>()
+  /** Strictly increasing access clock: LRU order has no ties within this context. */
+  private clock = 0
+  private readonly trees = new Map<string, HashTree>()
+  private treesBytes = 0
+  private readonly puts = new Set<Promise<unknown>>()
+  private readonly closing = new AbortController()
+  private closed = false
+  private closePromise: Promise<void> | undefined
+  private readonly timer: ReturnType<typeof setInterval>
+
+  constructor(
+    db: BlockDb,
+    name: string,
+    limit: number,
+    records: readonly ContentRecord[],
+    flushMs: number,
+  ) {
+    this.db = db
+    this.name = name
+    this.limit = limit
+    for (const r of records) this.clock = Math.max(this.clock, r.lastAccess)
+    this.timer = setInterval(() => void this.flushAccess().catch(() => {}), flushMs)
+    // Node (tests with a fake IndexedDB) must not stay alive for this timer.
+    ;(this.timer as { unref?: () => void }).unref?.()
+  }
+
+  // --- helpers ------------------------------------------------------------------------------
+
+  private assertOpen(): void {
+    if (this.closed) throw closedError()
+  }
+
+  private now(): number {
+    this.clock = Math.max(Date.now(), this.clock + 1)
+    return this.clock
+  }
+
+  private touch(hex: string): void {
+    this.pending.set(hex, this.now())
+  }
+
+  private lastAccess(r: ContentRecord): number {
+    return Math.max(r.lastAccess, this.pending.get(r.root) ?? 0)
+  }
+
+  private toStored(r: ContentRecord): StoredContent {
+    return {
+      root: hexToBytes(r.root),
+      length: r.length,
+      blocks: r.blocks,
+      pinned: r.pinned,
+      lastAccess: this.lastAccess(r),
+    }
+  }
+
+  private async record(hex: string): Promise<ContentRecord | undefined> {
+    return this.db.get('contents', hex)
+  }
+
+  private async allRecords(): Promise<ContentRecord[]> {
+    return this.db.getAll('contents')
+  }
+
+  private cacheTree(hex: string, tree: HashTree): void {
+    if (tree.hashes.length > TREE_CACHE_BYTES / 4 || this.trees.has(hex)) return
+    this.trees.set(hex, tree)
+    this.treesBytes += tree.hashes.length
+    for (const [k, t] of this.trees) {
+      if (this.treesBytes <= TREE_CACHE_BYTES) break
+      this.trees.delete(k)
+      this.treesBytes -= t.hashes.length
+    }
+  }
+
+  private forget(hex: string): void {
+    this.pending.delete(hex)
+    const t = this.trees.get(hex)
+    if (t !== undefined) {
+      this.trees.delete(hex)
+      this.treesBytes -= t.hashes.length
+    }
+  }
+
+  /** Block `k` of the blob, checked to be exactly as long as the record says. */
+  private async loadBlock(r: ContentRecord, k: number): Promise<Uint8Array> {
+    this.assertOpen()
+    const block = await this.db.get('blocks', [r.blob, k])
+    if (block === undefined) throw notFound(r.root) // deleted or evicted meanwhile
+    if (block.length !== Math.min(TREE_BLOCK_LEN, r.length - k * TREE_BLOCK_LEN)) {
+      throw new StoreError('STORE_CORRUPT', `block ${k} of ${r.root} has the wrong size`)
+    }
+    return block
+  }
+
+  /** Evicts (in one transaction) whatever is over the limit; run at open. */
+  async enforceLimit(): Promise<void> {
+    if (this.limit === Number.POSITIVE_INFINITY) return
+    const tx = this.db.transaction(['contents', 'trees', 'blocks'], 'readwrite', {
+      durability: 'strict',
+    })
+    const dropped = await inTransaction(tx, async () => {
+      const records = await tx.objectStore('contents').getAll()
+      const victims = victimsFor(records, (r) => this.lastAccess(r), this.limit, 0)
+      // Pinned content over the limit stays: only unpinned content is ever evicted.
+      const all = victims ?? records.filter((r) => !r.pinned)
+      await Promise.all(
+        all.flatMap((v) => [
+          tx.objectStore('contents').delete(v.root),
+          tx.objectStore('trees').delete(v.root),
+          tx.objectStore('blocks').delete(blobRange(v.blob)),
+        ]),
+      )
+      return all
+    })
+    for (const v of dropped) this.forget(v.root)
+  }
+
+  private async flushAccessNow(): Promise<void> {
+    if (this.pending.size === 0) return
+    const touched = [...this.pending]
+    const tx = this.db.transaction('contents', 'readwrite')
+    await inTransaction(tx, async () => {
+      const records = await Promise.all(touched.map(([hex]) => tx.store.get(hex)))
+      await Promise.all(
+        records.map((r, i) => {
+          const t = touched[i]![1]
+          return r !== undefined && r.lastAccess < t
+            ? tx.store.put({ ...r, lastAccess: t })
+            : undefined
+        }),
+      )
+    })
+    // Keep touches that happened while writing.
+    for (const [hex, t] of touched) if (this.pending.get(hex) === t) this.pending.delete(hex)
+  }
+
+  private flushAccess(): Promise<void> {
+    return this.closed ? Promise.resolve() : this.flushAccessNow()
+  }
+
+  // --- put ----------------------------------------------------------------------------------
+
+  put(source: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<HashTree> {
+    if (this.closed) return Promise.reject(closedError())
+    const task = this.doPut(source, options)
+    this.puts.add(task)
+    const forget = () => this.puts.delete(task)
+    task.then(forget, forget)
+    return task
+  }
+
+  private async doPut(source: AsyncIterable<Uint8Array>, options: PutOptions): Promise<HashTree> {
+    const { expectedRoot, maxBytes, onProgress } = options
+    const pin = options.pin === true
+    const signal =
+      options.signal === undefined
+        ? this.closing.signal
+        : AbortSignal.any([options.signal, this.closing.signal])
+    signal.throwIfAborted()
+    const expectedHex = expectedRoot === undefined ? undefined : hexOf(expectedRoot)
+    const it = source[Symbol.asyncIterator]()
+
+    // Already stored: no need to read the source at all.
+    if (expectedHex !== undefined) {
+      const known = await this.putKnown(expectedHex, pin, maxBytes)
+      if (known !== undefined) {
+        stopSource(it)
+        return known
+      }
+    }
+
+    // Early refusal only; the commit decides with the totals of its own transaction.
+    const pinnedBytes = (await this.allRecords())
+      .filter((r) => r.pinned)
+      .reduce((n, r) => n + r.length, 0)
+    const blob = newBlobId()
+    const release = await holdLock(importLockName(this.name, blob))
+    let staged = false
+    let inflight: Promise<void> | undefined
+    try {
+      signal.throwIfAborted()
+      await this.db.put('staging', { startedAt: Date.now() }, blob)
+      staged = true
+      const builder = new TreeBuilder()
+      let block = new Uint8Array(TREE_BLOCK_LEN)
+      let filled = 0
+      let total = 0
+      let batch: Uint8Array[] = []
+      let batchStart = 0
+      for (;;) {
+        const step = await nextOrAbort(it, signal)
+        if (step.done === true) break
+        const chunk = step.value
+        if (!(chunk instanceof Uint8Array)) throw new TypeError('a put source yields Uint8Arrays')
+        total += chunk.length
+        if (maxBytes !== undefined && total > maxBytes) {
+          throw new StoreError('STORE_TOO_LARGE', `content exceeds maxBytes (${maxBytes})`)
+        }
+        if (total > this.limit - pinnedBytes) {
+          throw new StoreError(
+            'STORE_FULL',
+            `content of more than ${total - chunk.length} bytes does not fit in the store`,
+          )
+        }
+        builder.update(chunk)
+        for (let off = 0; off < chunk.length; ) {
+          const n = Math.min(TREE_BLOCK_LEN - filled, chunk.length - off)
+          block.set(chunk.subarray(off, off + n), filled)
+          filled += n
+          off += n
+          if (filled === TREE_BLOCK_LEN) {
+            batch.push(block)
+            block = new Uint8Array(TREE_BLOCK_LEN)
+            filled = 0
+          }
+        }
+        if (batch.length >= BATCH_BLOCKS) {
+          // One batch in flight while the next one fills.
+          await inflight
+          inflight = this.writeBatch(blob, batchStart, batch)
+          inflight.catch(() => {})
+          batchStart += batch.length
+          batch = []
+        }
+        onProgress?.(total)
+      }
+      // The last block is partial (or the single empty block of empty content).
+      if (filled > 0 || total === 0) batch.push(block.slice(0, filled))
+      await inflight
+      const tree = builder.finalize()
+      const hex = hexOf(tree.root)
+      if (expectedHex !== undefined && hex !== expectedHex) {
+        throw new StoreError(
+          'STORE_ROOT_MISMATCH',
+          `content hashes to ${hex}, expected ${expectedHex}`,
+        )
+      }
+      signal.throwIfAborted()
+      await this.commit(blob, tree, batchStart, batch, pin)
+      staged = false
+      return tree
+    } catch (e) {
+      stopSource(it)
+      await inflight?.catch(() => {})
+      if (staged) await this.discard(blob).catch(() => {})
+      throw e
+    } finally {
+      release?.()
+    }
+  }
+
+  /** Writes staged blocks, unless the staging entry is gone (removed by another context). */
+  private async writeBatch(blob: string, start: number, blocks: Uint8Array[]): Promise<void> {
+    this.assertOpen()
+    const tx = this.db.transaction(['staging', 'blocks'], 'readwrite')
+    await inTransaction(tx, async () => {
+      if ((await tx.objectStore('staging').get(blob)) === undefined) {
+        throw new StoreError('STORE_CORRUPT', 'the import was cleaned up by another context')
+      }
+      // Each block is its own exact buffer: IndexedDB clones a view's whole buffer.
+      await Promise.all(blocks.map((b, i) => tx.objectStore('blocks').put(b, [blob, start + i])))
+    })
+  }
+
+  private async discard(blob: string): Promise<void> {
+    const tx = this.db.transaction(['staging', 'blocks'], 'readwrite')
+    await inTransaction(tx, async () => {
+      await Promise.all([
+        tx.objectStore('blocks').delete(blobRange(blob)),
+        tx.objectStore('staging').delete(blob),
+      ])
+    })
+  }
+
+  /** The commit point: last blocks, tree, record and evictions in one transaction. */
+  private async commit(
+    blob: string,
+    tree: HashTree,
+    start: number,
+    last: Uint8Array[],
+    pin: boolean,
+  ): Promise<void> {
+    this.assertOpen()
+    const hex = bytesToHex(tree.root)
+    const tx = this.db.transaction(['contents', 'trees', 'blocks', 'staging'], 'readwrite', {
+      durability: 'strict',
+    })
+    const contents = tx.objectStore('contents')
+    const trees = tx.objectStore('trees')
+    const blocks = tx.objectStore('blocks')
+    const staging = tx.objectStore('staging')
+    const victims = await inTransaction(tx, async () => {
+      if ((await staging.get(blob)) === undefined) {
+        throw new StoreError('STORE_CORRUPT', 'the import was cleaned up by another context')
+      }
+      await staging.delete(blob)
+      const existing = await contents.get(hex)
+      if (existing !== undefined) {
+        // Stored meanwhile (a concurrent put of the same content): keep the first copy.
+        await blocks.delete(blobRange(blob))
+        if (pin && !existing.pinned) await contents.put({ ...existing, pinned: true })
+        return []
+      }
+      const victims = victimsFor(
+        await contents.getAll(),
+        (r) => this.lastAccess(r),
+        this.limit,
+        tree.length,
+      )
+      if (victims === undefined) {
+        throw new StoreError('STORE_FULL', `${tree.length} bytes do not fit: too much is pinned`)
+      }
+      const writes: Promise<unknown>[] = []
+      for (const v of victims) {
+        writes.push(contents.delete(v.root), trees.delete(v.root), blocks.delete(blobRange(v.blob)))
+      }
+      for (const [i, b] of last.entries()) writes.push(blocks.put(b, [blob, start + i]))
+      writes.push(trees.put(tree.hashes, hex))
+      writes.push(
+        contents.put({
+          root: hex,
+          length: tree.length,
+          blocks: tree.blocks,
+          pinned: pin,
+          lastAccess: this.now(),
+          blob,
+        }),
+      )
+      await Promise.all(writes)
+      return victims
+    })
+    for (const v of victims) this.forget(v.root)
+    this.touch(hex)
+    this.cacheTree(hex, tree)
+  }
+
+  /** `put` of content already stored: refresh (and maybe pin) it and return its tree. */
+  private async putKnown(
+    hex: string,
+    pin: boolean,
+    maxBytes: number | undefined,
+  ): Promise<HashTree | undefined> {
+    const r = await this.record(hex)
+    if (r === undefined) return undefined
+    if (maxBytes !== undefined && r.length > maxBytes) {
+      throw new StoreError('STORE_TOO_LARGE', `content exceeds maxBytes (${maxBytes})`)
+    }
+    try {
+      if (pin && !r.pinned) await this.pin(hexToBytes(hex))
+      return await this.getTree(hexToBytes(hex))
+    } catch (e) {
+      // Deleted meanwhile: import it after all.
+      if (e instanceof StoreError && e.code === 'STORE_NOT_FOUND') return undefined
+      throw e
+    }
+  }
+
+  // --- reads --------------------------------------------------------------------------------
+
+  async stat(root: Uint8Array): Promise<StoredContent | undefined> {
+    this.assertOpen()
+    const r = await this.record(hexOf(root))
+    return r === undefined ? undefined : this.toStored(r)
+  }
+
+  async getTree(root: Uint8Array): Promise<HashTree | undefined> {
+    this.assertOpen()
+    const hex = hexOf(root)
+    const tx = this.db.transaction(['contents', 'trees'])
+    const found = await inTransaction(tx, async () => {
+      const r = await tx.objectStore('contents').get(hex)
+      if (r === undefined) return undefined
+      const cached = this.trees.get(hex)
+      if (cached !== undefined) return { r, tree: cached }
+      const hashes = await tx.objectStore('trees').get(hex)
+      return { r, hashes }
+    })
+    if (found === undefined) return undefined
+    this.touch(hex)
+    if (found.tree !== undefined) return found.tree
+    const { r, hashes } = found
+    if (
+      hashes === undefined ||
+      hashes.length !== treeBytes(r.blocks) ||
+      bytesToHex(hashes.subarray(hashes.length - HASH_LEN)) !== hex
+    ) {
+      throw new StoreError('STORE_CORRUPT', `the tree of ${hex} is damaged`)
+    }
+    const tree: HashTree = { root: hexToBytes(hex), length: r.length, blocks: r.blocks, hashes }
+    this.cacheTree(hex, tree)
+    return tree
+  }
+
+  async getBlock(root: Uint8Array, k: number, signal?: AbortSignal): Promise<Uint8Array> {
+    this.assertOpen()
+    const hex = hexOf(root)
+    signal?.throwIfAborted()
+    const r = await this.record(hex)
+    if (r === undefined) throw notFound(hex)
+    if (!Number.isSafeInteger(k) || k < 0 || k >= r.blocks) {
+      throw new StoreError(
+        'STORE_INVALID_BLOCK',
+        `block ${k} does not exist: content ${hex} has ${r.blocks} block(s)`,
+      )
+    }
+    this.touch(hex)
+    return this.loadBlock(r, k)
+  }
+
+  /** The record, once the range is checked against it. */
+  private async forRange(hex: string, start: number, end: number | undefined) {
+    const r = await this.record(hex)
+    if (r === undefined) throw notFound(hex)
+    const stop = end ?? r.length
+    if (
+      !Number.isSafeInteger(start) ||
+      !Number.isSafeInteger(stop) ||
+      start < 0 ||
+      start > stop ||
+      stop > r.length
+    ) {
+      throw new StoreError(
+        'STORE_INVALID_RANGE',
+        `range [${start}, ${stop}) is not within content ${hex} of ${r.length} bytes`,
+      )
+    }
+    this.touch(hex)
+    return { r, stop }
+  }
+
+  async *read(
+    root: Uint8Array,
+    range?: { start: number; end: number },
+    signal?: AbortSignal,
+  ): AsyncGenerator<Uint8Array> {
+    this.assertOpen()
+    const hex = hexOf(root)
+    signal?.throwIfAborted()
+    const start = range?.start ?? 0
+    const { r, stop } = await this.forRange(hex, start, range?.end)
+    if (start === stop) return
+    const first = Math.floor(start / TREE_BLOCK_LEN)
+    const last = Math.floor((stop - 1) / TREE_BLOCK_LEN)
+    // One block read ahead while the consumer handles the current one.
+    let next: Promise<Uint8Array> | undefined = this.loadBlock(r, first)
+    try {
+      for (let k = first; k <= last; k++) {
+        const current = next!
+        next = k < last ? this.loadBlock(r, k + 1) : undefined
+        next?.catch(() => {})
+        const block = await current
+        signal?.throwIfAborted()
+        const base = k * TREE_BLOCK_LEN
+        const from = Math.max(start, base) - base
+        const to = Math.min(stop, base + block.length) - base
+        yield from === 0 && to === block.length ? block : block.subarray(from, to)
+      }
+    } finally {
+      next?.catch(() => {})
+    }
+  }
+
+  async readInto(
+    root: Uint8Array,
+    position: number,
+    target: Uint8Array,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    this.assertOpen()
+    const hex = hexOf(root)
+    signal?.throwIfAborted()
+    const { r } = await this.forRange(hex, position, position + target.length)
+    for (let pos = position; pos < position + target.length; ) {
+      signal?.throwIfAborted()
+      const k = Math.floor(pos / TREE_BLOCK_LEN)
+      const block = await this.loadBlock(r, k)
+      const from = pos - k * TREE_BLOCK_LEN
+      const n = Math.min(block.length - from, position + target.length - pos)
+      target.set(block.subarray(from, from + n), pos - position)
+      pos += n
+    }
+  }
+
+  // --- mutations ----------------------------------------------------------------------------
+
+  private async setPinned(root: Uint8Array, pinned: boolean): Promise<void> {
+    this.assertOpen()
+    const hex = hexOf(root)
+    const tx = this.db.transaction('contents', 'readwrite', { durability: 'strict' })
+    await inTransaction(tx, async () => {
+      const r = await tx.store.get(hex)
+      if (r === undefined) throw notFound(hex)
+      if (r.pinned !== pinned) await tx.store.put({ ...r, pinned })
+    })
+  }
+
+  pin(root: Uint8Array): Promise<void> {
+    return this.setPinned(root, true)
+  }
+
+  unpin(root: Uint8Array): Promise<void> {
+    return this.setPinned(root, false)
+  }
+
+  async delete(root: Uint8Array): Promise<boolean> {
+    this.assertOpen()
+    const hex = hexOf(root)
+    const tx = this.db.transaction(['contents', 'trees', 'blocks'], 'readwrite', {
+      durability: 'strict',
+    })
+    const deleted = await inTransaction(tx, async () => {
+      const r = await tx.objectStore('contents').get(hex)
+      if (r === undefined) return false
+      await Promise.all([
+        tx.objectStore('contents').delete(hex),
+        tx.objectStore('trees').delete(hex),
+        tx.objectStore('blocks').delete(blobRange(r.blob)),
+      ])
+      return true
+    })
+    this.forget(hex)
+    return deleted
+  }
+
+  async *list(): AsyncGenerator<StoredContent> {
+    this.assertOpen()
+    for (const r of await this.allRecords()) yield this.toStored(r)
+  }
+
+  async usage(): Promise<StoreUsage> {
+    this.assertOpen()
+    let bytes = 0
+    let pinnedBytes = 0
+    const records = await this.allRecords()
+    for (const r of records) {
+      bytes += r.length
+      if (r.pinned) pinnedBytes += r.length
+    }
+    return { bytes, contents: records.length, pinnedBytes, limit: this.limit }
+  }
+
+  async setPointer(pointer: string, root: Uint8Array): Promise<void> {
+    this.assertOpen()
+    await this.db.put('pointers', hexOf(root), pointer)
+  }
+
+  async getPointer(pointer: string): Promise<Uint8Array | undefined> {
+    this.assertOpen()
+    const tx = this.db.transaction(['pointers', 'contents'])
+    const hex = await inTransaction(tx, async () => {
+      const hex = await tx.objectStore('pointers').get(pointer)
+      if (hex === undefined) return undefined
+      return (await tx.objectStore('contents').count(hex)) > 0 ? hex : undefined
+    })
+    return hex === undefined ? undefined : hexToBytes(hex)
+  }
+
+  close(): Promise<void> {
+    this.closePromise ??= this.doClose()
+    return this.closePromise
+  }
+
+  private async doClose(): Promise<void> {
+    this.closed = true
+    this.closing.abort(closedError())
+    clearInterval(this.timer)
+    await Promise.allSettled([...this.puts])
+    await this.flushAccessNow().catch(() => {})
+    this.trees.clear()
+    this.treesBytes = 0
+    this.db.close()
+  }
+
+  /** The browser closed the connection: nothing more can be done. */
+  terminated(): void {
+    this.closed = true
+    this.closing.abort(closedError())
+    clearInterval(this.timer)
+  }
+}
