@@ -36,6 +36,7 @@ import {
   StoreError,
   type StoreUsage,
 } from './block-store.ts'
+import { nextOrAbort, stopSource } from './import-source.ts'
 
 /** A log method in pino's shape: a bindings object, then a message. */
 export type StoreLogFn = (obj: object, msg?: string) => void
@@ -196,34 +197,6 @@ class Mutex {
     const result = this.tail.then(fn)
     this.tail = result.catch(() => {})
     return result
-  }
-}
-
-/** `it.next()`, or the signal's reason as soon as it aborts. */
-function nextOrAbort<T>(it: AsyncIterator<T>, signal: AbortSignal): Promise<IteratorResult<T>> {
-  signal.throwIfAborted()
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
-    it.next().then(
-      (r) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(r)
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(e)
-      },
-    )
-  })
-}
-
-/** Tells a source we will not read it further (cancels a stream, finishes a generator). */
-function stopSource(it: AsyncIterator<unknown>): void {
-  try {
-    void Promise.resolve(it.return?.()).catch(() => {})
-  } catch {
-    // A source that cannot be stopped is simply left alone.
   }
 }
 

@@ -34,6 +34,7 @@ import {
   openBlockDb,
   treeBytes,
 } from './idb-schema.ts'
+import { nextOrAbort, stopSource } from './import-source.ts'
 
 export interface IdbBlockStoreOptions {
   /** The IndexedDB database (default `fulmen-blocks`). */
@@ -65,34 +66,6 @@ function notFound(hex: string): StoreError {
 
 function closedError(): StoreError {
   return new StoreError('STORE_CLOSED', 'the block store is closed')
-}
-
-/** `it.next()`, or the signal's reason as soon as it aborts. */
-function nextOrAbort<T>(it: AsyncIterator<T>, signal: AbortSignal): Promise<IteratorResult<T>> {
-  signal.throwIfAborted()
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
-    it.next().then(
-      (r) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(r)
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(e)
-      },
-    )
-  })
-}
-
-/** Tells a source we will not read it further (cancels a stream, finishes a generator). */
-function stopSource(it: AsyncIterator<unknown>): void {
-  try {
-    void Promise.resolve(it.return?.()).catch(() => {})
-  } catch {
-    // A source that cannot be stopped is simply left alone.
-  }
 }
 
 /**

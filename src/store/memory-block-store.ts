@@ -19,6 +19,7 @@ import {
   StoreError,
   type StoreUsage,
 } from './block-store.ts'
+import { nextOrAbort, stopSource } from './import-source.ts'
 
 export interface MemoryBlockStoreOptions {
   /** Bytes of content the store may hold (`Infinity` by default). */
@@ -49,38 +50,6 @@ function copyTree(tree: HashTree): HashTree {
     length: tree.length,
     blocks: tree.blocks,
     hashes: tree.hashes.slice(),
-  }
-}
-
-/** Next item of `iterator`, or the signal's reason as soon as it aborts. */
-function nextOrAbort<T>(
-  iterator: AsyncIterator<T>,
-  signal: AbortSignal | undefined,
-): Promise<IteratorResult<T>> {
-  if (signal === undefined) return iterator.next()
-  signal.throwIfAborted()
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
-    iterator.next().then(
-      (r) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(r)
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(e)
-      },
-    )
-  })
-}
-
-/** Asks a source to stop (cancelling a download), without waiting for it. */
-function stopSource(iterator: AsyncIterator<unknown>): void {
-  try {
-    void Promise.resolve(iterator.return?.()).catch(() => {})
-  } catch {
-    // A source that cannot be stopped is left alone.
   }
 }
 
