@@ -8,10 +8,12 @@ import { ready } from '../b3/engine.ts'
 import type { ByteRange } from '../b3/verified-stream.ts'
 import { type ClientKey, generateClientKey } from '../crypto/client-key.ts'
 import { type ClientLibp2p, createClientLibp2p } from '../net/client-libp2p.ts'
+import { libp2pDialer } from '../net/libp2p-dialer.ts'
 import { formatPointer, type Pointer, parsePointer } from '../origin/pointer.ts'
 import type { SessionFrame } from '../wire/session-frames.ts'
 import { FetchError, type NodeFailure } from './errors.ts'
 import { type AckCounters, NodeSession } from './node-session.ts'
+import type { PeerDialer } from './peer-dialer.ts'
 import type { FetchProgress } from './progress.ts'
 import { type NodeRef, type NodeSource, pointerRoot, verifiedFetch } from './verified-fetch.ts'
 
@@ -22,6 +24,11 @@ export interface ClientOptions {
   readonly key?: ClientKey
   /** Bring your own libp2p (it must dial WebSockets and run ping); stopped by `close` only if ours. */
   readonly libp2p?: ClientLibp2p
+  /**
+   * How nodes are reached, instead of libp2p (a browser worker dialling WebRTC through its
+   * page, a test transport). Takes precedence over `libp2p`.
+   */
+  readonly dialer?: PeerDialer
   /** A node that sends nothing for this long is dropped mid-fetch (default 5 s). */
   readonly stallTimeoutMs?: number
   /** Deadline of a dial plus handshake (default 5 s). */
@@ -79,8 +86,9 @@ export async function createClient(options: ClientOptions): Promise<FulmenClient
   const key = options.key ?? generateClientKey()
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 5_000
   const penaltyMs = options.penaltyMs ?? 30_000
-  const ownLibp2p = options.libp2p === undefined
-  const libp2p = options.libp2p ?? (await createClientLibp2p())
+  const ownLibp2p = options.dialer === undefined && options.libp2p === undefined
+  const libp2p = ownLibp2p ? await createClientLibp2p() : options.libp2p
+  const dialer = options.dialer ?? libp2pDialer(libp2p as ClientLibp2p)
   const known: KnownNode[] = options.bootstrap.map((a) => {
     const address = typeof a === 'string' ? multiaddr(a) : a
     const peer = address.getComponents().find((c) => c.name === 'p2p')?.value
@@ -117,7 +125,7 @@ export async function createClient(options: ClientOptions): Promise<FulmenClient
         try {
           const timeout = AbortSignal.timeout(handshakeTimeoutMs)
           const s = signal === undefined ? timeout : AbortSignal.any([signal, timeout])
-          n.latencyMs = await libp2p.services.ping.ping(n.address, { signal: s })
+          n.latencyMs = await dialer.ping(n.address, s)
         } catch {
           n.latencyMs = undefined
         }
@@ -144,7 +152,7 @@ export async function createClient(options: ClientOptions): Promise<FulmenClient
       }
       const timeout = AbortSignal.timeout(handshakeTimeoutMs)
       const s = signal === undefined ? timeout : AbortSignal.any([signal, timeout])
-      const opening = NodeSession.open(libp2p, node.address, request, {
+      const opening = NodeSession.open(dialer, node.address, request, {
         key,
         handshakeTimeoutMs,
         signal: s,
@@ -231,7 +239,7 @@ export async function createClient(options: ClientOptions): Promise<FulmenClient
       if (closed) return
       closed = true
       await Promise.all(known.map((n) => n.session?.close()))
-      if (ownLibp2p) await libp2p.stop()
+      if (ownLibp2p) await libp2p?.stop()
     },
   }
 }

@@ -3,17 +3,14 @@
  * stream, JOIN for every further one), idle streams kept for the next request, and the
  * session's delivery acknowledgements (one commitment, then reveals as blocks verify).
  */
-import type { Connection } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { SessionAcks } from '../acks/client-acks.ts'
 import type { ClientKey } from '../crypto/client-key.ts'
 import { type ClientStream, joinSession, openSession } from '../handshake/client-handshake.ts'
-import type { ClientLibp2p } from '../net/client-libp2p.ts'
-import { HANDSHAKE_PROTOCOL } from '../net/protocols.ts'
-import { streamChannel } from '../net/stream-channel.ts'
 import { CDN_SERVICE } from '../services/service-ids.ts'
 import { encodeSessionFrame, type SessionFrame } from '../wire/session-frames.ts'
 import { describeError, NodeFailureError } from './errors.ts'
+import type { PeerDialer, PeerLink } from './peer-dialer.ts'
 
 export interface NodeSessionOptions {
   readonly key: ClientKey
@@ -32,7 +29,7 @@ export interface AckCounters {
 
 export class NodeSession {
   readonly peer: string
-  private readonly connection: Connection
+  private readonly link: PeerLink
   private readonly first: ClientStream
   private readonly acks: SessionAcks
   private readonly idle: ClientStream[] = []
@@ -42,13 +39,13 @@ export class NodeSession {
 
   private constructor(
     peer: string,
-    connection: Connection,
+    link: PeerLink,
     first: ClientStream,
     acks: SessionAcks,
     timeoutMs: number,
   ) {
     this.peer = peer
-    this.connection = connection
+    this.link = link
     this.first = first
     this.acks = acks
     this.timeoutMs = timeoutMs
@@ -60,27 +57,25 @@ export class NodeSession {
    * arrives on; the signed commitment goes out with the first acknowledgement.
    */
   static async open(
-    libp2p: ClientLibp2p,
+    dialer: PeerDialer,
     address: Multiaddr,
     request: SessionFrame,
     options: NodeSessionOptions & { signal?: AbortSignal },
   ): Promise<{ session: NodeSession; stream: ClientStream }> {
-    const connection = await libp2p.dial(address, signalOption(options.signal)).catch((error) => {
+    const link = await dialer.dial(address, options.signal).catch((error) => {
       if (options.signal?.aborted) throw error
       throw new NodeFailureError(
         'CLIENT_UNREACHABLE',
         `cannot dial ${address}: ${describeError(error)}`,
       )
     })
-    const peer = connection.remotePeer
-    const raw = await connection.newStream(HANDSHAKE_PROTOCOL, signalOption(options.signal))
-    const channel = streamChannel(raw, peer.toString())
+    const channel = await link.openStream(options.signal)
     let stream: ClientStream
     try {
       stream = await openSession(channel, {
         key: options.key,
         service: CDN_SERVICE,
-        nodePeerId: peer.toMultihash().bytes,
+        nodePeerId: link.peerIdBytes,
         timeoutMs: options.handshakeTimeoutMs,
         pipeline: [encodeSessionFrame(request)],
         ...signalOption(options.signal),
@@ -89,8 +84,7 @@ export class NodeSession {
       channel.abort(error as Error)
       throw error
     }
-    const nodeKey = peer.publicKey?.raw
-    if (nodeKey === undefined) throw new Error(`peer ${peer} has no public key in its id`)
+    const nodeKey = link.publicKey
     const acks = new SessionAcks({
       key: options.key,
       session: stream.session,
@@ -101,13 +95,7 @@ export class NodeSession {
       unit: stream.challenge.unit,
       ...(options.chainLength === undefined ? {} : { chainLength: options.chainLength }),
     })
-    const session = new NodeSession(
-      peer.toString(),
-      connection,
-      stream,
-      acks,
-      options.handshakeTimeoutMs,
-    )
+    const session = new NodeSession(link.peer, link, stream, acks, options.handshakeTimeoutMs)
     // The commitment (a 16,384-unit hash chain and a signature: ~25 ms) waits for the first
     // verified block: the node serves a window before it needs one, and the first byte does not
     // wait for it.
@@ -121,8 +109,7 @@ export class NodeSession {
       await idle.send(request)
       return idle
     }
-    const raw = await this.connection.newStream(HANDSHAKE_PROTOCOL, signalOption(signal))
-    const channel = streamChannel(raw, this.peer)
+    const channel = await this.link.openStream(signal)
     try {
       return await joinSession(channel, {
         session: this.first.session,
@@ -176,14 +163,14 @@ export class NodeSession {
   }
 
   get isOpen(): boolean {
-    return !this.closed && this.connection.status === 'open'
+    return !this.closed && this.link.isOpen
   }
 
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
     for (const s of this.idle.splice(0)) await s.close().catch(() => {})
-    await this.connection.close().catch(() => {})
+    await this.link.close()
   }
 }
 

@@ -31,6 +31,7 @@ import { type ClientKey, generateClientKey } from '../../crypto/client-key.ts'
 import type { ClientStream } from '../../handshake/client-handshake.ts'
 import type { NodeStream } from '../../handshake/node-handshake.ts'
 import { type ClientLibp2p, createClientLibp2p } from '../../net/client-libp2p.ts'
+import { libp2pDialer } from '../../net/libp2p-dialer.ts'
 import { createNodeLibp2p } from '../../net/node-libp2p.ts'
 import { type CdnSessionState, serveRequests } from '../../services/cdn/cdn-server.ts'
 import { type ContentHeader, encodeFrame } from '../../wire/content-frames.ts'
@@ -176,7 +177,7 @@ async function upstreamStream(
   }
   // A client key of its own per session: the upstream caps sessions per key.
   const key = generateClientKey()
-  const opening = NodeSession.open(upstream.libp2p, upstream.address, request, {
+  const opening = NodeSession.open(libp2pDialer(upstream.libp2p), upstream.address, request, {
     key,
     handshakeTimeoutMs: lie.handshakeTimeoutMs,
     signal,
