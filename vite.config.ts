@@ -17,6 +17,8 @@ export default defineConfig({
       '@libp2p/identify',
       '@libp2p/ping',
       '@libp2p/websockets',
+      '@libp2p/webrtc',
+      '@libp2p/circuit-relay-v2',
       '@multiformats/multiaddr',
       '@noble/curves/abstract/modular.js',
       '@noble/curves/abstract/poseidon.js',

@@ -6,6 +6,7 @@
 import * as Comlink from 'comlink'
 import type { ClientWorkerApi, WorkerResponse } from '../src/browser/client-worker-api.ts'
 import { loadOrCreateClientKey } from '../src/browser/key-store.ts'
+import { type PageDialerApi, routeDialer, viaPage } from '../src/browser/page-dialer.ts'
 import {
   type ErrorData,
   errorFromData,
@@ -15,10 +16,13 @@ import {
 import { createClient, type FulmenClient } from '../src/client/client.ts'
 import { FetchError } from '../src/client/errors.ts'
 import { generateClientKey } from '../src/crypto/client-key.ts'
+import { type ClientLibp2p, createClientLibp2p } from '../src/net/client-libp2p.ts'
+import { libp2pDialer } from '../src/net/libp2p-dialer.ts'
 
 installThreadErrors()
 
 let client: FulmenClient | undefined
+let libp2p: ClientLibp2p | undefined
 let fetches = 0
 // Why each failed body failed; read once by the page, then forgotten.
 const bodyErrors = new Map<number, ErrorData>()
@@ -60,8 +64,14 @@ function relay(body: ReadableStream<Uint8Array>, id: number, done: () => void) {
 }
 
 const api: ClientWorkerApi = {
-  async start(options) {
+  async start(options, page) {
     if (client !== undefined) throw new FetchError('FETCH_BAD_REQUEST', 'already started')
+    libp2p = await createClientLibp2p()
+    // WebSockets from here; WebRTC (tab nodes) through the page, which holds RTCPeerConnection.
+    const dialer = routeDialer(
+      libp2pDialer(libp2p),
+      page === undefined ? undefined : viaPage(page as unknown as Comlink.Remote<PageDialerApi>),
+    )
     const key =
       options.keyDatabase === false
         ? generateClientKey()
@@ -69,6 +79,7 @@ const api: ClientWorkerApi = {
     client = await createClient({
       bootstrap: options.bootstrap,
       key,
+      dialer,
       ...(options.order === undefined ? {} : { order: options.order }),
       ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
       ...(options.handshakeTimeoutMs === undefined
@@ -128,7 +139,9 @@ const api: ClientWorkerApi = {
 
   async close() {
     await client?.close()
+    await libp2p?.stop()
     client = undefined
+    libp2p = undefined
   },
 }
 

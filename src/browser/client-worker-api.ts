@@ -5,6 +5,7 @@
 import type { ByteRange } from '../b3/verified-stream.ts'
 import type { NodeStatus } from '../client/client.ts'
 import type { FetchProgress } from '../client/progress.ts'
+import type { PageDialerApi } from './page-dialer.ts'
 import type { ErrorData } from './thread-errors.ts'
 
 export interface WorkerClientOptions {
@@ -36,7 +37,8 @@ export interface WorkerResponse {
 }
 
 export interface ClientWorkerApi {
-  start(options: WorkerClientOptions): Promise<{ publicKey: Uint8Array }>
+  /** `page` dials what a worker cannot (WebRTC to tab nodes); a comlink proxy. */
+  start(options: WorkerClientOptions, page?: PageDialerApi): Promise<{ publicKey: Uint8Array }>
   fetch(
     pointer: string,
     options: WorkerFetchOptions,

@@ -12,9 +12,11 @@ import type {
   NodeStatus,
 } from '../client/client.ts'
 import { FetchError } from '../client/errors.ts'
+import { createWindowLibp2p, type WindowLibp2p } from '../net/window-libp2p.ts'
 import { formatPointer, type Pointer } from '../origin/pointer.ts'
 import type { ClientWorkerApi } from './client-worker-api.ts'
 import { KEY_DATABASE } from './key-store.ts'
+import { pageDialerApi } from './page-dialer.ts'
 import { errorFromData, errorToData, installThreadErrors } from './thread-errors.ts'
 
 export interface BrowserClientOptions extends Omit<ClientOptions, 'key' | 'libp2p' | 'bootstrap'> {
@@ -27,6 +29,11 @@ export interface BrowserClientOptions extends Omit<ClientOptions, 'key' | 'libp2
   readonly keyDatabase?: string | false
   /** Starts the worker (default: workers/client-worker.ts as a module worker). */
   readonly worker?: () => Worker
+  /**
+   * Dial WebRTC addresses (tab nodes) from this window for the worker (default true). The
+   * window's libp2p starts on the first such dial.
+   */
+  readonly webrtc?: boolean
 }
 
 export interface BrowserClient extends FulmenClient {
@@ -54,18 +61,26 @@ export async function createClient(options: BrowserClientOptions): Promise<Brows
   const remote = Comlink.wrap<ClientWorkerApi>(worker)
   let closed = false
   let snapshot: readonly NodeStatus[] = []
+  let windowLibp2p: Promise<WindowLibp2p> | undefined
+  const page =
+    options.webrtc === false
+      ? undefined
+      : Comlink.proxy(pageDialerApi(() => (windowLibp2p ??= createWindowLibp2p())))
 
   const { publicKey } = await Promise.race([
-    remote.start({
-      bootstrap: options.bootstrap.map(String),
-      keyDatabase: options.keyDatabase ?? KEY_DATABASE,
-      ...(options.order === undefined ? {} : { order: options.order }),
-      ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
-      ...(options.handshakeTimeoutMs === undefined
-        ? {}
-        : { handshakeTimeoutMs: options.handshakeTimeoutMs }),
-      ...(options.penaltyMs === undefined ? {} : { penaltyMs: options.penaltyMs }),
-    }),
+    remote.start(
+      {
+        bootstrap: options.bootstrap.map(String),
+        keyDatabase: options.keyDatabase ?? KEY_DATABASE,
+        ...(options.order === undefined ? {} : { order: options.order }),
+        ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
+        ...(options.handshakeTimeoutMs === undefined
+          ? {}
+          : { handshakeTimeoutMs: options.handshakeTimeoutMs }),
+        ...(options.penaltyMs === undefined ? {} : { penaltyMs: options.penaltyMs }),
+      },
+      page,
+    ),
     failed,
   ]).catch((error: unknown) => {
     worker.terminate()
@@ -158,6 +173,7 @@ export async function createClient(options: BrowserClientOptions): Promise<Brows
       } finally {
         remote[Comlink.releaseProxy]()
         worker.terminate()
+        await windowLibp2p?.then((l) => l.stop()).catch(() => {})
       }
     },
   }

@@ -1,0 +1,43 @@
+/**
+ * libp2p in a browser window: the only place `RTCPeerConnection` exists. WebRTC between
+ * browsers is set up through a full node's circuit relay (the SDP offer and answer travel over
+ * the relayed connection, then the data flows directly); WebSockets reach the relays. A tab
+ * node listens here; a page's client dials tab nodes from here for its worker.
+ */
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { identify } from '@libp2p/identify'
+import type { PrivateKey } from '@libp2p/interface'
+import { ping } from '@libp2p/ping'
+import { webRTC } from '@libp2p/webrtc'
+import { webSockets } from '@libp2p/websockets'
+import { createLibp2p } from 'libp2p'
+
+export interface WindowLibp2pOptions {
+  readonly privateKey?: PrivateKey
+  /** `['/p2p-circuit', '/webrtc']` for a node that others dial; nothing for a client. */
+  readonly listen?: readonly string[]
+}
+
+export async function createWindowLibp2p(options: WindowLibp2pOptions = {}) {
+  return createLibp2p({
+    ...(options.privateKey === undefined ? {} : { privateKey: options.privateKey }),
+    addresses: { listen: [...(options.listen ?? [])] },
+    transports: [webSockets(), webRTC(), circuitRelayTransport()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionGater: {
+      // Loopback and private addresses are where local networks and tests live.
+      denyDialMultiaddr: () => false,
+    },
+    services: { identify: identify(), ping: ping() },
+  })
+}
+
+export type WindowLibp2p = Awaited<ReturnType<typeof createWindowLibp2p>>
+
+/** Whether an address needs a window to dial (WebRTC), rather than any worker. */
+export function needsWindow(address: { toString(): string }): boolean {
+  return /\/webrtc(\/|$)/.test(address.toString())
+}
