@@ -1,6 +1,7 @@
 /**
  * A full node, composed: identity → metrics → block store → origins → resolver → libp2p →
- * DA pool → sessions (handshake + CDN service) → HTTP gateway. `startFullNode` brings it up in that order; `stop` takes it down in reverse,
+ * DA pool → sessions (handshake + CDN service) → discovery (tabs' announced roots) → HTTP
+ * gateway. `startFullNode` brings it up in that order; `stop` takes it down in reverse,
  * finishing (or, after the grace period, cutting) open responses and flushing the store.
  */
 import { rm, writeFile } from 'node:fs/promises'
@@ -22,6 +23,7 @@ import { createGateway, type Gateway } from './gateway/http-gateway.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { createMetrics, type NodeMetrics } from './metrics.ts'
+import { type ProviderService, startProviderService } from './providers/provider-service.ts'
 import { RUNTIME_FILE } from './runtime.ts'
 import { type SessionService, startSessionService } from './session-service.ts'
 
@@ -44,6 +46,8 @@ export interface FullNode {
   /** Delivery acknowledgement claims received by this node (LevelDB). */
   readonly das: DaPool
   readonly sessions: SessionService
+  /** Discovery: which connected tabs announced which roots (`/fulmen/providers/1.0.0`). */
+  readonly providers: ProviderService
   readonly metrics: NodeMetrics
   readonly logger: Logger
   multiaddrs(): string[]
@@ -96,6 +100,7 @@ export async function startFullNode(
   let gateway: Gateway | undefined
   let das: DaPool | undefined
   let sessions: SessionService | undefined
+  let providers: ProviderService | undefined
   const refreshStoreGauges = async () => {
     const usage = await store.usage()
     metrics.storeBytes.set(usage.bytes)
@@ -129,6 +134,8 @@ export async function startFullNode(
       metrics,
     })
     const sessionService = sessions
+    providers = await startProviderService({ libp2p: p2p, logger, metrics })
+    const providerService = providers
     gateway = createGateway({
       das: pool,
       store,
@@ -136,6 +143,7 @@ export async function startFullNode(
       metrics,
       logger,
       nodeId: peerId,
+      providers: (root) => providerService.lookup(root),
       status: async () => ({
         peerId,
         version: packageJson.version,
@@ -171,6 +179,7 @@ export async function startFullNode(
       store,
       das: pool,
       sessions: sessionService,
+      providers: providerService,
       metrics,
       logger,
       multiaddrs: () => p2p.getMultiaddrs().map(String),
@@ -180,6 +189,7 @@ export async function startFullNode(
           clearInterval(gauges)
           const cut = await gw.close(config.shutdownGraceMs)
           if (cut > 0) log.warn({ cut }, 'cut open responses after the grace period')
+          await providerService.stop()
           await sessionService.stop()
           await p2p.stop()
           await pool.close()
@@ -192,6 +202,7 @@ export async function startFullNode(
     }
   } catch (error) {
     await gateway?.close(0).catch(() => {})
+    await providers?.stop().catch(() => {})
     await sessions?.stop().catch(() => {})
     await Promise.resolve(libp2p?.stop()).catch(() => {})
     await das?.close().catch(() => {})

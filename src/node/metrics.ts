@@ -18,6 +18,10 @@ export interface NodeMetrics {
   readonly sessionStreams: Gauge
   readonly sessionsRefused: Counter<'code'>
   readonly claimsStored: Counter
+  readonly providerPeers: Gauge
+  readonly providerRoots: Gauge
+  readonly providerQueries: Counter<'result'>
+  readonly providerStreamsRefused: Counter<'reason'>
 }
 
 export function createMetrics(): NodeMetrics {
@@ -74,6 +78,28 @@ export function createMetrics(): NodeMetrics {
     claimsStored: new Counter({
       name: 'fulmen_delivery_claims_stored_total',
       help: 'Delivery acknowledgement claims written to the DA pool',
+      registers,
+    }),
+    providerPeers: new Gauge({
+      name: 'fulmen_provider_peers',
+      help: 'Peers (browser tabs) whose announced roots this node lists',
+      registers,
+    }),
+    providerRoots: new Gauge({
+      name: 'fulmen_provider_roots',
+      help: 'Distinct roots announced by the peers this node lists',
+      registers,
+    }),
+    providerQueries: new Counter({
+      name: 'fulmen_provider_queries_total',
+      help: 'Provider queries answered (libp2p and HTTP), by result (found, none)',
+      labelNames: ['result'],
+      registers,
+    }),
+    providerStreamsRefused: new Counter({
+      name: 'fulmen_provider_streams_refused_total',
+      help: 'Discovery streams ended with TERMINATE, by reason (hex)',
+      labelNames: ['reason'],
       registers,
     }),
     verificationFailures: new Counter({

@@ -7,13 +7,14 @@
  *   GET|HEAD /services/0/http?url=…&integrity=…  an HTTP(S) pointer pinned by SRI
  *   GET /health · GET /status · GET /metrics
  *   GET /das[?claims=1]                          the DA pool's summary (and its claims)
+ *   GET /providers/<content id>                  tabs that announced the root (discovery)
  *   PUT /admin/content[?pin=1]                   import the request body (loopback only)
- *   OPTIONS on content, health and status        CORS preflight (GET, HEAD; Range, Accept)
+ *   OPTIONS on content, providers, health, status CORS preflight (GET, HEAD; Range, Accept)
  *
  * Frames are chosen with `?format=frames` or `Accept: application/vnd.fulmen.frames`; their
  * range with `Range: bytes=…` or `?range=a-b` (inclusive, like HTTP), answered 200 with the
  * range in `X-Fulmen-Content-Range` (the frames are another representation, not a slice).
- * Content, health and status are readable cross-origin (`Access-Control-Allow-Origin: *`).
+ * Content, providers, health and status are readable cross-origin (`Access-Control-Allow-Origin: *`).
  */
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
@@ -52,6 +53,10 @@ export interface GatewayOptions {
   readonly status: () => Promise<Record<string, unknown>>
   /** The delivery-acknowledgement pool, served at `GET /das` (no route without it). */
   readonly das?: DaPool
+  /** Who announced a root, served at `GET /providers/<id>` (no route without it). */
+  readonly providers?: (
+    root: Uint8Array,
+  ) => readonly { readonly peer: string; readonly multiaddrs: readonly string[] }[]
 }
 
 export interface Gateway {
@@ -90,10 +95,14 @@ function isLoopback(address: string | undefined): boolean {
 /** What a request names: a route label for metrics and, for content, the pointer. */
 type Route =
   | { readonly name: 'content'; readonly pointer: () => Pointer }
+  | { readonly name: 'providers'; readonly root: () => Uint8Array }
   | { readonly name: 'health' | 'status' | 'metrics' | 'das' | 'admin-put' | 'not-found' }
 
-function route(method: string, url: URL, hasDas: boolean): Route {
+function route(method: string, url: URL, hasDas: boolean, hasProviders: boolean): Route {
   const path = url.pathname
+  const p = hasProviders ? /^\/providers\/([^/]+)$/.exec(path) : null
+  if (p !== null)
+    return { name: 'providers', root: () => parseContentId(decodeURIComponent(p[1]!)) }
   if (path === '/health') return { name: 'health' }
   if (path === '/das' && hasDas) return { name: 'das' }
   if (path === '/status') return { name: 'status' }
@@ -398,7 +407,12 @@ export function createGateway(options: GatewayOptions): Gateway {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now()
     const url = new URL(req.url ?? '/', 'http://gateway')
-    const r = route(req.method ?? 'GET', url, options.das !== undefined)
+    const r = route(
+      req.method ?? 'GET',
+      url,
+      options.das !== undefined,
+      options.providers !== undefined,
+    )
     const abort = new AbortController()
     res.on('close', () => {
       active.delete(res)
@@ -416,7 +430,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     })
     active.add(res)
     try {
-      const cors = r.name === 'content' || r.name === 'health' || r.name === 'status'
+      const cors =
+        r.name === 'content' || r.name === 'providers' || r.name === 'health' || r.name === 'status'
       if (cors && req.method === 'OPTIONS') {
         res.writeHead(204, PREFLIGHT_HEADERS)
         return void res.end()
@@ -451,6 +466,14 @@ export function createGateway(options: GatewayOptions): Gateway {
           return await adminPut(req, res, url, abort.signal)
         case 'content':
           return await serveContent(req, res, url, r.pointer(), abort.signal)
+        case 'providers': {
+          const root = r.root()
+          const providers = options.providers!(root).map((p) => ({
+            peer: p.peer,
+            multiaddrs: p.multiaddrs,
+          }))
+          return sendJson(res, 200, { root: bytesToHex(root), providers })
+        }
         case 'not-found':
           return sendJson(res, 404, {
             error: { code: 'NOT_FOUND', message: `no route for ${url.pathname}` },
