@@ -80,6 +80,8 @@ const api: ClientWorkerApi = {
       bootstrap: options.bootstrap,
       key,
       dialer,
+      libp2p,
+      ...(options.discover === undefined ? {} : { discover: options.discover }),
       ...(options.order === undefined ? {} : { order: options.order }),
       ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
       ...(options.handshakeTimeoutMs === undefined

@@ -14,6 +14,7 @@ export interface WorkerClientOptions {
   readonly stallTimeoutMs?: number
   readonly handshakeTimeoutMs?: number
   readonly penaltyMs?: number
+  readonly discover?: boolean
   /** IndexedDB database of the client key; `false`: a fresh key for this client only. */
   readonly keyDatabase: string | false
 }

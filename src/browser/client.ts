@@ -78,6 +78,7 @@ export async function createClient(options: BrowserClientOptions): Promise<Brows
           ? {}
           : { handshakeTimeoutMs: options.handshakeTimeoutMs }),
         ...(options.penaltyMs === undefined ? {} : { penaltyMs: options.penaltyMs }),
+        ...(options.discover === undefined ? {} : { discover: options.discover }),
       },
       page,
     ),

@@ -15,6 +15,7 @@ import { FetchError, type NodeFailure } from './errors.ts'
 import { type AckCounters, NodeSession } from './node-session.ts'
 import type { PeerDialer } from './peer-dialer.ts'
 import type { FetchProgress } from './progress.ts'
+import { queryProviders } from './providers.ts'
 import { type NodeRef, type NodeSource, pointerRoot, verifiedFetch } from './verified-fetch.ts'
 
 export interface ClientOptions {
@@ -29,6 +30,11 @@ export interface ClientOptions {
    * page, a test transport). Takes precedence over `libp2p`.
    */
   readonly dialer?: PeerDialer
+  /**
+   * Ask the bootstrap nodes which peers (tab nodes) hold the content, and try those first,
+   * with the bootstrap nodes as failover (default false). Needs libp2p (own or given).
+   */
+  readonly discover?: boolean
   /** A node that sends nothing for this long is dropped mid-fetch (default 5 s). */
   readonly stallTimeoutMs?: number
   /** Deadline of a dial plus handshake (default 5 s). */
@@ -59,6 +65,8 @@ export interface NodeStatus {
   readonly session: boolean
   readonly lastFailure: NodeFailure | undefined
   readonly acks: AckCounters | undefined
+  /** Found by discovery (a tab node holding content), not one of `bootstrap`. */
+  readonly discovered: boolean
 }
 
 export interface FulmenClient {
@@ -72,6 +80,8 @@ export interface FulmenClient {
 
 interface KnownNode extends NodeRef {
   readonly address: Multiaddr
+  /** Found by discovery (a tab node), not given in `bootstrap`. */
+  readonly discovered: boolean
   latencyMs: number | undefined
   session: NodeSession | undefined
   opening: Promise<NodeSession> | undefined
@@ -97,6 +107,7 @@ export async function createClient(options: ClientOptions): Promise<FulmenClient
     return {
       peer,
       address,
+      discovered: false,
       latencyMs: undefined,
       session: undefined,
       opening: undefined,
@@ -117,6 +128,7 @@ export async function createClient(options: ClientOptions): Promise<FulmenClient
     session: n.session?.isOpen === true,
     lastFailure: n.lastFailure,
     acks: n.session?.ackCounters,
+    discovered: n.discovered,
   })
 
   const measure = async (signal?: AbortSignal) => {
@@ -176,6 +188,39 @@ export async function createClient(options: ClientOptions): Promise<FulmenClient
     },
   }
 
+  /** Peers that announced `root` to the bootstrap nodes, added to the known nodes. */
+  const discover = async (root: Uint8Array, signal?: AbortSignal): Promise<Set<string>> => {
+    const found = new Set<string>()
+    if (options.discover !== true || libp2p === undefined) return found
+    const timeout = AbortSignal.timeout(handshakeTimeoutMs)
+    const s = signal === undefined ? timeout : AbortSignal.any([signal, timeout])
+    const answers = await Promise.allSettled(
+      known
+        .filter((n) => !n.discovered)
+        .map((n) => queryProviders(libp2p, n.address, root, { signal: s })),
+    )
+    for (const answer of answers) {
+      if (answer.status !== 'fulfilled') continue
+      for (const p of answer.value) {
+        const address = p.multiaddrs[0]
+        if (address === undefined) continue
+        found.add(p.peer)
+        if (known.some((n) => n.peer === p.peer)) continue
+        known.push({
+          peer: p.peer,
+          address: multiaddr(address),
+          discovered: true,
+          latencyMs: undefined,
+          session: undefined,
+          opening: undefined,
+          failedAt: 0,
+          lastFailure: undefined,
+        })
+      }
+    }
+    return found
+  }
+
   return {
     publicKey: key.publicKey,
     async fetch(idOrPointer, fetchOptions = {}) {
@@ -206,7 +251,23 @@ export async function createClient(options: ClientOptions): Promise<FulmenClient
           pointer = { kind: 'blake3', root: whole.root }
         }
       }
-      const result = await verifiedFetch(source, pointer, { ...fetchOptions, ...stall })
+      const root = pointerRoot(pointer)
+      const holders =
+        root === undefined ? new Set<string>() : await discover(root, fetchOptions.signal)
+      // Peers that announced the content go first; the rest keep their order, as failover.
+      const fetchSource: NodeSource<KnownNode> =
+        holders.size === 0
+          ? source
+          : {
+              ...source,
+              candidates: (exclude) => {
+                const all = source.candidates(exclude)
+                const now = Date.now()
+                const first = (n: KnownNode) => holders.has(n.peer) && now - n.failedAt >= penaltyMs
+                return [...all.filter(first), ...all.filter((n) => !first(n))]
+              },
+            }
+      const result = await verifiedFetch(fetchSource, pointer, { ...fetchOptions, ...stall })
       let body = result.body
       if (pointerRoot(pointer) === undefined) {
         // The stream ends only after the whole-content check passed: then the root is proven.
