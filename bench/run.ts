@@ -10,6 +10,8 @@
  *                                and sessions)
  *   --no-sessions                skip the sessions over libp2p (bench/node/sessions.ts)
  *   --only-sessions              run the sessions section alone
+ *   --only-browser               run the Chromium sections alone (hashing, and issue 6's
+ *                                fetch, first byte and bundle sizes: bench/browser/fetch-driver.ts)
  */
 
 import os from 'node:os'
@@ -34,9 +36,10 @@ const args = new Set(process.argv.slice(2))
 const json = args.has('--json')
 const quick = args.has('--quick')
 const onlySessions = args.has('--only-sessions')
+const onlyBrowser = args.has('--only-browser')
 const browser = !args.has('--no-browser') && !onlySessions
-const fullNode = !args.has('--no-full-node') && !onlySessions
-const sessions = !args.has('--no-sessions') && !args.has('--no-full-node')
+const fullNode = !args.has('--no-full-node') && !onlySessions && !onlyBrowser
+const sessions = !args.has('--no-sessions') && !args.has('--no-full-node') && !onlyBrowser
 
 const NODE_BYTES = quick ? 32 * MiB : 256 * MiB
 const CHROMIUM_HASH_BYTES = quick ? 32 * MiB : 128 * MiB
@@ -46,6 +49,7 @@ const GATEWAY_BYTES = quick ? 32 * MiB : 256 * MiB
 const GATEWAY_MEMORY_BYTES = quick ? 256 * MiB : GiB
 const IMPORT_BYTES = quick ? 64 * MiB : 512 * MiB
 const SESSION_BYTES = quick ? 32 * MiB : 256 * MiB
+const BROWSER_FETCH_BYTES = quick ? 32 * MiB : 256 * MiB
 
 const started = performance.now()
 const log = (line: string): void => {
@@ -65,7 +69,7 @@ const figures: Figure[] = []
 const notes: string[] = []
 const digestsAgree: string[] = []
 
-if (!onlySessions) {
+if (!onlySessions && !onlyBrowser) {
   log(`generating ${NODE_BYTES / MiB} MiB of input`)
   const input = makeInput(NODE_BYTES)
   useKernel(simdKernel())
@@ -188,6 +192,22 @@ if (browser) {
     notes.push(`Chromium run failed: ${(e as Error).message.split('\n')[0]}`)
     log(`Chromium run failed: ${(e as Error).stack}`)
   }
+  try {
+    const { runFetchBench } = await import('./browser/fetch-driver.ts')
+    const run = await runFetchBench({
+      bytes: BROWSER_FETCH_BYTES,
+      rounds: quick ? 2 : 5,
+      firstByteRuns: quick ? 3 : 12,
+      log,
+    })
+    chromiumVersion = run.version
+    machine.chromium = run.version
+    figures.push(...run.figures)
+    notes.push(...run.notes)
+  } catch (e) {
+    notes.push(`Browser fetch run failed: ${(e as Error).message.split('\n')[0]}`)
+    log(`Browser fetch run failed: ${(e as Error).stack}`)
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -209,6 +229,9 @@ interface Comparison {
 }
 
 const SESSIONS = `Sessions: ${SESSION_BYTES / MiB} MiB over loopback WebSockets (node and client in separate processes)`
+
+const BROWSER = `Browser (issue 6): Chromium, ${BROWSER_FETCH_BYTES / MiB} MiB over loopback WebSockets, a real node`
+const BUNDLES = 'Browser (issue 6): bundle sizes (vite build, minified; gzip -9)'
 
 const comparisons: Comparison[] = [
   {
@@ -547,6 +570,123 @@ const comparisons: Comparison[] = [
     target: { text: '≤ 2 %', met: (r) => r <= 0.02 },
     percent: true,
   },
+  {
+    section: BROWSER,
+    label: 'verified fetch (client worker, body read on the page) vs raw WS in a worker',
+    figure: 'chromium.fetch.verified',
+    peer: 'chromium.fetch.raw-worker',
+    ratio: 'chromium.ratio.verified/raw-worker',
+    target: { text: '≥ 0.85×', met: (r) => r >= 0.85 },
+  },
+  {
+    section: BROWSER,
+    label: 'verified fetch vs raw WebSocket read on the page',
+    figure: 'chromium.fetch.verified',
+    peer: 'chromium.fetch.raw-page',
+    ratio: 'chromium.ratio.verified/raw-page',
+  },
+  {
+    section: BROWSER,
+    label: 'raw WebSocket read on the page vs in a worker',
+    figure: 'chromium.fetch.raw-page',
+    peer: 'chromium.fetch.raw-worker',
+    ratio: 'chromium.ratio.raw-page/raw-worker',
+  },
+  {
+    section: BROWSER,
+    label: "verified fetch vs Noise's ChaCha20-Poly1305 alone (JS, in a worker)",
+    figure: 'chromium.fetch.verified',
+    peer: 'chromium.noise.decrypt',
+    ratio: 'chromium.ratio.verified/noise-decrypt',
+  },
+  {
+    section: BROWSER,
+    label: 'CPU per MiB, all processes: verified fetch vs raw WS in a worker',
+    figure: 'chromium.cpu.verified',
+    peer: 'chromium.cpu.raw-worker',
+    ratio: 'chromium.ratio.cpu-verified/raw-worker',
+  },
+  {
+    section: BROWSER,
+    label: 'main-thread long tasks (> 50 ms), verified vs raw read on the page',
+    figure: 'chromium.main.verified.long-tasks',
+    peer: 'chromium.main.raw-page.long-tasks',
+    ratio: 'chromium.ratio.long-tasks-verified/raw-page',
+    target: { text: 'none > 50 ms', met: (_, n) => n === 0 },
+  },
+  {
+    section: BROWSER,
+    label: 'longest main-thread task, verified vs raw read on the page',
+    figure: 'chromium.main.verified.longest-task',
+    peer: 'chromium.main.raw-page.longest-task',
+    ratio: 'chromium.ratio.longest-task-verified/raw-page',
+    target: { text: '≤ 50 ms', met: (_, ms) => ms <= 50 },
+  },
+  {
+    section: BROWSER,
+    label: 'worst 10 ms timer lag on the page, verified vs raw read on the page',
+    figure: 'chromium.main.verified.timer-lag',
+    peer: 'chromium.main.raw-page.timer-lag',
+    ratio: 'chromium.ratio.timer-lag-verified/raw-page',
+  },
+  {
+    section: BROWSER,
+    label: 'first byte, service worker vs direct client (warm, medians)',
+    figure: 'chromium.ttfb.sw',
+    peer: 'chromium.ttfb.direct',
+    ratio: 'chromium.ratio.ttfb-sw/direct',
+    target: { text: '≤ 1.2×', met: (r) => r <= 1.2 },
+  },
+  {
+    section: BROWSER,
+    label: 'first byte, service worker from its block cache vs direct client (warm)',
+    figure: 'chromium.ttfb.sw-cached',
+    peer: 'chromium.ttfb.direct',
+    ratio: 'chromium.ratio.ttfb-sw-cached/direct',
+  },
+  {
+    section: BROWSER,
+    label: 'first byte, service worker vs direct client (cold, medians)',
+    figure: 'chromium.ttfb.sw-cold',
+    peer: 'chromium.ttfb.direct-cold',
+    ratio: 'chromium.ratio.ttfb-sw-cold/direct-cold',
+    target: { text: '≤ 1.2×', met: (r) => r <= 1.2 },
+  },
+  {
+    section: BUNDLES,
+    label: 'page client + client worker vs @helia/verified-fetch (gzip)',
+    figure: 'bundle.client-total.gzip',
+    peer: 'bundle.helia-verified-fetch.gzip',
+    ratio: 'bundle.ratio.client-total/helia-gzip',
+  },
+  {
+    section: BUNDLES,
+    label: 'page client + client worker vs @helia/verified-fetch (minified)',
+    figure: 'bundle.client-total.raw',
+    peer: 'bundle.helia-verified-fetch.raw',
+    ratio: 'bundle.ratio.client-total/helia-raw',
+  },
+  {
+    section: BUNDLES,
+    label: 'page client alone (what the page loads first) vs @helia/verified-fetch (gzip)',
+    figure: 'bundle.client.gzip',
+    peer: 'bundle.helia-verified-fetch.gzip',
+    ratio: 'bundle.ratio.client/helia-gzip',
+  },
+  {
+    section: BUNDLES,
+    label: 'client worker vs @helia/verified-fetch (gzip)',
+    figure: 'bundle.client-worker.gzip',
+    peer: 'bundle.helia-verified-fetch.gzip',
+    ratio: 'bundle.ratio.client-worker/helia-gzip',
+  },
+  {
+    section: BUNDLES,
+    label: 'service worker vs @helia/verified-fetch (gzip)',
+    figure: 'bundle.service-worker.gzip',
+    peer: 'bundle.helia-verified-fetch.gzip',
+    ratio: 'bundle.ratio.service-worker/helia-gzip',
+  },
 ]
 
 const byName = new Map(figures.map((f) => [f.name, f]))
@@ -588,10 +728,13 @@ function formatValue(f: Figure): string {
     return f.value >= 1024 ? `${(f.value / 1024).toFixed(2)} GiB/s` : `${f.value.toFixed(0)} MiB/s`
   if (f.unit === 'proofs/s') return `${Math.round(f.value).toLocaleString('en-US')} proofs/s`
   if (f.unit === 'MiB') return `${f.value.toFixed(f.value >= 100 ? 0 : 1)} MiB`
+  if (f.unit === 'KiB') return `${f.value.toFixed(1)} KiB`
+  if (f.unit === 'count') return String(Math.round(f.value))
   return `${f.value.toFixed(2)} ${f.unit}`
 }
 
 function formatRatio(r: Row): string {
+  if (!Number.isFinite(r.ratio)) return '—'
   if (r.c.percent) return `${(r.ratio * 100).toFixed(2)} %`
   if (r.c.figure.startsWith('node.memory') || r.c.figure === 'node.gateway.rss-growth')
     return `${(r.ratio * 100).toFixed(2)} %`

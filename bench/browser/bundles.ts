@@ -1,0 +1,117 @@
+/**
+ * Bundle sizes: each entry built by Vite (rolldown) the way an app build would ship it
+ * (minified, ES modules, every dependency bundled, exports kept), sizes summed over its
+ * chunks, raw and gzip (node:zlib, level 9). Workers an entry starts with `new Worker(new URL
+ * ...)` are emitted apart by Vite: they are left out of that entry and measured as entries of
+ * their own, so the page client and its worker are separate rows.
+ */
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { build, type Rolldown } from 'vite'
+import type { Figure } from '../shared.ts'
+
+const KiB = 1024
+
+interface Entry {
+  readonly name: string
+  readonly label: string
+  readonly file: string
+}
+
+const ENTRIES: readonly Entry[] = [
+  { name: 'client', label: 'page client (src/browser/client.ts)', file: 'src/browser/client.ts' },
+  {
+    name: 'client-worker',
+    label: 'client worker (workers/client-worker.ts)',
+    file: 'workers/client-worker.ts',
+  },
+  {
+    name: 'service-worker',
+    label: 'service worker (workers/fulmen-sw.ts)',
+    file: 'workers/fulmen-sw.ts',
+  },
+  {
+    name: 'helia-verified-fetch',
+    label: '@helia/verified-fetch (createVerifiedFetch, verifiedFetch)',
+    file: 'bench/browser/helia-entry.ts',
+  },
+]
+
+export interface BundleSize {
+  readonly raw: number
+  readonly gzip: number
+  readonly files: number
+}
+
+/** Builds `file` (relative to `root`) and sums what it ships, workers it spawns aside. */
+export async function bundleSize(root: string, file: string): Promise<BundleSize> {
+  const result = await build({
+    configFile: false,
+    root,
+    logLevel: 'silent',
+    publicDir: false,
+    worker: { format: 'es' },
+    build: {
+      write: false,
+      minify: true,
+      modulePreload: false,
+      reportCompressedSize: false,
+      copyPublicDir: false,
+      rolldownOptions: {
+        input: path.join(root, file),
+        preserveEntrySignatures: 'exports-only',
+      },
+    },
+  })
+  const outputs = (Array.isArray(result) ? result : [result]) as Rolldown.RolldownOutput[]
+  let raw = 0
+  let gzip = 0
+  let files = 0
+  for (const output of outputs) {
+    for (const item of output.output) {
+      // A worker Vite emitted for `new Worker(new URL(...))`: measured as its own entry.
+      if (item.type === 'asset' && /worker/i.test(item.fileName)) continue
+      const bytes =
+        item.type === 'chunk'
+          ? Buffer.from(item.code)
+          : Buffer.from(typeof item.source === 'string' ? item.source : item.source)
+      raw += bytes.length
+      gzip += gzipSync(bytes, { level: 9 }).length
+      files++
+    }
+  }
+  return { raw, gzip, files }
+}
+
+export async function measureBundles(
+  root: string,
+): Promise<{ figures: Figure[]; notes: string[] }> {
+  const figures: Figure[] = []
+  const parts: string[] = []
+  for (const entry of ENTRIES) {
+    if (!existsSync(path.join(root, entry.file))) {
+      parts.push(`${entry.label}: not built (no such file)`)
+      continue
+    }
+    const size = await bundleSize(root, entry.file)
+    figures.push({ name: `bundle.${entry.name}.raw`, value: size.raw / KiB, unit: 'KiB' })
+    figures.push({ name: `bundle.${entry.name}.gzip`, value: size.gzip / KiB, unit: 'KiB' })
+    parts.push(
+      `${entry.label} ${(size.raw / KiB).toFixed(1)} KiB minified, ${(size.gzip / KiB).toFixed(1)} KiB gzip (${size.files} file${size.files === 1 ? '' : 's'})`,
+    )
+  }
+  const byName = new Map(figures.map((f) => [f.name, f.value]))
+  for (const kind of ['raw', 'gzip'] as const) {
+    const client = byName.get(`bundle.client.${kind}`)
+    const worker = byName.get(`bundle.client-worker.${kind}`)
+    if (client !== undefined && worker !== undefined)
+      figures.push({ name: `bundle.client-total.${kind}`, value: client + worker, unit: 'KiB' })
+  }
+  return {
+    figures,
+    notes: [
+      `Bundles (vite build, rolldown, minified, ES modules, every dependency bundled, exports kept; gzip -9 by node:zlib; a worker an entry spawns is measured as its own entry): ${parts.join('; ')}.`,
+    ],
+  }
+}
