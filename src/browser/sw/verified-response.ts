@@ -101,6 +101,9 @@ export async function verifiedResponse(
 
   let feed: BlockFeed | undefined
   let length: number
+  // Cache writes run behind the response, one at a time; block writes queue behind the
+  // content record (`putBlock` needs it), and none of them delays the first byte.
+  let writing: Promise<void> = Promise.resolve()
   let fromCacheUntil: number // blocks before this come from the cache
   if (meta !== undefined) {
     length = meta.length
@@ -117,7 +120,7 @@ export async function verifiedResponse(
         { first: missing, end, length },
         signal,
       )
-    await cache.remember(root, length)
+    writing = cache.remember(root, length).catch(() => {})
   } else {
     feed = await openBlockFeed(
       await ctx.sources(),
@@ -140,17 +143,16 @@ export async function verifiedResponse(
 
   // The feed's first block is already verified: peek at it for the type of new content.
   let head = await feed?.next()
+  let sniffed = meta?.type
   if (meta === undefined) {
-    const type = head?.index === 0 ? sniffContentType(head.bytes) : undefined
-    await cache.remember(root, length, type)
-    meta = await cache.content(root)
+    sniffed = head?.index === 0 ? sniffContentType(head.bytes) : undefined
+    writing = cache.remember(root, length, sniffed).catch(() => {})
   }
-  const type = request.type ?? meta?.type ?? OCTET_STREAM
+  const type = request.type ?? sniffed ?? OCTET_STREAM
   const origin: Origin =
     feed === undefined ? (resolvedFrom ?? CACHE) : { source: feed.source, node: feed.node }
 
   let k = first
-  let writing: Promise<void> = Promise.resolve()
   const next = async (): Promise<Uint8Array> => {
     if (k < fromCacheUntil) {
       const bytes = await cache.block(root, k)
