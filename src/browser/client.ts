@@ -12,7 +12,8 @@ import type {
   NodeStatus,
 } from '../client/client.ts'
 import { FetchError } from '../client/errors.ts'
-import { createWindowLibp2p, type WindowLibp2p } from '../net/window-libp2p.ts'
+import type { PeerDialer } from '../client/peer-dialer.ts'
+import type { WindowLibp2p } from '../net/window-libp2p.ts'
 import { formatPointer, type Pointer } from '../origin/pointer.ts'
 import type { ClientWorkerApi } from './client-worker-api.ts'
 import { KEY_DATABASE } from './key-store.ts'
@@ -61,11 +62,17 @@ export async function createClient(options: BrowserClientOptions): Promise<Brows
   const remote = Comlink.wrap<ClientWorkerApi>(worker)
   let closed = false
   let snapshot: readonly NodeStatus[] = []
-  let windowLibp2p: Promise<WindowLibp2p> | undefined
+  let windowDialer: Promise<{ libp2p: WindowLibp2p; dialer: PeerDialer }> | undefined
   const page =
     options.webrtc === false
       ? undefined
-      : Comlink.proxy(pageDialerApi(() => (windowLibp2p ??= createWindowLibp2p())))
+      : Comlink.proxy(
+          pageDialerApi(async () => {
+            // Loaded on the first WebRTC dial only: most pages never dial a tab node.
+            windowDialer ??= import('../net/window-libp2p.ts').then((m) => m.createWindowDialer())
+            return (await windowDialer).dialer
+          }),
+        )
 
   const { publicKey } = await Promise.race([
     remote.start(
@@ -174,7 +181,7 @@ export async function createClient(options: BrowserClientOptions): Promise<Brows
       } finally {
         remote[Comlink.releaseProxy]()
         worker.terminate()
-        await windowLibp2p?.then((l) => l.stop()).catch(() => {})
+        await windowDialer?.then((w) => w.libp2p.stop()).catch(() => {})
       }
     },
   }

@@ -12,8 +12,6 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { multiaddr } from '@multiformats/multiaddr'
 import * as Comlink from 'comlink'
 import type { PeerDialer, PeerLink } from '../client/peer-dialer.ts'
-import { libp2pDialer } from '../net/libp2p-dialer.ts'
-import { needsWindow, type WindowLibp2p } from '../net/window-libp2p.ts'
 import { joinChannels, portChannel } from '../wire/port-channel.ts'
 
 /** What the page offers its worker (a comlink proxy). */
@@ -26,11 +24,15 @@ export interface PageDialerApi {
   ping(address: string): Promise<number>
 }
 
+/** Whether an address needs a window to dial (WebRTC), rather than any worker. */
+export function needsWindow(address: { toString(): string }): boolean {
+  return /\/webrtc(\/|$)/.test(address.toString())
+}
+
 /** The page side: links kept by id, streams handed out as ports. */
-export function pageDialerApi(libp2p: () => Promise<WindowLibp2p>): PageDialerApi {
+export function pageDialerApi(dialer: () => Promise<PeerDialer>): PageDialerApi {
   const links = new Map<number, PeerLink>()
   let next = 0
-  const dialer = async () => libp2pDialer(await libp2p())
   return {
     async dial(address) {
       const link = await (await dialer()).dial(multiaddr(address))

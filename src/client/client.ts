@@ -294,7 +294,8 @@ export async function createClient(options: ClientOptions): Promise<FulmenClient
         )
       return new Response(body, { status: partial ? 206 : 200, headers })
     },
-    measure,
+    // A measurement asked for up front is the one the first fetch waits for.
+    measure: (signal) => (measured = measure(signal)),
     nodes: () => known.map(status),
     async close() {
       if (closed) return

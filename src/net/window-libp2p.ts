@@ -13,6 +13,8 @@ import { ping } from '@libp2p/ping'
 import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
+import type { PeerDialer } from '../client/peer-dialer.ts'
+import { libp2pDialer } from './libp2p-dialer.ts'
 
 export interface WindowLibp2pOptions {
   readonly privateKey?: PrivateKey
@@ -37,7 +39,8 @@ export async function createWindowLibp2p(options: WindowLibp2pOptions = {}) {
 
 export type WindowLibp2p = Awaited<ReturnType<typeof createWindowLibp2p>>
 
-/** Whether an address needs a window to dial (WebRTC), rather than any worker. */
-export function needsWindow(address: { toString(): string }): boolean {
-  return /\/webrtc(\/|$)/.test(address.toString())
+/** A client-only window libp2p and its dialer (what a page dials tab nodes with). */
+export async function createWindowDialer(): Promise<{ libp2p: WindowLibp2p; dialer: PeerDialer }> {
+  const libp2p = await createWindowLibp2p()
+  return { libp2p, dialer: libp2pDialer(libp2p) }
 }

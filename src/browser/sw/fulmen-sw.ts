@@ -159,6 +159,9 @@ export function installFulmenServiceWorker(
         await saveConfig(s.db, config)
         s.config = config
         prefix = config.prefix
+        // The client starts now (as `createClient` does for a page), not in the first request:
+        // pages configure the worker before they render what it serves.
+        if (config.nodes.length > 0) await clientFor(config).catch(() => {})
         return { ok: true, config }
       }
       case 'fulmen:stats':
