@@ -39,9 +39,13 @@ const ENTRIES: readonly Entry[] = [
 ]
 
 export interface BundleSize {
+  /** What loading the entry fetches: its chunk and the chunks it imports statically. */
   readonly raw: number
   readonly gzip: number
   readonly files: number
+  /** Chunks only a dynamic `import()` loads, later and only if needed. */
+  readonly lazyRaw: number
+  readonly lazyGzip: number
 }
 
 /** Builds `file` (relative to `root`) and sums what it ships, workers it spawns aside. */
@@ -65,23 +69,41 @@ export async function bundleSize(root: string, file: string): Promise<BundleSize
     },
   })
   const outputs = (Array.isArray(result) ? result : [result]) as Rolldown.RolldownOutput[]
+  const items = outputs
+    .flatMap((o) => o.output)
+    // A worker Vite emitted for `new Worker(new URL(...))`: measured as its own entry.
+    .filter((item) => !(item.type === 'asset' && /worker/i.test(item.fileName)))
+  // What the entry loads up front: its chunk and, transitively, its static imports.
+  const initial = new Set<string>()
+  const queue = items.filter((i) => i.type === 'chunk' && i.isEntry).map((i) => i.fileName)
+  while (queue.length > 0) {
+    const name = queue.pop()!
+    if (initial.has(name)) continue
+    initial.add(name)
+    const chunk = items.find((i) => i.fileName === name)
+    if (chunk?.type === 'chunk') queue.push(...chunk.imports)
+  }
   let raw = 0
   let gzip = 0
   let files = 0
-  for (const output of outputs) {
-    for (const item of output.output) {
-      // A worker Vite emitted for `new Worker(new URL(...))`: measured as its own entry.
-      if (item.type === 'asset' && /worker/i.test(item.fileName)) continue
-      const bytes =
-        item.type === 'chunk'
-          ? Buffer.from(item.code)
-          : Buffer.from(typeof item.source === 'string' ? item.source : item.source)
-      raw += bytes.length
-      gzip += gzipSync(bytes, { level: 9 }).length
-      files++
+  let lazyRaw = 0
+  let lazyGzip = 0
+  for (const item of items) {
+    const bytes =
+      item.type === 'chunk'
+        ? Buffer.from(item.code)
+        : Buffer.from(typeof item.source === 'string' ? item.source : item.source)
+    const zipped = gzipSync(bytes, { level: 9 }).length
+    if (item.type === 'chunk' && !initial.has(item.fileName)) {
+      lazyRaw += bytes.length
+      lazyGzip += zipped
+      continue
     }
+    raw += bytes.length
+    gzip += zipped
+    files++
   }
-  return { raw, gzip, files }
+  return { raw, gzip, files, lazyRaw, lazyGzip }
 }
 
 export async function measureBundles(
@@ -98,7 +120,11 @@ export async function measureBundles(
     figures.push({ name: `bundle.${entry.name}.raw`, value: size.raw / KiB, unit: 'KiB' })
     figures.push({ name: `bundle.${entry.name}.gzip`, value: size.gzip / KiB, unit: 'KiB' })
     parts.push(
-      `${entry.label} ${(size.raw / KiB).toFixed(1)} KiB minified, ${(size.gzip / KiB).toFixed(1)} KiB gzip (${size.files} file${size.files === 1 ? '' : 's'})`,
+      `${entry.label} ${(size.raw / KiB).toFixed(1)} KiB minified, ${(size.gzip / KiB).toFixed(1)} KiB gzip (${size.files} file${size.files === 1 ? '' : 's'}` +
+        (size.lazyRaw > 0
+          ? `; plus ${(size.lazyGzip / KiB).toFixed(1)} KiB gzip loaded lazily by import()`
+          : '') +
+        ')',
     )
   }
   const byName = new Map(figures.map((f) => [f.name, f.value]))

@@ -160,13 +160,14 @@ export async function verifiedResponse(
         throw new SwError('SW_UNAVAILABLE', `block ${k} left the cache while being served`)
       return bytes
     }
+    // One cache write in flight at most: IndexedDB paces the network, memory stays flat. The
+    // wait is before asking for the next block, so the first one goes out at once.
+    if (head === undefined) await writing
     const block = head ?? (await feed!.next())
     head = undefined
     if (block === undefined || block.index !== k)
       throw new SwError('SW_UNAVAILABLE', `block ${k} did not arrive`)
-    // One cache write in flight at most: IndexedDB paces the network, memory stays flat.
-    await writing
-    writing = cache.putBlock(root, k, block.bytes).catch(() => {})
+    writing = writing.then(() => cache.putBlock(root, k, block.bytes)).catch(() => {})
     return block.bytes
   }
 
