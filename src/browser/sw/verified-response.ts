@@ -167,7 +167,8 @@ export async function verifiedResponse(
     head = undefined
     if (block === undefined || block.index !== k)
       throw new SwError('SW_UNAVAILABLE', `block ${k} did not arrive`)
-    writing = writing.then(() => cache.putBlock(root, k, block.bytes)).catch(() => {})
+    const index = k // `k` moves on before the write runs
+    writing = writing.then(() => cache.putBlock(root, index, block.bytes)).catch(() => {})
     return block.bytes
   }
 
