@@ -14,7 +14,9 @@ export default defineConfig({
     include: [
       '@chainsafe/libp2p-noise',
       '@chainsafe/libp2p-yamux',
+      '@libp2p/crypto/keys',
       '@libp2p/identify',
+      '@libp2p/peer-id',
       '@libp2p/ping',
       '@libp2p/websockets',
       '@libp2p/webrtc',

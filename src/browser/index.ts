@@ -16,6 +16,18 @@ export type { FetchProgress } from '../client/progress.ts'
 export { type BrowserClient, type BrowserClientOptions, createClient } from './client.ts'
 export { deleteClientKey, KEY_DATABASE, loadOrCreateClientKey } from './key-store.ts'
 export {
+  type CacheOptions,
+  startNode,
+  type TabNode,
+  type TabNodeOptions,
+} from './node/tab-node.ts'
+export type {
+  CachedContent,
+  CacheProgress,
+  TabNodeStats,
+} from './node/tab-node-api.ts'
+export { TabNodeError, type TabNodeErrorCode } from './node/tab-node-errors.ts'
+export {
   type FulmenServiceWorker,
   type RegisterFulmenOptions,
   registerFulmen,

@@ -1,38 +1,29 @@
 /**
- * The full node's side of sessions: libp2p streams of `/fulmen/handshake/1.0.0` go through the
- * handshake (src/handshake) into the CDN service (src/services/cdn), with one acknowledgement
- * ledger per session and every accepted claim kept in the DA pool.
+ * The full node's side of sessions: libp2p streams of `/fulmen/handshake/1.0.0` handed to the
+ * isomorphic session host (src/services/session-host.ts: handshake, one acknowledgement
+ * ledger per session) and served by the CDN service, every accepted claim kept in the DA pool.
  */
-import type { PrivateKey, Stream } from '@libp2p/interface'
+import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { AckLedger } from '../acks/ledger.ts'
-import { TREE_BLOCK_LEN } from '../b3/constants.ts'
-import { SessionError } from '../handshake/errors.ts'
-import { acceptSession, type NodeStream } from '../handshake/node-handshake.ts'
-import { SessionTable } from '../handshake/session-table.ts'
+import type { SessionTable } from '../handshake/session-table.ts'
 import type { NodeLibp2p } from '../net/node-libp2p.ts'
 import { HANDSHAKE_PROTOCOL } from '../net/protocols.ts'
 import { streamChannel } from '../net/stream-channel.ts'
 import type { Resolver } from '../origin/resolver.ts'
 import { type CdnSessionState, type ClaimSink, serveCdnStream } from '../services/cdn/cdn-server.ts'
-import { CDN_SERVICE } from '../services/service-ids.ts'
+import { createSessionHost, type ServeStream } from '../services/session-host.ts'
 import type { BlockStore } from '../store/block-store.ts'
-import { DEFAULT_MAX_REQUEST } from '../wire/session-frames.ts'
 import type { NodeConfig } from './config.ts'
 import type { Logger } from './logger.ts'
 import type { NodeMetrics } from './metrics.ts'
+
+export type { ServeStream } from '../services/session-host.ts'
 
 export interface SessionService {
   readonly table: SessionTable<CdnSessionState>
   /** Ends every stream (TERMINATE shutdown) and stops taking new ones. */
   stop(): Promise<void>
 }
-
-/** Serves one stream whose handshake succeeded, until it ends or `signal` aborts. */
-export type ServeStream = (
-  stream: NodeStream<CdnSessionState>,
-  signal: AbortSignal,
-) => Promise<void>
 
 interface SessionServiceBase {
   readonly libp2p: NodeLibp2p
@@ -59,26 +50,6 @@ export type SessionServiceOptions = SessionServiceBase &
 export async function startSessionService(options: SessionServiceOptions): Promise<SessionService> {
   const { libp2p, config, logger, metrics } = options
   const log = logger.child({ component: 'sessions' })
-  const peerId = peerIdFromPrivateKey(options.privateKey)
-  const nodePeerId = peerId.toMultihash().bytes
-  const nodeKey = options.privateKey.publicKey.raw
-  const epoch = () => BigInt(Math.floor(Date.now() / config.epochMs))
-  const table = new SessionTable<CdnSessionState>({
-    maxSessionsPerClient: config.maxSessionsPerClient,
-    maxStreamsPerSession: config.maxStreamsPerSession,
-    createState: (info) => ({
-      ledger: new AckLedger({
-        nodeKey,
-        session: info.id,
-        epoch: epoch(),
-        clientKey: info.clientKey,
-        service: info.service,
-        window: config.ackWindow,
-      }),
-    }),
-  })
-  const shutdown = new AbortController()
-  const open = new Set<Promise<void>>()
   const serve: ServeStream =
     'serve' in options
       ? options.serve
@@ -95,59 +66,32 @@ export async function startSessionService(options: SessionServiceOptions): Promi
             },
             signal,
           )
-
-  const handle = async (stream: Stream, remotePeer: string) => {
-    const channel = streamChannel(stream, remotePeer)
-    let session: NodeStream<CdnSessionState>
-    try {
-      session = await acceptSession(channel, {
-        table,
-        nodePeerId,
-        services: new Set([CDN_SERVICE]),
-        epoch: epoch(),
-        ackWindow: config.ackWindow,
-        unit: TREE_BLOCK_LEN,
-        maxRequest: DEFAULT_MAX_REQUEST,
-        timeoutMs: config.handshakeTimeoutMs,
-        signal: shutdown.signal,
-      })
-    } catch (error) {
-      const code = error instanceof SessionError ? error.code : 'SESSION_UNKNOWN'
-      metrics.sessionsRefused.labels(code).inc()
-      log.debug({ peer: remotePeer, code, err: error }, 'handshake refused')
-      return
-    }
-    metrics.sessionStreams.inc()
-    log.debug(
-      { peer: remotePeer, session: session.session.id.toString(16), kind: session.kind },
-      'session stream open',
-    )
-    try {
-      await serve(session, shutdown.signal)
-    } finally {
-      metrics.sessionStreams.dec()
-    }
-  }
+  const host = createSessionHost({
+    nodeKey: options.privateKey.publicKey.raw,
+    nodePeerId: peerIdFromPrivateKey(options.privateKey).toMultihash().bytes,
+    config,
+    serve,
+    logger: log,
+    hooks: {
+      refused: (code) => metrics.sessionsRefused.labels(code).inc(),
+      opened: () => metrics.sessionStreams.inc(),
+      closed: () => metrics.sessionStreams.dec(),
+    },
+  })
 
   await libp2p.handle(
     HANDSHAKE_PROTOCOL,
     (stream, connection) => {
-      const task = handle(stream, connection.remotePeer.toString()).catch((error: unknown) =>
-        log.warn({ err: error }, 'session stream failed'),
-      )
-      open.add(task)
-      void task.finally(() => open.delete(task))
+      void host.handle(streamChannel(stream, connection.remotePeer.toString()))
     },
     { maxInboundStreams: 256 },
   )
 
   return {
-    table,
+    table: host.table,
     async stop() {
       await libp2p.unhandle(HANDSHAKE_PROTOCOL).catch(() => {})
-      shutdown.abort(new SessionError('SESSION_SHUTDOWN', 'the node is stopping', 0x89))
-      await Promise.allSettled([...open])
-      table.closeAll()
+      await host.stop()
     },
   }
 }

@@ -1,0 +1,249 @@
+/**
+ * The worker half of a tab node: the block store (IndexedDB), the session host with the CDN
+ * service over it, the upload cap, the session cap and the DA pool. Streams arrive from the
+ * window as MessagePorts (src/wire/port-channel.ts). The tab never fetches from origins to
+ * answer a peer: its resolver knows only the store, which holds only what `cache` verified.
+ */
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
+import * as Comlink from 'comlink'
+import { type ClientFetchOptions, createClient, type FulmenClient } from '../../client/client.ts'
+import { generateClientKey } from '../../crypto/client-key.ts'
+import { formatPointer, parsePointer } from '../../origin/pointer.ts'
+import { createResolver } from '../../origin/resolver.ts'
+import { serveCdnStream } from '../../services/cdn/cdn-server.ts'
+import { createSessionHost, type SessionHost } from '../../services/session-host.ts'
+import type { BlockStore } from '../../store/block-store.ts'
+import { openIdbBlockStore } from '../../store/idb-block-store.ts'
+import { portChannel } from '../../wire/port-channel.ts'
+import { loadOrCreateClientKey } from '../key-store.ts'
+import { type ErrorData, errorFromData } from '../thread-errors.ts'
+import { type IdbDaPool, openIdbDaPool } from './idb-da-pool.ts'
+import type {
+  CachedContent,
+  CacheProgressListener,
+  TabNodeStats,
+  TabNodeWorkerApi,
+  TabNodeWorkerOptions,
+} from './tab-node-api.ts'
+import { TabNodeError } from './tab-node-errors.ts'
+import { rateLimited, TokenBucket } from './token-bucket.ts'
+
+/** A tab's session settings: a full node's defaults (src/node/config.ts), fewer per client. */
+export const TAB_SESSION_CONFIG = {
+  ackWindow: 16,
+  ackTimeoutMs: 10_000,
+  handshakeTimeoutMs: 5_000,
+  maxSessionsPerClient: 4,
+  maxStreamsPerSession: 8,
+  epochMs: 86_400_000,
+} as const
+
+interface Running {
+  readonly options: TabNodeWorkerOptions
+  readonly store: BlockStore
+  readonly pool: IdbDaPool
+  readonly host: SessionHost
+  readonly bucket: TokenBucket | undefined
+  client: Promise<FulmenClient> | undefined
+}
+
+/** Quiet unless something is wrong: a misbehaving peer is routine for a node. */
+const logger = {
+  debug() {},
+  warn(obj: object, msg?: string) {
+    console.warn(`fulmen tab node: ${msg ?? ''}`, obj)
+  },
+}
+
+export function createTabNodeService(): TabNodeWorkerApi {
+  let running: Running | undefined
+  let bytesServed = 0
+  let sessionsTotal = 0
+  let streamsOpen = 0
+  let refused = 0
+  const refusedByCode: Record<string, number> = {}
+
+  const started = (): Running => {
+    if (running === undefined)
+      throw new TabNodeError('TAB_NODE_STOPPED', 'the tab node is not running')
+    return running
+  }
+
+  const clientOf = (r: Running): Promise<FulmenClient> => {
+    r.client ??= (async () => {
+      const key =
+        r.options.keyDatabase === false
+          ? generateClientKey()
+          : await loadOrCreateClientKey({ database: r.options.keyDatabase })
+      return createClient({ bootstrap: r.options.relays, key })
+    })()
+    // A client that cannot start is that cache call's failure; the next one tries again.
+    r.client.catch(() => {
+      r.client = undefined
+    })
+    return r.client
+  }
+
+  return {
+    async start(options) {
+      if (running !== undefined) throw new TabNodeError('TAB_NODE_RUNNING', 'already started')
+      const store = await openIdbBlockStore({ name: options.database, limitBytes: options.quota })
+      const pool = await openIdbDaPool({ database: `${options.database}-das` }).catch(
+        async (error: unknown) => {
+          await store.close()
+          throw error
+        },
+      )
+      // Only the store: a peer asking for content the tab does not hold gets a 404 ERROR frame.
+      const resolver = createResolver({ store, origins: [], limits: { maxBytes: 0, timeoutMs: 0 } })
+      const host = createSessionHost({
+        nodeKey: options.nodeKey,
+        nodePeerId: options.nodePeerId,
+        config: TAB_SESSION_CONFIG,
+        ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
+        logger,
+        hooks: {
+          refused(code) {
+            refused++
+            refusedByCode[code] = (refusedByCode[code] ?? 0) + 1
+          },
+          opened(stream) {
+            streamsOpen++
+            if (stream.kind === 'primary') sessionsTotal++
+          },
+          closed() {
+            streamsOpen--
+          },
+        },
+        serve: (stream, signal) =>
+          serveCdnStream(
+            stream,
+            {
+              resolver,
+              store,
+              claims: pool,
+              ackTimeoutMs: TAB_SESSION_CONFIG.ackTimeoutMs,
+              logger,
+              onSent: (n) => {
+                bytesServed += n
+              },
+            },
+            signal,
+          ),
+      })
+      running = {
+        options,
+        store,
+        pool,
+        host,
+        bucket:
+          options.maxUpload === undefined
+            ? undefined
+            : new TokenBucket({ rate: options.maxUpload }),
+        client: undefined,
+      }
+    },
+
+    serve(port, remotePeer) {
+      const r = running
+      if (r === undefined) {
+        port.close()
+        return
+      }
+      const channel = portChannel(port, remotePeer)
+      void r.host.handle(r.bucket === undefined ? channel : rateLimited(channel, r.bucket))
+    },
+
+    async cache(pointerText, options, onProgress) {
+      const r = started()
+      const controller = new AbortController()
+      const { abort } = options
+      if (abort !== undefined) {
+        abort.onmessage = (event: MessageEvent<ErrorData | undefined>) =>
+          controller.abort(event.data === undefined ? undefined : errorFromData(event.data))
+      }
+      try {
+        return await cacheInto(r, pointerText, controller.signal, onProgress, clientOf)
+      } finally {
+        abort?.close()
+        // The page's listener came as a comlink proxy: let it go, or the page keeps it forever.
+        if (onProgress !== undefined)
+          (onProgress as unknown as Comlink.Remote<unknown>)[Comlink.releaseProxy]()
+      }
+    },
+
+    async roots() {
+      const r = started()
+      const roots: string[] = []
+      for await (const c of r.store.list()) roots.push(bytesToHex(c.root))
+      return roots.sort()
+    },
+
+    async stats(): Promise<TabNodeStats> {
+      const r = started()
+      const [das, usage] = await Promise.all([r.pool.summary(), r.store.usage()])
+      return {
+        bytesServed,
+        sessionsOpen: r.host.activeSessions,
+        sessionsTotal,
+        streamsOpen,
+        das: { claims: das.claims, units: das.units, bytes: das.bytes },
+        refused,
+        refusedByCode: { ...refusedByCode },
+        store: { bytes: usage.bytes, contents: usage.contents, quota: r.options.quota },
+      }
+    },
+
+    async stop() {
+      const r = running
+      if (r === undefined) return
+      running = undefined
+      await r.host.stop()
+      const client = await r.client?.catch(() => undefined)
+      await client?.close().catch(() => {})
+      r.pool.close()
+      await r.store.close()
+    },
+  }
+}
+
+/**
+ * Fetches `pointerText` with the client (each block verified against the root) and streams
+ * the verified bytes into the store with `expectedRoot`, which hashes them again: the store
+ * never commits content whose tree it did not compute itself.
+ */
+async function cacheInto(
+  r: Running,
+  pointerText: string,
+  signal: AbortSignal,
+  onProgress: CacheProgressListener | undefined,
+  clientOf: (r: Running) => Promise<FulmenClient>,
+): Promise<CachedContent> {
+  let pointer: ReturnType<typeof parsePointer>
+  try {
+    pointer = parsePointer(pointerText)
+  } catch (error) {
+    throw new TabNodeError('TAB_NODE_BAD_POINTER', (error as Error).message, { cause: error })
+  }
+  const spelling = formatPointer(pointer)
+  const held = pointer.kind === 'blake3' ? pointer.root : await r.store.getPointer(spelling)
+  const stat = held === undefined ? undefined : await r.store.stat(held)
+  if (stat !== undefined)
+    return { root: bytesToHex(stat.root), length: stat.length, fetched: false }
+
+  const client = await clientOf(r)
+  const fetchOptions: ClientFetchOptions = { signal }
+  const response = await client.fetch(pointer, fetchOptions)
+  const root = hexToBytes((response.headers.get('etag') ?? '').replaceAll('"', ''))
+  const total = Number(response.headers.get('content-length'))
+  const body = response.body ?? new ReadableStream<Uint8Array>()
+  // Fire and forget: a page that went away must not fail the import.
+  const report = (bytes: number) => {
+    try {
+      void Promise.resolve(onProgress?.({ bytes, total })).catch(() => {})
+    } catch {}
+  }
+  const tree = await r.store.put(body, { expectedRoot: root, signal, onProgress: report })
+  if (pointer.kind !== 'blake3') await r.store.setPointer(spelling, tree.root)
+  return { root: bytesToHex(tree.root), length: tree.length, fetched: true }
+}

@@ -1,0 +1,191 @@
+/**
+ * The node side of sessions, whatever the transport: each `ByteChannel` handed to `handle`
+ * goes through the handshake (src/handshake) into `serve`, with one acknowledgement ledger per
+ * session in the host's `SessionTable`. A full node feeds it libp2p streams
+ * (src/node/session-service.ts); a browser tab node, streams that crossed from the window to
+ * its worker over a MessagePort (src/browser/node/tab-node-service.ts).
+ */
+import { AckLedger } from '../acks/ledger.ts'
+import { TREE_BLOCK_LEN } from '../b3/constants.ts'
+import { SessionError } from '../handshake/errors.ts'
+import { acceptSession, type NodeStream } from '../handshake/node-handshake.ts'
+import { type SessionInfo, SessionTable } from '../handshake/session-table.ts'
+import { TerminationReason } from '../handshake/termination.ts'
+import type { ByteChannel } from '../wire/byte-channel.ts'
+import { DEFAULT_MAX_REQUEST } from '../wire/session-frames.ts'
+import type { CdnSessionState } from './cdn/cdn-server.ts'
+import { CDN_SERVICE } from './service-ids.ts'
+
+/** Serves one stream whose handshake succeeded, until it ends or `signal` aborts. */
+export type ServeStream = (
+  stream: NodeStream<CdnSessionState>,
+  signal: AbortSignal,
+) => Promise<void>
+
+/** The session settings of a node (a full node's `NodeConfig['sessions']`). */
+export interface SessionHostConfig {
+  /** W: blocks a session may run ahead of its last acknowledgement. */
+  readonly ackWindow: number
+  /** Deadline of the handshake from stream open, milliseconds. */
+  readonly handshakeTimeoutMs: number
+  readonly maxSessionsPerClient: number
+  readonly maxStreamsPerSession: number
+  /** Length of an epoch (commitments name the current one), milliseconds. */
+  readonly epochMs: number
+}
+
+/** The pino methods the host uses (a pino `Logger` fits; so does a console wrapper). */
+export interface SessionHostLogger {
+  debug(obj: object, msg?: string): void
+  warn(obj: object, msg?: string): void
+}
+
+/** What the host reports as it goes (metrics, a tab's stats); every hook is synchronous. */
+export interface SessionHostHooks {
+  /** A handshake failed or was refused; `code` is the SessionError's. */
+  refused?(code: string, remotePeer: string): void
+  /** A stream's handshake succeeded (`kind` 'primary': it opened a new session). */
+  opened?(stream: { readonly kind: NodeStream<unknown>['kind']; readonly remotePeer: string }): void
+  /** A stream that `opened` reported has ended. */
+  closed?(): void
+}
+
+export interface SessionHostOptions {
+  /** This node's Ed25519 public key (raw, 32 bytes): commitments must name it. */
+  readonly nodeKey: Uint8Array
+  /** This node's peer id in binary (multihash) form: HELLO signatures must name it. */
+  readonly nodePeerId: Uint8Array
+  readonly config: SessionHostConfig
+  readonly serve: ServeStream
+  /**
+   * Sessions with an open stream at once (default unlimited): a HELLO for a new session
+   * beyond it is refused with TERMINATE 0x88 (JOIN and retry of held sessions still pass).
+   */
+  readonly maxSessions?: number
+  readonly logger?: SessionHostLogger
+  readonly hooks?: SessionHostHooks
+  /** Clock in milliseconds for epochs (Date.now). */
+  readonly now?: () => number
+}
+
+export interface SessionHost {
+  readonly table: SessionTable<CdnSessionState>
+  /** Sessions that have at least one open stream now. */
+  readonly activeSessions: number
+  /**
+   * Runs one stream to its end: handshake, then `serve`. Never rejects: a peer's failure is
+   * reported through `hooks.refused` and the logger, never thrown at the transport's glue.
+   */
+  handle(channel: ByteChannel): Promise<void>
+  /** Ends every stream (TERMINATE shutdown), waits for them, and refuses new ones. */
+  stop(): Promise<void>
+}
+
+const SHUTDOWN = () =>
+  new SessionError('SESSION_SHUTDOWN', 'the node is stopping', TerminationReason.SHUTDOWN)
+
+export function createSessionHost(options: SessionHostOptions): SessionHost {
+  const { config, logger, hooks = {} } = options
+  const now = options.now ?? Date.now
+  const maxSessions = options.maxSessions ?? Number.POSITIVE_INFINITY
+  const epoch = () => BigInt(Math.floor(now() / config.epochMs))
+  // Open streams per session: its size is the number of sessions in use right now.
+  const streamsOf = new Map<bigint, number>()
+  const table = new SessionTable<CdnSessionState>({
+    maxSessionsPerClient: config.maxSessionsPerClient,
+    maxStreamsPerSession: config.maxStreamsPerSession,
+    // Called for new sessions only (not JOIN, not retry): where a node at capacity says no,
+    // before SESSION is written.
+    createState: (info: SessionInfo) => {
+      if (streamsOf.size >= maxSessions) {
+        throw new SessionError(
+          'SESSION_RESOURCES_UNAVAILABLE',
+          `this node serves ${streamsOf.size} sessions (limit ${maxSessions})`,
+        )
+      }
+      return {
+        ledger: new AckLedger({
+          nodeKey: options.nodeKey,
+          session: info.id,
+          epoch: epoch(),
+          clientKey: info.clientKey,
+          service: info.service,
+          window: config.ackWindow,
+        }),
+      }
+    },
+  })
+  const shutdown = new AbortController()
+  const open = new Set<Promise<void>>()
+  // Streams past their handshake: stop() ends them itself, because a stream waiting for its
+  // client's next REQUEST (an idle one a client keeps) would not notice the abort.
+  const live = new Set<NodeStream<CdnSessionState>>()
+  const goodbye = (stream: NodeStream<CdnSessionState>) =>
+    void stream.terminate(TerminationReason.SHUTDOWN, 'the node is stopping').catch(() => {})
+
+  const run = async (channel: ByteChannel) => {
+    const remotePeer = channel.remotePeer
+    let stream: NodeStream<CdnSessionState>
+    try {
+      stream = await acceptSession(channel, {
+        table,
+        nodePeerId: options.nodePeerId,
+        services: new Set([CDN_SERVICE]),
+        epoch: epoch(),
+        ackWindow: config.ackWindow,
+        unit: TREE_BLOCK_LEN,
+        maxRequest: DEFAULT_MAX_REQUEST,
+        timeoutMs: config.handshakeTimeoutMs,
+        signal: shutdown.signal,
+      })
+    } catch (error) {
+      const code = error instanceof SessionError ? error.code : 'SESSION_UNKNOWN'
+      hooks.refused?.(code, remotePeer)
+      logger?.debug({ peer: remotePeer, code, err: error }, 'handshake refused')
+      return
+    }
+    const id = stream.session.id
+    live.add(stream)
+    if (shutdown.signal.aborted) goodbye(stream)
+    streamsOf.set(id, (streamsOf.get(id) ?? 0) + 1)
+    hooks.opened?.({ kind: stream.kind, remotePeer })
+    logger?.debug(
+      { peer: remotePeer, session: id.toString(16), kind: stream.kind },
+      'session stream open',
+    )
+    try {
+      await options.serve(stream, shutdown.signal)
+    } finally {
+      live.delete(stream)
+      const left = (streamsOf.get(id) ?? 1) - 1
+      if (left > 0) streamsOf.set(id, left)
+      else streamsOf.delete(id)
+      hooks.closed?.()
+    }
+  }
+
+  return {
+    table,
+    get activeSessions() {
+      return streamsOf.size
+    },
+    handle(channel) {
+      if (shutdown.signal.aborted) {
+        channel.abort(SHUTDOWN())
+        return Promise.resolve()
+      }
+      const task = run(channel).catch((error: unknown) => {
+        logger?.warn({ peer: channel.remotePeer, err: error }, 'session stream failed')
+      })
+      open.add(task)
+      void task.finally(() => open.delete(task))
+      return task
+    },
+    async stop() {
+      shutdown.abort(SHUTDOWN())
+      for (const stream of live) goodbye(stream)
+      await Promise.allSettled([...open])
+      table.closeAll()
+    },
+  }
+}
