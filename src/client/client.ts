@@ -101,7 +101,8 @@ export async function createClient(options: ClientOptions): Promise<FulmenClient
   const dialer = options.dialer ?? libp2pDialer(libp2p as ClientLibp2p)
   const known: KnownNode[] = options.bootstrap.map((a) => {
     const address = typeof a === 'string' ? multiaddr(a) : a
-    const peer = address.getComponents().find((c) => c.name === 'p2p')?.value
+    // The last /p2p names the node: a circuit address names its relay first.
+    const peer = address.getComponents().findLast((c) => c.name === 'p2p')?.value
     if (peer === undefined)
       throw new FetchError('FETCH_BAD_REQUEST', `${address} has no /p2p/<peer id>`)
     return {

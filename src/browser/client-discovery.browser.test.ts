@@ -1,0 +1,101 @@
+/**
+ * Discovery end to end in real Chromium: a tab node caches content and announces it to its
+ * relay (a real full node); a page's client (`discover: true`, its work in a worker) asks the
+ * full nodes who holds the content, dials the tab over WebRTC through the page, and fetches it
+ * verified from there, the tab earning the acknowledgements. When the tab stops mid-transfer,
+ * the fetch fails over to a full node at the first unverified block.
+ */
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
+import { seededContent } from '../b3/testing/content.ts'
+import type { FetchProgress } from '../client/progress.ts'
+import { type BrowserClient, createClient } from './client.ts'
+import { startNode, type TabNode } from './node/tab-node.ts'
+import './testing/network.ts'
+
+const network = inject('network')
+const content = seededContent(network.content.size, network.content.seed)
+const clients: BrowserClient[] = []
+const tabs: TabNode[] = []
+
+async function tabHolding(hex: string): Promise<TabNode> {
+  const tab = await startNode({
+    relays: [network.nodes[0]!],
+    database: `discovery-test-${crypto.randomUUID()}`,
+    keyDatabase: false,
+  })
+  tabs.push(tab)
+  await tab.cache(hex)
+  return tab
+}
+
+async function client(): Promise<BrowserClient> {
+  const c = await createClient({ bootstrap: network.nodes, discover: true, keyDatabase: false })
+  clients.push(c)
+  return c
+}
+
+async function until<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {
+  for (let i = 0; i < 100; i++) {
+    const value = await probe()
+    if (value !== undefined) return value
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`gave up waiting for ${what}`)
+}
+
+let tab: TabNode
+
+beforeAll(async () => {
+  tab = await tabHolding(network.content.hex)
+})
+
+afterAll(async () => {
+  await Promise.allSettled(clients.map((c) => c.close()))
+  await Promise.allSettled(tabs.map((t) => t.stop()))
+})
+
+describe('a client discovers a tab node and fetches from it', () => {
+  test('served by the tab over WebRTC, verified; the tab earns the DAs', async () => {
+    const c = await client()
+    const events: FetchProgress[] = []
+    const res = await c.fetch(network.content.hex, { onProgress: (e) => events.push(e) })
+    expect(res.headers.get('x-fulmen-node')).toBe(tab.peerId)
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(content)
+    expect(events.filter((e) => e.type === 'failover')).toEqual([])
+    const blocks = events.filter((e) => e.type === 'block')
+    expect(new Set(blocks.map((e) => e.node))).toEqual(new Set([tab.peerId]))
+    const status = await c.status()
+    expect(status.find((s) => s.peer === tab.peerId)).toMatchObject({ discovered: true })
+    const stats = await until(async () => {
+      const s = await tab.stats()
+      return s.das.units === blocks.length ? s : undefined
+    }, 'the DA for every block at the tab')
+    expect(stats.das.claims).toBeGreaterThanOrEqual(1)
+    expect(stats.bytesServed).toBeGreaterThanOrEqual(content.length)
+  })
+
+  test('the tab stops mid-transfer: the fetch finishes from a full node', async () => {
+    const leaving = await tabHolding(network.content.hex)
+    // Only the leaving tab and the full nodes hold it now.
+    await tab.stop()
+    const c = await client()
+    const events: FetchProgress[] = []
+    let stopping: Promise<void> | undefined
+    const res = await c.fetch(network.content.hex, {
+      onProgress: (e) => {
+        events.push(e)
+        if (e.type === 'block' && e.verified === 3) stopping ??= leaving.stop()
+      },
+    })
+    expect(res.headers.get('x-fulmen-node')).toBe(leaving.peerId)
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(content)
+    await stopping
+    const failovers = events.filter((e) => e.type === 'failover')
+    expect(failovers).toHaveLength(1)
+    expect(failovers[0]).toMatchObject({ node: leaving.peerId })
+    const resume = (failovers[0] as { resumeBlock: number }).resumeBlock
+    expect(resume).toBeGreaterThanOrEqual(3)
+    const after = events.filter((e) => e.type === 'block' && e.block >= resume)
+    expect(after.every((e) => e.type === 'block' && e.node !== leaving.peerId)).toBe(true)
+  })
+})
