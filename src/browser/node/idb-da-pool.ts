@@ -13,27 +13,10 @@ import { bytesToHex } from '@noble/hashes/utils.js'
 import { type IDBPDatabase, openDB } from 'idb'
 import { CLAIM_LEN, type Claim, decodeClaim, encodeClaim } from '../../acks/claim.ts'
 import { decodeCommitment } from '../../acks/commitment.ts'
+import { DaPoolError } from '../../acks/da-pool-error.ts'
 
 export const DEFAULT_DA_DATABASE = 'fulmen-tab-das'
 const STORE = 'claims'
-
-export type IdbDaPoolErrorCode =
-  /** A claim for a session and seq whose stored claim is for another commitment. */
-  | 'DAS_CONFLICT'
-  /** The pool is closed. */
-  | 'DAS_CLOSED'
-  /** A stored record is not a claim (another program wrote the database). */
-  | 'DAS_CORRUPT'
-
-export class IdbDaPoolError extends Error {
-  override readonly name = 'IdbDaPoolError'
-  readonly code: IdbDaPoolErrorCode
-
-  constructor(code: IdbDaPoolErrorCode, message: string) {
-    super(message)
-    this.code = code
-  }
-}
 
 /** A stored claim, decoded for reading. */
 export interface TabStoredClaim {
@@ -83,7 +66,7 @@ function keyOf(session: bigint, seq: number): string {
 function decodeRecord(key: string, record: unknown): TabStoredClaim {
   const r = record as Partial<ClaimRecord> | undefined
   if (!(r?.claim instanceof Uint8Array) || r.claim.length !== CLAIM_LEN) {
-    throw new IdbDaPoolError('DAS_CORRUPT', `claim ${key} is not a ${CLAIM_LEN}-byte claim`)
+    throw new DaPoolError('DAS_CORRUPT', `claim ${key} is not a ${CLAIM_LEN}-byte claim`)
   }
   const claim = decodeClaim(r.claim)
   const c = decodeCommitment(claim.commitment)
@@ -113,7 +96,7 @@ export async function openIdbDaPool(
     },
   })
   let closed = false
-  const closedError = () => new IdbDaPoolError('DAS_CLOSED', 'the DA pool is closed')
+  const closedError = () => new DaPoolError('DAS_CLOSED', 'the DA pool is closed')
   const list = async (): Promise<TabStoredClaim[]> => {
     if (closed) throw closedError()
     const tx = db.transaction(STORE, 'readonly')
@@ -139,7 +122,7 @@ export async function openIdbDaPool(
         if (!sameBytes(previous.commitment, claim.commitment)) {
           tx.abort()
           await tx.done.catch(() => {})
-          throw new IdbDaPoolError(
+          throw new DaPoolError(
             'DAS_CONFLICT',
             `session ${c.session.toString(16)} seq ${c.seq} already holds another commitment`,
           )

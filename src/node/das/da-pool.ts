@@ -15,6 +15,7 @@ import { bytesToHex } from '@noble/hashes/utils.js'
 import { ClassicLevel } from 'classic-level'
 import { CLAIM_LEN, type Claim, decodeClaim, encodeClaim } from '../../acks/claim.ts'
 import { decodeCommitment } from '../../acks/commitment.ts'
+import { DaPoolError } from '../../acks/da-pool-error.ts'
 
 /** The pool's directory under a node's data directory. */
 export const DA_POOL_DIR = 'das'
@@ -23,25 +24,7 @@ const PREFIX = 'claim!'
 // The character after '!': the end of the claim keys.
 const PREFIX_END = 'claim"'
 
-export type DaPoolErrorCode =
-  /** Another process (the running node) holds the pool's lock. */
-  | 'DAS_LOCKED'
-  /** A write to a pool opened read-only. */
-  | 'DAS_READ_ONLY'
-  /** A claim for a session and seq whose stored claim is for another commitment. */
-  | 'DAS_CONFLICT'
-  /** The pool is closed. */
-  | 'DAS_CLOSED'
-
-export class DaPoolError extends Error {
-  override readonly name = 'DaPoolError'
-  readonly code: DaPoolErrorCode
-
-  constructor(code: DaPoolErrorCode, message: string) {
-    super(message)
-    this.code = code
-  }
-}
+export { DaPoolError, type DaPoolErrorCode } from '../../acks/da-pool-error.ts'
 
 export interface DaPoolOptions {
   /** The LevelDB directory (created unless read-only). */
