@@ -9,6 +9,7 @@ import { hash } from '../b3/hash.ts'
 import { seededContent } from '../b3/testing/content.ts'
 import { FetchError } from '../client/errors.ts'
 import type { FetchProgress } from '../client/progress.ts'
+import { concat } from '../wire/testing/bytes.ts'
 import { type BrowserClient, createClient } from './client.ts'
 import { deleteClientKey, loadOrCreateClientKey } from './key-store.ts'
 import './testing/network.ts'
@@ -34,19 +35,9 @@ async function readAll(res: Response): Promise<{ bytes: Uint8Array; error?: unkn
       chunks.push(value)
     }
   } catch (error) {
-    return { bytes: join(chunks), error }
+    return { bytes: concat(chunks), error }
   }
-  return { bytes: join(chunks) }
-}
-
-function join(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0))
-  let at = 0
-  for (const c of chunks) {
-    out.set(c, at)
-    at += c.length
-  }
-  return out
+  return { bytes: concat(chunks) }
 }
 
 afterAll(async () => {

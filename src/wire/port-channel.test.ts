@@ -7,6 +7,7 @@ import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import type { ByteChannel } from './byte-channel.ts'
 import { joinChannels, portChannel } from './port-channel.ts'
+import { concat } from './testing/bytes.ts'
 import { channelPair } from './testing/channel-pair.ts'
 
 function pair(highWaterMark?: number): [ByteChannel, ByteChannel] {
@@ -18,13 +19,7 @@ function pair(highWaterMark?: number): [ByteChannel, ByteChannel] {
 async function readAll(channel: ByteChannel): Promise<Uint8Array> {
   const parts: Uint8Array[] = []
   for await (const c of channel.source) parts.push(c)
-  const out = new Uint8Array(parts.reduce((n, c) => n + c.length, 0))
-  let at = 0
-  for (const c of parts) {
-    out.set(c, at)
-    at += c.length
-  }
-  return out
+  return concat(parts)
 }
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 10))
