@@ -34,12 +34,20 @@ export class BlockGrid {
     return this.cells[Math.floor(block / this.perCell)]?.dataset.state as BlockState | undefined
   }
 
-  mark(block: number, state: BlockState, node?: { name: string; color: string }): void {
+  mark(
+    block: number,
+    state: BlockState,
+    node?: { name: string; color: string; peer?: string; role?: string },
+  ): void {
     const cell = this.cells[Math.floor(block / this.perCell)]
     if (cell === undefined) return
     cell.dataset.state = state
     if (node === undefined) return
     cell.dataset.node = node.name
+    // Which peer, and what kind (full node, liar, browser tab): tabs get a marker of their own.
+    if (node.peer !== undefined) cell.dataset.peer = node.peer
+    if (node.role !== undefined) cell.dataset.role = node.role
+    else delete cell.dataset.role
     cell.style.setProperty('--node', node.color)
     cell.title = `block ${block}: ${state} · ${node.name}`
   }

@@ -34,6 +34,9 @@ export class ClientHolder extends EventTarget {
         order: route.order,
         // The lying node may stall: give up on it quickly rather than freeze the demo.
         stallTimeoutMs: 3_000,
+        // Ask the full nodes which browser tabs hold the content and try those first. Not on the
+        // lying route: it exists to show the lie caught, which a tab answering first would hide.
+        discover: !route.liar,
       })
       // Superseded meanwhile: the newer switch closes this one.
       if (generation !== this.generation) return client

@@ -6,6 +6,11 @@ import type { NodeFailure } from '../src/client/errors.ts'
 import { h } from './dom.ts'
 import type { PeerDirectory } from './peers.ts'
 
+/** Failures where a node sent content that did not verify (the rest: it left, stalled…). */
+export function isLie(code: string): boolean {
+  return code.startsWith('B3_') || code === 'WIRE_WRONG_CONTENT'
+}
+
 /** What a failure code means, as "node X …". */
 function whatHappened(code: string): string {
   switch (code) {
@@ -22,6 +27,8 @@ function whatHappened(code: string): string {
       return 'stopped sending'
     case 'CLIENT_UNREACHABLE':
       return 'could not be reached'
+    case 'SESSION_SHUTDOWN':
+      return 'shut down mid-transfer'
     default:
       return code.startsWith('SESSION_') ? 'dropped the session' : 'failed'
   }
@@ -58,6 +65,8 @@ export class FailoverLog {
       {
         'data-code': failure.code,
         'data-node': this.peers.name(failure.node),
+        'data-peer': failure.node,
+        'data-role': this.peers.get(failure.node)?.role,
         title: failure.message,
       },
       h('time', { text: new Date().toLocaleTimeString() }),

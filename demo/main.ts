@@ -1,7 +1,7 @@
 /**
  * The demo page: verified media through the service worker, a verified download through the
- * browser client, the live network with its delivery acknowledgements, and a lying node to
- * switch on. Each section lives in sections/; this file starts the shared pieces.
+ * browser client, the live network with its delivery acknowledgements, a lying node to switch
+ * on, and this tab contributing to the network as a node. Each section lives in sections/; this file starts the shared pieces.
  */
 import { ready } from '../src/b3/engine.ts'
 import { byId, setText } from './dom.ts'
@@ -14,6 +14,7 @@ import { mountLiarSwitch } from './sections/liar-switch.ts'
 import { mountLocalFile } from './sections/local-file.ts'
 import { mountMedia } from './sections/media.ts'
 import { mountNodes } from './sections/nodes.ts'
+import { mountTabNode } from './sections/tab-node.ts'
 import { DemoState } from './state.ts'
 import { PageServiceWorker } from './sw.ts'
 
@@ -35,6 +36,7 @@ async function startNetworkSections(network: NetworkDescription): Promise<void> 
   mountDownload(state)
   mountNodes(state)
   mountDa(state)
+  mountTabNode(state)
   const route = routeFor(network, false)
   // The worker and the client start side by side; either can fail without the other.
   const worker = PageServiceWorker.start(network, route).then(
@@ -72,7 +74,7 @@ async function main(): Promise<void> {
   } catch {
     // Served without the local network (plain `vite demo`): the in-browser part still works.
     banner('No Fulmen network is running behind this page: start it with `npm start`.')
-    for (const id of ['media', 'download', 'network']) byId(id).hidden = true
+    for (const id of ['media', 'download', 'network', 'contribute']) byId(id).hidden = true
     byId('liar-card').hidden = true
     return
   }

@@ -1,6 +1,7 @@
 /**
  * What the sections share: the network, who is who, the client, the service worker, and the
- * counters the page keeps. A `refresh` event fires after each poll of the client (once a second).
+ * counters the page keeps. A `refresh` event fires after each poll of the client (once a second);
+ * `peers` when a browser tab joins the directory (the client discovered it).
  */
 
 import type { SwStats } from '../src/browser/sw/sw-stats.ts'
@@ -28,6 +29,8 @@ export class DemoState extends EventTarget {
   readonly stopped = new Set<number>()
   /** A download holds the client: the route cannot change under it. */
   busy = false
+  /** Peer id of this page's own tab node while it runs (the nodes table calls it "this tab"). */
+  ownTab: string | undefined
 
   constructor(network: NetworkDescription) {
     super()
@@ -101,6 +104,7 @@ export class DemoState extends EventTarget {
         if (generation !== this.clients.generation) return
         const source = `client-${generation}`
         for (const n of nodes) {
+          if (n.discovered) this.noteTab(n.peer, n.address)
           this.statuses.set(n.peer, n)
           this.da.record(source, n.peer, n.acks)
         }
@@ -112,8 +116,16 @@ export class DemoState extends EventTarget {
     this.emit('refresh')
   }
 
-  /** `refresh`: new counters; `route`: the client or the switch changed; `sw`: the worker is up (or failed). */
-  emit(type: 'refresh' | 'route' | 'sw'): void {
+  /** A browser tab the client discovered (or that served it): named, coloured, and announced. */
+  noteTab(peerId: string, multiaddr?: string): void {
+    if (this.peers.addTab(peerId, multiaddr)) this.emit('peers')
+  }
+
+  /**
+   * `refresh`: new counters; `route`: the client or the switch changed; `sw`: the worker is up
+   * (or failed); `peers`: a tab joined the directory.
+   */
+  emit(type: 'refresh' | 'route' | 'sw' | 'peers'): void {
     this.dispatchEvent(new Event(type))
   }
 }

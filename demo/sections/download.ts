@@ -12,7 +12,7 @@ import type { FetchProgress } from '../../src/client/progress.ts'
 import { BlockGrid } from '../block-grid.ts'
 import { showId } from '../copy-id.ts'
 import { byId, frameThrottle, h, setText } from '../dom.ts'
-import { FailoverLog } from '../failover-log.ts'
+import { FailoverLog, isLie } from '../failover-log.ts'
 import { formatBytes, formatRate, plural } from '../format.ts'
 import { hashPool } from '../hash-pool.ts'
 import type { DemoContent } from '../network.ts'
@@ -31,8 +31,13 @@ function renderLegend(state: DemoState): void {
     h(
       'li',
       {},
-      h('i', { class: 'b', 'data-state': 'verified', style: `--node:${p.color}` }),
-      p.name,
+      h('i', {
+        class: 'b',
+        'data-state': 'verified',
+        'data-role': p.role === 'tab' ? 'tab' : undefined,
+        style: `--node:${p.color}`,
+      }),
+      p.role === 'tab' ? `${p.name} (browser tab)` : p.name,
     ),
   )
   items.push(
@@ -59,6 +64,17 @@ function describe(state: DemoState, error: unknown): string {
   return `${e.code ?? 'Error'}: ${e.message ?? String(error)}${who === '' ? '' : ` (${who})`}`
 }
 
+/** How a block cell names the peer that served (or failed) it. */
+function nodeOf(state: DemoState, peerId: string) {
+  const peer = state.peers.get(peerId)
+  return {
+    name: state.peers.name(peerId),
+    color: state.peers.color(peerId),
+    peer: peerId,
+    ...(peer === undefined ? {} : { role: peer.role }),
+  }
+}
+
 async function rehash(blob: Blob): Promise<string> {
   const tree = await buildTreeParallel(blob.stream(), hashPool(), { transferChunks: true })
   return formatContentId(tree.root, 'cid')
@@ -74,6 +90,7 @@ export function mountDownload(state: DemoState): void {
   const grid = byId('blocks')
   const log = new FailoverLog(byId<HTMLOListElement>('failover-log'), state.peers)
   renderLegend(state)
+  state.addEventListener('peers', () => renderLegend(state))
   if (content === undefined) {
     start.disabled = true
     status('No download in this network.')
@@ -105,6 +122,8 @@ export function mountDownload(state: DemoState): void {
     const nodes = new Set<string>()
     let verified = 0
     let received = 0
+    // A lie is content that failed verification; a node that left or stalled is a failover.
+    let lies = 0
     let failovers = 0
     const started = performance.now()
     const paint = frameThrottle(() => {
@@ -115,11 +134,9 @@ export function mountDownload(state: DemoState): void {
       if (event.type === 'header') log.resumedBy(event.node)
       else if (event.type === 'block') {
         log.resumedBy(event.node)
-        const peer = state.peers.get(event.node)
-        const node = {
-          name: peer?.name ?? state.peers.name(event.node),
-          color: state.peers.color(event.node),
-        }
+        // Not a bootstrap node: the client discovered it, a browser tab holding the file.
+        if (state.peers.get(event.node) === undefined) state.noteTab(event.node)
+        const node = nodeOf(state, event.node)
         cells.mark(
           event.block,
           cells.state(event.block) === 'rejected' ? 'resumed' : 'verified',
@@ -131,12 +148,10 @@ export function mountDownload(state: DemoState): void {
         status(`Verifying… block ${event.verified} of ${event.total} from ${node.name}`, 'busy')
         paint()
       } else if (event.type === 'failover') {
-        failovers++
+        if (isLie(event.failure.code)) lies++
+        else failovers++
         if (event.resumeBlock !== undefined) {
-          cells.mark(event.resumeBlock, 'rejected', {
-            name: state.peers.name(event.failure.node),
-            color: state.peers.color(event.failure.node),
-          })
+          cells.mark(event.resumeBlock, 'rejected', nodeOf(state, event.failure.node))
         }
         log.failover(event.failure, event.resumeBlock)
       }
@@ -169,7 +184,8 @@ export function mountDownload(state: DemoState): void {
       const via = [...nodes].map((n) => state.peers.name(n)).join(' + ')
       status(
         `${formatBytes(received)} verified: ${plural(blocks, 'block')} from ${via} in ${(ms / 1000).toFixed(1)} s` +
-          ` (${formatRate(received, ms)})${failovers > 0 ? `, ${plural(failovers, 'lie')} caught` : ''}` +
+          ` (${formatRate(received, ms)})${lies > 0 ? `, ${plural(lies, 'lie')} caught` : ''}` +
+          `${failovers > 0 ? `, ${plural(failovers, 'failover')}` : ''}` +
           `${matches ? '; content id matches' : '; CONTENT ID MISMATCH'}.`,
         matches ? 'ok' : 'bad',
       )

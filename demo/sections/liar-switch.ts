@@ -41,7 +41,7 @@ export function mountLiarSwitch(state: DemoState): void {
       state.busy
         ? 'Finish or cancel the download to switch.'
         : state.liar
-          ? `On: requests go to ${liar.name} first. It proxies ${upstream} and ${lie}.`
+          ? `On: requests go to ${liar.name} first. It proxies ${upstream} and ${lie}. Browser tabs are not asked meanwhile.`
           : 'Off: honest nodes only, nearest first.',
     )
   }

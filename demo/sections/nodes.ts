@@ -1,13 +1,21 @@
 /**
  * The nodes panel: one row per node (and the liar) with its latency, session, the blocks it
  * served this page, its delivery acknowledgements and status; stop/start for full nodes (real
- * processes, stopped by the dev server) to show failover and the offline cache live.
+ * processes, stopped by the dev server) to show failover and the offline cache live. Browser
+ * tabs the client discovered get a row of their own as they appear, labelled "browser tab".
  */
 import { byId, h, setText } from '../dom.ts'
+import { isLie } from '../failover-log.ts'
 import { formatMs } from '../format.ts'
 import { setNodeRunning } from '../network.ts'
 import type { Peer } from '../peers.ts'
 import type { DemoState } from '../state.ts'
+
+const ROLE_LABELS: Record<Peer['role'], string> = {
+  node: 'full node',
+  liar: 'lying node',
+  tab: 'browser tab',
+}
 
 interface Row {
   readonly tr: HTMLTableRowElement
@@ -50,10 +58,7 @@ function makeRow(state: DemoState, peer: Peer): Row {
     { scope: 'row' },
     h('span', { class: 'dot', style: `background:${peer.color}` }),
     h('span', { class: 'node-name', text: peer.name }),
-    h('span', {
-      class: `role ${peer.role}`,
-      text: peer.role === 'liar' ? 'lying node' : 'full node',
-    }),
+    h('span', { class: `role ${peer.role}`, text: ROLE_LABELS[peer.role] }),
     h('code', { class: 'peer', text: `…${peer.peerId.slice(-8)}`, title: peer.multiaddr }),
   )
   const tr = h(
@@ -73,8 +78,12 @@ function makeRow(state: DemoState, peer: Peer): Row {
 function renderRow(state: DemoState, peer: Peer, row: Row): void {
   const s = state.statuses.get(peer.peerId)
   const stopped = peer.index !== undefined && state.stopped.has(peer.index)
+  // A tab is not in the route: the client found it by asking the nodes, it is in as long as the
+  // client knows it.
   const inRoute =
-    state.clients.route?.bootstrap.some((a) => a.endsWith(`/p2p/${peer.peerId}`)) === true
+    peer.role === 'tab'
+      ? s !== undefined
+      : state.clients.route?.bootstrap.some((a) => a.endsWith(`/p2p/${peer.peerId}`)) === true
   const da = state.da.totals(peer.peerId)
   setText(row.cells.latency, stopped || !inRoute ? '—' : formatMs(s?.latencyMs))
   setText(row.cells.session, inRoute && s?.session === true ? 'open' : '—')
@@ -88,7 +97,13 @@ function renderRow(state: DemoState, peer: Peer, row: Row): void {
   if (stopped) [status, tone] = ['stopped', 'bad']
   else if (!inRoute) [status, tone] = ['not in route', 'idle']
   else if (s?.lastFailure !== undefined)
-    [status, tone] = [`caught: ${s.lastFailure.code}`, peer.role === 'liar' ? 'bad' : 'warn']
+    [status, tone] = [
+      // A tab that went away left; anyone whose content failed verification was caught.
+      `${peer.role === 'tab' && !isLie(s.lastFailure.code) ? 'left' : 'caught'}: ${s.lastFailure.code}`,
+      peer.role === 'liar' ? 'bad' : 'warn',
+    ]
+  else if (peer.role === 'tab')
+    [status, tone] = [s?.session === true ? 'serving' : 'holds content', 'ok']
   else if (s?.latencyMs === undefined) [status, tone] = ['unreachable', 'warn']
   else [status, tone] = ['online', 'ok']
   setText(row.cells.status, status)
@@ -106,11 +121,19 @@ export function mountNodes(state: DemoState): void {
   body.replaceChildren(...[...rows.values()].map((r) => r.tr))
   const render = () => {
     for (const peer of state.peers.all) {
-      const row = rows.get(peer.peerId)
-      if (row !== undefined) renderRow(state, peer, row)
+      let row = rows.get(peer.peerId)
+      if (row === undefined) {
+        // A tab discovered since: appended below the full nodes.
+        row = makeRow(state, peer)
+        rows.set(peer.peerId, row)
+        body.append(row.tr)
+      }
+      renderRow(state, peer, row)
+      row.tr.classList.toggle('own', peer.peerId === state.ownTab)
     }
   }
   state.addEventListener('refresh', render)
   state.addEventListener('route', render)
+  state.addEventListener('peers', render)
   render()
 }
