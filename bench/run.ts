@@ -11,7 +11,10 @@
  *   --no-sessions                skip the sessions over libp2p (bench/node/sessions.ts)
  *   --only-sessions              run the sessions section alone
  *   --only-browser               run the Chromium sections alone (hashing, and issue 6's
- *                                fetch, first byte and bundle sizes: bench/browser/fetch-driver.ts)
+ *                                fetch, first byte and bundle sizes: bench/browser/fetch-driver.ts;
+ *                                issue 7's tab node: bench/browser/tab-node-driver.ts)
+ *   --only-tab-node              run issue 7's tab-node section alone (tab to tab over WebRTC
+ *                                beside tab to node over WebSockets)
  */
 
 import os from 'node:os'
@@ -36,7 +39,8 @@ const args = new Set(process.argv.slice(2))
 const json = args.has('--json')
 const quick = args.has('--quick')
 const onlySessions = args.has('--only-sessions')
-const onlyBrowser = args.has('--only-browser')
+const onlyTabNode = args.has('--only-tab-node')
+const onlyBrowser = args.has('--only-browser') || onlyTabNode
 const browser = !args.has('--no-browser') && !onlySessions
 const fullNode = !args.has('--no-full-node') && !onlySessions && !onlyBrowser
 const sessions = !args.has('--no-sessions') && !args.has('--no-full-node') && !onlyBrowser
@@ -50,6 +54,9 @@ const GATEWAY_MEMORY_BYTES = quick ? 256 * MiB : GiB
 const IMPORT_BYTES = quick ? 64 * MiB : 512 * MiB
 const SESSION_BYTES = quick ? 32 * MiB : 256 * MiB
 const BROWSER_FETCH_BYTES = quick ? 32 * MiB : 256 * MiB
+// The tab's store is IndexedDB with a 256 MiB default quota: 128 MiB (and the 4 MiB first-byte
+// content) fit beside each other without eviction (docs/benchmarks.md, "Tab node (issue 7)").
+const TAB_NODE_BYTES = quick ? 32 * MiB : 128 * MiB
 
 const started = performance.now()
 const log = (line: string): void => {
@@ -161,7 +168,7 @@ if (sessions) {
 }
 
 let chromiumVersion = 'not run'
-if (browser) {
+if (browser && !onlyTabNode) {
   try {
     log('Chromium: Vite dev server + Playwright')
     // Loaded only now: Vite and Playwright add tens of MB of live heap, which makes every
@@ -209,6 +216,24 @@ if (browser) {
     log(`Browser fetch run failed: ${(e as Error).stack}`)
   }
 }
+if (browser) {
+  try {
+    const { runTabNodeBench } = await import('./browser/tab-node-driver.ts')
+    const run = await runTabNodeBench({
+      bytes: TAB_NODE_BYTES,
+      rounds: quick ? 2 : 5,
+      firstByteRuns: quick ? 3 : 9,
+      log,
+    })
+    chromiumVersion = run.version
+    machine.chromium = run.version
+    figures.push(...run.figures)
+    notes.push(...run.notes)
+  } catch (e) {
+    notes.push(`Tab node run failed: ${(e as Error).message.split('\n')[0]}`)
+    log(`Tab node run failed: ${(e as Error).stack}`)
+  }
+}
 
 // ---------------------------------------------------------------------------------------
 // Comparisons: a figure, its peer and their ratio.
@@ -232,6 +257,7 @@ const SESSIONS = `Sessions: ${SESSION_BYTES / MiB} MiB over loopback WebSockets 
 
 const BROWSER = `Browser (issue 6): Chromium, ${BROWSER_FETCH_BYTES / MiB} MiB over loopback WebSockets, a real node`
 const BUNDLES = 'Browser (issue 6): bundle sizes (vite build, minified; gzip -9)'
+const TAB_NODE = `Tab node (issue 7): Chromium, ${TAB_NODE_BYTES / MiB} MiB, tab to tab over loopback WebRTC vs tab to node over WebSockets`
 
 const comparisons: Comparison[] = [
   {
@@ -651,6 +677,62 @@ const comparisons: Comparison[] = [
     peer: 'chromium.ttfb.direct-cold',
     ratio: 'chromium.ratio.ttfb-sw-cold/direct-cold',
     target: { text: '≤ 1.2×', met: (r) => r <= 1.2 },
+  },
+  {
+    section: TAB_NODE,
+    label: 'verified fetch: tab A over WebRTC vs the full node over WebSockets',
+    figure: 'chromium.tab-node.fetch.tab',
+    peer: 'chromium.tab-node.fetch.node',
+    ratio: 'chromium.tab-node.ratio.tab/node',
+  },
+  {
+    section: TAB_NODE,
+    label: 'CPU per MiB, all processes: from tab A vs from the node',
+    figure: 'chromium.tab-node.cpu.tab',
+    peer: 'chromium.tab-node.cpu.node',
+    ratio: 'chromium.tab-node.ratio.cpu-tab/node',
+  },
+  {
+    section: TAB_NODE,
+    label: "CPU per MiB, client page B's renderer: from tab A vs the node",
+    figure: 'chromium.tab-node.cpu.tab.client-page',
+    peer: 'chromium.tab-node.cpu.node.client-page',
+    ratio: 'chromium.tab-node.ratio.cpu-client-page-tab/node',
+  },
+  {
+    section: TAB_NODE,
+    label: "CPU per MiB serving: tab A's renderer vs the full node process",
+    figure: 'chromium.tab-node.cpu.tab.tab-page',
+    peer: 'chromium.tab-node.cpu.node.node',
+    ratio: 'chromium.tab-node.ratio.cpu-serve-tab/node',
+  },
+  {
+    section: TAB_NODE,
+    label: 'CPU per MiB, Playwright (bench process): tab A vs the node',
+    figure: 'chromium.tab-node.cpu.tab.bench',
+    peer: 'chromium.tab-node.cpu.node.bench',
+    ratio: 'chromium.tab-node.ratio.cpu-bench-tab/node',
+  },
+  {
+    section: TAB_NODE,
+    label: 'first byte, 4 MiB, warm: tab A (discovery incl.) vs the node',
+    figure: 'chromium.tab-node.ttfb.tab',
+    peer: 'chromium.tab-node.ttfb.node',
+    ratio: 'chromium.tab-node.ratio.ttfb-tab/node',
+  },
+  {
+    section: TAB_NODE,
+    label: `first byte of the ${TAB_NODE_BYTES / MiB} MiB turns: from tab A vs the node`,
+    figure: 'chromium.tab-node.ttfb-big.tab',
+    peer: 'chromium.tab-node.ttfb-big.node',
+    ratio: 'chromium.tab-node.ratio.ttfb-big-tab/node',
+  },
+  {
+    section: TAB_NODE,
+    label: "A's cache() (node to IndexedDB) vs B's fetch from the node",
+    figure: 'chromium.tab-node.cache',
+    peer: 'chromium.tab-node.fetch.node',
+    ratio: 'chromium.tab-node.ratio.cache/node',
   },
   {
     section: BUNDLES,

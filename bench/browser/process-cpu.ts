@@ -38,8 +38,8 @@ function role(pid: number, nodePid: number): string {
   }
 }
 
-/** CPU ms so far of every descendant of this process, summed by role, plus `bench` (this one). */
-export function cpuSnapshot(nodePid: number): CpuSnapshot {
+/** CPU ms so far of every descendant of this process, by pid, with its role. */
+function descendants(nodePid: number): Map<number, { role: string; ms: number }> {
   const parents = new Map<number, number>()
   const times = new Map<number, number>()
   for (const entry of readdirSync('/proc')) {
@@ -55,11 +55,27 @@ export function cpuSnapshot(nodePid: number): CpuSnapshot {
       if (p === process.pid) return true
     return false
   }
+  const out = new Map<number, { role: string; ms: number }>()
+  for (const [pid, ms] of times) if (ours(pid)) out.set(pid, { role: role(pid, nodePid), ms })
+  return out
+}
+
+/** CPU ms so far of each Chromium renderer process of this run, by pid. */
+export function rendererCpu(): Map<number, number> {
+  const out = new Map<number, number>()
+  for (const [pid, p] of descendants(-1)) if (p.role === 'chromium-renderer') out.set(pid, p.ms)
+  return out
+}
+
+/**
+ * CPU ms so far of every descendant of this process, summed by role, plus `bench` (this one).
+ * `labels` names some processes (a renderer by the page it runs) in place of their role.
+ */
+export function cpuSnapshot(nodePid: number, labels?: ReadonlyMap<number, string>): CpuSnapshot {
   const byRole = new Map<string, number>()
-  for (const [pid, ms] of times) {
-    if (!ours(pid)) continue
-    const r = role(pid, nodePid)
-    byRole.set(r, (byRole.get(r) ?? 0) + ms)
+  for (const [pid, p] of descendants(nodePid)) {
+    const r = labels?.get(pid) ?? p.role
+    byRole.set(r, (byRole.get(r) ?? 0) + p.ms)
   }
   const own = process.cpuUsage()
   byRole.set('bench', (own.user + own.system) / 1000)

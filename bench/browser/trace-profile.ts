@@ -17,7 +17,11 @@ interface TraceEvent {
       readonly cpuProfile?: {
         readonly nodes?: {
           readonly id: number
-          readonly callFrame: { readonly functionName: string; readonly url?: string }
+          readonly callFrame: {
+            readonly functionName: string
+            readonly url?: string
+            readonly lineNumber?: number
+          }
         }[]
         readonly samples?: number[]
       }
@@ -53,10 +57,16 @@ export async function profileRun(
       threadNames.set(`${e.pid}:${e.tid}`, e.args?.name ?? '?')
   // One profile per thread, in chunks: node ids are per profile (pid + id). The chunks come
   // from the profiler's own thread; the `Profile` event that opens them names the thread.
+  // Workers of one process share a thread name: their thread id tells them apart.
   const profileThread = new Map<string, string>()
   for (const e of trace.traceEvents)
-    if (e.name === 'Profile')
-      profileThread.set(`${e.pid}:${e.id}`, threadNames.get(`${e.pid}:${e.tid}`) ?? `${e.tid}`)
+    if (e.name === 'Profile') {
+      const name = threadNames.get(`${e.pid}:${e.tid}`) ?? `${e.tid}`
+      profileThread.set(
+        `${e.pid}:${e.id}`,
+        name.startsWith('DedicatedWorker') ? `${name} ${e.tid}` : name,
+      )
+    }
   const frames = new Map<string, string>()
   const threads = new Map<string, Map<string, number>>()
   for (const e of trace.traceEvents) {
@@ -66,10 +76,9 @@ export async function profileRun(
     const data = e.args?.data
     for (const n of data?.cpuProfile?.nodes ?? []) {
       const file = (n.callFrame.url ?? '').split('/').at(-1)?.split('?')[0] ?? ''
-      frames.set(
-        `${profile}:${n.id}`,
-        `${n.callFrame.functionName || '(anonymous)'}${file ? ` (${file})` : ''}`,
-      )
+      // An anonymous function is named by its line (0-based in the trace) to be found again.
+      const fn = n.callFrame.functionName || `(anonymous:${(n.callFrame.lineNumber ?? -1) + 1})`
+      frames.set(`${profile}:${n.id}`, `${fn}${file ? ` (${file})` : ''}`)
     }
     const samples = data?.cpuProfile?.samples ?? []
     const deltas = data?.timeDeltas ?? []
