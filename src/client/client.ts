@@ -190,9 +190,21 @@ export async function createClient(options: ClientOptions): Promise<FulmenClient
   }
 
   /** Peers that announced `root` to the bootstrap nodes, added to the known nodes. */
+  // Who held a root, as the nodes said recently: a repeat fetch skips the query round trip.
+  const holdersOf = new Map<string, { readonly peers: Set<string>; readonly until: number }>()
   const discover = async (root: Uint8Array, signal?: AbortSignal): Promise<Set<string>> => {
+    if (options.discover !== true || libp2p === undefined) return new Set()
+    const key = formatContentId(root, 'hex')
+    const recent = holdersOf.get(key)
+    if (recent !== undefined && Date.now() < recent.until) return recent.peers
+    const found = await queryHolders(root, signal)
+    // An answer with holders is kept longer than an empty one: a tab may announce any moment.
+    holdersOf.set(key, { peers: found, until: Date.now() + (found.size > 0 ? 30_000 : 5_000) })
+    return found
+  }
+  const queryHolders = async (root: Uint8Array, signal?: AbortSignal): Promise<Set<string>> => {
     const found = new Set<string>()
-    if (options.discover !== true || libp2p === undefined) return found
+    if (libp2p === undefined) return found
     const timeout = AbortSignal.timeout(handshakeTimeoutMs)
     const s = signal === undefined ? timeout : AbortSignal.any([signal, timeout])
     const answers = await Promise.allSettled(
