@@ -310,7 +310,7 @@ export async function runTabNodeBench(options: TabNodeBenchOptions): Promise<Tab
     notes.push(
       `Tab node first byte: a ${FIRST_BYTE_BYTES / MiB} MiB content (also cached by A), from \`client.fetch\` to the body's ` +
         `first chunk, ${n} runs of each in alternating turns after a warm-up round, sessions warm: tab ${show(fb.tab)}, ` +
-        `node ${show(fb.node)}; the discovering client asks the node who holds the root before every fetch. ` +
+        `node ${show(fb.node)}; the discovering client asks the nodes who holds a root once per 30 s (its first fetch of it pays the query). ` +
         `Of the ${bytes / MiB} MiB turns: tab ${show(runs.tab)}, node ${show(runs.node)}. The warm-up turn, each ` +
         "client's first fetch (one run; the tab's includes the discovery query, the WebRTC dial through the relay " +
         `and the handshake; the node's the latency ping, dial and handshake): tab ${warmUp.tab?.firstByteMs.toFixed(0)} ms, ` +
