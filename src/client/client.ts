@@ -37,7 +37,10 @@ export interface ClientOptions {
   readonly discover?: boolean
   /** A node that sends nothing for this long is dropped mid-fetch (default 5 s). */
   readonly stallTimeoutMs?: number
-  /** Deadline of a dial plus handshake (default 5 s). */
+  /**
+   * Deadline of a dial plus handshake (default 10 s: a WebRTC dial to a tab node goes through
+   * its relay first, which takes seconds on a busy machine).
+   */
   readonly handshakeTimeoutMs?: number
   /** How long a failed node goes to the back of the order (default 30 s). */
   readonly penaltyMs?: number
@@ -94,7 +97,7 @@ export async function createClient(options: ClientOptions): Promise<FulmenClient
   // (3× the portable kernel; without it the client is CPU-bound well below the network).
   await ready()
   const key = options.key ?? generateClientKey()
-  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 5_000
+  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000
   const penaltyMs = options.penaltyMs ?? 30_000
   const ownLibp2p = options.dialer === undefined && options.libp2p === undefined
   const libp2p = ownLibp2p ? await createClientLibp2p() : options.libp2p

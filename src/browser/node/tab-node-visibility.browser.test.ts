@@ -29,8 +29,10 @@ async function fetchFromTab(): Promise<Uint8Array | FetchError> {
   const client = await createClient({
     bootstrap: [tab.multiaddrs()[0]!],
     libp2p: dialer as unknown as ClientLibp2p,
-    handshakeTimeoutMs: 3_000,
-    stallTimeoutMs: 3_000,
+    // A WebRTC dial through the relay takes ~0.6 s here, several under a full test run's load;
+    // a hidden tab refuses the stream at once, whatever the timeout.
+    handshakeTimeoutMs: 20_000,
+    stallTimeoutMs: 10_000,
   })
   clients.push(client)
   try {
@@ -65,11 +67,11 @@ afterAll(async () => {
 test('hidden: no new streams; visible again: serving again', async () => {
   expect(await fetchFromTab()).toEqual(content.subarray(0, 1000))
   setVisibility('hidden')
-  await expect.poll(fetchFromTab, { timeout: 20_000, interval: 200 }).toBeInstanceOf(FetchError)
+  await expect.poll(fetchFromTab, { timeout: 60_000, interval: 200 }).toBeInstanceOf(FetchError)
   const refused = (await fetchFromTab()) as FetchError
   expect(refused.failures[0]?.node).toBe(tab.peerId)
   setVisibility('visible')
   await expect
-    .poll(fetchFromTab, { timeout: 20_000, interval: 200 })
+    .poll(fetchFromTab, { timeout: 60_000, interval: 200 })
     .toEqual(content.subarray(0, 1000))
 })
