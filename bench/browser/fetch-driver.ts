@@ -21,7 +21,12 @@ import { fileURLToPath } from 'node:url'
 import { chromium, type Page } from 'playwright'
 import { createServer } from 'vite'
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../e2e/chromium.ts'
-import { type NodeProcess, runFulmen, startNode } from '../../src/node/testing/processes.ts'
+import {
+  type NodeProcess,
+  runFulmen,
+  startNode,
+  wsAddressOf,
+} from '../../src/node/testing/processes.ts'
 import { scratchDir } from '../node/scratch-dir.ts'
 import { type Figure, MiB, makeInput, mibPerSecond } from '../shared.ts'
 import { measureBundles } from './bundles.ts'
@@ -61,12 +66,6 @@ export function median(values: readonly number[]): number {
 export function spread(values: readonly number[], unit: string, digits = 0): string {
   const s = [...values].sort((a, b) => a - b)
   return `${s[0]!.toFixed(digits)}–${s.at(-1)!.toFixed(digits)} ${unit}`
-}
-
-function wsAddress(node: NodeProcess): string {
-  const address = /^ {2}libp2p {2}(\S+\/ws\/\S+)$/m.exec(node.stdout())?.[1]
-  if (address === undefined) throw new Error(`no WebSocket address in\n${node.stdout()}`)
-  return address
 }
 
 async function addFile(dataDir: string, file: string, env: Record<string, string>) {
@@ -114,7 +113,7 @@ export async function runFetchBench(options: FetchBenchOptions): Promise<FetchBe
     const bigHex = await addFile(dataDir, big, env)
     const smallHex = await addFile(dataDir, small, env)
     node = await startNode({ dataDir, env })
-    const bootstrap = [wsAddress(node)]
+    const bootstrap = [wsAddressOf(node)]
     const raw = await startRawWsServer(big)
     closers.push(() => raw.close())
 

@@ -22,7 +22,12 @@ import { fileURLToPath } from 'node:url'
 import { type Browser, chromium, type Page } from 'playwright'
 import { createServer } from 'vite'
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../e2e/chromium.ts'
-import { type NodeProcess, runFulmen, startNode } from '../../src/node/testing/processes.ts'
+import {
+  type NodeProcess,
+  runFulmen,
+  startNode,
+  wsAddressOf,
+} from '../../src/node/testing/processes.ts'
 import { scratchDir } from '../node/scratch-dir.ts'
 import { type Figure, MiB, makeInput, mibPerSecond } from '../shared.ts'
 import { median, spread } from './fetch-driver.ts'
@@ -57,12 +62,6 @@ const CLIENT_RENDERER = 'renderer-B-client'
 
 type Path = 'tab' | 'node'
 const PATHS: readonly Path[] = ['tab', 'node']
-
-function wsAddress(node: NodeProcess): string {
-  const address = /^ {2}libp2p {2}(\S+\/ws\/\S+)$/m.exec(node.stdout())?.[1]
-  if (address === undefined) throw new Error(`no WebSocket address in\n${node.stdout()}`)
-  return address
-}
 
 async function addFile(dataDir: string, file: string, env: Record<string, string>) {
   const added = await runFulmen(['add', '--data-dir', dataDir, file], { env, timeoutMs: 120_000 })
@@ -128,7 +127,7 @@ export async function runTabNodeBench(options: TabNodeBenchOptions): Promise<Tab
     const bigHex = await addFile(dataDir, big, env)
     const smallHex = await addFile(dataDir, small, env)
     node = await startNode({ dataDir, env })
-    const nodeAddress = wsAddress(node)
+    const nodeAddress = wsAddressOf(node)
 
     const server = await createServer({
       configFile: path.join(repo, 'vite.config.ts'),

@@ -23,6 +23,7 @@ import {
   runFulmen,
   startNode,
   toHex,
+  wsAddressOf,
 } from '../node/testing/processes.ts'
 import { createClient, type FulmenClient } from './client.ts'
 import { FetchError } from './errors.ts'
@@ -41,15 +42,8 @@ let hex = ''
 const nodes: NodeProcess[] = []
 const clients: FulmenClient[] = []
 
-/** The node's WebSocket multiaddr (what a client dials), from what it printed. */
-function wsAddress(node: NodeProcess): string {
-  const address = /^ {2}libp2p {2}(\S+\/ws\/\S+)$/m.exec(node.stdout())?.[1]
-  if (address === undefined) throw new Error(`no WebSocket address in\n${node.stdout()}`)
-  return address
-}
-
 async function client(options: Partial<Parameters<typeof createClient>[0]> = {}) {
-  const c = await createClient({ bootstrap: nodes.map(wsAddress), ...options })
+  const c = await createClient({ bootstrap: nodes.map(wsAddressOf), ...options })
   clients.push(c)
   return c
 }

@@ -23,6 +23,7 @@ import {
   pseudoRandomBytes,
   runFulmen,
   startNode,
+  wsAddressOf,
 } from '../node/testing/processes.ts'
 import { createClient, type FulmenClient } from './client.ts'
 import { FetchError } from './errors.ts'
@@ -50,12 +51,6 @@ const LIES: readonly { mode: LyingMode; codes: readonly string[] }[] = [
   { mode: 'stall', codes: ['CLIENT_STALLED'] },
   { mode: 'wrong-root', codes: ['WIRE_WRONG_CONTENT'] },
 ]
-
-function wsAddress(node: NodeProcess): string {
-  const address = /^ {2}libp2p {2}(\S+\/ws\/\S+)$/m.exec(node.stdout())?.[1]
-  if (address === undefined) throw new Error(`no WebSocket address in\n${node.stdout()}`)
-  return address
-}
 
 /** A client that asks the nodes in the order given (the liar first). */
 async function client(bootstrap: string[], mode?: LyingMode): Promise<FulmenClient> {
@@ -128,7 +123,7 @@ beforeAll(async () => {
   expect(added.code, added.stderr).toBe(0)
   hex = added.stdout.slice(0, 64)
   real = await startNode({ dataDir, env: env() })
-  realAddress = wsAddress(real)
+  realAddress = wsAddressOf(real)
   const modes: LyingMode[] = ['honest', ...LIES.map((l) => l.mode)]
   const started = await Promise.all(
     modes.map((mode) => spawnLyingNode({ upstream: realAddress, mode })),

@@ -36,6 +36,7 @@ import {
   startNode,
   toHex,
   waitFor,
+  wsAddressOf,
 } from './testing/processes.ts'
 
 const BLOCK = TREE_BLOCK_LEN
@@ -60,12 +61,6 @@ const dataDirs = [0, 1].map((i) => () => join(dir, `node-${i}`))
 let peer: ClientLibp2p
 let stranger: ClientLibp2p
 
-function wsAddress(node: NodeProcess): string {
-  const address = /^ {2}libp2p {2}(\S+\/ws\/\S+)$/m.exec(node.stdout())?.[1]
-  if (address === undefined) throw new Error(`no WebSocket address in\n${node.stdout()}`)
-  return address
-}
-
 /** The node's Ed25519 public key (what commitments must name), from its peer id. */
 function nodeKeyOf(node: NodeProcess): Uint8Array {
   return peerIdFromString(node.peerId).publicKey!.raw
@@ -73,7 +68,7 @@ function nodeKeyOf(node: NodeProcess): Uint8Array {
 
 /** A raw `/fulmen/handshake/1.0.0` stream to `node`, as a ByteChannel. */
 async function channelTo(libp2p: ClientLibp2p, node: NodeProcess) {
-  const connection = await libp2p.dial(multiaddr(wsAddress(node)))
+  const connection = await libp2p.dial(multiaddr(wsAddressOf(node)))
   const raw = await connection.newStream(HANDSHAKE_PROTOCOL)
   return streamChannel(raw, node.peerId)
 }
@@ -187,7 +182,7 @@ describe('delivery acknowledgements over real libp2p', () => {
   test('a fetch leaves one claim (units = blocks delivered) that survives a restart', async () => {
     const key = generateClientKey()
     const keyHex = toHex(key.publicKey)
-    const client = await createClient({ bootstrap: [wsAddress(nodes[0]!)], key })
+    const client = await createClient({ bootstrap: [wsAddressOf(nodes[0]!)], key })
     try {
       const res = await client.fetch(hex)
       expect(Buffer.compare(new Uint8Array(await res.arrayBuffer()), content)).toBe(0)
@@ -372,9 +367,9 @@ test('fulmen fetch --node A --node B -o FILE: exit 0, the file identical', async
       'fetch',
       hex,
       '--node',
-      wsAddress(nodes[0]!),
+      wsAddressOf(nodes[0]!),
       '--node',
-      wsAddress(nodes[1]!),
+      wsAddressOf(nodes[1]!),
       '--key',
       join(dir, 'client.key'),
       '-o',

@@ -9,18 +9,12 @@ import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
 import { seededContent } from '../../b3/testing/content.ts'
 import { spawnLyingNode } from '../../node/testing/lying-node.ts'
-import { type NodeProcess, runFulmen, startNode } from '../../node/testing/processes.ts'
+import { runFulmen, startNode, wsAddressOf } from '../../node/testing/processes.ts'
 import type { BrowserTestNetwork } from './network.ts'
 
 /** 8 MiB + 1 byte: 33 blocks, the last one short. */
 export const CONTENT_SIZE = 8 * 1024 * 1024 + 1
 export const CONTENT_SEED = 0x5eed
-
-function wsAddress(node: NodeProcess): string {
-  const address = /^ {2}libp2p {2}(\S+\/ws\/\S+)$/m.exec(node.stdout())?.[1]
-  if (address === undefined) throw new Error(`no WebSocket address in\n${node.stdout()}`)
-  return address
-}
 
 export default async function setup(project: TestProject) {
   const dir = mkdtempSync(join(tmpdir(), 'fulmen-browser-net-'))
@@ -33,9 +27,9 @@ export default async function setup(project: TestProject) {
   )
   for (const a of added) if (a.code !== 0) throw new Error(`fulmen add failed: ${a.stderr}`)
   const nodes = await Promise.all(dataDirs.map((dataDir) => startNode({ dataDir, env })))
-  const liar = await spawnLyingNode({ upstream: wsAddress(nodes[0]!), mode: 'flip-byte' })
+  const liar = await spawnLyingNode({ upstream: wsAddressOf(nodes[0]!), mode: 'flip-byte' })
   const network: BrowserTestNetwork = {
-    nodes: nodes.map(wsAddress),
+    nodes: nodes.map(wsAddressOf),
     liar: liar.address,
     liarPeer: liar.peerId,
     content: { hex: added[0]!.stdout.slice(0, 64), size: CONTENT_SIZE, seed: CONTENT_SEED },

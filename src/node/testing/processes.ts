@@ -291,6 +291,13 @@ export async function startNode(options: StartNodeOptions): Promise<NodeProcess>
   }
 }
 
+/** The node's WebSocket multiaddr with /p2p (what clients dial), from what it printed. */
+export function wsAddressOf(node: Pick<NodeProcess, 'stdout'>): string {
+  const address = /^ {2}libp2p {2}(\S+\/ws\/\S+)$/m.exec(node.stdout())?.[1]
+  if (address === undefined) throw new Error(`no WebSocket address in\n${node.stdout()}`)
+  return address
+}
+
 /** Deterministic, incompressible bytes (xorshift32 over 32-bit words), fast enough for MiBs. */
 export function pseudoRandomBytes(length: number, seed = length + 1): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(length)
