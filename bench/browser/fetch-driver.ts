@@ -286,13 +286,12 @@ export async function runFetchBench(options: FetchBenchOptions): Promise<FetchBe
     for (let i = 0; i < n; i++) await warmRound(true)
 
     log(
-      `browser: first byte, cold: a fresh client vs a fresh browser context's service worker, ${n} runs each`,
+      `browser: first byte, cold: a fresh client vs a fresh service worker, each in a fresh browser context, ${n} runs each`,
     )
-    for (let i = 0; i < n; i++) {
-      ttfb.directCold.push(await call(page, 'firstByteDirectCold', bootstrap, smallHex))
-      if (swFailure !== undefined) continue
-      // A fresh context: no registration, no IndexedDB, nothing cached; untimed until the
-      // worker controls the page and is configured.
+    // Both contenders start in a fresh context (no registration, no IndexedDB, nothing
+    // cached, no compiled scripts): a cold start of the one is not compared with a warm
+    // context of the other. Untimed until the client is started or the worker configured.
+    const inFreshContext = async <T>(run: (page: Page) => Promise<T>): Promise<T> => {
       const context = await browser.newContext()
       try {
         const fresh = await context.newPage()
@@ -300,11 +299,22 @@ export async function runFetchBench(options: FetchBenchOptions): Promise<FetchBe
         await fresh.waitForFunction(() => window.fulmenFetchBench !== undefined, null, {
           timeout: 60_000,
         })
-        const startMs = await call(fresh, 'registerServiceWorker', bootstrap)
-        ttfb.swCold.push({ ...(await call(fresh, 'firstByteServiceWorker', smallHex)), startMs })
+        return await run(fresh)
       } finally {
         await context.close()
       }
+    }
+    for (let i = 0; i < n; i++) {
+      ttfb.directCold.push(
+        await inFreshContext((fresh) => call(fresh, 'firstByteDirectCold', bootstrap, smallHex)),
+      )
+      if (swFailure !== undefined) continue
+      ttfb.swCold.push(
+        await inFreshContext(async (fresh) => {
+          const startMs = await call(fresh, 'registerServiceWorker', bootstrap)
+          return { ...(await call(fresh, 'firstByteServiceWorker', smallHex)), startMs }
+        }),
+      )
     }
     for (const [k, runs] of Object.entries(ttfb))
       for (const r of runs)
@@ -336,7 +346,7 @@ export async function runFetchBench(options: FetchBenchOptions): Promise<FetchBe
         'through the service worker (workers/fulmen-sw.ts, registered by `registerFulmen` as a module, its own client ' +
         `and session already warm, its block cache emptied before each run so the bytes come from the node): ${show('sw')}; ` +
         `the same request again at once, from the worker's IndexedDB block cache: ${show('swCached')}. ` +
-        `Cold, the first request after start: a fresh \`createClient\` (worker, libp2p, key; ${median(starts('directCold')).toFixed(0)} ms, ` +
+        `Cold, the first request after start, each contender in a fresh browser context: a fresh \`createClient\` (worker, libp2p, key; ${median(starts('directCold')).toFixed(0)} ms, ` +
         `untimed) then its first fetch (latency ping, dial, handshake, header, block 0 verified): ${show('directCold')}; ` +
         'a fresh browser context (no registration, empty IndexedDB) whose page runs `registerFulmen` (untimed' +
         (swFailure === undefined

@@ -104,18 +104,12 @@ export function installFulmenServiceWorker(
           sources,
           stats,
           resolve: (r, s) => resolve(r, cache, s),
+          // The worker lives while the body streams (no extra stream hop in between).
+          keepAlive: (settled) => event.waitUntil(settled),
         },
         signal,
       )
-      if (response.body === null) return response
-      // Keep the worker alive while the body streams; pipeTo carries errors and cancels across.
-      const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>()
-      event.waitUntil(response.body.pipeTo(writable).catch(() => {}))
-      return new Response(readable, {
-        status: response.status,
-        statusText: response.statusText,
-        headers: response.headers,
-      })
+      return response
     } catch (error) {
       const res = errorResponse(signal.aborted ? signal.reason : error)
       stats.failed(`${res.status}: ${(error as Error)?.message ?? String(error)}`)

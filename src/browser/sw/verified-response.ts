@@ -27,6 +27,8 @@ export interface ResponderContext {
   readonly stats: StatsRecorder
   /** Pointers being resolved now: concurrent requests for one share the fetch. */
   resolve(request: SwRequest, signal: AbortSignal): Promise<{ root: string; from?: Origin }>
+  /** Given a promise that settles when the body is done: the worker must live until then. */
+  keepAlive?(settled: Promise<void>): void
 }
 
 /** Where a response's bytes came from, for its headers. */
@@ -175,6 +177,12 @@ export async function verifiedResponse(
   // Set when the page cancels the body (a video dropping a range, a probe): a pull still in
   // flight then finds the stream closed, which is not a failure.
   let cancelled = false
+  let settle: () => void = () => {}
+  ctx.keepAlive?.(
+    new Promise<void>((resolve) => {
+      settle = resolve
+    }),
+  )
   const body = new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
@@ -182,6 +190,7 @@ export async function verifiedResponse(
           if (k >= end) {
             await writing
             controller.close()
+            settle()
             return
           }
           const from = k < fromCacheUntil ? CACHE : origin
@@ -202,9 +211,11 @@ export async function verifiedResponse(
             feed?.cancel()
             await writing
             controller.close()
+            settle()
           }
         } catch (error) {
           feed?.cancel(error)
+          settle()
           if (cancelled) return
           ctx.stats.failed(`mid-body: ${(error as Error).message}`)
           throw error
@@ -213,6 +224,7 @@ export async function verifiedResponse(
       cancel(reason) {
         cancelled = true
         feed?.cancel(reason)
+        settle()
       },
     },
     { highWaterMark: 0 },
@@ -231,6 +243,7 @@ export async function verifiedResponse(
   })
   if (range.kind === 'range')
     headers.set('content-range', `bytes ${span.start}-${span.end - 1}/${length}`)
+  if (length === 0) settle() // no body to wait for
   return new Response(length === 0 ? null : body, {
     status: range.kind === 'range' ? 206 : 200,
     headers,
