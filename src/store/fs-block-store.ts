@@ -23,7 +23,6 @@
 import { randomBytes } from 'node:crypto'
 import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { bytesToHex } from '@noble/hashes/utils.js'
 import { ClassicLevel } from 'classic-level'
 import { HASH_LEN, TREE_BLOCK_LEN } from '../b3/constants.ts'
 import { readySync } from '../b3/engine.ts'
@@ -37,6 +36,7 @@ import {
   type StoreUsage,
 } from './block-store.ts'
 import { nextOrAbort, stopSource } from './import-source.ts'
+import { closedError, hexOf, notFound } from './store-keys.ts'
 
 /** A log method in pino's shape: a bindings object, then a message. */
 export type StoreLogFn = (obj: object, msg?: string) => void
@@ -97,15 +97,6 @@ interface OpenFile {
   retired: boolean
 }
 
-/** A root's key in records and file names; refuses what cannot be a root. */
-function hexOf(root: Uint8Array): string {
-  if (!(root instanceof Uint8Array) || root.length !== HASH_LEN) {
-    // Like the memory store: no content has such a root.
-    throw new StoreError('STORE_NOT_FOUND', `a content root is ${HASH_LEN} bytes`)
-  }
-  return bytesToHex(root)
-}
-
 function rootOf(hex: string): Uint8Array {
   return new Uint8Array(Buffer.from(hex, 'hex'))
 }
@@ -116,14 +107,6 @@ function treeFileSize(blocks: number): number {
 
 function errno(e: unknown): string | undefined {
   return typeof e === 'object' && e !== null && 'code' in e ? String(e.code) : undefined
-}
-
-function notFound(hex: string): StoreError {
-  return new StoreError('STORE_NOT_FOUND', `content ${hex} is not stored`)
-}
-
-function closedError(): StoreError {
-  return new StoreError('STORE_CLOSED', 'the block store is closed')
 }
 
 function parseRecord(json: string): Rec | undefined {

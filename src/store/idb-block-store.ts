@@ -35,6 +35,7 @@ import {
   treeBytes,
 } from './idb-schema.ts'
 import { nextOrAbort, stopSource } from './import-source.ts'
+import { closedError, hexOf, notFound } from './store-keys.ts'
 
 export interface IdbBlockStoreOptions {
   /** The IndexedDB database (default `fulmen-blocks`). */
@@ -51,22 +52,6 @@ export const DEFAULT_IDB_STORE_NAME = 'fulmen-blocks'
 const BATCH_BLOCKS = 4
 /** Bytes of trees cached in memory at most. */
 const TREE_CACHE_BYTES = 8 * 1024 * 1024
-
-function hexOf(root: Uint8Array): string {
-  if (!(root instanceof Uint8Array) || root.length !== HASH_LEN) {
-    // Like the other stores: no content has such a root.
-    throw new StoreError('STORE_NOT_FOUND', `a content root is ${HASH_LEN} bytes`)
-  }
-  return bytesToHex(root)
-}
-
-function notFound(hex: string): StoreError {
-  return new StoreError('STORE_NOT_FOUND', `content ${hex} is not stored`)
-}
-
-function closedError(): StoreError {
-  return new StoreError('STORE_CLOSED', 'the block store is closed')
-}
 
 /**
  * The unpinned records to evict, least recently used first, so that `incoming` more bytes
