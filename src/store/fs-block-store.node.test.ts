@@ -21,11 +21,12 @@ import { pino } from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import { TREE_BLOCK_LEN } from '../b3/constants.ts'
 import { hex } from '../b3/testing/kernels.ts'
-import { type HashTree, treeOf } from '../b3/tree.ts'
-import { type BlockStore, StoreError, type StoreErrorCode } from './block-store.ts'
+import { treeOf } from '../b3/tree.ts'
+import { type BlockStore, StoreError } from './block-store.ts'
 import { type FsBlockStoreOptions, openFsBlockStore } from './fs-block-store.ts'
 import { blockStoreContract } from './testing/block-store-contract.ts'
 import { chunksOf, patternBytes, slices } from './testing/content.ts'
+import { collect, expectCode, expectTree, listAll } from './testing/store-checks.ts'
 
 const BLOCK = TREE_BLOCK_LEN
 const CHILD = fileURLToPath(new URL('./testing/put-child.ts', import.meta.url))
@@ -51,48 +52,8 @@ afterAll(async () => {
   rmSync(base, { recursive: true, force: true })
 })
 
-async function collect(source: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = []
-  let n = 0
-  for await (const p of source) {
-    parts.push(p)
-    n += p.length
-  }
-  const out = new Uint8Array(n)
-  let off = 0
-  for (const p of parts) {
-    out.set(p, off)
-    off += p.length
-  }
-  return out
-}
-
-async function listAll(store: BlockStore) {
-  const out = []
-  for await (const c of store.list()) out.push(c)
-  return out
-}
-
-async function expectCode(promise: Promise<unknown>, code: StoreErrorCode): Promise<StoreError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  expect(err).toBeInstanceOf(StoreError)
-  expect((err as StoreError).code).toBe(code)
-  return err as StoreError
-}
-
 function files(dir: string, sub: 'content' | 'trees' | 'tmp'): string[] {
   return readdirSync(join(dir, sub)).sort()
-}
-
-function expectTree(got: HashTree | undefined, want: HashTree): void {
-  expect(got).toBeDefined()
-  expect(hex(got!.root)).toBe(hex(want.root))
-  expect(got!.length).toBe(want.length)
-  expect(got!.blocks).toBe(want.blocks)
-  expect(hex(got!.hashes)).toBe(hex(want.hashes))
 }
 
 /** Checks every way of reading `data` back. */

@@ -14,6 +14,7 @@ import { openIdbBlockStore } from './idb-block-store.ts'
 import { blockStoreContract } from './testing/block-store-contract.ts'
 import { chunksOf, patternBytes } from './testing/content.ts'
 import type { WorkerReply, WorkerRequest } from './testing/idb-store-worker.ts'
+import { collect } from './testing/store-checks.ts'
 
 const BLOCK = TREE_BLOCK_LEN
 let dbCount = 0
@@ -49,18 +50,6 @@ async function rawCounts(name: string) {
   } finally {
     db.close()
   }
-}
-
-async function collect(source: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = []
-  for await (const p of source) parts.push(p.slice())
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let off = 0
-  for (const p of parts) {
-    out.set(p, off)
-    off += p.length
-  }
-  return out
 }
 
 /** Yields `first` bytes of `data`, then waits for `release()` before the rest. */

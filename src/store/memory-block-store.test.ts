@@ -4,6 +4,7 @@ import { treeOf } from '../b3/tree.ts'
 import { StoreError } from './block-store.ts'
 import { MemoryBlockStore } from './memory-block-store.ts'
 import { blockStoreContract } from './testing/block-store-contract.ts'
+import { collect, listAll } from './testing/store-checks.ts'
 
 function content(len: number, seed = 1): Uint8Array {
   const out = new Uint8Array(len)
@@ -17,24 +18,6 @@ function content(len: number, seed = 1): Uint8Array {
 
 async function* chunked(data: Uint8Array, size = 10_000): AsyncGenerator<Uint8Array> {
   for (let off = 0; off < data.length; off += size) yield data.subarray(off, off + size)
-}
-
-async function collect(source: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = []
-  for await (const c of source) parts.push(c)
-  const out = new Uint8Array(parts.reduce((n, c) => n + c.length, 0))
-  let off = 0
-  for (const c of parts) {
-    out.set(c, off)
-    off += c.length
-  }
-  return out
-}
-
-async function listAll(store: MemoryBlockStore) {
-  const out = []
-  for await (const c of store.list()) out.push(c)
-  return out
 }
 
 async function storeError(p: Promise<unknown>): Promise<string> {

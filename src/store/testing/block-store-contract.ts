@@ -6,9 +6,10 @@ import { bytesToHex } from '@noble/hashes/utils.js'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { TREE_BLOCK_LEN } from '../../b3/constants.ts'
-import { type HashTree, treeOf } from '../../b3/tree.ts'
-import { type BlockStore, StoreError, type StoreErrorCode } from '../block-store.ts'
+import { treeOf } from '../../b3/tree.ts'
+import type { BlockStore, StoreError } from '../block-store.ts'
 import { chunksOf, patternBytes, slices } from './content.ts'
+import { collect, expectCode, expectTree, listAll } from './store-checks.ts'
 
 const BLOCK = TREE_BLOCK_LEN
 
@@ -36,50 +37,11 @@ export interface ContractOptions {
 
 // --- helpers --------------------------------------------------------------------------------
 
-async function collect(source: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = []
-  let n = 0
-  for await (const p of source) {
-    parts.push(p.slice())
-    n += p.length
-  }
-  const out = new Uint8Array(n)
-  let off = 0
-  for (const p of parts) {
-    out.set(p, off)
-    off += p.length
-  }
-  return out
-}
-
-async function listAll(store: BlockStore) {
-  const out = []
-  for await (const c of store.list()) out.push(c)
-  return out
-}
-
-async function expectCode(promise: Promise<unknown>, code: StoreErrorCode): Promise<void> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  expect(err).toBeInstanceOf(StoreError)
-  expect((err as StoreError).code).toBe(code)
-}
-
 const hex = bytesToHex
 
 function expectSameBytes(got: Uint8Array, want: Uint8Array): void {
   expect(got.length).toBe(want.length)
   expect(hex(got)).toBe(hex(want))
-}
-
-function expectTree(got: HashTree | undefined, want: HashTree): void {
-  expect(got).toBeDefined()
-  expect(hex(got!.root)).toBe(hex(want.root))
-  expect(got!.length).toBe(want.length)
-  expect(got!.blocks).toBe(want.blocks)
-  expect(hex(got!.hashes)).toBe(hex(want.hashes))
 }
 
 /** Checks every way of reading `data` back. */
