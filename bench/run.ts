@@ -168,6 +168,23 @@ if (sessions) {
 }
 
 let chromiumVersion = 'not run'
+
+/** One Chromium section: its figures and notes kept; a failure is a note, not the end of the run. */
+async function browserSection(
+  label: string,
+  run: () => Promise<{ version: string; figures: Figure[]; notes: string[] }>,
+): Promise<void> {
+  try {
+    const result = await run()
+    chromiumVersion = result.version
+    machine.chromium = result.version
+    figures.push(...result.figures)
+    notes.push(...result.notes)
+  } catch (e) {
+    notes.push(`${label} failed: ${(e as Error).message.split('\n')[0]}`)
+    log(`${label} failed: ${(e as Error).stack}`)
+  }
+}
 if (browser && !onlyTabNode) {
   try {
     log('Chromium: Vite dev server + Playwright')
@@ -199,40 +216,24 @@ if (browser && !onlyTabNode) {
     notes.push(`Chromium run failed: ${(e as Error).message.split('\n')[0]}`)
     log(`Chromium run failed: ${(e as Error).stack}`)
   }
-  try {
-    const { runFetchBench } = await import('./browser/fetch-driver.ts')
-    const run = await runFetchBench({
+  await browserSection('Browser fetch run', async () =>
+    (await import('./browser/fetch-driver.ts')).runFetchBench({
       bytes: BROWSER_FETCH_BYTES,
       rounds: quick ? 2 : 5,
       firstByteRuns: quick ? 3 : 12,
       log,
-    })
-    chromiumVersion = run.version
-    machine.chromium = run.version
-    figures.push(...run.figures)
-    notes.push(...run.notes)
-  } catch (e) {
-    notes.push(`Browser fetch run failed: ${(e as Error).message.split('\n')[0]}`)
-    log(`Browser fetch run failed: ${(e as Error).stack}`)
-  }
+    }),
+  )
 }
 if (browser) {
-  try {
-    const { runTabNodeBench } = await import('./browser/tab-node-driver.ts')
-    const run = await runTabNodeBench({
+  await browserSection('Tab node run', async () =>
+    (await import('./browser/tab-node-driver.ts')).runTabNodeBench({
       bytes: TAB_NODE_BYTES,
       rounds: quick ? 2 : 5,
       firstByteRuns: quick ? 3 : 9,
       log,
-    })
-    chromiumVersion = run.version
-    machine.chromium = run.version
-    figures.push(...run.figures)
-    notes.push(...run.notes)
-  } catch (e) {
-    notes.push(`Tab node run failed: ${(e as Error).message.split('\n')[0]}`)
-    log(`Tab node run failed: ${(e as Error).stack}`)
-  }
+    }),
+  )
 }
 
 // ---------------------------------------------------------------------------------------

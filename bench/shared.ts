@@ -126,3 +126,16 @@ export function toHex(bytes: Uint8Array): string {
   for (const b of bytes) s += b.toString(16).padStart(2, '0')
   return s
 }
+
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+/** `min–max unit`, for the notes beside a median. */
+export function spread(values: readonly number[], unit: string, digits = 0): string {
+  const s = [...values].sort((a, b) => a - b)
+  return `${s[0]!.toFixed(digits)}–${s.at(-1)!.toFixed(digits)} ${unit}`
+}

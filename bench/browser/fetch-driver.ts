@@ -14,21 +14,12 @@
  * FULMEN_BENCH_BROWSER_PROFILE=1 adds one profiled run of each throughput contender (not
  * counted) and logs where each thread's CPU went (trace-profile.ts).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { chromium, type Page } from 'playwright'
-import { createServer } from 'vite'
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../e2e/chromium.ts'
-import {
-  type NodeProcess,
-  runFulmen,
-  startNode,
-  wsAddressOf,
-} from '../../src/node/testing/processes.ts'
-import { scratchDir } from '../node/scratch-dir.ts'
-import { type Figure, MiB, makeInput, mibPerSecond } from '../shared.ts'
+import type { Page } from 'playwright'
+import { type Figure, MiB, median, mibPerSecond, spread } from '../shared.ts'
+import { type BrowserSectionResult, openBenchStage } from './bench-stage.ts'
 import { measureBundles } from './bundles.ts'
 import type { FetchBenchPage, FirstByteRun, ThroughputRun } from './fetch-protocol.ts'
 import { cpuBetween, cpuSnapshot } from './process-cpu.ts'
@@ -48,31 +39,10 @@ export interface FetchBenchOptions {
   readonly log: (line: string) => void
 }
 
-export interface FetchBenchResult {
-  readonly figures: Figure[]
-  readonly notes: string[]
-  readonly version: string
-}
+export type FetchBenchResult = BrowserSectionResult
 
 /** Size of the first-byte content: 16 blocks, read whole after the first chunk. */
 const FIRST_BYTE_BYTES = 4 * MiB
-
-export function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
-}
-
-export function spread(values: readonly number[], unit: string, digits = 0): string {
-  const s = [...values].sort((a, b) => a - b)
-  return `${s[0]!.toFixed(digits)}–${s.at(-1)!.toFixed(digits)} ${unit}`
-}
-
-async function addFile(dataDir: string, file: string, env: Record<string, string>) {
-  const added = await runFulmen(['add', '--data-dir', dataDir, file], { env, timeoutMs: 120_000 })
-  if (added.code !== 0) throw new Error(`fulmen add failed: ${added.stderr}`)
-  return added.stdout.slice(0, 64)
-}
 
 /** Calls `window.fulmenFetchBench[method](...args)` on the page. */
 function call<K extends keyof FetchBenchPage>(
@@ -98,47 +68,22 @@ export async function runFetchBench(options: FetchBenchOptions): Promise<FetchBe
   figures.push(...bundles.figures)
   notes.push(...bundles.notes)
 
-  const base = scratchDir(3 * bytes)
-  const dir = mkdtempSync(path.join(base, 'fulmen-bench-browser-'))
-  const env = { XDG_DATA_HOME: dir }
-  let node: NodeProcess | undefined
-  const closers: (() => Promise<unknown>)[] = []
+  log(`browser: ${bytes / MiB} MiB into a full node (fulmen add, fulmen node start)`)
+  const stage = await openBenchStage({
+    name: 'browser',
+    pageRoot,
+    bigBytes: bytes,
+    smallBytes: FIRST_BYTE_BYTES,
+    seeds: [0x600d, 0xf1257],
+    optimizeDeps: ['@noble/ciphers/chacha.js'],
+  })
+  const base = path.dirname(stage.dir)
   try {
-    log(`browser: ${bytes / MiB} MiB into a full node (fulmen add, fulmen node start)`)
-    const big = path.join(dir, 'content.bin')
-    const small = path.join(dir, 'first-byte.bin')
-    writeFileSync(big, makeInput(bytes, 0x600d))
-    writeFileSync(small, makeInput(FIRST_BYTE_BYTES, 0xf1257))
-    const dataDir = path.join(dir, 'node')
-    const bigHex = await addFile(dataDir, big, env)
-    const smallHex = await addFile(dataDir, small, env)
-    node = await startNode({ dataDir, env })
-    const bootstrap = [wsAddressOf(node)]
-    const raw = await startRawWsServer(big)
-    closers.push(() => raw.close())
-
-    const server = await createServer({
-      configFile: path.join(repo, 'vite.config.ts'),
-      root: pageRoot,
-      // Own cache: never disturb the ones Vitest and `npm start` use.
-      cacheDir: path.join(os.tmpdir(), 'fulmen-bench-fetch-vite'),
-      logLevel: 'warn',
-      clearScreen: false,
-      server: { host: '127.0.0.1', port: 0, hmr: false, watch: null },
-      // Merged with the config's list: pre-bundled up front, or Vite reloads the page mid-run.
-      optimizeDeps: { include: ['@noble/ciphers/chacha.js'] },
-    })
-    await server.listen()
-    closers.push(() => server.close())
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM_PATH,
-      headless: true,
-      args: [...CHROMIUM_ARGS],
-    })
-    closers.push(() => browser.close())
+    const { node, bigHex, smallHex, url, browser } = stage
+    const bootstrap = [stage.nodeAddress]
+    const raw = await startRawWsServer(stage.bigFile)
+    stage.onClose(() => raw.close())
     const version = browser.version()
-    const url = server.resolvedUrls?.local[0]
-    if (url === undefined) throw new Error('Vite did not report a URL')
     const page = await browser.newPage()
     page.on('pageerror', (e) => log(`[chromium] page error: ${e.message}`))
     await page.goto(url)
@@ -357,8 +302,6 @@ export async function runFetchBench(options: FetchBenchOptions): Promise<FetchBe
     )
     return { figures, notes, version }
   } finally {
-    for (const close of closers.reverse()) await close().catch(() => {})
-    await node?.stop().catch(() => {})
-    rmSync(dir, { recursive: true, force: true })
+    await stage.close()
   }
 }

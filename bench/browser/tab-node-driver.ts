@@ -15,27 +15,16 @@
  * FULMEN_BENCH_BROWSER_PROFILE=1 adds one profiled, uncounted fetch of each path and logs
  * where each thread's CPU went (trace-profile.ts).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { type Browser, chromium, type Page } from 'playwright'
-import { createServer } from 'vite'
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../e2e/chromium.ts'
-import {
-  type NodeProcess,
-  runFulmen,
-  startNode,
-  wsAddressOf,
-} from '../../src/node/testing/processes.ts'
-import { scratchDir } from '../node/scratch-dir.ts'
-import { type Figure, MiB, makeInput, mibPerSecond } from '../shared.ts'
-import { median, spread } from './fetch-driver.ts'
+import type { Browser, Page } from 'playwright'
+import { type Figure, MiB, median, mibPerSecond, spread } from '../shared.ts'
+import { type BrowserSectionResult, openBenchStage } from './bench-stage.ts'
 import { cpuBetween, cpuSnapshot, rendererCpu } from './process-cpu.ts'
 import type { TabBenchPage, TabFetchRun } from './tab-node-protocol.ts'
 import { profileRun } from './trace-profile.ts'
 
-const repo = fileURLToPath(new URL('../..', import.meta.url))
 const pageRoot = fileURLToPath(new URL('./tab-node-page/', import.meta.url))
 
 export interface TabNodeBenchOptions {
@@ -48,11 +37,7 @@ export interface TabNodeBenchOptions {
   readonly log: (line: string) => void
 }
 
-export interface TabNodeBenchResult {
-  readonly figures: Figure[]
-  readonly notes: string[]
-  readonly version: string
-}
+export type TabNodeBenchResult = BrowserSectionResult
 
 /** Size of the first-byte content: 16 blocks, read whole after the first chunk. */
 const FIRST_BYTE_BYTES = 4 * MiB
@@ -62,12 +47,6 @@ const CLIENT_RENDERER = 'renderer-B-client'
 
 type Path = 'tab' | 'node'
 const PATHS: readonly Path[] = ['tab', 'node']
-
-async function addFile(dataDir: string, file: string, env: Record<string, string>) {
-  const added = await runFulmen(['add', '--data-dir', dataDir, file], { env, timeoutMs: 120_000 })
-  if (added.code !== 0) throw new Error(`fulmen add failed: ${added.stderr}`)
-  return added.stdout.slice(0, 64)
-}
 
 /** Calls `window.fulmenTabBench[method](...args)` on the page. */
 function call<K extends keyof TabBenchPage>(
@@ -112,43 +91,18 @@ export async function runTabNodeBench(options: TabNodeBenchOptions): Promise<Tab
   const add = (name: string, value: number, unit: string) =>
     figures.push({ name: `chromium.tab-node.${name}`, value, unit })
 
-  const base = scratchDir(3 * bytes)
-  const dir = mkdtempSync(path.join(base, 'fulmen-bench-tab-node-'))
-  const env = { XDG_DATA_HOME: dir }
-  let node: NodeProcess | undefined
-  const closers: (() => Promise<unknown>)[] = []
+  log(`tab node: ${bytes / MiB} MiB into a full node (fulmen add, fulmen node start)`)
+  const stage = await openBenchStage({
+    name: 'tab-node',
+    pageRoot,
+    bigBytes: bytes,
+    smallBytes: FIRST_BYTE_BYTES,
+    seeds: [0x7ab, 0x7ab1],
+  })
+  const base = path.dirname(stage.dir)
   try {
-    log(`tab node: ${bytes / MiB} MiB into a full node (fulmen add, fulmen node start)`)
-    const big = path.join(dir, 'content.bin')
-    const small = path.join(dir, 'first-byte.bin')
-    writeFileSync(big, makeInput(bytes, 0x7ab))
-    writeFileSync(small, makeInput(FIRST_BYTE_BYTES, 0x7ab1))
-    const dataDir = path.join(dir, 'node')
-    const bigHex = await addFile(dataDir, big, env)
-    const smallHex = await addFile(dataDir, small, env)
-    node = await startNode({ dataDir, env })
-    const nodeAddress = wsAddressOf(node)
-
-    const server = await createServer({
-      configFile: path.join(repo, 'vite.config.ts'),
-      root: pageRoot,
-      // Own cache: never disturb the ones Vitest and `npm start` use.
-      cacheDir: path.join(os.tmpdir(), 'fulmen-bench-tab-node-vite'),
-      logLevel: 'warn',
-      clearScreen: false,
-      server: { host: '127.0.0.1', port: 0, hmr: false, watch: null },
-    })
-    await server.listen()
-    closers.push(() => server.close())
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM_PATH,
-      headless: true,
-      args: [...CHROMIUM_ARGS],
-    })
-    closers.push(() => browser.close())
+    const { node, nodeAddress, bigHex, smallHex, url, browser } = stage
     const version = browser.version()
-    const url = server.resolvedUrls?.local[0]
-    if (url === undefined) throw new Error('Vite did not report a URL')
 
     // Page A: the tab node, its store filled from the full node (untimed for the turns).
     const pageA = await openPage(browser, url, 'A', log)
@@ -317,8 +271,6 @@ export async function runTabNodeBench(options: TabNodeBenchOptions): Promise<Tab
     )
     return { figures, notes, version }
   } finally {
-    for (const close of closers.reverse()) await close().catch(() => {})
-    await node?.stop().catch(() => {})
-    rmSync(dir, { recursive: true, force: true })
+    await stage.close()
   }
 }

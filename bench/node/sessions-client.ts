@@ -29,7 +29,7 @@ import { HANDSHAKE_PROTOCOL } from '../../src/net/protocols.ts'
 import { streamChannel } from '../../src/net/stream-channel.ts'
 import { openDaPool } from '../../src/node/das/da-pool.ts'
 import { CDN_SERVICE } from '../../src/services/service-ids.ts'
-import { GiB } from '../shared.ts'
+import { GiB, median } from '../shared.ts'
 import {
   type ClientJob,
   CPU_PROTOCOL,
@@ -41,7 +41,6 @@ import {
   type FirstByteResult,
   type HandshakeJob,
   type HandshakeResult,
-  median,
   RAW_PROTOCOL,
   RAW_SPLIT_PROTOCOL,
   SPLIT_OVERHEAD,

@@ -155,9 +155,3 @@ export type ClientJob = ThroughputJob | FirstByteJob | HandshakeJob | CpuJob
 export function cpuMs(a: CpuTimes, b: CpuTimes): number {
   return (b.user - a.user + b.system - a.system) / 1000
 }
-
-export function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
-}

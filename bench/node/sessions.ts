@@ -23,17 +23,16 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { type Figure, GiB, MiB, mibPerSecond } from '../shared.ts'
+import { type Figure, GiB, MiB, median, mibPerSecond, spread } from '../shared.ts'
 import { runJsonChild } from './json-child.ts'
 import { scratchDir } from './scratch-dir.ts'
-import {
-  type ClientJob,
-  type CpuResult,
-  type FirstByteResult,
-  type HandshakeResult,
-  median,
-  type NodeReady,
-  type ThroughputResult,
+import type {
+  ClientJob,
+  CpuResult,
+  FirstByteResult,
+  HandshakeResult,
+  NodeReady,
+  ThroughputResult,
 } from './sessions-shared.ts'
 
 export interface SessionsBenchOptions {
@@ -96,11 +95,6 @@ async function stopServer(child: ChildProcess): Promise<void> {
 }
 
 const client = <T>(job: ClientJob): Promise<T> => runJson<T>(CLIENT, job)
-
-function spread(values: readonly number[], unit: string, digits = 0): string {
-  const s = [...values].sort((a, b) => a - b)
-  return `${s[0]!.toFixed(digits)}–${s.at(-1)!.toFixed(digits)} ${unit}`
-}
 
 export async function measureSessions(options: SessionsBenchOptions): Promise<SessionsBenchResult> {
   const { bytes, turns, log } = options
