@@ -64,10 +64,15 @@ export function createBlockCache(db: SwDatabase, options: BlockCacheOptions = {}
     return { bytes: all.reduce((n, c) => n + c.cachedBytes, 0), contents: all.length }
   }
 
+  // Bytes of blocks held: read from the records once, then kept up to date here, so that a
+  // block write does not read every content record to learn whether to evict.
+  let held: number | undefined
+
   /** Drops least recently used contents other than `keep` until the blocks fit the quota. */
   const evict = async (keep: string) => {
+    held ??= (await usage()).bytes
+    if (held <= quota) return
     let { bytes } = await usage()
-    if (bytes <= quota) return
     const byAge = await db.getAllFromIndex('contents', 'usedAt')
     for (const c of byAge) {
       if (bytes <= quota) break
@@ -75,6 +80,7 @@ export function createBlockCache(db: SwDatabase, options: BlockCacheOptions = {}
       await deleteContent(c.root)
       bytes -= c.cachedBytes
     }
+    held = bytes
   }
 
   return {
@@ -124,6 +130,7 @@ export function createBlockCache(db: SwDatabase, options: BlockCacheOptions = {}
         })
       }
       await tx.done
+      if (had === undefined && held !== undefined) held += bytes.length
       await evict(root)
     },
 
@@ -135,7 +142,10 @@ export function createBlockCache(db: SwDatabase, options: BlockCacheOptions = {}
       await db.put('pointers', { spelling, root })
     },
 
-    deleteContent,
+    async deleteContent(root) {
+      await deleteContent(root)
+      held = undefined // read again when next needed
+    },
     usage,
 
     async clear() {
@@ -146,6 +156,7 @@ export function createBlockCache(db: SwDatabase, options: BlockCacheOptions = {}
         tx.objectStore('pointers').clear(),
         tx.done,
       ])
+      held = 0
     },
   }
 }
