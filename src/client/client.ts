@@ -202,7 +202,11 @@ export async function createClient(options: ClientOptions): Promise<FulmenClient
     if (recent !== undefined && Date.now() < recent.until) return recent.peers
     const found = await queryHolders(root, signal)
     // An answer with holders is kept longer than an empty one: a tab may announce any moment.
-    holdersOf.set(key, { peers: found, until: Date.now() + (found.size > 0 ? 30_000 : 5_000) })
+    const now = Date.now()
+    // Expired answers go once the map grows: a long-lived client fetches many roots.
+    if (holdersOf.size >= 1024)
+      for (const [k, v] of holdersOf) if (now >= v.until) holdersOf.delete(k)
+    holdersOf.set(key, { peers: found, until: now + (found.size > 0 ? 30_000 : 5_000) })
     return found
   }
   const queryHolders = async (root: Uint8Array, signal?: AbortSignal): Promise<Set<string>> => {
