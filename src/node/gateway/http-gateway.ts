@@ -31,7 +31,9 @@ import { contentBody, contentBodyLength } from '../../wire/content-body.ts'
 import { claimJson, type DaPool } from '../das/da-pool.ts'
 import type { Logger } from '../logger.ts'
 import type { NodeMetrics } from '../metrics.ts'
+import { ifNoneMatchMatches } from './conditional.ts'
 import { parseRange, type RangeRequest } from './range.ts'
+import { decodeSegment, parseTarget, RequestError } from './request-target.ts'
 
 export const FRAMES_MEDIA_TYPE = 'application/vnd.fulmen.frames'
 
@@ -92,17 +94,25 @@ function isLoopback(address: string | undefined): boolean {
   return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1'
 }
 
-/** What a request names: a route label for metrics and, for content, the pointer. */
+/**
+ * What a request names: a route label for metrics and, for content, the pointer. Routing throws
+ * RequestError on a path it cannot decode (called inside the handler's error handling).
+ */
 type Route =
   | { readonly name: 'content'; readonly pointer: () => Pointer }
   | { readonly name: 'providers'; readonly root: () => Uint8Array }
   | { readonly name: 'health' | 'status' | 'metrics' | 'das' | 'admin-put' | 'not-found' }
 
+/** The metrics label of a request whose target could not be read. */
+const BAD_REQUEST_ROUTE = 'bad-request'
+
 function route(method: string, url: URL, hasDas: boolean, hasProviders: boolean): Route {
   const path = url.pathname
   const p = hasProviders ? /^\/providers\/([^/]+)$/.exec(path) : null
-  if (p !== null)
-    return { name: 'providers', root: () => parseContentId(decodeURIComponent(p[1]!)) }
+  if (p !== null) {
+    const id = decodeSegment(p[1]!)
+    return { name: 'providers', root: () => parseContentId(id) }
+  }
   if (path === '/health') return { name: 'health' }
   if (path === '/das' && hasDas) return { name: 'das' }
   if (path === '/status') return { name: 'status' }
@@ -110,7 +120,7 @@ function route(method: string, url: URL, hasDas: boolean, hasProviders: boolean)
   if (path === '/admin/content' && method === 'PUT') return { name: 'admin-put' }
   const m = /^\/services\/0\/(blake3|ipfs)\/([^/]+)$/.exec(path)
   if (m !== null) {
-    const id = decodeURIComponent(m[2]!)
+    const id = decodeSegment(m[2]!)
     if (m[1] === 'blake3')
       return { name: 'content', pointer: () => ({ kind: 'blake3', root: parseContentId(id) }) }
     return { name: 'content', pointer: () => ({ kind: 'ipfs', cid: id }) }
@@ -220,6 +230,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     res.end(text)
   }
 
+  /** The client's mistakes in reading the request are 400s; everything else as the layers say. */
+  const failureOf = (error: unknown): GatewayFailure =>
+    error instanceof RequestError
+      ? { status: error.status, code: error.code, message: error.message }
+      : toFailure(error)
+
   const fail = (res: ServerResponse, failure: GatewayFailure) => {
     if (res.headersSent) {
       // Mid-body: the only honest signal left is to cut the connection.
@@ -257,6 +273,11 @@ export function createGateway(options: GatewayOptions): Gateway {
       'x-content-id': formatContentId(root, 'cid'),
     }
     const head = req.method === 'HEAD'
+    // Before Range (RFC 9110 §13.2.2): a cache that holds the content needs none of it.
+    if (ifNoneMatchMatches(req.headers['if-none-match'], headers.etag as string)) {
+      res.writeHead(304, headers)
+      return void res.end()
+    }
     if (wantsFrames(req, url)) {
       headers['content-type'] = FRAMES_MEDIA_TYPE
       headers['content-length'] = contentBodyLength(tree, span)
@@ -406,18 +427,13 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now()
-    const url = new URL(req.url ?? '/', 'http://gateway')
-    const r = route(
-      req.method ?? 'GET',
-      url,
-      options.das !== undefined,
-      options.providers !== undefined,
-    )
+    // Set once the target is read: a request whose target is not readable is counted apart.
+    let routeName: string = BAD_REQUEST_ROUTE
     const abort = new AbortController()
     res.on('close', () => {
       active.delete(res)
       if (!res.writableFinished) abort.abort(new Error('client went away'))
-      metrics.requests.labels(r.name, String(res.statusCode)).inc()
+      metrics.requests.labels(routeName, String(res.statusCode)).inc()
       log.debug(
         {
           method: req.method,
@@ -430,6 +446,15 @@ export function createGateway(options: GatewayOptions): Gateway {
     })
     active.add(res)
     try {
+      // Inside the try: a target that is not a URL or not UTF-8 is the client's 400.
+      const url = parseTarget(req.url ?? '/')
+      const r = route(
+        req.method ?? 'GET',
+        url,
+        options.das !== undefined,
+        options.providers !== undefined,
+      )
+      routeName = r.name
       const cors =
         r.name === 'content' || r.name === 'providers' || r.name === 'health' || r.name === 'status'
       if (cors && req.method === 'OPTIONS') {
@@ -481,14 +506,21 @@ export function createGateway(options: GatewayOptions): Gateway {
       }
     } catch (error) {
       if (abort.signal.aborted) return
-      const failure = toFailure(error)
+      // Unreadable targets are mostly on content paths: a page must be able to read the 400.
+      if (error instanceof RequestError && !res.headersSent)
+        for (const [name, value] of Object.entries(CORS_HEADERS)) res.setHeader(name, value)
+      const failure = failureOf(error)
       if (failure.status >= 500) log.warn({ err: error, url: req.url }, 'request failed')
       fail(res, failure)
     }
   }
 
   const server = createServer((req, res) => {
-    void handle(req, res)
+    handle(req, res).catch((error: unknown) => {
+      // A bug past the handler's own error handling: this request is lost, never the node.
+      res.destroy()
+      log.error({ err: error, method: req.method, url: req.url }, 'request handler failed')
+    })
   })
   server.on('connection', (socket) => {
     sockets.add(socket)
