@@ -2,18 +2,23 @@
  * `npm start`: a local Fulmen network (three full nodes, an HTTP origin, a lying node) and the
  * demo page served by Vite, until Ctrl-C.
  *
- *   node scripts/start.ts [--port N] [--host ADDR] [--dir DIR] [--download-size BYTES]
+ *   npm start -- [--port N] [--host ADDR] [--dir DIR] [--download-size BYTES]
  *
+ * (`npm start` runs it with the project's Node 24, which strips the types; Node 20 cannot.)
  * --port (or PORT): Vite's port, 5173 by default (the next free one if taken). --dir keeps the
- * nodes' data between runs (default: a temp dir, removed at the end). Ctrl-C or SIGTERM stops
- * Vite and every process and exits 0; a second Ctrl-C exits at once.
+ * nodes' data and logs between runs (default: a temp dir, removed at the end). Each node's log
+ * goes to `<dir>/node-N/node.log`, the liar's to `<dir>/liar.log`. Ctrl-C or SIGTERM stops
+ * Vite and every process and exits 0; a second Ctrl-C exits at once. A bad flag prints the
+ * usage and exits 2.
  */
 import { parseArgs } from 'node:util'
 import type { LocalNetwork } from '../src/node/testing/local-network.ts'
 import { DEFAULT_DEMO_PORT, type Demo, startDemo } from './demo-server.ts'
 
+const USAGE = 'Usage: npm start -- [--port N] [--host ADDR] [--dir DIR] [--download-size BYTES]\n'
+
 function fail(message: string): never {
-  process.stderr.write(`fulmen start: ${message}\n`)
+  process.stderr.write(`fulmen start: ${message}\n${USAGE}`)
   process.exit(2)
 }
 
@@ -54,26 +59,38 @@ function banner(url: string, network: LocalNetwork): string {
       ]
     }),
     '',
-    `  node data in ${network.dir}`,
+    `  node data in ${network.dir}${network.temporaryDir ? ' (removed on exit; --dir DIR keeps it)' : ''}`,
+    ...network.logFiles.nodes.map(
+      (file, i) =>
+        `  ${i === 0 ? 'logs    ' : '        '}${network.nodes[i]?.name.padEnd(8)}${file}`,
+    ),
+    `          liar    ${network.logFiles.liar}`,
     '  Ctrl-C stops everything.',
     '',
   ]
   return `${lines.join('\n')}\n`
 }
 
-const { values } = parseArgs({
-  options: {
-    port: { type: 'string' },
-    host: { type: 'string' },
-    dir: { type: 'string' },
-    'download-size': { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  },
-})
+function parseFlags() {
+  try {
+    return parseArgs({
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        dir: { type: 'string' },
+        'download-size': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values
+  } catch (error) {
+    // Unknown flags, missing values, stray arguments: say which, no stack.
+    fail((error as Error).message)
+  }
+}
+
+const values = parseFlags()
 if (values.help) {
-  process.stdout.write(
-    'Usage: node scripts/start.ts [--port N] [--host ADDR] [--dir DIR] [--download-size BYTES]\n',
-  )
+  process.stdout.write(USAGE)
   process.exit(0)
 }
 const portText = values.port ?? process.env.PORT

@@ -12,7 +12,12 @@
  * the origin, addressed by an integrity-pinned HTTP pointer, so a node fetches it on a miss.
  * `toJSON()` is the description the demo page reads; it follows nodes being stopped and
  * restarted (a restart keeps the data dir, hence the peer id, and the ports when it can).
+ *
+ * Each node's log (its stderr, pino JSON lines) is appended to `<dir>/node-N/node.log`, across
+ * restarts, and the liar's to `<dir>/liar.log`: an operator can read why a node did something
+ * after the fact (`logFiles`).
  */
+import { createWriteStream, type WriteStream } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import type { ServerResponse } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -99,6 +104,10 @@ export interface NetworkDescription {
 export interface LocalNetwork extends NetworkDescription {
   /** The directory holding the nodes' data dirs. */
   readonly dir: string
+  /** True when `dir` is a temp dir of the network's own, removed (logs too) on stop. */
+  readonly temporaryDir: boolean
+  /** Where each node's log (in node order) and the liar's are written. */
+  readonly logFiles: { readonly nodes: readonly string[]; readonly liar: string }
   /** Requests the origin received for `path` (all requests without one). */
   originRequests(path?: string): number
   /** The last `lines` log lines (stderr) of node `i`'s latest process, for failure reports. */
@@ -128,6 +137,36 @@ export class LocalNetworkError extends Error {
 
 export const NODE_COUNT = 3
 export const IMAGE_PATH = '/fulmen.png'
+export const NODE_LOG = 'node.log'
+export const LIAR_LOG = 'liar.log'
+
+/**
+ * A process's log file, appended to. Writes after close are dropped (a child's last bytes may
+ * come after the network stopped), and a failing file (disk full, dir removed) never takes
+ * the network down: the logs are also kept in memory (`nodeLogs`).
+ */
+class LogFile {
+  private readonly stream: WriteStream
+
+  constructor(path: string) {
+    this.stream = createWriteStream(path, { flags: 'a' })
+    this.stream.on('error', () => {})
+  }
+
+  write(text: string | Buffer): void {
+    if (!this.stream.writableEnded) this.stream.write(text)
+  }
+
+  /** A line of the network's own (JSON, like the node's lines around it). */
+  mark(msg: string): void {
+    this.write(`${JSON.stringify({ time: Date.now(), component: 'local-network', msg })}\n`)
+  }
+
+  close(): Promise<void> {
+    if (this.stream.writableEnded) return Promise.resolve()
+    return new Promise((resolve) => this.stream.end(() => resolve()))
+  }
+}
 
 /** The last `n` lines of a child's output: enough to see why it failed. */
 function tail(text: string, n = 25): string {
@@ -149,6 +188,9 @@ interface Ports {
 interface Slot {
   readonly name: string
   readonly dataDir: string
+  /** `<dataDir>/node.log`, opened on the first start. */
+  readonly logPath: string
+  log: LogFile | undefined
   process: NodeProcess | undefined
   /** The latest process, running or not: its logs. */
   last: NodeProcess | undefined
@@ -237,11 +279,15 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
   let origin: TestServer | undefined
   let liar: LyingNodeProcess | undefined
   let liarInfo: LiarInfo | undefined
+  const liarLogPath = join(dir, LIAR_LOG)
+  let liarLog: LogFile | undefined
   let content: NetworkContent | undefined
   let stopped: Promise<void> | undefined
   const slots: Slot[] = Array.from({ length: NODE_COUNT }, (_, i) => ({
     name: `node-${i + 1}`,
     dataDir: join(dir, `node-${i + 1}`),
+    logPath: join(dir, `node-${i + 1}`, NODE_LOG),
+    log: undefined,
     process: undefined,
     last: undefined,
     info: { name: `node-${i + 1}`, peerId: '', multiaddr: '', gateway: '', running: false },
@@ -260,7 +306,21 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
     const args = ['--host', host]
     if (ports !== undefined)
       args.push('--http-port', ports.http, '--ws-port', ports.ws, '--webrtc-port', ports.webrtc)
-    return startNode({ dataDir: slot.dataDir, args, detached })
+    // Opened on the first start and kept across restarts: one file tells the node's story.
+    slot.log ??= new LogFile(slot.logPath)
+    const log = slot.log
+    log.mark(`starting: fulmen node start --data-dir ${slot.dataDir} ${args.join(' ')}`)
+    try {
+      return await startNode({
+        dataDir: slot.dataDir,
+        args,
+        detached,
+        onStderr: (text) => log.write(text),
+      })
+    } catch (error) {
+      log.mark(`the start failed: ${messageOf(error).split('\n')[0]}`)
+      throw error
+    }
   }
 
   const startSlot = async (slot: Slot): Promise<void> => {
@@ -296,6 +356,7 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
       running: true,
     }
     void proc.exit.then(({ code, signal: sig }) => {
+      slot.log?.mark(`exited (${code ?? sig})`)
       if (slot.process !== proc) return
       slot.process = undefined
       slot.info = { ...slot.info, running: false }
@@ -337,6 +398,7 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
         ...slots.map((slot) => serially(slot, () => stopSlot(slot)).catch(() => {})),
         origin?.close(),
       ])
+      await Promise.all([liarLog, ...slots.map((slot) => slot.log)].map((l) => l?.close()))
       if (ownDir) await rm(dir, { recursive: true, force: true })
       log('network stopped')
     })()
@@ -399,6 +461,11 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
     const upstream = slots[0]!.info
     liar = await spawnLyingNode({ upstream: upstream.multiaddr, mode: 'flip-byte', host, detached })
     const spawned = liar
+    // What it said while starting, then the rest as it comes (nothing arrives in between).
+    liarLog = new LogFile(liarLogPath)
+    liarLog.write(spawned.stderr())
+    const liarFile = liarLog
+    spawned.child.stderr?.on('data', (d: Buffer | string) => liarFile.write(d))
     liarInfo = {
       name: 'liar',
       peerId: liar.peerId,
@@ -432,6 +499,8 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
   const liarProcess = liar!
   return {
     dir,
+    temporaryDir: ownDir,
+    logFiles: { nodes: slots.map((s) => s.logPath), liar: liarLogPath },
     get nodes() {
       return slots.map((s) => s.info)
     },

@@ -161,6 +161,8 @@ export interface StartNodeOptions extends SpawnOptions {
   readonly args?: readonly string[]
   /** How long to wait for the `http` line (default 30 s). */
   readonly timeoutMs?: number
+  /** Gets its stderr (the JSON log lines) as it comes, from the first byte (a log file). */
+  readonly onStderr?: (text: string) => void
 }
 
 function matches(line: LogLine, msg: string | RegExp): boolean {
@@ -204,6 +206,7 @@ export async function startNode(options: StartNodeOptions): Promise<NodeProcess>
   })
   child.stderr!.setEncoding('utf8').on('data', (d: string) => {
     stderr += d
+    options.onStderr?.(d)
     partial += d
     let nl = partial.indexOf('\n')
     while (nl >= 0) {
