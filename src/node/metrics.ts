@@ -22,6 +22,8 @@ export interface NodeMetrics {
   readonly providerRoots: Gauge
   readonly providerQueries: Counter<'result'>
   readonly providerStreamsRefused: Counter<'reason'>
+  /** Rejections and exceptions nothing handled, caught by the process guard (process-guard.ts). */
+  readonly unexpectedErrors: Counter<'kind'>
 }
 
 export function createMetrics(): NodeMetrics {
@@ -100,6 +102,12 @@ export function createMetrics(): NodeMetrics {
       name: 'fulmen_provider_streams_refused_total',
       help: 'Discovery streams ended with TERMINATE, by reason (hex)',
       labelNames: ['reason'],
+      registers,
+    }),
+    unexpectedErrors: new Counter({
+      name: 'fulmen_unexpected_errors_total',
+      help: 'Errors nothing handled (unhandledRejection, uncaughtException); the node kept serving',
+      labelNames: ['kind'],
       registers,
     }),
     verificationFailures: new Counter({

@@ -5,6 +5,7 @@
 
 import { type ConfigLayer, loadConfig, parsePort, parseSize } from '../../config.ts'
 import type { DaSummary } from '../../das/da-pool.ts'
+import { installProcessGuard } from '../../process-guard.ts'
 import { findRunningNode } from '../../runtime.ts'
 import { type Command, parseCommandArgs, UsageError } from '../command.ts'
 import { EXIT_FAILURE } from '../failure.ts'
@@ -76,6 +77,8 @@ async function start(args: readonly string[]): Promise<number> {
   // Loaded here: libp2p takes most of a second to import, which other commands need not pay.
   const { startFullNode } = await import('../../full-node.ts')
   const node = await startFullNode(config)
+  // From here on, a bug that escapes its handler is logged and counted; the node keeps serving.
+  installProcessGuard({ logger: node.logger, metrics: node.metrics })
   await write(
     `fulmen node ${node.peerId}\n  http    ${node.httpUrl}\n${node
       .multiaddrs()
