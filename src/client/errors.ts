@@ -9,8 +9,16 @@ export type FetchErrorCode =
   | 'FETCH_NOT_FOUND'
   /** The pointer or the options are not valid. */
   | 'FETCH_BAD_REQUEST'
-  /** The whole content does not match its IPFS CID or HTTP integrity (checked at the end). */
+  /**
+   * Not used by the client any more: a body that does not match its IPFS CID or HTTP
+   * integrity is that node's failure (`CLIENT_WRONG_DIGEST`) and the next node is tried.
+   */
   | 'FETCH_INTEGRITY'
+  /**
+   * A body held until its pointer's digest is checked could not be kept: over the memory
+   * bound with no spill given (`holding.spill`), or the spill failed.
+   */
+  | 'FETCH_HOLD_FAILED'
   /** The client was closed. */
   | 'FETCH_CLOSED'
 
@@ -45,6 +53,13 @@ export type NodeFailureCode =
   | 'CLIENT_PROTOCOL'
   /** The node could not be dialled. */
   | 'CLIENT_UNREACHABLE'
+  /**
+   * The body verified against the root the node announced for an IPFS or HTTP pointer, but
+   * not against the pointer's own digest: the node maps the pointer to other content.
+   */
+  | 'CLIENT_WRONG_DIGEST'
+  /** The length the node claims does not verify: its last block does not fit the root. */
+  | 'CLIENT_WRONG_LENGTH'
 
 export class NodeFailureError extends Error {
   override readonly name = 'NodeFailureError'
@@ -53,6 +68,29 @@ export class NodeFailureError extends Error {
   constructor(code: NodeFailureCode, message: string) {
     super(message)
     this.code = code
+  }
+}
+
+export type ClientOptionsErrorCode =
+  /** A bootstrap address that is not a multiaddr, or has no `/p2p/<peer id>`. */
+  | 'CLIENT_BAD_ADDRESS'
+  /** Another option out of its domain (a negative timeout, an unknown order…). */
+  | 'CLIENT_BAD_OPTION'
+
+/** `createClient` refused its options: thrown before anything is started. */
+export class ClientOptionsError extends Error {
+  override readonly name = 'ClientOptionsError'
+  readonly code: ClientOptionsErrorCode
+  /** The option at fault (`bootstrap`, `stallTimeoutMs`…). */
+  readonly option: string
+  /** The offending value as given (for `bootstrap`, the address). */
+  readonly value: string
+
+  constructor(code: ClientOptionsErrorCode, option: string, value: string, message: string) {
+    super(message)
+    this.code = code
+    this.option = option
+    this.value = value
   }
 }
 
