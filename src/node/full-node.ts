@@ -1,5 +1,6 @@
 /**
- * A full node, composed: identity → metrics → block store → origins → resolver → libp2p →
+ * A full node, composed: identity → metrics → block store (checked on read, scrubbed in the
+ * background) → origins → resolver → libp2p →
  * DA pool → sessions (handshake + CDN service) → discovery (tabs' announced roots) → HTTP
  * gateway. `startFullNode` brings it up in that order; `stop` takes it down in reverse,
  * finishing (or, after the grace period, cutting) open responses and flushing the store.
@@ -8,6 +9,7 @@ import { rm, writeFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { bytesToHex } from '@noble/hashes/utils.js'
 import packageJson from '../../package.json' with { type: 'json' }
 import { readySync } from '../b3/engine.ts'
 import { createNodeLibp2p, type NodeLibp2p } from '../net/node-libp2p.ts'
@@ -16,7 +18,9 @@ import { createIpfsOrigin } from '../origin/ipfs-origin.ts'
 import type { Origin } from '../origin/origin.ts'
 import { createResolver } from '../origin/resolver.ts'
 import type { BlockStore } from '../store/block-store.ts'
+import { createCheckedStore } from '../store/checked-store.ts'
 import { openFsBlockStore } from '../store/fs-block-store.ts'
+import { createStoreGuard } from '../store/store-guard.ts'
 import type { NodeConfig } from './config.ts'
 import { type DaPool, openDaPool } from './das/da-pool.ts'
 import { createGateway, type Gateway } from './gateway/http-gateway.ts'
@@ -26,6 +30,7 @@ import { createMetrics, type NodeMetrics } from './metrics.ts'
 import { type ProviderService, startProviderService } from './providers/provider-service.ts'
 import { RUNTIME_FILE } from './runtime.ts'
 import { type SessionService, startSessionService } from './session-service.ts'
+import { createStoreScrubber } from './store-scrubber.ts'
 
 export { RUNTIME_FILE }
 
@@ -71,10 +76,41 @@ export async function startFullNode(
   )
 
   const metrics = createMetrics()
-  const store = await openFsBlockStore({
+  const fsStore = await openFsBlockStore({
     dir: join(config.dataDir, 'store'),
     limitBytes: config.cacheSize,
     logger,
+  })
+  // Stored bytes that no longer match their tree are never served: the guard drops the
+  // content (the next request is a miss: an origin fills it where one can) and reports it.
+  const storeLog = logger.child({ component: 'store' })
+  const guard = createStoreGuard({
+    store: fsStore,
+    onCorrupt: (c) => {
+      metrics.verificationFailures.labels('store').inc()
+      storeLog.error(
+        {
+          root: bytesToHex(c.root),
+          block: c.block,
+          found: c.found,
+          length: c.length,
+          pinned: c.pinned,
+          dropped: c.dropped,
+          ...(c.error === undefined ? {} : { err: c.error }),
+        },
+        'corrupt content dropped',
+      )
+    },
+  })
+  const store = createCheckedStore(fsStore, guard)
+  const scrubber = createStoreScrubber({
+    store: fsStore,
+    guard,
+    rateBytesPerSecond: config.scrub.rate,
+    intervalMs: config.scrub.intervalMs,
+    logger: logger.child({ component: 'scrubber' }),
+    onScrubbed: (n) => metrics.scrubBytes.inc(n),
+    onPass: () => metrics.scrubPasses.inc(),
   })
   const origins: Origin[] = []
   if (config.origins.ipfsGateways.length > 0)
@@ -167,6 +203,7 @@ export async function startFullNode(
     await refreshStoreGauges()
     const gauges = setInterval(() => void refreshStoreGauges().catch(() => {}), 15_000)
     gauges.unref()
+    scrubber.start()
     log.info({ http: httpUrl, multiaddrs: runtime.multiaddrs }, 'node started')
 
     let stopping: Promise<void> | undefined
@@ -193,6 +230,7 @@ export async function startFullNode(
           await sessionService.stop()
           await p2p.stop()
           await pool.close()
+          await scrubber.stop()
           await store.close()
           await rm(join(config.dataDir, RUNTIME_FILE), { force: true })
           log.info('stopped')
@@ -206,6 +244,7 @@ export async function startFullNode(
     await sessions?.stop().catch(() => {})
     await Promise.resolve(libp2p?.stop()).catch(() => {})
     await das?.close().catch(() => {})
+    await scrubber.stop().catch(() => {})
     await store.close().catch(() => {})
     throw error
   }

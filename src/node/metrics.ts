@@ -15,6 +15,8 @@ export interface NodeMetrics {
   readonly verificationFailures: Counter<'source'>
   readonly storeBytes: Gauge
   readonly storeContents: Gauge
+  readonly scrubBytes: Counter
+  readonly scrubPasses: Counter
   readonly sessionStreams: Gauge
   readonly sessionsRefused: Counter<'code'>
   readonly claimsStored: Counter
@@ -112,7 +114,7 @@ export function createMetrics(): NodeMetrics {
     }),
     verificationFailures: new Counter({
       name: 'fulmen_verification_failures_total',
-      help: 'Content that failed verification (origin integrity, CID, BLAKE3), by source',
+      help: 'Content that failed verification (origin integrity, CID, BLAKE3; store: stored bytes that no longer match their tree), by source',
       labelNames: ['source'],
       registers,
     }),
@@ -124,6 +126,16 @@ export function createMetrics(): NodeMetrics {
     storeContents: new Gauge({
       name: 'fulmen_store_contents',
       help: 'Contents in the block store',
+      registers,
+    }),
+    scrubBytes: new Counter({
+      name: 'fulmen_scrub_bytes_total',
+      help: 'Stored bytes re-hashed against their tree by the store scrubber',
+      registers,
+    }),
+    scrubPasses: new Counter({
+      name: 'fulmen_scrub_passes_total',
+      help: 'Passes of the store scrubber over the whole store',
       registers,
     }),
   }

@@ -31,6 +31,8 @@ const STATUS: Record<string, number> = {
   ORIGIN_TOO_LARGE: 502,
   ORIGIN_TIMEOUT: 504,
   STORE_CLOSED: 503,
+  /** Stored bytes that no longer match their tree: dropped; another node (or a retry) serves. */
+  STORE_CORRUPT: 503,
 }
 
 export function toFailure(error: unknown): GatewayFailure {

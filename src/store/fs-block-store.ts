@@ -15,6 +15,10 @@
  * files. Opening recovers: it empties `tmp/`, deletes files without a record and records whose
  * files are missing or of the wrong size, so a restart finds exactly what was committed.
  *
+ * A tree file is checked against itself each time it is loaded (`STORE_CORRUPT` when it does
+ * not hold together); content files are checked by readers (checked-store.ts) and the node's
+ * scrubber, not here.
+ *
  * Everything else is kept in memory once opened (the records, in least-recently-used order,
  * and the byte totals); access times are updated in memory on every read and written to
  * LevelDB in batches.
@@ -28,6 +32,7 @@ import { HASH_LEN, TREE_BLOCK_LEN } from '../b3/constants.ts'
 import { readySync } from '../b3/engine.ts'
 import { type HashTree, TreeBuilder } from '../b3/tree.ts'
 import { blockCount } from '../b3/tree-shape.ts'
+import { treeConsistent } from './block-check.ts'
 import {
   type BlockStore,
   type PutOptions,
@@ -804,6 +809,10 @@ class FsBlockStore implements BlockStore {
       throw new StoreError('STORE_CORRUPT', `tree file of ${hex} is damaged`)
     }
     const tree: HashTree = { root: rootOf(hex), length: rec.length, blocks: rec.blocks, hashes }
+    // Checked once per load (blocks − 1 merges): a damaged inner hash would make bad proofs.
+    if (!treeConsistent(tree)) {
+      throw new StoreError('STORE_CORRUPT', `tree file of ${hex} is damaged`)
+    }
     if (this.records.get(hex) === rec) this.cacheTree(hex, tree)
     return tree
   }
