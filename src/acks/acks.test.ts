@@ -506,23 +506,106 @@ describe('the window', () => {
     await expect(waiting).resolves.toBe(true)
   })
 
-  test('writeOff frees the window and wakes waiters; the units stay acknowledgeable', async () => {
-    const chain = HashChain.create(16)
+  test('writeOff forgives nothing to a client that never acknowledged: the window stays full', async () => {
+    const l = ledger()
+    l.delivered(WINDOW)
+    l.writeOff()
+    expect(l.canSend()).toBe(false)
+    expect(l.forgivenUnits).toBe(0)
+    // Another abort, another join: still nothing more to send.
+    l.writeOff()
+    await expect(l.whenCanSend(undefined, 5)).resolves.toBe(false)
+  })
+
+  test('writeOff forgives out of a budget once the client acknowledged; reveals give it back', async () => {
+    const chain = HashChain.create(64)
     const { l } = committed(chain)
     l.delivered(WINDOW)
+    l.reveal(0, 1, chain.reveal(1))
+    l.delivered(1)
     const waiting = l.whenCanSend(undefined, 60_000)
+    // The client aborted after verifying one block: the three others in flight are forgiven.
     l.writeOff()
     await expect(waiting).resolves.toBe(true)
-    expect(l.canSend()).toBe(true)
+    expect(l.forgivenUnits).toBe(WINDOW)
     l.delivered(WINDOW)
     expect(l.canSend()).toBe(false)
-    // Reveals may still cover what was written off, up to what was delivered.
-    l.reveal(0, 1, chain.reveal(1))
+    // A reveal covering written-off units makes them paid, not forgiven: the window moves by
+    // the units revealed, never by more.
+    l.reveal(0, 3, chain.reveal(3))
+    expect(l.forgivenUnits).toBe(WINDOW)
     expect(l.canSend()).toBe(true)
-    l.reveal(0, 2 * WINDOW, chain.reveal(2 * WINDOW))
-    expect(l.acknowledgedUnits).toBe(2 * WINDOW)
-    expect(() => l.reveal(0, 2 * WINDOW + 1, chain.reveal(2 * WINDOW + 1))).toThrow(
+    // The budget: window + acknowledged (3) = 7 units forgiven at most over the session.
+    l.delivered(2)
+    l.writeOff()
+    expect(l.forgivenUnits).toBe(WINDOW + 3)
+    // 11 delivered, 3 acknowledged, 7 forgiven: one unit stays owed, beyond the budget.
+    expect(l.deliveredUnits - l.acknowledgedUnits - l.forgivenUnits).toBe(1)
+    // Reveals may still cover what was written off, up to what was delivered.
+    l.reveal(0, l.deliveredUnits, chain.reveal(l.deliveredUnits))
+    expect(l.forgivenUnits).toBe(0)
+    expect(() => l.reveal(0, l.deliveredUnits + 1, chain.reveal(l.deliveredUnits + 1))).toThrow(
       expect.objectContaining({ code: 'ACK_OVERCLAIM' }),
+    )
+  })
+
+  test('a client that never reveals: delivered − acknowledged never exceeds the window (property)', () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('deliver' as const), units: fc.integer({ min: 1, max: 40 }) }),
+      fc.record({ kind: fc.constant('abort' as const) }),
+    )
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 32 }),
+        fc.array(op, { maxLength: 60 }),
+        (window, ops) => {
+          const l = ledger({ window })
+          for (const o of ops) {
+            // The server sends while the ledger lets it: `units` blocks at most, one at a time.
+            if (o.kind === 'deliver') {
+              for (let i = 0; i < o.units && l.canSend(); i++) l.delivered(1)
+            } else l.writeOff()
+            expect(l.deliveredUnits - l.acknowledgedUnits).toBeLessThanOrEqual(window)
+          }
+        },
+      ),
+      { numRuns: 500 },
+    )
+  })
+
+  test('any client: never more than window unforgiven, forgiveness within window + acknowledged (property)', () => {
+    const chain = HashChain.create(2048)
+    const signed = signCommitment(commitment({ chainLength: chain.length }, chain), key)
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('deliver' as const), units: fc.integer({ min: 1, max: 24 }) }),
+      fc.record({ kind: fc.constant('abort' as const) }),
+      // Reveals `units` of what was delivered and not yet acknowledged.
+      fc.record({ kind: fc.constant('reveal' as const), units: fc.integer({ min: 1, max: 24 }) }),
+    )
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 16 }),
+        fc.array(op, { maxLength: 50 }),
+        (window, ops) => {
+          const l = ledger({ window })
+          l.commit(signed.commitment, signed.signature)
+          for (const o of ops) {
+            if (o.kind === 'deliver') {
+              for (let i = 0; i < o.units && l.canSend(); i++) l.delivered(1)
+            } else if (o.kind === 'abort') l.writeOff()
+            else {
+              const index = Math.min(l.deliveredUnits, l.acknowledgedUnits + o.units)
+              if (index > l.acknowledgedUnits) l.reveal(0, index, chain.reveal(index))
+            }
+            const unpaid = l.deliveredUnits - l.acknowledgedUnits
+            expect(unpaid - l.forgivenUnits).toBeLessThanOrEqual(window)
+            expect(l.forgivenUnits).toBeLessThanOrEqual(window + l.acknowledgedUnits)
+            expect(l.forgivenUnits).toBeGreaterThanOrEqual(0)
+            expect(unpaid).toBeLessThanOrEqual(2 * window + l.acknowledgedUnits)
+          }
+        },
+      ),
+      { numRuns: 100 },
     )
   })
 

@@ -52,8 +52,12 @@ export class AckLedger {
   private readonly waiters = new Set<Waiter>()
   private sent = 0
   private acked = 0
-  // Units sent on bodies the client gave up on, never to be acknowledged: they no longer hold
-  // the window back.
+  // Units sent on bodies the client gave up on (`writeOff`), not acknowledged and not yet
+  // forgiven: they still hold the window back.
+  private owed = 0
+  // Units forgiven: they no longer hold the window back. Forgiveness is a budget, not a reset
+  // (a client that aborted every body and rejoined took a file without acknowledging it): it
+  // needs at least one acknowledged unit and never exceeds `window` plus the units acknowledged.
   private forgiven = 0
 
   constructor(options: AckLedgerOptions) {
@@ -71,6 +75,11 @@ export class AckLedger {
   /** Units the client acknowledged, over all its commitments. */
   get acknowledgedUnits(): number {
     return this.acked
+  }
+
+  /** Units written off and forgiven: they no longer count against the window. */
+  get forgivenUnits(): number {
+    return this.forgiven
   }
 
   /** Commitments accepted so far (the next one must have this `seq`). */
@@ -173,6 +182,14 @@ export class AckLedger {
     a.index = index
     a.value = value.slice()
     this.acked += units
+    // A reveal may cover units written off (the client verified them before it aborted):
+    // those are paid, so they are neither owed nor forgiven any more.
+    let covered = this.acked + this.forgiven + this.owed - this.sent
+    const repaid = Math.min(this.owed, Math.max(0, covered))
+    this.owed -= repaid
+    covered -= repaid
+    if (covered > 0) this.forgiven -= covered
+    this.forgive()
     if (this.canSend()) this.wake()
     // Copies: the claim leaves for storage, the ledger's own state must not change with it.
     return {
@@ -197,15 +214,29 @@ export class AckLedger {
   }
 
   /**
-   * A body ended before the client took all of it (it aborted the stream): what was sent
-   * and not acknowledged stops counting against the window, or the session's next response
-   * would wait for acknowledgements of blocks the client never verified. The units stay
-   * delivered, so a later reveal may still acknowledge those the client did verify (which
-   * lets the node run ahead by as many more: never more than it wrote off).
+   * A body ended before the client took all of it (it aborted the stream): what was sent and
+   * not acknowledged is owed, and is forgiven (stops counting against the window, or the
+   * session's next response would wait for acknowledgements of blocks the client never
+   * verified) only out of the session's forgiveness budget: nothing for a client that never
+   * acknowledged a unit, else up to `window` plus the units it acknowledged, over the
+   * session's life. So `delivered − acknowledged` never exceeds `window` for a client that
+   * never acknowledges, and `2 × window + acknowledged` for any client, however many bodies
+   * it aborts and streams it joins. The units stay delivered: a later reveal may still
+   * acknowledge those the client did verify, which gives their forgiveness back.
    */
   writeOff(): void {
-    this.forgiven += Math.max(0, this.sent - this.acked - this.forgiven)
-    this.wake()
+    this.owed = Math.max(0, this.sent - this.acked - this.forgiven)
+    this.forgive()
+    if (this.canSend()) this.wake()
+  }
+
+  /** Moves owed units to forgiven, as far as the budget allows. */
+  private forgive(): void {
+    if (this.owed === 0 || this.acked === 0) return
+    const budget = this.options.window + this.acked - this.forgiven
+    const units = Math.min(this.owed, Math.max(0, budget))
+    this.owed -= units
+    this.forgiven += units
   }
 
   /**

@@ -104,11 +104,17 @@ export class NodeSession {
 
   /** A stream of this session with `request` sent on it: an idle one, or a new JOIN. */
   async request(request: SessionFrame, signal?: AbortSignal): Promise<ClientStream> {
-    const idle = this.idle.pop()
-    if (idle !== undefined) {
-      await idle.send(request)
-      return idle
-    }
+    let stream = this.idle.pop()
+    if (stream !== undefined) await stream.send(request)
+    else stream = await this.join(request, signal)
+    // A body given up on (aborted) leaves blocks verified and not yet acknowledged: the node
+    // forgives the rest of an aborted body only to a client that pays for what it verified
+    // (docs/protocol.md, "Delivery acknowledgements").
+    if (this.acks.commitments > 0) for (const frame of this.acks.flush()) await stream.send(frame)
+    return stream
+  }
+
+  private async join(request: SessionFrame, signal?: AbortSignal): Promise<ClientStream> {
     const channel = await this.link.openStream(signal)
     try {
       return await joinSession(channel, {
