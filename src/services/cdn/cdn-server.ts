@@ -182,8 +182,8 @@ export async function serveRequests(
   } catch (error) {
     await fail(error)
   } finally {
-    // The client gave up on a body half-way: its unacknowledged blocks must not hold back
-    // the session's next response (docs/protocol.md, "Delivery acknowledgements").
+    // The client gave up on a body half-way: its unacknowledged blocks are written off, and
+    // forgiven out of the session's budget only (docs/protocol.md, "Delivery acknowledgements").
     if (bodyOpen) ledger.writeOff()
     await reader
     await claimWrites
