@@ -2,6 +2,7 @@
  * The dapp API: `createClient({ bootstrap })`, then `client.fetch(id)` returns a standard
  * `Response` whose body is verified block by block, from the nearest node that behaves.
  */
+import { peerIdFromString } from '@libp2p/peer-id'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { formatContentId } from '../b3/content-id.ts'
 import { ready } from '../b3/engine.ts'
@@ -11,12 +12,19 @@ import { type ClientLibp2p, createClientLibp2p } from '../net/client-libp2p.ts'
 import { libp2pDialer } from '../net/libp2p-dialer.ts'
 import { formatPointer, type Pointer, parsePointer } from '../origin/pointer.ts'
 import type { SessionFrame } from '../wire/session-frames.ts'
-import { FetchError, type NodeFailure } from './errors.ts'
+import { ClientOptionsError, describeError, FetchError, type NodeFailure } from './errors.ts'
+import { HoldingBuffer, type HoldingOptions } from './holding-buffer.ts'
 import { type AckCounters, NodeSession } from './node-session.ts'
 import type { PeerDialer } from './peer-dialer.ts'
 import type { FetchProgress } from './progress.ts'
 import { queryProviders } from './providers.ts'
-import { type NodeRef, type NodeSource, pointerRoot, verifiedFetch } from './verified-fetch.ts'
+import {
+  type NodeRef,
+  type NodeSource,
+  pointerRoot,
+  VerifiedLengths,
+  verifiedFetch,
+} from './verified-fetch.ts'
 
 export interface ClientOptions {
   /** Multiaddrs of nodes, each with its `/p2p/<peer id>`. */
@@ -50,6 +58,14 @@ export interface ClientOptions {
    * serves first). Failed nodes go to the back either way.
    */
   readonly order?: 'latency' | 'given'
+  /**
+   * Where the body of an IPFS or HTTP pointer waits until it matched the pointer's digest
+   * (nothing of it is released before): `memoryLimit` bytes in memory (default 32 MiB), the
+   * rest in `spill`. Without a spill a larger body fails with FETCH_HOLD_FAILED; the Node
+   * entry (`fulmen`, `fulmen/client`) spills to a temporary file, the browser client to
+   * IndexedDB.
+   */
+  readonly holding?: HoldingOptions
 }
 
 export interface ClientFetchOptions {
@@ -92,33 +108,112 @@ interface KnownNode extends NodeRef {
   lastFailure: NodeFailure | undefined
 }
 
+/** A bootstrap address and the node it names, or CLIENT_BAD_ADDRESS naming the address. */
+function parseBootstrap(given: string | Multiaddr): { address: Multiaddr; peer: string } {
+  const text = String(given)
+  const bad = (why: string) =>
+    new ClientOptionsError('CLIENT_BAD_ADDRESS', 'bootstrap', text, `bootstrap ${text}: ${why}`)
+  let address: Multiaddr
+  try {
+    address = typeof given === 'string' ? multiaddr(given) : given
+    // Parsing is lazy: reading the components is what rejects most malformed addresses.
+    address.getComponents()
+  } catch (error) {
+    throw bad(`not a multiaddr (${describeError(error)})`)
+  }
+  // The last /p2p names the node: a circuit address names its relay first.
+  const peer = address.getComponents().findLast((c) => c.name === 'p2p')?.value
+  if (peer === undefined) throw bad('no /p2p/<peer id> naming the node')
+  try {
+    peerIdFromString(peer)
+  } catch {
+    throw bad(`/p2p/${peer} is not a peer id`)
+  }
+  return { address, peer }
+}
+
+/** Options out of their domain, as CLIENT_BAD_OPTION: checked before anything starts. */
+function checkOptions(options: ClientOptions): void {
+  const positive = (name: keyof ClientOptions, value: number | undefined, zero = false) => {
+    if (value === undefined) return
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!zero && value === 0))
+      throw new ClientOptionsError(
+        'CLIENT_BAD_OPTION',
+        name,
+        String(value),
+        `${name} must be a ${zero ? 'non-negative' : 'positive'} number of ms, not ${String(value)}`,
+      )
+  }
+  if (!Array.isArray(options.bootstrap))
+    throw new ClientOptionsError(
+      'CLIENT_BAD_OPTION',
+      'bootstrap',
+      String(options.bootstrap),
+      'bootstrap must be a list of multiaddrs',
+    )
+  positive('stallTimeoutMs', options.stallTimeoutMs)
+  positive('handshakeTimeoutMs', options.handshakeTimeoutMs)
+  positive('penaltyMs', options.penaltyMs, true)
+  if (options.order !== undefined && options.order !== 'latency' && options.order !== 'given')
+    throw new ClientOptionsError(
+      'CLIENT_BAD_OPTION',
+      'order',
+      String(options.order),
+      `order must be 'latency' or 'given', not ${String(options.order)}`,
+    )
+  const memory = options.holding?.memoryLimit
+  if (memory !== undefined && !(Number.isSafeInteger(memory) && memory >= 0))
+    throw new ClientOptionsError(
+      'CLIENT_BAD_OPTION',
+      'holding',
+      String(memory),
+      `holding.memoryLimit must be a byte count, not ${String(memory)}`,
+    )
+}
+
+/**
+ * Checks every option first (ClientOptionsError: CLIENT_BAD_ADDRESS, CLIENT_BAD_OPTION), then
+ * starts libp2p (unless given one); whatever fails after that stops what was started.
+ */
 export async function createClient(options: ClientOptions): Promise<FulmenClient> {
+  checkOptions(options)
+  const bootstrap = options.bootstrap.map(parseBootstrap)
   // Verification hashes every byte: use the WebAssembly SIMD kernel where there is one
   // (3× the portable kernel; without it the client is CPU-bound well below the network).
   await ready()
+  const ownLibp2p = options.dialer === undefined && options.libp2p === undefined
+  const libp2p = ownLibp2p ? await createClientLibp2p() : options.libp2p
+  try {
+    return startClient(options, bootstrap, libp2p, ownLibp2p)
+  } catch (error) {
+    if (ownLibp2p) await Promise.resolve(libp2p?.stop()).catch(() => {})
+    throw error
+  }
+}
+
+function startClient(
+  options: ClientOptions,
+  bootstrap: readonly { address: Multiaddr; peer: string }[],
+  libp2p: ClientLibp2p | undefined,
+  ownLibp2p: boolean,
+): FulmenClient {
   const key = options.key ?? generateClientKey()
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000
   const penaltyMs = options.penaltyMs ?? 30_000
-  const ownLibp2p = options.dialer === undefined && options.libp2p === undefined
-  const libp2p = ownLibp2p ? await createClientLibp2p() : options.libp2p
   const dialer = options.dialer ?? libp2pDialer(libp2p as ClientLibp2p)
-  const known: KnownNode[] = options.bootstrap.map((a) => {
-    const address = typeof a === 'string' ? multiaddr(a) : a
-    // The last /p2p names the node: a circuit address names its relay first.
-    const peer = address.getComponents().findLast((c) => c.name === 'p2p')?.value
-    if (peer === undefined)
-      throw new FetchError('FETCH_BAD_REQUEST', `${address} has no /p2p/<peer id>`)
-    return {
-      peer,
-      address,
-      discovered: false,
-      latencyMs: undefined,
-      session: undefined,
-      opening: undefined,
-      failedAt: 0,
-      lastFailure: undefined,
-    }
-  })
+  const known: KnownNode[] = bootstrap.map(({ address, peer }) => ({
+    peer,
+    address,
+    discovered: false,
+    latencyMs: undefined,
+    session: undefined,
+    opening: undefined,
+    failedAt: 0,
+    lastFailure: undefined,
+  }))
+  // Lengths proven by a verified last block: a ranged fetch checks a root's length once.
+  const lengths = new VerifiedLengths()
+  const holding = () => new HoldingBuffer(options.holding)
   let closed = false
   let measured: Promise<unknown> | undefined
   // IPFS and HTTP pointers name a digest of the whole content, not a BLAKE3 root: the root a
@@ -253,20 +348,23 @@ export async function createClient(options: ClientOptions): Promise<FulmenClient
       }
       measured ??= measure()
       await measured
-      const stall =
-        options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }
+      const shared = {
+        lengths,
+        holding,
+        ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
+      }
+      const spelling = formatPointer(pointer)
       if (pointerRoot(pointer) === undefined) {
-        const spelling = formatPointer(pointer)
         const proven = provenRoots.get(spelling)
         if (proven !== undefined) pointer = { kind: 'blake3', root: proven }
         else if (fetchOptions.range !== undefined) {
-          // A range alone cannot be checked against the pointer: fetch the whole once.
+          // A range alone cannot be checked against the pointer: prove the root by the whole
+          // once (verified and matched, nothing kept), then serve the range under it.
           const whole = await verifiedFetch(source, pointer, {
             ...(fetchOptions.signal === undefined ? {} : { signal: fetchOptions.signal }),
-            ...stall,
+            ...shared,
+            proveOnly: true,
           })
-          const reader = whole.body.getReader()
-          while (!(await reader.read()).done) {}
           provenRoots.set(spelling, whole.root)
           pointer = { kind: 'blake3', root: whole.root }
         }
@@ -287,18 +385,11 @@ export async function createClient(options: ClientOptions): Promise<FulmenClient
                 return [...all.filter(first), ...all.filter((n) => !first(n))]
               },
             }
-      const result = await verifiedFetch(fetchSource, pointer, { ...fetchOptions, ...stall })
-      let body = result.body
-      if (pointerRoot(pointer) === undefined) {
-        // The stream ends only after the whole-content check passed: then the root is proven.
-        const spelling = formatPointer(pointer)
-        body = body.pipeThrough(
-          new TransformStream<Uint8Array, Uint8Array>({
-            flush: () => void provenRoots.set(spelling, result.root),
-          }),
-        )
-      }
-      const { header, range } = result
+      const result = await verifiedFetch(fetchSource, pointer, { ...fetchOptions, ...shared })
+      // A held body resolves only once it matched the pointer's digest: its root is proven, and
+      // later fetches of the pointer stream under it directly.
+      if (pointerRoot(pointer) === undefined) provenRoots.set(spelling, result.root)
+      const { body, header, range } = result
       const partial = fetchOptions.range !== undefined
       const headers = new Headers({
         'content-type': 'application/octet-stream',

@@ -1,17 +1,26 @@
 /** The dapp API: `createClient`, `client.fetch` → a verified `Response`, typed errors and events. */
-export {
-  type ClientFetchOptions,
-  type ClientOptions,
-  createClient,
-  type FulmenClient,
-  type NodeStatus,
+export type {
+  ClientFetchOptions,
+  ClientOptions,
+  FulmenClient,
+  NodeStatus,
 } from './client.ts'
+export { createClient } from './create-client.node.ts'
 export {
+  ClientOptionsError,
+  type ClientOptionsErrorCode,
   FetchError,
   type FetchErrorCode,
   type NodeFailure,
   type NodeFailureCode,
   NodeFailureError,
 } from './errors.ts'
+export {
+  DEFAULT_HOLD_MEMORY,
+  type HoldingOptions,
+  type OpenSpill,
+  type Spill,
+} from './holding-buffer.ts'
 export type { AckCounters } from './node-session.ts'
 export type { FetchProgress } from './progress.ts'
+export { type TempFileSpillOptions, tempFileSpill } from './temp-file-spill.node.ts'

@@ -3,14 +3,22 @@ import type { ByteRange } from '../b3/verified-stream.ts'
 import type { NodeFailure } from './errors.ts'
 
 export type FetchProgress =
-  /** A node answered with a header the client accepted. */
+  /**
+   * A node answered with a header the client accepted (again when a later node's header sets
+   * another length or, for a held body, another root).
+   */
   | {
       readonly type: 'header'
       readonly node: string
       readonly length: number
       readonly range: ByteRange
     }
-  /** Block `block` was verified and its bytes released; `node` sent it. */
+  /**
+   * Block `block` was verified; `node` sent it. `streaming`: its bytes are released now
+   * (`bytes` released so far). `holding`: the body of an IPFS or HTTP pointer is held until
+   * the whole matched the pointer's digest (`bytes` held so far; a `failover` with
+   * `resumeBlock` undefined starts the count over).
+   */
   | {
       readonly type: 'block'
       readonly node: string
@@ -18,6 +26,7 @@ export type FetchProgress =
       readonly verified: number
       readonly total: number
       readonly bytes: number
+      readonly stage: 'streaming' | 'holding'
     }
   /** `node` failed; the fetch goes on from `resumeBlock` (undefined: from the start). */
   | {
@@ -26,5 +35,5 @@ export type FetchProgress =
       readonly failure: NodeFailure
       readonly resumeBlock: number | undefined
     }
-  /** Every byte is verified and released. */
+  /** Every byte is verified (for a held body: and matched the digest) and released. */
   | { readonly type: 'done'; readonly node: string; readonly bytes: number }
