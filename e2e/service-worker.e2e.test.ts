@@ -2,8 +2,10 @@
  * The Fulmen service worker in real Chromium against the demo's local network: the demo page
  * registers it (demo/sw.ts → /fulmen-sw.ts, a module worker served by Vite); requests under
  * `/fulmen/` come back verified, with the right type, as 206 for ranges (a video seeks),
- * through a lying node, from gateways only, from the cache with every node down, after the
- * browser stopped the worker, and as a 502 with an explanation when nothing can serve them.
+ * through a lying node (the lie counted in the worker's stats), from gateways only, from the
+ * cache with every node down, after the browser stopped the worker, as a 404 when every node
+ * says it has no such content and a 502 with an explanation when nothing can serve them; an
+ * `If-None-Match` naming the root is a 304, and a HEAD gets the headers without a body.
  */
 import { createHash } from 'node:crypto'
 import { beforeAll, describe, expect, test } from 'vitest'
@@ -25,10 +27,14 @@ interface Got {
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
 
 /** `fetch(path)` in the page (through the worker): status, headers and what the body was. */
-async function get(path: string, headers: Record<string, string> = {}): Promise<Got> {
+async function get(
+  path: string,
+  headers: Record<string, string> = {},
+  method = 'GET',
+): Promise<Got> {
   const r = await inPage(
-    async ([p, h]) => {
-      const res = await fetch(p, { headers: h, cache: 'no-store' })
+    async ([p, h, m]) => {
+      const res = await fetch(p, { method: m, headers: h, cache: 'no-store' })
       const body = new Uint8Array(await res.arrayBuffer())
       return {
         status: res.status,
@@ -38,7 +44,7 @@ async function get(path: string, headers: Record<string, string> = {}): Promise<
         digest: Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', body))),
       }
     },
-    [path, headers] as const,
+    [path, headers, method] as const,
   )
   return {
     status: r.status,
@@ -56,8 +62,24 @@ async function reference(path: string, range?: string): Promise<Uint8Array> {
   return new Uint8Array(await res.arrayBuffer())
 }
 
+/** The parts of the worker's stats these tests read (src/browser/sw/sw-stats.ts). */
+interface Stats {
+  readonly startedAt: number
+  readonly lastNode: string
+  readonly lies: number
+  readonly bytes: Record<string, number>
+  readonly served: Record<string, number>
+  readonly events: readonly {
+    node: string
+    code: string
+    kind: string
+    content: string
+    resumedBy?: string
+  }[]
+}
+
 /** Sends a message to the worker controlling the page and returns its reply. */
-function tellWorker(message: unknown): Promise<{ ok: boolean; stats?: { startedAt: number } }> {
+function tellWorker(message: unknown): Promise<{ ok: boolean; stats?: Stats }> {
   return inPage(async (m) => {
     const worker = navigator.serviceWorker.controller
     if (worker === null) throw new Error('no controller')
@@ -183,9 +205,63 @@ describe('service worker', () => {
     const got = await get(`/fulmen/${content.download.cid}`)
     expect(got.status).toBe(200)
     expect(got.sha256).toBe(sha256(await reference(content.download.path)))
-    const stats = await tellWorker({ type: 'fulmen:stats' })
-    expect((stats.stats as unknown as { lastNode: string }).lastNode).not.toBe(liar.peerId)
+    const { stats } = await tellWorker({ type: 'fulmen:stats' })
+    expect(stats!.lastNode).not.toBe(liar.peerId)
+    // The worker says what it caught: the liar's lie, who took over, who served what.
+    expect(stats!.lies).toBeGreaterThanOrEqual(1)
+    const lie = stats!.events.find(
+      (e) => e.node === liar.peerId && e.content === `blake3:${content.download.hex}`,
+    )
+    expect(lie).toMatchObject({ code: 'B3_BLOCK_MISMATCH', kind: 'lied' })
+    expect(nodes.map((n) => n.peerId)).toContain(lie!.resumedBy)
+    expect(stats!.served[liar.peerId]).toBeGreaterThanOrEqual(1)
+    expect(stats!.served[lie!.resumedBy!]).toBeGreaterThanOrEqual(1)
     await configure({ nodes: nodes.map((n) => n.multiaddr), order: 'latency' })
+  })
+
+  test('content no node has: 404 (not a 502), saying so', async () => {
+    const missing = 'ab'.repeat(32)
+    const got = await get(`/fulmen/${missing}`)
+    expect(got.status).toBe(404)
+    expect(got.headers['x-fulmen-error']).toBe('SW_NOT_FOUND')
+    expect(got.text).toMatch(/^404 SW_NOT_FOUND\n/)
+    for (const node of t.demo.network.nodes) expect(got.text).toContain(node.peerId)
+    expect((await get(`/fulmen/${missing}`, {}, 'HEAD')).status).toBe(404)
+  })
+
+  test('If-None-Match with the root: 304 without a body; another tag: 200', async () => {
+    const video = t.demo.network.content.video
+    const same = await get(videoPath(), { 'if-none-match': `"${video.hex}"` })
+    expect(same.status).toBe(304)
+    expect(same.headers.etag).toBe(`"${video.hex}"`)
+    expect(same.length).toBe(0)
+    const weakInList = await get(videoPath(), { 'if-none-match': `"other", W/"${video.hex}"` })
+    expect(weakInList.status).toBe(304)
+    const other = await get(videoPath(), { 'if-none-match': `"${'0'.repeat(64)}"` })
+    expect(other.status).toBe(200)
+    expect(other.length).toBe(video.bytes)
+  })
+
+  test('HEAD: the headers a GET would get, and no body fetched or sent', async () => {
+    const video = t.demo.network.content.video
+    await clearCache()
+    const before = (await tellWorker({ type: 'fulmen:stats' })).stats!
+    const head = await get(videoPath(), {}, 'HEAD')
+    expect(head.status).toBe(200)
+    expect(head.length).toBe(0)
+    expect(head.headers['content-length']).toBe(String(video.bytes))
+    expect(head.headers['content-type']).toBe(video.type)
+    expect(head.headers.etag).toBe(`"${video.hex}"`)
+    const ranged = await get(videoPath(), { range: 'bytes=300000-300009' }, 'HEAD')
+    expect(ranged.status).toBe(206)
+    expect(ranged.headers['content-range']).toBe(`bytes 300000-300009/${video.bytes}`)
+    expect(ranged.headers['content-length']).toBe('10')
+    const after = (await tellWorker({ type: 'fulmen:stats' })).stats!
+    const sent = (s: Stats) => Object.values(s.bytes).reduce((a, b) => a + b, 0)
+    expect(sent(after)).toBe(sent(before))
+    // At most block 0 came from the network (for the length and the sniffed type).
+    const blocks = (s: Stats) => Object.values(s.served).reduce((a, b) => a + b, 0)
+    expect(blocks(after) - blocks(before)).toBeLessThanOrEqual(1)
   })
 
   test('gateways only: verified over HTTP', async () => {

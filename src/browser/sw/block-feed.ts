@@ -11,6 +11,7 @@ import type { ByteRange } from '../../b3/verified-stream.ts'
 import { FetchError, type NodeFailure, nodeFailure } from '../../client/errors.ts'
 import type { Pointer } from '../../origin/pointer.ts'
 import type { BlockSource, SourceBody } from './block-source.ts'
+import { failureKind } from './failure-kind.ts'
 import { SwError } from './sw-errors.ts'
 
 export interface VerifiedBlock {
@@ -87,9 +88,18 @@ async function* blocksOf(
   if (filled !== 0) throw new SwError('SW_UNAVAILABLE', `a body ended inside block ${index}`)
 }
 
-function failuresOf(source: BlockSource, error: unknown): NodeFailure[] {
+/** A node's failure, with the HTTP status it answered when there was one (404: not found). */
+type SourceFailure = NodeFailure & { readonly status?: number }
+
+function failuresOf(source: BlockSource, error: unknown): SourceFailure[] {
   if (error instanceof FetchError && error.failures.length > 0) return [...error.failures]
-  return [nodeFailure(source.name, error)]
+  const status = (error as { status?: unknown })?.status
+  return [{ ...nodeFailure(source.name, error), ...(typeof status === 'number' ? { status } : {}) }]
+}
+
+/** Every source said it does not hold the content: a 404 for the page, not a 502. */
+function allNotFound(failures: readonly SourceFailure[]): boolean {
+  return failures.length > 0 && failures.every((f) => failureKind(f.code, f.status) === 'not-found')
 }
 
 /** A short account of what failed, for a 502's body. */
@@ -105,7 +115,7 @@ export async function openBlockFeed(
 ): Promise<BlockFeed> {
   if (sources.length === 0)
     throw new SwError('SW_NOT_CONFIGURED', 'no node and no gateway is configured')
-  const failures: NodeFailure[] = []
+  const failures: SourceFailure[] = []
   let i = 0
   let known: { root: Uint8Array; length: number } | undefined
   const abort = new AbortController()
@@ -142,7 +152,7 @@ export async function openBlockFeed(
       }
     }
     throw new SwError(
-      'SW_UNAVAILABLE',
+      allNotFound(failures) ? 'SW_NOT_FOUND' : 'SW_UNAVAILABLE',
       failures.length === 0 ? 'no source answered' : describeFailures(failures),
     )
   }

@@ -42,6 +42,9 @@ export function installFulmenServiceWorker(
   const stats = new StatsRecorder()
   let persistent: Promise<Persistent> | undefined
   let client: { config: SwConfig; started: Promise<FulmenClient> } | undefined
+  /** The client once started, for its delivery acknowledgements in the stats. */
+  let running: FulmenClient | undefined
+  let clientsStarted = 0
   const resolving = new Map<string, Promise<{ root: string; from?: Origin }>>()
 
   const state = (): Promise<Persistent> => {
@@ -61,6 +64,7 @@ export function installFulmenServiceWorker(
   const clientFor = (config: SwConfig): Promise<FulmenClient> => {
     if (client?.config === config) return client.started
     const old = client
+    const generation = ++clientsStarted
     const started = (async () => {
       await old?.started.then((c) => c.close()).catch(() => {})
       const t0 = performance.now()
@@ -70,6 +74,10 @@ export function installFulmenServiceWorker(
         order: config.order,
       })
       stats.clientStartMs = Math.round(performance.now() - t0)
+      if (generation === clientsStarted) {
+        running = c
+        stats.client = generation
+      }
       return c
     })()
     client = { config, started }
@@ -83,19 +91,19 @@ export function installFulmenServiceWorker(
     const { config } = await state()
     if (config === undefined) return []
     const list: BlockSource[] = []
-    if (config.nodes.length > 0) list.push(nodeSource(() => clientFor(config)))
-    for (const g of config.gateways) list.push(gatewaySource(g))
+    if (config.nodes.length > 0) list.push(nodeSource(() => clientFor(config), stats))
+    for (const g of config.gateways) list.push(gatewaySource(g, stats))
     return list
   }
 
   const respond = async (event: FetchEvent): Promise<Response> => {
     const signal = event.request.signal
+    const { method, headers } = event.request
     try {
-      const request = parseSwRequest(
-        new URL(event.request.url),
-        prefix,
-        event.request.headers.get('range'),
-      )
+      const request = parseSwRequest(new URL(event.request.url), prefix, headers.get('range'), {
+        method,
+        ifNoneMatch: headers.get('if-none-match'),
+      })
       const { cache } = await state()
       const response = await verifiedResponse(
         request,
@@ -111,7 +119,7 @@ export function installFulmenServiceWorker(
       )
       return response
     } catch (error) {
-      const res = errorResponse(signal.aborted ? signal.reason : error)
+      const res = errorResponse(signal.aborted ? signal.reason : error, method)
       stats.failed(`${res.status}: ${(error as Error)?.message ?? String(error)}`)
       return res
     }
@@ -159,6 +167,9 @@ export function installFulmenServiceWorker(
         return { ok: true, config }
       }
       case 'fulmen:stats':
+        stats.acks = (running?.nodes() ?? []).flatMap((n) =>
+          n.acks === undefined ? [] : [{ peer: n.peer, acks: n.acks }],
+        )
         return { ok: true, stats: stats.snapshot(), ...(s.config ? { config: s.config } : {}) }
       case 'fulmen:clear-cache':
         await s.cache.clear()
@@ -188,7 +199,8 @@ export function installFulmenServiceWorker(
     )
   })
   scope.addEventListener('fetch', (event) => {
-    if (event.request.method !== 'GET') return
+    // HEAD too: answered from what is known, without a body (verified-response.ts).
+    if (event.request.method !== 'GET' && event.request.method !== 'HEAD') return
     const url = new URL(event.request.url)
     if (!isUnderPrefix(url, scope.location.origin, prefix)) return
     event.respondWith(respond(event))

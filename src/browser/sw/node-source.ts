@@ -1,7 +1,9 @@
 /** The node sessions of a `FulmenClient` (libp2p WebSockets, failover between nodes) as a source. */
 import { hexToBytes } from '@noble/hashes/utils.js'
 import type { FulmenClient } from '../../client/client.ts'
+import { formatPointer } from '../../origin/pointer.ts'
 import type { BlockSource } from './block-source.ts'
+import type { SourceObserver } from './sw-stats.ts'
 
 /** Total length from `Content-Range: bytes a-b/len`, else `Content-Length`. */
 function lengthOf(headers: Headers): number {
@@ -9,18 +11,36 @@ function lengthOf(headers: Headers): number {
   return Number(total ?? headers.get('content-length'))
 }
 
-/** `client` is asked for on first use: a client that cannot start is this source's failure. */
-export function nodeSource(client: () => Promise<FulmenClient>): BlockSource {
+/**
+ * `client` is asked for on first use: a client that cannot start is this source's failure.
+ * The client fails over between nodes inside one fetch; `observer` hears of each node it
+ * dropped (a lie caught, a node gone) and of the blocks each node sent.
+ */
+export function nodeSource(
+  client: () => Promise<FulmenClient>,
+  observer?: SourceObserver,
+): BlockSource {
   return {
     kind: 'node',
     name: 'nodes',
     async open(pointer, range, signal) {
       let current = ''
+      const content = formatPointer(pointer)
+      let afterFailure = false
       const res = await (await client()).fetch(pointer, {
         signal,
         ...(range === undefined ? {} : { range }),
         onProgress: (event) => {
           current = event.node
+          if (event.type === 'failover') {
+            observer?.dropped(content, 'node', event.failure)
+            afterFailure = true
+          } else if (event.type === 'block') {
+            // The first block after a failure names who took over (a resume has no header event).
+            if (afterFailure) observer?.answered(content, event.node)
+            afterFailure = false
+            observer?.block(event.node)
+          }
         },
       })
       const node = res.headers.get('x-fulmen-node') ?? ''

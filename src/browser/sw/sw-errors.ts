@@ -9,6 +9,8 @@ export type SwErrorCode =
   | 'SW_NOT_CONFIGURED'
   /** Every source failed (502); the message lists how. */
   | 'SW_UNAVAILABLE'
+  /** Every source answered that it does not have the content (404). */
+  | 'SW_NOT_FOUND'
   /** A configuration sent by the page is not valid. */
   | 'SW_BAD_CONFIG'
 
@@ -17,6 +19,7 @@ const STATUS: Readonly<Record<SwErrorCode, number>> = {
   SW_RANGE_NOT_SATISFIABLE: 416,
   SW_NOT_CONFIGURED: 502,
   SW_UNAVAILABLE: 502,
+  SW_NOT_FOUND: 404,
   SW_BAD_CONFIG: 400,
 }
 

@@ -4,7 +4,7 @@ import { formatContentId } from '../../b3/content-id.ts'
 import { parseRange } from '../../node/gateway/range.ts'
 import { SwError } from './sw-errors.ts'
 import { parseRangeHeader, resolveRange } from './sw-range.ts'
-import { isUnderPrefix, parseSwRequest } from './sw-request.ts'
+import { etagMatches, isUnderPrefix, parseSwRequest } from './sw-request.ts'
 
 const ORIGIN = 'http://127.0.0.1:5173'
 const root = Uint8Array.from({ length: 32 }, (_, i) => i * 7)
@@ -91,6 +91,33 @@ describe('parseSwRequest', () => {
     expect(isUnderPrefix(url('/fulmen/'), ORIGIN, '/fulmen/')).toBe(false)
     expect(isUnderPrefix(url('/fulmenx'), ORIGIN, '/fulmen/')).toBe(false)
     expect(isUnderPrefix(new URL(`http://evil.test/fulmen/${hex}`), ORIGIN, '/fulmen/')).toBe(false)
+  })
+})
+
+describe('conditions: method and If-None-Match', () => {
+  it('reads GET by default, HEAD when asked, and refuses other methods', () => {
+    const r = parseSwRequest(url(`/fulmen/${hex}`), '/fulmen/', null)
+    expect(r.method).toBe('GET')
+    expect(r.ifNoneMatch).toBeUndefined()
+    const head = parseSwRequest(url(`/fulmen/${hex}`), '/fulmen/', null, {
+      method: 'HEAD',
+      ifNoneMatch: `"${hex}"`,
+    })
+    expect(head.method).toBe('HEAD')
+    expect(head.ifNoneMatch).toBe(`"${hex}"`)
+    expect(() =>
+      parseSwRequest(url(`/fulmen/${hex}`), '/fulmen/', null, { method: 'POST' }),
+    ).toThrow(SwError)
+  })
+
+  it('matches the root as ETag: quoted, weak, in a list, or *', () => {
+    expect(etagMatches(`"${hex}"`, hex)).toBe(true)
+    expect(etagMatches(`W/"${hex}"`, hex)).toBe(true)
+    expect(etagMatches(`"abc", "${hex}"`, hex)).toBe(true)
+    expect(etagMatches('*', hex)).toBe(true)
+    expect(etagMatches(undefined, hex)).toBe(false)
+    expect(etagMatches(hex, hex)).toBe(false) // unquoted is not an entity tag
+    expect(etagMatches(`"${hex.replace(/^./, hex[0] === '0' ? '1' : '0')}"`, hex)).toBe(false)
   })
 })
 

@@ -14,6 +14,10 @@ import { SwError } from './sw-errors.ts'
 import { parseRangeHeader, type RangeSpec } from './sw-range.ts'
 
 export interface SwRequest {
+  /** HEAD: the headers a GET would have, no body (and no body fetched). */
+  readonly method: 'GET' | 'HEAD'
+  /** The `If-None-Match` header: a matching ETag (the root) is answered 304. */
+  readonly ifNoneMatch: string | undefined
   readonly pointer: Pointer
   /** The pointer's canonical spelling (`formatPointer`): the cache maps it to a root. */
   readonly spelling: string
@@ -53,8 +57,33 @@ function pointerOf(rest: string, query: URLSearchParams): Pointer {
   return pointer
 }
 
+/** What else of the request matters: its method and its `If-None-Match`. */
+export interface SwRequestConditions {
+  readonly method?: string
+  readonly ifNoneMatch?: string | null
+}
+
+/**
+ * True when an `If-None-Match` value names `root`'s ETag (`"<hex>"`, weak or not) or is `*`:
+ * the content behind an id never changes, so the page's copy is current.
+ */
+export function etagMatches(ifNoneMatch: string | undefined, root: string): boolean {
+  if (ifNoneMatch === undefined) return false
+  return ifNoneMatch
+    .split(',')
+    .map((tag) => tag.trim().replace(/^W\//, ''))
+    .some((tag) => tag === '*' || tag === `"${root}"`)
+}
+
 /** Reads the request for `url` under `prefix` (a path such as `/fulmen/`), with its `Range`. */
-export function parseSwRequest(url: URL, prefix: string, rangeHeader: string | null): SwRequest {
+export function parseSwRequest(
+  url: URL,
+  prefix: string,
+  rangeHeader: string | null,
+  conditions: SwRequestConditions = {},
+): SwRequest {
+  const method = (conditions.method ?? 'GET').toUpperCase()
+  if (method !== 'GET' && method !== 'HEAD') throw bad(`${method}: only GET and HEAD are served`)
   if (!url.pathname.startsWith(prefix)) throw bad(`${url.pathname} is not under ${prefix}`)
   let rest: string
   try {
@@ -75,5 +104,12 @@ export function parseSwRequest(url: URL, prefix: string, rangeHeader: string | n
   const type = url.searchParams.get('type') ?? undefined
   if (type !== undefined && (type.length > MAX_TYPE_LEN || !MIME.test(type)))
     throw bad(`?type= is not a media type: ${JSON.stringify(type.slice(0, 64))}`)
-  return { pointer, spelling, type, range: parseRangeHeader(rangeHeader) }
+  return {
+    method,
+    ifNoneMatch: conditions.ifNoneMatch ?? undefined,
+    pointer,
+    spelling,
+    type,
+    range: parseRangeHeader(rangeHeader),
+  }
 }

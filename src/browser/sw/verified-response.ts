@@ -4,7 +4,13 @@
  * (nodes, then gateways), each new block stored as it is verified. The response starts only
  * once the first block from the network is verified, so a failure of every source is a 502;
  * a failure after that errors the body (the page sees a network error), and no unverified
- * byte is ever enqueued.
+ * byte is ever enqueued. Every source saying it has no such content is a 404.
+ *
+ * An `If-None-Match` naming the root is a 304 (content behind an id never changes), known from
+ * the URL itself for a BLAKE3 id. A HEAD gets the headers a GET would, from what the cache
+ * knows or, for content never seen, from a fetch of the header and block 0 (the length, and
+ * the type sniffed): never the body. An IPFS or HTTP pointer not yet resolved is fetched whole
+ * first, either way: its root is not known before its digest is checked.
  */
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import { TREE_BLOCK_LEN } from '../../b3/constants.ts'
@@ -17,7 +23,7 @@ import { OCTET_STREAM, sniffContentType } from './content-type.ts'
 import type { CachedContent } from './sw-database.ts'
 import { SwError } from './sw-errors.ts'
 import { rangeStart, resolveRange } from './sw-range.ts'
-import type { SwRequest } from './sw-request.ts'
+import { etagMatches, type SwRequest } from './sw-request.ts'
 import type { ServedFrom, StatsRecorder } from './sw-stats.ts'
 
 export interface ResponderContext {
@@ -74,6 +80,47 @@ async function probe(
   return (await ctx.cache.content(root))!
 }
 
+/** What every answer for content `root` says (a 200/206, a 304, a HEAD), length and type aside. */
+function contentHeaders(root: string, origin: Origin): Headers {
+  return new Headers({
+    etag: `"${root}"`,
+    'cache-control': 'public, max-age=31536000, immutable',
+    'x-content-id': formatContentId(hexToBytes(root), 'cid'),
+    'x-fulmen-node': origin.node,
+    'x-fulmen-source': origin.source,
+  })
+}
+
+/** `304 Not Modified`: the page already has this content. */
+function notModified(root: string): Response {
+  return new Response(null, { status: 304, headers: contentHeaders(root, CACHE) })
+}
+
+/** The headers a GET would get, without a body: the length and type from the cache, or probed. */
+async function headResponse(
+  request: SwRequest,
+  ctx: ResponderContext,
+  root: string,
+  resolvedFrom: Origin | undefined,
+  signal: AbortSignal,
+): Promise<Response> {
+  let meta = await ctx.cache.content(root)
+  const known = meta !== undefined
+  if (meta === undefined || (request.type === undefined && meta.type === undefined))
+    meta = await probe(ctx, root, meta, signal)
+  const range = resolveRange(request.range, meta.length)
+  if (range.kind === 'unsatisfiable') throw unsatisfiable(meta.length)
+  const span = range.kind === 'range' ? range : { start: 0, end: meta.length }
+  const origin = known ? CACHE : (resolvedFrom ?? { source: 'node', node: '' })
+  const headers = contentHeaders(root, origin)
+  headers.set('content-type', request.type ?? meta.type ?? OCTET_STREAM)
+  headers.set('content-length', String(span.end - span.start))
+  headers.set('accept-ranges', 'bytes')
+  if (range.kind === 'range')
+    headers.set('content-range', `bytes ${span.start}-${span.end - 1}/${meta.length}`)
+  return new Response(null, { status: range.kind === 'range' ? 206 : 200, headers })
+}
+
 export async function verifiedResponse(
   request: SwRequest,
   ctx: ResponderContext,
@@ -89,6 +136,8 @@ export async function verifiedResponse(
     root = resolved.root
     resolvedFrom = resolved.from
   }
+  if (etagMatches(request.ifNoneMatch, root)) return notModified(root)
+  if (request.method === 'HEAD') return headResponse(request, ctx, root, resolvedFrom, signal)
   let meta = await cache.content(root)
   const start = rangeStart(request.range)
   const needsLength = meta === undefined && (start === undefined || start >= TREE_BLOCK_LEN)
@@ -231,16 +280,10 @@ export async function verifiedResponse(
   )
 
   ctx.stats.started(origin.source)
-  const headers = new Headers({
-    'content-type': type,
-    'content-length': String(span.end - span.start),
-    'accept-ranges': 'bytes',
-    etag: `"${root}"`,
-    'cache-control': 'public, max-age=31536000, immutable',
-    'x-content-id': formatContentId(hexToBytes(root), 'cid'),
-    'x-fulmen-node': origin.node,
-    'x-fulmen-source': origin.source,
-  })
+  const headers = contentHeaders(root, origin)
+  headers.set('content-type', type)
+  headers.set('content-length', String(span.end - span.start))
+  headers.set('accept-ranges', 'bytes')
   if (range.kind === 'range')
     headers.set('content-range', `bytes ${span.start}-${span.end - 1}/${length}`)
   if (length === 0) settle() // no body to wait for
@@ -250,8 +293,11 @@ export async function verifiedResponse(
   })
 }
 
-/** The response for an error before any byte: short text/plain saying what failed. */
-export function errorResponse(error: unknown): Response {
+/**
+ * The response for an error before any byte: short text/plain saying what failed (the same
+ * headers and no body for a HEAD).
+ */
+export function errorResponse(error: unknown, method = 'GET'): Response {
   const sw = error instanceof SwError ? error : undefined
   const status = sw?.status ?? 502
   const code = sw?.code ?? ((error as { code?: unknown })?.code as string | undefined) ?? 'SW_ERROR'
@@ -263,5 +309,5 @@ export function errorResponse(error: unknown): Response {
   })
   if (status === 416 && sw?.length !== undefined)
     headers.set('content-range', `bytes */${sw.length}`)
-  return new Response(text, { status, headers })
+  return new Response(method === 'HEAD' ? null : text, { status, headers })
 }
