@@ -29,5 +29,5 @@ Server.prototype.emit = function (this: Server, event: string | symbol, ...args:
       return true
     }
   }
-  return emit.call(this, event, ...args)
+  return emit.apply(this, [event, ...args] as Parameters<typeof emit>)
 } as typeof Server.prototype.emit
