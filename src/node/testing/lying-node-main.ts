@@ -2,7 +2,8 @@
  * The lying node (lying-node.ts) as a process:
  *
  *   node src/node/testing/lying-node-main.ts --upstream <multiaddr> --mode <mode> [--after N]
- *                                            [--host H] [--log-level L]
+ *                                            [--delta N] [--substitute ID] [--host H]
+ *                                            [--log-level L]
  *
  * Prints `{"peerId":…,"multiaddrs":[…]}` and a newline on stdout once it listens; stops
  * cleanly (exit 0) on SIGTERM or SIGINT. Logs (pino JSON) go to stderr.
@@ -21,6 +22,8 @@ const { values } = parseArgs({
     upstream: { type: 'string' },
     mode: { type: 'string' },
     after: { type: 'string' },
+    delta: { type: 'string' },
+    substitute: { type: 'string' },
     host: { type: 'string' },
     'log-level': { type: 'string' },
   },
@@ -31,12 +34,19 @@ if (!isLyingMode(mode)) fail(`--mode must be one of ${LYING_MODES.join(', ')}`)
 const after = values.after === undefined ? undefined : Number(values.after)
 if (after !== undefined && !(Number.isInteger(after) && after >= 0))
   fail('--after takes a block count')
+const delta = values.delta === undefined ? undefined : Number(values.delta)
+if (delta !== undefined && !(Number.isInteger(delta) && delta >= 0))
+  fail('--delta takes a byte count')
+if (mode === 'substitute' && values.substitute === undefined)
+  fail('--mode substitute needs --substitute <content id>')
 
 readySync()
 const node = await startLyingNode({
   upstream: values.upstream,
   mode,
   ...(after === undefined ? {} : { after }),
+  ...(delta === undefined ? {} : { delta }),
+  ...(values.substitute === undefined ? {} : { substitute: values.substitute }),
   ...(values.host === undefined ? {} : { host: values.host }),
   ...(values['log-level'] === undefined
     ? {}

@@ -14,6 +14,15 @@
  *   truncate     the stream closed cleanly after N blocks           CLIENT_TRUNCATED
  *   stall        nothing more after N blocks, the stream kept open  CLIENT_STALLED
  *   wrong-root   a HEADER naming another root                       WIRE_WRONG_CONTENT
+ *   longer       every HEADER's length `delta` bytes more (100 by   the last block does not
+ *                default; a whole body's range with it), the       verify: CLIENT_STALLED
+ *                frames as they are                                 (ranges: CLIENT_WRONG_LENGTH)
+ *   shorter      the same, `delta` bytes less                       B3_PROOF_LENGTH,
+ *                                                                   CLIENT_PROTOCOL…
+ *   substitute   every REQUEST for another pointer asks the         (IPFS, HTTP pointers)
+ *                upstream for `substitute` (a content id it holds)  CLIENT_WRONG_DIGEST
+ *                instead: the node's pointer record mapped to
+ *                another file it holds
  *
  * `startLyingNode` runs one in this process; `spawnLyingNode` runs lying-node-main.ts as a
  * process of its own, as the tests do, so that it fails like a real node would.
@@ -49,6 +58,9 @@ export const LYING_MODES = [
   'truncate',
   'stall',
   'wrong-root',
+  'longer',
+  'shorter',
+  'substitute',
 ] as const
 
 export type LyingMode = (typeof LYING_MODES)[number]
@@ -66,6 +78,10 @@ export interface LyingNodeOptions {
   readonly mode: LyingMode
   /** Blocks of each response forwarded faithfully before the lie (default 2). */
   readonly after?: number
+  /** `longer`, `shorter`: how many bytes the header's length is off (default 100). */
+  readonly delta?: number
+  /** `substitute`: the content id asked for in place of any other pointer. */
+  readonly substitute?: string
   /** Where to listen (default 127.0.0.1, on ports chosen by the system). */
   readonly host?: string
   /** Its own logs (pino, stderr): 'warn' by default. */
@@ -88,6 +104,8 @@ interface Upstream {
 interface Lie {
   readonly mode: LyingMode
   readonly after: number
+  readonly delta: number
+  readonly substitute: string | undefined
   readonly ackTimeoutMs: number
   readonly handshakeTimeoutMs: number
   readonly logger: Logger
@@ -112,6 +130,8 @@ export async function startLyingNode(options: LyingNodeOptions): Promise<LyingNo
   const lie: Lie = {
     mode: options.mode,
     after: options.after ?? DEFAULT_LIE_AFTER,
+    delta: options.delta ?? 100,
+    substitute: options.substitute,
     ackTimeoutMs: config.ackTimeoutMs,
     handshakeTimeoutMs: config.handshakeTimeoutMs,
     logger,
@@ -200,9 +220,13 @@ async function forward(
   signal: AbortSignal,
 ): Promise<boolean> {
   const { ledger } = down.session.state
+  const asked =
+    lie.mode === 'substitute' && lie.substitute !== undefined && request.pointer !== lie.substitute
+      ? { ...request, pointer: lie.substitute }
+      : request
   const { session, stream: up } = await upstreamStream(
     down.session.id,
-    request,
+    asked,
     upstream,
     lie,
     signal,
@@ -264,7 +288,13 @@ async function forward(
           root = Uint8Array.from(root)
           root[0] = root[0]! ^ 0x01
         }
-        await down.send(encodeFrame({ kind: 'header', header: { ...header, root } }))
+        let { length, range } = header
+        if (lie.mode === 'longer' || lie.mode === 'shorter') {
+          length = Math.max(0, length + (lie.mode === 'longer' ? lie.delta : -lie.delta))
+          // A whole body covers the whole (claimed) length; a range stays as asked.
+          if (request.range === undefined) range = { start: 0, end: length }
+        }
+        await down.send(encodeFrame({ kind: 'header', header: { ...header, root, length, range } }))
         if (await endsHere()) return true
         continue
       }
@@ -361,6 +391,8 @@ export async function spawnLyingNode(
 ): Promise<LyingNodeProcess> {
   const args = [LYING_NODE_MAIN, '--upstream', options.upstream, '--mode', options.mode]
   if (options.after !== undefined) args.push('--after', String(options.after))
+  if (options.delta !== undefined) args.push('--delta', String(options.delta))
+  if (options.substitute !== undefined) args.push('--substitute', options.substitute)
   if (options.host !== undefined) args.push('--host', options.host)
   const child = spawn(process.execPath, args, {
     env: childEnv(),
