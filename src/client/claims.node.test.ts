@@ -142,6 +142,7 @@ beforeAll(async () => {
   realAddress = wsAddressOf(real)
   const specs = {
     substitute: { mode: 'substitute', substitute: otherHex },
+    truncate: { mode: 'truncate' },
     longer: { mode: 'longer' },
     shorter: { mode: 'shorter' },
     longerByOne: { mode: 'longer', delta: 1 },
@@ -213,6 +214,27 @@ describe('an integrity-pinned URL whose node maps it to another file', () => {
       [liar.peerId, 'CLIENT_WRONG_DIGEST'],
     ])
     expect(out.bytes.length).toBe(0)
+  })
+
+  test('a node resuming a held body under another root: start over under it; the digest decides', async () => {
+    const [truncating, substitute] = [liars.truncate!, liars.substitute!]
+    const c = await client([truncating.address, substitute.address, realAddress])
+    const out = await fetchAll(c, pinnedUrl)
+    expect(out.error).toBeUndefined()
+    expect(Buffer.compare(out.bytes, PINNED)).toBe(0)
+    expect(failovers(out.events).map((f) => [f.node, f.failure.code, f.resumeBlock])).toEqual([
+      [truncating.peerId, 'CLIENT_TRUNCATED', 2],
+      [substitute.peerId, 'CLIENT_WRONG_DIGEST', undefined],
+    ])
+    // Three roots claimed in turn: the pinned file's, the other file's, the pinned file's again.
+    expect(out.events.filter((e) => e.type === 'header').map((e) => e.node)).toEqual([
+      truncating.peerId,
+      substitute.peerId,
+      real.peerId,
+    ])
+    expect(blocks(out.events).filter((b) => b.node === real.peerId)).toHaveLength(
+      Math.ceil(PINNED.length / BLOCK),
+    )
   })
 
   test('past the memory bound the held body spills to a temporary file, gone afterwards', async () => {
