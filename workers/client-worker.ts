@@ -5,6 +5,7 @@
  */
 import * as Comlink from 'comlink'
 import type { ClientWorkerApi, WorkerResponse } from '../src/browser/client-worker-api.ts'
+import { idbSpill } from '../src/browser/idb-spill.ts'
 import { loadOrCreateClientKey } from '../src/browser/key-store.ts'
 import { type PageDialerApi, routeDialer, viaPage } from '../src/browser/page-dialer.ts'
 import {
@@ -81,6 +82,8 @@ const api: ClientWorkerApi = {
       key,
       dialer,
       libp2p,
+      // An IPFS or HTTP pointer's body waits for its digest check: past 32 MiB, in IndexedDB.
+      holding: { spill: idbSpill() },
       ...(options.discover === undefined ? {} : { discover: options.discover }),
       ...(options.order === undefined ? {} : { order: options.order }),
       ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),

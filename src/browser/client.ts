@@ -20,7 +20,8 @@ import { KEY_DATABASE } from './key-store.ts'
 import { pageDialerApi } from './page-dialer.ts'
 import { errorFromData, errorToData, installThreadErrors } from './thread-errors.ts'
 
-export interface BrowserClientOptions extends Omit<ClientOptions, 'key' | 'libp2p' | 'bootstrap'> {
+export interface BrowserClientOptions
+  extends Omit<ClientOptions, 'key' | 'libp2p' | 'bootstrap' | 'holding'> {
   /** Multiaddrs of nodes (WebSockets), each with its `/p2p/<peer id>`. */
   readonly bootstrap: readonly (string | { toString(): string })[]
   /**

@@ -15,6 +15,7 @@ import { createSessionHost, type SessionHost } from '../../services/session-host
 import type { BlockStore } from '../../store/block-store.ts'
 import { openIdbBlockStore } from '../../store/idb-block-store.ts'
 import { portChannel } from '../../wire/port-channel.ts'
+import { idbSpill } from '../idb-spill.ts'
 import { loadOrCreateClientKey } from '../key-store.ts'
 import { type ErrorData, errorFromData } from '../thread-errors.ts'
 import { type IdbDaPool, openIdbDaPool } from './idb-da-pool.ts'
@@ -75,7 +76,9 @@ export function createTabNodeService(): TabNodeWorkerApi {
         r.options.keyDatabase === false
           ? generateClientKey()
           : await loadOrCreateClientKey({ database: r.options.keyDatabase })
-      return createClient({ bootstrap: r.options.relays, key })
+      // An IPFS or HTTP pointer is stored only once it matched its digest: the client holds
+      // its body until then (past 32 MiB, in IndexedDB) and releases nothing unverified.
+      return createClient({ bootstrap: r.options.relays, key, holding: { spill: idbSpill() } })
     })()
     // A client that cannot start is that cache call's failure; the next one tries again.
     r.client.catch(() => {
