@@ -160,6 +160,32 @@ describe('streamChannel over libp2p', () => {
     }
   })
 
+  test('a stream reset before it was wrapped: the source throws at once, never waits', async () => {
+    const address = node
+      .getMultiaddrs()
+      .find((a) => a.toString().includes('/ws/'))
+      ?.toString()
+    const remote = new Promise<ByteChannel>((resolve) => {
+      const ready = accepted.shift()
+      if (ready === undefined) waiting.push(resolve)
+      else resolve(ready)
+    })
+    const raw = await client.dialProtocol(multiaddr(address!), PROTOCOL)
+    raw.send(new Uint8Array([1])) // the node learns of the stream with the first bytes
+    ;(await remote).abort(new Error('reset by the node'))
+    while (raw.status === 'open') await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(raw.status).toBe('reset')
+    // Its 'close' event has fired already: the channel must know from the stream's state.
+    const late = streamChannel(raw, node.peerId.toString())
+    await expect(
+      (async () => {
+        for await (const _ of late.source) {
+          // nothing arrives
+        }
+      })(),
+    ).rejects.toThrow()
+  }, 15_000)
+
   test('a reader that does not read holds the writer back; then everything arrives', async () => {
     const { local, remote } = await open()
     const total = 256 * MiB

@@ -55,6 +55,12 @@ export function streamChannel(
     if (event.error !== undefined) failure = event.error
     notify()
   })
+  // Reset before it was wrapped (a peer over its stream limit resets at once): the 'close'
+  // event is gone, and a reader waiting for it would wait forever.
+  if (stream.status === 'reset' || stream.status === 'aborted') {
+    ended = true
+    failure = new Error(`the stream was ${stream.status} before it was read`)
+  }
 
   async function* source(): AsyncGenerator<Uint8Array> {
     for (;;) {
