@@ -15,6 +15,11 @@
  * range with `Range: bytes=…` or `?range=a-b` (inclusive, like HTTP), answered 200 with the
  * range in `X-Fulmen-Content-Range` (the frames are another representation, not a slice).
  * Content, providers, health and status are readable cross-origin (`Access-Control-Allow-Origin: *`).
+ * `If-None-Match` naming the content's ETag (its root) answers 304, before any Range.
+ *
+ * Errors are JSON, `{"error":{"code","message"}}`. A target the gateway cannot read is the
+ * client's 400: `BAD_REQUEST_TARGET` (not a URL, e.g. `GET http://[ HTTP/1.1`) or
+ * `BAD_PERCENT_ENCODING` (a path segment that is not percent-encoded UTF-8, e.g. `%ZZ`).
  */
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'

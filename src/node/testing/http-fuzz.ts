@@ -3,7 +3,7 @@
  * scripts/fuzz-node.ts): request lines, methods, targets (origin- and absolute-form, percent-
  * encodings valid and not, overlong UTF-8, queries), HTTP versions, headers (Range, Accept,
  * If-None-Match, random names and values, control bytes, oversized ones) and bodies, plus some
- * requests of random bytes. Case `i` of seed `s` is always the same bytes (Prng.forCase).
+ * requests of random bytes and some cut short by a reset (in the head, or an import's body). Case `i` of seed `s` is always the same bytes (Prng.forCase).
  *
  * Most cases keep the connection open (keep-alive, many sockets in parallel) so that 100,000
  * of them take seconds; the few that may end a connection without an answer (random bytes,
@@ -29,6 +29,11 @@ export interface HttpCase {
   readonly head: boolean
   /** The server may end the connection without answering (not an HTTP request it can answer). */
   readonly mayClose: boolean
+  /**
+   * The client gives up: the connection is reset once `bytes` are written (a request cut in its
+   * head or its body, an import abandoned half-way). No answer is expected.
+   */
+  readonly cut?: boolean
 }
 
 const FRAMES = 'application/vnd.fulmen.frames'
@@ -315,6 +320,23 @@ export function httpCase(seed: number, index: number, content: FuzzContent): Htt
     const line = `CONNECT ${rng.pick(['127.0.0.1:1', 'gateway:80', '/health', '['])} HTTP/1.1\r\nhost: gateway\r\n\r\n`
     return { bytes: Buffer.from(line, 'latin1'), head: false, mayClose: true }
   }
+  if (r >= 25 && r < 35) {
+    // Cut short: an import whose body stops early, or any request cut anywhere.
+    const whole =
+      r < 30
+        ? `PUT /admin/content${rng.chance(0.5) ? '?pin=1' : ''} HTTP/1.1\r\nhost: gateway\r\ncontent-length: ${rng.between(1, 3_000_000)}\r\n\r\n`
+        : `GET ${target(rng, content)} HTTP/1.1\r\nhost: gateway\r\n${headerLine(rng, content)}\r\n\r\n`
+    const bytes = Buffer.from(whole, 'latin1')
+    return {
+      bytes:
+        r < 30
+          ? Buffer.concat([bytes, Buffer.from(rng.bytes(rng.between(0, 70_000)))])
+          : bytes.subarray(0, rng.int(bytes.length)),
+      head: false,
+      mayClose: true,
+      cut: true,
+    }
+  }
   const upgrade = r < 25
   let method = rng.chance(0.04) ? rng.pick(ODD_METHODS) : rng.pick(METHODS)
   if (rng.chance(0.01)) method = chars(rng, TOKEN, 1, 12)
@@ -518,6 +540,13 @@ export async function runHttpFuzz(options: HttpFuzzOptions): Promise<HttpFuzzRes
       const own = c.mayClose
       if (!own) connection ??= await open()
       const conn = own ? await open() : connection!
+      if (c.cut) {
+        await new Promise<void>((resolve) => conn.socket.write(c.bytes, () => resolve()))
+        await new Promise((resolve) => setTimeout(resolve, 1))
+        conn.socket.resetAndDestroy()
+        count('cut')
+        continue
+      }
       let response: RawResponse | undefined
       try {
         response = await conn.exchange(c.bytes, c.head, own, timeoutMs)
