@@ -50,13 +50,16 @@ function track(child: ChildProcess): ChildProcess {
   return child
 }
 
-/** The caller's environment without FULMEN_* variables, plus `extra`. */
+/**
+ * The caller's environment without FULMEN_* variables, plus `extra`. FULMEN_INIT=1: tests and
+ * benches seed fresh data dirs with `fulmen add` (which refuses a missing one without it).
+ */
 export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {}
   for (const [k, v] of Object.entries(process.env)) {
     if (!k.startsWith('FULMEN_') && !k.startsWith('VITEST') && k !== 'NODE_OPTIONS') env[k] = v
   }
-  return { ...env, ...extra }
+  return { ...env, FULMEN_INIT: '1', ...extra }
 }
 
 /** Starts `fulmen <args>` with piped stdio; the caller reads, writes and waits. */

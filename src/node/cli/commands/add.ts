@@ -37,13 +37,27 @@ async function addThroughNode(http: string, file: string, pin: boolean): Promise
       yield chunk
     }
   }
+  // undici's `TypeError: fetch failed` (refused, reset) says the node went away, not a bug.
+  const unreachable = (e: unknown) => {
+    if (!(e instanceof TypeError)) return e
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause
+    const detail = cause?.code ?? cause?.message ?? e.message
+    return Object.assign(
+      new Error(`${file}: the node at ${http} could not be reached or went away (${detail})`),
+      { code: 'NODE_UNREACHABLE', cause: e },
+    )
+  }
   try {
     const res = await fetch(`${http}/admin/content${pin ? '?pin=1' : ''}`, {
       method: 'PUT',
       body: Readable.toWeb(Readable.from(counted())) as ReadableStream<Uint8Array>,
       duplex: 'half',
-    } as RequestInit)
-    const body = (await res.json()) as {
+    } as RequestInit).catch((e: unknown) => {
+      throw unreachable(e)
+    })
+    const body = (await res.json().catch((e: unknown) => {
+      throw unreachable(e)
+    })) as {
       root?: string
       length?: number
       error?: { code: string; message: string }
@@ -65,25 +79,42 @@ async function addThroughNode(http: string, file: string, pin: boolean): Promise
 export const addCommand: Command = {
   name: 'add',
   summary: "Import files into the node's block store; print each root and CID",
-  help: `Usage: fulmen add [--pin] [--data-dir DIR] FILE...
+  help: `Usage: fulmen add [--pin] [--data-dir DIR] [--init] FILE...
 
 Hashes and stores each FILE (- for standard input) in the block store of the node
 on DIR, through the running node if there is one. Prints "<hex>  <cid>  <name>".
+DIR must exist (a node started there, or an earlier add) unless --init is given:
+a mistyped DIR is refused rather than made into a new, empty node.
 
 Options:
   --pin           Never evict these files from the store
   --data-dir DIR  The node's data directory (FULMEN_DATA_DIR; default as 'fulmen node')
+  --init          Create DIR when it does not exist (FULMEN_INIT=1)
   -h, --help      Show this help`,
 
   async run(args) {
     const { values, positionals } = parseCommandArgs('add', args, {
       pin: { type: 'boolean' },
       'data-dir': { type: 'string' },
+      init: { type: 'boolean' },
     })
     if (positionals.length === 0) throw new UsageError('no FILE to add', 'add')
     const config = await loadConfig({
       flags: values['data-dir'] === undefined ? {} : { dataDir: resolve(values['data-dir']) },
     })
+    const init = values.init === true || /^(1|true|yes|on)$/i.test(process.env.FULMEN_INIT ?? '')
+    const exists = await stat(config.dataDir).then(
+      (st) => st.isDirectory(),
+      () => false,
+    )
+    if (!exists && !init) {
+      throw Object.assign(
+        new Error(
+          `no node data dir at ${config.dataDir}: start a node there first ('fulmen node start --data-dir ${config.dataDir}') or pass --init to make a new one`,
+        ),
+        { code: 'NODE_NO_DATA_DIR' },
+      )
+    }
     const pin = values.pin === true
     const running = await findRunningNode(config.dataDir)
     const print = (a: Added) =>

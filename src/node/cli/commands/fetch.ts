@@ -7,9 +7,11 @@
  * and the whole is then checked against the pointer's own digest.
  */
 
-import { once } from 'node:events'
-import { createWriteStream } from 'node:fs'
-import { rename, rm, stat } from 'node:fs/promises'
+import { createReadStream } from 'node:fs'
+import { type FileHandle, mkdtemp, open, rename, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { multiaddr } from '@multiformats/multiaddr'
 import { formatContentId, parseContentId } from '../../../b3/content-id.ts'
 import { readySync } from '../../../b3/engine.ts'
 import { createClient } from '../../../client/client.ts'
@@ -54,6 +56,108 @@ async function* network(
   }
 }
 
+/** The CLI's default for `--stall-timeout`: long enough for a slow origin, short for a person. */
+export const DEFAULT_STALL_TIMEOUT_MS = 30_000
+
+function stalled(host: string, ms: number): Error {
+  return Object.assign(new Error(`${host} sent nothing for ${formatMs(ms)}`), {
+    code: 'FETCH_STALLED',
+  })
+}
+
+function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`
+}
+
+/**
+ * `source`, failing with FETCH_STALLED (and aborting `controller`, which tears the request
+ * down) when no chunk comes for `ms`.
+ */
+async function* stallGuard(
+  source: AsyncIterable<Uint8Array>,
+  ms: number,
+  controller: AbortController,
+  host: string,
+): AsyncGenerator<Uint8Array> {
+  const it = source[Symbol.asyncIterator]()
+  try {
+    for (;;) {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const error = stalled(host, ms)
+          controller.abort(error)
+          reject(error)
+        }, ms)
+      })
+      let next: IteratorResult<Uint8Array>
+      try {
+        next = await Promise.race([it.next(), timeout])
+      } finally {
+        clearTimeout(timer)
+      }
+      if (next.done) return
+      yield next.value
+    }
+  } finally {
+    await it.return?.()?.catch(() => {})
+  }
+}
+
+/** `--stall-timeout`: seconds (`30`, `0.5`), or with a unit (`500ms`, `30s`). */
+function parseDuration(text: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(text.trim())
+  const ms = m === null ? Number.NaN : Number(m[1]) * (m[2] === 'ms' ? 1 : 1000)
+  if (!Number.isFinite(ms) || ms < 1 || ms > 2 ** 31 - 1)
+    throw new UsageError(
+      `${flag} takes a duration such as 30, 30s or 500ms, got '${text}'`,
+      'fetch',
+    )
+  return Math.round(ms)
+}
+
+/** `--from`: an http(s) URL; a bare `host:port` gets a hint with the scheme added. */
+function parseGatewayUrl(text: string): string {
+  let url: URL | undefined
+  try {
+    url = new URL(text)
+  } catch {}
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    const hint = /^[\w.-]+:\d+(\/.*)?$|^\[[\da-f:.]+\]:\d+/i.test(text)
+      ? `; try http://${text}`
+      : ', e.g. http://127.0.0.1:4069'
+    throw new UsageError(
+      `--from takes the gateway's URL with http:// or https://, got '${text}'${hint}`,
+      'fetch',
+    )
+  }
+  return text
+}
+
+/**
+ * `--node`: a multiaddr the client can dial, naming the node with /p2p/<peer id>. Checked
+ * before anything starts, so a typo is a usage error, not a wait.
+ */
+function checkNodeAddress(text: string): string {
+  const example = '/ip4/127.0.0.1/tcp/4070/ws/p2p/<peer id>'
+  let problem: string | undefined
+  try {
+    const components = multiaddr(text).getComponents()
+    const peer = components.findLast((c) => c.name === 'p2p')?.value
+    if (peer === undefined) problem = 'it has no /p2p/<peer id>'
+    else if (!components.some((c) => c.name === 'tcp' || c.name === 'udp'))
+      problem = 'it names no tcp or udp port'
+  } catch (e) {
+    problem = `it is not a multiaddr (${(e as Error).message})`
+  }
+  if (problem !== undefined)
+    throw new UsageError(
+      `--node '${text}' is not a node address: ${problem}; e.g. ${example}`,
+      'fetch',
+    )
+  return text
+}
+
 function parseRangeFlag(text: string): { start: number; end: number } {
   const m = /^(\d+)-(\d+)$/.exec(text)
   if (m === null || Number(m[2]) < Number(m[1]))
@@ -73,13 +177,24 @@ async function fromGateway(
   pointer: Pointer,
   from: string,
   range: { start: number; end: number } | undefined,
+  stallMs: number,
 ): Promise<FetchSource> {
   const url = new URL(gatewayPath(pointer), from.replace(/\/+$/, '/'))
   const headers: Record<string, string> = { accept: FRAMES_MEDIA_TYPE }
   if (range !== undefined) headers.range = `bytes=${range.start}-${range.end - 1}`
-  const res = await fetch(url, { headers }).catch((e: unknown) => {
-    throw networkFailure(e, `cannot reach ${url.host}`)
-  })
+  const controller = new AbortController()
+  // The answer's head waits at most the stall timeout too.
+  const headTimer = setTimeout(() => controller.abort(stalled(url.host, stallMs)), stallMs)
+  const res = await fetch(url, { headers, signal: controller.signal })
+    .catch((e: unknown) => {
+      if (controller.signal.aborted) throw controller.signal.reason
+      throw networkFailure(e, `cannot reach ${url.host}`)
+    })
+    .finally(() => clearTimeout(headTimer))
+  if (res.status === 416 && range !== undefined) {
+    await res.body?.cancel().catch(() => {})
+    throw pastTheEnd(range, /\/(\d+)$/.exec(res.headers.get('content-range') ?? '')?.[1])
+  }
   if (!res.ok || res.body === null) {
     const body = (await res.json().catch(() => ({}))) as {
       error?: { code?: string; message?: string }
@@ -91,15 +206,36 @@ async function fromGateway(
       },
     )
   }
+  // The gateway answers a range running past the end with what there is (as HTTP does).
+  const total = /\/(\d+)$/.exec(res.headers.get('x-fulmen-content-range') ?? '')?.[1]
+  if (range !== undefined && total !== undefined && range.end > Number(total)) {
+    await res.body.cancel().catch(() => {})
+    throw pastTheEnd(range, total)
+  }
   const root = pointer.kind === 'blake3' ? pointer.root : 'from-header'
-  const { header, body } = await readContentBody(
-    root,
+  const source = stallGuard(
     network(res.body as unknown as AsyncIterable<Uint8Array>, url.host),
-    {
-      ...(range === undefined ? {} : { range }),
-    },
+    stallMs,
+    controller,
+    url.host,
   )
-  return { header, body, from: res.headers.get('x-fulmen-node') ?? url.host }
+  const { header, body } = await readContentBody(root, source, {
+    ...(range === undefined ? {} : { range }),
+  })
+  return {
+    header,
+    body,
+    from: res.headers.get('x-fulmen-node') ?? url.host,
+    close: async () => controller.abort(),
+  }
+}
+
+function pastTheEnd(range: { start: number; end: number }, length: string | undefined): Error {
+  const of = length === undefined ? '' : ` (length ${length})`
+  return Object.assign(
+    new Error(`the range ${range.start}-${range.end - 1} is past the end of the content${of}`),
+    { code: 'FETCH_RANGE_PAST_END' },
+  )
 }
 
 async function fromSessions(
@@ -107,9 +243,10 @@ async function fromSessions(
   nodes: readonly string[],
   keyPath: string,
   range: { start: number; end: number } | undefined,
+  stallMs: number,
 ): Promise<FetchSource> {
   const key = await loadOrCreateClientKey(keyPath)
-  const client = await createClient({ bootstrap: nodes, key })
+  const client = await createClient({ bootstrap: nodes, key, stallTimeoutMs: stallMs })
   const served = new Set<string>()
   try {
     const res = await client.fetch(pointer, {
@@ -143,6 +280,99 @@ async function fromSessions(
   }
 }
 
+/** Where verified bytes go, and when they become visible. */
+interface Sink {
+  write(chunk: Uint8Array): Promise<void>
+  /** Everything verified (a pointer's digest too): make it visible. */
+  commit(): Promise<void>
+  /** Something failed: leave nothing behind. */
+  discard(): Promise<void>
+}
+
+async function writeAll(handle: FileHandle, chunk: Uint8Array): Promise<void> {
+  let done = 0
+  while (done < chunk.length) {
+    const { bytesWritten } = await handle.write(chunk, done, chunk.length - done)
+    done += bytesWritten
+  }
+}
+
+/**
+ * A regular file: written as FILE.partial, renamed over FILE only once complete and verified.
+ * Writes go through a FileHandle, one at a time: a failure leaves no write in flight to error
+ * later (ERR_STREAM_DESTROYED) or to recreate the partial file after it was removed.
+ */
+async function fileSink(target: string): Promise<Sink> {
+  const partial = `${target}.partial`
+  const handle = await open(partial, 'w')
+  let closed = false
+  const close = async () => {
+    if (closed) return
+    closed = true
+    await handle.close()
+  }
+  return {
+    write: (chunk) => writeAll(handle, chunk),
+    commit: async () => {
+      await close()
+      await rename(partial, target)
+    },
+    discard: async () => {
+      await close().catch(() => {})
+      await rm(partial, { force: true })
+    },
+  }
+}
+
+/** A device or a pipe (`-o /dev/null`): written as is, there is nothing to rename. */
+async function deviceSink(target: string): Promise<Sink> {
+  const handle = await open(target, 'w')
+  return {
+    write: (chunk) => writeAll(handle, chunk),
+    commit: () => handle.close(),
+    discard: () => handle.close().catch(() => {}),
+  }
+}
+
+function stdoutSink(): Sink {
+  return {
+    write: (chunk) =>
+      new Promise<void>((resolve, reject) => {
+        process.stdout.write(chunk, (error) => (error ? reject(error) : resolve()))
+      }),
+    commit: async () => {},
+    discard: async () => {},
+  }
+}
+
+/**
+ * Holds the body in a temporary file until `commit` (a pointer's digest is checked only at
+ * the end), then copies it to `out`: no byte reaches a pipe or a device before that.
+ */
+async function heldSink(out: Sink): Promise<Sink> {
+  const dir = await mkdtemp(join(tmpdir(), 'fulmen-fetch-'))
+  const held = join(dir, 'body')
+  const file = await fileSink(held)
+  const cleanUp = () => rm(dir, { recursive: true, force: true })
+  return {
+    write: (chunk) => file.write(chunk),
+    commit: async () => {
+      try {
+        await file.commit()
+        for await (const chunk of createReadStream(held)) await out.write(chunk as Uint8Array)
+        await out.commit()
+      } finally {
+        await cleanUp()
+      }
+    },
+    discard: async () => {
+      await file.discard().catch(() => {})
+      await cleanUp()
+      await out.discard()
+    },
+  }
+}
+
 export const fetchCommand: Command = {
   name: 'fetch',
   summary: 'Download content through a node, verifying every block',
@@ -154,17 +384,20 @@ libp2p sessions from the nodes given with --node: the nearest first, and when a 
 lies, stalls or disconnects the fetch resumes on the next one from the first
 unverified block. Sessions sign delivery acknowledgements with the client key.
 Every 256 KiB block is verified against the root before it is written; FILE appears
-only once all of it is verified (written to FILE.partial first). Without -o, or with
--o -, verified bytes go to standard output.
+only once all of it is verified (written to FILE.partial first, removed on failure).
+Without -o, or with -o -, verified bytes go to standard output; a pointer (IPFS, an
+URL with #integrity) is held in a temporary file until its digest is checked.
 
 Options:
-  --from URL           The node's HTTP gateway, e.g. http://127.0.0.1:4069
-  --node MULTIADDR     A node's libp2p address with /p2p/<id> (repeat for failover)
-  --key FILE           Client key for sessions (default ~/.fulmen/client.key, or
-                       $FULMEN_CLIENT_KEY); created when missing
-  -o, --output FILE    Where to write (default: standard output)
-  --range START-END    Only these bytes (inclusive), still verified block by block
-  -h, --help           Show this help`,
+  --from URL             The node's HTTP gateway, e.g. http://127.0.0.1:4069
+  --node MULTIADDR       A node's libp2p address with /p2p/<id> (repeat for failover)
+  --key FILE             Client key for sessions (default ~/.fulmen/client.key, or
+                         $FULMEN_CLIENT_KEY); created when missing
+  -o, --output FILE      Where to write (default: standard output)
+  --range START-END      Only these bytes (inclusive), still verified block by block
+  --stall-timeout TIME   Give up on a node that sends nothing for TIME (default 30s;
+                         30, 30s or 500ms)
+  -h, --help             Show this help`,
 
   async run(args) {
     const { values, positionals } = parseCommandArgs('fetch', args, {
@@ -173,12 +406,18 @@ Options:
       key: { type: 'string' },
       output: { type: 'string', short: 'o' },
       range: { type: 'string' },
+      'stall-timeout': { type: 'string' },
     })
     if (positionals.length !== 1)
       throw new UsageError('fetch takes exactly one id or pointer', 'fetch')
-    const nodes = values.node ?? []
+    const nodes = (values.node ?? []).map(checkNodeAddress)
     if ((values.from === undefined) === (nodes.length === 0))
       throw new UsageError('give either --from URL (a node gateway) or --node MULTIADDR', 'fetch')
+    const from = values.from === undefined ? undefined : parseGatewayUrl(values.from)
+    const stallMs =
+      values['stall-timeout'] === undefined
+        ? DEFAULT_STALL_TIMEOUT_MS
+        : parseDuration(values['stall-timeout'], '--stall-timeout')
     readySync()
     const pointer = parsePointer(positionals[0]!)
     const range = values.range === undefined ? undefined : parseRangeFlag(values.range)
@@ -189,50 +428,42 @@ Options:
       )
     }
     const toStdout = values.output === undefined || values.output === '-'
-    if (toStdout && pointer.kind !== 'blake3') {
-      throw new UsageError(
-        'a pointer is checked as a whole before it is released: give -o FILE',
-        'fetch',
-      )
-    }
-    const source =
-      nodes.length > 0
-        ? await fromSessions(pointer, nodes, values.key ?? defaultClientKeyPath(), range)
-        : await fromGateway(pointer, values.from!, range)
-    const { header, body } = source
     const target = values.output ?? '-'
-    // A device or a pipe (`-o /dev/null`) is written as is: no partial file to rename over it.
     const special =
       !toStdout &&
       (await stat(target).then(
         (s) => !s.isFile(),
         () => false,
       ))
-    const partial = special ? target : `${target}.partial`
-    const out = toStdout ? process.stdout : createWriteStream(partial)
-    // The session client checks a pointer's digest itself, before the last block.
-    const verifier = nodes.length > 0 ? undefined : pointerVerifier(pointer)
+    const source =
+      from === undefined
+        ? await fromSessions(pointer, nodes, values.key ?? defaultClientKeyPath(), range, stallMs)
+        : await fromGateway(pointer, from, range, stallMs)
+    const { header, body } = source
+    // A pointer names a digest of the whole: checked here at the end, before anything shows.
+    const verifier = pointerVerifier(pointer)
+    let sink: Sink | undefined
     const total = header.range.end - header.range.start
     const progress = startProgress(target, total)
     let done = 0
     try {
+      const out = toStdout ? stdoutSink() : special ? await deviceSink(target) : undefined
+      sink =
+        out === undefined
+          ? await fileSink(target)
+          : verifier === undefined
+            ? out
+            : await heldSink(out)
       for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
         verifier?.update(chunk)
-        if (!out.write(chunk)) await once(out, 'drain')
+        await sink.write(chunk)
         done += chunk.length
         progress.update(done)
       }
       verifier?.check()
-      if (!toStdout) {
-        out.end()
-        await once(out, 'finish')
-        if (!special) await rename(partial, target)
-      }
+      await sink.commit()
     } catch (error) {
-      if (!toStdout) {
-        out.destroy()
-        if (!special) await rm(partial, { force: true })
-      }
+      await sink?.discard().catch(() => {})
       throw error
     } finally {
       progress.stop()

@@ -3,7 +3,17 @@
  * delivery acknowledgements it holds.
  */
 
-import { type ConfigLayer, loadConfig, parsePort, parseSize } from '../../config.ts'
+import { createSocket } from 'node:dgram'
+import { stat } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import {
+  ConfigError,
+  type ConfigLayer,
+  loadConfig,
+  type NodeConfig,
+  parsePort,
+  parseSize,
+} from '../../config.ts'
 import type { DaSummary } from '../../das/da-pool.ts'
 import { installProcessGuard } from '../../process-guard.ts'
 import { findRunningNode } from '../../runtime.ts'
@@ -39,6 +49,104 @@ Options (start; each also comes from FULMEN_* variables and the config file):
   --log-level LEVEL     fatal|error|warn|info|debug|trace|silent (FULMEN_LOG_LEVEL)
   -h, --help            Show this help`
 
+/** A flag's value that the config parsers refuse is a usage error (exit 2), not a failure. */
+function flag<T>(parse: () => T): T {
+  try {
+    return parse()
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(e.message, 'node')
+    throw e
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+/** Why the node cannot start, said in one line (exit 1, no stack). */
+function startError(message: string, code: string): Error {
+  return Object.assign(new Error(message), { code })
+}
+
+/** The listeners a node opens, with the flag that moves each. */
+function listenersOf(config: NodeConfig) {
+  return [
+    { name: 'http', proto: 'tcp', port: config.httpPort, flag: '--http-port' },
+    { name: 'ws', proto: 'tcp', port: config.wsPort, flag: '--ws-port' },
+    { name: 'webrtc', proto: 'udp', port: config.webrtcPort, flag: '--webrtc-port' },
+  ] as const
+}
+
+function portInUse(
+  l: ReturnType<typeof listenersOf>[number],
+  host: string,
+  error: NodeJS.ErrnoException,
+): Error {
+  const what = l.proto === 'udp' ? `${l.name} port ${l.port} (udp)` : `${l.name} port ${l.port}`
+  if (error.code === 'EADDRINUSE')
+    return startError(
+      `${what} is in use on ${host}: another program (or node) holds it; choose another with ${l.flag}`,
+      'NODE_PORT_IN_USE',
+    )
+  return startError(`cannot listen on ${what} on ${host}: ${error.message}`, 'NODE_LISTEN_FAILED')
+}
+
+/** Resolves when `port` can be bound on `host` (released again at once), else rejects. */
+function probe(proto: 'tcp' | 'udp', host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (proto === 'tcp') {
+      const server = createServer()
+      server.once('error', reject)
+      server.listen({ host, port, exclusive: true }, () => server.close(() => resolve()))
+    } else {
+      const socket = createSocket(host.includes(':') ? 'udp6' : 'udp4')
+      socket.once('error', (e) => {
+        socket.close()
+        reject(e)
+      })
+      socket.bind({ address: host, port, exclusive: true }, () => socket.close(() => resolve()))
+    }
+  })
+}
+
+/**
+ * Before anything starts: the data dir is not another running node's, and every fixed port
+ * is free. Found here, each is one clear line; found by the node's parts, a LevelDB lock
+ * error, a libp2p "faultTolerance" error, or the WebRTC library's FATAL lines on stdout.
+ */
+async function checkCanStart(config: NodeConfig): Promise<void> {
+  const running = await findRunningNode(config.dataDir)
+  if (running !== undefined)
+    throw startError(
+      `the data dir ${config.dataDir} is in use by another node (pid ${running.pid}, ${running.http})`,
+      'NODE_DATA_DIR_IN_USE',
+    )
+  for (const l of listenersOf(config)) {
+    if (l.port === 0) continue
+    await probe(l.proto, config.host, l.port).catch((e: NodeJS.ErrnoException) => {
+      throw portInUse(l, config.host, e)
+    })
+  }
+}
+
+/** The node's own start-up failures, for what a race past `checkCanStart` still meets. */
+function describeStartFailure(error: unknown, config: NodeConfig): unknown {
+  const e = error as NodeJS.ErrnoException & { cause?: { code?: string } }
+  if (e?.code === 'LEVEL_DATABASE_NOT_OPEN' || e?.cause?.code === 'LEVEL_LOCKED')
+    return startError(
+      `the data dir ${config.dataDir} is in use by another node (lock held)`,
+      'NODE_DATA_DIR_IN_USE',
+    )
+  if (e?.code === 'EADDRINUSE' || e?.code === 'EACCES') {
+    const l = listenersOf(config).find((x) => x.port === (e as { port?: number }).port)
+    if (l !== undefined) return portInUse(l, config.host, e)
+  }
+  if (/faultTolerance|EADDRINUSE|address already in use/i.test(String(e?.message)))
+    return startError(
+      `a libp2p port is in use on ${config.host} (ws ${config.wsPort}, webrtc ${config.webrtcPort}/udp)`,
+      'NODE_PORT_IN_USE',
+    )
+  return error
+}
+
 async function start(args: readonly string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('node', args, {
     config: { type: 'string' },
@@ -60,13 +168,21 @@ async function start(args: readonly string[]): Promise<number> {
     flags.dataDir = (await import('node:path')).resolve(values['data-dir'])
   if (values.host !== undefined) flags.host = values.host
   if (values['http-port'] !== undefined)
-    flags.httpPort = parsePort(values['http-port'], '--http-port')
-  if (values['ws-port'] !== undefined) flags.wsPort = parsePort(values['ws-port'], '--ws-port')
+    flags.httpPort = flag(() => parsePort(values['http-port']!, '--http-port'))
+  if (values['ws-port'] !== undefined)
+    flags.wsPort = flag(() => parsePort(values['ws-port']!, '--ws-port'))
   if (values['webrtc-port'] !== undefined)
-    flags.webrtcPort = parsePort(values['webrtc-port'], '--webrtc-port')
+    flags.webrtcPort = flag(() => parsePort(values['webrtc-port']!, '--webrtc-port'))
   if (values['cache-size'] !== undefined)
-    flags.cacheSize = parseSize(values['cache-size'], '--cache-size')
-  if (values['log-level'] !== undefined) flags.logLevel = values['log-level']
+    flags.cacheSize = flag(() => parseSize(values['cache-size']!, '--cache-size'))
+  if (values['log-level'] !== undefined) {
+    if (!LOG_LEVELS.includes(values['log-level']))
+      throw new UsageError(
+        `--log-level: '${values['log-level']}' is not one of ${LOG_LEVELS.join(', ')}`,
+        'node',
+      )
+    flags.logLevel = values['log-level']
+  }
   if (values['ipfs-gateway'] !== undefined) origins.ipfsGateways = values['ipfs-gateway']
   if (values['no-http-origins']) origins.http = false
   if (Object.keys(origins).length > 0) flags.origins = origins
@@ -75,8 +191,11 @@ async function start(args: readonly string[]): Promise<number> {
     flags: flags as ConfigLayer,
   })
   // Loaded here: libp2p takes most of a second to import, which other commands need not pay.
+  await checkCanStart(config)
   const { startFullNode } = await import('../../full-node.ts')
-  const node = await startFullNode(config)
+  const node = await startFullNode(config).catch((error: unknown) => {
+    throw describeStartFailure(error, config)
+  })
   // From here on, a bug that escapes its handler is logged and counted; the node keeps serving.
   installProcessGuard({ logger: node.logger, metrics: node.metrics })
   await write(
@@ -214,6 +333,14 @@ async function das(args: readonly string[]): Promise<number> {
         ? {}
         : { dataDir: (await import('node:path')).resolve(values['data-dir']) },
   })
+  const isDir = await stat(config.dataDir).then(
+    (st) => st.isDirectory(),
+    () => false,
+  )
+  if (!isDir)
+    throw Object.assign(new Error(`no node data dir at ${config.dataDir}`), {
+      code: 'NODE_NO_DATA_DIR',
+    })
   const { summary, source } = await readDaSummary(config.dataDir)
   if (values.json) {
     await write(`${JSON.stringify(summary, null, 2)}\n`)
