@@ -65,20 +65,34 @@ const streams = count(values.streams, 10_000, '--streams')
 const rounds = count(values.rounds, 3, '--rounds')
 const seed = count(values.seed, (Math.random() * 0x1_0000_0000) >>> 0, '--seed') >>> 0
 
-/** VmRSS and VmHWM (peak) of `pid`, in MiB. */
-function memoryOf(pid: number): { rss: number; peak: number } {
+/**
+ * VmRSS and VmHWM (peak) of `pid`, in MiB, and of the RSS what is anonymous memory (the heap,
+ * malloc) and what is mapped files (code, LevelDB's tables).
+ */
+function memoryOf(pid: number): { rss: number; peak: number; anon: number; file: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
   const kib = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1])
-  return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 }
+  return {
+    rss: kib('VmRSS') / 1024,
+    peak: kib('VmHWM') / 1024,
+    anon: kib('RssAnon') / 1024,
+    file: kib('RssFile') / 1024,
+  }
 }
+
+const rssText = (m: ReturnType<typeof memoryOf>) =>
+  `rss ${mib(m.rss)} (anon ${mib(m.anon)}, files ${mib(m.file)})`
 
 const mib = (n: number) => `${n.toFixed(1)} MiB`
 
-/** The node's V8 heap in use, MiB, from its /metrics. */
-async function heapOf(url: string): Promise<number> {
+/** The node's V8 heap in use, its total, and memory outside it (Buffers…), from its /metrics. */
+async function heapOf(url: string): Promise<string> {
   const text = await (await fetch(`${url}/metrics`)).text()
-  const m = /^fulmen_nodejs_heap_size_used_bytes (\S+)$/m.exec(text)
-  return m === null ? Number.NaN : Number(m[1]) / 1024 / 1024
+  const value = (name: string) => {
+    const m = new RegExp(`^fulmen_nodejs_${name} (\\S+)$`, 'm').exec(text)
+    return m === null ? Number.NaN : Number(m[1]) / 1024 / 1024
+  }
+  return `heap used ${mib(value('heap_size_used_bytes'))} of ${mib(value('heap_size_total_bytes'))}, external ${mib(value('external_memory_bytes'))}`
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'fulmen-fuzz-node-'))
@@ -115,7 +129,7 @@ try {
   const before = memoryOf(node.pid)
   process.stdout.write(
     `fuzz-node: seed ${seed}, node pid ${node.pid}${values['node-arg'] === undefined ? '' : ` (node ${values['node-arg'].join(' ')})`}, ${rounds} rounds of ${requests} requests and ${streams} streams\n` +
-      `  before       rss ${mib(before.rss)} (peak so far ${mib(before.peak)}), heap used ${mib(await heapOf(node.url))}\n`,
+      `  before       ${rssText(before)}, peak so far ${mib(before.peak)}, ${await heapOf(node.url)}\n`,
   )
   for (let round = 0; round < rounds; round++) {
     const http = await runHttpFuzz({
@@ -137,11 +151,11 @@ try {
     const ok = await alive()
     process.stdout.write(
       `  round ${round + 1}\n` +
-        `    http     ${requests} requests in ${http.ms} ms (${Math.round((requests * 1000) / Math.max(1, http.ms))}/s), ${http.connections} connections, rss ${mib(afterHttp.rss)}\n` +
+        `    http     ${requests} requests in ${http.ms} ms (${Math.round((requests * 1000) / Math.max(1, http.ms))}/s), ${http.connections} connections, ${rssText(afterHttp)}\n` +
         `             ${JSON.stringify(http.statuses)}\n` +
-        `    libp2p   ${streams} streams in ${p2p.ms} ms (${Math.round((streams * 1000) / Math.max(1, p2p.ms))}/s), rss ${mib(afterStreams.rss)}\n` +
+        `    libp2p   ${streams} streams in ${p2p.ms} ms (${Math.round((streams * 1000) / Math.max(1, p2p.ms))}/s), ${rssText(afterStreams)}\n` +
         `             ${JSON.stringify(p2p.outcomes)}${p2p.leftOpen.length > 0 ? ` left open: ${p2p.leftOpen.join(',')}` : ''}\n` +
-        `    alive    ${ok}${ok ? `, heap used ${mib(await heapOf(node.url))}` : ''}\n`,
+        `    alive    ${ok}${ok ? `, ${await heapOf(node.url)}` : ''}\n`,
     )
     for (const f of http.failures)
       process.stdout.write(`    FAIL case ${f.index}: ${f.problem}\n         ${f.request}\n`)
@@ -158,7 +172,7 @@ try {
       .split('\n')
       .filter((l) => l.startsWith('fulmen_unexpected_errors_total'))
     process.stdout.write(
-      `  after 10 s   rss ${mib(after.rss)}, peak ${mib(after.peak)} (before: ${mib(before.rss)}), heap used ${mib(await heapOf(node.url))}\n` +
+      `  after 10 s   ${rssText(after)}, peak ${mib(after.peak)} (before: ${mib(before.rss)}), ${await heapOf(node.url)}\n` +
         `  unexpected errors: ${unexpected.length === 0 ? 'none' : unexpected.join('; ')}\n`,
     )
   }
