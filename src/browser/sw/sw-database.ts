@@ -15,6 +15,8 @@ export interface CachedBlock {
   readonly root: string
   readonly index: number
   readonly bytes: Uint8Array
+  /** The block's hash in the tree, checked on every read (absent: written before that). */
+  readonly hash?: Uint8Array
 }
 
 export interface CachedContent {

@@ -207,9 +207,18 @@ export async function verifiedResponse(
   const next = async (): Promise<Uint8Array> => {
     if (k < fromCacheUntil) {
       const bytes = await cache.block(root, k)
-      if (bytes === undefined)
-        throw new SwError('SW_UNAVAILABLE', `block ${k} left the cache while being served`)
-      return bytes
+      if (bytes !== undefined) return bytes
+      // Dropped since the response started (it failed its check on read, or was evicted):
+      // this block and the rest come from the network.
+      fromCacheUntil = k
+      feed?.cancel()
+      head = undefined
+      feed = await openBlockFeed(
+        await ctx.sources(),
+        { kind: 'blake3', root: hexToBytes(root) },
+        { first: k, end, length },
+        signal,
+      )
     }
     // One cache write in flight at most: IndexedDB paces the network, memory stays flat. The
     // wait is before asking for the next block, so the first one goes out at once.
