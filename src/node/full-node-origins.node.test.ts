@@ -248,7 +248,7 @@ describe('origins that keep their word', () => {
     expect(liar.requests.filter((q) => q.url.includes(cid))).toHaveLength(0)
   })
 
-  test('fulmen fetch of an HTTP pointer through the node verifies and writes it (-o required)', async () => {
+  test('fulmen fetch of an HTTP pointer through the node verifies and writes it (to a file or, held until checked, to stdout)', async () => {
     const pointer = `${origin.urlOf('/cli')}#integrity=${sriOf(bodies.cli, 'sha512')}`
     const out = join(dir, 'cli.bin')
     const r = await runFulmen(['fetch', pointer, '--from', node.url, '-o', out], { env: env() })
@@ -260,9 +260,10 @@ describe('origins that keep their word', () => {
     )
     expect(origin.count('/cli')).toBe(1)
 
-    const noOutput = await runFulmen(['fetch', pointer, '--from', node.url], { env: env() })
-    expect(noOutput.code).toBe(2)
-    expect(noOutput.stderr).toMatch(/give -o FILE/)
+    // To stdout, the body is held until its digest is checked, then written whole.
+    const toStdout = await runFulmen(['fetch', pointer, '--from', node.url], { env: env() })
+    expect(toStdout.code, toStdout.stderr).toBe(0)
+    expect(Buffer.compare(toStdout.stdoutBytes, bodies.cli)).toBe(0)
 
     const ipfsOut = join(dir, 'ipfs.bin')
     const ipfs = await runFulmen(
