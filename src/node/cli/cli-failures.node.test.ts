@@ -249,6 +249,43 @@ describe('with a real node', () => {
   })
 })
 
+test('node start on a data dir whose store another process holds: in use (lock held), exit 1', async () => {
+  const dataDir = join(dir, 'locked')
+  mkdirSync(dataDir)
+  // `fulmen add -` with no node running opens the store itself, and holds it while it reads.
+  const add = spawnFulmen(['add', '--data-dir', dataDir, '-'], { env: env() })
+  add.stdin!.on('error', () => {})
+  add.stdin!.write(pseudoRandomBytes(1 << 20, 7))
+  const tmp = join(dataDir, 'store', 'tmp')
+  await waitFor(
+    () => (existsSync(tmp) && readdirSync(tmp).length > 0 ? true : undefined),
+    'the import to open the store',
+    30_000,
+  )
+  const r = await runFulmen(
+    [
+      'node',
+      'start',
+      '--data-dir',
+      dataDir,
+      '--http-port',
+      '0',
+      '--ws-port',
+      '0',
+      '--webrtc-port',
+      '0',
+    ],
+    { env: env(), timeoutMs: 30_000 },
+  )
+  add.stdin!.end()
+  await new Promise((resolve) => add.once('close', resolve))
+  expect(r.code, r.stderr).toBe(1)
+  expect(r.stderr).toContain(
+    `the data dir ${dataDir} is in use by another node or fulmen process (lock held)`,
+  )
+  expect(r.stderr).not.toMatch(/LEVEL_DATABASE_NOT_OPEN|\n\s+at /)
+})
+
 describe('fulmen node start on busy ports', () => {
   const busy: { close(): void }[] = []
   afterAll(() => {

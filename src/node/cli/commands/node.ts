@@ -132,7 +132,7 @@ function describeStartFailure(error: unknown, config: NodeConfig): unknown {
   const e = error as NodeJS.ErrnoException & { cause?: { code?: string } }
   if (e?.code === 'LEVEL_DATABASE_NOT_OPEN' || e?.cause?.code === 'LEVEL_LOCKED')
     return startError(
-      `the data dir ${config.dataDir} is in use by another node (lock held)`,
+      `the data dir ${config.dataDir} is in use by another node or fulmen process (lock held)`,
       'NODE_DATA_DIR_IN_USE',
     )
   if (e?.code === 'EADDRINUSE' || e?.code === 'EACCES') {
