@@ -243,10 +243,15 @@ async function fromSessions(
   nodes: readonly string[],
   keyPath: string,
   range: { start: number; end: number } | undefined,
-  stallMs: number,
+  stallMs: number | undefined,
 ): Promise<FetchSource> {
   const key = await loadOrCreateClientKey(keyPath)
-  const client = await createClient({ bootstrap: nodes, key, stallTimeoutMs: stallMs })
+  // Unless told otherwise, the client's own per-node stall timeout (5 s), then failover.
+  const client = await createClient({
+    bootstrap: nodes,
+    key,
+    ...(stallMs === undefined ? {} : { stallTimeoutMs: stallMs }),
+  })
   const served = new Set<string>()
   try {
     const res = await client.fetch(pointer, {
@@ -395,8 +400,9 @@ Options:
                          $FULMEN_CLIENT_KEY); created when missing
   -o, --output FILE      Where to write (default: standard output)
   --range START-END      Only these bytes (inclusive), still verified block by block
-  --stall-timeout TIME   Give up on a node that sends nothing for TIME (default 30s;
-                         30, 30s or 500ms)
+  --stall-timeout TIME   Give up on a node that sends nothing for TIME: 30, 30s or
+                         500ms (default: 30s for --from; 5s per node, then the
+                         next one, for --node)
   -h, --help             Show this help`,
 
   async run(args) {
@@ -416,7 +422,7 @@ Options:
     const from = values.from === undefined ? undefined : parseGatewayUrl(values.from)
     const stallMs =
       values['stall-timeout'] === undefined
-        ? DEFAULT_STALL_TIMEOUT_MS
+        ? undefined
         : parseDuration(values['stall-timeout'], '--stall-timeout')
     readySync()
     const pointer = parsePointer(positionals[0]!)
@@ -438,7 +444,7 @@ Options:
     const source =
       from === undefined
         ? await fromSessions(pointer, nodes, values.key ?? defaultClientKeyPath(), range, stallMs)
-        : await fromGateway(pointer, from, range, stallMs)
+        : await fromGateway(pointer, from, range, stallMs ?? DEFAULT_STALL_TIMEOUT_MS)
     const { header, body } = source
     // A pointer names a digest of the whole: checked here at the end, before anything shows.
     const verifier = pointerVerifier(pointer)
