@@ -2,6 +2,8 @@
  * Running totals of delivery acknowledgements. A client reports the counters of its current
  * sessions only: when a session is replaced (a node restarted, the route switched and the
  * client was recreated), its last counters are kept here so the totals never go backwards.
+ * Sources are named `client-<n>` (the page's download clients) and `sw-…` (the service
+ * worker's), so the totals can be split between the two.
  */
 import type { AckCounters } from '../src/client/node-session.ts'
 
@@ -29,10 +31,15 @@ function add(into: DaTotals, a: AckCounters): void {
   into.hashMs += a.hashMs
 }
 
+/** `client-3/<peer>` → `client`, `sw-…/<peer>` → `sw`. */
+function kindOf(key: string): string {
+  return key.slice(0, key.search(/[-/]/))
+}
+
 export class DaLedger {
   /** Latest counters of each live session, by `<client>/<peer>`. */
   private readonly live = new Map<string, AckCounters>()
-  /** Per peer: sessions that ended. */
+  /** Per `<source kind>/<peer>`: sessions that ended. */
   private readonly closed = new Map<string, DaTotals>()
 
   /** Records what client `source` reports for `peer` now. */
@@ -58,18 +65,21 @@ export class DaLedger {
   }
 
   private retire(key: string, peer: string, acks: AckCounters): void {
-    const totals = this.closed.get(peer) ?? zero()
+    const closedKey = `${kindOf(key)}/${peer}`
+    const totals = this.closed.get(closedKey) ?? zero()
     add(totals, acks)
-    this.closed.set(peer, totals)
+    this.closed.set(closedKey, totals)
     this.live.delete(key)
   }
 
-  /** Totals for one peer, or for every peer. */
-  totals(peer?: string): DaTotals {
+  /** Totals for one peer, or for every peer; of one kind of source (`client`, `sw`), or all. */
+  totals(peer?: string, kind?: string): DaTotals {
     const sum = zero()
-    for (const [key, acks] of this.live)
-      if (peer === undefined || key.endsWith(`/${peer}`)) add(sum, acks)
-    for (const [p, acks] of this.closed) if (peer === undefined || p === peer) add(sum, acks)
+    const wanted = (key: string) =>
+      (peer === undefined || key.endsWith(`/${peer}`)) &&
+      (kind === undefined || kindOf(key) === kind)
+    for (const [key, acks] of this.live) if (wanted(key)) add(sum, acks)
+    for (const [key, acks] of this.closed) if (wanted(key)) add(sum, acks)
     return sum
   }
 }

@@ -2,14 +2,13 @@
  * The failover log: one line per node the client dropped, in words, completed with the node
  * that took over once it answers ("…; resumed at block 12 from node-2").
  */
+import { isLie } from '../src/browser/sw/failure-kind.ts'
 import type { NodeFailure } from '../src/client/errors.ts'
 import { h } from './dom.ts'
 import type { PeerDirectory } from './peers.ts'
 
 /** Failures where a node sent content that did not verify (the rest: it left, stalled…). */
-export function isLie(code: string): boolean {
-  return code.startsWith('B3_') || code === 'WIRE_WRONG_CONTENT'
-}
+export { isLie }
 
 /** What a failure code means, as "node X …". */
 function whatHappened(code: string): string {
@@ -20,7 +19,10 @@ function whatHappened(code: string): string {
     case 'B3_PROOF_LENGTH':
       return 'sent a proof that failed verification'
     case 'WIRE_WRONG_CONTENT':
-      return 'announced content with the wrong root'
+      return 'announced content with the wrong root or length'
+    case 'FETCH_INTEGRITY':
+    case 'CLIENT_WRONG_DIGEST':
+      return 'sent content that does not match its digest'
     case 'CLIENT_TRUNCATED':
       return 'ended the stream before the last block'
     case 'CLIENT_STALLED':
@@ -51,14 +53,17 @@ export class FailoverLog {
     return this.list.querySelectorAll('li[data-code]').length
   }
 
-  failover(failure: NodeFailure, resumeBlock: number | undefined): void {
+  /** `failure` dropped its node; `othersLeft`: whether the client has another node to go to. */
+  failover(failure: NodeFailure, resumeBlock: number | undefined, othersLeft = true): void {
     this.list.querySelector('li.empty')?.remove()
+    const at = resumeBlock === undefined ? '' : ` at block ${resumeBlock}`
     const tail = h('span', {
       class: 'tail',
-      text:
-        resumeBlock === undefined
+      text: othersLeft
+        ? resumeBlock === undefined
           ? '; trying another node…'
-          : `; resuming at block ${resumeBlock}…`,
+          : `; resuming${at} on another node…`
+        : `; no other node: retrying${at}…`,
     })
     const item = h(
       'li',

@@ -1,14 +1,16 @@
 /**
  * What the sections share: the network, who is who, the client, the service worker, and the
  * counters the page keeps. A `refresh` event fires after each poll of the client (once a second);
- * `peers` when a browser tab joins the directory (the client discovered it).
+ * `peers` when a browser tab joins the directory (the client discovered it). The service
+ * worker's figures (blocks, acknowledgements, the nodes it dropped) are read on the same poll.
  */
 
-import type { SwStats } from '../src/browser/sw/sw-stats.ts'
+import type { SwFailureEvent, SwStats } from '../src/browser/sw/sw-stats.ts'
 import type { NodeStatus } from '../src/client/client.ts'
 import { ClientHolder } from './clients.ts'
 import { DaLedger } from './da-ledger.ts'
 import { loadNetwork, type NetworkDescription } from './network.ts'
+import { NodeLabels } from './node-labels.ts'
 import { PeerDirectory } from './peers.ts'
 import { routeFor } from './routing.ts'
 import { ServedCounter } from './served.ts'
@@ -23,6 +25,10 @@ export class DemoState extends EventTarget {
   sw: PageServiceWorker | undefined
   swState: 'starting' | 'active' | 'unavailable' = 'starting'
   swStats: SwStats | undefined
+  /** Every node the service worker dropped, as it reported them (oldest first). */
+  readonly swEvents: SwFailureEvent[] = []
+  /** What went wrong with each node, by kind (lied, unreachable, closed…). */
+  readonly labels = new NodeLabels()
   /** The client's view of each node, by peer id; kept across clients (the liar's too). */
   readonly statuses = new Map<string, NodeStatus>()
   /** Full nodes stopped from this page (by index). */
@@ -40,10 +46,18 @@ export class DemoState extends EventTarget {
   }
 
   private syncStopped(): void {
+    const before = new Set(this.stopped)
     this.stopped.clear()
     this.network.nodes.forEach((n, i) => {
       if (!n.running) this.stopped.add(i)
+      // Running again: why it failed while it was down is past.
+      else if (before.has(i)) this.labels.restarted(n.peerId)
     })
+  }
+
+  /** The peer id behind a gateway URL the worker names, or the name itself (a peer id). */
+  peerOf(who: string): string {
+    return this.network.nodes.find((n) => n.gateway === who)?.peerId ?? who
   }
 
   /**
@@ -112,8 +126,25 @@ export class DemoState extends EventTarget {
         // The client is being replaced or closed: the next poll reads the new one.
       }
     }
-    this.swStats = (await this.sw?.stats().catch(() => undefined)) ?? this.swStats
+    const sw = await this.sw?.stats().catch(() => undefined)
+    if (sw !== undefined) this.readWorker(sw)
     this.emit('refresh')
+  }
+
+  /** New failures the worker reported become node labels; its counters go to the ledgers. */
+  private readWorker(sw: SwStats): void {
+    const previous = this.swStats
+    this.swStats = sw
+    const restarted = previous !== undefined && previous.startedAt !== sw.startedAt
+    const lastSeq = previous === undefined || restarted ? 0 : (previous.events.at(-1)?.seq ?? 0)
+    for (const event of sw.events) {
+      if (event.seq <= lastSeq) continue
+      this.swEvents.push(event)
+      this.labels.note(this.peerOf(event.node), event, 'service worker')
+    }
+    this.served.recordWorker(sw.startedAt, sw.served)
+    const source = `sw-${sw.startedAt}-${sw.client}`
+    for (const { peer, acks } of sw.acks) this.da.record(source, peer, acks)
   }
 
   /** A browser tab the client discovered (or that served it): named, coloured, and announced. */

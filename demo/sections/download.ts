@@ -53,15 +53,28 @@ function renderLegend(state: DemoState): void {
   byId('blocks-legend').replaceChildren(...items)
 }
 
-/** A failure message for the status line, with each node's typed error when there are several. */
-function describe(state: DemoState, error: unknown): string {
+/**
+ * A failure message for the status line. With per-node failures, each node once by name with
+ * its typed error(s), instead of the client's message (which lists the same nodes by peer id).
+ */
+export function describeFetchError(state: DemoState, error: unknown): string {
   const e = error as {
     code?: string
     message?: string
     failures?: { node: string; code: string }[]
   }
-  const who = (e.failures ?? []).map((f) => `${state.peers.name(f.node)}: ${f.code}`).join(', ')
-  return `${e.code ?? 'Error'}: ${e.message ?? String(error)}${who === '' ? '' : ` (${who})`}`
+  const byNode = new Map<string, Set<string>>()
+  for (const f of e.failures ?? []) {
+    const codes = byNode.get(f.node) ?? new Set<string>()
+    codes.add(f.code)
+    byNode.set(f.node, codes)
+  }
+  if (byNode.size === 0) return `${e.code ?? 'Error'}: ${e.message ?? String(error)}`
+  const who = [...byNode].map(
+    ([node, codes]) => `${state.peers.name(node)}: ${[...codes].join(', ')}`,
+  )
+  const what = e.code === 'FETCH_NOT_FOUND' ? 'no node has it' : 'every node failed'
+  return `${e.code ?? 'Error'}: ${what} (${who.join('; ')})`
 }
 
 /** How a block cell names the peer that served (or failed) it. */
@@ -107,6 +120,17 @@ export function mountDownload(state: DemoState): void {
   let controller: AbortController | undefined
   let saved: string | undefined
 
+  /** Whether the client has a node left to go to: one in the route, running, not yet dropped. */
+  const othersLeft = (failed: ReadonlySet<string>): boolean =>
+    state.peers.all.some((p) => {
+      if (failed.has(p.peerId)) return false
+      if (p.index !== undefined && state.stopped.has(p.index)) return false
+      return (
+        p.role === 'tab' ||
+        state.clients.route?.bootstrap.some((a) => a.endsWith(`/p2p/${p.peerId}`)) === true
+      )
+    })
+
   const run = async () => {
     const client = await state.clients.ready()
     controller = new AbortController()
@@ -120,6 +144,8 @@ export function mountDownload(state: DemoState): void {
     if (saved !== undefined) URL.revokeObjectURL(saved)
     const cells = new BlockGrid(grid, blocks)
     const nodes = new Set<string>()
+    /** Nodes dropped during this download: a clean one clears the others' old labels. */
+    const failed = new Set<string>()
     let verified = 0
     let received = 0
     // A lie is content that failed verification; a node that left or stalled is a failover.
@@ -150,10 +176,13 @@ export function mountDownload(state: DemoState): void {
       } else if (event.type === 'failover') {
         if (isLie(event.failure.code)) lies++
         else failovers++
+        failed.add(event.failure.node)
+        state.labels.note(event.failure.node, event.failure, 'download')
         if (event.resumeBlock !== undefined) {
           cells.mark(event.resumeBlock, 'rejected', nodeOf(state, event.failure.node))
         }
-        log.failover(event.failure, event.resumeBlock)
+        log.failover(event.failure, event.resumeBlock, othersLeft(failed))
+        state.emit('refresh')
       }
     }
     status(`Connecting to ${state.liar ? 'the lying node first' : 'the nearest node'}…`, 'busy')
@@ -169,6 +198,7 @@ export function mountDownload(state: DemoState): void {
         paint()
       }
       const ms = performance.now() - started
+      for (const node of nodes) if (!failed.has(node)) state.labels.servedCleanly(node)
       verified = blocks
       paint()
       const blob = new Blob(chunks, { type: content.type })
@@ -201,7 +231,7 @@ export function mountDownload(state: DemoState): void {
     } catch (error) {
       log.gaveUp()
       if (signal.aborted) status(`Cancelled after ${plural(verified, 'verified block')}.`)
-      else status(describe(state, error), 'bad')
+      else status(describeFetchError(state, error), 'bad')
     } finally {
       controller = undefined
       state.busy = false

@@ -1,12 +1,13 @@
 /**
  * The nodes panel: one row per node (and the liar) with its latency, session, the blocks it
- * served this page, its delivery acknowledgements and status; stop/start for full nodes (real
- * processes, stopped by the dev server) to show failover and the offline cache live. Browser
- * tabs the client discovered get a row of their own as they appear, labelled "browser tab".
+ * served this page (its download client, and the service worker for the media), its delivery
+ * acknowledgements and status; stop/start for full nodes (real processes, stopped by the dev
+ * server) to show failover and the offline cache live. The status names what went wrong by
+ * kind (node-labels.ts): "lied", "unreachable", "closed"… Browser tabs the client discovered
+ * get a row of their own as they appear, labelled "browser tab".
  */
 import { byId, h, setText } from '../dom.ts'
-import { isLie } from '../failover-log.ts'
-import { formatMs } from '../format.ts'
+import { formatMs, plural } from '../format.ts'
 import { setNodeRunning } from '../network.ts'
 import type { Peer } from '../peers.ts'
 import type { DemoState } from '../state.ts'
@@ -75,6 +76,22 @@ function makeRow(state: DemoState, peer: Peer): Row {
   return { tr, cells, button }
 }
 
+/** "24 blocks", and under it what the service worker had from this node (media), if anything. */
+function renderServed(state: DemoState, peer: Peer, cell: HTMLElement): void {
+  const page = state.served.get(peer.peerId)
+  const gateway = peer.index === undefined ? undefined : state.network.nodes[peer.index]?.gateway
+  const worker = state.served.byWorker(peer.peerId, ...(gateway === undefined ? [] : [gateway]))
+  const text = `${plural(page, 'block')}${worker.toLocaleString()} via service worker`
+  if (cell.textContent === text) return
+  cell.dataset.page = String(page)
+  cell.dataset.worker = String(worker)
+  cell.title = 'Verified blocks this node sent the download client · the service worker (media)'
+  cell.replaceChildren(
+    h('span', { text: plural(page, 'block') }),
+    h('span', { class: 'served-sw', text: `${worker.toLocaleString()} via service worker` }),
+  )
+}
+
 function renderRow(state: DemoState, peer: Peer, row: Row): void {
   const s = state.statuses.get(peer.peerId)
   const stopped = peer.index !== undefined && state.stopped.has(peer.index)
@@ -87,28 +104,39 @@ function renderRow(state: DemoState, peer: Peer, row: Row): void {
   const da = state.da.totals(peer.peerId)
   setText(row.cells.latency, stopped || !inRoute ? '—' : formatMs(s?.latencyMs))
   setText(row.cells.session, inRoute && s?.session === true ? 'open' : '—')
-  setText(row.cells.served, `${state.served.get(peer.peerId).toLocaleString()} blocks`)
+  renderServed(state, peer, row.cells.served)
   setText(
     row.cells.das,
-    `${da.verifiedUnits.toLocaleString()} / ${da.acknowledgedUnits.toLocaleString()} · ${da.commitments}`,
+    `${da.verifiedUnits.toLocaleString()} / ${da.acknowledgedUnits.toLocaleString()} · ${plural(da.commitments, 'commitment')}`,
   )
+  const label = state.labels.get(peer.peerId)
   let status: string
   let tone: string
   if (stopped) [status, tone] = ['stopped', 'bad']
-  else if (!inRoute) [status, tone] = ['not in route', 'idle']
-  else if (s?.lastFailure !== undefined)
+  else if (!inRoute && label?.kind !== 'lied') [status, tone] = ['not in route', 'idle']
+  else if (label !== undefined)
     [status, tone] = [
-      // A tab that went away left; anyone whose content failed verification was caught.
-      `${peer.role === 'tab' && !isLie(s.lastFailure.code) ? 'left' : 'caught'}: ${s.lastFailure.code}`,
-      peer.role === 'liar' ? 'bad' : 'warn',
+      // A tab that went away left; a lie is a lie whoever told it.
+      `${peer.role === 'tab' && label.kind !== 'lied' ? 'left' : label.kind}: ${label.code}`,
+      label.kind === 'lied' ? 'bad' : 'warn',
     ]
   else if (peer.role === 'tab')
     [status, tone] = [s?.session === true ? 'serving' : 'holds content', 'ok']
   else if (s?.latencyMs === undefined) [status, tone] = ['unreachable', 'warn']
   else [status, tone] = ['online', 'ok']
   setText(row.cells.status, status)
-  row.cells.status.title = s?.lastFailure?.message ?? ''
+  row.cells.status.title =
+    label === undefined
+      ? ''
+      : `${label.message} (caught by the ${label.by}, ${new Date(label.at).toLocaleTimeString()})`
   row.tr.dataset.status = tone
+  if (label === undefined) {
+    delete row.tr.dataset.failure
+    delete row.tr.dataset.caughtBy
+  } else {
+    row.tr.dataset.failure = label.kind
+    row.tr.dataset.caughtBy = label.by
+  }
   if (row.button !== undefined) {
     setText(row.button, stopped ? 'Start' : 'Stop')
     row.button.setAttribute('aria-label', `${stopped ? 'Start' : 'Stop'} ${peer.name}`)

@@ -29,6 +29,15 @@ function describeRoot(state: DemoState, hex: string): { name: string; detail: st
   return { name: shortId(hex, 12, 6), detail: 'content from the network' }
 }
 
+/**
+ * How many relays a tab is reachable through: one per relay peer, however many of its
+ * addresses (WebSockets, WebRTC-direct…) the circuit addresses go through.
+ */
+export function relayCount(addresses: readonly string[]): number {
+  const relays = addresses.map((a) => /\/p2p\/([^/]+)\/p2p-circuit/.exec(a)?.[1])
+  return new Set(relays.filter((r) => r !== undefined)).size
+}
+
 function errorCode(error: unknown): string {
   return (error as { code?: unknown }).code?.toString() ?? (error as Error).name ?? 'Error'
 }
@@ -64,7 +73,7 @@ export function mountTabNode(state: DemoState): void {
     const code = phase === 'error' ? errorCode(failure) : undefined
     if (code === undefined) delete statusEl.dataset.code
     else statusEl.dataset.code = code
-    const relays = new Set(node?.multiaddrs().map((a) => a.split('/p2p-circuit')[0])).size
+    const relays = relayCount(node?.multiaddrs() ?? [])
     const text: Record<typeof shown, string> = {
       stopped:
         stats === undefined
@@ -90,6 +99,7 @@ export function mountTabNode(state: DemoState): void {
     if (node === undefined) {
       if (phase !== 'stopped' && phase !== 'error') return
       delete peer.dataset.peer
+      delete address.dataset.addresses
       setText(peer, '—')
       setText(address, '—')
       return
@@ -97,9 +107,31 @@ export function mountTabNode(state: DemoState): void {
     peer.dataset.peer = node.peerId
     peer.replaceChildren(h('code', { text: shortId(node.peerId, 8, 6), title: node.peerId }))
     const [first, ...more] = node.multiaddrs()
+    // Re-rendered every second: only when the list changed, or an opened list would close.
+    const key = [first, ...more].join(' ')
+    if (address.dataset.addresses === key) return
+    address.dataset.addresses = key
+    if (first === undefined) {
+      address.replaceChildren('—')
+      return
+    }
+    if (more.length === 0) {
+      address.replaceChildren(h('code', { class: 'address', text: first }))
+      return
+    }
+    // Every address, one click away: a summary with the first, the rest below it.
     address.replaceChildren(
-      first === undefined ? '—' : h('code', { class: 'address', text: first }),
-      more.length === 0 ? '' : h('span', { class: 'muted', text: ` (+${more.length} more)` }),
+      h(
+        'details',
+        { class: 'addresses' },
+        h(
+          'summary',
+          {},
+          h('code', { class: 'address', text: first }),
+          h('span', { class: 'muted', text: ` (+${more.length} more)` }),
+        ),
+        h('ul', {}, ...more.map((a) => h('li', {}, h('code', { class: 'address', text: a })))),
+      ),
     )
   }
 

@@ -9,6 +9,8 @@ describe('failureKind', () => {
       'B3_PROOF_LENGTH',
       'WIRE_WRONG_CONTENT',
       'FETCH_INTEGRITY',
+      'CLIENT_WRONG_DIGEST',
+      'CLIENT_WRONG_LENGTH',
     ]) {
       expect(isLie(code)).toBe(true)
       expect(failureKind(code)).toBe('lied')

@@ -12,9 +12,9 @@ export function isLie(code: string): boolean {
   return (
     code.startsWith('B3_') ||
     code === 'WIRE_WRONG_CONTENT' ||
-    code === 'FETCH_INTEGRITY' ||
     code.endsWith('_INTEGRITY') ||
-    code.includes('DIGEST')
+    code.endsWith('_WRONG_DIGEST') ||
+    code.endsWith('_WRONG_LENGTH')
   )
 }
 

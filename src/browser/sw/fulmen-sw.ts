@@ -45,6 +45,8 @@ export function installFulmenServiceWorker(
   /** The client once started, for its delivery acknowledgements in the stats. */
   let running: FulmenClient | undefined
   let clientsStarted = 0
+  /** Clients replaced by a new configuration, being closed: their cut fetches are not failures. */
+  const retired = new WeakSet<FulmenClient>()
   const resolving = new Map<string, Promise<{ root: string; from?: Origin }>>()
 
   const state = (): Promise<Persistent> => {
@@ -66,7 +68,12 @@ export function installFulmenServiceWorker(
     const old = client
     const generation = ++clientsStarted
     const started = (async () => {
-      await old?.started.then((c) => c.close()).catch(() => {})
+      await old?.started
+        .then((c) => {
+          retired.add(c)
+          return c.close()
+        })
+        .catch(() => {})
       const t0 = performance.now()
       const c = await createClient({
         bootstrap: config.nodes,
@@ -91,7 +98,14 @@ export function installFulmenServiceWorker(
     const { config } = await state()
     if (config === undefined) return []
     const list: BlockSource[] = []
-    if (config.nodes.length > 0) list.push(nodeSource(() => clientFor(config), stats))
+    if (config.nodes.length > 0)
+      list.push(
+        nodeSource(
+          () => clientFor(config),
+          stats,
+          (c) => retired.has(c),
+        ),
+      )
     for (const g of config.gateways) list.push(gatewaySource(g, stats))
     return list
   }

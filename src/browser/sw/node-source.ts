@@ -19,6 +19,8 @@ function lengthOf(headers: Headers): number {
 export function nodeSource(
   client: () => Promise<FulmenClient>,
   observer?: SourceObserver,
+  /** True once `c` was replaced (a new route): its fetches being cut is no node's doing. */
+  retired: (c: FulmenClient) => boolean = () => false,
 ): BlockSource {
   return {
     kind: 'node',
@@ -27,12 +29,15 @@ export function nodeSource(
       let current = ''
       const content = formatPointer(pointer)
       let afterFailure = false
-      const res = await (await client()).fetch(pointer, {
+      const c = await client()
+      const res = await c.fetch(pointer, {
         signal,
         ...(range === undefined ? {} : { range }),
         onProgress: (event) => {
           current = event.node
           if (event.type === 'failover') {
+            // The client closing (a new route) ends its fetches: no node's doing.
+            if (event.failure.code === 'FETCH_CLOSED' || retired(c)) return
             observer?.dropped(content, 'node', event.failure)
             afterFailure = true
           } else if (event.type === 'block') {
