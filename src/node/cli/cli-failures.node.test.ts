@@ -29,6 +29,7 @@ import {
   startNode,
   toHex,
   waitFor,
+  wsAddressOf,
 } from '../testing/processes.ts'
 
 /** Four full blocks and a short last one. */
@@ -225,6 +226,14 @@ describe('with a real node', () => {
       expect(r.stderr).toContain(`is past the end of the content (length ${SIZE})`)
       expectNoOutput(dir, 'F')
     }
+    // Over a session the node refuses it (416): said the same way, not as a node's failure.
+    const r = await runFulmen(
+      ['fetch', toHex(tree.root), '--node', wsAddressOf(node!), '--range', `0-${SIZE}`, '-o', 'F'],
+      { env: env(), cwd: dir },
+    )
+    expect(r.code, r.stderr).toBe(1)
+    expectOneLine(r.stderr)
+    expect(r.stderr).toContain(`is past the end of the content (length ${SIZE})`)
   })
 
   test('node start on a data dir another node runs on: in use by another node, exit 1', async () => {

@@ -15,6 +15,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { formatContentId, parseContentId } from '../../../b3/content-id.ts'
 import { readySync } from '../../../b3/engine.ts'
 import { createClient } from '../../../client/client.ts'
+import { FetchError } from '../../../client/errors.ts'
 import { sriVerifier } from '../../../origin/http-origin.ts'
 import { multihashVerifier } from '../../../origin/ipfs-origin.ts'
 import type { BodyVerifier } from '../../../origin/origin.ts'
@@ -258,10 +259,14 @@ async function fromSessions(
       ...(range === undefined ? {} : { range }),
       onProgress: (event) => {
         if (event.type === 'block') served.add(event.node.slice(-8))
-        if (event.type === 'failover')
+        // A range past the end is no node's failure: said once, at the end.
+        if (event.type === 'failover' && event.failure.code !== 'RANGE_NOT_SATISFIABLE') {
+          const at = event.resumeBlock === undefined ? '' : ` at block ${event.resumeBlock}`
+          const next = nodes.length > 1 ? `; resuming${at} on the next node` : ''
           process.stderr.write(
-            `fulmen: node ${event.node} failed (${event.failure.code}: ${event.failure.message}); resuming${event.resumeBlock === undefined ? '' : ` at block ${event.resumeBlock}`} on the next node\n`,
+            `fulmen: node ${event.node} failed (${event.failure.code}: ${event.failure.message})${next}\n`,
           )
+        }
       },
     })
     const length = Number(res.headers.get('content-length'))
@@ -281,6 +286,13 @@ async function fromSessions(
     }
   } catch (error) {
     await client.close()
+    const failures = error instanceof FetchError ? error.failures : []
+    if (
+      range !== undefined &&
+      failures.length > 0 &&
+      failures.every((f) => f.code === 'RANGE_NOT_SATISFIABLE')
+    )
+      throw pastTheEnd(range, / of (\d+) bytes/.exec(failures[0]!.message)?.[1])
     throw error
   }
 }
