@@ -7,12 +7,13 @@
  * Exits 1 if any request got a malformed answer or a 500, or the node died.
  *
  *   npx node scripts/fuzz-node.ts [--requests N] [--streams N] [--rounds N] [--seed S]
- *                                 [--node-arg FLAG]… [--keep]
+ *                                 [--node-arg FLAG]… [--idle S] [--keep]
  *
  * Defaults: 10,000 requests and 10,000 streams per round, 3 rounds, a random seed (printed; the
  * same seed sends the same inputs). `--node-arg` passes a flag to the node's Node.js, e.g.
  * `--node-arg=--max-old-space-size=96`: a heap that must stay under 96 MiB makes a leak end the
- * node (and this script fail) instead of hiding behind a lazy garbage collector. The heap in use
+ * node (and this script fail) instead of hiding behind a lazy garbage collector. `--idle S`: how
+ * long the node is left quiet before the last measure (default 10 s). The heap in use
  * (`fulmen_nodejs_heap_size_used_bytes`) is printed too. The test suite runs the same fuzzers at a smaller size
  * (src/node/gateway/gateway-fuzz.node.test.ts, src/node/libp2p-fuzz.node.test.ts).
  */
@@ -32,7 +33,7 @@ import {
 } from '../src/node/testing/processes.ts'
 
 const USAGE =
-  'Usage: npx node scripts/fuzz-node.ts [--requests N] [--streams N] [--rounds N] [--seed S] [--node-arg FLAG]… [--keep]\n'
+  'Usage: npx node scripts/fuzz-node.ts [--requests N] [--streams N] [--rounds N] [--seed S] [--node-arg FLAG]… [--idle S] [--keep]\n'
 
 function count(text: string | undefined, fallback: number, what: string): number {
   if (text === undefined) return fallback
@@ -52,6 +53,7 @@ const { values } = parseArgs({
     rounds: { type: 'string' },
     seed: { type: 'string' },
     'node-arg': { type: 'string', multiple: true },
+    idle: { type: 'string' },
     keep: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -63,6 +65,7 @@ if (values.help) {
 const requests = count(values.requests ?? values.cases, 10_000, '--requests')
 const streams = count(values.streams, 10_000, '--streams')
 const rounds = count(values.rounds, 3, '--rounds')
+const idle = count(values.idle, 10, '--idle')
 const seed = count(values.seed, (Math.random() * 0x1_0000_0000) >>> 0, '--seed') >>> 0
 
 /**
@@ -165,14 +168,15 @@ try {
     }
   }
   if (!failed) {
-    await sleep(10_000)
+    // Idle: V8 gives back what it grew to under load once the node is quiet for a while.
+    await sleep(idle * 1000)
     const after = memoryOf(node.pid)
     const metrics = await (await fetch(`${node.url}/metrics`)).text()
     const unexpected = metrics
       .split('\n')
       .filter((l) => l.startsWith('fulmen_unexpected_errors_total'))
     process.stdout.write(
-      `  after 10 s   ${rssText(after)}, peak ${mib(after.peak)} (before: ${mib(before.rss)}), ${await heapOf(node.url)}\n` +
+      `  after ${idle} s idle  ${rssText(after)}, peak ${mib(after.peak)} (before: ${mib(before.rss)}), ${await heapOf(node.url)}\n` +
         `  unexpected errors: ${unexpected.length === 0 ? 'none' : unexpected.join('; ')}\n`,
     )
   }
