@@ -194,6 +194,9 @@ async function start(args: readonly string[]): Promise<number> {
   await checkCanStart(config)
   const { startFullNode } = await import('../../full-node.ts')
   const node = await startFullNode(config).catch((error: unknown) => {
+    // Parts that did start (a listener, libp2p) may hold the process open: it ends anyway,
+    // once the one line about why is out.
+    setTimeout(() => process.exit(EXIT_FAILURE), 1000).unref()
     throw describeStartFailure(error, config)
   })
   // From here on, a bug that escapes its handler is logged and counted; the node keeps serving.
