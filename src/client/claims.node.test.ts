@@ -152,7 +152,7 @@ beforeAll(async () => {
     Object.values(specs).map((spec) => spawnLyingNode({ upstream: realAddress, ...spec })),
   )
   for (const [i, name] of Object.keys(specs).entries()) liars[name] = started[i]!
-}, 60_000)
+}, 180_000)
 
 afterAll(async () => {
   await Promise.allSettled(clients.map((c) => c.close()))

@@ -129,7 +129,7 @@ beforeAll(async () => {
     modes.map((mode) => spawnLyingNode({ upstream: realAddress, mode })),
   )
   for (const [i, mode] of modes.entries()) liars.set(mode, started[i]!)
-}, 60_000)
+}, 180_000)
 
 afterAll(async () => {
   await Promise.allSettled(clients.map((c) => c.close()))

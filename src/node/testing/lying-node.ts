@@ -418,10 +418,11 @@ export async function spawnLyingNode(
     stderr += d
   })
   const ready = await new Promise<{ peerId: string; multiaddrs: string[] }>((resolve, reject) => {
+    // Generous: a loaded machine starting a dozen of them at once takes its time.
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
       reject(new Error(`the lying node did not start\n${stderr}`))
-    }, options.timeoutMs ?? 30_000)
+    }, options.timeoutMs ?? 90_000)
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       stdout += d
       const nl = stdout.indexOf('\n')
