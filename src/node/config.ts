@@ -93,7 +93,8 @@ export function defaults(env: NodeJS.ProcessEnv = process.env): NodeConfig {
       maxStreamsPerSession: 8,
       epochMs: 86_400_000,
     },
-    // 16 MiB/s: a pass over 50 GiB takes under an hour, at about 1 % of a core.
+    // 16 MiB/s: a pass over 50 GiB takes under an hour, at about 6 % of a core (measured,
+    // docs/benchmarks.md "Store checks").
     scrub: { rate: 16 * 1024 ** 2, intervalMs: 3_600_000 },
   }
 }
