@@ -35,3 +35,21 @@ describe('session settings', () => {
     expect(() => fileLayer({ sessions: 'fast' }, 'c')).toThrow(/must be an object/)
   })
 })
+
+describe('scrub settings', () => {
+  it('a rate is a size per second (0 turns it off); file < env; defaults 16 MiB/s, 1 h', () => {
+    expect(defaults().scrub).toEqual({ rate: 16 * 1024 ** 2, intervalMs: 3_600_000 })
+    const file = fileLayer({ scrub: { rate: '4MiB', intervalMs: 1000 } }, 'config.json')
+    const env = envLayer({ FULMEN_SCRUB_RATE: '0' })
+    expect(mergeConfig(defaults(), file).scrub).toEqual({ rate: 4 * 1024 ** 2, intervalMs: 1000 })
+    expect(mergeConfig(defaults(), file, env).scrub).toEqual({ rate: 0, intervalMs: 1000 })
+    expect(envLayer({ FULMEN_SCRUB_INTERVAL_MS: '200' }).scrub).toEqual({ intervalMs: 200 })
+  })
+
+  it('refuse unknown keys and what is not a size or a duration', () => {
+    expect(() => fileLayer({ scrub: { speed: 1 } }, 'c')).toThrow(/scrub.speed/)
+    expect(() => fileLayer({ scrub: { rate: 'fast' } }, 'c')).toThrow(ConfigError)
+    expect(() => envLayer({ FULMEN_SCRUB_INTERVAL_MS: '-5' })).toThrow(ConfigError)
+    expect(() => fileLayer({ scrub: 3 }, 'c')).toThrow(/must be an object/)
+  })
+})
