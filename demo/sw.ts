@@ -36,6 +36,20 @@ export function contentUrl(content: DemoContent, reload = 0): string {
   return `${PREFIX}${path}?${query}`
 }
 
+/**
+ * What a failed answer of the worker says, in short: its error code (`502 SW_UNAVAILABLE` on
+ * the first line of its text/plain body, also in `X-Fulmen-Error`) and what it means.
+ */
+function probeFailure(response: Response, body: string): string {
+  const code = response.headers.get('x-fulmen-error') ?? /^\d{3} (\S+)/.exec(body)?.[1]
+  const meaning: Record<number, string> = {
+    404: 'no node has this content',
+    502: 'no node or gateway could serve it',
+  }
+  const what = meaning[response.status] ?? `HTTP ${response.status}`
+  return code === undefined ? what : `${what} (${code})`
+}
+
 export class PageServiceWorker {
   private readonly sw: FulmenServiceWorker
 
@@ -78,10 +92,7 @@ export class PageServiceWorker {
     const response = await fetch(url, { headers: { range: `bytes=${at}-${at}` } })
     // Read, not cancelled: one byte, and a cancelled body shows as a failed request.
     const body = await response.text()
-    if (!response.ok) {
-      const error = /"message":\s*"([^"]*)"/.exec(body)?.[1]
-      throw new Error(error ?? `HTTP ${response.status}`)
-    }
+    if (!response.ok) throw new Error(probeFailure(response, body))
     const source = response.headers.get('x-fulmen-source')
     return {
       source: source === 'gateway' || source === 'cache' ? source : 'node',

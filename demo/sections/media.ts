@@ -31,6 +31,7 @@ function caption(state: DemoState, key: string, origin: Origin | undefined, note
   const el = byId(`${key}-source`)
   if (origin === undefined) {
     el.dataset.source = 'error'
+    el.style.removeProperty('--node')
     setText(el, note)
     return
   }
