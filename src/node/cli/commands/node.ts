@@ -319,6 +319,11 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
   return [line(header), ...rows.map(line)]
 }
 
+/** `1 client`, `2 clients`. */
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`
+}
+
 function shortKey(hex: string): string {
   return hex.length > 16 ? `${hex.slice(0, 8)}…${hex.slice(-8)}` : hex
 }
@@ -385,7 +390,7 @@ async function das(args: readonly string[]): Promise<number> {
         ]),
       ),
       '',
-      `total: ${t.clients} clients, ${t.sessions} sessions, ${t.claims} claims, ${t.units} units, ${formatBytes(t.bytes)}`,
+      `total: ${count(t.clients, 'client')}, ${count(t.sessions, 'session')}, ${count(t.claims, 'claim')}, ${count(t.units, 'unit')}, ${formatBytes(t.bytes)}`,
       '',
     ].join('\n'),
   )
