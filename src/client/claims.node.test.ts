@@ -44,7 +44,8 @@ const OTHER = pseudoRandomBytes(3 * 2 ** 20 + 777, 12)
  * shape (only the last block fails); -100 makes it 20 blocks (a proof fails at block 16).
  */
 const CONTENT = pseudoRandomBytes(20 * BLOCK + 50, 13)
-const STALL_MS = 1500
+// No liar here stalls: a short stall timeout only drops honest nodes slowed by a loaded machine.
+const STALL_MS = 20_000
 
 let dir = ''
 const env = () => ({ XDG_DATA_HOME: join(dir, 'xdg') })

@@ -13,9 +13,7 @@ import { createResolver } from '../../origin/resolver.ts'
 import { serveCdnStream } from '../../services/cdn/cdn-server.ts'
 import { createSessionHost, type SessionHost } from '../../services/session-host.ts'
 import type { BlockStore } from '../../store/block-store.ts'
-import { createCheckedStore } from '../../store/checked-store.ts'
 import { openIdbBlockStore } from '../../store/idb-block-store.ts'
-import { createStoreGuard } from '../../store/store-guard.ts'
 import { portChannel } from '../../wire/port-channel.ts'
 import { idbSpill } from '../idb-spill.ts'
 import { loadOrCreateClientKey } from '../key-store.ts'
@@ -99,22 +97,8 @@ export function createTabNodeService(): TabNodeWorkerApi {
           throw error
         },
       )
-      // Served blocks are checked against their tree as on a full node: IndexedDB content a
-      // bug or the disk damaged is dropped (a peer then gets a 404) instead of sent.
-      const served = createCheckedStore(
-        store,
-        createStoreGuard({
-          store,
-          onCorrupt: (c) =>
-            logger.warn({ root: bytesToHex(c.root), block: c.block }, 'corrupt content dropped'),
-        }),
-      )
       // Only the store: a peer asking for content the tab does not hold gets a 404 ERROR frame.
-      const resolver = createResolver({
-        store: served,
-        origins: [],
-        limits: { maxBytes: 0, timeoutMs: 0 },
-      })
+      const resolver = createResolver({ store, origins: [], limits: { maxBytes: 0, timeoutMs: 0 } })
       const host = createSessionHost({
         nodeKey: options.nodeKey,
         nodePeerId: options.nodePeerId,
@@ -139,7 +123,7 @@ export function createTabNodeService(): TabNodeWorkerApi {
             stream,
             {
               resolver,
-              store: served,
+              store,
               claims: pool,
               ackTimeoutMs: TAB_SESSION_CONFIG.ackTimeoutMs,
               logger,

@@ -3,7 +3,7 @@
  * reports, that it survives a restart, and how it is read from outside: `GET /das` on the
  * gateway and `fulmen node das` (from the pool on disk, or from a running node).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
@@ -268,7 +268,9 @@ describe('reading the pool from outside', () => {
   })
 
   test('fulmen node das on a data dir without a pool says there is nothing', async () => {
-    const r = await runFulmen(['node', 'das', '--data-dir', freshDir()])
+    const dir = freshDir()
+    mkdirSync(dir, { recursive: true })
+    const r = await runFulmen(['node', 'das', '--data-dir', dir])
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(/^no delivery acknowledgements/)
