@@ -102,6 +102,14 @@ export class SessionTable<S> {
     this.onRemove = options.onRemove
   }
 
+  /** What one client may hold: the node advertises it in CHALLENGE (docs/protocol.md). */
+  get limits(): { readonly sessionsPerClient: number; readonly streamsPerSession: number } {
+    return {
+      sessionsPerClient: this.maxSessionsPerClient,
+      streamsPerSession: this.maxStreamsPerSession,
+    }
+  }
+
   /** Sessions in the table. */
   get size(): number {
     this.sweep()

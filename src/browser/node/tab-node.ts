@@ -62,7 +62,8 @@ export interface TabNode {
   /**
    * Fetches content from the full nodes, verified block by block, into the tab's store (which
    * hashes it again and keeps it only if it matches the root), then announces what the tab
-   * holds. Resolves at once when the content is already held.
+   * holds to its relays and resolves once they took it (or after 5 s: announcing is best
+   * effort). Resolves at once when the content is already held.
    */
   cache(idOrPointer: string | Pointer, options?: CacheOptions): Promise<CachedContent>
   /** Roots the tab holds, hex. */
@@ -77,6 +78,8 @@ export const DEFAULT_QUOTA = 256 * 1024 * 1024
 const DEFAULT_RESERVATION_TIMEOUT_MS = 20_000
 /** How long stop() lets streams finish after TERMINATE before libp2p cuts them. */
 const STOP_GRACE_MS = 5_000
+/** How long cache() waits for the relays to take an announcement (best effort). */
+const ANNOUNCE_TIMEOUT_MS = 5_000
 
 function defaultWorker(): Worker {
   // The literal form Vite recognises (dev and build): keep the options static.
@@ -181,7 +184,8 @@ export async function startNode(options: TabNodeOptions): Promise<TabNode> {
   const announce = async () => {
     if (stopping !== undefined) return
     try {
-      await announceRoots(libp2p, relays, multiaddrs(), await remote.roots())
+      const timeout = AbortSignal.timeout(ANNOUNCE_TIMEOUT_MS)
+      await announceRoots(libp2p, relays, multiaddrs(), await remote.roots(), timeout)
     } catch {}
   }
 
@@ -269,7 +273,8 @@ export async function startNode(options: TabNodeOptions): Promise<TabNode> {
             onProgress === undefined ? undefined : Comlink.proxy(onProgress),
           ),
         )
-        if (cached.fetched) void announce()
+        // Announced before resolving: a client asking the relays right after finds the tab.
+        if (cached.fetched) await announce()
         return cached
       } catch (error) {
         if (signal?.aborted) throw signal.reason
