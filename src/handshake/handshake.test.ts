@@ -638,6 +638,8 @@ describe('handshake: endings without a reason from the node', () => {
         ackWindow: 16,
         unit: 262_144,
         maxRequest: 4096,
+        maxStreams: 8,
+        maxSessions: 16,
       }),
     )
     await nodeEnd.write(encodeSessionFrame({ kind: 'data', bytes: Uint8Array.of(1) }))

@@ -102,6 +102,10 @@ export async function acceptSession<S>(
       ackWindow: options.ackWindow ?? DEFAULT_ACK_WINDOW,
       unit: options.unit ?? DEFAULT_ACK_UNIT,
       maxRequest,
+      // The table's caps: a client keeps within them instead of learning them by a refusal.
+      // Capped to the field (a node configured for more than 65,535 advertises 65,535).
+      maxStreams: Math.min(0xffff, options.table.limits.streamsPerSession),
+      maxSessions: Math.min(0xffff, options.table.limits.sessionsPerClient),
     })
     await deadline.race(writeTo(channel, challenge))
     const first = await deadline.race(reader.next())

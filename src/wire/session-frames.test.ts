@@ -82,6 +82,8 @@ const toClientArb: fc.Arbitrary<SessionFrame> = fc.oneof(
     ackWindow: fc.integer({ min: 0, max: 0xffff }),
     unit: u32,
     maxRequest: u32,
+    maxStreams: fc.integer({ min: 1, max: 0xffff }),
+    maxSessions: fc.integer({ min: 1, max: 0xffff }),
   }),
   fc.record({
     kind: fc.constant('session' as const),
@@ -117,6 +119,8 @@ const samples: Record<FrameDirection, SessionFrame[]> = {
       ackWindow: 16,
       unit: 262_144,
       maxRequest: 4096,
+      maxStreams: 8,
+      maxSessions: 16,
     },
     { kind: 'session', session: 1n, token: fill(32, 8), tokenTtlMs: 600_000 },
     { kind: 'terminate', reason: 0x80, message: '' },
@@ -242,6 +246,12 @@ describe('session frames', () => {
     expect(
       payload('to-client', FRAME_CHALLENGE, concat([Uint8Array.of(0), challenge.subarray(1)])),
     ).toBe(m)
+    // A node that allows no stream or no session could serve nobody: the frame is malformed.
+    for (const at of [challenge.length - 4, challenge.length - 2]) {
+      const none = challenge.slice()
+      none.fill(0, at, at + 2)
+      expect(payload('to-client', FRAME_CHALLENGE, none)).toBe(m)
+    }
 
     // Session id 0 names no session.
     const join = encodeSessionFrame(samples['to-node'][1]!).subarray(5).slice()

@@ -4,6 +4,7 @@
  * content bodies (`kind:u8 length:u32be payload`), whose frames 1–4 pass through node → client.
  *
  *   CHALLENGE 0x10  version:u8=1 nonce[32] epoch:u64be ackWindow:u16be unit:u32be maxRequest:u32be
+ *                   maxStreams:u16be maxSessions:u16be
  *   HELLO     0x11  version:u8=1 service:u32be retry:u64be clientKey[32] signature[64]
  *   JOIN      0x12  version:u8=1 session:u64be token[32]
  *   SESSION   0x13  session:u64be token[32] tokenTtlMs:u32be
@@ -51,7 +52,7 @@ const NO_RESUME = 0xffffffff
 /** REQUEST flag: `rangeStart`/`rangeEnd` are set. */
 const FLAG_RANGE = 1
 
-const CHALLENGE_LEN = 1 + NONCE_LEN + 8 + 2 + 4 + 4
+const CHALLENGE_LEN = 1 + NONCE_LEN + 8 + 2 + 4 + 4 + 2 + 2
 const HELLO_LEN = 1 + 4 + 8 + CLIENT_KEY_LEN + SIGNATURE_LEN
 const JOIN_LEN = 1 + 8 + TOKEN_LEN
 const SESSION_LEN = 8 + TOKEN_LEN + 4
@@ -66,6 +67,13 @@ export interface ChallengeFrame {
   readonly ackWindow: number
   readonly unit: number
   readonly maxRequest: number
+  /**
+   * Streams one session may have open at once, its first included (≥ 1): a client keeps its
+   * requests within it instead of learning the limit from a refusal.
+   */
+  readonly maxStreams: number
+  /** Sessions one client key may hold on this node at once (≥ 1). */
+  readonly maxSessions: number
 }
 
 export interface HelloFrame {
@@ -242,6 +250,8 @@ export function encodeSessionFrame(f: SessionFrame): Uint8Array {
         .u16(f.ackWindow, 'ackWindow')
         .u32(f.unit, 'unit')
         .u32(f.maxRequest, 'maxRequest')
+        .u16(positive(f.maxStreams, 'maxStreams'), 'maxStreams')
+        .u16(positive(f.maxSessions, 'maxSessions'), 'maxSessions')
       return encodeRawFrame(FRAME_CHALLENGE, w.bytes)
     }
     case 'hello': {
@@ -306,6 +316,11 @@ export function encodeSessionFrame(f: SessionFrame): Uint8Array {
       return encodeRawFrame(FRAME_REVEAL, w.bytes)
     }
   }
+}
+
+function positive(n: number, name: string): number {
+  if (n < 1) throw new RangeError(`${name} must be at least 1, got ${n}`)
+  return n
 }
 
 function sessionId(id: bigint): bigint {
@@ -382,6 +397,11 @@ export function decodeSessionPayload(kind: number, payload: Uint8Array): Session
       const view = expectLength(payload, CHALLENGE_LEN, 'CHALLENGE')
       expectVersion(payload, 'CHALLENGE')
       const at = 1 + NONCE_LEN
+      const maxStreams = view.getUint16(at + 18)
+      const maxSessions = view.getUint16(at + 20)
+      if (maxStreams === 0 || maxSessions === 0) {
+        throw malformed(`CHALLENGE allows ${maxStreams} streams and ${maxSessions} sessions`)
+      }
       return {
         kind: 'challenge',
         nonce: payload.slice(1, at),
@@ -389,6 +409,8 @@ export function decodeSessionPayload(kind: number, payload: Uint8Array): Session
         ackWindow: view.getUint16(at + 8),
         unit: view.getUint32(at + 10),
         maxRequest: view.getUint32(at + 14),
+        maxStreams,
+        maxSessions,
       }
     }
     case FRAME_HELLO: {
