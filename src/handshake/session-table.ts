@@ -5,9 +5,30 @@
  *
  * The table is synchronous and does no I/O: the handshake decides, the table counts. Expiry is
  * swept lazily on each call (only sessions without streams can expire), so it needs no timer.
+ *
+ * Four caps bound what clients can make a node hold (docs/protocol.md, "Sessions"): sessions per
+ * client key and streams per session (advertised in CHALLENGE), and, for the whole node,
+ * sessions and open streams. A refusal is a `SessionLimitError` (TERMINATE 0x88) naming the cap.
  */
 import { TOKEN_LEN } from '../wire/session-frames.ts'
 import { SessionError } from './errors.ts'
+
+/** Which cap refused a session or stream (the `reason` label of the node's refusal metric). */
+export type SessionLimit =
+  | 'sessions_per_client'
+  | 'streams_per_session'
+  | 'node_sessions'
+  | 'node_streams'
+
+/** A refusal for load: SESSION_RESOURCES_UNAVAILABLE (TERMINATE 0x88), with the cap reached. */
+export class SessionLimitError extends SessionError {
+  readonly limit: SessionLimit
+
+  constructor(limit: SessionLimit, message: string) {
+    super('SESSION_RESOURCES_UNAVAILABLE', message)
+    this.limit = limit
+  }
+}
 
 export interface SessionInfo {
   /** Random, nonzero, unique in the table. */
@@ -46,6 +67,13 @@ export interface SessionTableOptions<S> {
   readonly maxSessionsPerClient?: number
   /** Streams one session may have open, its primary included (8). */
   readonly maxStreamsPerSession?: number
+  /**
+   * Sessions the table holds, idle ones included (unlimited). At the cap a new session
+   * evicts the session idle the longest; only when every session has a stream is it refused.
+   */
+  readonly maxSessions?: number
+  /** Streams open on all sessions together (unlimited): the bound on what streams hold. */
+  readonly maxStreams?: number
   /** How long a token is good for JOIN, and an idle session for a retry (10 min). */
   readonly tokenTtlMs?: number
   /** Clock in milliseconds (Date.now). */
@@ -84,18 +112,24 @@ interface Entry<S> {
 export class SessionTable<S> {
   private readonly maxSessionsPerClient: number
   private readonly maxStreamsPerSession: number
+  private readonly maxSessions: number
+  private readonly maxStreams: number
   private readonly tokenTtlMs: number
   private readonly now: () => number
   private readonly createState: (info: SessionInfo) => S
   private readonly onRemove: ((session: Session<S>) => void) | undefined
   private readonly byId = new Map<bigint, Entry<S>>()
   private readonly byClient = new Map<string, Set<Entry<S>>>()
-  /** Sessions without a stream: the only ones that can expire. */
+  /** Sessions without a stream: the only ones that can expire. In the order they became idle. */
   private readonly idle = new Set<Entry<S>>()
+  /** Streams open on all sessions. */
+  private streamCount = 0
 
   constructor(options: SessionTableOptions<S>) {
     this.maxSessionsPerClient = options.maxSessionsPerClient ?? 16
     this.maxStreamsPerSession = options.maxStreamsPerSession ?? 8
+    this.maxSessions = options.maxSessions ?? Number.POSITIVE_INFINITY
+    this.maxStreams = options.maxStreams ?? Number.POSITIVE_INFINITY
     this.tokenTtlMs = options.tokenTtlMs ?? 600_000
     this.now = options.now ?? Date.now
     this.createState = options.createState
@@ -116,11 +150,16 @@ export class SessionTable<S> {
     return this.byId.size
   }
 
+  /** Streams open on all sessions. */
+  get streams(): number {
+    return this.streamCount
+  }
+
   /**
    * A new session for an authenticated client key, or, with `retry`, the existing session
    * whose primary stream dropped (same key and service; it keeps its state and token, whose
    * TTL restarts). Throws SessionError: INVALID_HANDSHAKE (no such session for this key),
-   * CONNECTION_IN_USE (its primary is alive), RESOURCES_UNAVAILABLE (a cap).
+   * CONNECTION_IN_USE (its primary is alive), RESOURCES_UNAVAILABLE (a cap: SessionLimitError).
    */
   open(request: OpenRequest): StreamLease<S> {
     this.sweep()
@@ -130,7 +169,8 @@ export class SessionTable<S> {
 
   /**
    * Another stream on a session. Throws SessionError: INVALID_TOKEN (unknown session, wrong or
-   * expired token, another peer than the opener), RESOURCES_UNAVAILABLE (stream cap).
+   * expired token, another peer than the opener), RESOURCES_UNAVAILABLE (a stream cap:
+   * SessionLimitError).
    */
   join(request: JoinRequest): StreamLease<S> {
     this.sweep()
@@ -176,11 +216,13 @@ export class SessionTable<S> {
     const keyHex = hex(request.clientKey)
     const held = this.byClient.get(keyHex)?.size ?? 0
     if (held >= this.maxSessionsPerClient) {
-      throw new SessionError(
-        'SESSION_RESOURCES_UNAVAILABLE',
+      throw new SessionLimitError(
+        'sessions_per_client',
         `client key already holds ${held} sessions (limit ${this.maxSessionsPerClient})`,
       )
     }
+    this.admitNodeStream()
+    this.makeRoom()
     const now = this.now()
     const info: SessionInfo = {
       id: this.freshId(),
@@ -199,6 +241,7 @@ export class SessionTable<S> {
       removed: false,
     }
     this.byId.set(info.id, entry)
+    this.streamCount++
     let set = this.byClient.get(keyHex)
     if (set === undefined) {
       set = new Set()
@@ -234,16 +277,44 @@ export class SessionTable<S> {
     return this.lease(entry, 'retry')
   }
 
-  /** Counts one more stream on `entry`, or throws at the cap. */
+  /** Counts one more stream on `entry`, or throws at a cap. */
   private admit(entry: Entry<S>): void {
     if (entry.streams >= this.maxStreamsPerSession) {
-      throw new SessionError(
-        'SESSION_RESOURCES_UNAVAILABLE',
+      throw new SessionLimitError(
+        'streams_per_session',
         `session already has ${entry.streams} streams (limit ${this.maxStreamsPerSession})`,
       )
     }
+    this.admitNodeStream()
     entry.streams++
+    this.streamCount++
     this.idle.delete(entry)
+  }
+
+  /** Throws when the node's streams are all taken. */
+  private admitNodeStream(): void {
+    if (this.streamCount >= this.maxStreams) {
+      throw new SessionLimitError(
+        'node_streams',
+        `this node has ${this.streamCount} streams open (limit ${this.maxStreams})`,
+      )
+    }
+  }
+
+  /**
+   * Room for one more session: at the cap, the session idle the longest goes (a retry of it
+   * fails and its client opens a new one); with none idle, the new session is refused.
+   */
+  private makeRoom(): void {
+    if (this.byId.size < this.maxSessions) return
+    const oldest = this.idle.values().next()
+    if (oldest.done) {
+      throw new SessionLimitError(
+        'node_sessions',
+        `this node serves ${this.byId.size} sessions (limit ${this.maxSessions})`,
+      )
+    }
+    this.remove(oldest.value)
   }
 
   private lease(entry: Entry<S>, kind: StreamKind): StreamLease<S> {
@@ -257,6 +328,7 @@ export class SessionTable<S> {
         released = true
         if (entry.removed) return
         entry.streams--
+        this.streamCount--
         if (kind !== 'join') entry.primaryAlive = false
         if (entry.streams === 0) {
           this.idle.add(entry)
@@ -275,6 +347,8 @@ export class SessionTable<S> {
   private remove(entry: Entry<S>): void {
     if (entry.removed) return
     entry.removed = true
+    // Its streams' leases are no-ops from now: they stop counting here.
+    this.streamCount -= entry.streams
     this.idle.delete(entry)
     this.byId.delete(entry.session.id)
     const set = this.byClient.get(entry.keyHex)

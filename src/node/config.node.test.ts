@@ -9,8 +9,23 @@ describe('session settings', () => {
       handshakeTimeoutMs: 5_000,
       maxSessionsPerClient: 16,
       maxStreamsPerSession: 8,
+      maxSessions: 1024,
+      maxStreams: 1024,
       epochMs: 86_400_000,
     })
+  })
+
+  it('the node-wide limits come from the file and the environment like the others', () => {
+    const file = fileLayer({ sessions: { maxSessions: 64, maxStreams: 256 } }, 'config.json')
+    const env = envLayer({ FULMEN_MAX_STREAMS: '128', FULMEN_MAX_SESSIONS_PER_CLIENT: '2' })
+    expect(mergeConfig(defaults(), file, env).sessions).toMatchObject({
+      maxSessions: 64,
+      maxStreams: 128,
+      maxSessionsPerClient: 2,
+      maxStreamsPerSession: 8,
+    })
+    expect(() => envLayer({ FULMEN_MAX_SESSIONS: '0' })).toThrow(ConfigError)
+    expect(() => fileLayer({ sessions: { maxStreams: 1.5 } }, 'c')).toThrow(/sessions.maxStreams/)
   })
 
   it('layer file < environment, keeping the settings a layer does not name', () => {

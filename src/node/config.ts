@@ -41,8 +41,17 @@ export interface NodeConfig {
     readonly ackTimeoutMs: number
     /** Deadline of the handshake from stream open, milliseconds. */
     readonly handshakeTimeoutMs: number
+    /** Sessions one client key may hold, idle ones included (advertised in CHALLENGE). */
     readonly maxSessionsPerClient: number
+    /** Streams one session may have open, its primary included (advertised in CHALLENGE). */
     readonly maxStreamsPerSession: number
+    /**
+     * Sessions the node holds, idle ones included: at the cap a new one evicts the session
+     * idle the longest, and is refused only when every session has an open stream.
+     */
+    readonly maxSessions: number
+    /** Streams open on the whole node: the bound on the memory that serving holds. */
+    readonly maxStreams: number
     /** Length of an epoch (commitments name the current one), milliseconds. */
     readonly epochMs: number
   }
@@ -91,6 +100,12 @@ export function defaults(env: NodeJS.ProcessEnv = process.env): NodeConfig {
       handshakeTimeoutMs: 5_000,
       maxSessionsPerClient: 16,
       maxStreamsPerSession: 8,
+      // 128 clients each at its full 8 streams; idle sessions (an acknowledgement ledger each,
+      // a few hundred bytes) are evicted first, so the session cap bounds memory, not clients.
+      maxSessions: 1024,
+      // About 1 MiB of buffers per busy stream at most (libp2p's send window, the block being
+      // framed): 1 GiB in the worst case, 4x the 20 clients x 8 streams of the load test.
+      maxStreams: 1024,
       epochMs: 86_400_000,
     },
     // 16 MiB/s: a pass over 50 GiB takes under an hour, at about 6 % of a core (measured,
@@ -174,6 +189,8 @@ const SESSION_KEYS = [
   'handshakeTimeoutMs',
   'maxSessionsPerClient',
   'maxStreamsPerSession',
+  'maxSessions',
+  'maxStreams',
   'epochMs',
 ] as const
 
@@ -183,6 +200,8 @@ const SESSION_ENV: readonly (readonly [string, (typeof SESSION_KEYS)[number]])[]
   ['FULMEN_HANDSHAKE_TIMEOUT_MS', 'handshakeTimeoutMs'],
   ['FULMEN_MAX_SESSIONS_PER_CLIENT', 'maxSessionsPerClient'],
   ['FULMEN_MAX_STREAMS_PER_SESSION', 'maxStreamsPerSession'],
+  ['FULMEN_MAX_SESSIONS', 'maxSessions'],
+  ['FULMEN_MAX_STREAMS', 'maxStreams'],
   ['FULMEN_EPOCH_MS', 'epochMs'],
 ]
 
@@ -195,6 +214,14 @@ function checkAckWindow(value: unknown, what: string): void {
 function checkPositive(n: number, what: string): number {
   if (!Number.isSafeInteger(n) || n <= 0)
     throw new ConfigError(`${what}: ${n} is not a positive integer`)
+  return n
+}
+
+/** A count from a flag or a variable (`--max-streams 512`). */
+export function parsePositive(input: string | number, what: string): number {
+  const n = typeof input === 'number' ? input : Number(input.trim() === '' ? Number.NaN : input)
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw new ConfigError(`${what}: '${input}' is not a positive integer`)
   return n
 }
 

@@ -19,6 +19,16 @@ export interface NodeMetrics {
   readonly scrubPasses: Counter
   readonly sessionStreams: Gauge
   readonly sessionsRefused: Counter<'code'>
+  /**
+   * Refusals for load (TERMINATE 0x88), by the cap reached: sessions_per_client,
+   * streams_per_session, node_sessions, node_streams. Their sum is the
+   * `code="SESSION_RESOURCES_UNAVAILABLE"` count of `sessionsRefused`.
+   */
+  readonly sessionRefusals: Counter<'reason'>
+  /** Sessions the node holds, idle ones included: read from `sessionsFrom`'s source on scrape. */
+  readonly sessions: Gauge
+  /** Where `sessions` reads its value (the session table, once it exists). */
+  sessionsFrom(source: () => number): void
   readonly claimsStored: Counter
   readonly providerPeers: Gauge
   readonly providerRoots: Gauge
@@ -32,6 +42,7 @@ export function createMetrics(): NodeMetrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'fulmen_' })
   const registers = [registry]
+  let sessionsHeld: () => number = () => 0
   return {
     registry,
     bytesServed: new Counter({
@@ -79,6 +90,23 @@ export function createMetrics(): NodeMetrics {
       labelNames: ['code'],
       registers,
     }),
+    sessionRefusals: new Counter({
+      name: 'fulmen_session_refusals_total',
+      help: 'Sessions and streams refused for load (TERMINATE 0x88), by the limit reached: sessions_per_client, streams_per_session, node_sessions, node_streams',
+      labelNames: ['reason'],
+      registers,
+    }),
+    sessions: new Gauge({
+      name: 'fulmen_sessions',
+      help: 'Sessions the node holds (libp2p sessions with or without an open stream)',
+      registers,
+      collect() {
+        this.set(sessionsHeld())
+      },
+    }),
+    sessionsFrom(source) {
+      sessionsHeld = source
+    },
     claimsStored: new Counter({
       name: 'fulmen_delivery_claims_stored_total',
       help: 'Delivery acknowledgement claims written to the DA pool',

@@ -73,18 +73,27 @@ export async function startSessionService(options: SessionServiceOptions): Promi
     serve,
     logger: log,
     hooks: {
-      refused: (code) => metrics.sessionsRefused.labels(code).inc(),
+      refused: (code, _peer, limit) => {
+        metrics.sessionsRefused.labels(code).inc()
+        if (limit !== undefined) metrics.sessionRefusals.labels(limit).inc()
+      },
       opened: () => metrics.sessionStreams.inc(),
       closed: () => metrics.sessionStreams.dec(),
     },
   })
+
+  metrics.sessionsFrom(() => host.table.size)
 
   await libp2p.handle(
     HANDSHAKE_PROTOCOL,
     (stream, connection) => {
       void host.handle(streamChannel(stream, connection.remotePeer.toString()))
     },
-    { maxInboundStreams: 256 },
+    // At least what one client key may open (on one connection): libp2p resets streams past
+    // its cap before our handshake sees them, uncounted; our refusals say why (0x88), counted.
+    {
+      maxInboundStreams: Math.max(256, config.maxSessionsPerClient * config.maxStreamsPerSession),
+    },
   )
 
   return {

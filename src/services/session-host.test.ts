@@ -1,6 +1,6 @@
 /**
  * The session host over in-memory channels (both runtimes): a session cap refuses new sessions
- * with TERMINATE 0x88 while held ones still JOIN; a failing peer never makes `handle` reject;
+ * with TERMINATE 0x88 while held ones still JOIN, and the refusal names the cap; a failing peer never makes `handle` reject;
  * `stop()` ends streams that wait for their client's next request.
  */
 import { describe, expect, test } from 'vitest'
@@ -34,20 +34,26 @@ const holdOpen: ServeStream = async (stream, signal) => {
 
 function host(options: { maxSessions?: number; serve?: ServeStream } = {}) {
   const refused: string[] = []
+  const limits: (string | undefined)[] = []
   const h = createSessionHost({
     nodeKey: new Uint8Array(32).fill(1),
     nodePeerId: NODE_ID,
     config: CONFIG,
     serve: options.serve ?? holdOpen,
     ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
-    hooks: { refused: (code) => refused.push(code) },
+    hooks: {
+      refused: (code, _peer, limit) => {
+        refused.push(code)
+        limits.push(limit)
+      },
+    },
   })
   const connect = (peer: string) => {
     const [client, node] = channelPair({ peers: ['node', peer] })
     const handled = h.handle(node)
     return { client, handled }
   }
-  return { h, refused, connect }
+  return { h, refused, limits, connect }
 }
 
 const hello = (client: Parameters<typeof openSession>[0], key = generateClientKey()) =>
@@ -55,7 +61,7 @@ const hello = (client: Parameters<typeof openSession>[0], key = generateClientKe
 
 describe('session host', () => {
   test('over the session cap a new session is refused (0x88); a held one still JOINs', async () => {
-    const { h, refused, connect } = host({ maxSessions: 1 })
+    const { h, refused, limits, connect } = host({ maxSessions: 1 })
     const first = connect('peer-a')
     const session = await hello(first.client)
     const second = connect('peer-b')
@@ -64,6 +70,7 @@ describe('session host', () => {
     expect((error as SessionError).reason).toBe(0x88)
     await second.handled
     expect(refused).toEqual(['SESSION_RESOURCES_UNAVAILABLE'])
+    expect(limits).toEqual(['node_sessions'])
     const join = connect('peer-a')
     const joined = await joinSession(join.client, {
       session: session.session,
@@ -76,11 +83,13 @@ describe('session host', () => {
   })
 
   test('a peer sending garbage: handle resolves, the refusal is counted', async () => {
-    const { h, refused, connect } = host()
+    const { h, refused, limits, connect } = host()
     const { client, handled } = connect('peer-c')
     await client.write(new Uint8Array([0xff, 0, 0, 0, 4, 1, 2, 3, 4]))
     await expect(handled).resolves.toBeUndefined()
     expect(refused).toHaveLength(1)
+    // Not a refusal for load: no cap to name.
+    expect(limits).toEqual([undefined])
     await h.stop()
   })
 

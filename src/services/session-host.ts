@@ -9,7 +9,12 @@ import { AckLedger } from '../acks/ledger.ts'
 import { TREE_BLOCK_LEN } from '../b3/constants.ts'
 import { SessionError } from '../handshake/errors.ts'
 import { acceptSession, type NodeStream } from '../handshake/node-handshake.ts'
-import { type SessionInfo, SessionTable } from '../handshake/session-table.ts'
+import {
+  type SessionInfo,
+  type SessionLimit,
+  SessionLimitError,
+  SessionTable,
+} from '../handshake/session-table.ts'
 import { TerminationReason } from '../handshake/termination.ts'
 import type { ByteChannel } from '../wire/byte-channel.ts'
 import { DEFAULT_MAX_REQUEST } from '../wire/session-frames.ts'
@@ -28,8 +33,14 @@ export interface SessionHostConfig {
   readonly ackWindow: number
   /** Deadline of the handshake from stream open, milliseconds. */
   readonly handshakeTimeoutMs: number
+  /** Sessions one client key may hold, idle ones included (advertised in CHALLENGE). */
   readonly maxSessionsPerClient: number
+  /** Streams one session may have open, its primary included (advertised in CHALLENGE). */
   readonly maxStreamsPerSession: number
+  /** Sessions the node holds, idle ones included (default unlimited; see `maxSessions` below). */
+  readonly maxSessions?: number
+  /** Streams open on the whole node (default unlimited): what bounds the memory they hold. */
+  readonly maxStreams?: number
   /** Length of an epoch (commitments name the current one), milliseconds. */
   readonly epochMs: number
 }
@@ -42,8 +53,11 @@ export interface SessionHostLogger {
 
 /** What the host reports as it goes (metrics, a tab's stats); every hook is synchronous. */
 export interface SessionHostHooks {
-  /** A handshake failed or was refused; `code` is the SessionError's. */
-  refused?(code: string, remotePeer: string): void
+  /**
+   * A handshake failed or was refused; `code` is the SessionError's, `limit` the cap reached
+   * when it was a refusal for load (SESSION_RESOURCES_UNAVAILABLE).
+   */
+  refused?(code: string, remotePeer: string, limit?: SessionLimit): void
   /** A stream's handshake succeeded (`kind` 'primary': it opened a new session). */
   opened?(stream: { readonly kind: NodeStream<unknown>['kind']; readonly remotePeer: string }): void
   /** A stream that `opened` reported has ended. */
@@ -58,8 +72,9 @@ export interface SessionHostOptions {
   readonly config: SessionHostConfig
   readonly serve: ServeStream
   /**
-   * Sessions with an open stream at once (default unlimited): a HELLO for a new session
-   * beyond it is refused with TERMINATE 0x88 (JOIN and retry of held sessions still pass).
+   * Sessions at once (default `config.maxSessions`, else unlimited): a HELLO for a new session
+   * beyond it evicts the session idle the longest, or, when every session has an open stream,
+   * is refused with TERMINATE 0x88 (JOIN and retry of held sessions still pass).
    */
   readonly maxSessions?: number
   readonly logger?: SessionHostLogger
@@ -87,33 +102,25 @@ const SHUTDOWN = () =>
 export function createSessionHost(options: SessionHostOptions): SessionHost {
   const { config, logger, hooks = {} } = options
   const now = options.now ?? Date.now
-  const maxSessions = options.maxSessions ?? Number.POSITIVE_INFINITY
+  const maxSessions = options.maxSessions ?? config.maxSessions
   const epoch = () => BigInt(Math.floor(now() / config.epochMs))
   // Open streams per session: its size is the number of sessions in use right now.
   const streamsOf = new Map<bigint, number>()
   const table = new SessionTable<CdnSessionState>({
     maxSessionsPerClient: config.maxSessionsPerClient,
     maxStreamsPerSession: config.maxStreamsPerSession,
-    // Called for new sessions only (not JOIN, not retry): where a node at capacity says no,
-    // before SESSION is written.
-    createState: (info: SessionInfo) => {
-      if (streamsOf.size >= maxSessions) {
-        throw new SessionError(
-          'SESSION_RESOURCES_UNAVAILABLE',
-          `this node serves ${streamsOf.size} sessions (limit ${maxSessions})`,
-        )
-      }
-      return {
-        ledger: new AckLedger({
-          nodeKey: options.nodeKey,
-          session: info.id,
-          epoch: epoch(),
-          clientKey: info.clientKey,
-          service: info.service,
-          window: config.ackWindow,
-        }),
-      }
-    },
+    ...(maxSessions === undefined ? {} : { maxSessions }),
+    ...(config.maxStreams === undefined ? {} : { maxStreams: config.maxStreams }),
+    createState: (info: SessionInfo) => ({
+      ledger: new AckLedger({
+        nodeKey: options.nodeKey,
+        session: info.id,
+        epoch: epoch(),
+        clientKey: info.clientKey,
+        service: info.service,
+        window: config.ackWindow,
+      }),
+    }),
   })
   const shutdown = new AbortController()
   const open = new Set<Promise<void>>()
@@ -140,7 +147,8 @@ export function createSessionHost(options: SessionHostOptions): SessionHost {
       })
     } catch (error) {
       const code = error instanceof SessionError ? error.code : 'SESSION_UNKNOWN'
-      hooks.refused?.(code, remotePeer)
+      const limit = error instanceof SessionLimitError ? error.limit : undefined
+      hooks.refused?.(code, remotePeer, limit)
       logger?.debug({ peer: remotePeer, code, err: error }, 'handshake refused')
       return
     }

@@ -12,6 +12,7 @@ import {
   loadConfig,
   type NodeConfig,
   parsePort,
+  parsePositive,
   parseSize,
 } from '../../config.ts'
 import type { DaSummary } from '../../das/da-pool.ts'
@@ -46,6 +47,13 @@ Options (start; each also comes from FULMEN_* variables and the config file):
   --cache-size SIZE     Store limit, e.g. 10GiB (FULMEN_CACHE_SIZE; default 10GiB)
   --ipfs-gateway URL    Trustless IPFS gateway, repeatable (FULMEN_IPFS_GATEWAYS, comma list)
   --no-http-origins     Refuse HTTP(S) pointers (FULMEN_HTTP_ORIGINS=false)
+  --max-sessions-per-client N
+                        Sessions one client key may hold (FULMEN_MAX_SESSIONS_PER_CLIENT; 16)
+  --max-streams-per-session N
+                        Streams one session may open (FULMEN_MAX_STREAMS_PER_SESSION; 8)
+  --max-sessions N      Sessions the node holds; the longest idle goes first
+                        (FULMEN_MAX_SESSIONS; default 1024)
+  --max-streams N       Streams open on the node (FULMEN_MAX_STREAMS; default 1024)
   --log-level LEVEL     fatal|error|warn|info|debug|trace|silent (FULMEN_LOG_LEVEL)
   -h, --help            Show this help`
 
@@ -58,6 +66,14 @@ function flag<T>(parse: () => T): T {
     throw e
   }
 }
+
+/** The session limits a flag sets (the other session settings come from the file or env). */
+const SESSION_LIMIT_FLAGS = [
+  ['max-sessions-per-client', 'maxSessionsPerClient'],
+  ['max-streams-per-session', 'maxStreamsPerSession'],
+  ['max-sessions', 'maxSessions'],
+  ['max-streams', 'maxStreams'],
+] as const
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
@@ -159,6 +175,10 @@ async function start(args: readonly string[]): Promise<number> {
     'ipfs-gateway': { type: 'string', multiple: true },
     'no-http-origins': { type: 'boolean' },
     'log-level': { type: 'string' },
+    'max-sessions-per-client': { type: 'string' },
+    'max-streams-per-session': { type: 'string' },
+    'max-sessions': { type: 'string' },
+    'max-streams': { type: 'string' },
   })
   if (positionals.length > 0)
     throw new UsageError(`unexpected argument '${positionals[0]}'`, 'node')
@@ -186,6 +206,12 @@ async function start(args: readonly string[]): Promise<number> {
   if (values['ipfs-gateway'] !== undefined) origins.ipfsGateways = values['ipfs-gateway']
   if (values['no-http-origins']) origins.http = false
   if (Object.keys(origins).length > 0) flags.origins = origins
+  const sessions: Record<string, number> = {}
+  for (const [name, key] of SESSION_LIMIT_FLAGS) {
+    const value = values[name]
+    if (typeof value === 'string') sessions[key] = flag(() => parsePositive(value, `--${name}`))
+  }
+  if (Object.keys(sessions).length > 0) flags.sessions = sessions
   const config = await loadConfig({
     ...(values.config === undefined ? {} : { configPath: values.config }),
     flags: flags as ConfigLayer,
