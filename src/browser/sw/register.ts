@@ -13,7 +13,10 @@ export interface RegisterFulmenOptions {
   readonly prefix?: string
   /** Nodes' WebSockets multiaddrs with `/p2p/<peer id>`. */
   readonly nodes: readonly string[]
-  /** Nodes' HTTP gateways, the fallback. */
+  /**
+   * Nodes' HTTP gateways, the fallback when no node session can serve. None by default: only
+   * `nodes` answer, and a request they cannot serve fails (502) rather than going over HTTP.
+   */
   readonly gateways?: readonly string[]
   readonly order?: 'latency' | 'given'
   /** The worker script (default `/fulmen-sw.js`). */
