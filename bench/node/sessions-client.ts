@@ -383,7 +383,7 @@ async function cpu(job: CpuJob): Promise<CpuResult> {
       for (const r of reveals) {
         ledger.delivered(window)
         const a = performance.now()
-        const claim = ledger.reveal(r.seq, r.index, r.value)
+        const claim = ledger.reveal(r.seq, r.index, r.value)!
         const b = performance.now()
         await pool.put(claim, { remotePeer: 'bench' })
         putMs += performance.now() - b

@@ -430,15 +430,21 @@ describe('the node ledger refuses', () => {
     expect(l.acknowledgedUnits).toBe(3)
   })
 
-  test('replays: the same index again, or a lower one', () => {
+  test('stale reveals (the same index again, or a lower one) are dropped, not punished', () => {
     const chain = HashChain.create(8)
     const { l } = committed(chain)
     l.delivered(4)
-    l.reveal(0, 3, chain.reveal(3))
-    expect(codeOf(() => l.reveal(0, 3, chain.reveal(3)))).toBe('ACK_REPLAY')
-    expect(codeOf(() => l.reveal(0, 2, chain.reveal(2)))).toBe('ACK_REPLAY')
-    expect(codeOf(() => l.reveal(0, 0, chain.anchor))).toBe('ACK_REPLAY')
+    expect(l.reveal(0, 3, chain.reveal(3))).toMatchObject({ index: 3 })
+    // Stale reveals grant nothing, whatever value they carry: no claim, no error, no count.
+    expect(l.reveal(0, 3, chain.reveal(3))).toBeUndefined()
+    expect(l.reveal(0, 2, chain.reveal(2))).toBeUndefined()
+    expect(l.reveal(0, 1, new Uint8Array(32))).toBeUndefined()
+    expect(l.reveal(0, 0, chain.anchor)).toBeUndefined()
     expect(l.acknowledgedUnits).toBe(3)
+    expect(l.staleReveals).toBe(4)
+    // The chain goes on from the accepted value.
+    expect(l.reveal(0, 4, chain.reveal(4))).toMatchObject({ index: 4 })
+    expect(l.acknowledgedUnits).toBe(4)
   })
 
   test('overclaims: beyond the chain, or more than delivered', () => {
@@ -650,7 +656,7 @@ describe('client and node together', () => {
     const deliver = (frames: AckFrame[]) => {
       for (const f of frames) {
         if (f.kind === 'commit') node.commit(f.commitment, f.signature)
-        else claims.set(f.seq, node.reveal(f.seq, f.index, f.value))
+        else claims.set(f.seq, node.reveal(f.seq, f.index, f.value)!)
       }
     }
     deliver([client.begin()])

@@ -23,8 +23,6 @@ export type AckErrorCode =
   | 'ACK_SEQUENCE'
   /** A reveal for a `seq` that was never committed. */
   | 'ACK_NO_COMMITMENT'
-  /** A reveal whose index is not above the last accepted one. */
-  | 'ACK_REPLAY'
   /** A reveal that does not hash to the last accepted value (or to the anchor). */
   | 'ACK_BAD_REVEAL'
   /** An index beyond the chain's length, or more units acknowledged than delivered. */

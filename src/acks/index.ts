@@ -31,3 +31,4 @@ export {
   MAX_CHAIN_LENGTH,
 } from './hash-chain.ts'
 export { ACK_UNIT, AckLedger, type AckLedgerOptions } from './ledger.ts'
+export { StreamAcks } from './stream-acks.ts'

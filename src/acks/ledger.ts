@@ -52,6 +52,7 @@ export class AckLedger {
   private readonly waiters = new Set<Waiter>()
   private sent = 0
   private acked = 0
+  private stale = 0
   // Units sent on bodies the client gave up on (`writeOff`), not acknowledged and not yet
   // forgiven: they still hold the window back.
   private owed = 0
@@ -75,6 +76,11 @@ export class AckLedger {
   /** Units the client acknowledged, over all its commitments. */
   get acknowledgedUnits(): number {
     return this.acked
+  }
+
+  /** Reveals dropped as stale: overtaken by a later one of the same chain on another stream. */
+  get staleReveals(): number {
+    return this.stale
   }
 
   /** Units written off and forgiven: they no longer count against the window. */
@@ -146,10 +152,11 @@ export class AckLedger {
 
   /**
    * Accepts REVEAL `seq, index, value`: `index` units acknowledged under commitment `seq`.
-   * Returns the claim to persist. The overclaim check comes before hashing, so a reveal costs
-   * at most `window` hashes however large an index it names.
+   * Returns the claim to persist, or undefined for a stale reveal (`index` at or below the
+   * accepted one). The overclaim check comes before hashing, so a reveal costs at most
+   * `window` hashes however large an index it names.
    */
-  reveal(seq: number, index: number, value: Uint8Array): Claim {
+  reveal(seq: number, index: number, value: Uint8Array): Claim | undefined {
     const a = Number.isInteger(seq) ? this.accepted[seq] : undefined
     if (a === undefined) {
       throw new AckError('ACK_NO_COMMITMENT', `no commitment ${seq} in this session`)
@@ -160,8 +167,12 @@ export class AckLedger {
     if (!(value instanceof Uint8Array) || value.length !== CHAIN_VALUE_LEN) {
       throw new AckError('ACK_MALFORMED', `a reveal is ${CHAIN_VALUE_LEN} bytes`)
     }
+    // At or below what was accepted: a reveal that travelled on a slower stream of the session
+    // (docs/protocol.md, "Acknowledgements across streams"). It grants nothing, so it is
+    // dropped unchecked, not punished.
     if (index <= a.index) {
-      throw new AckError('ACK_REPLAY', `index ${index} is not above ${a.index}, already accepted`)
+      this.stale++
+      return undefined
     }
     if (index > a.commitment.chainLength) {
       throw new AckError(

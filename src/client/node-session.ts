@@ -1,12 +1,16 @@
 /**
  * The client's session with one node: the libp2p connection, the handshake (HELLO on the first
- * stream, JOIN for every further one), idle streams kept for the next request, and the
- * session's delivery acknowledgements (one commitment, then reveals as blocks verify).
+ * stream, JOIN for every further one), its streams within the node's limit (idle ones kept for
+ * the next request, requests beyond the limit queued), and the session's delivery
+ * acknowledgements (one commitment, then reveals as blocks verify).
  */
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { SessionAcks } from '../acks/client-acks.ts'
+import { type AckFrame, SessionAcks } from '../acks/client-acks.ts'
+import { StreamAcks } from '../acks/stream-acks.ts'
 import type { ClientKey } from '../crypto/client-key.ts'
 import { type ClientStream, joinSession, openSession } from '../handshake/client-handshake.ts'
+import { sleep } from '../handshake/deadline.ts'
+import { SessionError } from '../handshake/errors.ts'
 import { CDN_SERVICE } from '../services/service-ids.ts'
 import { encodeSessionFrame, type SessionFrame } from '../wire/session-frames.ts'
 import { describeError, NodeFailureError } from './errors.ts'
@@ -27,15 +31,38 @@ export interface AckCounters {
   readonly hashMs: number
 }
 
+/** What a fetch waiting for a stream is given: an idle stream, or room to join a new one. */
+type StreamGrant = { readonly stream: ClientStream } | { readonly stream?: undefined }
+
+interface StreamWaiter {
+  readonly grant: (grant: StreamGrant) => void
+  readonly fail: (error: unknown) => void
+}
+
+/** How long a JOIN refused for load is retried: the node frees a stream slot a moment after we
+ * end the stream, so the first refusal after a release is usually stale. */
+const JOIN_RETRY_DELAYS_MS = [5, 20, 50, 100, 200, 400, 800]
+
+/**
+ * One session with one node. Streams: at most the node's `maxStreams` (from CHALLENGE) are
+ * open at once, idle ones included; a request beyond that waits in a FIFO queue for the next
+ * stream released, so a client never fails a fetch because of its own concurrency.
+ * Acknowledgements: one chain for the session, routed to the streams by StreamAcks.
+ */
 export class NodeSession {
   readonly peer: string
+  /** Streams the node allows this session (its CHALLENGE). */
+  readonly maxStreams: number
   private readonly link: PeerLink
   private readonly first: ClientStream
   private readonly acks: SessionAcks
   private readonly idle: ClientStream[] = []
+  private readonly waiters: StreamWaiter[] = []
   private readonly timeoutMs: number
+  /** Streams of this session that are open, idle, or being joined. */
+  private streams = 1
+  private readonly streamAcks: StreamAcks<ClientStream>
   private closed = false
-  private begun = false
 
   private constructor(
     peer: string,
@@ -48,7 +75,9 @@ export class NodeSession {
     this.link = link
     this.first = first
     this.acks = acks
+    this.streamAcks = new StreamAcks(acks)
     this.timeoutMs = timeoutMs
+    this.maxStreams = first.challenge.maxStreams
   }
 
   /**
@@ -102,59 +131,131 @@ export class NodeSession {
     return { session, stream }
   }
 
-  /** A stream of this session with `request` sent on it: an idle one, or a new JOIN. */
+  /**
+   * A stream of this session with `request` sent on it: an idle one, a new JOIN, or, when the
+   * node's `maxStreams` are all busy, the next one released (in the order asked).
+   */
   async request(request: SessionFrame, signal?: AbortSignal): Promise<ClientStream> {
-    let stream = this.idle.pop()
-    if (stream !== undefined) await stream.send(request)
-    else stream = await this.join(request, signal)
+    let stream = (await this.take(signal)).stream
+    if (stream !== undefined) {
+      try {
+        await stream.send(request)
+      } catch {
+        // The node closed the idle stream meanwhile: its slot is ours to join again.
+        stream.abort(new Error('idle stream failed'))
+        stream = undefined
+      }
+    }
+    if (stream === undefined) {
+      try {
+        stream = await this.join(request, signal)
+      } catch (error) {
+        this.freeSlot()
+        throw error
+      }
+    }
     // A body given up on (aborted) leaves blocks verified and not yet acknowledged: the node
     // forgives the rest of an aborted body only to a client that pays for what it verified
     // (docs/protocol.md, "Delivery acknowledgements").
-    if (this.acks.commitments > 0) for (const frame of this.acks.flush()) await stream.send(frame)
+    await this.sendAcks(stream, this.streamAcks.flush(stream))
     return stream
   }
 
+  /** An idle stream or room for one now, else a place in the queue. */
+  private take(signal?: AbortSignal): Promise<StreamGrant> {
+    if (this.closed) return Promise.reject(sessionClosed())
+    signal?.throwIfAborted()
+    // Nobody overtakes a waiter: a newcomer queues behind.
+    if (this.waiters.length === 0) {
+      const stream = this.idle.pop()
+      if (stream !== undefined) return Promise.resolve({ stream })
+      if (this.streams < this.maxStreams) {
+        this.streams++
+        return Promise.resolve({})
+      }
+    }
+    return new Promise<StreamGrant>((resolve, reject) => {
+      const onAbort = () => {
+        const at = this.waiters.indexOf(waiter)
+        if (at >= 0) this.waiters.splice(at, 1)
+        reject(signal!.reason)
+      }
+      const waiter: StreamWaiter = {
+        grant: (grant) => {
+          signal?.removeEventListener('abort', onAbort)
+          resolve(grant)
+        },
+        fail: (error) => {
+          signal?.removeEventListener('abort', onAbort)
+          reject(error)
+        },
+      }
+      this.waiters.push(waiter)
+      signal?.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+
+  /** A stream slot is free again: the next waiter gets it. */
+  private freeSlot(): void {
+    const next = this.waiters.shift()
+    if (next !== undefined) next.grant({})
+    else this.streams--
+  }
+
+  /**
+   * A new stream by JOIN. A refusal for load is retried a few times: the node releases a
+   * stream's slot only once it saw the stream end, a moment after we ended it.
+   */
   private async join(request: SessionFrame, signal?: AbortSignal): Promise<ClientStream> {
-    const channel = await this.link.openStream(signal)
-    try {
-      return await joinSession(channel, {
-        session: this.first.session,
-        token: this.first.token,
-        timeoutMs: this.timeoutMs,
-        pipeline: [encodeSessionFrame(request)],
-        ...signalOption(signal),
-      })
-    } catch (error) {
-      channel.abort(error as Error)
-      throw error
+    for (let attempt = 0; ; attempt++) {
+      const channel = await this.link.openStream(signal)
+      try {
+        return await joinSession(channel, {
+          session: this.first.session,
+          token: this.first.token,
+          timeoutMs: this.timeoutMs,
+          pipeline: [encodeSessionFrame(request)],
+          ...signalOption(signal),
+        })
+      } catch (error) {
+        channel.abort(error as Error)
+        const delay = JOIN_RETRY_DELAYS_MS[attempt]
+        const busy = (error as { code?: unknown }).code === 'SESSION_RESOURCES_UNAVAILABLE'
+        if (!busy || delay === undefined || this.closed) throw error
+        await sleep(delay, signal)
+      }
     }
   }
 
   /** `units` more blocks verified from this node: sends the acknowledgements now due. */
   async verified(stream: ClientStream, units = 1): Promise<void> {
-    await this.begin(stream)
-    for (const frame of this.acks.verified(units)) await stream.send(frame)
+    // Making the chain blocks the thread for ~20 ms: the reader takes the first block first.
+    // Whoever comes first makes it; StreamAcks makes it once however many streams wait here.
+    if (!this.streamAcks.begun) await new Promise((resolve) => setTimeout(resolve, 0))
+    await this.sendAcks(stream, this.streamAcks.verified(stream, units))
   }
 
   /** End of a response: acknowledges everything verified. */
   async flush(stream: ClientStream): Promise<void> {
-    await this.begin(stream)
-    for (const frame of this.acks.flush()) await stream.send(frame)
+    await this.sendAcks(stream, this.streamAcks.flush(stream))
   }
 
-  /** Sends the session's first commitment, once. */
-  private async begin(stream: ClientStream): Promise<void> {
-    if (this.begun) return
-    this.begun = true
-    // Making the chain blocks the thread for ~20 ms: let the reader take the first block first.
-    await new Promise((resolve) => setTimeout(resolve, 0))
-    await stream.send(this.acks.begin())
+  /** Writes acknowledgement frames on `stream` in one write (concurrent calls cannot interleave). */
+  private async sendAcks(stream: ClientStream, frames: readonly AckFrame[]): Promise<void> {
+    if (frames.length === 0) return
+    await stream.send(concat(frames.map((f) => encodeSessionFrame(f))))
   }
 
   /** A stream whose response ended cleanly goes back to the idle pool; others are dropped. */
   release(stream: ClientStream, reusable: boolean): void {
-    if (reusable && !this.closed) this.idle.push(stream)
-    else stream.abort(new Error('stream released'))
+    if (reusable && !this.closed) {
+      const next = this.waiters.shift()
+      if (next !== undefined) next.grant({ stream })
+      else this.idle.push(stream)
+      return
+    }
+    stream.abort(new Error('stream released'))
+    if (!this.closed) this.freeSlot()
   }
 
   get ackCounters(): AckCounters {
@@ -175,9 +276,25 @@ export class NodeSession {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    for (const waiter of this.waiters.splice(0)) waiter.fail(sessionClosed())
     for (const s of this.idle.splice(0)) await s.close().catch(() => {})
     await this.link.close()
   }
+}
+
+function sessionClosed(): SessionError {
+  return new SessionError('SESSION_CLOSED', 'the session was closed')
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let at = 0
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.length
+  }
+  return out
 }
 
 function signalOption(signal: AbortSignal | undefined): { signal?: AbortSignal } {

@@ -35,5 +35,10 @@ export type FetchProgress =
       readonly failure: NodeFailure
       readonly resumeBlock: number | undefined
     }
+  /**
+   * `node` refused for load (its session or stream limits): not a failure. The fetch asks
+   * another node, or this one again after a short wait.
+   */
+  | { readonly type: 'busy'; readonly node: string; readonly failure: NodeFailure }
   /** Every byte is verified (for a held body: and matched the digest) and released. */
   | { readonly type: 'done'; readonly node: string; readonly bytes: number }

@@ -30,6 +30,7 @@ import { BLAKE3_MULTIHASH, formatContentId, RAW_CODEC } from '../b3/content-id.t
 import { type ByteRange, blocksOfRange } from '../b3/verified-stream.ts'
 import { IncrementalVerifier } from '../b3/verifier.ts'
 import type { ClientStream } from '../handshake/client-handshake.ts'
+import { sleep } from '../handshake/deadline.ts'
 import { sriVerifier } from '../origin/http-origin.ts'
 import { multihashVerifier } from '../origin/ipfs-origin.ts'
 import type { BodyVerifier } from '../origin/origin.ts'
@@ -98,6 +99,11 @@ export interface VerifiedFetchOptions {
   /** A node that sends nothing for this long is dropped (default 5 s). */
   readonly stallTimeoutMs?: number
   /**
+   * How long the fetch waits while every node refuses it for load (they are asked again with
+   * backoff) before it fails with FETCH_ALL_NODES_FAILED (default 60 s).
+   */
+  readonly busyTimeoutMs?: number
+  /**
    * Where the body of an IPFS or HTTP pointer waits for its digest check, one buffer per
    * root tried (default: memory only, 32 MiB at most).
    */
@@ -160,6 +166,13 @@ type Verdict =
   | 'rebuild'
 
 const DEFAULT_STALL_MS = 5_000
+const DEFAULT_BUSY_TIMEOUT_MS = 60_000
+
+/** A node's refusal for load (its limits, for now): a reason to wait, not a verdict. */
+function isBusy(error: unknown): boolean {
+  return (error as { code?: unknown })?.code === 'SESSION_RESOURCES_UNAVAILABLE'
+}
+
 const EMPTY = new Uint8Array(0)
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -213,6 +226,10 @@ class BlockPump<N extends NodeRef> {
   private readonly spelling: string
   private readonly tried = new Set<string>()
   private readonly failures: NodeFailure[] = []
+  /** Nodes that refused for load this round: not failed, asked again after a wait. */
+  private readonly busy = new Map<string, NodeFailure>()
+  private busySince: number | undefined
+  private busyWaits = 0
   private readonly scratch = new Uint8Array(TREE_BLOCK_LEN)
   private readonly stallMs: number
   private claim: Claim | undefined
@@ -417,8 +434,12 @@ class BlockPump<N extends NodeRef> {
   private async attach(resume: number | undefined): Promise<void> {
     for (;;) {
       this.signal?.throwIfAborted()
-      const node = this.source.candidates(this.tried)[0]
-      if (node === undefined) throw this.exhausted()
+      const node = this.source.candidates(new Set([...this.tried, ...this.busy.keys()]))[0]
+      if (node === undefined) {
+        if (this.busy.size === 0) throw this.exhausted()
+        await this.waitForBusy()
+        continue
+      }
       this.tried.add(node.peer)
       let attempt: Attempt | undefined
       try {
@@ -459,9 +480,35 @@ class BlockPump<N extends NodeRef> {
       } catch (error) {
         if (attempt !== undefined) this.discard(attempt, error)
         if (this.signal?.aborted) throw this.signal.reason
-        this.drop(node, error, resume)
+        if (isBusy(error)) this.refusedForLoad(node, error)
+        else this.drop(node, error, resume)
       }
     }
+  }
+
+  /** `node` is busy: another node is asked, or it is asked again after a wait. */
+  private refusedForLoad(node: N, error: unknown): void {
+    const failure = nodeFailure(node.peer, error)
+    this.tried.delete(node.peer)
+    this.busy.set(node.peer, failure)
+    this.busySince ??= Date.now()
+    this.options.onProgress?.({ type: 'busy', node: node.peer, failure })
+  }
+
+  /**
+   * Every node left refused for load: wait (backoff with jitter, up to 1 s) and ask them again,
+   * until `busyTimeoutMs` has passed since the first refusal.
+   */
+  private async waitForBusy(): Promise<void> {
+    const limit = this.options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS
+    if (Date.now() - this.busySince! >= limit) {
+      this.failures.push(...this.busy.values())
+      this.busy.clear()
+      throw this.exhausted()
+    }
+    const ceiling = Math.min(1000, 25 * 2 ** this.busyWaits++)
+    await sleep(ceiling / 2 + Math.random() * (ceiling / 2), this.signal)
+    this.busy.clear()
   }
 
   /** Throws if `header` lies; otherwise says how it fits the claim (see `Verdict`). */

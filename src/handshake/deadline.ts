@@ -1,6 +1,7 @@
 /**
- * One time limit (and abort signal) over the several awaits of a handshake: each await is
- * raced against it, and it is cleared once the handshake is over.
+ * Time limits bound to abort signals. `Deadline`: one time limit (and abort signal) over the
+ * several awaits of a handshake: each await is raced against it, and it is cleared once the
+ * handshake is over. `sleep`: a wait that an abort ends.
  */
 import { SessionError } from './errors.ts'
 
@@ -40,4 +41,20 @@ export class Deadline {
     clearTimeout(this.timer)
     this.signal?.removeEventListener('abort', this.onAbort)
   }
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason)
+    const onAbort = () => {
+      clearTimeout(timer)
+      reject(signal!.reason)
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
 }

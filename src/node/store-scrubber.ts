@@ -13,6 +13,7 @@
 import { bytesToHex } from '@noble/hashes/utils.js'
 import { TREE_BLOCK_LEN } from '../b3/constants.ts'
 import type { HashTree } from '../b3/tree.ts'
+import { sleep } from '../handshake/deadline.ts'
 import { blockSize } from '../store/block-check.ts'
 import { type BlockStore, StoreError } from '../store/block-store.ts'
 import type { StoreGuard } from '../store/store-guard.ts'
@@ -55,22 +56,6 @@ export interface StoreScrubber {
   stop(): Promise<void>
   /** One pass now (the scheduled ones keep their schedule). Rejects with the signal's reason. */
   scrubOnce(signal?: AbortSignal): Promise<ScrubPass>
-}
-
-/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason)
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(signal.reason)
-    }
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
 }
 
 function isStoreError(error: unknown, code: string): boolean {

@@ -37,7 +37,7 @@ function session(id: bigint, blocks: number, chainLength = 64): Claim[] {
   const deliver = (frames: AckFrame[]) => {
     for (const f of frames) {
       if (f.kind === 'commit') ledger.commit(f.commitment, f.signature)
-      else claims.push(ledger.reveal(f.seq, f.index, f.value))
+      else claims.push(ledger.reveal(f.seq, f.index, f.value)!)
     }
   }
   deliver([client.begin()])

@@ -5,6 +5,8 @@
  * over any stretch of time at most `burst + rate · seconds` bytes go out. Writes wait in turn
  * (each pays after the one before), which keeps concurrent streams fair.
  */
+
+import { sleep } from '../../handshake/deadline.ts'
 import type { ByteChannel } from '../../wire/byte-channel.ts'
 
 export interface TokenBucketOptions {
@@ -94,22 +96,4 @@ export function rateLimited(channel: ByteChannel, bucket: TokenBucket): ByteChan
       channel.abort(reason)
     },
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason)
-      return
-    }
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(signal?.reason)
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
 }

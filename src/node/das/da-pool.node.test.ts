@@ -63,7 +63,7 @@ function playSession(
   const take = (frames: ReturnType<SessionAcks['flush']>) => {
     for (const f of frames) {
       if (f.kind === 'commit') node.commit(f.commitment, f.signature)
-      else claims[f.seq] = node.reveal(f.seq, f.index, f.value)
+      else claims[f.seq] = node.reveal(f.seq, f.index, f.value)!
     }
   }
   for (let i = 0; i < units; i++) {

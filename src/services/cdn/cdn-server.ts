@@ -138,6 +138,8 @@ export async function serveRequests(
             break
           case 'reveal': {
             const claim = ledger.reveal(frame.seq, frame.index, frame.value)
+            // A stale reveal (overtaken on another stream of the session) adds nothing.
+            if (claim === undefined) break
             // Writes are chained: the pool keeps the highest index, in order.
             claimWrites = claimWrites
               .then(() => options.claims.put(claim, { remotePeer }))
