@@ -46,6 +46,13 @@ export interface ClientOptions {
   /** A node that sends nothing for this long is dropped mid-fetch (default 5 s). */
   readonly stallTimeoutMs?: number
   /**
+   * How long a fetch waits while every node refuses it for load (each asked again with
+   * backoff; progress says `busy`) before it fails with FETCH_ALL_NODES_FAILED (default 60 s).
+   * Within one node's limits the client never draws a refusal itself: beyond the streams a
+   * node advertises, fetches queue for the next free one.
+   */
+  readonly busyTimeoutMs?: number
+  /**
    * Deadline of a dial plus handshake (default 10 s: a WebRTC dial to a tab node goes through
    * its relay first, which takes seconds on a busy machine).
    */
@@ -352,6 +359,7 @@ function startClient(
         lengths,
         holding,
         ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
+        ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }),
       }
       const spelling = formatPointer(pointer)
       if (pointerRoot(pointer) === undefined) {

@@ -23,6 +23,7 @@ import {
   wsAddressOf,
 } from '../node/testing/processes.ts'
 import { createClient, type FulmenClient } from './client.ts'
+import { FetchError } from './errors.ts'
 import type { FetchProgress } from './progress.ts'
 
 const CONTENTS = 8
@@ -58,8 +59,11 @@ afterAll(async () => {
   if (dir !== '') rmSync(dir, { recursive: true, force: true })
 })
 
-async function client(of: readonly NodeProcess[]): Promise<FulmenClient> {
-  const c = await createClient({ bootstrap: of.map(wsAddressOf) })
+async function client(
+  of: readonly NodeProcess[],
+  options: Partial<Parameters<typeof createClient>[0]> = {},
+): Promise<FulmenClient> {
+  const c = await createClient({ bootstrap: of.map(wsAddressOf), ...options })
   clients.push(c)
   return c
 }
@@ -122,4 +126,98 @@ describe('many fetches at once from one client', () => {
     expect(status.acks?.verifiedUnits).toBe(256 * (SIZE / 2 ** 18))
     expect(status.acks?.acknowledgedUnits).toBe(256 * (SIZE / 2 ** 18))
   }, 240_000)
+})
+
+describe('a node refusing for load is busy, not failed', () => {
+  let busy: NodeProcess
+  let holder: FulmenClient
+
+  beforeAll(async () => {
+    // A node that holds one session at a time, held by another client's idle stream.
+    const dataDir = join(dir, 'busy-node')
+    const added = await runFulmen(['add', '--data-dir', dataDir, join(dir, 'content-0.bin')], {
+      env: env(),
+    })
+    expect(added.code, added.stderr).toBe(0)
+    busy = await startNode({ dataDir, env: env(), args: ['--max-sessions', '1'] })
+    nodes.push(busy)
+    holder = await createClient({ bootstrap: [wsAddressOf(busy)] })
+    await (await holder.fetch(roots[0]!)).arrayBuffer()
+  }, 60_000)
+
+  afterAll(async () => {
+    await holder.close()
+  })
+
+  test('another node serves; the busy one is neither failed nor penalised', async () => {
+    const c = await client([busy, nodes[0]!], { order: 'given' })
+    const events: FetchProgress[] = []
+    const res = await c.fetch(roots[0]!, { onProgress: (e) => events.push(e) })
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(contents[0])
+    expect(res.headers.get('x-fulmen-node')).toBe(nodes[0]!.peerId)
+    expect(events.filter((e) => e.type === 'busy')).toMatchObject([
+      { node: busy.peerId, failure: { code: 'SESSION_RESOURCES_UNAVAILABLE' } },
+    ])
+    expect(events.filter((e) => e.type === 'failover')).toEqual([])
+    expect(c.nodes().find((s) => s.peer === busy.peerId)?.lastFailure).toBeUndefined()
+  })
+
+  test('with only the busy node, the fetch waits and completes once it has room', async () => {
+    const c = await client([busy])
+    let freed: Promise<void> | undefined
+    const res = await c.fetch(roots[0]!, {
+      onProgress: (e) => {
+        if (e.type === 'busy') freed ??= holder.close()
+      },
+    })
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(contents[0])
+    expect(freed).toBeDefined()
+    await c.close()
+  })
+
+  test('a node busy past busyTimeoutMs: FETCH_ALL_NODES_FAILED, naming the refusal', async () => {
+    const other = await createClient({ bootstrap: [wsAddressOf(busy)] })
+    clients.push(other)
+    await (await other.fetch(roots[0]!)).arrayBuffer()
+    const c = await client([busy], { busyTimeoutMs: 300 })
+    const error = await c.fetch(roots[0]!).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(FetchError)
+    expect(error).toMatchObject({
+      code: 'FETCH_ALL_NODES_FAILED',
+      failures: [{ node: busy.peerId, code: 'SESSION_RESOURCES_UNAVAILABLE' }],
+    })
+  })
+
+  test('a fetch aborted while it waits for a stream leaves the queue; the rest complete', async () => {
+    const c = await client(nodes.slice(0, 1))
+    const controller = new AbortController()
+    // Fetch 20 is queued behind the node's 8 streams when fetch 0's first block arrives.
+    const abortOnFirstBlock = (e: FetchProgress) => {
+      if (e.type === 'block') controller.abort(new Error('the page went away'))
+    }
+    const all = Array.from({ length: 24 }, (_, i) =>
+      c
+        .fetch(
+          roots[i % CONTENTS]!,
+          i === 20
+            ? { signal: controller.signal }
+            : i === 0
+              ? { onProgress: abortOnFirstBlock }
+              : {},
+        )
+        .then(async (res) => new Uint8Array(await res.arrayBuffer())),
+    )
+    const results = await Promise.allSettled(all)
+    expect(results[20]).toMatchObject({
+      status: 'rejected',
+      reason: { message: 'the page went away' },
+    })
+    for (const [i, r] of results.entries()) {
+      if (i === 20) continue
+      expect(r.status).toBe('fulfilled')
+      expect(
+        Buffer.compare((r as PromiseFulfilledResult<Uint8Array>).value, contents[i % CONTENTS]!),
+      ).toBe(0)
+    }
+  })
 })

@@ -34,6 +34,8 @@ export function nodeSource(
         signal,
         ...(range === undefined ? {} : { range }),
         onProgress: (event) => {
+          // A node that refused for load serves nothing: it is not the current one.
+          if (event.type === 'busy') return
           current = event.node
           if (event.type === 'failover') {
             // The client closing (a new route) ends its fetches: no node's doing.

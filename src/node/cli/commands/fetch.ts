@@ -254,6 +254,7 @@ async function fromSessions(
     ...(stallMs === undefined ? {} : { stallTimeoutMs: stallMs }),
   })
   const served = new Set<string>()
+  const busy = new Set<string>()
   try {
     const res = await client.fetch(pointer, {
       ...(range === undefined ? {} : { range }),
@@ -265,6 +266,13 @@ async function fromSessions(
           const next = nodes.length > 1 ? `; resuming${at} on the next node` : ''
           process.stderr.write(
             `fulmen: node ${event.node} failed (${event.failure.code}: ${event.failure.message})${next}\n`,
+          )
+        }
+        // Refused for load: not a failure, said once per node (the fetch waits or moves on).
+        if (event.type === 'busy' && !busy.has(event.node)) {
+          busy.add(event.node)
+          process.stderr.write(
+            `fulmen: node ${event.node} is busy (${event.failure.message}); waiting\n`,
           )
         }
       },
