@@ -87,6 +87,7 @@ const api: ClientWorkerApi = {
       ...(options.discover === undefined ? {} : { discover: options.discover }),
       ...(options.order === undefined ? {} : { order: options.order }),
       ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
+      ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }),
       ...(options.handshakeTimeoutMs === undefined
         ? {}
         : { handshakeTimeoutMs: options.handshakeTimeoutMs }),

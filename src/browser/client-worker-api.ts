@@ -12,6 +12,7 @@ export interface WorkerClientOptions {
   readonly bootstrap: readonly string[]
   readonly order?: 'latency' | 'given'
   readonly stallTimeoutMs?: number
+  readonly busyTimeoutMs?: number
   readonly handshakeTimeoutMs?: number
   readonly penaltyMs?: number
   readonly discover?: boolean

@@ -82,6 +82,7 @@ export async function createClient(options: BrowserClientOptions): Promise<Brows
         keyDatabase: options.keyDatabase ?? KEY_DATABASE,
         ...(options.order === undefined ? {} : { order: options.order }),
         ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
+        ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }),
         ...(options.handshakeTimeoutMs === undefined
           ? {}
           : { handshakeTimeoutMs: options.handshakeTimeoutMs }),

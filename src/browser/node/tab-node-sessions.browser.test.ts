@@ -3,7 +3,8 @@
  * fetching a dozen contents at once from it (more than a session's streams: the client queues
  * for them). The three sessions stay open (idle streams kept), so a fourth client is refused
  * for load by the tab, and its fetches complete from a full node instead: a busy node is not
- * a failed fetch. The clients are page clients with their work in workers, given the tab's
+ * a failed fetch; a client that knows only the tab waits for it (busy, not failed) up to its
+ * `busyTimeoutMs`. The clients are page clients with their work in workers, given the tab's
  * address first and the full nodes after it; the page dials the tab over WebRTC for them.
  */
 import { bytesToHex } from '@noble/hashes/utils.js'
@@ -113,5 +114,33 @@ describe('a tab node serves several clients at once within maxSessions', () => {
     const again = await fetchAll(clients[0]!)
     expect(again.failed).toEqual([])
     expect(new Set(again.servedBy)).toEqual(new Set([tab.peerId]))
+  })
+
+  // The test's own timeout is far below the client's default busyTimeoutMs (60 s): it passes
+  // only if the page's option reaches the client in the worker.
+  test('a client that knows only the full tab waits for it, then gives up past busyTimeoutMs', {
+    timeout: 30_000,
+  }, async () => {
+    const c = await createClient({
+      bootstrap: [tab.multiaddrs()[0]!],
+      busyTimeoutMs: 1_500,
+      keyDatabase: false,
+    })
+    clients.push(c)
+    const busy: string[] = []
+    const error = await c
+      .fetch(contents[0]!.hex, {
+        onProgress: (e) => {
+          if (e.type === 'busy') busy.push(`${e.node}:${e.failure.code}`)
+        },
+      })
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(FetchError)
+    expect((error as FetchError).code).toBe('FETCH_ALL_NODES_FAILED')
+    expect((error as FetchError).failures).toMatchObject([
+      { node: tab.peerId, code: 'SESSION_RESOURCES_UNAVAILABLE' },
+    ])
+    expect(busy.length).toBeGreaterThan(0)
+    expect(new Set(busy)).toEqual(new Set([`${tab.peerId}:SESSION_RESOURCES_UNAVAILABLE`]))
   })
 })
