@@ -98,4 +98,21 @@ describe('a client discovers a tab node and fetches from it', () => {
     const after = events.filter((e) => e.type === 'block' && e.block >= resume)
     expect(after.every((e) => e.type === 'block' && e.node !== leaving.peerId)).toBe(true)
   })
+
+  test('a dozen contents at once, each discovered: every one is served by the tab', async () => {
+    // Images no other suite's tab holds: the relay names this tab alone for them.
+    const dozen = network.images.slice(12, 24)
+    const holder = await tabHolding(dozen[0]!.hex)
+    for (const image of dozen.slice(1)) await holder.cache(image.hex)
+    const c = await client()
+    const served = await Promise.all(
+      dozen.map(async (image) => {
+        const res = await c.fetch(image.hex)
+        const bytes = new Uint8Array(await res.arrayBuffer())
+        expect(bytes).toHaveLength(image.size)
+        return res.headers.get('x-fulmen-node')
+      }),
+    )
+    expect(served).toEqual(dozen.map(() => holder.peerId))
+  })
 })

@@ -13,6 +13,7 @@ import { libp2pDialer } from '../net/libp2p-dialer.ts'
 import { formatPointer, type Pointer, parsePointer } from '../origin/pointer.ts'
 import type { SessionFrame } from '../wire/session-frames.ts'
 import { ClientOptionsError, describeError, FetchError, type NodeFailure } from './errors.ts'
+import { FifoSlots } from './fifo-slots.ts'
 import { HoldingBuffer, type HoldingOptions } from './holding-buffer.ts'
 import { type AckCounters, NodeSession } from './node-session.ts'
 import type { PeerDialer } from './peer-dialer.ts'
@@ -25,6 +26,13 @@ import {
   VerifiedLengths,
   verifiedFetch,
 } from './verified-fetch.ts'
+
+/**
+ * Holder lookups in flight per node: a node takes 4 provider streams per connection and resets
+ * the rest (src/node/providers), which would read as "nobody holds it". Half of that: a stream
+ * still counts at the node for a moment after our side is done with it.
+ */
+const LOOKUPS_PER_NODE = 2
 
 export interface ClientOptions {
   /** Multiaddrs of nodes, each with its `/p2p/<peer id>`. */
@@ -297,29 +305,59 @@ function startClient(
   /** Peers that announced `root` to the bootstrap nodes, added to the known nodes. */
   // Who held a root, as the nodes said recently: a repeat fetch skips the query round trip.
   const holdersOf = new Map<string, { readonly peers: Set<string>; readonly until: number }>()
+  // One lookup per root at a time, shared by the fetches that want it; a few per node at once.
+  const lookups = new Map<string, Promise<Set<string>>>()
+  const lookupSlots = new Map<string, FifoSlots>()
   const discover = async (root: Uint8Array, signal?: AbortSignal): Promise<Set<string>> => {
     if (options.discover !== true || libp2p === undefined) return new Set()
     const key = formatContentId(root, 'hex')
     const recent = holdersOf.get(key)
     if (recent !== undefined && Date.now() < recent.until) return recent.peers
-    const found = await queryHolders(root, signal)
+    let lookup = lookups.get(key)
+    if (lookup === undefined) {
+      // Not bound to this fetch's signal: other fetches may share it. Its own timeout bounds it.
+      lookup = lookUp(key, root).finally(() => lookups.delete(key))
+      lookups.set(key, lookup)
+    }
+    if (signal === undefined) return lookup
+    return Promise.race([
+      lookup,
+      new Promise<never>((_, reject) => {
+        signal.throwIfAborted()
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true })
+      }),
+    ])
+  }
+  const lookUp = async (key: string, root: Uint8Array): Promise<Set<string>> => {
+    const { found, answered } = await queryHolders(root)
     // An answer with holders is kept longer than an empty one: a tab may announce any moment.
+    // No answer at all (every node failed) is not "nobody holds it": it is not kept.
     const now = Date.now()
     // Expired answers go once the map grows: a long-lived client fetches many roots.
     if (holdersOf.size >= 1024)
       for (const [k, v] of holdersOf) if (now >= v.until) holdersOf.delete(k)
-    holdersOf.set(key, { peers: found, until: now + (found.size > 0 ? 30_000 : 5_000) })
+    if (answered)
+      holdersOf.set(key, { peers: found, until: now + (found.size > 0 ? 30_000 : 5_000) })
     return found
   }
-  const queryHolders = async (root: Uint8Array, signal?: AbortSignal): Promise<Set<string>> => {
+  const queryHolders = async (root: Uint8Array) => {
     const found = new Set<string>()
-    if (libp2p === undefined) return found
+    if (libp2p === undefined) return { found, answered: false }
     const timeout = AbortSignal.timeout(handshakeTimeoutMs)
-    const s = signal === undefined ? timeout : AbortSignal.any([signal, timeout])
     const answers = await Promise.allSettled(
       known
         .filter((n) => !n.discovered)
-        .map((n) => queryProviders(libp2p, n.address, root, { signal: s })),
+        .map((n) => {
+          let slots = lookupSlots.get(n.peer)
+          if (slots === undefined) {
+            slots = new FifoSlots(LOOKUPS_PER_NODE)
+            lookupSlots.set(n.peer, slots)
+          }
+          return slots.run(
+            () => queryProviders(libp2p, n.address, root, { signal: timeout }),
+            timeout,
+          )
+        }),
     )
     for (const answer of answers) {
       if (answer.status !== 'fulfilled') continue
@@ -340,7 +378,7 @@ function startClient(
         })
       }
     }
-    return found
+    return { found, answered: answers.some((a) => a.status === 'fulfilled') }
   }
 
   return {
