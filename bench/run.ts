@@ -7,14 +7,20 @@
  *   --quick                      small inputs and few repetitions (a smoke test, ~30 s)
  *   --no-browser                 skip the Chromium half
  *   --no-full-node               skip the full node (gateway, memory while serving, import,
- *                                and sessions)
+ *                                sessions, and load)
  *   --no-sessions                skip the sessions over libp2p (bench/node/sessions.ts)
- *   --only-sessions              run the sessions section alone
- *   --only-browser               run the Chromium sections alone (hashing, and issue 6's
- *                                fetch, first byte and bundle sizes: bench/browser/fetch-driver.ts;
- *                                issue 7's tab node: bench/browser/tab-node-driver.ts)
- *   --only-tab-node              run issue 7's tab-node section alone (tab to tab over WebRTC
- *                                beside tab to node over WebSockets)
+ *   --no-load                    skip many fetches at once (bench/node/load.ts)
+ *   --only NAME[,NAME…]          run these sections alone (`--only` may be repeated):
+ *     hash        BLAKE3 hashers, b3sum, worker pools, tree, verification, proofs
+ *     memory      RSS while hashing 1 GiB (bench/node/memory.ts)
+ *     gateway     the full node's HTTP gateway, its memory while serving, import
+ *     sessions    sessions over libp2p (bench/node/sessions.ts)
+ *     load        many fetches at once, issue 23 (bench/node/load.ts)
+ *     browser     the Chromium sections: hashing, issue 6's fetch, first byte and bundle sizes
+ *                 (bench/browser/fetch-driver.ts), and tab-node
+ *     tab-node    issue 7's tab node (bench/browser/tab-node-driver.ts): tab to tab over
+ *                 WebRTC beside tab to node over WebSockets
+ *   --only-sessions, --only-browser, --only-tab-node: aliases of --only sessions, browser, tab-node
  */
 
 import os from 'node:os'
@@ -28,6 +34,7 @@ import { TreeBuilder } from '../src/b3/tree.ts'
 import { measureB3sum } from './node/b3sum.ts'
 import { measureGateway } from './node/gateway.ts'
 import { measureHashers, simdKernel } from './node/hashers.ts'
+import { measureLoad } from './node/load.ts'
 import { describeMachine } from './node/machine.ts'
 import { measureMemory } from './node/memory.ts'
 import { measureSessions } from './node/sessions.ts'
@@ -35,15 +42,41 @@ import { measureProofs, measureTreeVsHash, measureVerify } from './node/tree.ts'
 import { measureWorkers } from './node/workers.ts'
 import { type Figure, GiB, MiB, makeInput, toHex } from './shared.ts'
 
-const args = new Set(process.argv.slice(2))
+const argv = process.argv.slice(2)
+const args = new Set(argv)
 const json = args.has('--json')
 const quick = args.has('--quick')
-const onlySessions = args.has('--only-sessions')
-const onlyTabNode = args.has('--only-tab-node')
-const onlyBrowser = args.has('--only-browser') || onlyTabNode
-const browser = !args.has('--no-browser') && !onlySessions
-const fullNode = !args.has('--no-full-node') && !onlySessions && !onlyBrowser
-const sessions = !args.has('--no-sessions') && !args.has('--no-full-node') && !onlyBrowser
+
+const SECTIONS = ['hash', 'memory', 'gateway', 'sessions', 'load', 'browser', 'tab-node'] as const
+type Section = (typeof SECTIONS)[number]
+const isSection = (name: string): name is Section => (SECTIONS as readonly string[]).includes(name)
+/** `--only NAME[,NAME…]` (or `--only=…`, repeatable) and the older `--only-NAME` aliases. */
+const only = new Set<Section>()
+for (let i = 0; i < argv.length; i++) {
+  const arg = argv[i]!
+  const value = arg === '--only' ? argv[++i] : arg.startsWith('--only=') ? arg.slice(7) : undefined
+  const alias = /^--only-(sessions|browser|tab-node)$/.exec(arg)?.[1]
+  for (const name of value?.split(',') ?? (alias === undefined ? [] : [alias])) {
+    if (!isSection(name)) {
+      process.stderr.write(`--only ${name ?? ''}: sections are ${SECTIONS.join(', ')}\n`)
+      process.exit(2)
+    }
+    only.add(name)
+  }
+}
+// `browser` has always run the tab-node section too.
+if (only.has('browser')) only.add('tab-node')
+const skipped: Record<Section, boolean> = {
+  hash: false,
+  memory: false,
+  gateway: args.has('--no-full-node'),
+  sessions: args.has('--no-full-node') || args.has('--no-sessions'),
+  load: args.has('--no-full-node') || args.has('--no-load'),
+  browser: args.has('--no-browser'),
+  'tab-node': args.has('--no-browser'),
+}
+const runs = (section: Section): boolean =>
+  !skipped[section] && (only.size === 0 || only.has(section))
 
 const NODE_BYTES = quick ? 32 * MiB : 256 * MiB
 const CHROMIUM_HASH_BYTES = quick ? 32 * MiB : 128 * MiB
@@ -53,6 +86,9 @@ const GATEWAY_BYTES = quick ? 32 * MiB : 256 * MiB
 const GATEWAY_MEMORY_BYTES = quick ? 256 * MiB : GiB
 const IMPORT_BYTES = quick ? 64 * MiB : 512 * MiB
 const SESSION_BYTES = quick ? 32 * MiB : 256 * MiB
+// Each of the 8 contents of the load section's throughput runs: c1 and c8 take ~1–2 s each.
+const LOAD_BYTES = quick ? 8 * MiB : 32 * MiB
+const LOAD_BURST_BYTES = quick ? MiB : 2 * MiB
 const BROWSER_FETCH_BYTES = quick ? 32 * MiB : 256 * MiB
 // The tab's store is IndexedDB with a 256 MiB default quota: 128 MiB (and the 4 MiB first-byte
 // content) fit beside each other without eviction (docs/benchmarks.md, "Tab node (issue 7)").
@@ -76,7 +112,7 @@ const figures: Figure[] = []
 const notes: string[] = []
 const digestsAgree: string[] = []
 
-if (!onlySessions && !onlyBrowser) {
+if (runs('hash')) {
   log(`generating ${NODE_BYTES / MiB} MiB of input`)
   const input = makeInput(NODE_BYTES)
   useKernel(simdKernel())
@@ -127,11 +163,11 @@ if (!onlySessions && !onlyBrowser) {
   figures.push(...treeVsHash.figures)
   figures.push(...(await measureVerify(input, treeVsHash.tree, log, REPS)))
   figures.push(...(await measureProofs(log, REPS)))
-
-  figures.push(...measureMemory(log, quick ? 256 * MiB : GiB))
 }
 
-if (fullNode) {
+if (runs('memory')) figures.push(...measureMemory(log, quick ? 256 * MiB : GiB))
+
+if (runs('gateway')) {
   try {
     const gateway = await measureGateway({
       serveBytes: GATEWAY_BYTES,
@@ -149,7 +185,7 @@ if (fullNode) {
   }
 }
 
-if (sessions) {
+if (runs('sessions')) {
   try {
     const result = await measureSessions({
       bytes: SESSION_BYTES,
@@ -164,6 +200,26 @@ if (sessions) {
   } catch (e) {
     notes.push(`Sessions run failed: ${(e as Error).message.split('\n')[0]}`)
     log(`Sessions run failed: ${(e as Error).stack}`)
+  }
+}
+
+if (runs('load')) {
+  try {
+    const result = await measureLoad({
+      bigBytes: LOAD_BYTES,
+      turns: quick ? 1 : 3,
+      clients: 20,
+      perClient: 16,
+      burstBytes: LOAD_BURST_BYTES,
+      idleProbes: quick ? 5 : 30,
+      settleSeconds: quick ? 5 : 60,
+      log,
+    })
+    figures.push(...result.figures)
+    notes.push(...result.notes)
+  } catch (e) {
+    notes.push(`Load run failed: ${(e as Error).message.split('\n')[0]}`)
+    log(`Load run failed: ${(e as Error).stack}`)
   }
 }
 
@@ -185,7 +241,7 @@ async function browserSection(
     log(`${label} failed: ${(e as Error).stack}`)
   }
 }
-if (browser && !onlyTabNode) {
+if (runs('browser')) {
   try {
     log('Chromium: Vite dev server + Playwright')
     // Loaded only now: Vite and Playwright add tens of MB of live heap, which makes every
@@ -225,7 +281,7 @@ if (browser && !onlyTabNode) {
     }),
   )
 }
-if (browser) {
+if (runs('tab-node')) {
   await browserSection('Tab node run', async () =>
     (await import('./browser/tab-node-driver.ts')).runTabNodeBench({
       bytes: TAB_NODE_BYTES,
@@ -255,6 +311,9 @@ interface Comparison {
 }
 
 const SESSIONS = `Sessions: ${SESSION_BYTES / MiB} MiB over loopback WebSockets (node and client in separate processes)`
+
+const LOAD = `Many fetches at once (issue 23): ${LOAD_BYTES / MiB} MiB contents, one node, client processes (one core each side)`
+const LOAD_MANY = `Many fetches at once (issue 23): 20 client processes × 16 fetches of ${LOAD_BURST_BYTES / MiB} MiB, one node`
 
 const BROWSER = `Browser (issue 6): Chromium, ${BROWSER_FETCH_BYTES / MiB} MiB over loopback WebSockets, a real node`
 const BUNDLES = 'Browser (issue 6): bundle sizes (vite build, minified; gzip -9)'
@@ -596,6 +655,117 @@ const comparisons: Comparison[] = [
     ratio: 'node.ratio.acks-node/node-cpu',
     target: { text: '≤ 2 %', met: (r) => r <= 0.02 },
     percent: true,
+  },
+  {
+    section: LOAD,
+    label: '64 fetches of 1 MiB at once, one client: succeeded vs asked',
+    figure: 'load.ok.c64',
+    peer: 'load.asked.c64',
+    ratio: 'load.ratio.ok/asked.c64',
+    target: { text: 'all', met: (r) => r === 1 },
+  },
+  {
+    section: LOAD,
+    label: '256 fetches of 1 MiB at once, one client: succeeded vs asked',
+    figure: 'load.ok.c256',
+    peer: 'load.asked.c256',
+    ratio: 'load.ratio.ok/asked.c256',
+    target: { text: 'all', met: (r) => r === 1 },
+  },
+  {
+    section: LOAD,
+    label: 'aggregate MiB/s, 8 at once vs one at a time',
+    figure: 'load.mibs.c8',
+    peer: 'load.mibs.c1',
+    ratio: 'load.ratio.c8/c1',
+    target: { text: '≥ 0.9×', met: (r) => r >= 0.9 },
+  },
+  {
+    section: LOAD,
+    label: 'aggregate MiB/s, 64 at once vs one at a time',
+    figure: 'load.mibs.c64',
+    peer: 'load.mibs.c1',
+    ratio: 'load.ratio.c64/c1',
+    target: { text: '≥ 0.9×', met: (r) => r >= 0.9 },
+  },
+  {
+    section: LOAD,
+    label: '8 contents at once vs one after another: time to finish all',
+    figure: 'load.k8.at-once',
+    peer: 'load.k8.one-after-another',
+    ratio: 'load.ratio.k8-at-once/one-after-another',
+    target: { text: '≤ 1×', met: (r) => r <= 1 },
+  },
+  {
+    section: LOAD,
+    label: 'client CPU per GiB, 8 at once vs one at a time',
+    figure: 'load.cpu.client.c8',
+    peer: 'load.cpu.client.c1',
+    ratio: 'load.ratio.cpu-client-c8/c1',
+  },
+  {
+    section: LOAD,
+    label: 'node CPU per GiB, 8 at once vs one at a time',
+    figure: 'load.cpu.node.c8',
+    peer: 'load.cpu.node.c1',
+    ratio: 'load.ratio.cpu-node-c8/c1',
+  },
+  {
+    section: LOAD_MANY,
+    label: 'fetches that succeeded vs asked (20 × 16)',
+    figure: 'load.clients20x16.ok',
+    peer: 'load.clients20x16.asked',
+    ratio: 'load.ratio.clients20x16-ok/asked',
+    target: { text: 'all', met: (r) => r === 1 },
+  },
+  {
+    section: LOAD_MANY,
+    label: 'node RSS at peak vs before',
+    figure: 'load.node.rss.peakMiB',
+    peer: 'load.node.rss.beforeMiB',
+    ratio: 'load.ratio.rss-peak/before',
+  },
+  {
+    section: LOAD_MANY,
+    label: 'node RSS after the load (settled) vs before',
+    figure: 'load.node.rss.afterMiB',
+    peer: 'load.node.rss.beforeMiB',
+    ratio: 'load.ratio.rss-after/before',
+  },
+  {
+    section: LOAD_MANY,
+    label: 'first byte, fresh probe client, p50: under the load vs idle',
+    figure: 'load.ttfb.loaded.p50',
+    peer: 'load.ttfb.idle.p50',
+    ratio: 'load.ratio.ttfb-loaded/idle.p50',
+  },
+  {
+    section: LOAD_MANY,
+    label: 'first byte, fresh probe client, p99: under the load vs idle',
+    figure: 'load.ttfb.loaded.p99',
+    peer: 'load.ttfb.idle.p99',
+    ratio: 'load.ratio.ttfb-loaded/idle.p99',
+  },
+  {
+    section: LOAD_MANY,
+    label: 'GET /health, p50: under the load vs idle',
+    figure: 'load.health.loaded.p50',
+    peer: 'load.health.idle.p50',
+    ratio: 'load.ratio.health-loaded/idle.p50',
+  },
+  {
+    section: LOAD_MANY,
+    label: 'GET /health, p99: under the load vs idle',
+    figure: 'load.health.loaded.p99',
+    peer: 'load.health.idle.p99',
+    ratio: 'load.ratio.health-loaded/idle.p99',
+  },
+  {
+    section: LOAD_MANY,
+    label: "first byte of the load's own fetches (from the start), p50 vs idle probe",
+    figure: 'load.clients20x16.ttfb.p50',
+    peer: 'load.ttfb.idle.p50',
+    ratio: 'load.ratio.ttfb-clients/idle.p50',
   },
   {
     section: BROWSER,
