@@ -34,6 +34,10 @@ export async function createNodeLibp2p(options: NodeLibp2pOptions) {
       // libp2p's default (5 new connections per second per address) would refuse the
       // clients of one NAT, or one test machine, dialling at once.
       inboundConnectionThreshold: 100,
+      // libp2p's default (10 connections mid-upgrade) refused dials when 20 clients came at
+      // once (issue 23: 48 of 320 fetches failed with CLIENT_UNREACHABLE). An upgrade costs a
+      // Noise handshake: 128 of them is a few ms of CPU and little memory.
+      maxIncomingPendingConnections: 128,
     },
     services: {
       identify: identify(),
