@@ -10,6 +10,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import { ping } from '@libp2p/ping'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
+import { connectionMonitor } from './connection-monitor.ts'
 
 export interface ClientLibp2pOptions {
   /** The client's network identity (default: a fresh one; it is not the client key). */
@@ -23,6 +24,7 @@ export async function createClientLibp2p(options: ClientLibp2pOptions = {}) {
     transports: [webSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    connectionMonitor,
     connectionGater: {
       // Loopback and private addresses are where test networks and local nodes live.
       denyDialMultiaddr: () => false,

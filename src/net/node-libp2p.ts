@@ -12,6 +12,7 @@ import { ping } from '@libp2p/ping'
 import { webRTCDirect } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
+import { connectionMonitor } from './connection-monitor.ts'
 
 export interface NodeLibp2pOptions {
   readonly privateKey: PrivateKey
@@ -30,6 +31,7 @@ export async function createNodeLibp2p(options: NodeLibp2pOptions) {
     transports: [webSockets(), webRTCDirect()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    connectionMonitor,
     connectionManager: {
       // libp2p's default (5 new connections per second per address) would refuse the
       // clients of one NAT, or one test machine, dialling at once.

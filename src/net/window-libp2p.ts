@@ -14,6 +14,7 @@ import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
 import type { PeerDialer } from '../client/peer-dialer.ts'
+import { connectionMonitor } from './connection-monitor.ts'
 import { libp2pDialer } from './libp2p-dialer.ts'
 
 export interface WindowLibp2pOptions {
@@ -27,6 +28,7 @@ export async function createWindowLibp2p(options: WindowLibp2pOptions = {}) {
     ...(options.privateKey === undefined ? {} : { privateKey: options.privateKey }),
     addresses: { listen: [...(options.listen ?? [])] },
     transports: [webSockets(), webRTC(), circuitRelayTransport()],
+    connectionMonitor,
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: {
