@@ -1,0 +1,189 @@
+/**
+ * The client's NodeSession against the real session host and CDN service over in-memory
+ * channels (both sides' code, no network): the stream queue within the node's advertised
+ * `maxStreams`, and acknowledgements from several streams at once (issue 23). Before, two
+ * streams whose first blocks verified together threw `begin() must come before
+ * acknowledgements`, and a ninth request on a session drew SESSION_RESOURCES_UNAVAILABLE.
+ */
+import { multiaddr } from '@multiformats/multiaddr'
+import { bytesToHex } from '@noble/hashes/utils.js'
+import { beforeAll, describe, expect, test } from 'vitest'
+import { TREE_BLOCK_LEN } from '../b3/constants.ts'
+import { ready } from '../b3/engine.ts'
+import { seededContent } from '../b3/testing/content.ts'
+import type { HashTree } from '../b3/tree.ts'
+import { generateClientKey } from '../crypto/client-key.ts'
+import type { ClientStream } from '../handshake/client-handshake.ts'
+import { createResolver } from '../origin/resolver.ts'
+import { type CdnSessionState, serveCdnStream } from '../services/cdn/cdn-server.ts'
+import { createSessionHost } from '../services/session-host.ts'
+import { MemoryBlockStore } from '../store/memory-block-store.ts'
+import type { SessionFrame } from '../wire/session-frames.ts'
+import { channelPair } from '../wire/testing/channel-pair.ts'
+import { NodeSession } from './node-session.ts'
+import type { PeerDialer, PeerLink } from './peer-dialer.ts'
+
+const NODE_KEY = new Uint8Array(32).map((_, i) => 0x40 + i)
+const NODE_PEER_ID = Uint8Array.from([0x00, 0x24, 0x08, 0x01, 0x12, 0x20, ...NODE_KEY])
+const ADDRESS = multiaddr('/ip4/127.0.0.1/tcp/1/ws/p2p/12D3KooWnode')
+const STREAMS = 3
+
+const store = new MemoryBlockStore()
+const resolver = createResolver({
+  store,
+  origins: [],
+  limits: { maxBytes: 64 * 1024 * 1024, timeoutMs: 1000 },
+})
+const content = seededContent(6 * TREE_BLOCK_LEN, 0x5eed)
+let tree: HashTree
+
+beforeAll(async () => {
+  await ready()
+  tree = await store.put(
+    (async function* () {
+      yield content
+    })(),
+  )
+})
+
+/** A node (session host + CDN service) and a dialer whose links reach it in memory. */
+function node() {
+  const claims: number[] = []
+  const host = createSessionHost({
+    nodeKey: NODE_KEY,
+    nodePeerId: NODE_PEER_ID,
+    config: {
+      ackWindow: 4,
+      handshakeTimeoutMs: 2_000,
+      maxSessionsPerClient: 4,
+      maxStreamsPerSession: STREAMS,
+      epochMs: 60_000,
+    },
+    serve: (stream, signal) =>
+      serveCdnStream(
+        stream,
+        {
+          resolver,
+          store,
+          claims: { put: async (claim) => void claims.push(claim.index) },
+          ackTimeoutMs: 5_000,
+        },
+        signal,
+      ),
+  })
+  const link: PeerLink = {
+    peer: 'node',
+    peerIdBytes: NODE_PEER_ID,
+    publicKey: NODE_KEY,
+    isOpen: true,
+    async openStream() {
+      const [client, nodeEnd] = channelPair({ peers: ['node', 'client'] })
+      void host.handle(nodeEnd)
+      return client
+    },
+    close: async () => {},
+  }
+  const dialer: PeerDialer = { dial: async () => link, ping: async () => 1 }
+  const ledger = () => {
+    const [session] = host.table.sessionsOf(key.publicKey)
+    return (session!.state as CdnSessionState).ledger
+  }
+  return { host, dialer, claims, ledger }
+}
+
+const key = generateClientKey()
+const request: SessionFrame = {
+  kind: 'request',
+  pointer: `blake3:${bytesToHex(new Uint8Array(32))}`,
+}
+const whole = (): SessionFrame => ({ kind: 'request', pointer: `blake3:${bytesToHex(tree.root)}` })
+
+async function nextFrame(stream: ClientStream): Promise<SessionFrame> {
+  const next = await stream.frames.next()
+  if (next.done) throw new Error('the stream ended')
+  return next.value
+}
+
+/** Reads a body's header and its first block (PROOF, DATA). */
+async function firstBlock(stream: ClientStream): Promise<void> {
+  expect((await nextFrame(stream)).kind).toBe('header')
+  expect((await nextFrame(stream)).kind).toBe('proof')
+  expect((await nextFrame(stream)).kind).toBe('data')
+}
+
+describe('NodeSession', () => {
+  test('streams within the advertised maxStreams; the rest wait in order', async () => {
+    const n = node()
+    const { session, stream: first } = await NodeSession.open(n.dialer, ADDRESS, request, {
+      key,
+      handshakeTimeoutMs: 2_000,
+    })
+    expect(session.maxStreams).toBe(STREAMS)
+    // An unknown root: each request is answered with one ERROR frame.
+    const streams = [first, ...(await Promise.all([1, 2].map(() => session.request(request))))]
+    for (const s of streams) expect((await nextFrame(s)).kind).toBe('error')
+    const order: number[] = []
+    const waiting = [3, 4, 5].map((i) =>
+      session.request(request).then((s) => {
+        order.push(i)
+        return s
+      }),
+    )
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(order).toEqual([])
+    // A stream whose answer ended cleanly goes to the first waiter; a dropped one frees a slot.
+    session.release(streams[0]!, true)
+    session.release(streams[1]!, false)
+    const [third, fourth] = await Promise.all(waiting.slice(0, 2))
+    expect(order).toEqual([3, 4])
+    for (const s of [third!, fourth!]) expect((await nextFrame(s)).kind).toBe('error')
+    session.release(third!, true)
+    const fifth = await waiting[2]!
+    expect(order).toEqual([3, 4, 5])
+    expect((await nextFrame(fifth)).kind).toBe('error')
+    await session.close()
+    await n.host.stop()
+  })
+
+  test('a waiter whose signal aborts leaves the queue', async () => {
+    const n = node()
+    const { session } = await NodeSession.open(n.dialer, ADDRESS, request, {
+      key,
+      handshakeTimeoutMs: 2_000,
+    })
+    const held = await Promise.all([1, 2].map(() => session.request(request)))
+    const controller = new AbortController()
+    const aborted = session.request(request, controller.signal)
+    const next = session.request(request)
+    controller.abort(new Error('gone'))
+    await expect(aborted).rejects.toThrow('gone')
+    session.release(held[0]!, false)
+    await expect(next).resolves.toBeDefined()
+    await session.close()
+    await n.host.stop()
+  })
+
+  test('two streams verify their first blocks at once: one commitment, both acknowledged', async () => {
+    const n = node()
+    const { session, stream: a } = await NodeSession.open(n.dialer, ADDRESS, whole(), {
+      key,
+      handshakeTimeoutMs: 2_000,
+    })
+    const b = await session.request(whole())
+    await Promise.all([firstBlock(a), firstBlock(b)])
+    await Promise.all([session.verified(a), session.verified(b)])
+    await Promise.all([session.flush(a), session.flush(b)])
+    expect(session.ackCounters).toMatchObject({
+      verifiedUnits: 2,
+      acknowledgedUnits: 2,
+      commitments: 1,
+    })
+    // The node got both, whichever stream it read first.
+    for (let i = 0; i < 100 && n.ledger().acknowledgedUnits < 2; i++)
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(n.ledger().acknowledgedUnits).toBe(2)
+    expect(n.ledger().commitments).toBe(1)
+    await session.close()
+    await n.host.stop()
+  })
+})
