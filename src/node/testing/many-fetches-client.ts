@@ -43,6 +43,7 @@ const { values } = parseArgs({
     offset: { type: 'string', default: '0' },
     'wait-stdin': { type: 'boolean', default: false },
     'report-after-ms': { type: 'string', default: '120000' },
+    'stall-ms': { type: 'string' },
   },
 })
 if (values.bootstrap === undefined || values.roots === undefined) {
@@ -79,7 +80,8 @@ async function fetchOne(
   return body.length
 }
 
-const client = await createClient({ bootstrap: [values.bootstrap] })
+const stall = values['stall-ms'] === undefined ? {} : { stallTimeoutMs: Number(values['stall-ms']) }
+const client = await createClient({ bootstrap: [values.bootstrap], ...stall })
 if (values['wait-stdin']) {
   process.stdout.write('ready\n')
   await once(process.stdin, 'data')
