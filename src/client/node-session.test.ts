@@ -186,4 +186,38 @@ describe('NodeSession', () => {
     await session.close()
     await n.host.stop()
   })
+
+  test("the node keeps the session's window across streams: room for one block lets one out", async () => {
+    const n = node()
+    const { session, stream: a } = await NodeSession.open(n.dialer, ADDRESS, whole(), {
+      key,
+      handshakeTimeoutMs: 2_000,
+    })
+    const b = await session.request(whole())
+    // Both streams read what the node sends, acknowledging nothing: the window (4) fills.
+    let data = 0
+    const drain = (s: ClientStream) =>
+      (async () => {
+        try {
+          for await (const f of s.frames) if (f.kind === 'data') data++
+        } catch {}
+      })()
+    const reading = [drain(a), drain(b)]
+    const settled = async () => {
+      for (let last = -1; last !== data; ) {
+        last = data
+        await new Promise((resolve) => setTimeout(resolve, 200))
+      }
+    }
+    await settled()
+    expect(data).toBe(4)
+    // One unit acknowledged wakes both waiting streams; only one block may go.
+    await session.verified(a)
+    await session.flush(a)
+    await settled()
+    expect(data).toBe(5)
+    await session.close()
+    await n.host.stop()
+    await Promise.all(reading)
+  })
 })

@@ -219,7 +219,9 @@ async function serveRequest(
       signal,
       ...(request.resumeBlock === undefined ? {} : { resumeBlock: request.resumeBlock }),
       beforeBlock: async () => {
-        if (!ledger.canSend()) {
+        // Again after each wake: a reveal wakes every stream of the session waiting for room,
+        // and the room may be one block.
+        while (!ledger.canSend()) {
           const room = await ledger.whenCanSend(signal, options.ackTimeoutMs)
           if (!room) {
             throw new SessionError(
