@@ -52,18 +52,23 @@ const runArb: fc.Arbitrary<Run> = fc.record({
   steps: fc.array(stepArb, { minLength: 1, maxLength: 300 }),
 })
 
-/** Plays `run`; throws (failing the property) on any error of the node's ledger. */
-function play(run: Run, withAborts: boolean) {
-  const acks = new SessionAcks({
+/** The client's side of the session (the default chain length unless given). */
+function sessionAcks(window: number, chainLength?: number): SessionAcks {
+  return new SessionAcks({
     key,
     session: SESSION,
     nodeKey: NODE_KEY,
     epoch: EPOCH,
     service: 0,
-    window: run.window,
+    window,
     unit: UNIT,
-    chainLength: run.chainLength,
+    ...(chainLength === undefined ? {} : { chainLength }),
   })
+}
+
+/** Plays `run`; throws (failing the property) on any error of the node's ledger. */
+function play(run: Run, withAborts: boolean) {
+  const acks = sessionAcks(run.window, run.chainLength)
   const client = new StreamAcks<object>(acks)
   const ledger = new AckLedger({
     nodeKey: NODE_KEY,
@@ -148,15 +153,7 @@ describe('acknowledgements across streams', () => {
   })
 
   test('two streams verify their first blocks at once: one commitment, both acknowledged', () => {
-    const acks = new SessionAcks({
-      key,
-      session: SESSION,
-      nodeKey: NODE_KEY,
-      epoch: EPOCH,
-      service: 0,
-      window: 4,
-      unit: UNIT,
-    })
+    const acks = sessionAcks(4)
     const client = new StreamAcks<object>(acks)
     const [a, b] = [{}, {}]
     expect(client.flush(a)).toEqual([])

@@ -320,13 +320,16 @@ function startClient(
       lookups.set(key, lookup)
     }
     if (signal === undefined) return lookup
-    return Promise.race([
-      lookup,
-      new Promise<never>((_, reject) => {
-        signal.throwIfAborted()
-        signal.addEventListener('abort', () => reject(signal.reason), { once: true })
-      }),
-    ])
+    signal.throwIfAborted()
+    // The listener goes with the lookup: a long-lived signal serves many fetches.
+    let onAbort = () => {}
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason)
+    })
+    signal.addEventListener('abort', onAbort, { once: true })
+    return Promise.race([lookup, aborted]).finally(() =>
+      signal.removeEventListener('abort', onAbort),
+    )
   }
   const lookUp = async (key: string, root: Uint8Array): Promise<Set<string>> => {
     const { found, answered } = await queryHolders(root)

@@ -5,6 +5,7 @@
  * acknowledgements (one commitment, then reveals as blocks verify).
  */
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { concatBytes } from '@noble/hashes/utils.js'
 import { type AckFrame, SessionAcks } from '../acks/client-acks.ts'
 import { StreamAcks } from '../acks/stream-acks.ts'
 import type { ClientKey } from '../crypto/client-key.ts'
@@ -243,7 +244,7 @@ export class NodeSession {
   /** Writes acknowledgement frames on `stream` in one write (concurrent calls cannot interleave). */
   private async sendAcks(stream: ClientStream, frames: readonly AckFrame[]): Promise<void> {
     if (frames.length === 0) return
-    await stream.send(concat(frames.map((f) => encodeSessionFrame(f))))
+    await stream.send(concatBytes(...frames.map((f) => encodeSessionFrame(f))))
   }
 
   /** A stream whose response ended cleanly goes back to the idle pool; others are dropped. */
@@ -284,17 +285,6 @@ export class NodeSession {
 
 function sessionClosed(): SessionError {
   return new SessionError('SESSION_CLOSED', 'the session was closed')
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
 }
 
 function signalOption(signal: AbortSignal | undefined): { signal?: AbortSignal } {

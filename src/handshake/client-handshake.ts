@@ -3,6 +3,7 @@
  * with a signed HELLO (a new session, or a retry of one whose primary stream dropped);
  * `joinSession` adds a stream to a session with its token. Both resolve on SESSION.
  */
+import { concatBytes } from '@noble/hashes/utils.js'
 import type { ClientKey } from '../crypto/client-key.ts'
 import type { ByteChannel } from '../wire/byte-channel.ts'
 import { MAX_FRAME_PAYLOAD } from '../wire/content-frames.ts'
@@ -192,7 +193,7 @@ async function handshake(
           frame,
           ...extra.map((f) => (f instanceof Uint8Array ? f : encodeSessionFrame(f))),
         ]
-        return deadline.race(writeTo(channel, concat(parts)))
+        return deadline.race(writeTo(channel, concatBytes(...parts)))
       },
     })
     const link = new SessionLink({
@@ -229,15 +230,4 @@ async function handshake(
   } finally {
     deadline.clear()
   }
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
 }
