@@ -160,13 +160,14 @@ export function connectTo(port: number): Promise<Socket> {
 }
 
 /**
- * Sends `request` (whole bytes) on a new connection and reads the one response; rejects with
+ * Sends `request` (whole bytes) on a new connection (ending our side after it if `halfClose`)
+ * and reads the one response; rejects with
  * MalformedResponse if the answer is not HTTP, or if the connection closes without one.
  */
 export async function rawRequest(
   port: number,
   request: string | Uint8Array,
-  options: { head?: boolean; timeoutMs?: number } = {},
+  options: { head?: boolean; timeoutMs?: number; halfClose?: boolean } = {},
 ): Promise<RawResponse> {
   const socket = await connectTo(port)
   const reader = new ResponseReader()
@@ -197,7 +198,8 @@ export async function rawRequest(
       })
       socket.on('close', () => settle(true))
       socket.on('error', () => {}) // 'close' follows
-      socket.write(request)
+      if (options.halfClose === true) socket.end(request)
+      else socket.write(request)
     })
   } finally {
     socket.destroy()
