@@ -25,6 +25,13 @@ export const SKIP_ENV = 'FULMEN_SKIP_SYSTEM_DEPS'
 export const INSTALL_COMMAND = 'apt-get update && apt-get install -y chromium'
 export const SUDO_INSTALL_COMMAND = 'sudo apt-get update && sudo apt-get install -y chromium'
 
+const APT_GET = '/usr/bin/apt-get'
+/**
+ * apt-get runs with the system's PATH (sudo's secure_path), not the one npm was given: dpkg
+ * and the package scripts need ldconfig, update-alternatives and the like from sbin.
+ */
+const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+
 export type SystemDepsErrorCode =
   | 'CHROMIUM_NOT_INSTALLED'
   | 'CHROMIUM_PATH_MISSING'
@@ -104,15 +111,10 @@ function isExecutable(path: string): boolean {
   }
 }
 
-function onPath(command: string): boolean {
-  const dirs = (process.env.PATH ?? '').split(':').filter((d) => d !== '')
-  return dirs.some((d) => isExecutable(`${d}/${command}`))
-}
-
 function aptGet(args: readonly string[]): number | null {
-  const r = spawnSync('apt-get', args, {
+  const r = spawnSync(APT_GET, args, {
     stdio: 'inherit',
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    env: { ...process.env, PATH: SYSTEM_PATH, DEBIAN_FRONTEND: 'noninteractive' },
   })
   return r.status
 }
@@ -141,7 +143,7 @@ function main(): number {
     chromiumPath: CHROMIUM_PATH,
     chromiumPresent: isExecutable(CHROMIUM_PATH),
     isRoot: process.getuid?.() === 0,
-    hasAptGet: process.platform === 'linux' && onPath('apt-get'),
+    hasAptGet: isExecutable(APT_GET),
     skip: process.env[SKIP_ENV] === '1',
   }
   const step = chromiumStep(machine)
