@@ -4,12 +4,23 @@
  */
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util'
 
+/**
+ * What the dispatcher knows of a command without loading it: `fulmen --help` and
+ * `fulmen help <name>` print from this alone, so they never load libp2p, LevelDB or the
+ * BLAKE3 engine.
+ */
 export interface Command {
   readonly name: string
   /** One line for `fulmen --help`. */
   readonly summary: string
   /** The full text of `fulmen help <name>`. */
   readonly help: string
+  /** Imports the implementation, and with it only what this command needs. */
+  load(): Promise<CommandModule>
+}
+
+/** A command's implementation: the module `Command.load` imports. */
+export interface CommandModule {
   /** Runs with the arguments after the command name; resolves to the exit code. */
   run(args: readonly string[]): Promise<number>
 }

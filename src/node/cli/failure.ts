@@ -4,7 +4,6 @@
  * show a stack; anything else is a bug and keeps its stack.
  */
 import { getSystemErrorMessage } from 'node:util'
-import { B3Error } from '../../b3/errors.ts'
 import { UsageError } from './command.ts'
 
 export const EXIT_FAILURE = 1
@@ -31,7 +30,7 @@ export function systemErrorMessage(e: NodeJS.ErrnoException): string {
 }
 
 /**
- * Fulmen's own typed errors (WireError, StoreError, OriginError, ConfigError, …): an Error
+ * Fulmen's own typed errors (B3Error, WireError, StoreError, OriginError, ConfigError, …): an Error
  * with an upper-case `code` and no `errno` (which would make it a system error).
  */
 export function isTypedError(e: unknown): e is Error & { code: string } {
@@ -49,7 +48,7 @@ export function describeFailure(e: unknown): { text: string; exitCode: number } 
     const hint = e.command === undefined ? 'fulmen --help' : `fulmen ${e.command} --help`
     return { text: `fulmen: ${e.message} (see '${hint}')`, exitCode: EXIT_USAGE }
   }
-  if (e instanceof B3Error || isTypedError(e)) {
+  if (isTypedError(e)) {
     return { text: `fulmen: ${e.message} (${e.code})`, exitCode: EXIT_FAILURE }
   }
   if (isSystemError(e)) {

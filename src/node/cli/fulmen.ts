@@ -1,36 +1,20 @@
 #!/usr/bin/env node
 /**
  * `fulmen`: BLAKE3 content ids, trees and proofs from the command line. Runs as TypeScript
- * under Node 24's type stripping. Each subcommand lives in ./commands; this file only
- * dispatches, and turns failures into one `fulmen: ...` line and an exit code.
+ * under Node 24's type stripping, and compiled from the package. This file only dispatches,
+ * and turns failures into one `fulmen: ...` line and an exit code; each command's
+ * implementation (./commands) is imported when it runs, so `--help` and `hash` start fast.
  */
-import packageJson from '../../../package.json' with { type: 'json' }
-import { readySync } from '../../b3/engine.ts'
 import { asksForHelp, type Command, UsageError } from './command.ts'
-import { addCommand } from './commands/add.ts'
-import { cidCommand } from './commands/cid.ts'
-import { fetchCommand } from './commands/fetch.ts'
-import { hashCommand } from './commands/hash.ts'
-import { nodeCommand } from './commands/node.ts'
-import { proofCommand } from './commands/proof.ts'
-import { treeCommand } from './commands/tree.ts'
+import { commands } from './command-list.ts'
 import { describeFailure, EXIT_USAGE } from './failure.ts'
 import { write } from './output.ts'
-
-const commands: readonly Command[] = [
-  hashCommand,
-  treeCommand,
-  proofCommand,
-  cidCommand,
-  nodeCommand,
-  addCommand,
-  fetchCommand,
-]
+import { fulmenVersion } from './version.ts'
 
 function generalHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length), 'help'.length)
   const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`)
-  return `fulmen ${packageJson.version}: verified content delivery: BLAKE3 trees and proofs, and the full node
+  return `fulmen ${fulmenVersion()}: verified content delivery: BLAKE3 trees and proofs, and the full node
 
 Usage: fulmen <command> [options] [arguments]
 
@@ -63,7 +47,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0
   }
   if (first === '--version' || first === '-V') {
-    await write(`fulmen ${packageJson.version}\n`)
+    await write(`fulmen ${fulmenVersion()}\n`)
     return 0
   }
   if (first === 'help') {
@@ -82,9 +66,13 @@ async function main(argv: readonly string[]): Promise<number> {
     await write(`${command.help}\n`)
     return 0
   }
+  const [{ readySync }, implementation] = await Promise.all([
+    import('../../b3/engine.ts'),
+    command.load(),
+  ])
   // The WebAssembly SIMD kernel where this runtime has it, else the portable one.
   readySync()
-  return command.run(rest)
+  return implementation.run(rest)
 }
 
 // Output cut short by the reader (`fulmen tree big | head`): stop quietly.

@@ -2,8 +2,6 @@
  * Printing: writes that respect stdout's backpressure (a tree listing can be millions of
  * lines), hex, and b3sum's way of naming files.
  */
-import { bytesToHex } from '@noble/hashes/utils.js'
-
 /** Writes `text`, waiting for the stream to drain when its buffer is full. */
 export async function write(
   text: string,
@@ -30,8 +28,13 @@ export async function writeLines(
   if (batch !== '') await write(batch, stream)
 }
 
-/** Lowercase hex of any bytes. */
-export const hex = bytesToHex
+/**
+ * Lowercase hex of any bytes, by Node's Buffer: the CLI's start-up then reads no package
+ * for `--help` or `hash` (a package's resolution alone costs milliseconds there).
+ */
+export function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
+}
 
 /**
  * A `b3sum` output line. As b3sum does, a name holding a backslash or a newline is escaped

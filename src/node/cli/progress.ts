@@ -3,7 +3,15 @@
  * input is at least 64 MiB (and its size is known). Otherwise every call is a no-op, so
  * commands use it unconditionally.
  */
-import cliProgress from 'cli-progress'
+import { createRequire } from 'node:module'
+
+/**
+ * cli-progress (16 CommonJS modules), required only when a bar is drawn: every hashing
+ * command imports this file, and almost none of its runs draws a bar.
+ */
+function loadCliProgress(): typeof import('cli-progress') {
+  return createRequire(import.meta.url)('cli-progress') as typeof import('cli-progress')
+}
 
 /** Inputs smaller than this hash too fast for a bar to be worth drawing. */
 export const PROGRESS_MIN_BYTES = 64 * 2 ** 20
@@ -39,6 +47,7 @@ export function startProgress(
   stream: NodeJS.WriteStream = process.stderr,
 ): Progress {
   if (!stream.isTTY || totalBytes === undefined || totalBytes < PROGRESS_MIN_BYTES) return silent
+  const cliProgress = loadCliProgress()
   const bar = new cliProgress.SingleBar(
     {
       stream,

@@ -15,7 +15,7 @@ import { importFiles, STDIN } from '../../../origin/local-origin.node.ts'
 import { openFsBlockStore } from '../../../store/fs-block-store.ts'
 import { loadConfig } from '../../config.ts'
 import { findRunningNode } from '../../runtime.ts'
-import { type Command, parseCommandArgs, UsageError } from '../command.ts'
+import { parseCommandArgs, UsageError } from '../command.ts'
 import { write } from '../output.ts'
 import { startProgress } from '../progress.ts'
 
@@ -76,78 +76,62 @@ async function addThroughNode(http: string, file: string, pin: boolean): Promise
   }
 }
 
-export const addCommand: Command = {
-  name: 'add',
-  summary: "Import files into the node's block store; print each root and CID",
-  help: `Usage: fulmen add [--pin] [--data-dir DIR] [--init] FILE...
-
-Hashes and stores each FILE (- for standard input) in the block store of the node
-on DIR, through the running node if there is one. Prints "<hex>  <cid>  <name>".
-DIR must exist (a node started there, or an earlier add) unless --init is given:
-a mistyped DIR is refused rather than made into a new, empty node.
-
-Options:
-  --pin           Never evict these files from the store
-  --data-dir DIR  The node's data directory (FULMEN_DATA_DIR; default as 'fulmen node')
-  --init          Create DIR when it does not exist (FULMEN_INIT=1)
-  -h, --help      Show this help`,
-
-  async run(args) {
-    const { values, positionals } = parseCommandArgs('add', args, {
-      pin: { type: 'boolean' },
-      'data-dir': { type: 'string' },
-      init: { type: 'boolean' },
-    })
-    if (positionals.length === 0) throw new UsageError('no FILE to add', 'add')
-    const config = await loadConfig({
-      flags: values['data-dir'] === undefined ? {} : { dataDir: resolve(values['data-dir']) },
-    })
-    const init = values.init === true || /^(1|true|yes|on)$/i.test(process.env.FULMEN_INIT ?? '')
-    const exists = await stat(config.dataDir).then(
-      (st) => st.isDirectory(),
-      () => false,
+/** Runs `fulmen add` with the arguments after its name; resolves to the exit code. */
+export async function run(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs('add', args, {
+    pin: { type: 'boolean' },
+    'data-dir': { type: 'string' },
+    init: { type: 'boolean' },
+  })
+  if (positionals.length === 0) throw new UsageError('no FILE to add', 'add')
+  const config = await loadConfig({
+    flags: values['data-dir'] === undefined ? {} : { dataDir: resolve(values['data-dir']) },
+  })
+  const init = values.init === true || /^(1|true|yes|on)$/i.test(process.env.FULMEN_INIT ?? '')
+  const exists = await stat(config.dataDir).then(
+    (st) => st.isDirectory(),
+    () => false,
+  )
+  if (!exists && !init) {
+    throw Object.assign(
+      new Error(
+        `no node data dir at ${config.dataDir}: start a node there first ('fulmen node start --data-dir ${config.dataDir}') or pass --init to make a new one`,
+      ),
+      { code: 'NODE_NO_DATA_DIR' },
     )
-    if (!exists && !init) {
-      throw Object.assign(
-        new Error(
-          `no node data dir at ${config.dataDir}: start a node there first ('fulmen node start --data-dir ${config.dataDir}') or pass --init to make a new one`,
-        ),
-        { code: 'NODE_NO_DATA_DIR' },
-      )
-    }
-    const pin = values.pin === true
-    const running = await findRunningNode(config.dataDir)
-    const print = (a: Added) =>
-      write(`${a.root}  ${formatContentId(hexToBytes(a.root), 'cid')}  ${a.name}\n`)
-    if (running !== undefined) {
-      for (const file of positionals) await print(await addThroughNode(running.http, file, pin))
-      return 0
-    }
-    const store = await openFsBlockStore({
-      dir: join(config.dataDir, 'store'),
-      limitBytes: config.cacheSize,
-    })
-    try {
-      let progress: ReturnType<typeof startProgress> | undefined
-      let current = ''
-      const imported = await importFiles(store, positionals, {
-        pin,
-        onProgress: (p) => {
-          if (p.path !== current) {
-            progress?.stop()
-            current = p.path
-            progress = startProgress(p.path, p.bytesTotal)
-          }
-          progress?.update(p.bytesDone)
-        },
-      })
-      progress?.stop()
-      for (const { path, tree } of imported as { path: string; tree: HashTree }[]) {
-        await print({ name: path, root: bytesToHex(tree.root), length: tree.length })
-      }
-    } finally {
-      await store.close()
-    }
+  }
+  const pin = values.pin === true
+  const running = await findRunningNode(config.dataDir)
+  const print = (a: Added) =>
+    write(`${a.root}  ${formatContentId(hexToBytes(a.root), 'cid')}  ${a.name}\n`)
+  if (running !== undefined) {
+    for (const file of positionals) await print(await addThroughNode(running.http, file, pin))
     return 0
-  },
+  }
+  const store = await openFsBlockStore({
+    dir: join(config.dataDir, 'store'),
+    limitBytes: config.cacheSize,
+  })
+  try {
+    let progress: ReturnType<typeof startProgress> | undefined
+    let current = ''
+    const imported = await importFiles(store, positionals, {
+      pin,
+      onProgress: (p) => {
+        if (p.path !== current) {
+          progress?.stop()
+          current = p.path
+          progress = startProgress(p.path, p.bytesTotal)
+        }
+        progress?.update(p.bytesDone)
+      },
+    })
+    progress?.stop()
+    for (const { path, tree } of imported as { path: string; tree: HashTree }[]) {
+      await print({ name: path, root: bytesToHex(tree.root), length: tree.length })
+    }
+  } finally {
+    await store.close()
+  }
+  return 0
 }

@@ -14,7 +14,6 @@ import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { formatContentId, parseContentId } from '../../../b3/content-id.ts'
 import { readySync } from '../../../b3/engine.ts'
-import { createClient } from '../../../client/create-client.node.ts'
 import { FetchError } from '../../../client/errors.ts'
 import { sriVerifier } from '../../../origin/http-origin.ts'
 import { multihashVerifier } from '../../../origin/ipfs-origin.ts'
@@ -24,7 +23,7 @@ import { gatewayPath } from '../../../services/cdn/gateway-path.ts'
 import { readContentBody } from '../../../wire/content-body.ts'
 import { defaultClientKeyPath, loadOrCreateClientKey } from '../../client-key-file.ts'
 import { FRAMES_MEDIA_TYPE } from '../../gateway/http-gateway.ts'
-import { type Command, parseCommandArgs, UsageError } from '../command.ts'
+import { parseCommandArgs, UsageError } from '../command.ts'
 import { write } from '../output.ts'
 import { startProgress } from '../progress.ts'
 
@@ -247,6 +246,8 @@ async function fromSessions(
   stallMs: number | undefined,
 ): Promise<FetchSource> {
   const key = await loadOrCreateClientKey(keyPath)
+  // libp2p loads here, not for `fetch --from`, which only speaks HTTP.
+  const { createClient } = await import('../../../client/create-client.node.ts')
   // Unless told otherwise, the client's own per-node stall timeout (5 s), then failover.
   const client = await createClient({
     bootstrap: nodes,
@@ -398,108 +399,81 @@ async function heldSink(out: Sink): Promise<Sink> {
   }
 }
 
-export const fetchCommand: Command = {
-  name: 'fetch',
-  summary: 'Download content through a node, verifying every block',
-  help: `Usage: fulmen fetch <id|pointer> (--from URL | --node MULTIADDR...) [-o FILE] [--range START-END]
-
-Fetches a content id (hex, blake3:<hex>, bafkr4... CID), an IPFS CID, or an HTTP(S)
-URL with #integrity=sha256-... from the node whose HTTP gateway is at URL, or over
-libp2p sessions from the nodes given with --node: the nearest first, and when a node
-lies, stalls or disconnects the fetch resumes on the next one from the first
-unverified block. Sessions sign delivery acknowledgements with the client key.
-Every 256 KiB block is verified against the root before it is written; FILE appears
-only once all of it is verified (written to FILE.partial first, removed on failure).
-Without -o, or with -o -, verified bytes go to standard output; a pointer (IPFS, an
-URL with #integrity) is held in a temporary file until its digest is checked.
-
-Options:
-  --from URL             The node's HTTP gateway, e.g. http://127.0.0.1:4069
-  --node MULTIADDR       A node's libp2p address with /p2p/<id> (repeat for failover)
-  --key FILE             Client key for sessions (default ~/.fulmen/client.key, or
-                         $FULMEN_CLIENT_KEY); created when missing
-  -o, --output FILE      Where to write (default: standard output)
-  --range START-END      Only these bytes (inclusive), still verified block by block
-  --stall-timeout TIME   Give up on a node that sends nothing for TIME: 30, 30s or
-                         500ms (default: 30s for --from; 5s per node, then the
-                         next one, for --node)
-  -h, --help             Show this help`,
-
-  async run(args) {
-    const { values, positionals } = parseCommandArgs('fetch', args, {
-      from: { type: 'string' },
-      node: { type: 'string', multiple: true },
-      key: { type: 'string' },
-      output: { type: 'string', short: 'o' },
-      range: { type: 'string' },
-      'stall-timeout': { type: 'string' },
-    })
-    if (positionals.length !== 1)
-      throw new UsageError('fetch takes exactly one id or pointer', 'fetch')
-    const nodes = (values.node ?? []).map(checkNodeAddress)
-    if ((values.from === undefined) === (nodes.length === 0))
-      throw new UsageError('give either --from URL (a node gateway) or --node MULTIADDR', 'fetch')
-    const from = values.from === undefined ? undefined : parseGatewayUrl(values.from)
-    const stallMs =
-      values['stall-timeout'] === undefined
-        ? undefined
-        : parseDuration(values['stall-timeout'], '--stall-timeout')
-    readySync()
-    const pointer = parsePointer(positionals[0]!)
-    const range = values.range === undefined ? undefined : parseRangeFlag(values.range)
-    if (range !== undefined && pointer.kind !== 'blake3') {
-      throw new UsageError(
-        '--range needs a content id: a pointer is checked against its digest as a whole',
-        'fetch',
-      )
+/** Runs `fulmen fetch` with the arguments after its name; resolves to the exit code. */
+export async function run(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs('fetch', args, {
+    from: { type: 'string' },
+    node: { type: 'string', multiple: true },
+    key: { type: 'string' },
+    output: { type: 'string', short: 'o' },
+    range: { type: 'string' },
+    'stall-timeout': { type: 'string' },
+  })
+  if (positionals.length !== 1)
+    throw new UsageError('fetch takes exactly one id or pointer', 'fetch')
+  const nodes = (values.node ?? []).map(checkNodeAddress)
+  if ((values.from === undefined) === (nodes.length === 0))
+    throw new UsageError('give either --from URL (a node gateway) or --node MULTIADDR', 'fetch')
+  const from = values.from === undefined ? undefined : parseGatewayUrl(values.from)
+  const stallMs =
+    values['stall-timeout'] === undefined
+      ? undefined
+      : parseDuration(values['stall-timeout'], '--stall-timeout')
+  readySync()
+  const pointer = parsePointer(positionals[0]!)
+  const range = values.range === undefined ? undefined : parseRangeFlag(values.range)
+  if (range !== undefined && pointer.kind !== 'blake3') {
+    throw new UsageError(
+      '--range needs a content id: a pointer is checked against its digest as a whole',
+      'fetch',
+    )
+  }
+  const toStdout = values.output === undefined || values.output === '-'
+  const target = values.output ?? '-'
+  const special =
+    !toStdout &&
+    (await stat(target).then(
+      (s) => !s.isFile(),
+      () => false,
+    ))
+  const source =
+    from === undefined
+      ? await fromSessions(pointer, nodes, values.key ?? defaultClientKeyPath(), range, stallMs)
+      : await fromGateway(pointer, from, range, stallMs ?? DEFAULT_STALL_TIMEOUT_MS)
+  const { header, body } = source
+  // A pointer names a digest of the whole: checked here at the end, before anything shows.
+  const verifier = pointerVerifier(pointer)
+  let sink: Sink | undefined
+  const total = header.range.end - header.range.start
+  const progress = startProgress(target, total)
+  let done = 0
+  try {
+    const out = toStdout ? stdoutSink() : special ? await deviceSink(target) : undefined
+    sink =
+      out === undefined
+        ? await fileSink(target)
+        : verifier === undefined
+          ? out
+          : await heldSink(out)
+    for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+      verifier?.update(chunk)
+      await sink.write(chunk)
+      done += chunk.length
+      progress.update(done)
     }
-    const toStdout = values.output === undefined || values.output === '-'
-    const target = values.output ?? '-'
-    const special =
-      !toStdout &&
-      (await stat(target).then(
-        (s) => !s.isFile(),
-        () => false,
-      ))
-    const source =
-      from === undefined
-        ? await fromSessions(pointer, nodes, values.key ?? defaultClientKeyPath(), range, stallMs)
-        : await fromGateway(pointer, from, range, stallMs ?? DEFAULT_STALL_TIMEOUT_MS)
-    const { header, body } = source
-    // A pointer names a digest of the whole: checked here at the end, before anything shows.
-    const verifier = pointerVerifier(pointer)
-    let sink: Sink | undefined
-    const total = header.range.end - header.range.start
-    const progress = startProgress(target, total)
-    let done = 0
-    try {
-      const out = toStdout ? stdoutSink() : special ? await deviceSink(target) : undefined
-      sink =
-        out === undefined
-          ? await fileSink(target)
-          : verifier === undefined
-            ? out
-            : await heldSink(out)
-      for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
-        verifier?.update(chunk)
-        await sink.write(chunk)
-        done += chunk.length
-        progress.update(done)
-      }
-      verifier?.check()
-      await sink.commit()
-    } catch (error) {
-      await sink?.discard().catch(() => {})
-      throw error
-    } finally {
-      progress.stop()
-      await source.close?.()
-    }
-    if (!toStdout) {
-      await write(
-        `${formatContentId(header.root, 'hex')}  ${target}  (${done} bytes verified, from ${source.from})\n`,
-      )
-    }
-    return 0
-  },
+    verifier?.check()
+    await sink.commit()
+  } catch (error) {
+    await sink?.discard().catch(() => {})
+    throw error
+  } finally {
+    progress.stop()
+    await source.close?.()
+  }
+  if (!toStdout) {
+    await write(
+      `${formatContentId(header.root, 'hex')}  ${target}  (${done} bytes verified, from ${source.from})\n`,
+    )
+  }
+  return 0
 }

@@ -18,44 +18,10 @@ import {
 import type { DaSummary } from '../../das/da-pool.ts'
 import { installProcessGuard } from '../../process-guard.ts'
 import { findRunningNode } from '../../runtime.ts'
-import { type Command, parseCommandArgs, UsageError } from '../command.ts'
+import { parseCommandArgs, UsageError } from '../command.ts'
 import { EXIT_FAILURE } from '../failure.ts'
 import { write } from '../output.ts'
 import { formatBytes } from '../progress.ts'
-
-const HELP = `Usage: fulmen node start [options]
-       fulmen node status [--data-dir DIR | --url URL] [--json]
-       fulmen node das [--data-dir DIR] [--json]
-
-start   Runs a full node until SIGINT/SIGTERM: a block store of verified content, origins
-        (IPFS trustless gateways, HTTP(S) with Subresource Integrity), the HTTP gateway
-        (/services/0/blake3/<id>, /metrics, /health, /status) and libp2p (WebSockets,
-        WebRTC-direct, circuit relay). Logs are JSON lines on stderr.
-status  Prints the peer id, addresses and store usage of the node running on DIR.
-das     Prints the delivery acknowledgements (DA claims) the node holds, per client and
-        per epoch: sessions, units (blocks) and bytes. Asks the node running on DIR, or
-        reads DIR/das when none runs. --json prints the summary as JSON.
-
-Options (start; each also comes from FULMEN_* variables and the config file):
-  --config FILE         JSON configuration (default: <data-dir>/config.json if present)
-  --data-dir DIR        Keys, store and database (FULMEN_DATA_DIR; default
-                        $XDG_DATA_HOME/fulmen or ~/.local/share/fulmen)
-  --host ADDR           Listen address (FULMEN_HOST; default 127.0.0.1)
-  --http-port N         HTTP gateway port, 0 = any (FULMEN_HTTP_PORT; default 4069)
-  --ws-port N           libp2p WebSockets port (FULMEN_WS_PORT; default 4070)
-  --webrtc-port N       libp2p WebRTC-direct UDP port (FULMEN_WEBRTC_PORT; default 4071)
-  --cache-size SIZE     Store limit, e.g. 10GiB (FULMEN_CACHE_SIZE; default 10GiB)
-  --ipfs-gateway URL    Trustless IPFS gateway, repeatable (FULMEN_IPFS_GATEWAYS, comma list)
-  --no-http-origins     Refuse HTTP(S) pointers (FULMEN_HTTP_ORIGINS=false)
-  --max-sessions-per-client N
-                        Sessions one client key may hold (FULMEN_MAX_SESSIONS_PER_CLIENT; 16)
-  --max-streams-per-session N
-                        Streams one session may open (FULMEN_MAX_STREAMS_PER_SESSION; 8)
-  --max-sessions N      Sessions the node holds; the longest idle goes first
-                        (FULMEN_MAX_SESSIONS; default 1024)
-  --max-streams N       Streams open on the node (FULMEN_MAX_STREAMS; default 1024)
-  --log-level LEVEL     fatal|error|warn|info|debug|trace|silent (FULMEN_LOG_LEVEL)
-  -h, --help            Show this help`
 
 /** A flag's value that the config parsers refuse is a usage error (exit 2), not a failure. */
 function flag<T>(parse: () => T): T {
@@ -423,20 +389,14 @@ async function das(args: readonly string[]): Promise<number> {
   return 0
 }
 
-export const nodeCommand: Command = {
-  name: 'node',
-  summary: 'Run a full node (start), show a running one (status) or its DA claims (das)',
-  help: HELP,
-  async run(args) {
-    const [sub, ...rest] = args
-    if (sub === 'start') return start(rest)
-    if (sub === 'status') return status(rest)
-    if (sub === 'das') return das(rest)
-    throw new UsageError(
-      sub === undefined
-        ? 'missing subcommand (start, status or das)'
-        : `unknown subcommand '${sub}'`,
-      'node',
-    )
-  },
+/** Runs `fulmen node` with the arguments after its name; resolves to the exit code. */
+export async function run(args: readonly string[]): Promise<number> {
+  const [sub, ...rest] = args
+  if (sub === 'start') return start(rest)
+  if (sub === 'status') return status(rest)
+  if (sub === 'das') return das(rest)
+  throw new UsageError(
+    sub === undefined ? 'missing subcommand (start, status or das)' : `unknown subcommand '${sub}'`,
+    'node',
+  )
 }

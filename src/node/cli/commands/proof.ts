@@ -1,7 +1,7 @@
 /** `fulmen proof FILE --block K [--resume]`: the proof for one block, in Lightning's encoding. */
 import { B3Error } from '../../../b3/errors.ts'
 import { initialProof, resumeProof } from '../../../b3/proof.ts'
-import { type Command, onePositional, parseCommandArgs, UsageError } from '../command.ts'
+import { onePositional, parseCommandArgs, UsageError } from '../command.ts'
 import { knownBlockCount, treeOfFile } from '../file-tree.ts'
 import { hex, write } from '../output.ts'
 
@@ -14,45 +14,31 @@ function blockIndex(text: string | undefined): number {
   return k
 }
 
-export const proofCommand: Command = {
-  name: 'proof',
-  summary: 'Print the proof for one block of a file (hex)',
-  help: `Usage: fulmen proof FILE --block K [--resume]
-
-Prints, as lowercase hex, the proof for block K (0-based, 256 KiB blocks) of FILE
-(- for standard input). An empty proof prints an empty line.
-
-Options:
-  --block K   The block the proof leads to (required)
-  --resume    The resume proof, sent before block K once blocks 0..K-1 are verified
-              (K >= 1); without it, the initial proof that starts a stream at block K
-  -h, --help  Show this help`,
-
-  async run(args) {
-    const { values, positionals } = parseCommandArgs('proof', args, {
-      block: { type: 'string' },
-      resume: { type: 'boolean' },
-    })
-    const file = onePositional('proof', positionals, 'FILE')
-    const k = blockIndex(values.block)
-    if (values.resume && k === 0) {
-      throw new UsageError(
-        'block 0 has no resume proof; drop --resume for its initial proof',
-        'proof',
-      )
-    }
-    // Refuse an index past the end before hashing what may be a very large file.
-    const blocks = await knownBlockCount(file)
-    if (blocks !== undefined && k >= blocks) {
-      throw new B3Error(
-        'B3_INVALID_ARGUMENT',
-        `block ${k} is outside 0..${blocks - 1} (${file} has ${blocks} blocks)`,
-        k,
-      )
-    }
-    const tree = await treeOfFile(file, { keepTree: true })
-    const proof = values.resume ? resumeProof(tree, k) : initialProof(tree, k)
-    await write(`${hex(proof)}\n`)
-    return 0
-  },
+/** Runs `fulmen proof` with the arguments after its name; resolves to the exit code. */
+export async function run(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs('proof', args, {
+    block: { type: 'string' },
+    resume: { type: 'boolean' },
+  })
+  const file = onePositional('proof', positionals, 'FILE')
+  const k = blockIndex(values.block)
+  if (values.resume && k === 0) {
+    throw new UsageError(
+      'block 0 has no resume proof; drop --resume for its initial proof',
+      'proof',
+    )
+  }
+  // Refuse an index past the end before hashing what may be a very large file.
+  const blocks = await knownBlockCount(file)
+  if (blocks !== undefined && k >= blocks) {
+    throw new B3Error(
+      'B3_INVALID_ARGUMENT',
+      `block ${k} is outside 0..${blocks - 1} (${file} has ${blocks} blocks)`,
+      k,
+    )
+  }
+  const tree = await treeOfFile(file, { keepTree: true })
+  const proof = values.resume ? resumeProof(tree, k) : initialProof(tree, k)
+  await write(`${hex(proof)}\n`)
+  return 0
 }

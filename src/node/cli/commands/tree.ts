@@ -2,7 +2,7 @@
 import { HASH_LEN } from '../../../b3/constants.ts'
 import type { HashTree } from '../../../b3/tree.ts'
 import { treeIndex } from '../../../b3/tree-shape.ts'
-import { type Command, onePositional, parseCommandArgs } from '../command.ts'
+import { onePositional, parseCommandArgs } from '../command.ts'
 import { treeOfFile } from '../file-tree.ts'
 import { hex, write, writeLines } from '../output.ts'
 
@@ -38,36 +38,23 @@ function* listing(tree: HashTree): Generator<string> {
   }
 }
 
-export const treeCommand: Command = {
-  name: 'tree',
-  summary: "Print a file's blake3-tree (256 KiB blocks, post-order)",
-  help: `Usage: fulmen tree FILE [--json]
-
-Hashes FILE (- for standard input) into Fleek's blake3-tree: one hash per
-256 KiB block plus the parents, in the flat post-order array (2n-1 hashes, block k
-at index 2k - popcount(k), root last).
-
-Options:
-  --json      Print {"root", "blocks", "length", "tree": [hex, ...]} on one line
-  -h, --help  Show this help`,
-
-  async run(args) {
-    const { values, positionals } = parseCommandArgs('tree', args, {
-      json: { type: 'boolean' },
-    })
-    const file = onePositional('tree', positionals, 'FILE')
-    const tree = await treeOfFile(file, { keepTree: true })
-    if (values.json) {
-      const json = {
-        root: hex(tree.root),
-        blocks: tree.blocks,
-        length: tree.length,
-        tree: [...treeHashes(tree)],
-      }
-      await write(`${JSON.stringify(json)}\n`)
-    } else {
-      await writeLines(listing(tree))
+/** Runs `fulmen tree` with the arguments after its name; resolves to the exit code. */
+export async function run(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs('tree', args, {
+    json: { type: 'boolean' },
+  })
+  const file = onePositional('tree', positionals, 'FILE')
+  const tree = await treeOfFile(file, { keepTree: true })
+  if (values.json) {
+    const json = {
+      root: hex(tree.root),
+      blocks: tree.blocks,
+      length: tree.length,
+      tree: [...treeHashes(tree)],
     }
-    return 0
-  },
+    await write(`${JSON.stringify(json)}\n`)
+  } else {
+    await writeLines(listing(tree))
+  }
+  return 0
 }
