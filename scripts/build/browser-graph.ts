@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { builtinModules } from 'node:module'
 import { dirname, relative, resolve } from 'node:path'
+import { packageName } from './vendor-webrtc.ts'
 
 /** Dependencies that only work on Node: none may be reachable from a page. */
 export const NODE_ONLY_PACKAGES = ['classic-level', 'pino', 'prom-client', 'cli-progress']
@@ -19,11 +20,6 @@ export interface BrowserGraph {
   readonly files: string[]
   /** Bare specifiers imported, exactly as written (a dapp's optimizer keys on these). */
   readonly bare: string[]
-}
-
-function packageName(specifier: string): string {
-  const parts = specifier.split('/')
-  return specifier.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]!
 }
 
 /** Walks static and literal dynamic imports from `entries` (paths under `distDir`). */

@@ -22,7 +22,8 @@ export const WEBRTC_IMPORTERS = {
 
 type Platform = (typeof WEBRTC_IMPORTERS)[keyof typeof WEBRTC_IMPORTERS]
 
-function packageName(specifier: string): string {
+/** The package a bare specifier names (`@scope/name/sub` → `@scope/name`). */
+export function packageName(specifier: string): string {
   const parts = specifier.split('/')
   return specifier.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]!
 }
