@@ -29,6 +29,7 @@ import {
   run,
   serveStatic,
   sizeOnDisk,
+  startViteDev,
 } from './testing/consumer.ts'
 
 /** 96 × 992 px of noise: a 286 KB PNG, two 256 KiB blocks. */
@@ -133,7 +134,7 @@ describe('the packed package in fresh projects', () => {
     // react-native came in through @libp2p/webrtc's react-native-webrtc (184 MB of 277 MB).
     expect(() => readFileSync(join(at, 'node_modules/react-native/package.json'))).toThrow()
     expect(production).toBeGreaterThan(0)
-  })
+  }, 180_000)
 
   it('imports fulmen and fulmen/b3 in Node 24, which hash a buffer as @noble/hashes does', async () => {
     const script = `
@@ -172,7 +173,7 @@ describe('the packed package in fresh projects', () => {
     report.push(
       `${version || '/usr/bin/node'} (below engines >=22): ${node20.code === 0 ? 'imports work' : `exit ${node20.code}: ${node20.stderr.trim().split('\n').slice(0, 3).join(' | ')}`}`,
     )
-  })
+  }, 180_000)
 
   it('runs the compiled CLI: npx fulmen --help, and fulmen hash', async () => {
     const at = installed['node-fetch']
@@ -189,7 +190,7 @@ describe('the packed package in fresh projects', () => {
     )
     expect(hashed.code, hashed.stderr).toBe(0)
     expect(hashed.stdout.slice(0, 64)).toBe(BLOB_HEX)
-  })
+  }, 180_000)
 
   it('node-fetch: typechecks (NodeNext) and fetches the verified image from a real node', async () => {
     const at = installed['node-fetch']
@@ -202,7 +203,7 @@ describe('the packed package in fresh projects', () => {
     expect(fetched.code, fetched.stderr).toBe(0)
     expect(Buffer.compare(readFileSync(out), IMAGE.bytes)).toBe(0)
     expect(fetched.stderr).toContain(`${IMAGE.bytes.length} bytes verified: ${cid}`)
-  })
+  }, 180_000)
 
   for (const name of ['vite-dapp', 'service-worker'] as const) {
     it(`${name}: typechecks with its strict tsconfig and builds with vite`, async () => {
@@ -222,14 +223,20 @@ describe('the packed package in fresh projects', () => {
     }, 240_000)
   }
 
-  /** Opens `path` of the built example `name`, served statically, in a fresh context. */
-  async function openBuilt(name: Example, query: string) {
+  /** Opens `base/?query` in a fresh context of the shared Chromium. */
+  async function openPage(base: string, query: URLSearchParams) {
     browser ??= await launchChromium()
-    const server = await serveStatic(join(installed[name], 'dist'))
     const context = await browser.newContext()
     const logs: PageLogs = capturePageLogs(context)
     const page = await context.newPage()
-    await page.goto(`${server.url}/?${query}`)
+    await page.goto(`${base}/?${query}`)
+    return { page, logs, context }
+  }
+
+  /** Opens the built example `name`, served statically (what a dapp's host does with dist/). */
+  async function openBuilt(name: Example, query: URLSearchParams) {
+    const server = await serveStatic(join(installed[name], 'dist'))
+    const { page, logs, context } = await openPage(server.url, query)
     return {
       page,
       logs,
@@ -240,17 +247,20 @@ describe('the packed package in fresh projects', () => {
     }
   }
 
-  it('vite-dapp: the built page shows the verified image from a real node in Chromium', async () => {
+  /** The vite-dapp page at `base` shows the image, fetched by `createClient` and verified. */
+  async function showsVerifiedImage(base: string): Promise<void> {
     const cid = formatContentId(blake3(IMAGE.bytes), 'cid')
-    const query = new URLSearchParams({ node: nodeAddress, id: cid })
-    const { page, logs, close } = await openBuilt('vite-dapp', query.toString())
+    const { page, logs, context } = await openPage(
+      base,
+      new URLSearchParams({ node: nodeAddress, id: cid }),
+    )
     try {
       await page
         .waitForFunction(() => document.body.dataset.serviceWorker === 'ready', null, {
           timeout: 90_000,
         })
-        .catch((e: unknown) => {
-          throw new Error(`${e}\n${logs.text()}`)
+        .catch(async (e: unknown) => {
+          throw new Error(`${e}\n${await page.textContent('#status')}\n${logs.text()}`)
         })
       expect(await page.textContent('#status')).toBe(`${IMAGE.bytes.length} bytes verified: ${cid}`)
       const size = await page.$eval('#image', (img: HTMLImageElement) => [
@@ -260,13 +270,31 @@ describe('the packed package in fresh projects', () => {
       expect(size).toEqual([IMAGE.width, IMAGE.height])
       expect(logs.errors).toEqual([])
     } finally {
-      await close()
+      await context.close()
+    }
+  }
+
+  it('vite-dapp: the built page shows the verified image from a real node in Chromium', async () => {
+    const server = await serveStatic(join(installed['vite-dapp'], 'dist'))
+    try {
+      await showsVerifiedImage(server.url)
+    } finally {
+      await server.close()
+    }
+  }, 180_000)
+
+  it('vite-dapp: the same under the dev server (`vite`), with only the fulmen() plugin', async () => {
+    const vite = await startViteDev(installed['vite-dapp'])
+    try {
+      await showsVerifiedImage(vite.url)
+    } finally {
+      await vite.stop()
     }
   }, 180_000)
 
   it('service-worker: the built page loads the image through its service worker', async () => {
     const query = new URLSearchParams({ node: nodeAddress, id: IMAGE.hex })
-    const { page, logs, close } = await openBuilt('service-worker', query.toString())
+    const { page, logs, close } = await openBuilt('service-worker', query)
     try {
       await page
         .waitForFunction(

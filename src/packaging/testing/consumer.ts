@@ -3,7 +3,7 @@
  * into temporary copies of examples/ from the npm cache only, and what a user would measure
  * (sizes on disk, gzip sizes of a built page).
  */
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { extname, join } from 'node:path'
@@ -200,3 +200,39 @@ export function serveStatic(dir: string): Promise<TestServer> {
 
 export const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`
 export const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`
+
+/** `vite` (the dev server) of the project in `dir`, on a port the system picks. */
+export async function startViteDev(
+  dir: string,
+): Promise<{ readonly url: string; stop(): Promise<void> }> {
+  const child = spawn(
+    process.execPath,
+    ['node_modules/vite/bin/vite.js', '--host', '127.0.0.1', '--port', '0', '--strictPort'],
+    { cwd: dir, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  let output = ''
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`vite did not start in 60 s\n${output}`)),
+      60_000,
+    )
+    const read = (chunk: Buffer) => {
+      output += chunk
+      const m = /Local:\s+(http:\/\/\S+?)\/?\s/.exec(output)
+      if (m === null) return
+      clearTimeout(timer)
+      resolve(m[1]!)
+    }
+    child.stdout.on('data', read)
+    child.stderr.on('data', read)
+    void exited.then(() => reject(new Error(`vite exited before it started\n${output}`)))
+  })
+  return {
+    url,
+    stop: async () => {
+      child.kill('SIGTERM')
+      await exited
+    },
+  }
+}
