@@ -6,14 +6,16 @@
  * Modules, not time: the assertions hold on a busy machine too.
  */
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { getSystemErrorMessage } from 'node:util'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { contentIdSpellings } from '../../b3/content-id.ts'
 import { initialProof } from '../../b3/proof.ts'
 import { treeOf } from '../../b3/tree.ts'
+import { messageText } from './failure.ts'
 import { hex } from './output.ts'
 import { fulmenVersion, VersionError } from './version.ts'
 
@@ -214,4 +216,23 @@ describe('the version comes from the nearest package.json named "fulmen"', () =>
     writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'fulmen' }))
     expect(() => fulmenVersion(root)).toThrow(/has no version/)
   })
+})
+
+test("a system error's text without util.getSystemErrorMessage (Node 22.0-22.11) is Node's own", () => {
+  const errors: NodeJS.ErrnoException[] = []
+  for (const open of [
+    () => openSync(join(dir, 'missing', 'file'), 'r'),
+    () => openSync(join(dir, 'one.bin', 'below-a-file'), 'r'),
+    () => openSync(join(dir, 'one.bin'), 'wx'),
+  ]) {
+    try {
+      open()
+    } catch (e) {
+      errors.push(e as NodeJS.ErrnoException)
+    }
+  }
+  expect(errors.map((e) => e.code)).toEqual(['ENOENT', 'ENOTDIR', 'EEXIST'])
+  for (const e of errors) expect(messageText(e.message)).toBe(getSystemErrorMessage(e.errno!))
+  expect(messageText('EACCES: permission denied')).toBe('permission denied')
+  expect(messageText('not a system message')).toBe('not a system message')
 })

@@ -3,7 +3,7 @@
  * errors, 1 for everything else. Expected failures (bad input, missing files, B3Error) never
  * show a stack; anything else is a bug and keeps its stack.
  */
-import { getSystemErrorMessage } from 'node:util'
+import * as util from 'node:util'
 import { UsageError } from './command.ts'
 
 export const EXIT_FAILURE = 1
@@ -18,15 +18,21 @@ export function isSystemError(e: unknown): e is NodeJS.ErrnoException {
   )
 }
 
+/** libuv's text from a system error's message: "<CODE>: <text>, <syscall> '<path>'". */
+export function messageText(message: string): string {
+  return /^[A-Z0-9_]+: (.+?)(?:, \w+(?: '.*')?)?$/s.exec(message)?.[1] ?? message
+}
+
 /** "no such file or directory" rather than "ENOENT: no such file or directory, open 'x'". */
 export function systemErrorMessage(e: NodeJS.ErrnoException): string {
   // libuv says "illegal operation on a directory".
   if (e.code === 'EISDIR') return 'is a directory'
+  // Node 22.12 and later; on 22.0-22.11 a named import of it failed every command at load.
+  const describe = (util as Partial<typeof util>).getSystemErrorMessage
   try {
-    return getSystemErrorMessage(e.errno!)
-  } catch {
-    return e.message
-  }
+    if (describe !== undefined) return describe(e.errno!)
+  } catch {}
+  return messageText(e.message)
 }
 
 /**
