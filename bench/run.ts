@@ -20,7 +20,12 @@
  *                 (bench/browser/fetch-driver.ts), and tab-node
  *     tab-node    issue 7's tab node (bench/browser/tab-node-driver.ts): tab to tab over
  *                 WebRTC beside tab to node over WebSockets
+ *     startup     CLI start-up, issue 13 (bench/node/startup.ts): fulmen --help, --version and
+ *                 hash of 1 byte beside node -e 0, from the compiled bin and from source
  *   --only-sessions, --only-browser, --only-tab-node: aliases of --only sessions, browser, tab-node
+ *   --startup-base REF           startup: also time REF's CLI, compiled the same way (the "before")
+ *   --startup-npx                startup: also time `npx fulmen` in a project that installed the
+ *                                packed tarball
  */
 
 import os from 'node:os'
@@ -38,6 +43,7 @@ import { measureLoad } from './node/load.ts'
 import { describeMachine } from './node/machine.ts'
 import { measureMemory } from './node/memory.ts'
 import { measureSessions } from './node/sessions.ts'
+import { measureStartup } from './node/startup.ts'
 import { measureProofs, measureTreeVsHash, measureVerify } from './node/tree.ts'
 import { measureWorkers } from './node/workers.ts'
 import { type Figure, GiB, MiB, makeInput, toHex } from './shared.ts'
@@ -47,7 +53,16 @@ const args = new Set(argv)
 const json = args.has('--json')
 const quick = args.has('--quick')
 
-const SECTIONS = ['hash', 'memory', 'gateway', 'sessions', 'load', 'browser', 'tab-node'] as const
+const SECTIONS = [
+  'hash',
+  'memory',
+  'gateway',
+  'sessions',
+  'load',
+  'browser',
+  'tab-node',
+  'startup',
+] as const
 type Section = (typeof SECTIONS)[number]
 const isSection = (name: string): name is Section => (SECTIONS as readonly string[]).includes(name)
 /** `--only NAME[,NAME…]` (or `--only=…`, repeatable) and the older `--only-NAME` aliases. */
@@ -74,6 +89,7 @@ const skipped: Record<Section, boolean> = {
   load: args.has('--no-full-node') || args.has('--no-load'),
   browser: args.has('--no-browser'),
   'tab-node': args.has('--no-browser'),
+  startup: false,
 }
 const runs = (section: Section): boolean =>
   !skipped[section] && (only.size === 0 || only.has(section))
@@ -93,6 +109,13 @@ const BROWSER_FETCH_BYTES = quick ? 32 * MiB : 256 * MiB
 // The tab's store is IndexedDB with a 256 MiB default quota: 128 MiB (and the 4 MiB first-byte
 // content) fit beside each other without eviction (docs/benchmarks.md, "Tab node (issue 7)").
 const TAB_NODE_BYTES = quick ? 32 * MiB : 128 * MiB
+const STARTUP_RUNS = quick ? 5 : 30
+/** `--startup-base REF` (or `=REF`): the CLI of REF timed beside the current one. */
+const startupBase = ((): string | undefined => {
+  const i = argv.indexOf('--startup-base')
+  if (i >= 0) return argv[i + 1]
+  return argv.find((a) => a.startsWith('--startup-base='))?.slice(15)
+})()
 
 const started = performance.now()
 const log = (line: string): void => {
@@ -111,6 +134,25 @@ log(`${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`)
 const figures: Figure[] = []
 const notes: string[] = []
 const digestsAgree: string[] = []
+
+// First, while nothing of ours has warmed or loaded the machine.
+let startupBaseRef: string | undefined
+if (runs('startup')) {
+  try {
+    const result = await measureStartup({
+      runs: STARTUP_RUNS,
+      log,
+      ...(startupBase === undefined ? {} : { baseRef: startupBase }),
+      npx: args.has('--startup-npx'),
+    })
+    figures.push(...result.figures)
+    notes.push(...result.notes)
+    startupBaseRef = result.baseRef
+  } catch (e) {
+    notes.push(`CLI start-up run failed: ${(e as Error).message.split('\n')[0]}`)
+    log(`CLI start-up run failed: ${(e as Error).stack}`)
+  }
+}
 
 if (runs('hash')) {
   log(`generating ${NODE_BYTES / MiB} MiB of input`)
@@ -319,7 +361,124 @@ const BROWSER = `Browser (issue 6): Chromium, ${BROWSER_FETCH_BYTES / MiB} MiB o
 const BUNDLES = 'Browser (issue 6): bundle sizes (vite build, minified; gzip -9)'
 const TAB_NODE = `Tab node (issue 7): Chromium, ${TAB_NODE_BYTES / MiB} MiB, tab to tab over loopback WebRTC vs tab to node over WebSockets`
 
+const STARTUP = `CLI start-up (issue 13): median wall time of ${STARTUP_RUNS} interleaved runs, Node ${process.version}`
+const STARTUP_TARGET = { text: '≤ 3×', met: (r: number) => r <= 3 }
+
 const comparisons: Comparison[] = [
+  {
+    section: STARTUP,
+    label: 'fulmen --help, compiled bin vs node -e 0',
+    figure: 'startup.compiled.help',
+    peer: 'startup.node',
+    ratio: 'startup.ratio.compiled-help/node',
+    target: STARTUP_TARGET,
+  },
+  {
+    section: STARTUP,
+    label: 'fulmen hash of 1 byte, compiled bin vs node -e 0',
+    figure: 'startup.compiled.hash',
+    peer: 'startup.node',
+    ratio: 'startup.ratio.compiled-hash/node',
+    target: STARTUP_TARGET,
+  },
+  {
+    section: STARTUP,
+    label: 'fulmen --version, compiled bin vs node -e 0',
+    figure: 'startup.compiled.version',
+    peer: 'startup.node',
+    ratio: 'startup.ratio.compiled-version/node',
+  },
+  {
+    section: STARTUP,
+    label: 'fulmen --help, from source (type stripping) vs node -e 0',
+    figure: 'startup.source.help',
+    peer: 'startup.node',
+    ratio: 'startup.ratio.source-help/node',
+  },
+  {
+    section: STARTUP,
+    label: 'fulmen hash of 1 byte, from source vs node -e 0',
+    figure: 'startup.source.hash',
+    peer: 'startup.node',
+    ratio: 'startup.ratio.source-hash/node',
+  },
+  {
+    section: STARTUP,
+    label: 'fulmen --version, from source vs node -e 0',
+    figure: 'startup.source.version',
+    peer: 'startup.node',
+    ratio: 'startup.ratio.source-version/node',
+  },
+  {
+    section: STARTUP,
+    label: `fulmen --help, ${startupBaseRef} compiled (before) vs node -e 0`,
+    figure: 'startup.base.help',
+    peer: 'startup.node',
+    ratio: 'startup.ratio.base-help/node',
+  },
+  {
+    section: STARTUP,
+    label: `fulmen hash of 1 byte, ${startupBaseRef} compiled (before) vs node -e 0`,
+    figure: 'startup.base.hash',
+    peer: 'startup.node',
+    ratio: 'startup.ratio.base-hash/node',
+  },
+  {
+    section: STARTUP,
+    label: `fulmen --version, ${startupBaseRef} compiled (before) vs node -e 0`,
+    figure: 'startup.base.version',
+    peer: 'startup.node',
+    ratio: 'startup.ratio.base-version/node',
+  },
+  {
+    section: STARTUP,
+    label: `fulmen --help, compiled: now vs ${startupBaseRef}`,
+    figure: 'startup.compiled.help',
+    peer: 'startup.base.help',
+    ratio: 'startup.ratio.compiled-help/base-help',
+  },
+  {
+    section: STARTUP,
+    label: `fulmen hash of 1 byte, compiled: now vs ${startupBaseRef}`,
+    figure: 'startup.compiled.hash',
+    peer: 'startup.base.hash',
+    ratio: 'startup.ratio.compiled-hash/base-hash',
+  },
+  {
+    section: STARTUP,
+    label: 'npx fulmen --help (installed tarball) vs node -e 0',
+    figure: 'startup.npx.help',
+    peer: 'startup.node',
+    ratio: 'startup.ratio.npx-help/node',
+  },
+  {
+    section: STARTUP,
+    label: 'npx fulmen hash of 1 byte vs node -e 0',
+    figure: 'startup.npx.hash',
+    peer: 'startup.node',
+    ratio: 'startup.ratio.npx-hash/node',
+  },
+  {
+    section: STARTUP,
+    label: 'npx fulmen --version vs node -e 0',
+    figure: 'startup.npx.version',
+    peer: 'startup.node',
+    ratio: 'startup.ratio.npx-version/node',
+  },
+  {
+    section: STARTUP,
+    label: 'npx fulmen --help vs npx of an empty bin (npx and npm themselves)',
+    figure: 'startup.npx.help',
+    peer: 'startup.npx-noop',
+    ratio: 'startup.ratio.npx-help/npx-noop',
+  },
+  {
+    section: STARTUP,
+    label: 'npx fulmen hash of 1 byte vs npx of an empty bin',
+    figure: 'startup.npx.hash',
+    peer: 'startup.npx-noop',
+    ratio: 'startup.ratio.npx-hash/npx-noop',
+  },
   {
     section: `Node: BLAKE3 of ${NODE_BYTES / MiB} MiB in memory`,
     label: 'Fulmen wasm-simd vs hash-wasm (256 KiB updates)',
