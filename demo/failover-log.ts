@@ -20,7 +20,6 @@ function whatHappened(code: string): string {
       return 'sent a proof that failed verification'
     case 'WIRE_WRONG_CONTENT':
       return 'announced content with the wrong root or length'
-    case 'FETCH_INTEGRITY':
     case 'CLIENT_WRONG_DIGEST':
       return 'sent content that does not match its digest'
     case 'CLIENT_TRUNCATED':

@@ -171,3 +171,16 @@ describe('browser client (worker) over real nodes', () => {
     expect((error as FetchError).failures[0]?.code).toBe('CLIENT_UNREACHABLE')
   })
 })
+
+describe('a client worker that does not load', () => {
+  test('createClient rejects with FETCH_WORKER_FAILED', async () => {
+    const missing = new URL('/no-such-fulmen-worker.js', location.href)
+    const error = await createClient({
+      bootstrap: network.nodes,
+      keyDatabase: false,
+      worker: () => new Worker(missing, { type: 'module' }),
+    }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(FetchError)
+    expect((error as FetchError).code).toBe('FETCH_WORKER_FAILED')
+  })
+})

@@ -57,7 +57,8 @@ export async function createClient(options: BrowserClientOptions): Promise<Brows
   const failed = new Promise<never>((_, reject) => {
     worker.addEventListener('error', (event) => {
       event.preventDefault()
-      reject(new Error(`the client worker failed: ${event.message || 'it did not load'}`))
+      const why = event.message || 'it did not load'
+      reject(new FetchError('FETCH_WORKER_FAILED', `the client worker failed: ${why}`))
     })
   })
   const remote = Comlink.wrap<ClientWorkerApi>(worker)

@@ -10,17 +10,14 @@ export type FetchErrorCode =
   /** The pointer or the options are not valid. */
   | 'FETCH_BAD_REQUEST'
   /**
-   * Not used by the client any more: a body that does not match its IPFS CID or HTTP
-   * integrity is that node's failure (`CLIENT_WRONG_DIGEST`) and the next node is tried.
-   */
-  | 'FETCH_INTEGRITY'
-  /**
    * A body held until its pointer's digest is checked could not be kept: over the memory
    * bound with no spill given (`holding.spill`), or the spill failed.
    */
   | 'FETCH_HOLD_FAILED'
   /** The client was closed. */
   | 'FETCH_CLOSED'
+  /** The browser client's Web Worker did not load (a bundler that did not emit it, a CSP) or crashed. */
+  | 'FETCH_WORKER_FAILED'
 
 /** How one node failed a fetch: which node, and the typed error it caused. */
 export interface NodeFailure {

@@ -8,7 +8,7 @@ describe('failureKind', () => {
       'B3_PROOF_MISMATCH',
       'B3_PROOF_LENGTH',
       'WIRE_WRONG_CONTENT',
-      'FETCH_INTEGRITY',
+      'ORIGIN_INTEGRITY',
       'CLIENT_WRONG_DIGEST',
       'CLIENT_WRONG_LENGTH',
     ]) {
