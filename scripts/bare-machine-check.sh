@@ -10,7 +10,7 @@
 #   npm install && npm test    the whole suite (~15 min); its pretest installs Chromium as root
 #
 # Usage: scripts/bare-machine-check.sh [--test full|smoke|none] [--no-start] [--keep]
-#   --test smoke   instead of npm test: npm test's pretest, the typecheck and the CLI test file
+#   --test smoke   instead of npm test: its pretest, the typecheck, the CLI and system-deps tests
 #   --keep         keep the temp dir (logs in it are printed on failure either way)
 #
 # Run it as root on a machine without Chromium and b3sum to prove the absent case (the pretest
@@ -152,7 +152,7 @@ if [ "$test_mode" != none ]; then
     what='npm install && npm test'
     commands='npm install --no-audit --no-fund && npm test'
   else
-    what='npm install && npm test, smoke (pretest, typecheck, the CLI tests)'
+    what='npm install && npm test, smoke (pretest, typecheck, the CLI and system-deps tests)'
     commands='set -e
       npm install --no-audit --no-fund
       if ! node -e "process.exit(require(\"./package.json\").scripts.pretest ? 0 : 1)"; then
@@ -161,7 +161,8 @@ if [ "$test_mode" != none ]; then
       fi
       npm run pretest
       npm run typecheck
-      npx vitest run --project node src/node/cli/cli.node.test.ts'
+      npx vitest run --project node src/node/cli/cli.node.test.ts
+      npx vitest run --project e2e e2e/system-deps.e2e.test.ts'
   fi
   if (cd "$work/main" && "${bare[@]}" bash -c "$commands" >"$log" 2>&1); then
     say "$what: passed in $(seconds "$t0") s"
