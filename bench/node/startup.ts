@@ -215,9 +215,14 @@ export async function measureStartup(options: StartupOptions): Promise<StartupRe
     ]
     if (options.baseRef !== undefined) {
       const bin = baseBin(options.baseRef, log)
-      contenders.push(...cli('startup.base', node, [bin]))
+      // out/src/node/cli/fulmen.js: the tree's own source is at ../../../../../src.
+      const source = join(bin, '..', '..', '..', '..', '..', 'src/node/cli/fulmen.ts')
+      contenders.push(
+        ...cli('startup.base', node, [bin]),
+        ...cli('startup.base-source', node, [source]),
+      )
       notes.push(
-        `CLI start-up: "before" is ${options.baseRef}'s src/node/cli/fulmen.ts compiled with tsc (git archive into .scratch/, same Node and node_modules).`,
+        `CLI start-up: "before" is ${options.baseRef}'s src/node/cli/fulmen.ts compiled with tsc, and run from its source (git archive into .scratch/, same Node and node_modules).`,
       )
     }
     if (options.npx) {
