@@ -220,7 +220,9 @@ if (runs('gateway')) {
     })
     figures.push(...gateway.figures)
     notes.push(...gateway.notes)
-    digestsAgree.push(`fulmen add ${gateway.digestsAgree ? 'agrees' : 'DISAGREES'} with b3sum`)
+    digestsAgree.push(
+      `fulmen add ${gateway.digestsAgree ? 'agrees' : 'DISAGREES'} with b3sum (or @noble/hashes where b3sum is missing)`,
+    )
   } catch (e) {
     notes.push(`Full node run failed: ${(e as Error).message.split('\n')[0]}`)
     log(`Full node run failed: ${(e as Error).stack}`)
