@@ -158,9 +158,10 @@ describe('the demo page', () => {
     // The image (4 blocks, fetched whole to check its digest) meets the lie at block 2.
     const caught = t.page.locator('#image-caught[data-caught="lied"]')
     await caught.waitFor({ timeout: 60_000 })
-    expect((await caught.textContent()) ?? '').toMatch(
-      /^\d+ lies? caught: liar lied \(B3_BLOCK_MISMATCH\) → node-\d/,
-    )
+    // The lie is shown when caught, the node that took over once the worker reports it.
+    await expect
+      .poll(async () => (await caught.textContent()) ?? '', { timeout: 30_000 })
+      .toMatch(/^\d+ lies? caught: liar lied \(B3_BLOCK_MISMATCH\) → node-\d/)
     await t.page.waitForFunction(
       () => {
         const img = document.querySelector<HTMLImageElement>('#image')
