@@ -28,19 +28,11 @@ import { loadOrCreateIdentity } from './identity.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { createMetrics, type NodeMetrics } from './metrics.ts'
 import { type ProviderService, startProviderService } from './providers/provider-service.ts'
-import { RUNTIME_FILE } from './runtime.ts'
+import { RUNTIME_FILE, type RuntimeInfo } from './runtime.ts'
 import { type SessionService, startSessionService } from './session-service.ts'
 import { createStoreScrubber } from './store-scrubber.ts'
 
 export { RUNTIME_FILE }
-
-export interface RuntimeInfo {
-  readonly pid: number
-  readonly peerId: string
-  readonly http: string
-  readonly multiaddrs: readonly string[]
-  readonly startedAt: string
-}
 
 export interface FullNode {
   readonly peerId: string

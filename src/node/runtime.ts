@@ -4,13 +4,21 @@
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { RuntimeInfo } from './full-node.ts'
 
 /**
  * Written while the node runs, so `fulmen node status` and `fulmen add` can find it. Defined
  * here rather than in full-node.ts so that finding a node does not load libp2p (~0.8 s).
  */
 export const RUNTIME_FILE = 'node.json'
+
+/** What `RUNTIME_FILE` holds (full-node.ts writes it). */
+export interface RuntimeInfo {
+  readonly pid: number
+  readonly peerId: string
+  readonly http: string
+  readonly multiaddrs: readonly string[]
+  readonly startedAt: string
+}
 
 export async function findRunningNode(dataDir: string): Promise<RuntimeInfo | undefined> {
   let info: RuntimeInfo
