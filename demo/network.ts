@@ -1,5 +1,5 @@
 /**
- * The local network the dev server started (src/node/testing/local-network.ts): its nodes,
+ * The local network the dev server started (src/devnet/local-network.ts): its nodes,
  * the lying node, the origin and the demo content, from `GET /fulmen-network.json`.
  */
 import type {
@@ -7,7 +7,7 @@ import type {
   LiarInfo,
   NetworkDescription,
   NetworkNodeInfo,
-} from '../src/node/testing/local-network.ts'
+} from '../src/devnet/local-network.ts'
 
 export type { NetworkDescription }
 export type DemoContent = ContentInfo

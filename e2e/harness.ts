@@ -30,7 +30,7 @@ import {
 } from 'playwright'
 import { afterAll, afterEach, beforeAll, expect } from 'vitest'
 import { type Demo, type DemoOptions, startDemo } from '../scripts/demo-server.ts'
-import type { LocalNetwork } from '../src/node/testing/local-network.ts'
+import type { LocalNetwork } from '../src/devnet/local-network.ts'
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.ts'
 
 export { type Demo, type DemoOptions, startDemo }

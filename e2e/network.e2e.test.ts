@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto'
 import { describe, expect, test } from 'vitest'
-import type { NetworkDescription } from '../src/node/testing/local-network.ts'
+import type { NetworkDescription } from '../src/devnet/local-network.ts'
 import { screenshot, useDemoPage } from './harness.ts'
 
 const BLOCK = 262_144

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, test } from 'vitest'
-import { childEnv, exited, waitFor } from '../src/node/testing/processes.ts'
+import { childEnv, exited, waitFor } from '../src/devnet/processes.ts'
 
 const START = fileURLToPath(new URL('../scripts/start.ts', import.meta.url))
 

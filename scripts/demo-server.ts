@@ -1,6 +1,6 @@
 /**
  * The demo as `npm start` runs it, reusable by the e2e tests: a local network of real node
- * processes (src/node/testing/local-network.ts) and the demo page (demo/) served by Vite, with
+ * processes (src/devnet/local-network.ts) and the demo page (demo/) served by Vite, with
  * a small plugin that lets the page see and steer the network:
  *
  *   GET  /fulmen-network.json                 network.toJSON(), live (stopped nodes show)
@@ -17,7 +17,7 @@ import {
   type LocalNetwork,
   type LocalNetworkOptions,
   startLocalNetwork,
-} from '../src/node/testing/local-network.ts'
+} from '../src/devnet/local-network.ts'
 
 export const VITE_CONFIG = fileURLToPath(new URL('../vite.config.ts', import.meta.url))
 export const DEMO_ROOT = fileURLToPath(new URL('../demo/', import.meta.url))

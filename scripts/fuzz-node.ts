@@ -1,8 +1,8 @@
 /**
  * The node fuzzers at scale, and the node's memory across them: starts a `fulmen node start`
  * process on a temp dir (one file of content added), sends `--requests` fuzzed HTTP requests
- * (src/node/testing/http-fuzz.ts) and `--streams` garbage libp2p streams
- * (src/node/testing/libp2p-fuzz.ts) in `--rounds` rounds, and prints after each round the
+ * (src/devnet/http-fuzz.ts) and `--streams` garbage libp2p streams
+ * (src/devnet/libp2p-fuzz.ts) in `--rounds` rounds, and prints after each round the
  * node's resident memory (VmRSS of /proc/PID/status; the peak is VmHWM) and what it answered.
  * Exits 1 if any request got a malformed answer or a 500, or the node died.
  *
@@ -21,16 +21,16 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { createClientLibp2p } from '../src/net/client-libp2p.ts'
-import { runHttpFuzz } from '../src/node/testing/http-fuzz.ts'
-import { runLibp2pFuzz } from '../src/node/testing/libp2p-fuzz.ts'
+import { runHttpFuzz } from '../src/devnet/http-fuzz.ts'
+import { runLibp2pFuzz } from '../src/devnet/libp2p-fuzz.ts'
 import {
   pseudoRandomBytes,
   runFulmen,
   sleep,
   startNode,
   wsAddressOf,
-} from '../src/node/testing/processes.ts'
+} from '../src/devnet/processes.ts'
+import { createClientLibp2p } from '../src/net/client-libp2p.ts'
 
 const USAGE =
   'Usage: npx node scripts/fuzz-node.ts [--requests N] [--streams N] [--rounds N] [--seed S] [--node-arg FLAG]… [--idle S] [--keep]\n'

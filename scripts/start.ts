@@ -12,7 +12,7 @@
  * usage and exits 2.
  */
 import { parseArgs } from 'node:util'
-import type { LocalNetwork } from '../src/node/testing/local-network.ts'
+import type { LocalNetwork } from '../src/devnet/local-network.ts'
 import { DEFAULT_DEMO_PORT, type Demo, startDemo } from './demo-server.ts'
 
 const USAGE = 'Usage: npm start -- [--port N] [--host ADDR] [--dir DIR] [--download-size BYTES]\n'

@@ -11,12 +11,7 @@ import { fileURLToPath } from 'node:url'
 import { type Browser, chromium } from 'playwright'
 import { createServer } from 'vite'
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../e2e/chromium.ts'
-import {
-  type NodeProcess,
-  runFulmen,
-  startNode,
-  wsAddressOf,
-} from '../../src/node/testing/processes.ts'
+import { type NodeProcess, runFulmen, startNode, wsAddressOf } from '../../src/devnet/processes.ts'
 import { scratchDir } from '../node/scratch-dir.ts'
 import { type Figure, makeInput } from '../shared.ts'
 

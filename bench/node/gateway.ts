@@ -29,12 +29,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { blake3 } from '@noble/hashes/blake3.js'
 import { bytesToHex } from '@noble/hashes/utils.js'
-import {
-  childEnv,
-  FULMEN_CLI,
-  type NodeProcess,
-  startNode,
-} from '../../src/node/testing/processes.ts'
+import { childEnv, FULMEN_CLI, type NodeProcess, startNode } from '../../src/devnet/processes.ts'
 import { type Figure, fillPseudoRandom, MiB, mibPerSecond } from '../shared.ts'
 import { runJsonChild } from './json-child.ts'
 import { scratchDir } from './scratch-dir.ts'

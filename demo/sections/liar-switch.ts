@@ -6,7 +6,7 @@
 import { byId, setText } from '../dom.ts'
 import type { DemoState } from '../state.ts'
 
-/** What each lying mode does, in words (src/node/testing/lying-node.ts). */
+/** What each lying mode does, in words (src/devnet/lying-node.ts). */
 const LIES: Record<string, string> = {
   'flip-byte': 'flips one bit of a block',
   'wrong-proof': 'corrupts a block’s proof',

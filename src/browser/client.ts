@@ -12,7 +12,7 @@ import type {
   NodeStatus,
 } from '../client/client.ts'
 import { FetchError } from '../client/errors.ts'
-import type { PeerDialer } from '../client/peer-dialer.ts'
+import type { PeerDialer } from '../net/peer-dialer.ts'
 import type { WindowLibp2p } from '../net/window-libp2p.ts'
 import { formatPointer, type Pointer } from '../origin/pointer.ts'
 import type { ClientWorkerApi } from './client-worker-api.ts'

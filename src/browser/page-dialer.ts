@@ -11,7 +11,7 @@
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { multiaddr } from '@multiformats/multiaddr'
 import * as Comlink from 'comlink'
-import type { PeerDialer, PeerLink } from '../client/peer-dialer.ts'
+import type { PeerDialer, PeerLink } from '../net/peer-dialer.ts'
 import { joinChannels, portChannel } from '../wire/port-channel.ts'
 
 /** What the page offers its worker (a comlink proxy). */

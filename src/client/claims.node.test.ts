@@ -1,6 +1,6 @@
 /**
  * What a node's header claims, checked against real node processes and lying nodes
- * (src/node/testing/lying-node.ts) in front of them:
+ * (src/devnet/lying-node.ts) in front of them:
  *
  * - An integrity-pinned URL names a digest, not a BLAKE3 root: a node whose pointer record
  *   maps it to another file it holds (the `substitute` liar) serves that file, verified
@@ -19,16 +19,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import { TREE_BLOCK_LEN } from '../b3/constants.ts'
-import { printNodeLogsOnFailure } from '../node/testing/diagnostics.ts'
-import { type LyingNodeProcess, spawnLyingNode } from '../node/testing/lying-node.ts'
-import { type LocalOrigin, sriOf, startOrigin } from '../node/testing/origin-server.ts'
+import { type LyingNodeProcess, spawnLyingNode } from '../devnet/lying-node.ts'
+import { type LocalOrigin, sriOf, startOrigin } from '../devnet/origin-server.ts'
 import {
   type NodeProcess,
   pseudoRandomBytes,
   runFulmen,
   startNode,
   wsAddressOf,
-} from '../node/testing/processes.ts'
+} from '../devnet/processes.ts'
+import { printNodeLogsOnFailure } from '../node/testing/diagnostics.ts'
 import { type ClientOptions, createClient, type FulmenClient } from './client.ts'
 import { FetchError } from './errors.ts'
 import type { FetchProgress } from './progress.ts'

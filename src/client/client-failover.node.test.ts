@@ -14,9 +14,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { TREE_BLOCK_LEN } from '../b3/constants.ts'
-import { printNodeLogsOnFailure } from '../node/testing/diagnostics.ts'
-import { metricsOf, metricValue } from '../node/testing/http.ts'
-import { sriOf, startOrigin } from '../node/testing/origin-server.ts'
+import { sriOf, startOrigin } from '../devnet/origin-server.ts'
 import {
   type NodeProcess,
   pseudoRandomBytes,
@@ -24,7 +22,9 @@ import {
   startNode,
   toHex,
   wsAddressOf,
-} from '../node/testing/processes.ts'
+} from '../devnet/processes.ts'
+import { printNodeLogsOnFailure } from '../node/testing/diagnostics.ts'
+import { metricsOf, metricValue } from '../node/testing/http.ts'
 import { createClient, type FulmenClient } from './client.ts'
 import { FetchError } from './errors.ts'
 import type { FetchProgress } from './progress.ts'

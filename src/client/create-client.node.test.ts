@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, test } from 'vitest'
-import { childEnv } from '../node/testing/processes.ts'
+import { childEnv } from '../devnet/processes.ts'
 import { createClient } from './client.ts'
 import { ClientOptionsError } from './errors.ts'
 

@@ -1,5 +1,5 @@
 /**
- * The client against lying nodes (src/node/testing/lying-node.ts), each a process of its own
+ * The client against lying nodes (src/devnet/lying-node.ts), each a process of its own
  * in front of one real node: for every lie the client drops the liar with the lie's own error
  * code, resumes on the real node at the first unverified block, and delivers the exact
  * content; with only the liar to ask it fails with FETCH_ALL_NODES_FAILED, and what reached
@@ -11,20 +11,20 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import { TREE_BLOCK_LEN } from '../b3/constants.ts'
-import { printNodeLogsOnFailure } from '../node/testing/diagnostics.ts'
 import {
   DEFAULT_LIE_AFTER,
   type LyingMode,
   type LyingNodeProcess,
   spawnLyingNode,
-} from '../node/testing/lying-node.ts'
+} from '../devnet/lying-node.ts'
 import {
   type NodeProcess,
   pseudoRandomBytes,
   runFulmen,
   startNode,
   wsAddressOf,
-} from '../node/testing/processes.ts'
+} from '../devnet/processes.ts'
+import { printNodeLogsOnFailure } from '../node/testing/diagnostics.ts'
 import { createClient, type FulmenClient } from './client.ts'
 import { FetchError } from './errors.ts'
 import type { FetchProgress } from './progress.ts'

@@ -12,8 +12,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { hash } from '../b3/hash.ts'
-import { printNodeLogsOnFailure } from '../node/testing/diagnostics.ts'
-import { metricsOf, metricValue } from '../node/testing/http.ts'
 import {
   type NodeProcess,
   pseudoRandomBytes,
@@ -21,7 +19,9 @@ import {
   startNode,
   toHex,
   wsAddressOf,
-} from '../node/testing/processes.ts'
+} from '../devnet/processes.ts'
+import { printNodeLogsOnFailure } from '../node/testing/diagnostics.ts'
+import { metricsOf, metricValue } from '../node/testing/http.ts'
 import { createClient, type FulmenClient } from './client.ts'
 import { FetchError } from './errors.ts'
 import type { FetchProgress } from './progress.ts'

@@ -14,6 +14,7 @@ import { seededContent } from '../b3/testing/content.ts'
 import type { HashTree } from '../b3/tree.ts'
 import { generateClientKey } from '../crypto/client-key.ts'
 import type { ClientStream } from '../handshake/client-handshake.ts'
+import type { PeerDialer, PeerLink } from '../net/peer-dialer.ts'
 import { createResolver } from '../origin/resolver.ts'
 import { type CdnSessionState, serveCdnStream } from '../services/cdn/cdn-server.ts'
 import { createSessionHost } from '../services/session-host.ts'
@@ -21,7 +22,6 @@ import { MemoryBlockStore } from '../store/memory-block-store.ts'
 import type { SessionFrame } from '../wire/session-frames.ts'
 import { channelPair } from '../wire/testing/channel-pair.ts'
 import { NodeSession } from './node-session.ts'
-import type { PeerDialer, PeerLink } from './peer-dialer.ts'
 
 const NODE_KEY = new Uint8Array(32).map((_, i) => 0x40 + i)
 const NODE_PEER_ID = Uint8Array.from([0x00, 0x24, 0x08, 0x01, 0x12, 0x20, ...NODE_KEY])

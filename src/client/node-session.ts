@@ -12,10 +12,10 @@ import type { ClientKey } from '../crypto/client-key.ts'
 import { type ClientStream, joinSession, openSession } from '../handshake/client-handshake.ts'
 import { sleep } from '../handshake/deadline.ts'
 import { SessionError } from '../handshake/errors.ts'
+import type { PeerDialer, PeerLink } from '../net/peer-dialer.ts'
 import { CDN_SERVICE } from '../services/service-ids.ts'
 import { encodeSessionFrame, type SessionFrame } from '../wire/session-frames.ts'
 import { describeError, NodeFailureError } from './errors.ts'
-import type { PeerDialer, PeerLink } from './peer-dialer.ts'
 
 export interface NodeSessionOptions {
   readonly key: ClientKey

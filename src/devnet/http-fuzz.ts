@@ -9,7 +9,7 @@
  * of them take seconds; the few that may end a connection without an answer (random bytes,
  * CONNECT, Upgrade) go on a connection of their own, half-closed after the request.
  *
- * Every answer must be a well-formed HTTP/1.1 response (src/node/testing/raw-http.ts), never a
+ * Every answer must be a well-formed HTTP/1.1 response (src/devnet/raw-http.ts), never a
  * 500 (client input is never the node's internal error), and an error the gateway wrote must
  * have its JSON shape `{"error":{"code","message"}}`.
  */

@@ -12,10 +12,10 @@
  */
 import type { Connection } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { HANDSHAKE_PROTOCOL, PROVIDERS_PROTOCOL } from '../../net/protocols.ts'
-import { streamChannel } from '../../net/stream-channel.ts'
-import { encodeRawFrame, framePrefix } from '../../wire/frame-splitter.ts'
-import { FRAME_ANNOUNCE, FRAME_QUERY, ROOT_LEN } from '../../wire/provider-frames.ts'
+import { HANDSHAKE_PROTOCOL, PROVIDERS_PROTOCOL } from '../net/protocols.ts'
+import { streamChannel } from '../net/stream-channel.ts'
+import { encodeRawFrame, framePrefix } from '../wire/frame-splitter.ts'
+import { FRAME_ANNOUNCE, FRAME_QUERY, ROOT_LEN } from '../wire/provider-frames.ts'
 import {
   FRAME_CHALLENGE,
   FRAME_COMMIT,
@@ -25,7 +25,7 @@ import {
   FRAME_REVEAL,
   FRAME_SESSION,
   FRAME_TERMINATE,
-} from '../../wire/session-frames.ts'
+} from '../wire/session-frames.ts'
 import { Prng } from './fuzz-random.ts'
 
 /** The libp2p node the fuzzer dials from (a client libp2p: WebSockets, Noise, Yamux). */

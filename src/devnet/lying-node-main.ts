@@ -1,7 +1,7 @@
 /**
  * The lying node (lying-node.ts) as a process:
  *
- *   node src/node/testing/lying-node-main.ts --upstream <multiaddr> --mode <mode> [--after N]
+ *   node src/devnet/lying-node-main.ts --upstream <multiaddr> --mode <mode> [--after N]
  *                                            [--delta N] [--substitute ID] [--host H]
  *                                            [--log-level L]
  *
@@ -9,7 +9,7 @@
  * cleanly (exit 0) on SIGTERM or SIGINT. Logs (pino JSON) go to stderr.
  */
 import { parseArgs } from 'node:util'
-import { readySync } from '../../b3/engine.ts'
+import { readySync } from '../b3/engine.ts'
 import { isLyingMode, LYING_MODES, type LyingNodeOptions, startLyingNode } from './lying-node.ts'
 
 function fail(message: string): never {

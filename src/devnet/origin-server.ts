@@ -1,11 +1,11 @@
 /**
  * A local HTTP origin for process-level tests: paths mapped to bodies, each of which may be
  * served late, without a Content-Length, or as other bytes than the ones its SRI names (a
- * lying origin). Every request is recorded. Built on the origin layer's `startServer`.
+ * lying origin). Every request is recorded. Built on `startServer` (http-server.ts).
  */
 import { createHash } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
-import { sleep, startServer, type TestServer } from '../../origin/testing/servers.node.ts'
+import { sleep, startServer, type TestServer } from './http-server.ts'
 
 export interface OriginRoute {
   readonly body: Uint8Array

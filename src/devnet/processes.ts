@@ -10,7 +10,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
-export const FULMEN_CLI = fileURLToPath(new URL('../cli/fulmen.ts', import.meta.url))
+export const FULMEN_CLI = fileURLToPath(new URL('../node/cli/fulmen.ts', import.meta.url))
 
 export interface CliResult {
   readonly code: number | null

@@ -5,8 +5,8 @@
  */
 import { crc32, inflateSync } from 'node:zlib'
 import { describe, expect, test } from 'vitest'
-import { ready } from '../../b3/engine.ts'
-import { hash } from '../../b3/hash.ts'
+import { ready } from '../b3/engine.ts'
+import { hash } from '../b3/hash.ts'
 import { encodePng } from './png.ts'
 import { drawAurora, sampleDownload, sampleImage, sampleVideo } from './sample-content.ts'
 

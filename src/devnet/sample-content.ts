@@ -10,8 +10,8 @@
  */
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
-import { ready } from '../../b3/engine.ts'
-import { hash } from '../../b3/hash.ts'
+import { ready } from '../b3/engine.ts'
+import { hash } from '../b3/hash.ts'
 import { encodePng } from './png.ts'
 
 export interface SampleFile {
@@ -28,7 +28,7 @@ export interface SampleContent {
 }
 
 export const SAMPLE_VIDEO_PATH = fileURLToPath(
-  new URL('../../../scripts/sample-media/fulmen-sample.webm', import.meta.url),
+  new URL('../../scripts/sample-media/fulmen-sample.webm', import.meta.url),
 )
 
 export const DEFAULT_DOWNLOAD_BYTES = 64 * 1024 * 1024

@@ -1,7 +1,7 @@
 /** The client's `PeerDialer` over a libp2p node that dials and runs ping (src/net/client-libp2p.ts). */
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { PeerDialer, PeerLink } from '../client/peer-dialer.ts'
 import type { ClientLibp2p } from './client-libp2p.ts'
+import type { PeerDialer, PeerLink } from './peer-dialer.ts'
 import { HANDSHAKE_PROTOCOL } from './protocols.ts'
 import { streamChannel } from './stream-channel.ts'
 

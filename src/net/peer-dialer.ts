@@ -2,7 +2,8 @@
  * How the client reaches a node, as the client sees it: a dialer that returns a link to the
  * node, on which it opens handshake streams. libp2p is one implementation
  * (src/net/libp2p-dialer.ts); a browser worker that cannot hold a WebRTC connection itself
- * can dial through its page with another, since all the client needs are ByteChannels.
+ * can dial through its page with another, since all the client needs are ByteChannels. It lives
+ * in net, below client, because net's dialers implement it.
  */
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { ByteChannel } from '../wire/byte-channel.ts'

@@ -13,9 +13,9 @@ import { ping } from '@libp2p/ping'
 import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
-import type { PeerDialer } from '../client/peer-dialer.ts'
 import { connectionMonitor } from './connection-monitor.ts'
 import { libp2pDialer } from './libp2p-dialer.ts'
+import type { PeerDialer } from './peer-dialer.ts'
 
 export interface WindowLibp2pOptions {
   readonly privateKey?: PrivateKey

@@ -22,6 +22,14 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { TREE_BLOCK_LEN } from '../b3/constants.ts'
 import { generateClientKey } from '../crypto/client-key.ts'
+import { type LocalOrigin, sriOf, startOrigin } from '../devnet/origin-server.ts'
+import {
+  type NodeProcess,
+  pseudoRandomBytes,
+  runFulmen,
+  startNode,
+  wsAddressOf,
+} from '../devnet/processes.ts'
 import { openSession } from '../handshake/client-handshake.ts'
 import { type ClientLibp2p, createClientLibp2p } from '../net/client-libp2p.ts'
 import { HANDSHAKE_PROTOCOL } from '../net/protocols.ts'
@@ -30,14 +38,6 @@ import { CDN_SERVICE } from '../services/service-ids.ts'
 import { flipByte } from '../store/testing/flip-byte.ts'
 import { printNodeLogsOnFailure } from './testing/diagnostics.ts'
 import { frameLayout, metricsOf, metricValue, request } from './testing/http.ts'
-import { type LocalOrigin, sriOf, startOrigin } from './testing/origin-server.ts'
-import {
-  type NodeProcess,
-  pseudoRandomBytes,
-  runFulmen,
-  startNode,
-  wsAddressOf,
-} from './testing/processes.ts'
 
 const BLOCK = TREE_BLOCK_LEN
 

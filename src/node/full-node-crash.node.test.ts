@@ -10,8 +10,6 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } fro
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { printNodeLogsOnFailure } from './testing/diagnostics.ts'
-import { request } from './testing/http.ts'
 import {
   exited,
   type NodeProcess,
@@ -20,7 +18,9 @@ import {
   spawnFulmen,
   startNode,
   waitFor,
-} from './testing/processes.ts'
+} from '../devnet/processes.ts'
+import { printNodeLogsOnFailure } from './testing/diagnostics.ts'
+import { request } from './testing/http.ts'
 
 const MiB = 2 ** 20
 

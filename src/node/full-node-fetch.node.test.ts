@@ -9,10 +9,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { type NodeProcess, pseudoRandomBytes, runFulmen, startNode } from '../devnet/processes.ts'
 import { deadUrl } from '../origin/testing/servers.node.ts'
 import { printNodeLogsOnFailure } from './testing/diagnostics.ts'
 import { type FrameSpan, frameLayout, request } from './testing/http.ts'
-import { type NodeProcess, pseudoRandomBytes, runFulmen, startNode } from './testing/processes.ts'
 import { startTamperProxy, type Tamper } from './testing/tamper-proxy.ts'
 
 const BLOCK = 262_144

@@ -16,6 +16,14 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { readySync } from '../b3/engine.ts'
 import { hash } from '../b3/hash.ts'
+import { type LocalOrigin, sriOf, startOrigin } from '../devnet/origin-server.ts'
+import {
+  type NodeProcess,
+  pseudoRandomBytes,
+  runFulmen,
+  startNode,
+  toHex,
+} from '../devnet/processes.ts'
 import {
   deadUrl,
   type FakeGateway,
@@ -24,14 +32,6 @@ import {
 } from '../origin/testing/servers.node.ts'
 import { printNodeLogsOnFailure } from './testing/diagnostics.ts'
 import { metricsOf, metricValue, readFramed, request } from './testing/http.ts'
-import { type LocalOrigin, sriOf, startOrigin } from './testing/origin-server.ts'
-import {
-  type NodeProcess,
-  pseudoRandomBytes,
-  runFulmen,
-  startNode,
-  toHex,
-} from './testing/processes.ts'
 
 const MAX_BYTES = 2 ** 20
 const TIMEOUT_MS = 1500

@@ -19,6 +19,15 @@ import { HashChain } from '../acks/hash-chain.ts'
 import { TREE_BLOCK_LEN } from '../b3/constants.ts'
 import { createClient } from '../client/client.ts'
 import { type ClientKey, generateClientKey } from '../crypto/client-key.ts'
+import {
+  type NodeProcess,
+  pseudoRandomBytes,
+  runFulmen,
+  startNode,
+  toHex,
+  waitFor,
+  wsAddressOf,
+} from '../devnet/processes.ts'
 import { type ClientStream, joinSession, openSession } from '../handshake/client-handshake.ts'
 import { SessionError } from '../handshake/errors.ts'
 import { TerminationReason } from '../handshake/termination.ts'
@@ -29,15 +38,6 @@ import { CDN_SERVICE } from '../services/service-ids.ts'
 import type { DaClaimJson, DaSummary } from './das/da-pool.ts'
 import { printNodeLogsOnFailure } from './testing/diagnostics.ts'
 import { request } from './testing/http.ts'
-import {
-  type NodeProcess,
-  pseudoRandomBytes,
-  runFulmen,
-  startNode,
-  toHex,
-  waitFor,
-  wsAddressOf,
-} from './testing/processes.ts'
 
 const BLOCK = TREE_BLOCK_LEN
 // 21 blocks: past one acknowledgement window (16), so both a window's reveal and the final

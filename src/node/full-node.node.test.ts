@@ -15,6 +15,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { referenceBlake3Hex } from '../b3/testing/reference-blake3.ts'
+import {
+  type NodeProcess,
+  pseudoRandomBytes,
+  runFulmen,
+  sleep,
+  startNode,
+  waitFor,
+} from '../devnet/processes.ts'
 import { FRAMES_MEDIA_TYPE } from './gateway/http-gateway.ts'
 import { printNodeLogsOnFailure } from './testing/diagnostics.ts'
 import {
@@ -25,14 +33,6 @@ import {
   readFramed,
   request,
 } from './testing/http.ts'
-import {
-  type NodeProcess,
-  pseudoRandomBytes,
-  runFulmen,
-  sleep,
-  startNode,
-  waitFor,
-} from './testing/processes.ts'
 
 const BLOCK = 262_144
 const BIG = 40 * BLOCK + 123

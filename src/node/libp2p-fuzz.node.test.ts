@@ -1,6 +1,6 @@
 /**
  * The libp2p protocols of a real `fulmen node start` process under fuzzed streams
- * (src/node/testing/libp2p-fuzz.ts): `/fulmen/handshake/1.0.0` and `/fulmen/providers/1.0.0`
+ * (src/devnet/libp2p-fuzz.ts): `/fulmen/handshake/1.0.0` and `/fulmen/providers/1.0.0`
  * streams of random bytes, frames with random payloads, frames for the other direction,
  * truncated frames and oversized length prefixes, closed, reset or left open. After each batch
  * the process is alive and `/health` answers 200; at the end the node still answers a real
@@ -16,6 +16,9 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { generateClientKey } from '../crypto/client-key.ts'
+import { seedFrom } from '../devnet/fuzz-random.ts'
+import { runLibp2pFuzz } from '../devnet/libp2p-fuzz.ts'
+import { type NodeProcess, startNode, wsAddressOf } from '../devnet/processes.ts'
 import { openSession } from '../handshake/client-handshake.ts'
 import { type ClientLibp2p, createClientLibp2p } from '../net/client-libp2p.ts'
 import { HANDSHAKE_PROTOCOL, PROVIDERS_PROTOCOL } from '../net/protocols.ts'
@@ -23,10 +26,7 @@ import { streamChannel } from '../net/stream-channel.ts'
 import { CDN_SERVICE } from '../services/service-ids.ts'
 import { encodeProviderFrame, ProviderFrameDecoder } from '../wire/provider-frames.ts'
 import { printNodeLogsOnFailure } from './testing/diagnostics.ts'
-import { seedFrom } from './testing/fuzz-random.ts'
 import { metricsOf, metricValue } from './testing/http.ts'
-import { runLibp2pFuzz } from './testing/libp2p-fuzz.ts'
-import { type NodeProcess, startNode, wsAddressOf } from './testing/processes.ts'
 
 const CASES = 3_000
 const BATCH = 1_000

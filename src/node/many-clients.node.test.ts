@@ -20,9 +20,6 @@ import { bytesToHex } from '@noble/hashes/utils.js'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { hash } from '../b3/hash.ts'
 import { createClient } from '../client/create-client.node.ts'
-import { printNodeLogsOnFailure } from './testing/diagnostics.ts'
-import { metricsOf, metricValue, request } from './testing/http.ts'
-import type { ManyFetchesResult } from './testing/many-fetches-client.ts'
 import {
   childEnv,
   exited,
@@ -33,7 +30,10 @@ import {
   startNode,
   waitFor,
   wsAddressOf,
-} from './testing/processes.ts'
+} from '../devnet/processes.ts'
+import { printNodeLogsOnFailure } from './testing/diagnostics.ts'
+import { metricsOf, metricValue, request } from './testing/http.ts'
+import type { ManyFetchesResult } from './testing/many-fetches-client.ts'
 
 const CONTENTS = 8
 const SIZE = 2 ** 20

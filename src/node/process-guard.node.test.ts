@@ -18,6 +18,8 @@ import { Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { pino } from 'pino'
 import { afterAll, describe, expect, test } from 'vitest'
+import { type NodeProcess, startNode } from '../devnet/processes.ts'
+import { MalformedResponse, rawRequest } from '../devnet/raw-http.ts'
 import { createResolver } from '../origin/resolver.ts'
 import { MemoryBlockStore } from '../store/memory-block-store.ts'
 import { createGateway } from './gateway/http-gateway.ts'
@@ -25,8 +27,6 @@ import { createMetrics } from './metrics.ts'
 import { printNodeLogsOnFailure } from './testing/diagnostics.ts'
 import { FAULT_PATHS } from './testing/handler-faults.ts'
 import { metricsOf, metricValue } from './testing/http.ts'
-import { type NodeProcess, startNode } from './testing/processes.ts'
-import { MalformedResponse, rawRequest } from './testing/raw-http.ts'
 
 const HANDLER_FAULTS = fileURLToPath(new URL('./testing/handler-faults.ts', import.meta.url))
 

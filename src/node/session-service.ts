@@ -42,7 +42,7 @@ interface CdnBackend {
 
 /**
  * Either the node's CDN service, or `serve` of one's own behind the same handshake and
- * acknowledgement ledgers (test doubles such as src/node/testing/lying-node.ts).
+ * acknowledgement ledgers (test doubles such as src/devnet/lying-node.ts).
  */
 export type SessionServiceOptions = SessionServiceBase &
   (CdnBackend | { readonly serve: ServeStream })

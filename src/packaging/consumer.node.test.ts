@@ -16,7 +16,7 @@ import { capturePageLogs, launchChromium, type PageLogs } from '../../e2e/harnes
 import { formatContentId } from '../b3/content-id.ts'
 import { seededContent } from '../b3/testing/content.ts'
 import { galleryImage } from '../browser/testing/gallery.ts'
-import { type NodeProcess, runFulmen, startNode, wsAddressOf } from '../node/testing/processes.ts'
+import { type NodeProcess, runFulmen, startNode, wsAddressOf } from '../devnet/processes.ts'
 import {
   gzipSizes,
   installExample,

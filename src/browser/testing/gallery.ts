@@ -8,7 +8,7 @@
 import { bytesToHex } from '@noble/hashes/utils.js'
 import { hash } from '../../b3/hash.ts'
 import { seededContent } from '../../b3/testing/content.ts'
-import { encodePng } from '../../node/testing/png.ts'
+import { encodePng } from '../../devnet/png.ts'
 
 export const GALLERY_IMAGES = 64
 export const GALLERY_PAGE_IMAGES = 48

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
 import { seededContent } from '../../b3/testing/content.ts'
-import { spawnLyingNode } from '../../node/testing/lying-node.ts'
-import { runFulmen, startNode, wsAddressOf } from '../../node/testing/processes.ts'
+import { spawnLyingNode } from '../../devnet/lying-node.ts'
+import { runFulmen, startNode, wsAddressOf } from '../../devnet/processes.ts'
 import {
   GALLERY_IMAGES,
   GALLERY_PAGE_IMAGES,

@@ -18,9 +18,6 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { TREE_BLOCK_LEN } from '../../b3/constants.ts'
 import { ready } from '../../b3/engine.ts'
 import { type HashTree, treeOf } from '../../b3/tree.ts'
-import { contentBody } from '../../wire/content-body.ts'
-import { encodeFrame } from '../../wire/content-frames.ts'
-import { printNodeLogsOnFailure } from '../testing/diagnostics.ts'
 import {
   type NodeProcess,
   pseudoRandomBytes,
@@ -30,7 +27,10 @@ import {
   toHex,
   waitFor,
   wsAddressOf,
-} from '../testing/processes.ts'
+} from '../../devnet/processes.ts'
+import { contentBody } from '../../wire/content-body.ts'
+import { encodeFrame } from '../../wire/content-frames.ts'
+import { printNodeLogsOnFailure } from '../testing/diagnostics.ts'
 
 /** Four full blocks and a short last one. */
 const SIZE = 4 * TREE_BLOCK_LEN + 1000

@@ -11,13 +11,13 @@ import { type Claim, verifyClaim } from '../../acks/claim.ts'
 import { SessionAcks } from '../../acks/client-acks.ts'
 import { ACK_UNIT, AckLedger } from '../../acks/ledger.ts'
 import { type ClientKey, generateClientKey } from '../../crypto/client-key.ts'
+import { runFulmen } from '../../devnet/processes.ts'
 import type { BlockStore } from '../../store/block-store.ts'
 import { formatBytes } from '../cli/progress.ts'
 import { createGateway } from '../gateway/http-gateway.ts'
 import { createLogger } from '../logger.ts'
 import { createMetrics } from '../metrics.ts'
 import { RUNTIME_FILE } from '../runtime.ts'
-import { runFulmen } from '../testing/processes.ts'
 import {
   DA_POOL_DIR,
   type DaPool,

@@ -1,6 +1,6 @@
 /**
  * The gateway of a real `fulmen node start` process under 100,000 fuzzed requests over raw
- * sockets (src/node/testing/http-fuzz.ts: request lines, methods, targets, percent-encodings,
+ * sockets (src/devnet/http-fuzz.ts: request lines, methods, targets, percent-encodings,
  * versions, headers, bodies, random bytes), in batches: every request gets a well-formed HTTP
  * answer that is never a 500 and, when the gateway wrote it, has the JSON error shape; after
  * each batch the process is alive and `/health` answers 200.
@@ -12,12 +12,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, test } from 'vitest'
+import { seedFrom } from '../../devnet/fuzz-random.ts'
+import { type FuzzContent, runHttpFuzz } from '../../devnet/http-fuzz.ts'
+import {
+  type NodeProcess,
+  pseudoRandomBytes,
+  runFulmen,
+  startNode,
+} from '../../devnet/processes.ts'
+import { rawRequest } from '../../devnet/raw-http.ts'
 import { printNodeLogsOnFailure } from '../testing/diagnostics.ts'
-import { seedFrom } from '../testing/fuzz-random.ts'
 import { metricsOf, metricValue } from '../testing/http.ts'
-import { type FuzzContent, runHttpFuzz } from '../testing/http-fuzz.ts'
-import { type NodeProcess, pseudoRandomBytes, runFulmen, startNode } from '../testing/processes.ts'
-import { rawRequest } from '../testing/raw-http.ts'
 
 const CASES = 100_000
 const BATCH = 10_000

@@ -10,9 +10,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import {
+  type NodeProcess,
+  pseudoRandomBytes,
+  runFulmen,
+  startNode,
+} from '../../devnet/processes.ts'
+import { errorBody, type RawResponse, rawRequest } from '../../devnet/raw-http.ts'
 import { printNodeLogsOnFailure } from '../testing/diagnostics.ts'
-import { type NodeProcess, pseudoRandomBytes, runFulmen, startNode } from '../testing/processes.ts'
-import { errorBody, type RawResponse, rawRequest } from '../testing/raw-http.ts'
 
 const SIZE = 300_000
 let dir = ''

@@ -3,7 +3,7 @@
  * prints the last log lines of each node (their stderr) after a failed test.
  */
 import { afterEach } from 'vitest'
-import type { NodeProcess } from './processes.ts'
+import type { NodeProcess } from '../../devnet/processes.ts'
 
 export function printNodeLogsOnFailure(
   nodes: () => readonly (NodeProcess | undefined)[],

@@ -2,50 +2,22 @@
  * Test support for origins: local `node:http` servers on 127.0.0.1 (port 0) acting as HTTP
  * origins and as a fake IPFS trustless gateway, with every request recorded.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { CID } from 'multiformats/cid'
 import { create as createDigest } from 'multiformats/hashes/digest'
 import { BLAKE3_MULTIHASH, RAW_CODEC } from '../../b3/content-id.ts'
 import { hash } from '../../b3/hash.ts'
+import { type Handler, sleep, startServer, type TestServer } from '../../devnet/http-server.ts'
 import { DAG_PB_CODEC, SHA2_256_MULTIHASH } from '../pointer.ts'
 
-export type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>
-
-export interface RecordedRequest {
-  readonly method: string
-  readonly url: string
-  readonly headers: IncomingMessage['headers']
-}
-
-export interface TestServer {
-  /** `http://127.0.0.1:<port>` */
-  readonly url: string
-  readonly requests: RecordedRequest[]
-  close(): Promise<void>
-}
-
-export async function startServer(handler: Handler): Promise<TestServer> {
-  const requests: RecordedRequest[] = []
-  const server: Server = createServer((req, res) => {
-    requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers })
-    Promise.resolve(handler(req, res)).catch((e: unknown) => {
-      res.destroy(e instanceof Error ? e : new Error(String(e)))
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
-  }
-}
+// The recording server is the devnet's (its origin runs on it too); re-exported for the tests.
+export {
+  type Handler,
+  type RecordedRequest,
+  sleep,
+  startServer,
+  type TestServer,
+} from '../../devnet/http-server.ts'
 
 /** A URL on which nothing listens (a server opened, then closed). */
 export async function deadUrl(): Promise<string> {
@@ -101,10 +73,6 @@ export function hugeBody(total: number, withLength: boolean) {
     pump()
   }
   return { handler, outcome }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
 /** CIDv1 raw + sha2-256 of `bytes` (base32). */
