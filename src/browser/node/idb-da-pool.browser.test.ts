@@ -2,8 +2,9 @@
  * The tab's DA pool in real IndexedDB, fed real claims: a client's SessionAcks acknowledging
  * blocks to a node's AckLedger, as over a session.
  */
+import { openDB } from 'idb'
 import { describe, expect, test } from 'vitest'
-import type { Claim } from '../../acks/claim.ts'
+import { type Claim, encodeClaim } from '../../acks/claim.ts'
 import { type AckFrame, SessionAcks } from '../../acks/client-acks.ts'
 import { ACK_UNIT, AckLedger } from '../../acks/ledger.ts'
 import { generateClientKey } from '../../crypto/client-key.ts'
@@ -110,5 +111,63 @@ describe('IndexedDB DA pool', () => {
     expect((await pool.list())[0]!.units).toBe(3)
     pool.close()
     await expect(pool.list()).rejects.toMatchObject({ code: 'DAS_CLOSED' })
+  })
+
+  test('claims kept in the old layout (object store "claims") move into the shared pool', async () => {
+    const name = database()
+    const claims = session(5n, 6)
+    const last = claims.at(-1)!
+    const old = await openDB(name, 1, {
+      upgrade(d) {
+        d.createObjectStore('claims')
+      },
+    })
+    await old.put(
+      'claims',
+      { claim: encodeClaim(last), remotePeer: 'peer-old', updatedAt: 1_700_000_000_000 },
+      `${5n.toString(16).padStart(16, '0')}!${(0).toString(16).padStart(8, '0')}`,
+    )
+    old.close()
+    const pool = await openIdbDaPool({ database: name })
+    const stored = await pool.list()
+    expect(stored).toHaveLength(1)
+    expect(stored[0]).toMatchObject({
+      session: 5n,
+      seq: 0,
+      units: 6,
+      remotePeer: 'peer-old',
+      updatedAt: 1_700_000_000_000,
+    })
+    // Still the highest-claim rule, across the move.
+    await pool.put(claims[0]!, { remotePeer: 'peer-new' })
+    expect((await pool.list())[0]!.units).toBe(6)
+    pool.close()
+    const raw = await openDB(name)
+    expect(await raw.count('claims')).toBe(0)
+    raw.close()
+    const again = await openIdbDaPool({ database: name })
+    expect((await again.summary()).claims).toBe(1)
+    again.close()
+  })
+
+  test('two pools on one database (two tabs) cannot lower a claim', async () => {
+    const name = database()
+    const [a, b] = [
+      await openIdbDaPool({ database: name }),
+      await openIdbDaPool({ database: name }),
+    ]
+    const claims = session(6n, 12)
+    // Every claim of the session through both pools at once, in scrambled order.
+    await Promise.all(
+      claims.flatMap((c, i) => [
+        a.put(c, { remotePeer: 'a' }),
+        b.put(claims[claims.length - 1 - i]!, { remotePeer: 'b' }),
+      ]),
+    )
+    const stored = await a.list()
+    expect(stored).toHaveLength(1)
+    expect(stored[0]!.units).toBe(12)
+    a.close()
+    b.close()
   })
 })

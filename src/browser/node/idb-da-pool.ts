@@ -1,39 +1,26 @@
 /**
- * A tab node's delivery-acknowledgement claims, in IndexedDB: the browser's counterpart of the
- * full node's LevelDB pool (src/node/das/da-pool.ts), with the same rule: per session and
- * commitment, only the highest claim is kept.
+ * A tab node's delivery-acknowledgement claims: the shared pool (src/acks/da-pool.ts), the
+ * full node's, over IndexedDB (src/kv/idb-kv-store.ts), with the same rule: per session and
+ * seq, only the highest claim is kept, and two tabs sharing the database cannot lower one
+ * (each put is one readwrite transaction). This file gives the tab's view of it: claims as
+ * an array and the totals alone.
  *
- *   claims: "<session: 16 hex>!<seq: 8 hex>"  →  { claim: claim[230], remotePeer, updatedAt }
- *
- * Each put is one readwrite transaction (read the stored index, write if higher), so two
- * tabs sharing the database cannot lower a claim. Claims arrive verified by the session's
- * ledger (src/acks/ledger.ts); nothing here checks a signature.
+ * Before the shared pool, the tab kept claims in an object store `claims` of its own
+ * (`"<session>!<seq>"` → `{ claim, remotePeer, updatedAt }`); opening such a database moves
+ * them into the shared layout, then empties `claims`.
  */
-import { bytesToHex } from '@noble/hashes/utils.js'
-import { type IDBPDatabase, openDB } from 'idb'
-import { CLAIM_LEN, type Claim, decodeClaim, encodeClaim } from '../../acks/claim.ts'
-import { decodeCommitment } from '../../acks/commitment.ts'
+import { openDB } from 'idb'
+import { CLAIM_LEN, type Claim, decodeClaim } from '../../acks/claim.ts'
+import { createDaPool, type StoredClaim } from '../../acks/da-pool.ts'
 import { DaPoolError } from '../../acks/da-pool-error.ts'
+import { openIdbKvStore } from '../../kv/idb-kv-store.ts'
 
 export const DEFAULT_DA_DATABASE = 'fulmen-tab-das'
-const STORE = 'claims'
+/** The object store of the tab's own layout, before the shared pool. */
+const LEGACY_STORE = 'claims'
 
 /** A stored claim, decoded for reading. */
-export interface TabStoredClaim {
-  readonly claim: Claim
-  readonly session: bigint
-  readonly seq: number
-  readonly epoch: bigint
-  /** Hex of the client's public key. */
-  readonly clientKey: string
-  /** Units acknowledged: the claim's index. */
-  readonly units: number
-  /** units · the commitment's unit. */
-  readonly bytes: number
-  readonly remotePeer: string
-  /** Milliseconds since the Unix epoch. */
-  readonly updatedAt: number
-}
+export type TabStoredClaim = StoredClaim
 
 /** The totals a tab shows: what its deliveries earned. */
 export interface TabDaSummary {
@@ -53,106 +40,79 @@ export interface IdbDaPool {
   close(): void
 }
 
-interface ClaimRecord {
-  readonly claim: Uint8Array
+interface LegacyClaim {
+  readonly claim: Claim
   readonly remotePeer: string
   readonly updatedAt: number
 }
 
-function keyOf(session: bigint, seq: number): string {
-  return `${session.toString(16).padStart(16, '0')}!${seq.toString(16).padStart(8, '0')}`
+/** The claims of the tab's old layout, if the database has them. */
+async function readLegacy(name: string): Promise<LegacyClaim[]> {
+  const db = await openDB(name)
+  try {
+    if (!db.objectStoreNames.contains(LEGACY_STORE)) return []
+    const tx = db.transaction(LEGACY_STORE, 'readonly')
+    const [keys, records] = await Promise.all([tx.store.getAllKeys(), tx.store.getAll()])
+    await tx.done
+    return records.map((record, i) => {
+      const r = record as { claim?: unknown; remotePeer?: unknown; updatedAt?: unknown }
+      if (!(r?.claim instanceof Uint8Array) || r.claim.length !== CLAIM_LEN) {
+        throw new DaPoolError(
+          'DAS_CORRUPT',
+          `claim ${String(keys[i])} is not a ${CLAIM_LEN}-byte claim`,
+        )
+      }
+      return {
+        claim: decodeClaim(r.claim),
+        remotePeer: typeof r.remotePeer === 'string' ? r.remotePeer : '',
+        updatedAt: typeof r.updatedAt === 'number' ? r.updatedAt : 0,
+      }
+    })
+  } finally {
+    db.close()
+  }
 }
 
-function decodeRecord(key: string, record: unknown): TabStoredClaim {
-  const r = record as Partial<ClaimRecord> | undefined
-  if (!(r?.claim instanceof Uint8Array) || r.claim.length !== CLAIM_LEN) {
-    throw new DaPoolError('DAS_CORRUPT', `claim ${key} is not a ${CLAIM_LEN}-byte claim`)
+async function clearLegacy(name: string): Promise<void> {
+  const db = await openDB(name)
+  try {
+    await db.clear(LEGACY_STORE)
+  } finally {
+    db.close()
   }
-  const claim = decodeClaim(r.claim)
-  const c = decodeCommitment(claim.commitment)
-  return {
-    claim,
-    session: c.session,
-    seq: c.seq,
-    epoch: c.epoch,
-    clientKey: bytesToHex(c.clientKey),
-    units: claim.index,
-    bytes: claim.index * c.unit,
-    remotePeer: typeof r.remotePeer === 'string' ? r.remotePeer : '',
-    updatedAt: typeof r.updatedAt === 'number' ? r.updatedAt : 0,
-  }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i])
 }
 
 export async function openIdbDaPool(
   options: { readonly database?: string } = {},
 ): Promise<IdbDaPool> {
-  const db: IDBPDatabase = await openDB(options.database ?? DEFAULT_DA_DATABASE, 1, {
-    upgrade(d) {
-      d.createObjectStore(STORE)
-    },
-  })
-  let closed = false
-  const closedError = () => new DaPoolError('DAS_CLOSED', 'the DA pool is closed')
-  const list = async (): Promise<TabStoredClaim[]> => {
-    if (closed) throw closedError()
-    const tx = db.transaction(STORE, 'readonly')
-    const [keys, values] = await Promise.all([tx.store.getAllKeys(), tx.store.getAll()])
-    await tx.done
-    return keys.map((k, i) => decodeRecord(String(k), values[i]))
+  const name = options.database ?? DEFAULT_DA_DATABASE
+  const legacy = await readLegacy(name)
+  const pool = createDaPool(await openIdbKvStore({ name }))
+  if (legacy.length > 0) {
+    // Moved before the old copy is cleared: a tab closed in between moves them again, and
+    // the pool's keep-the-highest rule makes that harmless.
+    for (const l of legacy) {
+      await pool.put(l.claim, { remotePeer: l.remotePeer, updatedAt: l.updatedAt })
+    }
+    await clearLegacy(name)
   }
-
+  let closed = false
+  const list = async (): Promise<TabStoredClaim[]> => {
+    if (closed) throw new DaPoolError('DAS_CLOSED', 'the DA pool is closed')
+    const out: TabStoredClaim[] = []
+    for await (const c of pool.list()) out.push(c)
+    return out
+  }
   return {
-    async put(claim, meta) {
-      if (closed) throw closedError()
-      const c = decodeCommitment(claim.commitment)
-      const key = keyOf(c.session, c.seq)
-      const record: ClaimRecord = {
-        claim: encodeClaim(claim),
-        remotePeer: meta.remotePeer,
-        updatedAt: Date.now(),
-      }
-      const tx = db.transaction(STORE, 'readwrite')
-      const stored: unknown = await tx.store.get(key)
-      if (stored !== undefined) {
-        const previous = decodeRecord(key, stored).claim
-        if (!sameBytes(previous.commitment, claim.commitment)) {
-          tx.abort()
-          await tx.done.catch(() => {})
-          throw new DaPoolError(
-            'DAS_CONFLICT',
-            `session ${c.session.toString(16)} seq ${c.seq} already holds another commitment`,
-          )
-        }
-        if (previous.index >= claim.index) {
-          await tx.done
-          return
-        }
-      }
-      await tx.store.put(record, key)
-      await tx.done
-    },
-
+    put: (claim, meta) => pool.put(claim, meta),
     list,
-
-    async summary() {
-      const claims = await list()
-      return {
-        claims: claims.length,
-        sessions: new Set(claims.map((c) => c.session)).size,
-        clients: new Set(claims.map((c) => c.clientKey)).size,
-        units: claims.reduce((n, c) => n + c.units, 0),
-        bytes: claims.reduce((n, c) => n + c.bytes, 0),
-      }
+    summary: async () => {
+      if (closed) throw new DaPoolError('DAS_CLOSED', 'the DA pool is closed')
+      return (await pool.summary()).totals
     },
-
     close() {
-      if (closed) return
       closed = true
-      db.close()
+      void pool.close()
     },
   }
 }

@@ -6,8 +6,9 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { ClassicLevel } from 'classic-level'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { type Claim, verifyClaim } from '../../acks/claim.ts'
+import { CLAIM_LEN, type Claim, encodeClaim, verifyClaim } from '../../acks/claim.ts'
 import { SessionAcks } from '../../acks/client-acks.ts'
 import { ACK_UNIT, AckLedger } from '../../acks/ledger.ts'
 import { type ClientKey, generateClientKey } from '../../crypto/client-key.ts'
@@ -244,6 +245,56 @@ describe('the DA pool', () => {
       })
     } finally {
       await reader.close()
+    }
+  })
+})
+
+describe('the DA pool on disk', () => {
+  test('its LevelDB layout is the one before KvStore: claim!<session>!<seq> → claim, time, peer', async () => {
+    const dir = freshDir()
+    await (await filledPool(dir)).close()
+    const raw = new ClassicLevel<string, Uint8Array>(dir, {
+      keyEncoding: 'utf8',
+      valueEncoding: 'view',
+    })
+    try {
+      const keys = await raw.keys().all()
+      expect(keys).toEqual([
+        'claim!0000000000000011!00000000',
+        'claim!0000000000000011!00000001',
+        'claim!0000000000000011!00000002',
+        'claim!0000000000000012!00000000',
+        'claim!0000000000000013!00000000',
+        'claim!fedcba9876543210!00000000',
+      ])
+      const value = (await raw.get(keys[5]!))!
+      const last = claims.at(-1)!
+      expect(Buffer.from(value.subarray(0, CLAIM_LEN))).toEqual(
+        Buffer.from(encodeClaim(last.claim)),
+      )
+      const at = Number(new DataView(value.buffer, value.byteOffset).getBigUint64(CLAIM_LEN))
+      expect(Math.abs(at - Date.now())).toBeLessThan(3_600_000)
+      expect(new TextDecoder().decode(value.subarray(CLAIM_LEN + 8))).toBe(last.remotePeer)
+      // A record written as the older code wrote it reads back through the pool.
+      await raw.del(keys[5]!)
+      const old = new Uint8Array(value.length)
+      old.set(value)
+      new DataView(old.buffer).setBigUint64(CLAIM_LEN, 1_700_000_000_000n)
+      await raw.put(keys[5]!, old)
+    } finally {
+      await raw.close()
+    }
+    const pool = await openDaPool({ dir, readOnly: true })
+    try {
+      const listed = await collect(pool)
+      expect(listed.at(-1)).toMatchObject({
+        session: 0xfedc_ba98_7654_3210n,
+        index: 9,
+        remotePeer: '12D3KooWpeer3',
+        updatedAt: 1_700_000_000_000,
+      })
+    } finally {
+      await pool.close()
     }
   })
 })
