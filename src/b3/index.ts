@@ -15,6 +15,16 @@ export {
 } from './content-id.ts'
 export { activeKernel, ready, readySync, useKernel } from './engine.ts'
 export { B3Error, type B3ErrorCode } from './errors.ts'
+export {
+  type ByteRange,
+  blockCount,
+  blockIndexOf,
+  blockLength,
+  blockSpan,
+  blockStart,
+  blocksHolding,
+  blocksOfRange,
+} from './geometry.ts'
 export { deriveKey, hash, keyedHash } from './hash.ts'
 export type { Blake3Kernel } from './kernel.ts'
 export { portableKernel } from './portable-kernel.ts'
@@ -35,11 +45,9 @@ export {
   TreeBuilder,
   treeOf,
 } from './tree.ts'
-export { blockCount, treeIndex } from './tree-shape.ts'
+export { treeIndex } from './tree-shape.ts'
 export {
   type BlockVerifiedEvent,
-  type ByteRange,
-  blocksOfRange,
   type ContentFrame,
   type DataFrame,
   type ProofFrame,

@@ -3,12 +3,10 @@
  * (leaf k at `2k - popcount(k)`, root last) and the left-balanced split at every node.
  * Pure index arithmetic; no hashing.
  */
-import { TREE_BLOCK_LEN } from './constants.ts'
 
-/** Number of 256 KiB blocks for `length` bytes (an empty input is one empty block). */
-export function blockCount(length: number): number {
-  return Math.max(1, Math.ceil(length / TREE_BLOCK_LEN))
-}
+// `blockCount` (leaves for a length) is block geometry: geometry.ts; exported here too for
+// the callers that have long imported it from the tree's shape.
+export { blockCount } from './geometry.ts'
 
 function popcount(k: number): number {
   let c = 0

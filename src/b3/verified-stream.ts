@@ -7,7 +7,11 @@
  */
 import { TREE_BLOCK_LEN } from './constants.ts'
 import { B3Error } from './errors.ts'
+import { type ByteRange, blockStart, blocksOfRange } from './geometry.ts'
 import { IncrementalVerifier } from './verifier.ts'
+
+// Their home is geometry.ts; exported here too, where streams' callers have long found them.
+export { type ByteRange, blocksOfRange }
 
 /** A proof for the next block: initial before the first block sent, resume after. */
 export interface ProofFrame {
@@ -22,12 +26,6 @@ export interface DataFrame {
 }
 
 export type ContentFrame = ProofFrame | DataFrame
-
-/** A byte range, `end` exclusive. */
-export interface ByteRange {
-  readonly start: number
-  readonly end: number
-}
 
 export interface BlockVerifiedEvent {
   /** The block just verified. */
@@ -48,32 +46,6 @@ export interface VerifyStreamOptions {
   readonly onBlock?: (event: BlockVerifiedEvent) => void
 }
 
-/** The blocks that hold `range` of content of `length` bytes: `[first, end)`. */
-export function blocksOfRange(length: number, range: ByteRange): { first: number; end: number } {
-  const { start, end } = range
-  if (
-    !Number.isSafeInteger(start) ||
-    !Number.isSafeInteger(end) ||
-    start < 0 ||
-    end > length ||
-    start > end
-  ) {
-    throw new B3Error('B3_INVALID_ARGUMENT', `range ${start}-${end} is outside 0-${length}`)
-  }
-  if (start === end) {
-    // An empty range still proves the content exists: one block.
-    const k = Math.min(
-      Math.floor(start / TREE_BLOCK_LEN),
-      Math.max(0, Math.ceil(length / TREE_BLOCK_LEN) - 1),
-    )
-    return { first: k, end: k + 1 }
-  }
-  return {
-    first: Math.floor(start / TREE_BLOCK_LEN),
-    end: Math.floor((end - 1) / TREE_BLOCK_LEN) + 1,
-  }
-}
-
 /** Verifies `frames` against `root` and yields the verified bytes of the content or range. */
 export function verifyStream(
   root: Uint8Array,
@@ -91,7 +63,7 @@ export function verifyStream(
 
   /** Slice of verified block `k` that falls inside the range. */
   const inRange = (k: number, data: Uint8Array): Uint8Array => {
-    const base = k * TREE_BLOCK_LEN
+    const base = blockStart(k)
     const from = Math.max(0, range.start - base)
     const to = Math.min(data.length, range.end - base)
     return data.slice(from, Math.max(from, to))

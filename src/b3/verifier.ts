@@ -16,10 +16,11 @@
  */
 
 import { blockHash, mergeHashes } from './block.ts'
-import { HASH_LEN, TREE_BLOCK_LEN } from './constants.ts'
+import { HASH_LEN } from './constants.ts'
 import { B3Error } from './errors.ts'
+import { blockCount, blockLength } from './geometry.ts'
 import { decodeProof } from './proof.ts'
-import { blockCount, pathSiblings, rootNode, type TreeNode } from './tree-shape.ts'
+import { pathSiblings, rootNode, type TreeNode } from './tree-shape.ts'
 
 interface KnownNode {
   readonly node: TreeNode
@@ -105,9 +106,9 @@ export class IncrementalVerifier {
     return this.phase === 'awaiting-proof' && this.cursor.node.size === 1
   }
 
-  /** Expected byte length of block `k`. */
+  /** Expected byte length of block `k` (past the end, the last block's, as it always was). */
   blockLength(k: number): number {
-    return k < this.blocks - 1 ? TREE_BLOCK_LEN : this.length - (this.blocks - 1) * TREE_BLOCK_LEN
+    return blockLength(this.length, Math.min(k, this.blocks - 1))
   }
 
   private ensureOpen(what: string): void {

@@ -27,6 +27,7 @@
 
 import { TREE_BLOCK_LEN } from '../b3/constants.ts'
 import { BLAKE3_MULTIHASH, formatContentId, RAW_CODEC } from '../b3/content-id.ts'
+import { blockStart } from '../b3/geometry.ts'
 import { type ByteRange, blocksOfRange } from '../b3/verified-stream.ts'
 import { IncrementalVerifier } from '../b3/verifier.ts'
 import type { ClientStream } from '../handshake/client-handshake.ts'
@@ -287,7 +288,7 @@ class BlockPump<N extends NodeRef> {
           throw error
         }
         const { block, data } = await this.readBlock(attempt, claim.verifier)
-        const base = block * TREE_BLOCK_LEN
+        const base = blockStart(block)
         const from = Math.max(0, claim.range.start - base)
         const to = Math.max(from, Math.min(data.length, claim.range.end - base))
         // `scratch` is reused for the next block: copy out of it; a whole frame is ours.
@@ -466,7 +467,7 @@ class BlockPump<N extends NodeRef> {
             // an initial proof for that block: one more request on the same session and up to
             // 47 hashes, instead of fetching again what is verified (a clean restart).
             const length = asked.header.length
-            const rest = { start: resume! * TREE_BLOCK_LEN, end: length }
+            const rest = { start: blockStart(resume!), end: length }
             const again = await this.ask(node, this.request(undefined, rest))
             attempt = again.attempt
             if (!equalBytes(again.header.root, asked.header.root) || again.header.length !== length)
@@ -531,10 +532,10 @@ class BlockPump<N extends NodeRef> {
         'CLIENT_WRONG_LENGTH',
         `the header gives ${header.length} bytes, ${claim.length} are proven`,
       )
-    if (resume * TREE_BLOCK_LEN >= header.length)
+    if (blockStart(resume) >= header.length)
       throw new NodeFailureError(
         'CLIENT_WRONG_LENGTH',
-        `the header gives ${header.length} bytes, ${resume * TREE_BLOCK_LEN} are verified`,
+        `the header gives ${header.length} bytes, ${blockStart(resume)} are verified`,
       )
     return 'rebuild'
   }

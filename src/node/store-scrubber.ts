@@ -12,9 +12,9 @@
  */
 import { bytesToHex } from '@noble/hashes/utils.js'
 import { TREE_BLOCK_LEN } from '../b3/constants.ts'
+import { blockLength, blockStart } from '../b3/geometry.ts'
 import type { HashTree } from '../b3/tree.ts'
 import { sleep } from '../handshake/deadline.ts'
-import { blockSize } from '../store/block-check.ts'
 import { type BlockStore, StoreError } from '../store/block-store.ts'
 import type { StoreGuard } from '../store/store-guard.ts'
 
@@ -80,8 +80,8 @@ export function createStoreScrubber(options: StoreScrubberOptions): StoreScrubbe
     signal: AbortSignal,
   ): Promise<Uint8Array> => {
     if (readInto === undefined) return store.getBlock(tree.root, k, signal)
-    const block = buffer.subarray(0, blockSize(tree.length, k))
-    if (block.length > 0) await readInto(tree.root, k * TREE_BLOCK_LEN, block, signal)
+    const block = buffer.subarray(0, blockLength(tree.length, k))
+    if (block.length > 0) await readInto(tree.root, blockStart(k), block, signal)
     return block
   }
 

@@ -5,14 +5,10 @@
  * sector, a hand that edited a file).
  */
 import { blockHash, mergeHashes } from '../b3/block.ts'
-import { HASH_LEN, TREE_BLOCK_LEN } from '../b3/constants.ts'
+import { HASH_LEN } from '../b3/constants.ts'
+import { blockLength } from '../b3/geometry.ts'
 import type { HashTree } from '../b3/tree.ts'
 import { children, rootNode, type TreeNode, treeIndex } from '../b3/tree-shape.ts'
-
-/** Bytes of block `k` of content of `length` bytes (256 KiB, or the rest for the last one). */
-export function blockSize(length: number, k: number): number {
-  return Math.max(0, Math.min(TREE_BLOCK_LEN, length - k * TREE_BLOCK_LEN))
-}
 
 function equal(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false
@@ -23,7 +19,7 @@ function equal(a: Uint8Array, b: Uint8Array): boolean {
 /** Whether `bytes` are block `k` of the content of `tree`: one BLAKE3 hash of the block. */
 export function blockMatches(tree: HashTree, k: number, bytes: Uint8Array): boolean {
   if (!Number.isSafeInteger(k) || k < 0 || k >= tree.blocks) return false
-  if (bytes.length !== blockSize(tree.length, k) && !(tree.length === 0 && bytes.length === 0))
+  if (bytes.length !== blockLength(tree.length, k) && !(tree.length === 0 && bytes.length === 0))
     return false
   const single = tree.blocks === 1
   const at = treeIndex(k) * HASH_LEN

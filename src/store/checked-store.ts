@@ -17,9 +17,8 @@
  *
  * Everything else is the wrapped store's.
  */
-import { TREE_BLOCK_LEN } from '../b3/constants.ts'
+import { blockIndexOf, blockLength, blockSpan, blockStart } from '../b3/geometry.ts'
 import type { HashTree } from '../b3/tree.ts'
-import { blockSize } from './block-check.ts'
 import { type BlockStore, StoreError } from './block-store.ts'
 import type { StoreGuard } from './store-guard.ts'
 import { hexOf, notFound } from './store-keys.ts'
@@ -56,14 +55,14 @@ export function createCheckedStore(store: BlockStore, guard: StoreGuard): BlockS
           if (target.length === 0) return
           const tree = await treeOf(root)
           const end = position + target.length
-          const first = Math.floor(position / TREE_BLOCK_LEN)
-          const last = Math.floor((end - 1) / TREE_BLOCK_LEN)
+          const span = blockSpan({ start: position, end })
           const oneBlock =
-            position === first * TREE_BLOCK_LEN && target.length === blockSize(tree.length, first)
-          for (let k = first; k <= last; k++) {
+            position === blockStart(span.first) &&
+            target.length === blockLength(tree.length, span.first)
+          for (let k = span.first; k < span.end; k++) {
             if (!oneBlock && guard.isVerified(root, k)) continue
-            const start = k * TREE_BLOCK_LEN
-            const stop = start + blockSize(tree.length, k)
+            const start = blockStart(k)
+            const stop = start + blockLength(tree.length, k)
             if (start >= position && stop <= end) {
               await guard.check(tree, k, target.subarray(start - position, stop - position), 'read')
             } else {
@@ -96,8 +95,8 @@ export function createCheckedStore(store: BlockStore, guard: StoreGuard): BlockS
           `range [${start}, ${end}) is not within content ${hexOf(root)} of ${tree.length} bytes`,
         )
       }
-      for (let k = Math.floor(start / TREE_BLOCK_LEN); k * TREE_BLOCK_LEN < end; k++) {
-        const base = k * TREE_BLOCK_LEN
+      for (let k = blockIndexOf(start); blockStart(k) < end; k++) {
+        const base = blockStart(k)
         const block = await getBlock(root, k, signal)
         yield block.subarray(Math.max(0, start - base), Math.min(block.length, end - base))
       }

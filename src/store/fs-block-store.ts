@@ -30,8 +30,8 @@ import { join, resolve } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { HASH_LEN, TREE_BLOCK_LEN } from '../b3/constants.ts'
 import { readySync } from '../b3/engine.ts'
+import { blockCount, blockLength, blockStart } from '../b3/geometry.ts'
 import { type HashTree, TreeBuilder } from '../b3/tree.ts'
-import { blockCount } from '../b3/tree-shape.ts'
 import { treeConsistent } from './block-check.ts'
 import {
   type BlockStore,
@@ -830,8 +830,8 @@ class FsBlockStore implements BlockStore {
       )
     }
     this.touch(hex)
-    const start = k * TREE_BLOCK_LEN
-    const out = new Uint8Array(Math.min(TREE_BLOCK_LEN, rec.length - start))
+    const start = blockStart(k)
+    const out = new Uint8Array(blockLength(rec.length, k))
     if (out.length === 0) return out
     const [file, fh] = await this.acquire(hex)
     try {

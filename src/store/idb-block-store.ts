@@ -16,6 +16,7 @@
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import { HASH_LEN, TREE_BLOCK_LEN } from '../b3/constants.ts'
 import { ready } from '../b3/engine.ts'
+import { blockIndexOf, blockLength, blockStart } from '../b3/geometry.ts'
 import { type HashTree, TreeBuilder } from '../b3/tree.ts'
 import {
   type BlockStore,
@@ -200,7 +201,7 @@ class IdbBlockStore implements BlockStore {
     this.assertOpen()
     const block = await this.db.get('blocks', [r.blob, k])
     if (block === undefined) throw notFound(r.root) // deleted or evicted meanwhile
-    if (block.length !== Math.min(TREE_BLOCK_LEN, r.length - k * TREE_BLOCK_LEN)) {
+    if (block.length !== blockLength(r.length, k)) {
       throw new StoreError('STORE_CORRUPT', `block ${k} of ${r.root} has the wrong size`)
     }
     return block
@@ -553,8 +554,8 @@ class IdbBlockStore implements BlockStore {
     const start = range?.start ?? 0
     const { r, stop } = await this.forRange(hex, start, range?.end)
     if (start === stop) return
-    const first = Math.floor(start / TREE_BLOCK_LEN)
-    const last = Math.floor((stop - 1) / TREE_BLOCK_LEN)
+    const first = blockIndexOf(start)
+    const last = blockIndexOf(stop - 1)
     // One block read ahead while the consumer handles the current one.
     let next: Promise<Uint8Array> | undefined = this.loadBlock(r, first)
     try {
@@ -564,7 +565,7 @@ class IdbBlockStore implements BlockStore {
         next?.catch(() => {})
         const block = await current
         signal?.throwIfAborted()
-        const base = k * TREE_BLOCK_LEN
+        const base = blockStart(k)
         const from = Math.max(start, base) - base
         const to = Math.min(stop, base + block.length) - base
         yield from === 0 && to === block.length ? block : block.subarray(from, to)
@@ -586,9 +587,9 @@ class IdbBlockStore implements BlockStore {
     const { r } = await this.forRange(hex, position, position + target.length)
     for (let pos = position; pos < position + target.length; ) {
       signal?.throwIfAborted()
-      const k = Math.floor(pos / TREE_BLOCK_LEN)
+      const k = blockIndexOf(pos)
       const block = await this.loadBlock(r, k)
-      const from = pos - k * TREE_BLOCK_LEN
+      const from = pos - blockStart(k)
       const n = Math.min(block.length - from, position + target.length - pos)
       target.set(block.subarray(from, from + n), pos - position)
       pos += n

@@ -13,7 +13,7 @@
  */
 import { type DBSchema, type IDBPDatabase, openDB } from 'idb'
 import { HASH_LEN } from '../b3/constants.ts'
-import { blockCount } from '../b3/tree-shape.ts'
+import { blockCount } from '../b3/geometry.ts'
 
 export interface ContentRecord {
   /** Root hex (the key). */

@@ -10,7 +10,7 @@
  * only while the content is stored.
  */
 import { bytesToHex } from '@noble/hashes/utils.js'
-import { TREE_BLOCK_LEN } from '../b3/constants.ts'
+import { blockIndexOf, blockStart } from '../b3/geometry.ts'
 import { type HashTree, TreeBuilder } from '../b3/tree.ts'
 import {
   type BlockStore,
@@ -226,7 +226,7 @@ export class MemoryBlockStore implements BlockStore {
       )
     }
     this.touch(e)
-    return e.data.slice(k * TREE_BLOCK_LEN, (k + 1) * TREE_BLOCK_LEN)
+    return e.data.slice(blockStart(k), blockStart(k + 1))
   }
 
   async *read(
@@ -254,7 +254,7 @@ export class MemoryBlockStore implements BlockStore {
     this.touch(e)
     for (let off = start; off < end; ) {
       signal?.throwIfAborted()
-      const next = Math.min(end, (Math.floor(off / TREE_BLOCK_LEN) + 1) * TREE_BLOCK_LEN)
+      const next = Math.min(end, blockStart(blockIndexOf(off) + 1))
       yield e.data.slice(off, next)
       off = next
     }

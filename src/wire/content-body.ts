@@ -4,7 +4,7 @@
  * verified bytes (clients), checking that the header names the content that was asked for.
  */
 
-import { TREE_BLOCK_LEN } from '../b3/constants.ts'
+import { blockLength } from '../b3/geometry.ts'
 import { initialProof, resumeProof } from '../b3/proof.ts'
 import type { HashTree } from '../b3/tree.ts'
 import {
@@ -75,7 +75,7 @@ export async function* contentBody(
     await options.beforeBlock?.(k)
     const proof = k === first ? initialProof(tree, k) : resumeProof(tree, k)
     const data = await readBlock(k, options.signal)
-    const expected = Math.min(TREE_BLOCK_LEN, tree.length - k * TREE_BLOCK_LEN)
+    const expected = blockLength(tree.length, k)
     if (data.length !== expected) {
       throw new WireError(
         'WIRE_MALFORMED',
@@ -111,7 +111,7 @@ export function contentBodyLength(
   }).length
   for (let k = first; k < end; k++) {
     const proof = k === first ? initialProof(tree, k) : resumeProof(tree, k)
-    const data = Math.min(TREE_BLOCK_LEN, tree.length - k * TREE_BLOCK_LEN)
+    const data = blockLength(tree.length, k)
     n += 5 + proof.length + (data > 0 ? 5 + data : 0)
   }
   return n

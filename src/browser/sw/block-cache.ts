@@ -19,6 +19,7 @@ import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import { blockHash } from '../../b3/block.ts'
 import { TREE_BLOCK_LEN } from '../../b3/constants.ts'
 import { ready } from '../../b3/engine.ts'
+import { blockLength } from '../../b3/geometry.ts'
 import type { CachedContent, SwDatabase } from './sw-database.ts'
 
 export interface BlockCacheOptions {
@@ -62,11 +63,6 @@ function tight(bytes: Uint8Array): Uint8Array {
   return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
     ? bytes
     : bytes.slice()
-}
-
-/** Bytes of block `index` of content of `length` bytes. */
-function blockSize(length: number, index: number): number {
-  return Math.max(0, Math.min(TREE_BLOCK_LEN, length - index * TREE_BLOCK_LEN))
 }
 
 /** The hash block `index` has in the tree of content of `length` bytes (its root if alone). */
@@ -153,7 +149,7 @@ export function createBlockCache(db: SwDatabase, options: BlockCacheOptions = {}
         db.get('contents', root),
       ])
       if (stored === undefined) return undefined
-      if (content !== undefined && stored.bytes.length === blockSize(content.length, index)) {
+      if (content !== undefined && stored.bytes.length === blockLength(content.length, index)) {
         const single = content.length <= TREE_BLOCK_LEN
         const want = single ? root : stored.hash === undefined ? '' : bytesToHex(stored.hash)
         if ((await treeHashOf(stored.bytes, index, content.length)) === want) return stored.bytes

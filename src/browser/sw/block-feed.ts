@@ -6,8 +6,8 @@
  * before a response starts (a 502, not a cut stream).
  */
 import { bytesToHex } from '@noble/hashes/utils.js'
-import { TREE_BLOCK_LEN } from '../../b3/constants.ts'
-import type { ByteRange } from '../../b3/verified-stream.ts'
+import type { ByteRange } from '../../b3/geometry.ts'
+import { blockLength, blockStart, blocksHolding } from '../../b3/geometry.ts'
 import { FetchError, type NodeFailure, nodeFailure } from '../../client/errors.ts'
 import type { Pointer } from '../../origin/pointer.ts'
 import type { BlockSource, SourceBody } from './block-source.ts'
@@ -42,11 +42,6 @@ export interface FeedRequest {
   readonly length?: number
 }
 
-/** Number of blocks of content of `length` bytes (empty content has none to store). */
-export function blockCount(length: number): number {
-  return Math.ceil(length / TREE_BLOCK_LEN)
-}
-
 /** Cuts a stream of verified bytes starting at block `first` into whole blocks. */
 async function* blocksOf(
   body: ReadableStream<Uint8Array>,
@@ -63,7 +58,7 @@ async function* blocksOf(
       if (done) break
       let chunk = value
       while (chunk.length > 0) {
-        const want = Math.min(TREE_BLOCK_LEN, length - index * TREE_BLOCK_LEN)
+        const want = blockLength(length, index)
         if (filled === 0 && chunk.length >= want) {
           // The usual case: one chunk per block, passed on uncopied.
           yield { index: index++, bytes: chunk.subarray(0, want) }
@@ -130,10 +125,13 @@ export async function openBlockFeed(
         const length = known?.length ?? request.length
         const end = request.end
         let range: ByteRange | undefined
-        if (length !== undefined && (index > 0 || (end !== undefined && end < blockCount(length))))
+        if (
+          length !== undefined &&
+          (index > 0 || (end !== undefined && end < blocksHolding(length)))
+        )
           range = {
-            start: index * TREE_BLOCK_LEN,
-            end: Math.min(length, (end ?? blockCount(length)) * TREE_BLOCK_LEN),
+            start: blockStart(index),
+            end: Math.min(length, blockStart(end ?? blocksHolding(length))),
           }
         const asked: Pointer = known === undefined ? pointer : { kind: 'blake3', root: known.root }
         body = await source.open(asked, range, opened)
@@ -159,7 +157,7 @@ export async function openBlockFeed(
 
   let attempt = await attach(request.first)
   const { root, length } = known as unknown as { root: Uint8Array; length: number }
-  const end = Math.min(request.end ?? blockCount(length), blockCount(length))
+  const end = Math.min(request.end ?? blocksHolding(length), blocksHolding(length))
   let pending: VerifiedBlock | undefined = attempt.first
   let nextIndex = request.first
 

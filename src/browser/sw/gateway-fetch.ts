@@ -6,6 +6,7 @@
  * CORS preflight).
  */
 import { TREE_BLOCK_LEN } from '../../b3/constants.ts'
+import { blockIndexOf } from '../../b3/geometry.ts'
 import { nodeFailure } from '../../client/errors.ts'
 import { formatPointer } from '../../origin/pointer.ts'
 import { gatewayPath } from '../../services/cdn/gateway-path.ts'
@@ -49,9 +50,9 @@ function observed(
             controller.close()
             return
           }
-          const before = Math.floor(bytes / TREE_BLOCK_LEN)
+          const before = blockIndexOf(bytes)
           bytes += value.byteLength
-          for (let b = before; b < Math.floor(bytes / TREE_BLOCK_LEN); b++) observer.block(who)
+          for (let b = before; b < blockIndexOf(bytes); b++) observer.block(who)
           controller.enqueue(value)
         } catch (error) {
           if (!signal.aborted) observer.dropped(content, 'gateway', nodeFailure(who, error))

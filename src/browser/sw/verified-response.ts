@@ -15,9 +15,10 @@
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import { TREE_BLOCK_LEN } from '../../b3/constants.ts'
 import { formatContentId } from '../../b3/content-id.ts'
+import { blockIndexOf, blockSpan, blockStart } from '../../b3/geometry.ts'
 import type { Pointer } from '../../origin/pointer.ts'
 import type { BlockCache } from './block-cache.ts'
-import { type BlockFeed, blockCount, openBlockFeed } from './block-feed.ts'
+import { type BlockFeed, openBlockFeed } from './block-feed.ts'
 import type { BlockSource } from './block-source.ts'
 import { OCTET_STREAM, sniffContentType } from './content-type.ts'
 import type { CachedContent } from './sw-database.ts'
@@ -144,7 +145,7 @@ export async function verifiedResponse(
   if (needsLength) meta = await probe(ctx, root, meta, signal)
   if (meta !== undefined) {
     const r = resolveRange(request.range, meta.length)
-    const firstBlock = r.kind === 'range' ? Math.floor(r.start / TREE_BLOCK_LEN) : 0
+    const firstBlock = r.kind === 'range' ? blockIndexOf(r.start) : 0
     if (r.kind === 'unsatisfiable') throw unsatisfiable(meta.length)
     if (request.type === undefined && meta.type === undefined && firstBlock > 0)
       meta = await probe(ctx, root, meta, signal)
@@ -160,8 +161,7 @@ export async function verifiedResponse(
     length = meta.length
     const r = resolveRange(request.range, length)
     const span = r.kind === 'range' ? r : { start: 0, end: length }
-    const first = Math.floor(span.start / TREE_BLOCK_LEN)
-    const end = blockCount(span.end)
+    const { first, end } = blockSpan(span)
     const missing = await cache.firstMissing(root, first, end)
     fromCacheUntil = missing ?? end
     if (missing !== undefined)
@@ -189,8 +189,7 @@ export async function verifiedResponse(
     throw unsatisfiable(length)
   }
   const span = range.kind === 'range' ? range : { start: 0, end: length }
-  const first = Math.floor(span.start / TREE_BLOCK_LEN)
-  const end = blockCount(span.end)
+  const { first, end } = blockSpan(span)
 
   // The feed's first block is already verified: peek at it for the type of new content.
   let head = await feed?.next()
@@ -253,7 +252,7 @@ export async function verifiedResponse(
           }
           const from = k < fromCacheUntil ? CACHE : origin
           const bytes = await next()
-          const base = k * TREE_BLOCK_LEN
+          const base = blockStart(k)
           const out = bytes.subarray(
             Math.max(0, span.start - base),
             Math.max(0, Math.min(bytes.length, span.end - base)),

@@ -5,8 +5,8 @@
 import { fstatSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { Readable } from 'node:stream'
+import { blockCount } from '../../b3/geometry.ts'
 import { buildTree, type HashTree } from '../../b3/tree.ts'
-import { blockCount } from '../../b3/tree-shape.ts'
 import { startProgress } from './progress.ts'
 
 /** The name of standard input on the command line. */

@@ -28,6 +28,7 @@ import { pipeline } from 'node:stream/promises'
 import { bytesToHex } from '@noble/hashes/utils.js'
 import { TREE_BLOCK_LEN } from '../../b3/constants.ts'
 import { formatContentId, parseContentId } from '../../b3/content-id.ts'
+import { blockCount, blockLength, blockStart } from '../../b3/geometry.ts'
 import type { HashTree } from '../../b3/tree.ts'
 import type { Pointer } from '../../origin/pointer.ts'
 import { type GatewayFailure, toFailure } from '../../services/failure-status.ts'
@@ -348,10 +349,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     const pooled = new WeakSet<Uint8Array>()
     const ahead = new Map<number, Promise<Uint8Array>>()
     const fetchBlock = (k: number, s?: AbortSignal): Promise<Uint8Array> => {
-      const size = Math.min(TREE_BLOCK_LEN, length - k * TREE_BLOCK_LEN)
-      if (readInto === undefined || size <= 0) return store.getBlock(root, k, s)
+      const size = blockLength(length, k)
+      if (readInto === undefined || size === 0) return store.getBlock(root, k, s)
       const block = blockPool.take(size)
-      return readInto(root, k * TREE_BLOCK_LEN, block, s).then(
+      return readInto(root, blockStart(k), block, s).then(
         () => {
           pooled.add(block)
           return block
@@ -362,7 +363,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         },
       )
     }
-    const lastBlock = Math.floor((Math.max(span.end, 1) - 1) / TREE_BLOCK_LEN)
+    const lastBlock = blockCount(span.end) - 1
     const readBlock = (k: number, s?: AbortSignal): Promise<Uint8Array> => {
       const block = ahead.get(k) ?? fetchBlock(k, s)
       ahead.delete(k)

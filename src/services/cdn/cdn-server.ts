@@ -8,7 +8,7 @@
 import type { Claim } from '../../acks/claim.ts'
 import { AckError } from '../../acks/errors.ts'
 import type { AckLedger } from '../../acks/ledger.ts'
-import { TREE_BLOCK_LEN } from '../../b3/constants.ts'
+import { blockCount, blockLength, blockStart } from '../../b3/geometry.ts'
 import type { HashTree } from '../../b3/tree.ts'
 import { SessionError } from '../../handshake/errors.ts'
 import type { NodeStream } from '../../handshake/node-handshake.ts'
@@ -274,13 +274,13 @@ async function sendError(
  * puts its frames: one write per block.
  */
 function readAhead(store: Pick<BlockStore, 'getBlock' | 'readInto'>, tree: HashTree) {
-  const last = Math.max(0, Math.ceil(tree.length / TREE_BLOCK_LEN) - 1)
+  const last = blockCount(tree.length) - 1
   const readInto = store.readInto?.bind(store)
   const read = (k: number, signal?: AbortSignal): Promise<Uint8Array> => {
-    const size = Math.min(TREE_BLOCK_LEN, tree.length - k * TREE_BLOCK_LEN)
-    if (readInto === undefined || size <= 0) return store.getBlock(tree.root, k, signal)
+    const size = blockLength(tree.length, k)
+    if (readInto === undefined || size === 0) return store.getBlock(tree.root, k, signal)
     const block = new Uint8Array(BLOCK_HEADROOM + size).subarray(BLOCK_HEADROOM)
-    return readInto(tree.root, k * TREE_BLOCK_LEN, block, signal).then(() => block)
+    return readInto(tree.root, blockStart(k), block, signal).then(() => block)
   }
   let ahead: { k: number; block: Promise<Uint8Array> } | undefined
   return (k: number, signal?: AbortSignal): Promise<Uint8Array> => {
