@@ -10,10 +10,11 @@
  * anchor halves), so that a circuit can check a claim with circomlib's Poseidon alone. The
  * client key is not in the message: the signature verifies under it, which binds it already.
  */
+
+import { equalBytes } from '../core/bytes.ts'
 import type { ClientKey } from '../crypto/client-key.ts'
 import { verify } from '../crypto/eddsa-poseidon.ts'
 import { poseidon } from '../crypto/poseidon.ts'
-import { equalBytes } from './bytes.ts'
 import { AckError } from './errors.ts'
 
 export const COMMITMENT_VERSION = 1

@@ -5,7 +5,7 @@
  * costs the node one hash per unit, and nobody can go further down the chain than revealed.
  */
 import { deriveKey, keyedHash } from '../b3/hash.ts'
-import { equalBytes } from './bytes.ts'
+import { equalBytes } from '../core/bytes.ts'
 
 /** Bytes of a chain value. */
 export const CHAIN_VALUE_LEN = 32

@@ -5,7 +5,7 @@
  * which the node persists (src/node/das).
  */
 import { TREE_BLOCK_LEN } from '../b3/constants.ts'
-import { equalBytes } from './bytes.ts'
+import { equalBytes } from '../core/bytes.ts'
 import type { Claim } from './claim.ts'
 import {
   COMMODITY_BANDWIDTH,

@@ -15,6 +15,7 @@
  * can resume the same position from another source (failover) with the same resume proof.
  */
 
+import { equalBytes } from '../core/bytes.ts'
 import { blockHash, mergeHashes } from './block.ts'
 import { HASH_LEN } from './constants.ts'
 import { B3Error } from './errors.ts'
@@ -37,13 +38,6 @@ export interface VerifierOptions {
 }
 
 export type VerifierState = 'awaiting-proof' | 'awaiting-block' | 'done'
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  let diff = 0
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!
-  return diff === 0
-}
 
 export class IncrementalVerifier {
   readonly root: Uint8Array
@@ -168,7 +162,7 @@ export class IncrementalVerifier {
       const top = i === path.length && isRoot
       acc = step.side === 'left' ? mergeHashes(sibling, acc, top) : mergeHashes(acc, sibling, top)
     }
-    if (!equal(acc, this.cursor.hash)) {
+    if (!equalBytes(acc, this.cursor.hash)) {
       throw new B3Error(
         'B3_PROOF_MISMATCH',
         `proof for block ${k} does not lead to the trusted hash`,
@@ -241,7 +235,7 @@ export class IncrementalVerifier {
   }
 
   private accept(k: number, hash: Uint8Array): number {
-    if (!equal(hash, this.cursor.hash)) {
+    if (!equalBytes(hash, this.cursor.hash)) {
       this.rewind()
       throw new B3Error('B3_BLOCK_MISMATCH', `block ${k} does not match the tree`, k)
     }

@@ -7,9 +7,9 @@
 import type { Libp2p } from '@libp2p/interface'
 import { peerIdFromMultihash } from '@libp2p/peer-id'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
-import { bytesToHex } from '@noble/hashes/utils.js'
 import * as Digest from 'multiformats/hashes/digest'
 import { parseContentId } from '../b3/content-id.ts'
+import { equalBytes } from '../core/bytes.ts'
 import { describeReason } from '../handshake/termination.ts'
 import { PROVIDERS_PROTOCOL } from '../net/protocols.ts'
 import { streamChannel } from '../net/stream-channel.ts'
@@ -52,7 +52,7 @@ export async function queryProviders(
   const bytes = typeof root === 'string' ? parseContentId(root) : root
   const reply = await exchange(libp2p, nodeAddress, { kind: 'query', root: bytes }, options)
   if (reply.kind !== 'providers') throw unexpected(reply)
-  if (bytesToHex(reply.root) !== bytesToHex(bytes)) {
+  if (!equalBytes(reply.root, bytes)) {
     throw new WireError('WIRE_WRONG_CONTENT', 'PROVIDERS names another root than the one asked')
   }
   return reply.providers.map((p) => ({ peer: peerIdString(p.peer), multiaddrs: [...p.multiaddrs] }))

@@ -30,6 +30,7 @@ import { BLAKE3_MULTIHASH, formatContentId, RAW_CODEC } from '../b3/content-id.t
 import { blockStart } from '../b3/geometry.ts'
 import { type ByteRange, blocksOfRange } from '../b3/verified-stream.ts'
 import { IncrementalVerifier } from '../b3/verifier.ts'
+import { equalBytes } from '../core/bytes.ts'
 import type { ClientStream } from '../handshake/client-handshake.ts'
 import { sleep } from '../handshake/deadline.ts'
 import { sriVerifier } from '../origin/http-origin.ts'
@@ -175,10 +176,6 @@ function isBusy(error: unknown): boolean {
 }
 
 const EMPTY = new Uint8Array(0)
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i])
-}
 
 /** What the pointer itself proves: a BLAKE3 root, or a whole-content check for the end. */
 function trustOf(pointer: Pointer): {

@@ -10,6 +10,8 @@
  * client key and streams per session (advertised in CHALLENGE), and, for the whole node,
  * sessions and open streams. A refusal is a `SessionLimitError` (TERMINATE 0x88) naming the cap.
  */
+
+import { equalBytes } from '../core/bytes.ts'
 import { TOKEN_LEN } from '../wire/session-frames.ts'
 import { SessionError } from './errors.ts'
 
@@ -175,7 +177,7 @@ export class SessionTable<S> {
   join(request: JoinRequest): StreamLease<S> {
     this.sweep()
     const entry = this.byId.get(request.session)
-    const tokenOk = entry !== undefined && sameBytes(entry.session.token, request.token)
+    const tokenOk = entry !== undefined && equalBytes(entry.session.token, request.token)
     if (
       entry === undefined ||
       !tokenOk ||
@@ -374,12 +376,4 @@ function hex(bytes: Uint8Array): string {
   let s = ''
   for (const b of bytes) s += b.toString(16).padStart(2, '0')
   return s
-}
-
-/** Constant-time comparison: how much of a token matched must not show in the timing. */
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  let diff = 0
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!
-  return diff === 0
 }

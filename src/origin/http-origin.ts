@@ -6,6 +6,7 @@
  * browser, the usual CORS rules apply to the URL.
  */
 import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js'
+import { equalBytes } from '../core/bytes.ts'
 import {
   type BodyVerifier,
   describeUrl,
@@ -43,13 +44,6 @@ function createHash(algorithm: SriAlgorithm): IncrementalHash {
   return hashers[algorithm].create() as IncrementalHash
 }
 
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  let diff = 0
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!
-  return diff === 0
-}
-
 /** Hashes the body with the integrity's algorithm; any listed digest may match. */
 export function sriVerifier(integrity: Integrity, label: string): BodyVerifier {
   const hash = createHash(integrity.algorithm)
@@ -59,7 +53,7 @@ export function sriVerifier(integrity: Integrity, label: string): BodyVerifier {
     },
     check() {
       const got = hash.digest()
-      if (integrity.digests.some((d) => equal(d, got))) return
+      if (integrity.digests.some((d) => equalBytes(d, got))) return
       const expected = integrity.digests.map((d) => `${integrity.algorithm}-${toBase64(d)}`)
       throw new OriginError(
         'ORIGIN_INTEGRITY',

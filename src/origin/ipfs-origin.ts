@@ -20,6 +20,7 @@ import { bytesToHex } from '@noble/hashes/utils.js'
 import type { CID } from 'multiformats/cid'
 import { BLAKE3_MULTIHASH, RAW_CODEC } from '../b3/content-id.ts'
 import { TreeBuilder } from '../b3/tree.ts'
+import { equalBytes } from '../core/bytes.ts'
 import {
   type BodyVerifier,
   checkLimits,
@@ -45,12 +46,6 @@ export interface IpfsOriginOptions {
 
 /** The media type of a single raw block on a trustless gateway. */
 export const IPLD_RAW = 'application/vnd.ipld.raw'
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
-}
 
 /** Verifies a body against a CID's multihash (sha2-256 or blake3, 32 bytes). */
 export function multihashVerifier(cid: CID, label: string): BodyVerifier {
@@ -82,7 +77,7 @@ export function multihashVerifier(cid: CID, label: string): BodyVerifier {
     update,
     check() {
       const got = digest()
-      if (equal(got, expected)) return
+      if (equalBytes(got, expected)) return
       throw new OriginError(
         'ORIGIN_INTEGRITY',
         `${label}: the block hashes to ${algorithm} ${bytesToHex(got)}, expected ${bytesToHex(expected)}`,

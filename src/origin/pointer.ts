@@ -33,6 +33,7 @@ import {
   shown,
 } from '../b3/content-id.ts'
 import { B3Error } from '../b3/errors.ts'
+import { equalBytes } from '../core/bytes.ts'
 
 export type Pointer =
   /** Content by its BLAKE3 root (32 bytes): a store's, or an origin's that fetches by root. */
@@ -153,12 +154,6 @@ function fromBase64(text: string): Uint8Array | undefined {
   return out
 }
 
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
-}
-
 /**
  * Reads SRI metadata (`sha384-<base64> sha512-<base64>?opt …`). Keeps the strongest algorithm
  * present; ignores tokens of unknown algorithms. Errors: `ORIGIN_BAD_POINTER` when no token of
@@ -182,7 +177,7 @@ export function parseIntegrity(metadata: string): Integrity {
       )
     }
     const list = found.get(alg) ?? []
-    if (!list.some((d) => bytesEqual(d, digest))) list.push(digest)
+    if (!list.some((d) => equalBytes(d, digest))) list.push(digest)
     found.set(alg, list)
   }
   for (let i = SRI_ORDER.length - 1; i >= 0; i--) {

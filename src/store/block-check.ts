@@ -9,12 +9,7 @@ import { HASH_LEN } from '../b3/constants.ts'
 import { blockLength } from '../b3/geometry.ts'
 import type { HashTree } from '../b3/tree.ts'
 import { children, rootNode, type TreeNode, treeIndex } from '../b3/tree-shape.ts'
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
-}
+import { equalBytes } from '../core/bytes.ts'
 
 /** Whether `bytes` are block `k` of the content of `tree`: one BLAKE3 hash of the block. */
 export function blockMatches(tree: HashTree, k: number, bytes: Uint8Array): boolean {
@@ -24,7 +19,7 @@ export function blockMatches(tree: HashTree, k: number, bytes: Uint8Array): bool
   const single = tree.blocks === 1
   const at = treeIndex(k) * HASH_LEN
   const leaf = single ? tree.root : tree.hashes.subarray(at, at + HASH_LEN)
-  return equal(blockHash(bytes, k, single), leaf)
+  return equalBytes(blockHash(bytes, k, single), leaf)
 }
 
 /**
@@ -34,12 +29,12 @@ export function blockMatches(tree: HashTree, k: number, bytes: Uint8Array): bool
 export function treeConsistent(tree: HashTree): boolean {
   if (tree.hashes.length !== (2 * tree.blocks - 1) * HASH_LEN) return false
   const at = (i: number) => tree.hashes.subarray(i * HASH_LEN, (i + 1) * HASH_LEN)
-  if (!equal(at(2 * tree.blocks - 2), tree.root)) return false
+  if (!equalBytes(at(2 * tree.blocks - 2), tree.root)) return false
   const check = (node: TreeNode, isRoot: boolean): boolean => {
     if (node.size === 1) return true
     const [left, right] = children(node)
     if (!check(left, false) || !check(right, false)) return false
-    return equal(mergeHashes(at(left.index), at(right.index), isRoot), at(node.index))
+    return equalBytes(mergeHashes(at(left.index), at(right.index), isRoot), at(node.index))
   }
   return check(rootNode(tree.blocks), true)
 }

@@ -12,6 +12,7 @@
 import { bytesToHex } from '@noble/hashes/utils.js'
 import { blockIndexOf, blockStart } from '../b3/geometry.ts'
 import { type HashTree, TreeBuilder } from '../b3/tree.ts'
+import { equalBytes } from '../core/bytes.ts'
 import {
   type BlockStore,
   type PutOptions,
@@ -148,7 +149,7 @@ export class MemoryBlockStore implements BlockStore {
     signal?.throwIfAborted()
     this.open()
     const tree = builder.finalize()
-    if (expectedRoot !== undefined && bytesToHex(expectedRoot) !== bytesToHex(tree.root)) {
+    if (expectedRoot !== undefined && !equalBytes(expectedRoot, tree.root)) {
       throw new StoreError(
         'STORE_ROOT_MISMATCH',
         `content hashes to ${bytesToHex(tree.root)}, expected ${bytesToHex(expectedRoot)}`,

@@ -14,6 +14,7 @@ import {
   type VerifyStreamOptions,
   verifyStream,
 } from '../b3/verified-stream.ts'
+import { equalBytes } from '../core/bytes.ts'
 import {
   type ContentHeader,
   decodeFrames,
@@ -121,10 +122,6 @@ export interface ReadContentBodyOptions extends Omit<VerifyStreamOptions, 'lengt
   /** The range asked for; the header must say the same. Default: the whole content. */
   readonly range?: ByteRange
   readonly maxPayload?: number
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i])
 }
 
 /**

@@ -5,10 +5,10 @@
  * resolves only once the first block is verified, so a failure of every source is known
  * before a response starts (a 502, not a cut stream).
  */
-import { bytesToHex } from '@noble/hashes/utils.js'
 import type { ByteRange } from '../../b3/geometry.ts'
 import { blockLength, blockStart, blocksHolding } from '../../b3/geometry.ts'
 import { FetchError, type NodeFailure, nodeFailure } from '../../client/errors.ts'
+import { equalBytes } from '../../core/bytes.ts'
 import type { Pointer } from '../../origin/pointer.ts'
 import type { BlockSource, SourceBody } from './block-source.ts'
 import { failureKind } from './failure-kind.ts'
@@ -135,7 +135,7 @@ export async function openBlockFeed(
           }
         const asked: Pointer = known === undefined ? pointer : { kind: 'blake3', root: known.root }
         body = await source.open(asked, range, opened)
-        if (known !== undefined && bytesToHex(body.root) !== bytesToHex(known.root))
+        if (known !== undefined && !equalBytes(body.root, known.root))
           throw new SwError('SW_UNAVAILABLE', `${source.name} answered for another root`)
         if (known !== undefined && body.length !== known.length)
           throw new SwError('SW_UNAVAILABLE', `${source.name} answered another length`)
