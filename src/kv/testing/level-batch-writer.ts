@@ -1,6 +1,6 @@
 /**
  * A child process for the LevelDB crash test (level-kv-store.node.test.ts): writes batch after
- * batch into the directory given as its argument, each batch 20 keys `batch!<n: 8 hex>!<i>`
+ * batch into the directory given as its argument, each batch 50 keys `batch!<n: 8 hex>!<i>`
  * holding n, and prints `<n>` on a line once batch n is acknowledged, until it is killed.
  */
 import { openLevelKvStore } from '../level-kv-store.ts'
@@ -13,7 +13,7 @@ const value = new Uint8Array(512)
 for (let n = 0; ; n++) {
   new DataView(value.buffer).setUint32(0, n)
   const ops = []
-  for (let i = 0; i < 20; i++) {
+  for (let i = 0; i < 50; i++) {
     const key = utf8.encode(
       `batch!${n.toString(16).padStart(8, '0')}!${i.toString().padStart(2, '0')}`,
     )
