@@ -11,6 +11,7 @@
  * tabs on one database) cannot lower a claim.
  */
 import { bytesToHex } from '@noble/hashes/utils.js'
+import { equalBytes } from '../core/bytes.ts'
 import type { KvStore } from '../kv/kv-store.ts'
 import { CLAIM_LEN, type Claim, decodeClaim, encodeClaim } from './claim.ts'
 import { decodeCommitment } from './commitment.ts'
@@ -157,10 +158,6 @@ function decodeValue(key: Uint8Array, value: Uint8Array): StoredClaim {
   }
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i])
-}
-
 /** A stored claim as JSON. */
 export function claimJson(s: StoredClaim): DaClaimJson {
   return {
@@ -268,7 +265,7 @@ export function createDaPool(kv: KvStore, options: { readonly readOnly?: boolean
       await kv.update(key, (stored) => {
         if (stored === undefined) return value
         const previous = decodeValue(key, stored).claim
-        if (!sameBytes(previous.commitment, claim.commitment)) {
+        if (!equalBytes(previous.commitment, claim.commitment)) {
           throw new DaPoolError(
             'DAS_CONFLICT',
             `session ${c.session.toString(16)} seq ${c.seq} already holds another commitment`,
