@@ -2,6 +2,8 @@
  * Errors of a pool of delivery-acknowledgement claims, whichever stores it: LevelDB on a full
  * node (src/node/das/da-pool.ts), IndexedDB on a tab node (src/browser/node/idb-da-pool.ts).
  */
+import { FulmenError } from '../core/errors.ts'
+
 export type DaPoolErrorCode =
   /** Another process (the running node) holds the pool's lock. */
   | 'DAS_LOCKED'
@@ -14,12 +16,6 @@ export type DaPoolErrorCode =
   /** A stored record is not a claim (another program wrote the database). */
   | 'DAS_CORRUPT'
 
-export class DaPoolError extends Error {
+export class DaPoolError extends FulmenError<DaPoolErrorCode> {
   override readonly name = 'DaPoolError'
-  readonly code: DaPoolErrorCode
-
-  constructor(code: DaPoolErrorCode, message: string) {
-    super(message)
-    this.code = code
-  }
 }

@@ -3,6 +3,7 @@
  * Each names the rule a commitment, reveal or claim broke; `code` is stable and meant for
  * programs (a node ends the session on any of them), `message` is for people.
  */
+import { FulmenError } from '../core/errors.ts'
 
 export type AckErrorCode =
   /** Bytes that are not a commitment or claim of this version (length, version, zero fields). */
@@ -28,12 +29,6 @@ export type AckErrorCode =
   /** An index beyond the chain's length, or more units acknowledged than delivered. */
   | 'ACK_OVERCLAIM'
 
-export class AckError extends Error {
+export class AckError extends FulmenError<AckErrorCode> {
   override readonly name = 'AckError'
-  readonly code: AckErrorCode
-
-  constructor(code: AckErrorCode, message: string) {
-    super(message)
-    this.code = code
-  }
 }

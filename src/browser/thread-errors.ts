@@ -1,61 +1,30 @@
 /**
- * Typed errors across a thread boundary. Structured clone keeps an Error's name and message
- * but drops `code` and everything else, and comlink's own handler does the same: a
- * `FetchError` thrown in the client worker would reach the page as a bare `Error`. These
- * functions carry the fields the API promises (`code`, `failures`) and rebuild the classes.
+ * Typed errors between the page and Fulmen's workers. Structured clone, and comlink's own
+ * handler, keep an Error's name and message but drop `code` and everything else: a
+ * `FetchError` thrown in the client worker would reach the page as a bare `Error`. The
+ * registry (src/core/error-registry.ts) carries every data field and rebuilds these classes.
  */
 import * as Comlink from 'comlink'
-import type { NodeFailure } from '../client/errors.ts'
-import { FetchError, type FetchErrorCode, NodeFailureError } from '../client/errors.ts'
+import { ClientOptionsError, FetchError, NodeFailureError } from '../client/errors.ts'
+import { type ErrorData, ErrorRegistry } from '../core/error-registry.ts'
+import { TabNodeError } from './node/tab-node-errors.ts'
 
-/** An error as plain data. */
-export interface ErrorData {
-  readonly name: string
-  readonly message: string
-  readonly code?: string
-  readonly failures?: readonly NodeFailure[]
-  readonly stack?: string
-}
+export type { ErrorData }
+
+/** The classes a page or a worker throws to the other side; any other comes back an `Error`. */
+const registry = new ErrorRegistry({
+  ClientOptionsError,
+  FetchError,
+  NodeFailureError,
+  TabNodeError,
+})
 
 export function errorToData(error: unknown): ErrorData {
-  if (!(error instanceof Error) && !(error instanceof DOMException)) {
-    return { name: 'Error', message: String(error) }
-  }
-  const { code, failures } = error as { code?: unknown; failures?: unknown }
-  return {
-    name: error.name,
-    message: error.message,
-    ...(typeof code === 'string' ? { code } : {}),
-    ...(Array.isArray(failures)
-      ? {
-          failures: failures.map((f: NodeFailure) => ({
-            node: f.node,
-            code: f.code,
-            message: f.message,
-          })),
-        }
-      : {}),
-    ...(error.stack === undefined ? {} : { stack: error.stack }),
-  }
+  return registry.toData(error)
 }
 
 export function errorFromData(data: ErrorData): Error {
-  let error: Error
-  if (data.name === 'FetchError' && data.code !== undefined) {
-    error = new FetchError(data.code as FetchErrorCode, data.message, data.failures ?? [])
-  } else if (data.name === 'NodeFailureError' && data.code !== undefined) {
-    error = new NodeFailureError(data.code as NodeFailureError['code'], data.message)
-  } else if (data.name === 'AbortError' || data.name === 'TimeoutError') {
-    // What `signal.reason` is by default: keep it a DOMException, as fetch() rejects with.
-    return new DOMException(data.message, data.name)
-  } else {
-    error = Object.assign(new Error(data.message), {
-      name: data.name,
-      ...(data.code === undefined ? {} : { code: data.code }),
-    })
-  }
-  if (data.stack !== undefined) error.stack = data.stack
-  return error
+  return registry.fromData(data)
 }
 
 let installed = false

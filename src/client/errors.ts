@@ -1,4 +1,5 @@
 /** Typed errors of the client API. */
+import { FulmenError } from '../core/errors.ts'
 
 export type FetchErrorCode =
   /** Not one node could be reached (dial, handshake). */
@@ -28,14 +29,12 @@ export interface NodeFailure {
   readonly message: string
 }
 
-export class FetchError extends Error {
+export class FetchError extends FulmenError<FetchErrorCode> {
   override readonly name = 'FetchError'
-  readonly code: FetchErrorCode
   readonly failures: readonly NodeFailure[]
 
   constructor(code: FetchErrorCode, message: string, failures: readonly NodeFailure[] = []) {
-    super(message)
-    this.code = code
+    super(code, message)
     this.failures = failures
   }
 }
@@ -58,14 +57,8 @@ export type NodeFailureCode =
   /** The length the node claims does not verify: its last block does not fit the root. */
   | 'CLIENT_WRONG_LENGTH'
 
-export class NodeFailureError extends Error {
+export class NodeFailureError extends FulmenError<NodeFailureCode> {
   override readonly name = 'NodeFailureError'
-  readonly code: NodeFailureCode
-
-  constructor(code: NodeFailureCode, message: string) {
-    super(message)
-    this.code = code
-  }
 }
 
 export type ClientOptionsErrorCode =
@@ -75,17 +68,15 @@ export type ClientOptionsErrorCode =
   | 'CLIENT_BAD_OPTION'
 
 /** `createClient` refused its options: thrown before anything is started. */
-export class ClientOptionsError extends Error {
+export class ClientOptionsError extends FulmenError<ClientOptionsErrorCode> {
   override readonly name = 'ClientOptionsError'
-  readonly code: ClientOptionsErrorCode
   /** The option at fault (`bootstrap`, `stallTimeoutMs`…). */
   readonly option: string
   /** The offending value as given (for `bootstrap`, the address). */
   readonly value: string
 
   constructor(code: ClientOptionsErrorCode, option: string, value: string, message: string) {
-    super(message)
-    this.code = code
+    super(code, message)
     this.option = option
     this.value = value
   }

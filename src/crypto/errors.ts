@@ -2,6 +2,7 @@
  * Typed errors of the client-key crypto layer (EdDSA-Poseidon on Baby Jubjub). `code` is
  * stable and meant for programs; `message` is for people.
  */
+import { FulmenError } from '../core/errors.ts'
 
 export type CryptoErrorCode =
   /** A private or public key that is not a valid encoding, or a point of small order. */
@@ -13,12 +14,6 @@ export type CryptoErrorCode =
   /** A caller passed something out of range (input count, byte length). */
   | 'CRYPTO_INVALID_ARGUMENT'
 
-export class CryptoError extends Error {
+export class CryptoError extends FulmenError<CryptoErrorCode> {
   override readonly name = 'CryptoError'
-  readonly code: CryptoErrorCode
-
-  constructor(code: CryptoErrorCode, message: string) {
-    super(message)
-    this.code = code
-  }
 }

@@ -2,6 +2,8 @@
  * Typed errors of sessions: how a handshake or a session stream ended. `code` is stable and
  * meant for programs; `reason` is the TERMINATE byte that was sent or received, if any.
  */
+
+import { FulmenError } from '../core/errors.ts'
 import { WireError } from '../wire/errors.ts'
 import { TerminationReason } from './termination.ts'
 
@@ -68,9 +70,8 @@ export interface SessionErrorOptions {
   readonly cause?: unknown
 }
 
-export class SessionError extends Error {
+export class SessionError extends FulmenError<SessionErrorCode> {
   override readonly name = 'SessionError'
-  readonly code: SessionErrorCode
   /** The TERMINATE reason sent or received; undefined when the stream just ended or was aborted. */
   readonly reason: number | undefined
   /** True when the peer ended the stream (we received its TERMINATE). */
@@ -83,8 +84,7 @@ export class SessionError extends Error {
     reason: number | undefined = REASON_OF_CODE.get(code),
     options: SessionErrorOptions = {},
   ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause })
-    this.code = code
+    super(code, message, options)
     this.reason = reason
     this.remote = options.remote ?? false
   }

@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { FulmenError, type FulmenErrorOptions } from '../core/errors.ts'
 
 export interface NodeConfig {
   /** Keys, block store and LevelDB live here. */
@@ -64,9 +65,12 @@ export interface NodeConfig {
   }
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends FulmenError<'CONFIG_INVALID'> {
   override readonly name = 'ConfigError'
-  readonly code = 'CONFIG_INVALID'
+
+  constructor(message: string, options?: FulmenErrorOptions) {
+    super('CONFIG_INVALID', message, options)
+  }
 }
 
 /** Partial configuration from one source (file, environment, flags). */

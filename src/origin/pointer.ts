@@ -34,6 +34,7 @@ import {
 } from '../b3/content-id.ts'
 import { B3Error } from '../b3/errors.ts'
 import { equalBytes } from '../core/bytes.ts'
+import { FulmenError } from '../core/errors.ts'
 
 export type Pointer =
   /** Content by its BLAKE3 root (32 bytes): a store's, or an origin's that fetches by root. */
@@ -66,14 +67,8 @@ export type OriginErrorCode =
   /** The origin took longer than the time limit (for the whole fetch): nothing stored. */
   | 'ORIGIN_TIMEOUT'
 
-export class OriginError extends Error {
+export class OriginError extends FulmenError<OriginErrorCode> {
   override readonly name = 'OriginError'
-  readonly code: OriginErrorCode
-
-  constructor(code: OriginErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options)
-    this.code = code
-  }
 }
 
 /** Multicodec `dag-pb`: UnixFS files and directories. */

@@ -5,6 +5,7 @@
  * holds bytes whose tree it has not computed itself.
  */
 import type { HashTree } from '../b3/tree.ts'
+import { FulmenError } from '../core/errors.ts'
 
 /** What the store knows of one stored content. */
 export interface StoredContent {
@@ -123,12 +124,6 @@ export type StoreErrorCode =
   | 'STORE_CLOSED'
   | 'STORE_CORRUPT'
 
-export class StoreError extends Error {
+export class StoreError extends FulmenError<StoreErrorCode> {
   override readonly name = 'StoreError'
-  readonly code: StoreErrorCode
-
-  constructor(code: StoreErrorCode, message: string) {
-    super(message)
-    this.code = code
-  }
 }

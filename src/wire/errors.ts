@@ -1,4 +1,5 @@
 /** Typed errors of the wire layer: bytes from the network that are not a valid frame. */
+import { FulmenError } from '../core/errors.ts'
 
 export type WireErrorCode =
   /** A frame type this version does not know. */
@@ -14,12 +15,6 @@ export type WireErrorCode =
   /** The peer reported an error in an error frame. */
   | 'WIRE_REMOTE_ERROR'
 
-export class WireError extends Error {
+export class WireError extends FulmenError<WireErrorCode> {
   override readonly name = 'WireError'
-  readonly code: WireErrorCode
-
-  constructor(code: WireErrorCode, message: string) {
-    super(message)
-    this.code = code
-  }
 }

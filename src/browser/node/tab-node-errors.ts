@@ -1,4 +1,5 @@
 /** Typed errors of the tab node, with stable codes. */
+import { FulmenError } from '../../core/errors.ts'
 
 export type TabNodeErrorCode =
   /** A call on a node that is not (or no longer) running. */
@@ -14,12 +15,6 @@ export type TabNodeErrorCode =
   /** The node's worker failed to load or crashed. */
   | 'TAB_NODE_WORKER_FAILED'
 
-export class TabNodeError extends Error {
+export class TabNodeError extends FulmenError<TabNodeErrorCode> {
   override readonly name = 'TabNodeError'
-  readonly code: TabNodeErrorCode
-
-  constructor(code: TabNodeErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options)
-    this.code = code
-  }
 }

@@ -24,7 +24,7 @@ import type {
   TabNodeStats,
   TabNodeWorkerApi,
 } from './tab-node-api.ts'
-import { TabNodeError, type TabNodeErrorCode } from './tab-node-errors.ts'
+import { TabNodeError } from './tab-node-errors.ts'
 
 export interface TabNodeOptions {
   /** Full nodes' WebSockets multiaddrs, each with /p2p/<peer id>: relays, and `cache`'s sources. */
@@ -107,15 +107,6 @@ function checkOptions(options: TabNodeOptions): void {
   positive('quota', options.quota)
   positive('maxUpload', options.maxUpload)
   positive('maxSessions', options.maxSessions)
-}
-
-/** The worker's errors arrive as plain Errors with `name` and `code`: make them typed again. */
-function typed(error: unknown): unknown {
-  const { name, code, message } = error as { name?: unknown; code?: unknown; message?: string }
-  if (name === 'TabNodeError' && typeof code === 'string') {
-    return new TabNodeError(code as TabNodeErrorCode, message ?? '')
-  }
-  return error
 }
 
 function isCircuitWebRtc(address: string): boolean {
@@ -233,7 +224,7 @@ export async function startNode(options: TabNodeOptions): Promise<TabNode> {
     )
   } catch (error) {
     await stop().catch(() => {})
-    throw typed(error)
+    throw error
   }
   if (options.pauseWhenHidden === true) {
     document.addEventListener('visibilitychange', onVisibility)
@@ -244,11 +235,8 @@ export async function startNode(options: TabNodeOptions): Promise<TabNode> {
   const call = async <T>(run: () => Promise<T>): Promise<T> => {
     if (stopping !== undefined) throw new TabNodeError('TAB_NODE_STOPPED', 'the tab node stopped')
     if (workerFailure !== undefined) throw workerFailure
-    try {
-      return await Promise.race([run(), workerFailed])
-    } catch (error) {
-      throw typed(error)
-    }
+    // The worker's TabNodeErrors arrive typed: thread-errors.ts rebuilds them.
+    return await Promise.race([run(), workerFailed])
   }
 
   return {

@@ -8,6 +8,7 @@
 import { TREE_BLOCK_LEN } from '../../b3/constants.ts'
 import { blockIndexOf } from '../../b3/geometry.ts'
 import { nodeFailure } from '../../client/errors.ts'
+import { FulmenError } from '../../core/errors.ts'
 import { formatPointer } from '../../origin/pointer.ts'
 import { gatewayPath } from '../../services/cdn/gateway-path.ts'
 import { readContentBody } from '../../wire/content-body.ts'
@@ -15,14 +16,12 @@ import type { BlockSource } from './block-source.ts'
 import type { SourceObserver } from './sw-stats.ts'
 
 /** A gateway's failure, typed like a node's (`code` from its JSON error body when it sent one). */
-export class GatewayError extends Error {
+export class GatewayError extends FulmenError {
   override readonly name = 'GatewayError'
-  readonly code: string
   readonly status: number | undefined
 
   constructor(code: string, message: string, status?: number) {
-    super(message)
-    this.code = code
+    super(code, message)
     this.status = status
   }
 }

@@ -1,4 +1,5 @@
 /** Typed errors of the service worker, each with a stable `code` and the HTTP status it maps to. */
+import { FulmenError } from '../../core/errors.ts'
 
 export type SwErrorCode =
   /** The URL under the prefix names no pointer the worker can verify (400). */
@@ -23,15 +24,13 @@ const STATUS: Readonly<Record<SwErrorCode, number>> = {
   SW_BAD_CONFIG: 400,
 }
 
-export class SwError extends Error {
+export class SwError extends FulmenError<SwErrorCode> {
   override readonly name = 'SwError'
-  readonly code: SwErrorCode
   /** Content length, for a 416's `Content-Range: bytes *\/length`. */
   readonly length: number | undefined
 
   constructor(code: SwErrorCode, message: string, options?: ErrorOptions & { length?: number }) {
-    super(message, options)
-    this.code = code
+    super(code, message, options)
     this.length = options?.length
   }
 

@@ -3,19 +3,14 @@
  * (`GET http://[ HTTP/1.1`) and a path segment that is not percent-encoded UTF-8 (`%ZZ`,
  * `%C0%AF`) are the client's mistakes: they throw a typed 400, never a bare URIError/TypeError.
  */
+import { FulmenError } from '../../core/errors.ts'
 
 export type RequestErrorCode = 'BAD_REQUEST_TARGET' | 'BAD_PERCENT_ENCODING'
 
 /** A request the gateway cannot read; answered 400 with its code. */
-export class RequestError extends Error {
-  readonly code: RequestErrorCode
+export class RequestError extends FulmenError<RequestErrorCode> {
+  override readonly name = 'RequestError'
   readonly status = 400
-
-  constructor(code: RequestErrorCode, message: string) {
-    super(message)
-    this.name = 'RequestError'
-    this.code = code
-  }
 }
 
 /** Echoed in messages: enough to recognise the input, never a whole header's worth of it. */

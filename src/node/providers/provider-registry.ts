@@ -11,6 +11,7 @@
  */
 import { type Component, multiaddr } from '@multiformats/multiaddr'
 import { bytesToHex } from '@noble/hashes/utils.js'
+import { FulmenError } from '../../core/errors.ts'
 import { MAX_ADDRESS_LEN } from '../../wire/provider-frames.ts'
 
 export type ProviderErrorCode =
@@ -19,14 +20,8 @@ export type ProviderErrorCode =
   /** The registry lists as many peers as it may; a new one must wait. */
   | 'PROVIDERS_FULL'
 
-export class ProviderError extends Error {
+export class ProviderError extends FulmenError<ProviderErrorCode> {
   override readonly name = 'ProviderError'
-  readonly code: ProviderErrorCode
-
-  constructor(code: ProviderErrorCode, message: string) {
-    super(message)
-    this.code = code
-  }
 }
 
 export interface Provider {
