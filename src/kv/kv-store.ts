@@ -5,6 +5,7 @@
  * (memory-kv-store.ts), LevelDB on Node (level-kv-store.ts), IndexedDB in a page
  * (idb-kv-store.ts). The promises are one suite: testing/kv-store-contract.ts.
  */
+import { FulmenError } from '../core/errors.ts'
 
 export type KvErrorCode =
   /** The store (or the snapshot's store) is closed. */
@@ -22,14 +23,8 @@ export type KvErrorCode =
   /** A stored record is not bytes (another program wrote the database). */
   | 'KV_CORRUPT'
 
-export class KvError extends Error {
+export class KvError extends FulmenError<KvErrorCode> {
   override readonly name = 'KvError'
-  readonly code: KvErrorCode
-
-  constructor(code: KvErrorCode, message: string, options?: { readonly cause?: unknown }) {
-    super(message, options)
-    this.code = code
-  }
 }
 
 export interface KvEntry {
