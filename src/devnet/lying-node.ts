@@ -32,9 +32,7 @@ import { fileURLToPath } from 'node:url'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
-import { TREE_BLOCK_LEN } from '../b3/constants.ts'
-import { blockCount } from '../b3/tree-shape.ts'
-import { blocksOfRange } from '../b3/verified-stream.ts'
+import { blockLength, blocksOfRange } from '../b3/geometry.ts'
 import { NodeSession } from '../client/node-session.ts'
 import { type ClientKey, generateClientKey } from '../crypto/client-key.ts'
 import type { ClientStream } from '../handshake/client-handshake.ts'
@@ -239,10 +237,7 @@ async function forward(
     /** Blocks of this response forwarded so far. */
     let count = 0
     let filled = 0
-    const lengthOf = (block: number) => {
-      const blocks = blockCount(header!.length)
-      return block < blocks - 1 ? TREE_BLOCK_LEN : header!.length - (blocks - 1) * TREE_BLOCK_LEN
-    }
+    const lengthOf = (block: number) => blockLength(header!.length, block)
     /** After `after` blocks: whether the lie ends the stream here. */
     const endsHere = async (): Promise<boolean> => {
       if (count !== lie.after) return false
