@@ -162,36 +162,24 @@ export function checkLayering(root: string, layering: Layering): LayeringReport 
   }
 
   // Folders: product imports between folders, excepted ones included (an exception tolerates
-  // a wrong direction for now, never a cycle).
-  const folderGraph = new Map<string, Set<string>>()
-  for (const { from, to } of edges) {
-    if (from.kind !== 'product' || to.kind !== 'product' || from.folder === to.folder) continue
-    const next = folderGraph.get(from.folder) ?? new Set<string>()
-    next.add(to.folder)
-    folderGraph.set(from.folder, next)
-  }
-  for (const cycle of cyclesOf(folderGraph)) {
-    violations.push({
-      rule: 'folder-cycle',
-      from: cycle[0] ?? '',
-      to: cycle.join(' -> '),
-      message: `folders in an import cycle: ${cycle.join(' -> ')}`,
-    })
-  }
-
-  const fileGraph = new Map<string, Set<string>>()
-  for (const { from, to } of edges) {
-    const next = fileGraph.get(from.path) ?? new Set<string>()
-    next.add(to.path)
-    fileGraph.set(from.path, next)
-  }
-  for (const cycle of cyclesOf(fileGraph)) {
-    violations.push({
-      rule: 'file-cycle',
-      from: cycle[0] ?? '',
-      to: cycle.join(' -> '),
-      message: `files in an import cycle: ${cycle.join(' -> ')}`,
-    })
+  // a wrong direction for now, never a cycle). Files: every import.
+  const productEdges = edges.filter(
+    ({ from, to }) => from.kind === 'product' && to.kind === 'product' && from.folder !== to.folder,
+  )
+  const cycleChecks = [
+    { rule: 'folder-cycle', what: 'folders', graph: graphOf(productEdges, (f) => f.folder) },
+    { rule: 'file-cycle', what: 'files', graph: graphOf(edges, (f) => f.path) },
+  ] as const
+  for (const { rule, what, graph } of cycleChecks) {
+    for (const cycle of cyclesOf(graph)) {
+      const path = cycle.join(' -> ')
+      violations.push({
+        rule,
+        from: cycle[0] ?? '',
+        to: path,
+        message: `${what} in an import cycle: ${path}`,
+      })
+    }
   }
 
   for (const [key, exception] of exceptions) {
@@ -252,6 +240,17 @@ function importsOf(root: string, path: string): string[] {
     targets.push(posix.normalize(posix.join(posix.dirname(path), fileName)))
   }
   return targets
+}
+
+/** The graph of `edges` with each end named by `nameOf`. */
+function graphOf(edges: readonly Edge[], nameOf: (file: SourceFile) => string) {
+  const graph = new Map<string, Set<string>>()
+  for (const { from, to } of edges) {
+    const next = graph.get(nameOf(from)) ?? new Set<string>()
+    next.add(nameOf(to))
+    graph.set(nameOf(from), next)
+  }
+  return graph
 }
 
 /** Every strongly connected component with more than one node, or a node importing itself. */
