@@ -2,6 +2,7 @@
  * Typed errors of the BLAKE3 layer. `code` is stable and meant for programs; `message` is
  * for people. Verification failures carry the block they concern.
  */
+import { FulmenError } from '../core/errors.ts'
 
 export type B3ErrorCode =
   /** A caller passed something out of range (key length, block index, output length). */
@@ -23,15 +24,13 @@ export type B3ErrorCode =
   /** A malformed content id. */
   | 'B3_BAD_CONTENT_ID'
 
-export class B3Error extends Error {
+export class B3Error extends FulmenError<B3ErrorCode> {
   override readonly name = 'B3Error'
-  readonly code: B3ErrorCode
   /** The block index the failure concerns, when there is one. */
   readonly block: number | undefined
 
   constructor(code: B3ErrorCode, message: string, block?: number) {
-    super(message)
-    this.code = code
+    super(code, message)
     this.block = block
   }
 }

@@ -6,11 +6,15 @@
 import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { FulmenError } from '../../core/errors.ts'
 
 /** The package.json has no version, or none named "fulmen" is above the CLI. */
-export class VersionError extends Error {
+export class VersionError extends FulmenError<'CLI_NO_VERSION'> {
   override readonly name = 'VersionError'
-  readonly code = 'CLI_NO_VERSION'
+
+  constructor(message: string) {
+    super('CLI_NO_VERSION', message)
+  }
 }
 
 function readPackageJson(file: string): { name?: unknown; version?: unknown } | undefined {
