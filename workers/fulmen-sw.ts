@@ -3,7 +3,6 @@
  * dev server serves it from `demo/fulmen-sw.ts`). No top-level await and no dynamic
  * `import()` anywhere below: service workers refuse both.
  */
-import { installFulmenServiceWorker } from '../src/browser/sw/fulmen-sw.ts'
-import type { ServiceWorkerScope } from '../src/browser/sw/sw-scope.ts'
+import { installFulmenServiceWorker, type ServiceWorkerScope } from '../src/browser/sw/fulmen-sw.ts'
 
 installFulmenServiceWorker(self as unknown as ServiceWorkerScope)

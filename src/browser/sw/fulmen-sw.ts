@@ -21,6 +21,9 @@ import type { FetchEvent, ServiceWorkerScope } from './sw-scope.ts'
 import { StatsRecorder } from './sw-stats.ts'
 import { errorResponse, type Origin, verifiedResponse } from './verified-response.ts'
 
+// The scope the worker script hands in, for workers/fulmen-sw.ts.
+export type { ServiceWorkerScope } from './sw-scope.ts'
+
 export interface FulmenServiceWorkerOptions {
   /** IndexedDB database name (default `fulmen-sw`). */
   readonly databaseName?: string
