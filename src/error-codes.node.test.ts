@@ -11,12 +11,13 @@ import { describe, expect, it } from 'vitest'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
-/** Shipped sources: src/ and workers/, without tests and test support. */
+/** Shipped sources: src/ and workers/, without tests, test support and the devnet (not shipped). */
 function sourceFiles(): string[] {
   return ['src', 'workers'].flatMap((dir) =>
     readdirSync(`${ROOT}${dir}`, { recursive: true, encoding: 'utf8' })
       .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
       .filter((f) => !f.split('/').includes('testing'))
+      .filter((f) => !(dir === 'src' && f.startsWith('devnet/')))
       .map((f) => `${ROOT}${dir}/${f}`),
   )
 }
