@@ -27,6 +27,8 @@ export class DemoState extends EventTarget {
   swStats: SwStats | undefined
   /** Every node the service worker dropped, as it reported them (oldest first). */
   readonly swEvents: SwFailureEvent[] = []
+  /** Where each of the worker's events sits in `swEvents`, by `<startedAt>:<seq>`. */
+  private readonly swEventIndex = new Map<string, number>()
   /** What went wrong with each node, by kind (lied, unreachable, closed…). */
   readonly labels = new NodeLabels()
   /** The client's view of each node, by peer id; kept across clients (the liar's too). */
@@ -138,7 +140,15 @@ export class DemoState extends EventTarget {
     const restarted = previous !== undefined && previous.startedAt !== sw.startedAt
     const lastSeq = previous === undefined || restarted ? 0 : (previous.events.at(-1)?.seq ?? 0)
     for (const event of sw.events) {
-      if (event.seq <= lastSeq) continue
+      const key = `${sw.startedAt}:${event.seq}`
+      if (event.seq <= lastSeq) {
+        // The worker completes an event it reported already: the node that took over comes
+        // with the next block, often after a poll has read the failure.
+        const at = this.swEventIndex.get(key)
+        if (at !== undefined) this.swEvents[at] = event
+        continue
+      }
+      this.swEventIndex.set(key, this.swEvents.length)
       this.swEvents.push(event)
       this.labels.note(this.peerOf(event.node), event, 'service worker')
     }
