@@ -289,7 +289,8 @@ function startClient(
       node.opening.catch(() => {})
       try {
         const { session, stream } = await opening
-        await node.session?.close()
+        // A retired session ends with its last stream, and shares the connection with this one.
+        if (node.session?.isRetired === false) await node.session.close()
         node.session = session
         return { session, stream }
       } finally {

@@ -221,3 +221,37 @@ describe('NodeSession', () => {
     await Promise.all(reading)
   })
 })
+
+describe('a body dropped before the session verified a block', () => {
+  test('retires the session: its window stays held by the written-off blocks, a fresh one serves', async () => {
+    const n = node()
+    const { session, stream: a } = await NodeSession.open(n.dialer, ADDRESS, whole(), {
+      key,
+      handshakeTimeoutMs: 2_000,
+    })
+    // The node sends its window (4 blocks) of a body the client never verifies (a header under
+    // another root, say), then the client drops it.
+    let data = 0
+    const reading = (async () => {
+      for await (const frame of a.frames) if (frame.kind === 'data') data++
+    })().catch(() => {})
+    for (let i = 0; i < 200 && data < 4; i++) await new Promise((r) => setTimeout(r, 10))
+    expect(data).toBe(4)
+    session.release(a, false)
+    await reading
+    expect(session.isRetired).toBe(true)
+    expect(session.isOpen).toBe(false)
+    // Why: nothing acknowledged, nothing forgiven, so the node could not send that session a block.
+    expect(n.ledger().deliveredUnits).toBe(4)
+    expect(n.ledger().canSend()).toBe(false)
+    // A fresh session has a fresh window: its first block comes.
+    const fresh = await NodeSession.open(n.dialer, ADDRESS, whole(), {
+      key,
+      handshakeTimeoutMs: 2_000,
+    })
+    await firstBlock(fresh.stream)
+    await fresh.session.verified(fresh.stream)
+    await fresh.session.close()
+    await n.host.stop()
+  })
+})

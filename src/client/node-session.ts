@@ -64,6 +64,15 @@ export class NodeSession {
   private streams = 1
   private readonly streamAcks: StreamAcks<ClientStream>
   private closed = false
+  /**
+   * Set when a body is dropped before the session verified a block (a header under another
+   * root: the start over). The node wrote off what it had sent, and forgives written-off blocks
+   * only once the client has acknowledged one (src/acks/ledger.ts): until then they hold its
+   * window, and the next body could stall until the node's acknowledgement timeout (seen: 10 s,
+   * then SESSION_TIMEOUT at block 6). So no new request goes on it: the client opens a fresh
+   * session (a fresh window) and this one ends when its last stream does.
+   */
+  private retired = false
 
   private constructor(
     peer: string,
@@ -249,14 +258,16 @@ export class NodeSession {
 
   /** A stream whose response ended cleanly goes back to the idle pool; others are dropped. */
   release(stream: ClientStream, reusable: boolean): void {
-    if (reusable && !this.closed) {
+    if (reusable && !this.closed && !this.retired) {
       const next = this.waiters.shift()
       if (next !== undefined) next.grant({ stream })
       else this.idle.push(stream)
       return
     }
     stream.abort(new Error('stream released'))
+    if (this.acks.verifiedUnits === 0) this.retired = true
     if (!this.closed) this.freeSlot()
+    if (this.retired && !this.closed && this.streams === this.idle.length) void this.end()
   }
 
   get ackCounters(): AckCounters {
@@ -270,16 +281,28 @@ export class NodeSession {
     }
   }
 
+  /** Whether new requests may go on this session. */
   get isOpen(): boolean {
-    return !this.closed && this.link.isOpen
+    return !this.closed && !this.retired && this.link.isOpen
+  }
+
+  /** Retired (see `retired`): it ends by itself when its streams do; not the client's to close. */
+  get isRetired(): boolean {
+    return this.retired
   }
 
   async close(): Promise<void> {
     if (this.closed) return
+    await this.end()
+    await this.link.close()
+  }
+
+  /** Ends the session's streams, not the connection: a fresh session to the node shares it. */
+  private async end(): Promise<void> {
+    if (this.closed) return
     this.closed = true
     for (const waiter of this.waiters.splice(0)) waiter.fail(sessionClosed())
     for (const s of this.idle.splice(0)) await s.close().catch(() => {})
-    await this.link.close()
   }
 }
 
