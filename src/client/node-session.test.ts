@@ -237,6 +237,7 @@ describe('a body dropped before the session verified a block', () => {
     })().catch(() => {})
     for (let i = 0; i < 200 && data < 4; i++) await new Promise((r) => setTimeout(r, 10))
     expect(data).toBe(4)
+    session.retireIfUnpaid()
     session.release(a, false)
     await reading
     expect(session.isRetired).toBe(true)

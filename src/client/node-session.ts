@@ -265,7 +265,6 @@ export class NodeSession {
       return
     }
     stream.abort(new Error('stream released'))
-    if (this.acks.verifiedUnits === 0) this.retired = true
     if (!this.closed) this.freeSlot()
     if (this.retired && !this.closed && this.streams === this.idle.length) void this.end()
   }
@@ -279,6 +278,14 @@ export class NodeSession {
       signMs: a.signMs,
       hashMs: a.hashMs,
     }
+  }
+
+  /**
+   * A body about to be dropped under another root's header (the start over): retires the
+   * session if it has verified nothing, so nothing of what the node sent can be paid for.
+   */
+  retireIfUnpaid(): void {
+    if (this.acks.verifiedUnits === 0) this.retired = true
   }
 
   /** Whether new requests may go on this session. */

@@ -446,7 +446,9 @@ class BlockPump<N extends NodeRef> {
         const verdict = this.judge(asked.header, resume)
         if (verdict === 'fresh') this.adopt(asked.header, node)
         else if (verdict === 'restart' || verdict === 'rebuild') {
-          // Either way the node's answer does not fit the verifier: ask it again.
+          // Either way the node's answer does not fit the verifier: ask it again (on a fresh
+          // session if this one has nothing to pay for what the node sent meanwhile).
+          attempt.session.retireIfUnpaid()
           this.discard(attempt, new Error('asked again'))
           attempt = undefined
           if (verdict === 'restart') {
