@@ -20,6 +20,25 @@ export interface WorkerClientOptions {
   readonly keyDatabase: string | false
 }
 
+/** The client's tuning, passed from the page to the worker and on to `createClient` as set. */
+export type ClientTuning = Omit<WorkerClientOptions, 'bootstrap' | 'keyDatabase'>
+
+const TUNING_KEYS = [
+  'order',
+  'stallTimeoutMs',
+  'busyTimeoutMs',
+  'handshakeTimeoutMs',
+  'penaltyMs',
+  'discover',
+] as const satisfies readonly (keyof ClientTuning)[]
+
+/** The tuning options of `options` that are set (an unset one keeps its default downstream). */
+export function tuningOf(options: ClientTuning): ClientTuning {
+  const set: Record<string, unknown> = {}
+  for (const key of TUNING_KEYS) if (options[key] !== undefined) set[key] = options[key]
+  return set as ClientTuning
+}
+
 export interface WorkerFetchOptions {
   readonly range?: ByteRange
   /** Receives the page signal's abort reason (one message). */

@@ -10,7 +10,7 @@ import { FetchError } from '../client/errors.ts'
 import { generateClientKey } from '../crypto/client-key.ts'
 import { type ClientLibp2p, createClientLibp2p } from '../net/client-libp2p.ts'
 import { libp2pDialer } from '../net/libp2p-dialer.ts'
-import type { ClientWorkerApi, WorkerResponse } from './client-worker-api.ts'
+import { type ClientWorkerApi, tuningOf, type WorkerResponse } from './client-worker-api.ts'
 import { idbSpill } from './idb-spill.ts'
 import { loadOrCreateClientKey } from './key-store.ts'
 import { type PageDialerApi, routeDialer, viaPage } from './page-dialer.ts'
@@ -80,14 +80,7 @@ export function createClientWorkerService(): ClientWorkerApi {
         libp2p,
         // An IPFS or HTTP pointer's body waits for its digest check: past 32 MiB, in IndexedDB.
         holding: { spill: idbSpill() },
-        ...(options.discover === undefined ? {} : { discover: options.discover }),
-        ...(options.order === undefined ? {} : { order: options.order }),
-        ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
-        ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }),
-        ...(options.handshakeTimeoutMs === undefined
-          ? {}
-          : { handshakeTimeoutMs: options.handshakeTimeoutMs }),
-        ...(options.penaltyMs === undefined ? {} : { penaltyMs: options.penaltyMs }),
+        ...tuningOf(options),
       })
       return { publicKey: client.publicKey }
     },

@@ -15,7 +15,7 @@ import { FetchError } from '../client/errors.ts'
 import type { PeerDialer } from '../net/peer-dialer.ts'
 import type { WindowLibp2p } from '../net/window-libp2p.ts'
 import { formatPointer, type Pointer } from '../origin/pointer.ts'
-import type { ClientWorkerApi } from './client-worker-api.ts'
+import { type ClientWorkerApi, tuningOf } from './client-worker-api.ts'
 import { KEY_DATABASE } from './key-store.ts'
 import { pageDialerApi } from './page-dialer.ts'
 import { errorFromData, errorToData, installThreadErrors } from './thread-errors.ts'
@@ -81,14 +81,7 @@ export async function createClient(options: BrowserClientOptions): Promise<Brows
       {
         bootstrap: options.bootstrap.map(String),
         keyDatabase: options.keyDatabase ?? KEY_DATABASE,
-        ...(options.order === undefined ? {} : { order: options.order }),
-        ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
-        ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }),
-        ...(options.handshakeTimeoutMs === undefined
-          ? {}
-          : { handshakeTimeoutMs: options.handshakeTimeoutMs }),
-        ...(options.penaltyMs === undefined ? {} : { penaltyMs: options.penaltyMs }),
-        ...(options.discover === undefined ? {} : { discover: options.discover }),
+        ...tuningOf(options),
       },
       page,
     ),
