@@ -51,6 +51,8 @@ export function startFailureCause(error: unknown): unknown {
 export interface ComposedComponents extends Component {
   /** Names of the parts started and not stopped yet, in start order. */
   readonly started: readonly string[]
+  start(signal?: AbortSignal): Promise<void>
+  stop(): Promise<void>
 }
 
 /**
