@@ -34,6 +34,11 @@ export interface LevelKvStoreOptions {
   readonly sync?: boolean
 }
 
+/** A write's options on LevelDB: `sync` overrides the store's setting for this write. */
+export interface LevelWriteOptions extends KvCallOptions {
+  readonly sync?: boolean
+}
+
 type Db = ClassicLevel<Uint8Array, Uint8Array>
 type LevelDbSnapshot = ReturnType<Db['snapshot']>
 
@@ -218,18 +223,20 @@ export class LevelKvStore extends LevelReader implements KvStore {
     return run
   }
 
-  async put(key: Uint8Array, value: Uint8Array, options: KvCallOptions = {}): Promise<void> {
+  async put(key: Uint8Array, value: Uint8Array, options: LevelWriteOptions = {}): Promise<void> {
     checkKey(key)
     checkValue(value)
-    return this.serial(options, () => this.db.put(key, value, { sync: this.sync }))
+    const sync = options.sync ?? this.sync
+    return this.serial(options, () => this.db.put(key, value, { sync }))
   }
 
-  async delete(key: Uint8Array, options: KvCallOptions = {}): Promise<void> {
+  async delete(key: Uint8Array, options: LevelWriteOptions = {}): Promise<void> {
     checkKey(key)
-    return this.serial(options, () => this.db.del(key, { sync: this.sync }))
+    const sync = options.sync ?? this.sync
+    return this.serial(options, () => this.db.del(key, { sync }))
   }
 
-  async batch(operations: readonly KvOperation[], options: KvCallOptions = {}): Promise<void> {
+  async batch(operations: readonly KvOperation[], options: LevelWriteOptions = {}): Promise<void> {
     checkOperations(operations)
     return this.serial(options, async () => {
       if (operations.length === 0) return
@@ -239,7 +246,7 @@ export class LevelKvStore extends LevelReader implements KvStore {
             ? { type: 'put' as const, key: op.key, value: op.value }
             : { type: 'del' as const, key: op.key },
         ),
-        { sync: this.sync },
+        { sync: options.sync ?? this.sync },
       )
     })
   }

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
+import { ClassicLevel } from 'classic-level'
 import fc from 'fast-check'
 import { pino } from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
@@ -280,6 +281,67 @@ describe('restart', () => {
     const store = await openStore({ dir })
     await expect(openFsBlockStore({ dir })).rejects.toThrow()
     await store.close()
+  })
+
+  test('a locked directory fails with classic-level’s error, which the node’s start-up reads', async () => {
+    const dir = freshDir()
+    const store = await openStore({ dir })
+    const e = await openFsBlockStore({ dir }).then(
+      () => undefined,
+      (x: unknown) => x as { code?: string; cause?: { code?: string } },
+    )
+    expect(e?.code).toBe('LEVEL_DATABASE_NOT_OPEN')
+    expect(e?.cause?.code).toBe('LEVEL_LOCKED')
+    await store.close()
+  })
+
+  test('a data dir of the format before the KvStore seam opens with its records and pointers', async () => {
+    const dir = freshDir()
+    const a = patternBytes(BLOCK + 5, 21)
+    const b = patternBytes(300, 22)
+    let store = await openStore({ dir })
+    const ta = await store.put(chunksOf(a, 50_000))
+    const tb = await store.put(chunksOf(b, 100))
+    await store.close()
+    // Rewrite the records and pointers as the previous code did: classic-level, utf8 keys
+    // and values, a record as JSON and a pointer's root as hex.
+    const old = new ClassicLevel<string, string>(join(dir, 'db'), {
+      keyEncoding: 'utf8',
+      valueEncoding: 'utf8',
+    })
+    await old.open()
+    const rec = (t: { length: number; blocks: number }, pinned: boolean, lastAccess: number) =>
+      JSON.stringify({ length: t.length, blocks: t.blocks, pinned, lastAccess })
+    await old.batch([
+      { type: 'put', key: `c:${hex(ta.root)}`, value: rec(ta, true, 1_000) },
+      { type: 'put', key: `c:${hex(tb.root)}`, value: rec(tb, false, 2_000) },
+      { type: 'put', key: 'p:https://origin/a', value: hex(ta.root) },
+      { type: 'put', key: 'p:ipfs://b', value: hex(tb.root) },
+      { type: 'put', key: 'p:https://origin/gone', value: 'ef'.repeat(32) },
+    ])
+    await old.close()
+
+    store = await openStore({ dir })
+    expect((await listAll(store)).map((s) => [hex(s.root), s.pinned, s.lastAccess])).toEqual([
+      [hex(ta.root), true, 1_000],
+      [hex(tb.root), false, 2_000],
+    ])
+    expect(hex((await store.getPointer('https://origin/a'))!)).toBe(hex(ta.root))
+    expect(hex((await store.getPointer('ipfs://b'))!)).toBe(hex(tb.root))
+    expect(await store.getPointer('https://origin/gone')).toBeUndefined()
+    await expectStored(store, a, dir)
+    await store.close()
+
+    // The pointers are now 32-byte roots; the one to nothing is gone; records are unchanged.
+    const raw = new ClassicLevel<string, Uint8Array>(join(dir, 'db'), {
+      keyEncoding: 'utf8',
+      valueEncoding: 'view',
+    })
+    await raw.open()
+    expect(hex((await raw.get('p:https://origin/a'))!)).toBe(hex(ta.root))
+    expect(await raw.get('p:https://origin/gone')).toBeUndefined()
+    expect(new TextDecoder().decode(await raw.get(`c:${hex(tb.root)}`))).toBe(rec(tb, false, 2_000))
+    await raw.close()
   })
 })
 

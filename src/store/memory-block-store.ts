@@ -7,12 +7,13 @@
  *
  * Access times: `put`, `getTree`, `getBlock` and `read` refresh them; `stat` and `list` do
  * not. `setPointer` does not check the root (like the filesystem store); `getPointer` answers
- * only while the content is stored.
+ * only while the content is stored, and drops the entry when it is not (pointer-index.ts).
  */
 import { bytesToHex } from '@noble/hashes/utils.js'
 import { blockIndexOf, blockStart } from '../b3/geometry.ts'
 import { type HashTree, TreeBuilder } from '../b3/tree.ts'
 import { equalBytes } from '../core/bytes.ts'
+import { MemoryKvStore } from '../kv/memory-kv-store.ts'
 import {
   type BlockStore,
   type PutOptions,
@@ -21,6 +22,7 @@ import {
   type StoreUsage,
 } from './block-store.ts'
 import { nextOrAbort, stopSource } from './import-source.ts'
+import { PointerIndex } from './pointer-index.ts'
 
 export interface MemoryBlockStoreOptions {
   /** Bytes of content the store may hold (`Infinity` by default). */
@@ -56,7 +58,10 @@ function copyTree(tree: HashTree): HashTree {
 
 export class MemoryBlockStore implements BlockStore {
   private readonly entries = new Map<string, Entry>()
-  private readonly pointers = new Map<string, string>()
+  private readonly pointers = new PointerIndex(new MemoryKvStore(), {
+    isStored: (root) => this.entries.has(bytesToHex(root)),
+    dropStaleOnRead: true,
+  })
   private readonly limit: number
   private readonly now: () => number
   private seq = 0
@@ -297,19 +302,13 @@ export class MemoryBlockStore implements BlockStore {
 
   async setPointer(pointer: string, root: Uint8Array): Promise<void> {
     this.open()
-    this.pointers.set(pointer, keyOf(root))
+    keyOf(root)
+    await this.pointers.set(pointer, root)
   }
 
   async getPointer(pointer: string): Promise<Uint8Array | undefined> {
     this.open()
-    const key = this.pointers.get(pointer)
-    if (key === undefined) return undefined
-    const e = this.entries.get(key)
-    if (e === undefined) {
-      this.pointers.delete(pointer)
-      return undefined
-    }
-    return e.tree.root.slice()
+    return this.pointers.get(pointer)
   }
 
   async close(): Promise<void> {
