@@ -1,0 +1,22 @@
+/**
+ * The chain state (issue 15). So far: its authenticated map (a compacted binary sparse Merkle
+ * tree over BLAKE3, persisted in a KvStore) and the proofs a browser checks against a root.
+ */
+export { StateError, type StateErrorCode } from './errors.ts'
+export { EMPTY_HASH as EMPTY_STATE_ROOT, keyPath } from './state-hash.ts'
+export {
+  checkStateProof,
+  type DecodedStateProof,
+  decodeStateProof,
+  encodeStateProof,
+  MAX_STATE_PROOF_LEN,
+  verifyStateProof,
+} from './state-proof.ts'
+export { type StateEntry, stateRootOf } from './state-root.ts'
+export {
+  type StateChange,
+  type StateProofResult,
+  StateTree,
+  type StateTreeOptions,
+  type StateVersion,
+} from './state-tree.ts'

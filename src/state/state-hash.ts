@@ -1,0 +1,125 @@
+/**
+ * The hashes of the state's authenticated map: BLAKE3 in derive-key mode, one context per kind
+ * of input (DESIGN.md, "Encoding and hashing"), so a leaf can never pass for a node nor a value
+ * for a key path.
+ *
+ *   path(table, key) = derive("fulmen 2026 state key",   u8 len(table) ‖ table ‖ key)
+ *   valueHash(value) = derive("fulmen 2026 state value", value)
+ *   leaf(path, vh)   = derive("fulmen 2026 state leaf",  path ‖ vh)
+ *   node(left, right)= derive("fulmen 2026 state node",  left ‖ right)
+ *
+ * The empty subtree (and so the empty map's root) is 32 zero bytes, never hashed.
+ *
+ * Each context key is derived once (BLAKE3 derive-key is the keyed compression of the material
+ * under the context's key): this is 3x faster than `deriveKey` per call and faster than
+ * `@noble/hashes` on these 64-byte inputs (docs/benchmarks.md, "state").
+ */
+import { DERIVE_KEY_CONTEXT, DERIVE_KEY_MATERIAL, IV } from '../b3/constants.ts'
+import { activeKernel } from '../b3/engine.ts'
+import { outputRoot } from '../b3/output.ts'
+import { subtreeOutput } from '../b3/subtree.ts'
+import { keyWords } from '../b3/words.ts'
+import { StateError } from './errors.ts'
+
+export const HASH_LEN = 32
+/** Bits in a key path: the tree's depth bound. */
+export const PATH_BITS = 256
+/** The root of the empty map and the hash of every empty subtree. */
+export const EMPTY_HASH: Uint8Array = new Uint8Array(HASH_LEN)
+
+const utf8 = new TextEncoder()
+
+type ContextKey = Uint32Array
+
+function contextKey(context: string): ContextKey {
+  const bytes = utf8.encode(context)
+  const out = subtreeOutput(
+    activeKernel(),
+    bytes,
+    0,
+    bytes.length,
+    0,
+    IV as Uint32Array,
+    DERIVE_KEY_CONTEXT,
+  )
+  return keyWords(outputRoot(out, HASH_LEN))
+}
+
+const KEY_CONTEXT = contextKey('fulmen 2026 state key')
+const VALUE_CONTEXT = contextKey('fulmen 2026 state value')
+const LEAF_CONTEXT = contextKey('fulmen 2026 state leaf')
+const NODE_CONTEXT = contextKey('fulmen 2026 state node')
+
+function derive(key: ContextKey, material: Uint8Array): Uint8Array {
+  const out = subtreeOutput(
+    activeKernel(),
+    material,
+    0,
+    material.length,
+    0,
+    key,
+    DERIVE_KEY_MATERIAL,
+  )
+  return outputRoot(out, HASH_LEN)
+}
+
+/** The encoded table name, checked: 1..255 UTF-8 bytes. */
+export function tableBytes(table: string): Uint8Array {
+  if (typeof table !== 'string') {
+    throw new StateError('STATE_INVALID_ARGUMENT', 'a table name is a string')
+  }
+  const bytes = utf8.encode(table)
+  if (bytes.length === 0 || bytes.length > 255) {
+    throw new StateError(
+      'STATE_INVALID_ARGUMENT',
+      `a table name is 1 to 255 UTF-8 bytes, got ${bytes.length}`,
+    )
+  }
+  return bytes
+}
+
+export function checkBytes(what: string, value: unknown): asserts value is Uint8Array {
+  if (!(value instanceof Uint8Array)) {
+    throw new StateError('STATE_INVALID_ARGUMENT', `${what} is a Uint8Array`)
+  }
+}
+
+/** The 256-bit path of an entry: where (table, key) sits in the tree. */
+export function keyPath(table: string, key: Uint8Array): Uint8Array {
+  checkBytes('a key', key)
+  const name = tableBytes(table)
+  // The length prefix makes (table, key) → material one-to-one: ("ab", "c") ≠ ("a", "bc").
+  const material = new Uint8Array(1 + name.length + key.length)
+  material[0] = name.length
+  material.set(name, 1)
+  material.set(key, 1 + name.length)
+  return derive(KEY_CONTEXT, material)
+}
+
+export function valueHash(value: Uint8Array): Uint8Array {
+  return derive(VALUE_CONTEXT, value)
+}
+
+const pair = new Uint8Array(2 * HASH_LEN)
+
+export function leafHash(path: Uint8Array, valueDigest: Uint8Array): Uint8Array {
+  pair.set(path, 0)
+  pair.set(valueDigest, HASH_LEN)
+  return derive(LEAF_CONTEXT, pair)
+}
+
+export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
+  pair.set(left, 0)
+  pair.set(right, HASH_LEN)
+  return derive(NODE_CONTEXT, pair)
+}
+
+/** Bit `depth` of `path`, most significant bit of byte 0 first: 0 goes left, 1 right. */
+export function pathBit(path: Uint8Array, depth: number): number {
+  return (path[depth >> 3]! >> (7 - (depth & 7))) & 1
+}
+
+export function isEmptyHash(hash: Uint8Array): boolean {
+  for (let i = 0; i < HASH_LEN; i++) if (hash[i] !== 0) return false
+  return true
+}
