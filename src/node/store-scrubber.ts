@@ -14,15 +14,10 @@ import { bytesToHex } from '@noble/hashes/utils.js'
 import { TREE_BLOCK_LEN } from '../b3/constants.ts'
 import { blockLength, blockStart } from '../b3/geometry.ts'
 import type { HashTree } from '../b3/tree.ts'
+import type { Logger } from '../core/logger.ts'
 import { sleep } from '../handshake/deadline.ts'
 import { type BlockStore, StoreError } from '../store/block-store.ts'
 import type { StoreGuard } from '../store/store-guard.ts'
-
-export interface ScrubberLogger {
-  debug(obj: object, msg?: string): void
-  info(obj: object, msg?: string): void
-  warn(obj: object, msg?: string): void
-}
 
 export interface StoreScrubberOptions {
   /** The store itself, not a checked wrapper (the scrubber does its own checking). */
@@ -34,7 +29,7 @@ export interface StoreScrubberOptions {
   readonly intervalMs: number
   /** Pause before the first pass (default: `intervalMs`, at most one minute). */
   readonly firstPassDelayMs?: number
-  readonly logger?: ScrubberLogger
+  readonly logger?: Logger
   /** Bytes re-hashed (metrics). */
   readonly onScrubbed?: (bytes: number) => void
   /** A pass finished (metrics, tests). */

@@ -4,13 +4,14 @@ import { pino } from 'pino'
 import { afterEach, describe, expect, test } from 'vitest'
 import { formatContentId } from '../b3/content-id.ts'
 import { treeOf } from '../b3/tree.ts'
+import type { Logger } from '../core/logger.ts'
 import { StoreError } from '../store/block-store.ts'
 import { MemoryBlockStore } from '../store/memory-block-store.ts'
 import { createHttpOrigin } from './http-origin.ts'
 import { createIpfsOrigin } from './ipfs-origin.ts'
 import type { Origin } from './origin.ts'
 import { formatPointer, OriginError, type Pointer, parsePointer } from './pointer.ts'
-import { createResolver, type ResolverLogger } from './resolver.ts'
+import { createResolver } from './resolver.ts'
 import {
   type Handler,
   hugeBody,
@@ -270,7 +271,7 @@ describe('origin selection and errors', () => {
         done()
       },
     })
-    const logger: ResolverLogger = pino({ level: 'debug' }, sink)
+    const logger: Logger = pino({ level: 'debug' }, sink)
     const resolver = createResolver({
       store: new MemoryBlockStore(),
       origins: [createHttpOrigin()],

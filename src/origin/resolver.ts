@@ -19,16 +19,10 @@
  */
 import { bytesToHex } from '@noble/hashes/utils.js'
 import type { HashTree } from '../b3/tree.ts'
+import type { Logger } from '../core/logger.ts'
 import { type BlockStore, StoreError } from '../store/block-store.ts'
 import type { Origin } from './origin.ts'
 import { formatPointer, OriginError, type Pointer, parsePointer } from './pointer.ts'
-
-/** The pino methods the resolver uses (a pino `Logger` fits). */
-export interface ResolverLogger {
-  debug(obj: object, msg?: string): void
-  info(obj: object, msg?: string): void
-  warn(obj: object, msg?: string): void
-}
 
 /** Counters the node exports (prom-client); every method is called synchronously. */
 export interface ResolverMetrics {
@@ -56,7 +50,7 @@ export interface ResolverOptions {
   /** Tried in order for each pointer: the first that accepts it, then the next on failure. */
   readonly origins: readonly Origin[]
   readonly limits: ResolverLimits
-  readonly logger?: ResolverLogger
+  readonly logger?: Logger
   readonly metrics?: ResolverMetrics
   /** Pin what origins bring in (default false: fetched content is cache, evictable). */
   readonly pin?: boolean
