@@ -143,7 +143,7 @@ export class StateTree {
       if (e.key.length !== rootPrefix.length + 8 || e.value.length !== HASH_LEN) {
         throw corrupt('a root record of the wrong length')
       }
-      latest = { version: readVersion(e.key, rootPrefix.length), root: e.value }
+      latest = { version: readVersion(e.key, rootPrefix.length), root: plainCopy(e.value) }
     }
     const tree = new StateTree(
       store,
@@ -178,7 +178,8 @@ export class StateTree {
     if (root === undefined) {
       throw new StateError('STATE_UNKNOWN_VERSION', `no root for version ${version}`)
     }
-    return root
+    if (root.length !== HASH_LEN) throw corrupt(`the root of version ${version} is not 32 bytes`)
+    return plainCopy(root)
   }
 
   /** The value of (table, key) at `version` (default latest), undefined when absent. */
@@ -545,7 +546,13 @@ function puts(
   return out
 }
 
-function decodeNode(bytes: Uint8Array): TreeNode {
+/** A plain Uint8Array copy (LevelDB hands out Buffers, whose `slice` shares memory). */
+function plainCopy(bytes: Uint8Array): Uint8Array {
+  return Uint8Array.prototype.slice.call(bytes)
+}
+
+function decodeNode(stored: Uint8Array): TreeNode {
+  const bytes = new Uint8Array(stored.buffer, stored.byteOffset, stored.byteLength)
   if (bytes[0] === LEAF && bytes.length >= 1 + HASH_LEN) {
     return { leaf: true, path: bytes.slice(1, 1 + HASH_LEN), value: bytes.slice(1 + HASH_LEN) }
   }
