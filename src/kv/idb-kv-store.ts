@@ -99,9 +99,16 @@ export async function openIdbKvStore(options: IdbKvStoreOptions): Promise<IdbKvS
 export class IdbKvStore implements KvStore {
   private closed = false
   private readonly db: IDBPDatabase
+  /** The object store the entries live in (another database's schema may hold it). */
+  private readonly store: string
 
-  constructor(db: IDBPDatabase) {
+  /**
+   * Over `db`'s object store `store` (default `entries`); it must exist and take binary keys
+   * out of line. Closing the KvStore closes `db`.
+   */
+  constructor(db: IDBPDatabase, store: string = STORE) {
     this.db = db
+    this.store = store
     // Another context deleting or upgrading the database: let it, and refuse further calls.
     db.addEventListener('versionchange', () => {
       void this.close()
@@ -116,13 +123,13 @@ export class IdbKvStore implements KvStore {
     options.signal?.throwIfAborted()
     this.check()
     checkKey(key)
-    const value: unknown = await this.db.get(STORE, idbKey(key))
+    const value: unknown = await this.db.get(this.store, idbKey(key))
     return value === undefined ? undefined : valueBytes(value)
   }
 
   /** One page: up to `PAGE` entries within `bounds`, read in one transaction. */
   private async page(bounds: KvBounds, count: number): Promise<KvEntry[]> {
-    const tx = this.db.transaction(STORE, 'readonly')
+    const tx = this.db.transaction(this.store, 'readonly')
     const range = keyRange(bounds)
     const out: KvEntry[] = []
     if (!bounds.reverse) {
@@ -167,7 +174,7 @@ export class IdbKvStore implements KvStore {
   }
 
   private async write(operations: readonly KvOperation[]): Promise<void> {
-    const tx = this.db.transaction(STORE, 'readwrite')
+    const tx = this.db.transaction(this.store, 'readwrite')
     try {
       for (const op of operations) {
         // Not awaited one by one: the transaction orders its requests, tx.done reports them.
@@ -210,7 +217,7 @@ export class IdbKvStore implements KvStore {
     this.check()
     checkKey(key)
     // One readwrite transaction: no other write, from this tab or another, comes between.
-    const tx = this.db.transaction(STORE, 'readwrite')
+    const tx = this.db.transaction(this.store, 'readwrite')
     let op: KvOperation | undefined
     try {
       const current: unknown = await tx.store.get(idbKey(key))
@@ -228,7 +235,7 @@ export class IdbKvStore implements KvStore {
   async snapshot(options: KvCallOptions = {}): Promise<KvSnapshot> {
     options.signal?.throwIfAborted()
     this.check()
-    const tx = this.db.transaction(STORE, 'readonly')
+    const tx = this.db.transaction(this.store, 'readonly')
     const [keys, values] = await Promise.all([tx.store.getAllKeys(), tx.store.getAll()])
     await tx.done
     const entries = keys.map((k, i) => ({ key: keyBytes(k), value: valueBytes(values[i]) }))

@@ -265,3 +265,64 @@ describe('IndexedDB block store in a dedicated worker', () => {
       await store.close()
     }))
 })
+
+describe('IndexedDB block store schema', () => {
+  test('a version 1 database opens: its content stays, its pointer map (a cache) is dropped', () =>
+    withDb(async (name) => {
+      // Version 1 as the previous code made it, with one content of two blocks and a pointer.
+      const data = patternBytes(BLOCK + 700, 31)
+      const tree = treeOf(data)
+      const root = bytesToHex(tree.root)
+      const v1 = await openDB(name, 1, {
+        upgrade(db) {
+          db.createObjectStore('contents', { keyPath: 'root' })
+          db.createObjectStore('trees')
+          db.createObjectStore('blocks')
+          db.createObjectStore('staging')
+          db.createObjectStore('pointers')
+        },
+      })
+      await v1.put('contents', {
+        root,
+        length: data.length,
+        blocks: tree.blocks,
+        pinned: true,
+        lastAccess: 5_000,
+        blob: 'oldblob',
+      })
+      await v1.put('trees', tree.hashes, root)
+      await v1.put('blocks', data.slice(0, BLOCK), ['oldblob', 0])
+      await v1.put('blocks', data.slice(BLOCK), ['oldblob', 1])
+      await v1.put('pointers', root, 'https://origin/old')
+      v1.close()
+
+      const store = await openIdbBlockStore({ name })
+      expect(await store.stat(tree.root)).toMatchObject({
+        length: data.length,
+        pinned: true,
+        lastAccess: 5_000,
+      })
+      expect(await collect(store.read(tree.root))).toEqual(data)
+      expect(await store.getPointer('https://origin/old')).toBeUndefined()
+      await store.setPointer('https://origin/old', tree.root)
+      expect(bytesToHex((await store.getPointer('https://origin/old'))!)).toBe(root)
+      await store.close()
+
+      const raw = await openDB(name)
+      try {
+        expect(raw.version).toBe(2)
+        expect([...raw.objectStoreNames].sort()).toEqual([
+          'blocks',
+          'contents',
+          'pointerIndex',
+          'staging',
+          'trees',
+        ])
+        // The pointer index holds `p:<pointer>` → the 32-byte root.
+        const key = new TextEncoder().encode('p:https://origin/old')
+        expect(new Uint8Array(await raw.get('pointerIndex', key))).toEqual(tree.root)
+      } finally {
+        raw.close()
+      }
+    }))
+})

@@ -14,10 +14,12 @@
  * transaction that acts on it. Only access times are kept in memory, written in batches.
  */
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
-import { HASH_LEN, TREE_BLOCK_LEN } from '../b3/constants.ts'
+import type { IDBPDatabase } from 'idb'
+import { HASH_LEN } from '../b3/constants.ts'
 import { ready } from '../b3/engine.ts'
 import { blockIndexOf, blockLength, blockStart } from '../b3/geometry.ts'
-import { type HashTree, TreeBuilder } from '../b3/tree.ts'
+import type { HashTree } from '../b3/tree.ts'
+import { IdbKvStore } from '../kv/idb-kv-store.ts'
 import {
   type BlockStore,
   type PutOptions,
@@ -33,9 +35,12 @@ import {
   inTransaction,
   newBlobId,
   openBlockDb,
+  POINTER_INDEX_STORE,
   treeBytes,
 } from './idb-schema.ts'
-import { nextOrAbort, stopSource } from './import-source.ts'
+import { ImportPipeline, PutTracker, pumpSource } from './import-pipeline.ts'
+import { stopSource } from './import-source.ts'
+import { PointerIndex } from './pointer-index.ts'
 import { closedError, hexOf, notFound } from './store-keys.ts'
 
 export interface IdbBlockStoreOptions {
@@ -100,6 +105,7 @@ export async function openIdbBlockStore(options: IdbBlockStoreOptions = {}): Pro
     const records = await recover(db, name)
     store = new IdbBlockStore(db, name, limit, records, options.accessFlushMs ?? 5_000)
     await store.enforceLimit()
+    await store.prunePointers()
     return store
   } catch (e) {
     db.close()
@@ -117,8 +123,8 @@ class IdbBlockStore implements BlockStore {
   private clock = 0
   private readonly trees = new Map<string, HashTree>()
   private treesBytes = 0
-  private readonly puts = new Set<Promise<unknown>>()
-  private readonly closing = new AbortController()
+  private readonly puts = new PutTracker()
+  private readonly pointers: PointerIndex
   private closed = false
   private closePromise: Promise<void> | undefined
   private readonly timer: ReturnType<typeof setInterval>
@@ -134,6 +140,11 @@ class IdbBlockStore implements BlockStore {
     this.name = name
     this.limit = limit
     for (const r of records) this.clock = Math.max(this.clock, r.lastAccess)
+    // On the block database's own connection: closing the store closes both.
+    const kv = new IdbKvStore(db as unknown as IDBPDatabase, POINTER_INDEX_STORE)
+    this.pointers = new PointerIndex(kv, {
+      isStored: async (root) => (await this.db.count('contents', bytesToHex(root))) > 0,
+    })
     this.timer = setInterval(() => void this.flushAccess().catch(() => {}), flushMs)
     // Node (tests with a fake IndexedDB) must not stay alive for this timer.
     ;(this.timer as { unref?: () => void }).unref?.()
@@ -257,20 +268,13 @@ class IdbBlockStore implements BlockStore {
 
   put(source: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<HashTree> {
     if (this.closed) return Promise.reject(closedError())
-    const task = this.doPut(source, options)
-    this.puts.add(task)
-    const forget = () => this.puts.delete(task)
-    task.then(forget, forget)
-    return task
+    return this.puts.track(this.doPut(source, options))
   }
 
   private async doPut(source: AsyncIterable<Uint8Array>, options: PutOptions): Promise<HashTree> {
     const { expectedRoot, maxBytes, onProgress } = options
     const pin = options.pin === true
-    const signal =
-      options.signal === undefined
-        ? this.closing.signal
-        : AbortSignal.any([options.signal, this.closing.signal])
+    const signal = this.puts.signalFor(options.signal)
     signal.throwIfAborted()
     const expectedHex = expectedRoot === undefined ? undefined : hexOf(expectedRoot)
     const it = source[Symbol.asyncIterator]()
@@ -296,60 +300,28 @@ class IdbBlockStore implements BlockStore {
       signal.throwIfAborted()
       await this.db.put('staging', { startedAt: Date.now() }, blob)
       staged = true
-      const builder = new TreeBuilder()
-      let block = new Uint8Array(TREE_BLOCK_LEN)
-      let filled = 0
-      let total = 0
+      const pipeline = new ImportPipeline({ maxBytes, room: () => this.limit - pinnedBytes })
       let batch: Uint8Array[] = []
       let batchStart = 0
-      for (;;) {
-        const step = await nextOrAbort(it, signal)
-        if (step.done === true) break
-        const chunk = step.value
-        if (!(chunk instanceof Uint8Array)) throw new TypeError('a put source yields Uint8Arrays')
-        total += chunk.length
-        if (maxBytes !== undefined && total > maxBytes) {
-          throw new StoreError('STORE_TOO_LARGE', `content exceeds maxBytes (${maxBytes})`)
-        }
-        if (total > this.limit - pinnedBytes) {
-          throw new StoreError(
-            'STORE_FULL',
-            `content of more than ${total - chunk.length} bytes does not fit in the store`,
-          )
-        }
-        builder.update(chunk)
-        for (let off = 0; off < chunk.length; ) {
-          const n = Math.min(TREE_BLOCK_LEN - filled, chunk.length - off)
-          block.set(chunk.subarray(off, off + n), filled)
-          filled += n
-          off += n
-          if (filled === TREE_BLOCK_LEN) {
-            batch.push(block)
-            block = new Uint8Array(TREE_BLOCK_LEN)
-            filled = 0
-          }
-        }
-        if (batch.length >= BATCH_BLOCKS) {
+      await pumpSource(
+        it,
+        pipeline,
+        async (blocks) => {
+          batch.push(...blocks)
+          if (batch.length < BATCH_BLOCKS) return
           // One batch in flight while the next one fills.
           await inflight
           inflight = this.writeBatch(blob, batchStart, batch)
           inflight.catch(() => {})
           batchStart += batch.length
           batch = []
-        }
-        onProgress?.(total)
-      }
-      // The last block is partial (or the single empty block of empty content).
-      if (filled > 0 || total === 0) batch.push(block.slice(0, filled))
+        },
+        { signal, onProgress },
+      )
       await inflight
-      const tree = builder.finalize()
-      const hex = hexOf(tree.root)
-      if (expectedHex !== undefined && hex !== expectedHex) {
-        throw new StoreError(
-          'STORE_ROOT_MISMATCH',
-          `content hashes to ${hex}, expected ${expectedHex}`,
-        )
-      }
+      // The last block is partial (or the single empty block of empty content).
+      const { tree, tail } = pipeline.finish(expectedHex)
+      if (tail !== undefined) batch.push(tail)
       signal.throwIfAborted()
       await this.commit(blob, tree, batchStart, batch, pin)
       staged = false
@@ -656,18 +628,17 @@ class IdbBlockStore implements BlockStore {
 
   async setPointer(pointer: string, root: Uint8Array): Promise<void> {
     this.assertOpen()
-    await this.db.put('pointers', hexOf(root), pointer)
+    await this.pointers.set(pointer, root)
   }
 
   async getPointer(pointer: string): Promise<Uint8Array | undefined> {
     this.assertOpen()
-    const tx = this.db.transaction(['pointers', 'contents'])
-    const hex = await inTransaction(tx, async () => {
-      const hex = await tx.objectStore('pointers').get(pointer)
-      if (hex === undefined) return undefined
-      return (await tx.objectStore('contents').count(hex)) > 0 ? hex : undefined
-    })
-    return hex === undefined ? undefined : hexToBytes(hex)
+    return this.pointers.get(pointer)
+  }
+
+  /** Drops pointers to content no longer stored (at open, after recovery). */
+  async prunePointers(): Promise<void> {
+    await this.pointers.prune()
   }
 
   close(): Promise<void> {
@@ -677,9 +648,9 @@ class IdbBlockStore implements BlockStore {
 
   private async doClose(): Promise<void> {
     this.closed = true
-    this.closing.abort(closedError())
+    this.puts.abort(closedError())
     clearInterval(this.timer)
-    await Promise.allSettled([...this.puts])
+    await this.puts.settled()
     await this.flushAccessNow().catch(() => {})
     this.trees.clear()
     this.treesBytes = 0
@@ -689,7 +660,7 @@ class IdbBlockStore implements BlockStore {
   /** The browser closed the connection: nothing more can be done. */
   terminated(): void {
     this.closed = true
-    this.closing.abort(closedError())
+    this.puts.abort(closedError())
     clearInterval(this.timer)
   }
 }

@@ -45,22 +45,21 @@ async function heldLockNames(): Promise<Set<string>> {
 }
 
 /**
- * Removes dead imports, blocks of no content, records whose tree or blocks are missing and
- * pointers to nothing. Returns the committed records.
+ * Removes dead imports, blocks of no content and records whose tree or blocks are missing.
+ * Returns the committed records (the store then prunes pointers to nothing).
  */
 export async function recover(db: BlockDb, database: string): Promise<ContentRecord[]> {
   const staged = await db.getAllKeys('staging')
   const held = await heldLockNames()
   const dead = staged.filter((blob) => !held.has(importLockName(database, blob)))
 
-  const tx = db.transaction(['contents', 'trees', 'blocks', 'staging', 'pointers'], 'readwrite', {
+  const tx = db.transaction(['contents', 'trees', 'blocks', 'staging'], 'readwrite', {
     durability: 'strict',
   })
   const contents = tx.objectStore('contents')
   const trees = tx.objectStore('trees')
   const blocks = tx.objectStore('blocks')
   const staging = tx.objectStore('staging')
-  const pointers = tx.objectStore('pointers')
   return inTransaction(tx, async () => {
     await Promise.all(dead.map((blob) => staging.delete(blob)))
     const live = new Set<string>(await staging.getAllKeys())
@@ -90,11 +89,6 @@ export async function recover(db: BlockDb, database: string): Promise<ContentRec
       if (!live.has(blob)) await blocks.delete(blobRange(blob))
       c = await c.continue([blob, Number.POSITIVE_INFINITY])
     }
-
-    const [names, targets] = await Promise.all([pointers.getAllKeys(), pointers.getAll()])
-    await Promise.all(
-      names.filter((_, i) => !roots.has(targets[i]!)).map((name) => pointers.delete(name)),
-    )
     return records
   })
 }

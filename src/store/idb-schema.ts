@@ -5,11 +5,15 @@
  *   trees     root hex → the flat post-order hashes (`(2 * blocks - 1) * 32` bytes)
  *   blocks    [blob id, index] → exactly block `index` of the content (the last one shorter)
  *   staging   blob id → an import in progress (its blocks have no record yet)
- *   pointers  an origin pointer's canonical string → root hex
+ *   pointerIndex  a `KvStore` (idb-kv-store.ts): `p:<pointer>` → 32-byte root (pointer-index.ts)
  *
  * Blocks are keyed by a random blob id, not by root: the root is known only once the import
  * has hashed everything, and renaming keys would mean copying every block. The record names
  * its blob, so one transaction (tree + record) makes a whole import visible at once.
+ *
+ * Version 2 (issue 14) moved the pointer map onto the KvStore seam: a version 1 database keeps
+ * its content and loses its `pointers` object store (pointer → root hex). The map is a cache of
+ * what pointers resolved to, so a pointer is resolved again on its next fetch.
  */
 import { type DBSchema, type IDBPDatabase, openDB } from 'idb'
 import { HASH_LEN } from '../b3/constants.ts'
@@ -36,12 +40,16 @@ export interface BlockDbSchema extends DBSchema {
   trees: { key: string; value: Uint8Array }
   blocks: { key: [string, number]; value: Uint8Array }
   staging: { key: string; value: StagingRecord }
-  pointers: { key: string; value: string }
+  /** A KvStore's entries: binary keys, Uint8Array values. */
+  pointerIndex: { key: ArrayBuffer; value: Uint8Array }
 }
 
 export type BlockDb = IDBPDatabase<BlockDbSchema>
 
-export const DB_VERSION = 1
+export const DB_VERSION = 2
+
+/** The object store of the pointer index (a KvStore's entries). */
+export const POINTER_INDEX_STORE = 'pointerIndex'
 
 export interface BlockDbEvents {
   /** Another context wants to upgrade or delete the database: close it. */
@@ -52,12 +60,19 @@ export interface BlockDbEvents {
 
 export function openBlockDb(name: string, events: BlockDbEvents): Promise<BlockDb> {
   return openDB<BlockDbSchema>(name, DB_VERSION, {
-    upgrade(db) {
-      db.createObjectStore('contents', { keyPath: 'root' })
-      db.createObjectStore('trees')
-      db.createObjectStore('blocks')
-      db.createObjectStore('staging')
-      db.createObjectStore('pointers')
+    upgrade(db, oldVersion) {
+      if (oldVersion < 1) {
+        db.createObjectStore('contents', { keyPath: 'root' })
+        db.createObjectStore('trees')
+        db.createObjectStore('blocks')
+        db.createObjectStore('staging')
+      }
+      // Version 1's pointer map (pointer → root hex) is dropped: a cache, resolved again.
+      const untyped = db as unknown as IDBPDatabase
+      if (untyped.objectStoreNames.contains('pointers')) untyped.deleteObjectStore('pointers')
+      if (!db.objectStoreNames.contains(POINTER_INDEX_STORE)) {
+        db.createObjectStore(POINTER_INDEX_STORE)
+      }
     },
     blocking: events.onBlocking,
     terminated: events.onTerminated,
