@@ -15,7 +15,13 @@
  * UTF-8 of 1..256 bytes. What an address means is not the wire's business: the node checks it.
  */
 import { WireError } from './errors.ts'
-import { encodeRawFrame, FrameSplitter } from './frame-splitter.ts'
+import {
+  CodecDecoder,
+  type CodecDecoderOptions,
+  decodeCodecFrames,
+  type FrameCodec,
+} from './frame-codec.ts'
+import { malformed, PayloadReader, PayloadWriter } from './payload.ts'
 import {
   decodeSessionPayload,
   encodeSessionFrame,
@@ -100,64 +106,22 @@ export function acceptsProviderKind(direction: ProviderDirection, kind: number):
 }
 
 const utf8 = new TextEncoder()
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 // ---- encoding: the caller's values are checked, so a bug cannot put a malformed frame on the wire
 
-function fixed(b: Uint8Array, length: number, what: string): Uint8Array {
-  if (!(b instanceof Uint8Array) || b.length !== length) {
-    throw new RangeError(`${what} must be ${length} bytes`)
-  }
-  return b
-}
-
-function addressBytes(multiaddrs: readonly string[]): Uint8Array[] {
+function writeAddresses(w: PayloadWriter, multiaddrs: readonly string[]): PayloadWriter {
   if (multiaddrs.length > MAX_ADDRESSES) {
     throw new RangeError(`${multiaddrs.length} addresses, at most ${MAX_ADDRESSES}`)
   }
-  return multiaddrs.map((a) => {
+  w.u8(multiaddrs.length)
+  for (const a of multiaddrs) {
     const b = utf8.encode(a)
     if (b.length === 0 || b.length > MAX_ADDRESS_LEN) {
       throw new RangeError(`address of ${b.length} bytes, 1..${MAX_ADDRESS_LEN} allowed`)
     }
-    return b
-  })
-}
-
-/** Appends bytes; grows as needed (payloads here are small and built once). */
-class Builder {
-  private parts: Uint8Array[] = []
-  private length = 0
-
-  u8(v: number): this {
-    return this.raw(Uint8Array.of(v))
+    w.u16(b.length).raw(b)
   }
-
-  u16(v: number): this {
-    return this.raw(Uint8Array.of(v >>> 8, v & 0xff))
-  }
-
-  raw(b: Uint8Array): this {
-    this.parts.push(b)
-    this.length += b.length
-    return this
-  }
-
-  addresses(encoded: readonly Uint8Array[]): this {
-    this.u8(encoded.length)
-    for (const a of encoded) this.u16(a.length).raw(a)
-    return this
-  }
-
-  bytes(): Uint8Array {
-    const out = new Uint8Array(this.length)
-    let at = 0
-    for (const p of this.parts) {
-      out.set(p, at)
-      at += p.length
-    }
-    return out
-  }
+  return w
 }
 
 /** The frame's bytes, prefix included. Throws RangeError on values the format cannot carry. */
@@ -167,24 +131,24 @@ export function encodeProviderFrame(f: ProviderFrame): Uint8Array {
       if (f.roots.length > MAX_ANNOUNCE_ROOTS) {
         throw new RangeError(`${f.roots.length} roots, at most ${MAX_ANNOUNCE_ROOTS}`)
       }
-      const b = new Builder().u16(f.roots.length)
-      for (const root of f.roots) b.raw(fixed(root, ROOT_LEN, 'root'))
-      return encodeRawFrame(FRAME_ANNOUNCE, b.addresses(addressBytes(f.multiaddrs)).bytes())
+      const w = new PayloadWriter(2 + f.roots.length * ROOT_LEN + 64).u16(f.roots.length)
+      for (const root of f.roots) w.raw(root, ROOT_LEN, 'root')
+      return writeAddresses(w, f.multiaddrs).frame(FRAME_ANNOUNCE)
     }
     case 'query':
-      return encodeRawFrame(FRAME_QUERY, fixed(f.root, ROOT_LEN, 'root').slice())
+      return new PayloadWriter(ROOT_LEN).raw(f.root, ROOT_LEN, 'root').frame(FRAME_QUERY)
     case 'providers': {
       if (f.providers.length > MAX_PROVIDERS) {
         throw new RangeError(`${f.providers.length} providers, at most ${MAX_PROVIDERS}`)
       }
-      const b = new Builder().raw(fixed(f.root, ROOT_LEN, 'root')).u8(f.providers.length)
+      const w = new PayloadWriter().raw(f.root, ROOT_LEN, 'root').u8(f.providers.length)
       for (const p of f.providers) {
         if (p.peer.length === 0 || p.peer.length > MAX_PEER_ID_LEN) {
           throw new RangeError(`peer id of ${p.peer.length} bytes, 1..${MAX_PEER_ID_LEN} allowed`)
         }
-        b.u8(p.peer.length).raw(p.peer).addresses(addressBytes(p.multiaddrs))
+        writeAddresses(w.u8(p.peer.length).raw(p.peer), p.multiaddrs)
       }
-      return encodeRawFrame(FRAME_PROVIDERS, b.bytes())
+      return w.frame(FRAME_PROVIDERS)
     }
     case 'announced': {
       for (const [v, max, what] of [
@@ -195,7 +159,7 @@ export function encodeProviderFrame(f: ProviderFrame): Uint8Array {
           throw new RangeError(`${what} must be an integer in 0..${max}, got ${v}`)
         }
       }
-      return encodeRawFrame(FRAME_ANNOUNCED, new Builder().u16(f.roots).u8(f.addresses).bytes())
+      return new PayloadWriter(3).u16(f.roots).u8(f.addresses).frame(FRAME_ANNOUNCED)
     }
     case 'terminate':
       return encodeSessionFrame(f)
@@ -204,86 +168,37 @@ export function encodeProviderFrame(f: ProviderFrame): Uint8Array {
 
 // ---- decoding: untrusted bytes; every failure is a WireError
 
-function malformed(message: string): WireError {
-  return new WireError('WIRE_MALFORMED', message)
-}
-
-/** Reads a payload front to back; running off its end is WIRE_MALFORMED. */
-class Reader {
-  private readonly payload: Uint8Array
-  private readonly name: string
-  private at = 0
-
-  constructor(payload: Uint8Array, name: string) {
-    this.payload = payload
-    this.name = name
-  }
-
-  bytes(n: number, what: string): Uint8Array {
-    if (this.at + n > this.payload.length) {
-      throw malformed(`${this.name} ends inside its ${what}`)
+function readAddresses(r: PayloadReader): string[] {
+  const count = r.u8('address count')
+  if (count > MAX_ADDRESSES) throw malformed(`${r.name} with ${count} addresses`)
+  const out: string[] = []
+  for (let i = 0; i < count; i++) {
+    const length = r.u16('address length')
+    if (length === 0 || length > MAX_ADDRESS_LEN) {
+      throw malformed(`${r.name} address of ${length} bytes`)
     }
-    const out = this.payload.slice(this.at, this.at + n)
-    this.at += n
-    return out
+    out.push(r.utf8(length, 'address'))
   }
-
-  u8(what: string): number {
-    return this.bytes(1, what)[0]!
-  }
-
-  u16(what: string): number {
-    const b = this.bytes(2, what)
-    return (b[0]! << 8) | b[1]!
-  }
-
-  addresses(): string[] {
-    const count = this.u8('address count')
-    if (count > MAX_ADDRESSES) throw malformed(`${this.name} with ${count} addresses`)
-    const out: string[] = []
-    for (let i = 0; i < count; i++) {
-      const length = this.u16('address length')
-      if (length === 0 || length > MAX_ADDRESS_LEN) {
-        throw malformed(`${this.name} address of ${length} bytes`)
-      }
-      try {
-        out.push(strictUtf8.decode(this.bytes(length, 'address')))
-      } catch (error) {
-        if (error instanceof WireError) throw error
-        throw malformed(`${this.name} address is not valid UTF-8`)
-      }
-    }
-    return out
-  }
-
-  end(): void {
-    if (this.at !== this.payload.length) {
-      throw malformed(`${this.payload.length - this.at} bytes after the end of ${this.name}`)
-    }
-  }
+  return out
 }
 
 /** Decodes the payload of a frame of `kind` (any direction). */
 export function decodeProviderPayload(kind: number, payload: Uint8Array): ProviderFrame {
   switch (kind) {
     case FRAME_ANNOUNCE: {
-      const r = new Reader(payload, 'ANNOUNCE')
+      const r = new PayloadReader(payload, 'ANNOUNCE')
       const count = r.u16('root count')
       if (count > MAX_ANNOUNCE_ROOTS) throw malformed(`ANNOUNCE with ${count} roots`)
       const roots: Uint8Array[] = []
       for (let i = 0; i < count; i++) roots.push(r.bytes(ROOT_LEN, 'roots'))
-      const multiaddrs = r.addresses()
+      const multiaddrs = readAddresses(r)
       r.end()
       return { kind: 'announce', roots, multiaddrs }
     }
-    case FRAME_QUERY: {
-      if (payload.length !== ROOT_LEN) {
-        throw malformed(`QUERY of ${payload.length} bytes, ${ROOT_LEN} expected`)
-      }
-      return { kind: 'query', root: payload.slice() }
-    }
+    case FRAME_QUERY:
+      return { kind: 'query', root: PayloadReader.exact(payload, ROOT_LEN, 'QUERY').rest().slice() }
     case FRAME_PROVIDERS: {
-      const r = new Reader(payload, 'PROVIDERS')
+      const r = new PayloadReader(payload, 'PROVIDERS')
       const root = r.bytes(ROOT_LEN, 'root')
       const count = r.u8('count')
       if (count > MAX_PROVIDERS) throw malformed(`PROVIDERS with ${count} entries`)
@@ -294,13 +209,13 @@ export function decodeProviderPayload(kind: number, payload: Uint8Array): Provid
           throw malformed(`PROVIDERS peer id of ${length} bytes`)
         }
         const peer = r.bytes(length, 'peer id')
-        providers.push({ peer, multiaddrs: r.addresses() })
+        providers.push({ peer, multiaddrs: readAddresses(r) })
       }
       r.end()
       return { kind: 'providers', root, providers }
     }
     case FRAME_ANNOUNCED: {
-      const r = new Reader(payload, 'ANNOUNCED')
+      const r = new PayloadReader(payload, 'ANNOUNCED')
       const roots = r.u16('roots')
       const addresses = r.u8('addresses')
       r.end()
@@ -316,49 +231,35 @@ export function decodeProviderPayload(kind: number, payload: Uint8Array): Provid
   }
 }
 
-export interface ProviderFrameDecoderOptions {
+/**
+ * The discovery codec for one end of the stream: it accepts only the kinds its peer may send,
+ * up to the largest ANNOUNCE (node) or PROVIDERS (client) payload the format allows.
+ */
+export function providerCodec(direction: ProviderDirection): FrameCodec<ProviderFrame> {
+  return {
+    accepts: (kind) => acceptsProviderKind(direction, kind),
+    maxPayload: direction === 'to-node' ? MAX_ANNOUNCE_PAYLOAD : MAX_PROVIDERS_PAYLOAD,
+    decode: decodeProviderPayload,
+    encode: encodeProviderFrame,
+  }
+}
+
+export interface ProviderFrameDecoderOptions extends CodecDecoderOptions {
   /** The reader's end: frames its peer may not send are WIRE_UNKNOWN_FRAME at their prefix. */
   readonly accepts: ProviderDirection
-  /** Largest payload accepted (default: the largest ANNOUNCE, or PROVIDERS, the format allows). */
-  readonly maxPayload?: number
 }
 
 /** Splits a discovery stream into frames. Throws WireError on a bad frame. */
-export class ProviderFrameDecoder {
-  private readonly splitter: FrameSplitter
-
+export class ProviderFrameDecoder extends CodecDecoder<ProviderFrame> {
   constructor(options: ProviderFrameDecoderOptions) {
-    const direction = options.accepts
-    this.splitter = new FrameSplitter({
-      maxPayload:
-        options.maxPayload ??
-        (direction === 'to-node' ? MAX_ANNOUNCE_PAYLOAD : MAX_PROVIDERS_PAYLOAD),
-      accepts: (kind) => acceptsProviderKind(direction, kind),
-    })
-  }
-
-  /** Bytes held waiting for the rest of a frame. */
-  get pending(): number {
-    return this.splitter.pending
-  }
-
-  /** Adds bytes; returns the frames they complete. Throws WireError on a bad frame. */
-  push(chunk: Uint8Array): ProviderFrame[] {
-    return this.splitter.push(chunk).map((f) => decodeProviderPayload(f.kind, f.payload))
-  }
-
-  /** Call at the end of the stream: throws WIRE_TRUNCATED if it ended inside a frame. */
-  end(): void {
-    this.splitter.end()
+    super(providerCodec(options.accepts), options)
   }
 }
 
 /** The frames of a discovery byte stream. */
-export async function* decodeProviderFrames(
+export function decodeProviderFrames(
   source: AsyncIterable<Uint8Array>,
   options: ProviderFrameDecoderOptions,
 ): AsyncGenerator<ProviderFrame> {
-  const decoder = new ProviderFrameDecoder(options)
-  for await (const chunk of source) yield* decoder.push(chunk)
-  decoder.end()
+  return decodeCodecFrames(source, providerCodec(options.accepts), options)
 }
