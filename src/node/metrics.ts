@@ -1,170 +1,140 @@
 /**
  * Prometheus metrics of one node (prom-client, a registry per node so tests can run several
- * in one process). Served at `GET /metrics`.
+ * in one process), served at `GET /metrics`. Parts count through the core `Metrics` interface
+ * (src/core/metrics.ts); `promMetrics` is prom-client behind it. The node core's metrics
+ * (src/host/host-metrics.ts) are made here beside the full node's own.
  */
-import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import type { Counter as CoreCounter, Gauge as CoreGauge, Metrics } from '../core/metrics.ts'
+import { createHostMetrics, type HostMetrics } from '../host/host-metrics.ts'
 
-export interface NodeMetrics {
+export interface NodeMetrics extends HostMetrics {
+  /** What `/metrics` serves. */
   readonly registry: Registry
-  readonly bytesServed: Counter<'format'>
-  readonly requests: Counter<'route' | 'status'>
-  readonly cacheHits: Counter
-  readonly cacheMisses: Counter
-  readonly originFetches: Counter<'origin' | 'result'>
-  readonly originBytes: Counter<'origin'>
-  readonly verificationFailures: Counter<'source'>
-  readonly storeBytes: Gauge
-  readonly storeContents: Gauge
-  readonly scrubBytes: Counter
-  readonly scrubPasses: Counter
-  readonly sessionStreams: Gauge
-  readonly sessionsRefused: Counter<'code'>
-  /**
-   * Refusals for load (TERMINATE 0x88), by the cap reached: sessions_per_client,
-   * streams_per_session, node_sessions, node_streams. Their sum is the
-   * `code="SESSION_RESOURCES_UNAVAILABLE"` count of `sessionsRefused`.
-   */
-  readonly sessionRefusals: Counter<'reason'>
-  /** Sessions the node holds, idle ones included: read from `sessionsFrom`'s source on scrape. */
-  readonly sessions: Gauge
-  /** Where `sessions` reads its value (the session table, once it exists). */
-  sessionsFrom(source: () => number): void
-  readonly claimsStored: Counter
-  readonly providerPeers: Gauge
-  readonly providerRoots: Gauge
-  readonly providerQueries: Counter<'result'>
-  readonly providerStreamsRefused: Counter<'reason'>
+  readonly requests: CoreCounter<'route' | 'status'>
+  readonly cacheHits: CoreCounter
+  readonly cacheMisses: CoreCounter
+  readonly originFetches: CoreCounter<'origin' | 'result'>
+  readonly originBytes: CoreCounter<'origin'>
+  readonly verificationFailures: CoreCounter<'source'>
+  readonly storeBytes: CoreGauge
+  readonly storeContents: CoreGauge
+  readonly scrubBytes: CoreCounter
+  readonly scrubPasses: CoreCounter
+  readonly providerPeers: CoreGauge
+  readonly providerRoots: CoreGauge
+  readonly providerQueries: CoreCounter<'result'>
+  readonly providerStreamsRefused: CoreCounter<'reason'>
   /** Rejections and exceptions nothing handled, caught by the process guard (process-guard.ts). */
-  readonly unexpectedErrors: Counter<'kind'>
+  readonly unexpectedErrors: CoreCounter<'kind'>
+}
+
+/** The core `Metrics` on a prom-client registry: each metric is prom-client's own. */
+export function promMetrics(registry: Registry): Metrics {
+  const registers = [registry]
+  return {
+    counter: (o) =>
+      new Counter({ name: o.name, help: o.help, labelNames: o.labelNames ?? [], registers }),
+    gauge: (o) => {
+      const { collect } = o
+      return new Gauge({
+        name: o.name,
+        help: o.help,
+        labelNames: o.labelNames ?? [],
+        registers,
+        ...(collect === undefined
+          ? {}
+          : {
+              collect() {
+                this.set(collect())
+              },
+            }),
+      })
+    },
+    histogram: (o) =>
+      new Histogram({
+        name: o.name,
+        help: o.help,
+        labelNames: o.labelNames ?? [],
+        registers,
+        ...(o.buckets === undefined ? {} : { buckets: [...o.buckets] }),
+      }),
+  }
 }
 
 export function createMetrics(): NodeMetrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'fulmen_' })
-  const registers = [registry]
-  let sessionsHeld: () => number = () => 0
+  const metrics = promMetrics(registry)
   return {
     registry,
-    bytesServed: new Counter({
-      name: 'fulmen_bytes_served_total',
-      help: 'Content bytes sent to clients, by body format (raw or frames)',
-      labelNames: ['format'],
-      registers,
-    }),
-    requests: new Counter({
+    ...createHostMetrics(metrics),
+    requests: metrics.counter({
       name: 'fulmen_requests_total',
       help: 'HTTP gateway requests by route and status code',
       labelNames: ['route', 'status'],
-      registers,
     }),
-    cacheHits: new Counter({
+    cacheHits: metrics.counter({
       name: 'fulmen_cache_hits_total',
       help: 'Requests served from the block store',
-      registers,
     }),
-    cacheMisses: new Counter({
+    cacheMisses: metrics.counter({
       name: 'fulmen_cache_misses_total',
       help: 'Requests whose content had to be fetched from an origin',
-      registers,
     }),
-    originFetches: new Counter({
+    originFetches: metrics.counter({
       name: 'fulmen_origin_fetches_total',
       help: 'Origin fetches by origin and result (ok, or the error code)',
       labelNames: ['origin', 'result'],
-      registers,
     }),
-    originBytes: new Counter({
+    originBytes: metrics.counter({
       name: 'fulmen_origin_bytes_total',
       help: 'Bytes received from origins',
       labelNames: ['origin'],
-      registers,
     }),
-    sessionStreams: new Gauge({
-      name: 'fulmen_session_streams',
-      help: 'Open session streams (libp2p, /fulmen/handshake/1.0.0)',
-      registers,
-    }),
-    sessionsRefused: new Counter({
-      name: 'fulmen_handshakes_refused_total',
-      help: 'Handshakes the node refused, by error code',
-      labelNames: ['code'],
-      registers,
-    }),
-    sessionRefusals: new Counter({
-      name: 'fulmen_session_refusals_total',
-      help: 'Sessions and streams refused for load (TERMINATE 0x88), by the limit reached: sessions_per_client, streams_per_session, node_sessions, node_streams',
-      labelNames: ['reason'],
-      registers,
-    }),
-    sessions: new Gauge({
-      name: 'fulmen_sessions',
-      help: 'Sessions the node holds (libp2p sessions with or without an open stream)',
-      registers,
-      collect() {
-        this.set(sessionsHeld())
-      },
-    }),
-    sessionsFrom(source) {
-      sessionsHeld = source
-    },
-    claimsStored: new Counter({
-      name: 'fulmen_delivery_claims_stored_total',
-      help: 'Delivery acknowledgement claims written to the DA pool',
-      registers,
-    }),
-    providerPeers: new Gauge({
+    providerPeers: metrics.gauge({
       name: 'fulmen_provider_peers',
       help: 'Peers (browser tabs) whose announced roots this node lists',
-      registers,
     }),
-    providerRoots: new Gauge({
+    providerRoots: metrics.gauge({
       name: 'fulmen_provider_roots',
       help: 'Distinct roots announced by the peers this node lists',
-      registers,
     }),
-    providerQueries: new Counter({
+    providerQueries: metrics.counter({
       name: 'fulmen_provider_queries_total',
       help: 'Provider queries answered (libp2p and HTTP), by result (found, none)',
       labelNames: ['result'],
-      registers,
     }),
-    providerStreamsRefused: new Counter({
+    providerStreamsRefused: metrics.counter({
       name: 'fulmen_provider_streams_refused_total',
       help: 'Discovery streams ended with TERMINATE, by reason (hex)',
       labelNames: ['reason'],
-      registers,
     }),
-    unexpectedErrors: new Counter({
+    unexpectedErrors: metrics.counter({
       name: 'fulmen_unexpected_errors_total',
       help: 'Errors nothing handled (unhandledRejection, uncaughtException); the node kept serving',
       labelNames: ['kind'],
-      registers,
     }),
-    verificationFailures: new Counter({
+    verificationFailures: metrics.counter({
       name: 'fulmen_verification_failures_total',
       help: 'Content that failed verification (origin integrity, CID, BLAKE3; store: stored bytes that no longer match their tree), by source',
       labelNames: ['source'],
-      registers,
     }),
-    storeBytes: new Gauge({
+    storeBytes: metrics.gauge({
       name: 'fulmen_store_bytes',
       help: 'Bytes of content in the block store',
-      registers,
     }),
-    storeContents: new Gauge({
+    storeContents: metrics.gauge({
       name: 'fulmen_store_contents',
       help: 'Contents in the block store',
-      registers,
     }),
-    scrubBytes: new Counter({
+    scrubBytes: metrics.counter({
       name: 'fulmen_scrub_bytes_total',
       help: 'Stored bytes re-hashed against their tree by the store scrubber',
-      registers,
     }),
-    scrubPasses: new Counter({
+    scrubPasses: metrics.counter({
       name: 'fulmen_scrub_passes_total',
       help: 'Passes of the store scrubber over the whole store',
-      registers,
     }),
   }
 }
