@@ -22,6 +22,9 @@
  *                 WebRTC beside tab to node over WebSockets
  *     startup     CLI start-up, issue 13 (bench/node/startup.ts): fulmen --help, --version and
  *                 hash of 1 byte beside node -e 0, from the compiled bin and from source
+ *     state       issue 15's state tree (bench/node/state.ts): a 1,000,000-entry table on LevelDB,
+ *                 build and overwrite rates beside plain LevelDB, proof sizes, verification in
+ *                 Node and Chromium (skipped in Chromium with --no-browser)
  *   --only-sessions, --only-browser, --only-tab-node: aliases of --only sessions, browser, tab-node
  *   --startup-base REF           startup: also time REF's CLI, compiled the same way (the "before")
  *   --startup-npx                startup: also time `npx fulmen` in a project that installed the
@@ -44,6 +47,7 @@ import { describeMachine } from './node/machine.ts'
 import { measureMemory } from './node/memory.ts'
 import { measureSessions } from './node/sessions.ts'
 import { measureStartup } from './node/startup.ts'
+import { measureState, stateComparisons } from './node/state.ts'
 import { measureProofs, measureTreeVsHash, measureVerify } from './node/tree.ts'
 import { measureWorkers } from './node/workers.ts'
 import { type Figure, GiB, MiB, makeInput, toHex } from './shared.ts'
@@ -62,6 +66,7 @@ const SECTIONS = [
   'browser',
   'tab-node',
   'startup',
+  'state',
 ] as const
 type Section = (typeof SECTIONS)[number]
 const isSection = (name: string): name is Section => (SECTIONS as readonly string[]).includes(name)
@@ -90,6 +95,7 @@ const skipped: Record<Section, boolean> = {
   browser: args.has('--no-browser'),
   'tab-node': args.has('--no-browser'),
   startup: false,
+  state: false,
 }
 const runs = (section: Section): boolean =>
   !skipped[section] && (only.size === 0 || only.has(section))
@@ -110,6 +116,9 @@ const BROWSER_FETCH_BYTES = quick ? 32 * MiB : 256 * MiB
 // content) fit beside each other without eviction (docs/benchmarks.md, "Tab node (issue 7)").
 const TAB_NODE_BYTES = quick ? 32 * MiB : 128 * MiB
 const STARTUP_RUNS = quick ? 5 : 30
+const STATE_ENTRIES = quick ? 50_000 : 1_000_000
+const STATE_COMMIT = 10_000
+const STATE_UPDATE_COMMIT = 1_000
 /** `--startup-base REF` (or `=REF`): the CLI of REF timed beside the current one. */
 const startupBase = ((): string | undefined => {
   const i = argv.indexOf('--startup-base')
@@ -264,6 +273,26 @@ if (runs('load')) {
   } catch (e) {
     notes.push(`Load run failed: ${(e as Error).message.split('\n')[0]}`)
     log(`Load run failed: ${(e as Error).stack}`)
+  }
+}
+
+if (runs('state')) {
+  try {
+    const result = await measureState({
+      entries: STATE_ENTRIES,
+      commitSize: STATE_COMMIT,
+      updates: quick ? 10_000 : 100_000,
+      updateCommitSize: STATE_UPDATE_COMMIT,
+      proofs: quick ? 200 : 1000,
+      rounds: quick ? 5 : 15,
+      chromium: !args.has('--no-browser'),
+      log,
+    })
+    figures.push(...result.figures)
+    notes.push(...result.notes)
+  } catch (e) {
+    notes.push(`State run failed: ${(e as Error).message.split('\n')[0]}`)
+    log(`State run failed: ${(e as Error).stack}`)
   }
 }
 
@@ -1117,6 +1146,8 @@ const comparisons: Comparison[] = [
   },
 ]
 
+comparisons.push(...stateComparisons(STATE_ENTRIES, STATE_COMMIT, STATE_UPDATE_COMMIT))
+
 const byName = new Map(figures.map((f) => [f.name, f]))
 const ratios: Figure[] = []
 interface Row {
@@ -1158,6 +1189,8 @@ function formatValue(f: Figure): string {
   if (f.unit === 'MiB') return `${f.value.toFixed(f.value >= 100 ? 0 : 1)} MiB`
   if (f.unit === 'KiB') return `${f.value.toFixed(1)} KiB`
   if (f.unit === 'count') return String(Math.round(f.value))
+  if (f.unit === 'entries/s') return `${Math.round(f.value).toLocaleString('en-US')} entries/s`
+  if (f.unit === 'B') return `${Math.round(f.value)} B`
   return `${f.value.toFixed(2)} ${f.unit}`
 }
 

@@ -93,8 +93,27 @@ const STALE_TAG = 0x73 // 's'
 const EMPTY: Subtree = { kind: 'empty' }
 const NO_BYTES = new Uint8Array(0)
 
-function hashKey(hash: Uint8Array): string {
-  return String.fromCharCode(...hash)
+/** A 32-byte hash as a 16-unit string, for Maps (faster than spreading 32 bytes). */
+function hashKey(h: Uint8Array): string {
+  const u = (i: number) => (h[i]! << 8) | h[i + 1]!
+  return String.fromCharCode(
+    u(0),
+    u(2),
+    u(4),
+    u(6),
+    u(8),
+    u(10),
+    u(12),
+    u(14),
+    u(16),
+    u(18),
+    u(20),
+    u(22),
+    u(24),
+    u(26),
+    u(28),
+    u(30),
+  )
 }
 
 function writeVersion(out: Uint8Array, at: number, version: number): void {
