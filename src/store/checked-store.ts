@@ -21,7 +21,7 @@ import { blockIndexOf, blockLength, blockSpan, blockStart } from '../b3/geometry
 import type { HashTree } from '../b3/tree.ts'
 import { type BlockStore, StoreError } from './block-store.ts'
 import type { StoreGuard } from './store-guard.ts'
-import { hexOf, notFound } from './store-keys.ts'
+import { checkRange, hexOf, notFound } from './store-keys.ts'
 
 export function createCheckedStore(store: BlockStore, guard: StoreGuard): BlockStore {
   const getTree = async (root: Uint8Array): Promise<HashTree | undefined> => {
@@ -83,18 +83,7 @@ export function createCheckedStore(store: BlockStore, guard: StoreGuard): BlockS
       const tree = await treeOf(root)
       const start = range?.start ?? 0
       const end = range?.end ?? tree.length
-      if (
-        !Number.isSafeInteger(start) ||
-        !Number.isSafeInteger(end) ||
-        start < 0 ||
-        start > end ||
-        end > tree.length
-      ) {
-        throw new StoreError(
-          'STORE_INVALID_RANGE',
-          `range [${start}, ${end}) is not within content ${hexOf(root)} of ${tree.length} bytes`,
-        )
-      }
+      checkRange(hexOf(root), start, end, tree.length)
       for (let k = blockIndexOf(start); blockStart(k) < end; k++) {
         const base = blockStart(k)
         const block = await getBlock(root, k, signal)

@@ -62,10 +62,10 @@ import {
   rootOf,
 } from './fs-records.ts'
 import { recoverFsStore } from './fs-recovery.ts'
-import { ImportPipeline, PutTracker, pumpSource } from './import-pipeline.ts'
+import { ImportPipeline, PutTracker, pumpSource, reuseStored } from './import-pipeline.ts'
 import { stopSource } from './import-source.ts'
 import { PointerIndex } from './pointer-index.ts'
-import { closedError, hexOf, notFound } from './store-keys.ts'
+import { checkBlockIndex, checkRange, closedError, hexOf, notFound } from './store-keys.ts'
 import type { StoreLogger } from './store-logger.ts'
 
 export type { StoreLogFn, StoreLogger } from './store-logger.ts'
@@ -255,15 +255,18 @@ class FsBlockStore implements BlockStore {
   }
 
   private async doPut(source: AsyncIterable<Uint8Array>, options: PutOptions): Promise<HashTree> {
-    const { expectedRoot, maxBytes, onProgress } = options
-    const pin = options.pin === true
-    const signal = this.puts.signalFor(options.signal)
-    signal.throwIfAborted()
-    const expectedHex = expectedRoot === undefined ? undefined : hexOf(expectedRoot)
+    const { maxBytes, onProgress } = options
+    const { signal, pin, expectedHex } = this.puts.begin(options)
 
     // Already stored: no need to read the source at all.
     if (expectedHex !== undefined && this.table.has(expectedHex)) {
-      const known = await this.putKnown(expectedHex, pin, maxBytes)
+      const known = await reuseStored(
+        this,
+        rootOf(expectedHex),
+        this.table.get(expectedHex),
+        pin,
+        maxBytes,
+      )
       if (known !== undefined) {
         stopSource(source[Symbol.asyncIterator]())
         return known
@@ -316,27 +319,6 @@ class FsBlockStore implements BlockStore {
       if (e instanceof StoreError && e.code !== 'STORE_CLOSED') {
         this.log?.warn({ code: e.code, err: e.message }, 'put refused')
       }
-      throw e
-    }
-  }
-
-  /** `put` of content already stored: refresh (and maybe pin) it and return its tree. */
-  private async putKnown(
-    hex: string,
-    pin: boolean,
-    maxBytes: number | undefined,
-  ): Promise<HashTree | undefined> {
-    const rec = this.table.get(hex)
-    if (rec === undefined) return undefined
-    if (maxBytes !== undefined && rec.length > maxBytes) {
-      throw new StoreError('STORE_TOO_LARGE', `content exceeds maxBytes (${maxBytes})`)
-    }
-    try {
-      if (pin && !rec.pinned) await this.pin(rootOf(hex))
-      return await this.getTree(rootOf(hex))
-    } catch (e) {
-      // Deleted meanwhile: import it after all.
-      if (e instanceof StoreError && e.code === 'STORE_NOT_FOUND') return undefined
       throw e
     }
   }
@@ -443,12 +425,7 @@ class FsBlockStore implements BlockStore {
     signal?.throwIfAborted()
     const rec = this.table.get(hex)
     if (rec === undefined) throw notFound(hex)
-    if (!Number.isSafeInteger(k) || k < 0 || k >= rec.blocks) {
-      throw new StoreError(
-        'STORE_INVALID_BLOCK',
-        `block ${k} does not exist: content ${hex} has ${rec.blocks} block(s)`,
-      )
-    }
+    checkBlockIndex(hex, k, rec.blocks)
     this.table.touch(hex)
     const start = blockStart(k)
     const out = new Uint8Array(blockLength(rec.length, k))
@@ -469,18 +446,7 @@ class FsBlockStore implements BlockStore {
     if (rec === undefined) throw notFound(hex)
     const start = range?.start ?? 0
     const end = range?.end ?? rec.length
-    if (
-      !Number.isSafeInteger(start) ||
-      !Number.isSafeInteger(end) ||
-      start < 0 ||
-      start > end ||
-      end > rec.length
-    ) {
-      throw new StoreError(
-        'STORE_INVALID_RANGE',
-        `range [${start}, ${end}) is not within content ${hex} of ${rec.length} bytes`,
-      )
-    }
+    checkRange(hex, start, end, rec.length)
     this.table.touch(hex)
     if (start === end) return
     const [file, fh] = await this.files.acquire(hex)
@@ -509,13 +475,7 @@ class FsBlockStore implements BlockStore {
     signal?.throwIfAborted()
     const rec = this.table.get(hex)
     if (rec === undefined) throw notFound(hex)
-    const end = position + target.length
-    if (!Number.isSafeInteger(position) || position < 0 || end > rec.length) {
-      throw new StoreError(
-        'STORE_INVALID_RANGE',
-        `range [${position}, ${end}) is not within content ${hex} of ${rec.length} bytes`,
-      )
-    }
+    checkRange(hex, position, position + target.length, rec.length)
     this.table.touch(hex)
     if (target.length === 0) return
     await this.files.read(hex, target, position)

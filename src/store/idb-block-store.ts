@@ -38,10 +38,10 @@ import {
   POINTER_INDEX_STORE,
   treeBytes,
 } from './idb-schema.ts'
-import { ImportPipeline, PutTracker, pumpSource } from './import-pipeline.ts'
+import { ImportPipeline, PutTracker, pumpSource, reuseStored } from './import-pipeline.ts'
 import { stopSource } from './import-source.ts'
 import { PointerIndex } from './pointer-index.ts'
-import { closedError, hexOf, notFound } from './store-keys.ts'
+import { checkBlockIndex, checkRange, closedError, hexOf, notFound } from './store-keys.ts'
 
 export interface IdbBlockStoreOptions {
   /** The IndexedDB database (default `fulmen-blocks`). */
@@ -272,16 +272,14 @@ class IdbBlockStore implements BlockStore {
   }
 
   private async doPut(source: AsyncIterable<Uint8Array>, options: PutOptions): Promise<HashTree> {
-    const { expectedRoot, maxBytes, onProgress } = options
-    const pin = options.pin === true
-    const signal = this.puts.signalFor(options.signal)
-    signal.throwIfAborted()
-    const expectedHex = expectedRoot === undefined ? undefined : hexOf(expectedRoot)
+    const { maxBytes, onProgress } = options
+    const { signal, pin, expectedHex } = this.puts.begin(options)
     const it = source[Symbol.asyncIterator]()
 
     // Already stored: no need to read the source at all.
     if (expectedHex !== undefined) {
-      const known = await this.putKnown(expectedHex, pin, maxBytes)
+      const root = hexToBytes(expectedHex)
+      const known = await reuseStored(this, root, await this.record(expectedHex), pin, maxBytes)
       if (known !== undefined) {
         stopSource(it)
         return known
@@ -421,27 +419,6 @@ class IdbBlockStore implements BlockStore {
     this.cacheTree(hex, tree)
   }
 
-  /** `put` of content already stored: refresh (and maybe pin) it and return its tree. */
-  private async putKnown(
-    hex: string,
-    pin: boolean,
-    maxBytes: number | undefined,
-  ): Promise<HashTree | undefined> {
-    const r = await this.record(hex)
-    if (r === undefined) return undefined
-    if (maxBytes !== undefined && r.length > maxBytes) {
-      throw new StoreError('STORE_TOO_LARGE', `content exceeds maxBytes (${maxBytes})`)
-    }
-    try {
-      if (pin && !r.pinned) await this.pin(hexToBytes(hex))
-      return await this.getTree(hexToBytes(hex))
-    } catch (e) {
-      // Deleted meanwhile: import it after all.
-      if (e instanceof StoreError && e.code === 'STORE_NOT_FOUND') return undefined
-      throw e
-    }
-  }
-
   // --- reads --------------------------------------------------------------------------------
 
   async stat(root: Uint8Array): Promise<StoredContent | undefined> {
@@ -484,12 +461,7 @@ class IdbBlockStore implements BlockStore {
     signal?.throwIfAborted()
     const r = await this.record(hex)
     if (r === undefined) throw notFound(hex)
-    if (!Number.isSafeInteger(k) || k < 0 || k >= r.blocks) {
-      throw new StoreError(
-        'STORE_INVALID_BLOCK',
-        `block ${k} does not exist: content ${hex} has ${r.blocks} block(s)`,
-      )
-    }
+    checkBlockIndex(hex, k, r.blocks)
     this.touch(hex)
     return this.loadBlock(r, k)
   }
@@ -499,18 +471,7 @@ class IdbBlockStore implements BlockStore {
     const r = await this.record(hex)
     if (r === undefined) throw notFound(hex)
     const stop = end ?? r.length
-    if (
-      !Number.isSafeInteger(start) ||
-      !Number.isSafeInteger(stop) ||
-      start < 0 ||
-      start > stop ||
-      stop > r.length
-    ) {
-      throw new StoreError(
-        'STORE_INVALID_RANGE',
-        `range [${start}, ${stop}) is not within content ${hex} of ${r.length} bytes`,
-      )
-    }
+    checkRange(hex, start, stop, r.length)
     this.touch(hex)
     return { r, stop }
   }

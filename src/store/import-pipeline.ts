@@ -9,7 +9,7 @@
  */
 import { blockIndexOf, blockStart } from '../b3/geometry.ts'
 import { type HashTree, TreeBuilder } from '../b3/tree.ts'
-import { StoreError } from './block-store.ts'
+import { type BlockStore, type PutOptions, StoreError } from './block-store.ts'
 import { nextOrAbort, stopSource } from './import-source.ts'
 import { hexOf } from './store-keys.ts'
 
@@ -144,6 +144,37 @@ export async function pumpSource(
   }
 }
 
+export interface PutStart {
+  readonly signal: AbortSignal
+  readonly pin: boolean
+  readonly expectedHex: string | undefined
+}
+
+/**
+ * `put` of content already stored (its `record`, undefined when it is not): refreshes (and
+ * maybe pins) it and returns its tree, without reading the source. Undefined when it is not
+ * stored or was deleted meanwhile: then the put imports it after all.
+ */
+export async function reuseStored(
+  store: Pick<BlockStore, 'pin' | 'getTree'>,
+  root: Uint8Array,
+  record: { readonly length: number; readonly pinned: boolean } | undefined,
+  pin: boolean,
+  maxBytes: number | undefined,
+): Promise<HashTree | undefined> {
+  if (record === undefined) return undefined
+  if (maxBytes !== undefined && record.length > maxBytes) {
+    throw new StoreError('STORE_TOO_LARGE', `content exceeds maxBytes (${maxBytes})`)
+  }
+  try {
+    if (pin && !record.pinned) await store.pin(root)
+    return await store.getTree(root)
+  } catch (e) {
+    if (e instanceof StoreError && e.code === 'STORE_NOT_FOUND') return undefined
+    throw e
+  }
+}
+
 /**
  * The puts in flight of one store: `close()` aborts them (with `STORE_CLOSED`) and waits for
  * them to settle.
@@ -152,11 +183,22 @@ export class PutTracker {
   private readonly running = new Set<Promise<unknown>>()
   private readonly closing = new AbortController()
 
-  /** The signal a put runs under: the caller's, and the store's closing. */
-  signalFor(signal: AbortSignal | undefined): AbortSignal {
-    return signal === undefined
-      ? this.closing.signal
-      : AbortSignal.any([signal, this.closing.signal])
+  /**
+   * What a put starts from: the signal it runs under (the caller's and the store's closing,
+   * checked here), whether to pin, and the expected root's hex.
+   */
+  begin(options: PutOptions): PutStart {
+    const signal =
+      options.signal === undefined
+        ? this.closing.signal
+        : AbortSignal.any([options.signal, this.closing.signal])
+    signal.throwIfAborted()
+    const { expectedRoot } = options
+    return {
+      signal,
+      pin: options.pin === true,
+      expectedHex: expectedRoot === undefined ? undefined : hexOf(expectedRoot),
+    }
   }
 
   track<T>(task: Promise<T>): Promise<T> {

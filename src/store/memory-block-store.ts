@@ -23,6 +23,7 @@ import {
 } from './block-store.ts'
 import { nextOrAbort, stopSource } from './import-source.ts'
 import { PointerIndex } from './pointer-index.ts'
+import { checkBlockIndex, checkRange } from './store-keys.ts'
 
 export interface MemoryBlockStoreOptions {
   /** Bytes of content the store may hold (`Infinity` by default). */
@@ -225,12 +226,7 @@ export class MemoryBlockStore implements BlockStore {
     this.open()
     signal?.throwIfAborted()
     const e = this.entry(root)
-    if (!Number.isSafeInteger(k) || k < 0 || k >= e.tree.blocks) {
-      throw new StoreError(
-        'STORE_INVALID_BLOCK',
-        `block ${k} of ${bytesToHex(root)}: the content has ${e.tree.blocks} blocks`,
-      )
-    }
+    checkBlockIndex(bytesToHex(root), k, e.tree.blocks)
     this.touch(e)
     return e.data.slice(blockStart(k), blockStart(k + 1))
   }
@@ -245,18 +241,7 @@ export class MemoryBlockStore implements BlockStore {
     const e = this.entry(root)
     const start = range?.start ?? 0
     const end = range?.end ?? e.tree.length
-    if (
-      !Number.isSafeInteger(start) ||
-      !Number.isSafeInteger(end) ||
-      start < 0 ||
-      start > end ||
-      end > e.tree.length
-    ) {
-      throw new StoreError(
-        'STORE_INVALID_RANGE',
-        `range [${start}, ${end}) is not within the ${e.tree.length} bytes of ${bytesToHex(root)}`,
-      )
-    }
+    checkRange(bytesToHex(root), start, end, e.tree.length)
     this.touch(e)
     for (let off = start; off < end; ) {
       signal?.throwIfAborted()

@@ -19,3 +19,32 @@ export function notFound(hex: string): StoreError {
 export function closedError(): StoreError {
   return new StoreError('STORE_CLOSED', 'the block store is closed')
 }
+
+/** Refuses (`STORE_INVALID_BLOCK`) a block index that content of `blocks` blocks lacks. */
+export function checkBlockIndex(hex: string, k: number, blocks: number): void {
+  if (!Number.isSafeInteger(k) || k < 0 || k >= blocks) {
+    throw new StoreError(
+      'STORE_INVALID_BLOCK',
+      `block ${k} does not exist: content ${hex} has ${blocks} block(s)`,
+    )
+  }
+}
+
+/**
+ * Refuses (`STORE_INVALID_RANGE`) a byte range `[start, end)` that is not within content of
+ * `length` bytes (or is not integers, or has start > end).
+ */
+export function checkRange(hex: string, start: number, end: number, length: number): void {
+  if (
+    !Number.isSafeInteger(start) ||
+    !Number.isSafeInteger(end) ||
+    start < 0 ||
+    start > end ||
+    end > length
+  ) {
+    throw new StoreError(
+      'STORE_INVALID_RANGE',
+      `range [${start}, ${end}) is not within content ${hex} of ${length} bytes`,
+    )
+  }
+}
