@@ -9,7 +9,7 @@
  *                               node: 0x00 ‖ path(32) ‖ value   (a leaf)
  *                                     0x01 ‖ left(32) ‖ right(32) (an internal node)
  *   'r' ‖ version (u64be)     → root (32 bytes; version 0 is the empty map)
- *   's' ‖ version ‖ hash      → (empty) the node left the tree in that version
+ *   's' ‖ version (u64be)     → hashes (32 bytes each) of the nodes that left the tree then
  *
  * Pruning rule (JMT's stale-node index): `prune(keep)` deletes the roots of versions below
  * `keep` and every node that left the tree at a version ≤ `keep`, unless it came back later
@@ -91,7 +91,6 @@ const NODE_TAG = 0x6e // 'n'
 const ROOT_TAG = 0x72 // 'r'
 const STALE_TAG = 0x73 // 's'
 const EMPTY: Subtree = { kind: 'empty' }
-const NO_BYTES = new Uint8Array(0)
 
 /** A 32-byte hash as a 16-unit string, for Maps (faster than spreading 32 bytes). */
 function hashKey(h: Uint8Array): string {
@@ -272,7 +271,7 @@ export class StateTree {
     const created = new Map<string, { hash: Uint8Array; node: Uint8Array }>()
     const removed = new Map<string, Uint8Array>()
     const batch = new TreeBatch(
-      (hash) => this.#node(hash),
+      (hash) => this.#cache.get(hashKey(hash)) ?? this.#node(hash),
       (k, node) => this.#remember(k, node),
       created,
       removed,
@@ -287,8 +286,15 @@ export class StateTree {
       record.set(node, 8)
       ops.push({ type: 'put', key: this.#nodeKey(hash), value: record })
     }
-    for (const hash of removed.values()) {
-      ops.push({ type: 'put', key: this.#staleKey(version, hash), value: NO_BYTES })
+    if (removed.size > 0) {
+      // One record per version: a put per node taken out would double a commit's writes.
+      const stale = new Uint8Array(removed.size * HASH_LEN)
+      let at = 0
+      for (const hash of removed.values()) {
+        stale.set(hash, at)
+        at += HASH_LEN
+      }
+      ops.push({ type: 'put', key: this.#staleKey(version), value: stale })
     }
     ops.push({ type: 'put', key: this.#rootKey(version), value: root })
     await this.#store.batch(ops)
@@ -310,20 +316,22 @@ export class StateTree {
     }
     if (rootOps.length > 0) await this.#store.batch(rootOps)
     let deleted = 0
-    const staleStart = concat(this.#prefix, Uint8Array.of(STALE_TAG))
-    const staleEnd = this.#staleKey(keep + 1, NO_BYTES)
+    const staleStart = this.#staleKey(0)
     let ops: KvOperation[] = []
-    for await (const e of this.#store.entries({ gte: staleStart, lt: staleEnd })) {
-      const at = staleStart.length
-      const leftAt = readVersion(e.key, at)
-      const hash = e.key.subarray(at + 8)
-      const nodeKey = this.#nodeKey(hash)
-      const record = await this.#store.get(nodeKey)
-      if (record !== undefined && readVersion(record, 0) < leftAt) {
-        ops.push({ type: 'delete', key: nodeKey })
-        this.#cache.delete(hashKey(hash))
-        deleted++
+    for await (const e of this.#store.entries({ gte: staleStart, lt: this.#staleKey(keep + 1) })) {
+      const leftAt = readVersion(e.key, staleStart.length - 8)
+      if (e.value.length % HASH_LEN !== 0) throw corrupt(`the stale list of version ${leftAt}`)
+      for (let at = 0; at < e.value.length; at += HASH_LEN) {
+        const hash = e.value.subarray(at, at + HASH_LEN)
+        const nodeKey = this.#nodeKey(hash)
+        const record = await this.#store.get(nodeKey)
+        if (record !== undefined && readVersion(record, 0) < leftAt) {
+          ops.push({ type: 'delete', key: nodeKey })
+          this.#cache.delete(hashKey(hash))
+          deleted++
+        }
       }
+      // The list goes with (or after) its nodes: a prune cut short resumes from it.
       ops.push({ type: 'delete', key: e.key })
       if (ops.length >= 10_000) {
         await this.#store.batch(ops)
@@ -412,12 +420,11 @@ export class StateTree {
     return k
   }
 
-  #staleKey(version: number, hash: Uint8Array): Uint8Array {
-    const k = new Uint8Array(this.#prefix.length + 9 + hash.length)
+  #staleKey(version: number): Uint8Array {
+    const k = new Uint8Array(this.#prefix.length + 9)
     k.set(this.#prefix)
     k[this.#prefix.length] = STALE_TAG
     writeVersion(k, this.#prefix.length + 1, version)
-    k.set(hash, this.#prefix.length + 9)
     return k
   }
 }
@@ -427,13 +434,14 @@ export class StateTree {
  * out and created again (a leaf that moved up or down) is neither stale nor new.
  */
 class TreeBatch {
-  private readonly load: (hash: Uint8Array) => Promise<TreeNode>
+  /** The node under a hash: at once when cached (no await per level), else read. */
+  private readonly load: (hash: Uint8Array) => TreeNode | Promise<TreeNode>
   private readonly remember: (k: string, node: TreeNode) => void
   private readonly created: Map<string, { hash: Uint8Array; node: Uint8Array }>
   private readonly removed: Map<string, Uint8Array>
 
   constructor(
-    load: (hash: Uint8Array) => Promise<TreeNode>,
+    load: (hash: Uint8Array) => TreeNode | Promise<TreeNode>,
     remember: (k: string, node: TreeNode) => void,
     created: Map<string, { hash: Uint8Array; node: Uint8Array }>,
     removed: Map<string, Uint8Array>,
@@ -454,7 +462,8 @@ class TreeBatch {
   ): Promise<Subtree> {
     if (lo === hi) return sub
     if (sub.kind === 'empty') return this.build(depth, puts(changes, lo, hi))
-    const node = await this.load(sub.hash)
+    const loaded = this.load(sub.hash)
+    const node = loaded instanceof Promise ? await loaded : loaded
     this.removed.set(hashKey(sub.hash), sub.hash)
     if (node.leaf) {
       // The leaf's entry joins the changes unless one of them replaces it.
