@@ -198,6 +198,16 @@ class FsBlockStore implements BlockStore {
     }
   }
 
+  /** The record of `root` (`STORE_NOT_FOUND` without one), once the store is open and `signal` live. */
+  private lookup(root: Uint8Array, signal?: AbortSignal): [string, FsRecord] {
+    this.assertOpen()
+    const hex = hexOf(root)
+    signal?.throwIfAborted()
+    const rec = this.table.get(hex)
+    if (rec === undefined) throw notFound(hex)
+    return [hex, rec]
+  }
+
   /** Forgets `hex` in memory (record, totals, handle, tree); the caller removes the record. */
   private forget(hex: string, rec: FsRecord): void {
     this.table.remove(hex, rec)
@@ -420,11 +430,7 @@ class FsBlockStore implements BlockStore {
   }
 
   async getBlock(root: Uint8Array, k: number, signal?: AbortSignal): Promise<Uint8Array> {
-    this.assertOpen()
-    const hex = hexOf(root)
-    signal?.throwIfAborted()
-    const rec = this.table.get(hex)
-    if (rec === undefined) throw notFound(hex)
+    const [hex, rec] = this.lookup(root, signal)
     checkBlockIndex(hex, k, rec.blocks)
     this.table.touch(hex)
     const start = blockStart(k)
@@ -439,11 +445,7 @@ class FsBlockStore implements BlockStore {
     range?: { start: number; end: number },
     signal?: AbortSignal,
   ): AsyncGenerator<Uint8Array> {
-    this.assertOpen()
-    const hex = hexOf(root)
-    signal?.throwIfAborted()
-    const rec = this.table.get(hex)
-    if (rec === undefined) throw notFound(hex)
+    const [hex, rec] = this.lookup(root, signal)
     const start = range?.start ?? 0
     const end = range?.end ?? rec.length
     checkRange(hex, start, end, rec.length)
@@ -470,11 +472,7 @@ class FsBlockStore implements BlockStore {
     target: Uint8Array,
     signal?: AbortSignal,
   ): Promise<void> {
-    this.assertOpen()
-    const hex = hexOf(root)
-    signal?.throwIfAborted()
-    const rec = this.table.get(hex)
-    if (rec === undefined) throw notFound(hex)
+    const [hex, rec] = this.lookup(root, signal)
     checkRange(hex, position, position + target.length, rec.length)
     this.table.touch(hex)
     if (target.length === 0) return
