@@ -2,8 +2,8 @@
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { ClientLibp2p } from './client-libp2p.ts'
 import type { PeerDialer, PeerLink } from './peer-dialer.ts'
+import { openChannel } from './protocol-dialer.ts'
 import { HANDSHAKE_PROTOCOL } from './protocols.ts'
-import { streamChannel } from './stream-channel.ts'
 
 export function libp2pDialer(libp2p: ClientLibp2p): PeerDialer {
   return {
@@ -20,13 +20,7 @@ export function libp2pDialer(libp2p: ClientLibp2p): PeerDialer {
         peer,
         peerIdBytes: peerId.toMultihash().bytes,
         publicKey,
-        async openStream(streamSignal) {
-          const stream = await connection.newStream(
-            HANDSHAKE_PROTOCOL,
-            streamSignal === undefined ? {} : { signal: streamSignal },
-          )
-          return streamChannel(stream, peer)
-        },
+        openStream: (streamSignal) => openChannel(connection, HANDSHAKE_PROTOCOL, streamSignal),
         get isOpen() {
           return connection.status === 'open'
         },
