@@ -281,7 +281,7 @@ if (runs('state')) {
     const result = await measureState({
       entries: STATE_ENTRIES,
       commitSize: STATE_COMMIT,
-      updates: quick ? 10_000 : 100_000,
+      updates: quick ? 5_000 : 20_000,
       updateCommitSize: STATE_UPDATE_COMMIT,
       proofs: quick ? 200 : 1000,
       rounds: quick ? 5 : 15,

@@ -133,8 +133,7 @@ function corrupt(message: string): StateError {
 export class StateTree {
   readonly #store: KvStore
   readonly #prefix: Uint8Array
-  readonly #cache = new Map<string, TreeNode>()
-  readonly #cacheLimit: number
+  readonly #cache: NodeCache
   #latest: StateVersion
   /** The running commit or prune: writes go one at a time. */
   #writing: Promise<unknown> = Promise.resolve()
@@ -147,7 +146,7 @@ export class StateTree {
   ) {
     this.#store = store
     this.#prefix = prefix
-    this.#cacheLimit = cacheLimit
+    this.#cache = new NodeCache(cacheLimit)
     this.#latest = latest
   }
 
@@ -356,13 +355,7 @@ export class StateTree {
     return node
   }
 
-  /** Keeps a decoded node in the bounded cache (oldest out first). */
   #remember(k: string, node: TreeNode): void {
-    if (this.#cacheLimit === 0) return
-    if (this.#cache.size >= this.#cacheLimit) {
-      const oldest = this.#cache.keys().next().value
-      if (oldest !== undefined) this.#cache.delete(oldest)
-    }
     this.#cache.set(k, node)
   }
 
@@ -426,6 +419,43 @@ export class StateTree {
     k[this.#prefix.length] = STALE_TAG
     writeVersion(k, this.#prefix.length + 1, version)
     return k
+  }
+}
+
+/**
+ * Decoded nodes by hash, bounded: two generations of at most limit/2 each; when the young one is
+ * full it becomes the old one and the old one is dropped; a hit in the old one moves up. O(1)
+ * per call (evicting the first key of one Map, FIFO, scans the holes deletions leave: quadratic).
+ */
+class NodeCache {
+  readonly #half: number
+  #young = new Map<string, TreeNode>()
+  #old = new Map<string, TreeNode>()
+
+  constructor(limit: number) {
+    this.#half = Math.floor(limit / 2)
+  }
+
+  get(k: string): TreeNode | undefined {
+    const young = this.#young.get(k)
+    if (young !== undefined) return young
+    const old = this.#old.get(k)
+    if (old !== undefined) this.set(k, old)
+    return old
+  }
+
+  set(k: string, node: TreeNode): void {
+    if (this.#half === 0) return
+    if (this.#young.size >= this.#half) {
+      this.#old = this.#young
+      this.#young = new Map()
+    }
+    this.#young.set(k, node)
+  }
+
+  delete(k: string): void {
+    this.#young.delete(k)
+    this.#old.delete(k)
   }
 }
 
