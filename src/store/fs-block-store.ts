@@ -3,13 +3,14 @@
  * file composes the parts, one concern each:
  *
  * - fs-files.ts: the layout under `dir` (`content/<roothex>`, `trees/<roothex>`, `tmp/`,
- *   `db/`), durable writes, the pool of open content files, the tree cache;
+ *   `db/`), durable writes, the pool of open content files;
  * - fs-records.ts: the records (`c:<roothex>`) and pointers (`p:<pointer>`, pointer-index.ts)
  *   in LevelDB through a `LevelKvStore`;
  * - fs-record-table.ts: the records in memory, in least-recently-used order, with the totals
  *   eviction reads;
  * - fs-recovery.ts: what opening does after a crash;
- * - import-pipeline.ts: hashing and cutting an import into blocks (shared with IndexedDB).
+ * - shared with IndexedDB: import-pipeline.ts (hashing and cutting an import into blocks),
+ *   eviction.ts (which content a limit evicts), tree-cache.ts.
  *
  * Crash safety: `put` streams into `tmp/`, hashing as it goes; both files are fsynced, renamed
  * into place, the directories fsynced, and only then is the record written (synchronously):
@@ -47,7 +48,6 @@ import {
   makeFsPaths,
   removeContentFiles,
   syncDir,
-  TreeCache,
   treeFileSize,
   writeAll,
 } from './fs-files.ts'
@@ -67,6 +67,7 @@ import { stopSource } from './import-source.ts'
 import { PointerIndex } from './pointer-index.ts'
 import { checkBlockIndex, checkRange, closedError, hexOf, notFound } from './store-keys.ts'
 import type { StoreLogger } from './store-logger.ts'
+import { TreeCache } from './tree-cache.ts'
 
 export type { StoreLogFn, StoreLogger } from './store-logger.ts'
 
@@ -166,7 +167,7 @@ class FsBlockStore implements BlockStore {
       idleMs: handleIdleMs,
       isClosed: () => this.closed,
     })
-    this.trees = new TreeCache(options.treeCacheBytes ?? 32 * 1024 * 1024)
+    this.trees = new TreeCache({ maxBytes: options.treeCacheBytes ?? 32 * 1024 * 1024 })
     const flush = setInterval(() => {
       this.flushAccess().catch((e: unknown) =>
         this.log?.error({ err: e }, 'writing access times failed'),

@@ -7,7 +7,6 @@
 import { type FileHandle, mkdir, open, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { HASH_LEN } from '../b3/constants.ts'
-import type { HashTree } from '../b3/tree.ts'
 import { StoreError } from './block-store.ts'
 import { closedError, notFound } from './store-keys.ts'
 
@@ -183,48 +182,4 @@ export class ContentFiles {
 
 function closeFile(file: OpenFile): void {
   file.handle.then((fh) => fh.close()).catch(() => {})
-}
-
-/** Trees kept in memory, least recently used first, up to a number of bytes of hashes. */
-export class TreeCache {
-  private readonly trees = new Map<string, HashTree>()
-  private used = 0
-  private readonly maxBytes: number
-
-  constructor(maxBytes: number) {
-    this.maxBytes = maxBytes
-  }
-
-  get(hex: string): HashTree | undefined {
-    const cached = this.trees.get(hex)
-    if (cached !== undefined) {
-      this.trees.delete(hex)
-      this.trees.set(hex, cached)
-    }
-    return cached
-  }
-
-  set(hex: string, tree: HashTree): void {
-    this.delete(hex)
-    if (tree.hashes.length > this.maxBytes) return
-    this.trees.set(hex, tree)
-    this.used += tree.hashes.length
-    for (const [key, t] of this.trees) {
-      if (this.used <= this.maxBytes) break
-      this.trees.delete(key)
-      this.used -= t.hashes.length
-    }
-  }
-
-  delete(hex: string): void {
-    const old = this.trees.get(hex)
-    if (old === undefined) return
-    this.trees.delete(hex)
-    this.used -= old.hashes.length
-  }
-
-  clear(): void {
-    this.trees.clear()
-    this.used = 0
-  }
 }

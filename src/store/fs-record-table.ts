@@ -3,6 +3,7 @@
  * the byte totals that eviction and `usage()` read, and the access times not yet written.
  */
 import type { StoreUsage } from './block-store.ts'
+import { chooseVictims } from './eviction.ts'
 import type { FsRecord } from './fs-records.ts'
 
 export class FsRecordTable {
@@ -100,16 +101,7 @@ export class FsRecordTable {
    * cannot fit even then (unless `bestEffort`: then as much as can go).
    */
   victimsFor(need: number, bestEffort = false): [string, FsRecord][] | undefined {
-    if (!bestEffort && this.pinnedBytes + need > this.limit) return undefined
-    const victims: [string, FsRecord][] = []
-    let bytes = this.bytes
-    for (const entry of this.records) {
-      if (bytes + need <= this.limit) break
-      if (entry[1].pinned) continue
-      victims.push(entry)
-      bytes -= entry[1].length
-    }
-    return victims
+    return chooseVictims(this.records, ([, rec]) => rec, this, this.limit, need, bestEffort)
   }
 
   usage(): StoreUsage {

@@ -27,6 +27,7 @@ import {
   StoreError,
   type StoreUsage,
 } from './block-store.ts'
+import { chooseVictims } from './eviction.ts'
 import { holdLock, importLockName, recover } from './idb-recovery.ts'
 import {
   type BlockDb,
@@ -42,6 +43,7 @@ import { ImportPipeline, PutTracker, pumpSource, reuseStored } from './import-pi
 import { stopSource } from './import-source.ts'
 import { PointerIndex } from './pointer-index.ts'
 import { checkBlockIndex, checkRange, closedError, hexOf, notFound } from './store-keys.ts'
+import { TreeCache } from './tree-cache.ts'
 
 export interface IdbBlockStoreOptions {
   /** The IndexedDB database (default `fulmen-blocks`). */
@@ -61,31 +63,26 @@ const TREE_CACHE_BYTES = 8 * 1024 * 1024
 
 /**
  * The unpinned records to evict, least recently used first, so that `incoming` more bytes
- * fit under `limit`; undefined when even evicting all of them is not enough.
+ * fit under `limit`; undefined when even evicting all of them is not enough (unless
+ * `bestEffort`: then as many as can go).
  */
 function victimsFor(
   records: readonly ContentRecord[],
   lastAccess: (r: ContentRecord) => number,
   limit: number,
   incoming: number,
+  bestEffort = false,
 ): ContentRecord[] | undefined {
   let bytes = 0
-  let pinned = 0
+  let pinnedBytes = 0
   for (const r of records) {
     bytes += r.length
-    if (r.pinned) pinned += r.length
+    if (r.pinned) pinnedBytes += r.length
   }
-  if (pinned + incoming > limit) return undefined
-  const victims: ContentRecord[] = []
   const unpinned = records
     .filter((r) => !r.pinned)
     .sort((a, b) => lastAccess(a) - lastAccess(b) || (a.root < b.root ? -1 : 1))
-  for (const r of unpinned) {
-    if (bytes + incoming <= limit) break
-    victims.push(r)
-    bytes -= r.length
-  }
-  return victims
+  return chooseVictims(unpinned, (r) => r, { bytes, pinnedBytes }, limit, incoming, bestEffort)
 }
 
 /** Opens (and cleans up) the IndexedDB block store. */
@@ -121,8 +118,10 @@ class IdbBlockStore implements BlockStore {
   private readonly pending = new Map<string, number>()
   /** Strictly increasing access clock: LRU order has no ties within this context. */
   private clock = 0
-  private readonly trees = new Map<string, HashTree>()
-  private treesBytes = 0
+  private readonly trees = new TreeCache({
+    maxBytes: TREE_CACHE_BYTES,
+    maxEntryBytes: TREE_CACHE_BYTES / 4,
+  })
   private readonly puts = new PutTracker()
   private readonly pointers: PointerIndex
   private closed = false
@@ -187,24 +186,9 @@ class IdbBlockStore implements BlockStore {
     return this.db.getAll('contents')
   }
 
-  private cacheTree(hex: string, tree: HashTree): void {
-    if (tree.hashes.length > TREE_CACHE_BYTES / 4 || this.trees.has(hex)) return
-    this.trees.set(hex, tree)
-    this.treesBytes += tree.hashes.length
-    for (const [k, t] of this.trees) {
-      if (this.treesBytes <= TREE_CACHE_BYTES) break
-      this.trees.delete(k)
-      this.treesBytes -= t.hashes.length
-    }
-  }
-
   private forget(hex: string): void {
     this.pending.delete(hex)
-    const t = this.trees.get(hex)
-    if (t !== undefined) {
-      this.trees.delete(hex)
-      this.treesBytes -= t.hashes.length
-    }
+    this.trees.delete(hex)
   }
 
   /** Block `k` of the blob, checked to be exactly as long as the record says. */
@@ -226,9 +210,8 @@ class IdbBlockStore implements BlockStore {
     })
     const dropped = await inTransaction(tx, async () => {
       const records = await tx.objectStore('contents').getAll()
-      const victims = victimsFor(records, (r) => this.lastAccess(r), this.limit, 0)
       // Pinned content over the limit stays: only unpinned content is ever evicted.
-      const all = victims ?? records.filter((r) => !r.pinned)
+      const all = victimsFor(records, (r) => this.lastAccess(r), this.limit, 0, true) ?? []
       await Promise.all(
         all.flatMap((v) => [
           tx.objectStore('contents').delete(v.root),
@@ -416,7 +399,7 @@ class IdbBlockStore implements BlockStore {
     })
     for (const v of victims) this.forget(v.root)
     this.touch(hex)
-    this.cacheTree(hex, tree)
+    this.trees.set(hex, tree)
   }
 
   // --- reads --------------------------------------------------------------------------------
@@ -451,7 +434,7 @@ class IdbBlockStore implements BlockStore {
       throw new StoreError('STORE_CORRUPT', `the tree of ${hex} is damaged`)
     }
     const tree: HashTree = { root: hexToBytes(hex), length: r.length, blocks: r.blocks, hashes }
-    this.cacheTree(hex, tree)
+    this.trees.set(hex, tree)
     return tree
   }
 
@@ -614,7 +597,6 @@ class IdbBlockStore implements BlockStore {
     await this.puts.settled()
     await this.flushAccessNow().catch(() => {})
     this.trees.clear()
-    this.treesBytes = 0
     this.db.close()
   }
 
