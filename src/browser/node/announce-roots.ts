@@ -1,11 +1,11 @@
 /**
  * Tells each relay which roots this tab holds and where to dial it (provider discovery,
- * src/client/providers.ts), so clients asking the relay for a root find the tab. A relay keeps
+ * src/discovery/provider-client.ts), so clients asking the relay for a root find the tab. A relay keeps
  * only circuit addresses through itself, so each is sent just those.
  */
 import { multiaddr } from '@multiformats/multiaddr'
 import { hexToBytes } from '@noble/hashes/utils.js'
-import { announce, type DialingLibp2p } from '../../client/providers.ts'
+import { announce, type DialingLibp2p } from '../../discovery/provider-client.ts'
 
 export interface AnnounceResult {
   readonly relay: string

@@ -11,8 +11,8 @@
  */
 import { type Component, multiaddr } from '@multiformats/multiaddr'
 import { bytesToHex } from '@noble/hashes/utils.js'
-import { FulmenError } from '../../core/errors.ts'
-import { MAX_ADDRESS_LEN } from '../../wire/provider-frames.ts'
+import { FulmenError } from '../core/errors.ts'
+import { MAX_ADDRESS_LEN } from '../wire/provider-frames.ts'
 
 export type ProviderErrorCode =
   /** An ANNOUNCE with more roots than the node lists per peer. */
