@@ -24,10 +24,11 @@ export type LifecycleErrorCode =
   | 'LIFECYCLE_START_ABORTED'
   | 'LIFECYCLE_STOP_FAILED'
   | 'LIFECYCLE_ALREADY_STARTED'
+  | 'LIFECYCLE_NOT_STARTED'
 
 export class LifecycleError extends FulmenError<LifecycleErrorCode> {
   override readonly name = 'LifecycleError'
-  /** The component whose start or stop failed (the first one, for a stop). */
+  /** The component whose start or stop failed (the first one, for a stop), or not started. */
   readonly component: string
 
   constructor(
@@ -39,6 +40,13 @@ export class LifecycleError extends FulmenError<LifecycleErrorCode> {
     super(code, message, options)
     this.component = component
   }
+}
+
+/** `part` once its component started it; before, LIFECYCLE_NOT_STARTED naming `name`. */
+export function startedPart<T>(part: T | undefined, name: string): T {
+  if (part === undefined)
+    throw new LifecycleError('LIFECYCLE_NOT_STARTED', name, `${name} is not started`)
+  return part
 }
 
 /** The cause of a failed start: what the part threw, not the lifecycle's wrapper. */

@@ -1,36 +1,37 @@
 /**
- * A full node, composed: identity → metrics → block store (checked on read, scrubbed in the
- * background) → origins → resolver → libp2p →
- * DA pool → sessions (handshake + CDN service) → discovery (tabs' announced roots) → HTTP
- * gateway. `startFullNode` brings it up in that order; `stop` takes it down in reverse,
- * finishing (or, after the grace period, cutting) open responses and flushing the store.
+ * A full node, composed on the node core (src/host/node-core.ts) as components, in order:
+ * store (checked on read, scrubbed in the background) → DA pool → libp2p → sessions (handshake
+ * + CDN service) → handshake listener → discovery (tabs' announced roots) → the caller's own
+ * components → HTTP gateway → store gauges → runtime file. `startFullNode` starts them in that
+ * order (a failure stops what started and rejects with the part's own error); `stop` takes them
+ * down in reverse, finishing (or, after the grace period, cutting) open responses and flushing
+ * the store, and removes the runtime file last.
  */
 import { rm, writeFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { bytesToHex } from '@noble/hashes/utils.js'
 import packageJson from '../../package.json' with { type: 'json' }
 import { readySync } from '../b3/engine.ts'
+import { type Component, startedPart, startFailureCause } from '../core/lifecycle.ts'
+import { createNodeCore, type NodeCore } from '../host/node-core.ts'
 import { createNodeLibp2p, type NodeLibp2p } from '../net/node-libp2p.ts'
 import { createHttpOrigin } from '../origin/http-origin.ts'
 import { createIpfsOrigin } from '../origin/ipfs-origin.ts'
 import type { Origin } from '../origin/origin.ts'
 import { createResolver } from '../origin/resolver.ts'
 import type { BlockStore } from '../store/block-store.ts'
-import { createCheckedStore } from '../store/checked-store.ts'
-import { openFsBlockStore } from '../store/fs-block-store.ts'
-import { createStoreGuard } from '../store/store-guard.ts'
 import type { NodeConfig } from './config.ts'
 import { type DaPool, openDaPool } from './das/da-pool.ts'
+import { fullNodeStore } from './full-node-store.ts'
 import { createGateway, type Gateway } from './gateway/http-gateway.ts'
+import { handshakeListener } from './handshake-listener.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { createMetrics, type NodeMetrics } from './metrics.ts'
 import { type ProviderService, startProviderService } from './providers/provider-service.ts'
 import { RUNTIME_FILE, type RuntimeInfo } from './runtime.ts'
-import { type SessionService, startSessionService } from './session-service.ts'
-import { createStoreScrubber } from './store-scrubber.ts'
+import type { SessionService } from './session-service.ts'
 
 export { RUNTIME_FILE }
 
@@ -52,9 +53,27 @@ export interface FullNode {
   stop(reason?: string): Promise<void>
 }
 
+/** What a component added to a full node can use; each part once the node started it. */
+export interface FullNodeParts {
+  readonly config: NodeConfig
+  readonly core: NodeCore<DaPool>
+  readonly libp2p: NodeLibp2p
+  readonly metrics: NodeMetrics
+  readonly logger: Logger
+}
+
+export interface FullNodeOptions {
+  readonly logger?: Logger
+  /**
+   * Parts of the caller's own (a committee, another protocol), started after discovery and
+   * before the gateway opens, stopped in reverse after it closed.
+   */
+  readonly components?: (parts: FullNodeParts) => readonly Component[]
+}
+
 export async function startFullNode(
   config: NodeConfig,
-  options: { logger?: Logger } = {},
+  options: FullNodeOptions = {},
 ): Promise<FullNode> {
   const logger = options.logger ?? createLogger(config.logLevel)
   const startedAt = new Date()
@@ -68,176 +87,194 @@ export async function startFullNode(
   )
 
   const metrics = createMetrics()
-  const fsStore = await openFsBlockStore({
-    dir: join(config.dataDir, 'store'),
-    limitBytes: config.cacheSize,
-    logger,
-  })
-  // Stored bytes that no longer match their tree are never served: the guard drops the
-  // content (the next request is a miss: an origin fills it where one can) and reports it.
-  const storeLog = logger.child({ component: 'store' })
-  const guard = createStoreGuard({
-    store: fsStore,
-    onCorrupt: (c) => {
-      metrics.verificationFailures.labels('store').inc()
-      storeLog.error(
-        {
-          root: bytesToHex(c.root),
-          block: c.block,
-          found: c.found,
-          length: c.length,
-          pinned: c.pinned,
-          dropped: c.dropped,
-          ...(c.error === undefined ? {} : { err: c.error }),
-        },
-        'corrupt content dropped',
-      )
-    },
-  })
-  const store = createCheckedStore(fsStore, guard)
-  const scrubber = createStoreScrubber({
-    store: fsStore,
-    guard,
-    rateBytesPerSecond: config.scrub.rate,
-    intervalMs: config.scrub.intervalMs,
-    logger: logger.child({ component: 'scrubber' }),
-    onScrubbed: (n) => metrics.scrubBytes.inc(n),
-    onPass: () => metrics.scrubPasses.inc(),
-  })
   const origins: Origin[] = []
   if (config.origins.ipfsGateways.length > 0)
     origins.push(createIpfsOrigin({ gateways: config.origins.ipfsGateways }))
   if (config.origins.http) origins.push(createHttpOrigin())
-  const resolver = createResolver({
-    store,
-    origins,
-    limits: { maxBytes: config.origins.maxBytes, timeoutMs: config.origins.timeoutMs },
-    logger,
-    metrics: {
-      originFetch: (name, ok, bytes, code) => {
-        metrics.originFetches.labels(name, ok ? 'ok' : (code ?? 'error')).inc()
-        metrics.originBytes.labels(name).inc(bytes)
-        if (code === 'ORIGIN_INTEGRITY') metrics.verificationFailures.labels('origin').inc()
-      },
-      cacheHit: () => metrics.cacheHits.inc(),
-      cacheMiss: () => metrics.cacheMisses.inc(),
-    },
-  })
 
   let libp2p: NodeLibp2p | undefined
-  let gateway: Gateway | undefined
-  let das: DaPool | undefined
-  let sessions: SessionService | undefined
   let providers: ProviderService | undefined
+  let gateway: Gateway | undefined
+  let http: AddressInfo | undefined
+  let httpUrl = ''
+  const p2p = () => startedPart(libp2p, 'libp2p')
+  const runtimePath = join(config.dataDir, RUNTIME_FILE)
+
+  const libp2pPart: Component = {
+    name: 'libp2p',
+    async start() {
+      libp2p = await createNodeLibp2p({
+        privateKey: key,
+        host: config.host,
+        wsPort: config.wsPort,
+        webrtcPort: config.webrtcPort,
+      })
+      await libp2p.start()
+    },
+    async stop() {
+      await libp2p?.stop()
+    },
+  }
+  const providerPart: Component = {
+    name: 'discovery',
+    async start() {
+      providers = await startProviderService({ libp2p: p2p(), logger, metrics })
+    },
+    async stop() {
+      await providers?.stop()
+    },
+  }
   const refreshStoreGauges = async () => {
-    const usage = await store.usage()
+    const usage = await core.store.usage()
     metrics.storeBytes.set(usage.bytes)
     metrics.storeContents.set(usage.contents)
     return usage
   }
-  try {
-    libp2p = await createNodeLibp2p({
-      privateKey: key,
-      host: config.host,
-      wsPort: config.wsPort,
-      webrtcPort: config.webrtcPort,
-    })
-    await libp2p.start()
-    const p2p = libp2p
-    const pool = await openDaPool({ dir: join(config.dataDir, 'das') })
-    das = pool
-    sessions = await startSessionService({
-      libp2p: p2p,
-      privateKey: key,
-      resolver,
-      store,
-      claims: {
-        put: async (claim, meta) => {
-          await pool.put(claim, meta)
-          metrics.claimsStored.inc()
-        },
-      },
-      config: config.sessions,
-      logger,
-      metrics,
-    })
-    const sessionService = sessions
-    providers = await startProviderService({ libp2p: p2p, logger, metrics })
-    const providerService = providers
-    gateway = createGateway({
-      das: pool,
-      store,
-      resolver,
-      metrics,
-      logger,
-      nodeId: peerId,
-      providers: (root) => providerService.lookup(root),
-      status: async () => ({
+  const gatewayPart: Component = {
+    name: 'gateway',
+    async start() {
+      const found = startedPart(providers, 'discovery')
+      gateway = createGateway({
+        das: core.claims,
+        store: core.store,
+        resolver: core.resolver,
+        metrics,
+        logger,
+        nodeId: peerId,
+        providers: (root) => found.lookup(root),
+        status: async () => ({
+          peerId,
+          version: packageJson.version,
+          http: httpUrl,
+          multiaddrs: p2p().getMultiaddrs().map(String),
+          uptimeSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
+          store: await refreshStoreGauges(),
+          origins: origins.map((o) => o.name),
+        }),
+      })
+      http = await gateway.listen(config.httpPort, config.host)
+      httpUrl = `http://${http.family === 'IPv6' ? `[${http.address}]` : http.address}:${http.port}`
+    },
+    async stop() {
+      const cut = await gateway?.close(config.shutdownGraceMs)
+      if (cut !== undefined && cut > 0)
+        log.warn({ cut }, 'cut open responses after the grace period')
+    },
+  }
+  let gauges: ReturnType<typeof setInterval> | undefined
+  const gaugePart: Component = {
+    name: 'store gauges',
+    async start() {
+      await refreshStoreGauges()
+      gauges = setInterval(() => void refreshStoreGauges().catch(() => {}), 15_000)
+      gauges.unref()
+    },
+    stop() {
+      clearInterval(gauges)
+    },
+  }
+  // Written once the gateway listens; removed by stop() after everything else, so tools that
+  // read it see the node until it is gone.
+  const runtimePart: Component = {
+    name: 'runtime file',
+    async start() {
+      const runtime: RuntimeInfo = {
+        pid: process.pid,
         peerId,
-        version: packageJson.version,
         http: httpUrl,
-        multiaddrs: p2p.getMultiaddrs().map(String),
-        uptimeSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
-        store: await refreshStoreGauges(),
-        origins: origins.map((o) => o.name),
-      }),
-    })
-    const http = await gateway.listen(config.httpPort, config.host)
-    const httpUrl = `http://${http.family === 'IPv6' ? `[${http.address}]` : http.address}:${http.port}`
-    const runtime: RuntimeInfo = {
-      pid: process.pid,
-      peerId,
-      http: httpUrl,
-      multiaddrs: p2p.getMultiaddrs().map(String),
-      startedAt: startedAt.toISOString(),
-    }
-    await writeFile(join(config.dataDir, RUNTIME_FILE), `${JSON.stringify(runtime, null, 2)}\n`)
-    await refreshStoreGauges()
-    const gauges = setInterval(() => void refreshStoreGauges().catch(() => {}), 15_000)
-    gauges.unref()
-    scrubber.start()
-    log.info({ http: httpUrl, multiaddrs: runtime.multiaddrs }, 'node started')
+        multiaddrs: p2p().getMultiaddrs().map(String),
+        startedAt: startedAt.toISOString(),
+      }
+      await writeFile(runtimePath, `${JSON.stringify(runtime, null, 2)}\n`)
+    },
+    stop() {},
+  }
 
-    let stopping: Promise<void> | undefined
-    const gw = gateway
-    return {
-      peerId,
-      http,
-      httpUrl,
-      libp2p: p2p,
-      store,
-      das: pool,
-      sessions: sessionService,
-      providers: providerService,
-      metrics,
-      logger,
-      multiaddrs: () => p2p.getMultiaddrs().map(String),
-      stop(reason = 'stop requested') {
-        stopping ??= (async () => {
-          log.info({ reason }, 'stopping')
-          clearInterval(gauges)
-          const cut = await gw.close(config.shutdownGraceMs)
-          if (cut > 0) log.warn({ cut }, 'cut open responses after the grace period')
-          await providerService.stop()
-          await sessionService.stop()
-          await p2p.stop()
-          await pool.close()
-          await scrubber.stop()
-          await store.close()
-          await rm(join(config.dataDir, RUNTIME_FILE), { force: true })
-          log.info('stopped')
-        })()
-        return stopping
-      },
-    }
+  const parts: FullNodeParts = {
+    config,
+    get core() {
+      return core
+    },
+    get libp2p() {
+      return p2p()
+    },
+    metrics,
+    logger,
+  }
+  const listener = handshakeListener(p2p, () => core.sessions, config.sessions)
+  const core: NodeCore<DaPool> = createNodeCore({
+    name: 'full node',
+    nodeKey: key.publicKey.raw,
+    nodePeerId: peerIdFromPrivateKey(key).toMultihash().bytes,
+    sessionConfig: config.sessions,
+    store: fullNodeStore(config, logger, metrics),
+    openClaims: () => openDaPool({ dir: join(config.dataDir, 'das') }),
+    resolver: (store) =>
+      createResolver({
+        store,
+        origins,
+        limits: { maxBytes: config.origins.maxBytes, timeoutMs: config.origins.timeoutMs },
+        logger,
+        metrics: {
+          originFetch: (name, ok, bytes, code) => {
+            metrics.originFetches.labels(name, ok ? 'ok' : (code ?? 'error')).inc()
+            metrics.originBytes.labels(name).inc(bytes)
+            if (code === 'ORIGIN_INTEGRITY') metrics.verificationFailures.labels('origin').inc()
+          },
+          cacheHit: () => metrics.cacheHits.inc(),
+          cacheMiss: () => metrics.cacheMisses.inc(),
+        },
+      }),
+    transports: [libp2pPart],
+    components: [
+      listener,
+      providerPart,
+      ...(options.components?.(parts) ?? []),
+      gatewayPart,
+      gaugePart,
+      runtimePart,
+    ],
+    metrics,
+    logger,
+  })
+
+  try {
+    await core.start()
   } catch (error) {
-    await gateway?.close(0).catch(() => {})
-    await providers?.stop().catch(() => {})
-    await sessions?.stop().catch(() => {})
-    await Promise.resolve(libp2p?.stop()).catch(() => {})
-    await das?.close().catch(() => {})
-    await scrubber.stop().catch(() => {})
-    await store.close().catch(() => {})
-    throw error
+    await rm(runtimePath, { force: true }).catch(() => {})
+    throw startFailureCause(error)
+  }
+  log.info({ http: httpUrl, multiaddrs: p2p().getMultiaddrs().map(String) }, 'node started')
+
+  const node = p2p()
+  const host = core.sessions
+  let stopping: Promise<void> | undefined
+  return {
+    peerId,
+    http: startedPart(http, 'gateway'),
+    httpUrl,
+    libp2p: node,
+    store: core.store,
+    das: core.claims,
+    sessions: {
+      table: host.table,
+      async stop() {
+        await listener.stop()
+        await host.stop()
+      },
+    },
+    providers: startedPart(providers, 'discovery'),
+    metrics,
+    logger,
+    multiaddrs: () => node.getMultiaddrs().map(String),
+    stop(reason = 'stop requested') {
+      stopping ??= (async () => {
+        log.info({ reason }, 'stopping')
+        await core.stop()
+        await rm(runtimePath, { force: true })
+        log.info('stopped')
+      })()
+      return stopping
+    },
   }
 }
