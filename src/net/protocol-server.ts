@@ -152,7 +152,7 @@ export function protocolServer<F>(options: ProtocolServerOptions<F>): ProtocolSe
       const refusal = refusalOf(error)
       options.onRefused?.(refusal, peer)
       log.debug({ peer, protocol, cause: refusal.cause, err: error }, 'stream refused')
-      await terminate(channel, source, options.refusal(refusal), lingerMs)
+      await terminateStream(channel, options.refusal(refusal), lingerMs, () => drainSource(source))
     } finally {
       clearTimeout(idle)
       ended.abort()
@@ -187,12 +187,17 @@ export function protocolServer<F>(options: ProtocolServerOptions<F>): ProtocolSe
   }
 }
 
-/** TERMINATE, then our side closed; the peer gets `lingerMs` to close its own. */
-async function terminate(
+/**
+ * Sends `terminateFrame` and closes our side; the peer then has `lingerMs` to close its own
+ * (what it sends meanwhile is read by `drain` and dropped) before the stream is reset. Never
+ * rejects: a stream that cannot take TERMINATE is reset at once. Resolves when the stream is
+ * done; a caller that needs only the TERMINATE sent may leave it running.
+ */
+export async function terminateStream(
   channel: ByteChannel,
-  source: AsyncIterator<Uint8Array>,
   terminateFrame: Uint8Array,
   lingerMs: number,
+  drain: () => Promise<void>,
 ): Promise<void> {
   const timer = setTimeout(
     () => channel.abort(new Error(`peer did not close within ${lingerMs} ms of TERMINATE`)),
@@ -201,11 +206,15 @@ async function terminate(
   try {
     await channel.write(terminateFrame)
     await channel.close()
-    // Whatever else the peer sends is read and dropped until it closes.
-    while ((await source.next()).done !== true);
+    await drain()
   } catch {
     channel.abort(new Error('could not send TERMINATE'))
   } finally {
     clearTimeout(timer)
   }
+}
+
+/** Reads a source to its end, dropping what it yields. */
+async function drainSource(source: AsyncIterator<Uint8Array>): Promise<void> {
+  while ((await source.next()).done !== true);
 }
