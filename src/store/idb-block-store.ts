@@ -2,11 +2,11 @@
  * The block store of a browser tab node: IndexedDB (`idb-schema.ts` has the layout). Runs in
  * a window and in workers; no DOM, no Node built-ins.
  *
- * Import: the stream is hashed as it arrives and cut into 256 KiB blocks, written a few at a
- * time under a fresh blob id, each batch in its own transaction (a transaction commits by
- * itself as soon as we await the source, so none spans the network). The last blocks, the
- * tree and the record are written in one final transaction, which also evicts what must go:
- * that is the commit point. An import that fails removes its blocks; one cut short by a
+ * Import (`idb-staging.ts`): the stream is hashed as it arrives and cut into 256 KiB blocks,
+ * written a few at a time under a fresh blob id, each batch in its own transaction (a
+ * transaction commits by itself as soon as we await the source, so none spans the network).
+ * The last blocks, the tree and the record are written in one final transaction (`commit`
+ * here), which also evicts what must go: that is the commit point. An import that fails removes its blocks; one cut short by a
  * closed tab leaves them staged, and the next open removes them (`idb-recovery.ts`).
  *
  * The database is the source of truth (other tabs may share it): records are read per call,
@@ -28,18 +28,18 @@ import {
   type StoreUsage,
 } from './block-store.ts'
 import { chooseVictims } from './eviction.ts'
-import { holdLock, importLockName, recover } from './idb-recovery.ts'
+import { recover } from './idb-recovery.ts'
 import {
   type BlockDb,
   blobRange,
   type ContentRecord,
   inTransaction,
-  newBlobId,
   openBlockDb,
   POINTER_INDEX_STORE,
   treeBytes,
 } from './idb-schema.ts'
-import { ImportPipeline, PutTracker, pumpSource, reuseStored } from './import-pipeline.ts'
+import { importStaged } from './idb-staging.ts'
+import { PutTracker, reuseStored } from './import-pipeline.ts'
 import { stopSource } from './import-source.ts'
 import { PointerIndex } from './pointer-index.ts'
 import { checkBlockIndex, checkRange, closedError, hexOf, notFound } from './store-keys.ts'
@@ -56,8 +56,6 @@ export interface IdbBlockStoreOptions {
 
 export const DEFAULT_IDB_STORE_NAME = 'fulmen-blocks'
 
-/** Full blocks written per transaction during an import. */
-const BATCH_BLOCKS = 4
 /** Bytes of trees cached in memory at most. */
 const TREE_CACHE_BYTES = 8 * 1024 * 1024
 
@@ -273,71 +271,19 @@ class IdbBlockStore implements BlockStore {
     const pinnedBytes = (await this.allRecords())
       .filter((r) => r.pinned)
       .reduce((n, r) => n + r.length, 0)
-    const blob = newBlobId()
-    const release = await holdLock(importLockName(this.name, blob))
-    let staged = false
-    let inflight: Promise<void> | undefined
-    try {
-      signal.throwIfAborted()
-      await this.db.put('staging', { startedAt: Date.now() }, blob)
-      staged = true
-      const pipeline = new ImportPipeline({ maxBytes, room: () => this.limit - pinnedBytes })
-      let batch: Uint8Array[] = []
-      let batchStart = 0
-      await pumpSource(
-        it,
-        pipeline,
-        async (blocks) => {
-          batch.push(...blocks)
-          if (batch.length < BATCH_BLOCKS) return
-          // One batch in flight while the next one fills.
-          await inflight
-          inflight = this.writeBatch(blob, batchStart, batch)
-          inflight.catch(() => {})
-          batchStart += batch.length
-          batch = []
-        },
-        { signal, onProgress },
-      )
-      await inflight
-      // The last block is partial (or the single empty block of empty content).
-      const { tree, tail } = pipeline.finish(expectedHex)
-      if (tail !== undefined) batch.push(tail)
-      signal.throwIfAborted()
-      await this.commit(blob, tree, batchStart, batch, pin)
-      staged = false
-      return tree
-    } catch (e) {
-      stopSource(it)
-      await inflight?.catch(() => {})
-      if (staged) await this.discard(blob).catch(() => {})
-      throw e
-    } finally {
-      release?.()
-    }
-  }
-
-  /** Writes staged blocks, unless the staging entry is gone (removed by another context). */
-  private async writeBatch(blob: string, start: number, blocks: Uint8Array[]): Promise<void> {
-    this.assertOpen()
-    const tx = this.db.transaction(['staging', 'blocks'], 'readwrite')
-    await inTransaction(tx, async () => {
-      if ((await tx.objectStore('staging').get(blob)) === undefined) {
-        throw new StoreError('STORE_CORRUPT', 'the import was cleaned up by another context')
-      }
-      // Each block is its own exact buffer: IndexedDB clones a view's whole buffer.
-      await Promise.all(blocks.map((b, i) => tx.objectStore('blocks').put(b, [blob, start + i])))
-    })
-  }
-
-  private async discard(blob: string): Promise<void> {
-    const tx = this.db.transaction(['staging', 'blocks'], 'readwrite')
-    await inTransaction(tx, async () => {
-      await Promise.all([
-        tx.objectStore('blocks').delete(blobRange(blob)),
-        tx.objectStore('staging').delete(blob),
-      ])
-    })
+    return importStaged(
+      this.db,
+      this.name,
+      it,
+      {
+        limits: { maxBytes, room: () => this.limit - pinnedBytes },
+        signal,
+        onProgress,
+        expectedHex,
+        assertOpen: () => this.assertOpen(),
+      },
+      (staged) => this.commit(staged.blob, staged.tree, staged.start, staged.last, pin),
+    )
   }
 
   /** The commit point: last blocks, tree, record and evictions in one transaction. */
