@@ -29,6 +29,7 @@ import { HANDSHAKE_PROTOCOL } from '../../src/net/protocols.ts'
 import { streamChannel } from '../../src/net/stream-channel.ts'
 import { openDaPool } from '../../src/node/das/da-pool.ts'
 import { CDN_SERVICE } from '../../src/services/service-ids.ts'
+import { CDN_CODEC } from '../../src/wire/cdn-frames.ts'
 import { GiB, median } from '../shared.ts'
 import {
   type ClientJob,
@@ -291,6 +292,7 @@ async function handshake(job: HandshakeJob): Promise<HandshakeResult> {
       const stream = await openSession(channel, {
         key,
         service: CDN_SERVICE,
+        codec: CDN_CODEC['to-client'],
         nodePeerId: peer.toMultihash().bytes,
       })
       await stream.close()

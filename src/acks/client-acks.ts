@@ -5,7 +5,7 @@
  * almost nothing per block; `signMs` and `hashMs` measure what it does cost.
  */
 import type { ClientKey } from '../crypto/client-key.ts'
-import type { CommitFrame, RevealFrame } from '../wire/session-frames.ts'
+import type { CommitFrame, RevealFrame } from '../wire/cdn-frames.ts'
 import { COMMITMENT_VERSION, COMMODITY_BANDWIDTH, signCommitment } from './commitment.ts'
 import { HashChain, MAX_CHAIN_LENGTH } from './hash-chain.ts'
 
@@ -30,7 +30,7 @@ export interface SessionAcksOptions {
 
 export type { CommitFrame, RevealFrame }
 
-/** The frames the acknowledgement layer sends (their wire form: src/wire/session-frames.ts). */
+/** The frames the acknowledgement layer sends (their wire form: src/wire/cdn-frames.ts). */
 export type AckFrame = CommitFrame | RevealFrame
 
 export class SessionAcks {

@@ -12,7 +12,7 @@ import { type ClientLibp2p, createClientLibp2p } from '../net/client-libp2p.ts'
 import { libp2pDialer } from '../net/libp2p-dialer.ts'
 import type { PeerDialer } from '../net/peer-dialer.ts'
 import { formatPointer, type Pointer, parsePointer } from '../origin/pointer.ts'
-import type { SessionFrame } from '../wire/session-frames.ts'
+import type { CdnFrame } from '../wire/cdn-frames.ts'
 import { ClientOptionsError, describeError, FetchError, type NodeFailure } from './errors.ts'
 import { FifoSlots } from './fifo-slots.ts'
 import { HoldingBuffer, type HoldingOptions } from './holding-buffer.ts'
@@ -269,7 +269,7 @@ function startClient(
       const now = Date.now()
       return known.filter((n) => !exclude.has(n.peer)).sort((a, b) => rank(a, now) - rank(b, now))
     },
-    async open(node, request: SessionFrame, signal) {
+    async open(node, request: CdnFrame, signal) {
       if (closed) throw new FetchError('FETCH_CLOSED', 'the client is closed')
       // Concurrent fetches share one session per node: wait for one being opened.
       if (node.opening !== undefined) await node.opening.catch(() => {})

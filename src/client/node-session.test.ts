@@ -13,15 +13,15 @@ import { ready } from '../b3/engine.ts'
 import { seededContent } from '../b3/testing/content.ts'
 import type { HashTree } from '../b3/tree.ts'
 import { generateClientKey } from '../crypto/client-key.ts'
-import type { ClientStream } from '../handshake/client-handshake.ts'
 import type { PeerDialer, PeerLink } from '../net/peer-dialer.ts'
 import { createResolver } from '../origin/resolver.ts'
 import { type CdnSessionState, serveCdnStream } from '../services/cdn/cdn-server.ts'
+import { cdnService } from '../services/cdn/cdn-service.ts'
 import { createSessionHost } from '../services/session-host.ts'
 import { MemoryBlockStore } from '../store/memory-block-store.ts'
-import type { SessionFrame } from '../wire/session-frames.ts'
+import type { CdnFrame } from '../wire/cdn-frames.ts'
 import { channelPair } from '../wire/testing/channel-pair.ts'
-import { NodeSession } from './node-session.ts'
+import { type CdnClientStream, NodeSession } from './node-session.ts'
 
 const NODE_KEY = new Uint8Array(32).map((_, i) => 0x40 + i)
 const NODE_PEER_ID = Uint8Array.from([0x00, 0x24, 0x08, 0x01, 0x12, 0x20, ...NODE_KEY])
@@ -50,26 +50,30 @@ beforeAll(async () => {
 function node() {
   const claims: number[] = []
   const host = createSessionHost({
-    nodeKey: NODE_KEY,
     nodePeerId: NODE_PEER_ID,
     config: {
-      ackWindow: 4,
       handshakeTimeoutMs: 2_000,
       maxSessionsPerClient: 4,
       maxStreamsPerSession: STREAMS,
       epochMs: 60_000,
     },
-    serve: (stream, signal) =>
-      serveCdnStream(
-        stream,
-        {
-          resolver,
-          store,
-          claims: { put: async (claim) => void claims.push(claim.index) },
-          ackTimeoutMs: 5_000,
-        },
-        signal,
-      ),
+    services: [
+      cdnService({
+        nodeKey: NODE_KEY,
+        ackWindow: 4,
+        serve: (stream, signal) =>
+          serveCdnStream(
+            stream,
+            {
+              resolver,
+              store,
+              claims: { put: async (claim) => void claims.push(claim.index) },
+              ackTimeoutMs: 5_000,
+            },
+            signal,
+          ),
+      }),
+    ],
   })
   const link: PeerLink = {
     peer: 'node',
@@ -92,20 +96,20 @@ function node() {
 }
 
 const key = generateClientKey()
-const request: SessionFrame = {
+const request: CdnFrame = {
   kind: 'request',
   pointer: `blake3:${bytesToHex(new Uint8Array(32))}`,
 }
-const whole = (): SessionFrame => ({ kind: 'request', pointer: `blake3:${bytesToHex(tree.root)}` })
+const whole = (): CdnFrame => ({ kind: 'request', pointer: `blake3:${bytesToHex(tree.root)}` })
 
-async function nextFrame(stream: ClientStream): Promise<SessionFrame> {
+async function nextFrame(stream: CdnClientStream): Promise<CdnFrame> {
   const next = await stream.frames.next()
   if (next.done) throw new Error('the stream ended')
   return next.value
 }
 
 /** Reads a body's header and its first block (PROOF, DATA). */
-async function firstBlock(stream: ClientStream): Promise<void> {
+async function firstBlock(stream: CdnClientStream): Promise<void> {
   expect((await nextFrame(stream)).kind).toBe('header')
   expect((await nextFrame(stream)).kind).toBe('proof')
   expect((await nextFrame(stream)).kind).toBe('data')
@@ -196,7 +200,7 @@ describe('NodeSession', () => {
     const b = await session.request(whole())
     // Both streams read what the node sends, acknowledging nothing: the window (4) fills.
     let data = 0
-    const drain = (s: ClientStream) =>
+    const drain = (s: CdnClientStream) =>
       (async () => {
         try {
           for await (const f of s.frames) if (f.kind === 'data') data++

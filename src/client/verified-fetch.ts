@@ -31,15 +31,14 @@ import { blockStart } from '../b3/geometry.ts'
 import { type ByteRange, blocksOfRange } from '../b3/verified-stream.ts'
 import { IncrementalVerifier } from '../b3/verifier.ts'
 import { equalBytes } from '../core/bytes.ts'
-import type { ClientStream } from '../handshake/client-handshake.ts'
 import { sleep } from '../handshake/deadline.ts'
 import { sriVerifier } from '../origin/http-origin.ts'
 import { multihashVerifier } from '../origin/ipfs-origin.ts'
 import type { BodyVerifier } from '../origin/origin.ts'
 import { cidOf, formatPointer, type Pointer, parseIntegrity } from '../origin/pointer.ts'
+import type { CdnFrame, RequestFrame } from '../wire/cdn-frames.ts'
 import type { ContentHeader } from '../wire/content-frames.ts'
 import { WireError } from '../wire/errors.ts'
-import type { RequestFrame, SessionFrame } from '../wire/session-frames.ts'
 import {
   describeError,
   FetchError,
@@ -48,7 +47,7 @@ import {
   nodeFailure,
 } from './errors.ts'
 import { HoldingBuffer } from './holding-buffer.ts'
-import type { NodeSession } from './node-session.ts'
+import type { CdnClientStream, NodeSession } from './node-session.ts'
 import type { FetchProgress } from './progress.ts'
 
 /** A node the client can ask. */
@@ -63,9 +62,9 @@ export interface NodeSource<N extends NodeRef> {
   /** A stream of a session with `node`, `request` already sent on it. */
   open(
     node: N,
-    request: SessionFrame,
+    request: CdnFrame,
     signal?: AbortSignal,
-  ): Promise<{ session: NodeSession; stream: ClientStream }>
+  ): Promise<{ session: NodeSession; stream: CdnClientStream }>
   /** `node` failed this fetch (it is moved back in the order for a while). */
   failed(node: N, failure: NodeFailure): void
 }
@@ -136,7 +135,7 @@ export interface VerifiedBody {
 interface Attempt {
   readonly node: NodeRef
   readonly session: NodeSession
-  readonly stream: ClientStream
+  readonly stream: CdnClientStream
 }
 
 /** What blocks are verified against, as the headers judged so far have it. */
@@ -671,7 +670,7 @@ class BlockPump<N extends NodeRef> {
   }
 
   /** The next frame of `attempt`, or a stall error after `stallMs` of silence. */
-  private async nextFrame(attempt: Attempt): Promise<SessionFrame | undefined> {
+  private async nextFrame(attempt: Attempt): Promise<CdnFrame | undefined> {
     const { signal, stallMs } = this
     let timer: ReturnType<typeof setTimeout> | undefined
     let onAbort: (() => void) | undefined

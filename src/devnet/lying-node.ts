@@ -33,10 +33,8 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { blockLength, blocksOfRange } from '../b3/geometry.ts'
-import { NodeSession } from '../client/node-session.ts'
+import { type CdnClientStream, NodeSession } from '../client/node-session.ts'
 import { type ClientKey, generateClientKey } from '../crypto/client-key.ts'
-import type { ClientStream } from '../handshake/client-handshake.ts'
-import type { NodeStream } from '../handshake/node-handshake.ts'
 import { type ClientLibp2p, createClientLibp2p } from '../net/client-libp2p.ts'
 import { libp2pDialer } from '../net/libp2p-dialer.ts'
 import { createNodeLibp2p } from '../net/node-libp2p.ts'
@@ -44,9 +42,10 @@ import { defaults } from '../node/config.ts'
 import { createLogger, type Logger } from '../node/logger.ts'
 import { createMetrics } from '../node/metrics.ts'
 import { startSessionService } from '../node/session-service.ts'
-import { type CdnSessionState, serveRequests } from '../services/cdn/cdn-server.ts'
+import { type CdnStream, serveRequests } from '../services/cdn/cdn-server.ts'
+import { cdnService } from '../services/cdn/cdn-service.ts'
+import type { RequestFrame } from '../wire/cdn-frames.ts'
 import { type ContentHeader, encodeFrame } from '../wire/content-frames.ts'
-import type { RequestFrame } from '../wire/session-frames.ts'
 import { childEnv } from './processes.ts'
 
 export const LYING_MODES = [
@@ -140,7 +139,14 @@ export async function startLyingNode(options: LyingNodeOptions): Promise<LyingNo
     config,
     logger,
     metrics: createMetrics(),
-    serve: (stream, signal) => serveLying(stream, upstream, lie, signal),
+    // The lying CDN: the CDN service's sessions and ledgers, its streams served by `serveLying`.
+    services: [
+      cdnService({
+        nodeKey: privateKey.publicKey.raw,
+        ackWindow: config.ackWindow,
+        serve: (stream, signal) => serveLying(stream, upstream, lie, signal),
+      }),
+    ],
   })
   let stopping: Promise<void> | undefined
   return {
@@ -164,7 +170,7 @@ export async function startLyingNode(options: LyingNodeOptions): Promise<LyingNo
  * the other, tampered with.
  */
 function serveLying(
-  stream: NodeStream<CdnSessionState>,
+  stream: CdnStream,
   upstream: Upstream,
   lie: Lie,
   signal: AbortSignal,
@@ -187,7 +193,7 @@ async function upstreamStream(
   upstream: Upstream,
   lie: Lie,
   signal: AbortSignal,
-): Promise<{ session: NodeSession; stream: ClientStream }> {
+): Promise<{ session: NodeSession; stream: CdnClientStream }> {
   const known = upstream.sessions.get(id)
   if (known !== undefined) {
     const { session } = await known
@@ -211,7 +217,7 @@ async function upstreamStream(
  * (truncate, stall): nothing more is served on it.
  */
 async function forward(
-  down: NodeStream<CdnSessionState>,
+  down: CdnStream,
   request: RequestFrame,
   upstream: Upstream,
   lie: Lie,

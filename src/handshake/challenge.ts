@@ -4,7 +4,7 @@
  * (another nonce) or to another node (another peer id), it fails.
  */
 import { messageOf } from '../crypto/message.ts'
-import { NONCE_LEN } from '../wire/session-frames.ts'
+import { NONCE_LEN } from '../wire/handshake-frames.ts'
 
 export const HANDSHAKE_CONTEXT = 'fulmen handshake v1'
 

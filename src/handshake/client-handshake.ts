@@ -1,25 +1,33 @@
 /**
- * The client's side of `/fulmen/handshake/1.0.0`: `openSession` answers the node's CHALLENGE
+ * The client's side of `/fulmen/handshake/2.0.0`: `openSession` answers the node's CHALLENGE
  * with a signed HELLO (a new session, or a retry of one whose primary stream dropped);
- * `joinSession` adds a stream to a session with its token. Both resolve on SESSION.
+ * `joinSession` adds a stream to a session with its token. Both resolve on SESSION, which
+ * carries the service's greeting; the service's frames after it are read with its codec.
  */
 import { concatBytes } from '@noble/hashes/utils.js'
 import type { ClientKey } from '../crypto/client-key.ts'
 import type { ByteChannel } from '../wire/byte-channel.ts'
-import { MAX_FRAME_PAYLOAD } from '../wire/content-frames.ts'
-import { FRAME_PREFIX_LEN } from '../wire/frame-splitter.ts'
+import type { FrameCodec } from '../wire/frame-codec.ts'
+import { FRAME_PREFIX_LEN, FrameSplitter } from '../wire/frame-splitter.ts'
 import {
   type ChallengeFrame,
-  encodeSessionFrame,
-  type SessionFrame,
-  SessionFrameDecoder,
+  encodeHandshakeFrame,
+  type HandshakeFrame,
+  isHandshakeKind,
   type SessionGrantFrame,
-} from '../wire/session-frames.ts'
+} from '../wire/handshake-frames.ts'
 import { handshakeMessage } from './challenge.ts'
 import { Deadline } from './deadline.ts'
 import { SessionError } from './errors.ts'
 import { FrameReader } from './frame-reader.ts'
-import { endFailedStream, remoteTermination, SessionLink, writeTo } from './session-link.ts'
+import {
+  endFailedStream,
+  handshakeFrameOf,
+  kindName,
+  remoteTermination,
+  SessionLink,
+  writeTo,
+} from './session-link.ts'
 
 /** Long enough for the node's 5 s handshake timeout to speak first. */
 export const DEFAULT_CLIENT_TIMEOUT_MS = 10_000
@@ -29,26 +37,28 @@ export type Challenge = Omit<ChallengeFrame, 'kind'>
 
 /**
  * Frames to write right behind HELLO/JOIN, in the same write, without waiting for SESSION
- * (e.g. the first REQUEST). A function gets the challenge first (its epoch, window, unit).
+ * (e.g. the first REQUEST). A function gets the challenge first (its epoch, limits).
  * The node reads them once the session is open; if the handshake fails they are dropped.
  *
  * A COMMIT names the session id, which a new session learns only from SESSION: pipeline it on
  * a retry or a join, and send it with `send` after `openSession` resolves otherwise.
  */
-export type Pipeline =
-  | readonly (SessionFrame | Uint8Array)[]
-  | ((challenge: Challenge) => readonly (SessionFrame | Uint8Array)[])
+export type Pipeline<F> =
+  | readonly (F | Uint8Array)[]
+  | ((challenge: Challenge) => readonly (F | Uint8Array)[])
 
-interface HandshakeOptions {
+interface HandshakeOptions<F> {
+  /** The service's frames as the client reads them (the CDN's: `CDN_CODEC['to-client']`). */
+  readonly codec: FrameCodec<F>
   readonly signal?: AbortSignal
   /** For the node's CHALLENGE and SESSION (10 s). */
   readonly timeoutMs?: number
-  readonly pipeline?: Pipeline
-  /** Largest payload taken from the node (a block in one DATA frame, plus room). */
+  readonly pipeline?: Pipeline<F>
+  /** Largest payload taken from the node (default the codec's: the CDN's, a block in one DATA frame). */
   readonly maxPayload?: number
 }
 
-export interface OpenSessionOptions extends HandshakeOptions {
+export interface OpenSessionOptions<F> extends HandshakeOptions<F> {
   readonly key: ClientKey
   readonly service: number
   /** The node's peer id in binary (multihash) form, as Noise authenticated it. */
@@ -57,28 +67,32 @@ export interface OpenSessionOptions extends HandshakeOptions {
   readonly retry?: bigint
 }
 
-export interface JoinSessionOptions extends HandshakeOptions {
+export interface JoinSessionOptions<F> extends HandshakeOptions<F> {
   readonly session: bigint
   readonly token: Uint8Array
 }
 
-export interface ClientStream {
+/** A session stream of the client's, carrying a service's frames `F`. */
+export interface ClientStream<F = unknown> {
   readonly session: bigint
   /** For JOIN on other streams, within `tokenTtlMs` of the handshake. */
   readonly token: Uint8Array
   readonly tokenTtlMs: number
   readonly challenge: Challenge
+  /** The service's parameters for the session, from SESSION (its codec reads them). */
+  readonly greeting: Uint8Array
   readonly remotePeer: string
   /**
-   * The node's frames after SESSION: content frames. A TERMINATE throws a SessionError with
-   * its reason; a bad frame is answered with TERMINATE (0x8a/0x8b) and throws too.
+   * The node's frames after SESSION (the CDN's: content frames). A TERMINATE throws a
+   * SessionError with its reason; a bad frame is answered with TERMINATE (0x8a/0x8b) and
+   * throws too.
    */
-  readonly frames: AsyncGenerator<SessionFrame, void, undefined>
+  readonly frames: AsyncGenerator<F, void, undefined>
   /**
    * Writes a frame (refused with a RangeError above the node's `maxRequest`) or bytes
    * already framed.
    */
-  send(data: SessionFrame | Uint8Array): Promise<void>
+  send(data: F | Uint8Array): Promise<void>
   /** Ends the stream with TERMINATE `reason`. */
   terminate(reason: number, message: string): Promise<void>
   /** Closes our side once everything is sent. */
@@ -87,18 +101,11 @@ export interface ClientStream {
   abort(error: Error): void
 }
 
-const NODE_FRAMES_AFTER_HANDSHAKE = new Set<SessionFrame['kind']>([
-  'header',
-  'proof',
-  'data',
-  'error',
-])
-
 /** Opens a new session (or, with `retry`, takes over a session's dropped primary stream). */
-export function openSession(
+export function openSession<F>(
   channel: ByteChannel,
-  options: OpenSessionOptions,
-): Promise<ClientStream> {
+  options: OpenSessionOptions<F>,
+): Promise<ClientStream<F>> {
   const retry = options.retry ?? 0n
   return handshake(channel, options, async (hs) => {
     const challenge = await hs.challenge()
@@ -108,7 +115,7 @@ export function openSession(
       retry,
       nodePeerId: options.nodePeerId,
     })
-    const hello = encodeSessionFrame({
+    const hello = encodeHandshakeFrame({
       kind: 'hello',
       service: options.service,
       retry,
@@ -121,13 +128,13 @@ export function openSession(
 }
 
 /** Adds a stream to a session held through another stream. */
-export function joinSession(
+export function joinSession<F>(
   channel: ByteChannel,
-  options: JoinSessionOptions,
-): Promise<ClientStream> {
+  options: JoinSessionOptions<F>,
+): Promise<ClientStream<F>> {
   return handshake(channel, options, async (hs) => {
     // JOIN does not depend on the challenge: sent at once, it saves half a round trip.
-    const join = encodeSessionFrame({
+    const join = encodeHandshakeFrame({
       kind: 'join',
       session: options.session,
       token: options.token,
@@ -152,17 +159,18 @@ interface Steps {
   grant(): Promise<SessionGrantFrame>
 }
 
-async function handshake(
+async function handshake<F>(
   channel: ByteChannel,
-  options: HandshakeOptions,
+  options: HandshakeOptions<F>,
   run: (steps: Steps) => Promise<{ challenge: Challenge; grant: SessionGrantFrame }>,
-): Promise<ClientStream> {
+): Promise<ClientStream<F>> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS
+  const { codec } = options
   const reader = new FrameReader(
     channel.source,
-    new SessionFrameDecoder({
-      accepts: 'to-client',
-      maxPayload: options.maxPayload ?? MAX_FRAME_PAYLOAD,
+    new FrameSplitter({
+      maxPayload: options.maxPayload ?? codec.maxPayload,
+      accepts: (kind) => isHandshakeKind('to-client', kind) || codec.accepts(kind),
     }),
   )
   const deadline = new Deadline(
@@ -171,13 +179,15 @@ async function handshake(
     () => new SessionError('SESSION_ABORTED', 'handshake aborted'),
   )
   const expect = async <K extends 'challenge' | 'session'>(kind: K) => {
-    const frame = await deadline.race(reader.next())
-    if (frame === undefined) throw new SessionError('SESSION_CLOSED', `stream ended before ${kind}`)
-    if (frame.kind === 'terminate') throw remoteTermination(frame.reason, frame.message)
-    if (frame.kind !== kind) {
-      throw new SessionError('SESSION_MALFORMED_FRAME', `${frame.kind} frame where ${kind} was due`)
+    const raw = await deadline.race(reader.next())
+    if (raw === undefined) throw new SessionError('SESSION_CLOSED', `stream ended before ${kind}`)
+    const frame = handshakeFrameOf('to-client', raw)
+    if (frame?.kind === 'terminate') throw remoteTermination(frame.reason, frame.message)
+    if (frame?.kind !== kind) {
+      const name = frame?.kind ?? `a ${kindName(raw.kind)}`
+      throw new SessionError('SESSION_MALFORMED_FRAME', `${name} frame where ${kind} was due`)
     }
-    return frame as Extract<SessionFrame, { kind: K }>
+    return frame as Extract<HandshakeFrame, { kind: K }>
   }
   try {
     const { challenge, grant } = await run({
@@ -189,32 +199,25 @@ async function handshake(
       write: (frame, challenge) => {
         const pipeline = options.pipeline ?? []
         const extra = typeof pipeline === 'function' ? pipeline(challenge!) : pipeline
-        const parts = [
-          frame,
-          ...extra.map((f) => (f instanceof Uint8Array ? f : encodeSessionFrame(f))),
-        ]
+        const parts = [frame, ...extra.map((f) => (f instanceof Uint8Array ? f : codec.encode(f)))]
         return deadline.race(writeTo(channel, concatBytes(...parts)))
       },
     })
-    const link = new SessionLink({
-      channel,
-      reader,
-      expects: NODE_FRAMES_AFTER_HANDSHAKE,
-      lingerMs: timeoutMs,
-    })
+    const link = new SessionLink({ channel, reader, end: 'to-client', codec, lingerMs: timeoutMs })
     return {
       session: grant.session,
       token: grant.token,
       tokenTtlMs: grant.tokenTtlMs,
       challenge,
+      greeting: grant.greeting,
       remotePeer: channel.remotePeer,
       frames: link.frames,
       send: async (data) => {
         if (!(data instanceof Uint8Array)) {
-          const bytes = encodeSessionFrame(data)
+          const bytes = codec.encode(data)
           if (bytes.length - FRAME_PREFIX_LEN > challenge.maxRequest) {
             throw new RangeError(
-              `${data.kind} frame of ${bytes.length - FRAME_PREFIX_LEN} bytes exceeds the node's ${challenge.maxRequest}-byte limit`,
+              `${kindName(bytes[0]!)} frame of ${bytes.length - FRAME_PREFIX_LEN} bytes exceeds the node's ${challenge.maxRequest}-byte limit`,
             )
           }
           return link.send(bytes)

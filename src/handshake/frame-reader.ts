@@ -1,21 +1,32 @@
 /**
- * Reads session frames from a transport on demand: the next chunk is pulled only when a frame
+ * Reads frames from a transport on demand: the next chunk is pulled only when a frame
  * is asked for, so a peer that floods the stream is held back by the transport's flow control
  * instead of filling our memory. One read is in flight at a time and shared by every caller,
  * so a read abandoned by a timed-out caller is picked up by the next one, never lost.
  */
-import type { SessionFrame, SessionFrameDecoder } from '../wire/session-frames.ts'
+import type { RawFrame } from '../wire/frame-splitter.ts'
 import { SessionError } from './errors.ts'
 
-export class FrameReader {
+/** Bytes in, frames out (a FrameSplitter, a CodecDecoder); throws WireError on a bad frame. */
+export interface FrameSource<T> {
+  push(chunk: Uint8Array): T[]
+  end(): void
+}
+
+/**
+ * A session stream's frames are split here and decoded later, by the handshake's codec or the
+ * service's: which service a stream carries is known only once its HELLO or JOIN is read, and
+ * frames pipelined behind it may arrive in the same chunk.
+ */
+export class FrameReader<T = RawFrame> {
   private readonly iterator: AsyncIterator<Uint8Array>
-  private readonly decoder: SessionFrameDecoder
-  private readonly queue: SessionFrame[] = []
+  private readonly decoder: FrameSource<T>
+  private readonly queue: T[] = []
   private inflight: Promise<void> | undefined
   private done = false
   private failure: unknown
 
-  constructor(source: AsyncIterable<Uint8Array>, decoder: SessionFrameDecoder) {
+  constructor(source: AsyncIterable<Uint8Array>, decoder: FrameSource<T>) {
     this.iterator = source[Symbol.asyncIterator]()
     this.decoder = decoder
   }
@@ -24,7 +35,7 @@ export class FrameReader {
    * The next frame, or undefined at the end of the stream. Throws WireError for a bad frame
    * and SessionError SESSION_CLOSED when the transport fails; both are final.
    */
-  async next(): Promise<SessionFrame | undefined> {
+  async next(): Promise<T | undefined> {
     for (;;) {
       const frame = this.queue.shift()
       if (frame !== undefined) return frame

@@ -1,6 +1,12 @@
 import { describe, expect, test } from 'vitest'
 import { type ClientKey, generateClientKey } from '../crypto/client-key.ts'
 import type { ByteChannel } from '../wire/byte-channel.ts'
+import {
+  CDN_CODEC,
+  type CdnFrame,
+  decodeCdnGreeting,
+  encodeCdnGreeting,
+} from '../wire/cdn-frames.ts'
 import { framePrefix } from '../wire/frame-splitter.ts'
 import {
   decodeSessionFrames,
@@ -10,7 +16,12 @@ import {
 } from '../wire/session-frames.ts'
 import { channelPair } from '../wire/testing/channel-pair.ts'
 import { handshakeMessage } from './challenge.ts'
-import { joinSession, openSession } from './client-handshake.ts'
+import {
+  type JoinSessionOptions,
+  joinSession,
+  type OpenSessionOptions,
+  openSession,
+} from './client-handshake.ts'
 import { SessionError, type SessionErrorCode, sessionErrorOf } from './errors.ts'
 import { type AcceptSessionOptions, acceptSession, type NodeStream } from './node-handshake.ts'
 import { SessionTable, type SessionTableOptions } from './session-table.ts'
@@ -62,7 +73,8 @@ function node(
     const accepted = acceptSession(nodeEnd, {
       table,
       nodePeerId: NODE_ID,
-      services: new Set([0]),
+      services: new Map([[0, CDN_CODEC['to-node']]]),
+      greeting: () => encodeCdnGreeting({ ackWindow: 16, unit: 262_144 }),
       epoch: 9n,
       timeoutMs: 1000,
       ...nodeOptions,
@@ -75,8 +87,14 @@ function node(
   return { table, clock, connect }
 }
 
-const open = (client: ByteChannel, options: Partial<Parameters<typeof openSession>[1]> = {}) =>
-  openSession(client, { key, service: 0, nodePeerId: NODE_ID, timeoutMs: 2000, ...options })
+/** The CDN's frames ride on the sessions of these tests: any service's would do. */
+const codec = CDN_CODEC['to-client']
+
+const open = (client: ByteChannel, options: Partial<OpenSessionOptions<CdnFrame>> = {}) =>
+  openSession(client, { key, service: 0, codec, nodePeerId: NODE_ID, timeoutMs: 2000, ...options })
+
+const joinCdn = (client: ByteChannel, options: Omit<JoinSessionOptions<CdnFrame>, 'codec'>) =>
+  joinSession(client, { codec, ...options })
 
 /** Both sides failed with `code`: the node decided it, the client heard it in a TERMINATE. */
 async function expectRefused(
@@ -167,12 +185,9 @@ describe('handshake: sessions that work', () => {
     expect(ns.session.clientKey).toEqual(key.publicKey)
     expect(ns.session.state).toEqual({ created: stream.session })
     expect(stream.tokenTtlMs).toBe(TTL)
-    expect(stream.challenge).toMatchObject({
-      epoch: 9n,
-      ackWindow: 16,
-      unit: 262_144,
-      maxRequest: 4096,
-    })
+    expect(stream.challenge).toMatchObject({ epoch: 9n, maxRequest: 4096 })
+    // The service's parameters come in SESSION's greeting.
+    expect(decodeCdnGreeting(stream.greeting)).toEqual({ ackWindow: 16, unit: 262_144 })
     expect(n.table.size).toBe(1)
 
     // The REQUEST written behind HELLO is the first frame of the session.
@@ -219,7 +234,7 @@ describe('handshake: sessions that work', () => {
     const primary = await open(first.client)
     const ns1 = await first.accepted
     const second = n.connect()
-    const joined = await joinSession(second.client, {
+    const joined = await joinCdn(second.client, {
       session: primary.session,
       token: primary.token,
       pipeline: [request],
@@ -233,7 +248,7 @@ describe('handshake: sessions that work', () => {
 
     // A pipeline built from the challenge waits for it.
     const third = n.connect()
-    await joinSession(third.client, {
+    await joinCdn(third.client, {
       session: primary.session,
       token: primary.token,
       pipeline: (challenge) => [{ ...request, pointer: `epoch ${challenge.epoch}` }],
@@ -261,7 +276,7 @@ describe('handshake: sessions that work', () => {
     expect(n.table.size).toBe(1)
     // JOINs now come from the new connection.
     const join = n.connect({ peer: 'client-peer-2' })
-    await joinSession(join.client, { session: primary.session, token: primary.token })
+    await joinCdn(join.client, { session: primary.session, token: primary.token })
     expect((await join.accepted).kind).toBe('join')
   })
 
@@ -302,7 +317,7 @@ describe('handshake: sessions that work', () => {
     const stream = await open(client)
     const ns = await accepted
     // A JOIN once the session is open is out of order.
-    await stream.send({ kind: 'join', session: 1n, token: new Uint8Array(32) })
+    await stream.send(encodeSessionFrame({ kind: 'join', session: 1n, token: new Uint8Array(32) }))
     const nodeError = await rejection(ns.frames.next())
     expect(nodeError.code).toBe('SESSION_MALFORMED_FRAME')
     const clientError = await rejection(stream.frames.next())
@@ -471,27 +486,27 @@ describe('handshake: abuse is refused on both sides', () => {
     const token = primary.token.slice()
     token[31]! ^= 1
     await expectRefused(
-      joinSession(wrong.client, { session: primary.session, token }),
+      joinCdn(wrong.client, { session: primary.session, token }),
       wrong.accepted,
       'SESSION_INVALID_TOKEN',
     )
     const unknown = n.connect()
     await expectRefused(
-      joinSession(unknown.client, { session: primary.session ^ 1n, token: primary.token }),
+      joinCdn(unknown.client, { session: primary.session ^ 1n, token: primary.token }),
       unknown.accepted,
       'SESSION_INVALID_TOKEN',
     )
     // Another client that learnt the token cannot use it from its own connection.
     const thief = n.connect({ peer: 'thief' })
     await expectRefused(
-      joinSession(thief.client, { session: primary.session, token: primary.token }),
+      joinCdn(thief.client, { session: primary.session, token: primary.token }),
       thief.accepted,
       'SESSION_INVALID_TOKEN',
     )
     n.clock.now += TTL
     const late = n.connect()
     await expectRefused(
-      joinSession(late.client, { session: primary.session, token: primary.token }),
+      joinCdn(late.client, { session: primary.session, token: primary.token }),
       late.accepted,
       'SESSION_INVALID_TOKEN',
     )
@@ -523,18 +538,18 @@ describe('handshake: abuse is refused on both sides', () => {
     const primary = await open(first.client)
     await first.accepted
     const second = n.connect()
-    await joinSession(second.client, { session: primary.session, token: primary.token })
+    await joinCdn(second.client, { session: primary.session, token: primary.token })
     const ns2: NodeStream<State> = await second.accepted
     const third = n.connect()
     await expectRefused(
-      joinSession(third.client, { session: primary.session, token: primary.token }),
+      joinCdn(third.client, { session: primary.session, token: primary.token }),
       third.accepted,
       'SESSION_RESOURCES_UNAVAILABLE',
     )
     // A stream that ends frees its place.
     await ns2.close()
     const fourth = n.connect()
-    await joinSession(fourth.client, { session: primary.session, token: primary.token })
+    await joinCdn(fourth.client, { session: primary.session, token: primary.token })
     expect((await fourth.accepted).kind).toBe('join')
   })
 
@@ -635,8 +650,6 @@ describe('handshake: endings without a reason from the node', () => {
         kind: 'challenge',
         nonce: new Uint8Array(32),
         epoch: 1n,
-        ackWindow: 16,
-        unit: 262_144,
         maxRequest: 4096,
         maxStreams: 8,
         maxSessions: 16,

@@ -1,5 +1,5 @@
 /**
- * Sessions over `/fulmen/handshake/1.0.0` (docs/protocol.md "Sessions"): the node's and the
+ * Sessions over `/fulmen/handshake/2.0.0` (docs/protocol.md "Sessions"): the node's and the
  * client's handshake over any ByteChannel, the node's session table, and typed endings.
  */
 export { HANDSHAKE_CONTEXT, type HandshakeBinding, handshakeMessage } from './challenge.ts'
@@ -24,8 +24,6 @@ export {
 export {
   type AcceptSessionOptions,
   acceptSession,
-  DEFAULT_ACK_UNIT,
-  DEFAULT_ACK_WINDOW,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   type NodeStream,
 } from './node-handshake.ts'

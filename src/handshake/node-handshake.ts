@@ -1,42 +1,52 @@
 /**
- * The node's side of `/fulmen/handshake/1.0.0`: CHALLENGE at once, then HELLO (a new session
+ * The node's side of `/fulmen/handshake/2.0.0`: CHALLENGE at once, then HELLO (a new session
  * or a retry, authenticated by the client key's signature over this challenge) or JOIN (a
- * token), then SESSION. Any failure ends the stream with TERMINATE and its reason.
+ * token), then SESSION with the service's greeting. Any failure ends the stream with TERMINATE
+ * and its reason. The service's frames after it are read with the service's codec.
  */
 import { verify } from '../crypto/eddsa-poseidon.ts'
 import type { ByteChannel } from '../wire/byte-channel.ts'
+import type { FrameCodec } from '../wire/frame-codec.ts'
+import { FrameSplitter } from '../wire/frame-splitter.ts'
 import {
   DEFAULT_MAX_REQUEST,
-  encodeSessionFrame,
+  encodeHandshakeFrame,
   type HelloFrame,
+  isHandshakeKind,
   NONCE_LEN,
-  type SessionFrame,
-  SessionFrameDecoder,
-} from '../wire/session-frames.ts'
+} from '../wire/handshake-frames.ts'
 import { handshakeMessage } from './challenge.ts'
 import { Deadline } from './deadline.ts'
 import { SessionError } from './errors.ts'
 import { FrameReader } from './frame-reader.ts'
-import { endFailedStream, remoteTermination, SessionLink, writeTo } from './session-link.ts'
+import {
+  endFailedStream,
+  handshakeFrameOf,
+  kindName,
+  remoteTermination,
+  SessionLink,
+  writeTo,
+} from './session-link.ts'
 import type { Session, SessionTable, StreamKind, StreamLease } from './session-table.ts'
 import { TerminationReason } from './termination.ts'
 
-/** The acknowledgement unit: one 256 KiB block. */
-export const DEFAULT_ACK_UNIT = 262_144
-/** Blocks a client may be behind on acknowledgements (16 blocks = 4 MiB). */
-export const DEFAULT_ACK_WINDOW = 16
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5000
 
-export interface AcceptSessionOptions<S> {
+const NO_GREETING = new Uint8Array(0)
+
+export interface AcceptSessionOptions<S, F = unknown> {
   readonly table: SessionTable<S>
   /** This node's peer id in binary (multihash) form: HELLO signatures must name it. */
   readonly nodePeerId: Uint8Array
-  /** The services this node runs. */
-  readonly services: ReadonlySet<number> | ((service: number) => boolean)
+  /**
+   * The services this node runs, by id, each with the codec of the frames its clients send:
+   * a HELLO naming another is refused (0x84).
+   */
+  readonly services: ReadonlyMap<number, FrameCodec<F>>
+  /** The service's parameters for a session, sent in SESSION (default: none). */
+  readonly greeting?: (session: Session<S>) => Uint8Array
   /** The current epoch (commitments must name it). */
   readonly epoch: bigint | (() => bigint)
-  readonly ackWindow?: number
-  readonly unit?: number
   /** Largest payload taken from the client (4096); larger frames end the stream (0x8a). */
   readonly maxRequest?: number
   /** For HELLO/JOIN to arrive, and for the client to close after a TERMINATE (5000). */
@@ -47,19 +57,19 @@ export interface AcceptSessionOptions<S> {
   readonly nonce?: () => Uint8Array
 }
 
-/** A client stream whose handshake succeeded. */
-export interface NodeStream<S> {
+/** A client stream whose handshake succeeded, carrying a service's frames `F`. */
+export interface NodeStream<S, F = unknown> {
   readonly session: Session<S>
   readonly kind: StreamKind
   readonly remotePeer: string
   /**
-   * The client's frames after the handshake (REQUEST, COMMIT, REVEAL), pipelined ones
-   * included. A TERMINATE from the client, a bad frame (answered with TERMINATE 0x8a/0x8b) or
-   * a broken transport throws a SessionError and releases the stream.
+   * The client's frames after the handshake (the CDN's REQUEST, COMMIT, REVEAL), pipelined
+   * ones included. A TERMINATE from the client, a bad frame (answered with TERMINATE 0x8a/0x8b)
+   * or a broken transport throws a SessionError and releases the stream.
    */
-  readonly frames: AsyncGenerator<SessionFrame, void, undefined>
+  readonly frames: AsyncGenerator<F, void, undefined>
   /** Writes a frame, or bytes already framed (a content body's chunks). */
-  send(data: SessionFrame | Uint8Array): Promise<void>
+  send(data: F | Uint8Array): Promise<void>
   /** Ends the stream with TERMINATE `reason` and releases it. */
   terminate(reason: number, message: string): Promise<void>
   /** Closes our side once everything is sent, and releases the stream. */
@@ -68,22 +78,26 @@ export interface NodeStream<S> {
   release(): void
 }
 
-const CLIENT_FRAMES_AFTER_HANDSHAKE = new Set<SessionFrame['kind']>(['request', 'commit', 'reveal'])
-
 /**
  * Runs the node's handshake on a new stream. Resolves once SESSION is written; on failure the
  * stream is ended (TERMINATE with the reason, when we decided) and the promise rejects with
  * the SessionError, for the caller to log.
  */
-export async function acceptSession<S>(
+export async function acceptSession<S, F = unknown>(
   channel: ByteChannel,
-  options: AcceptSessionOptions<S>,
-): Promise<NodeStream<S>> {
+  options: AcceptSessionOptions<S, F>,
+): Promise<NodeStream<S, F>> {
   const maxRequest = options.maxRequest ?? DEFAULT_MAX_REQUEST
   const timeoutMs = options.timeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS
+  const codecs = [...options.services.values()]
+  // Frames pipelined behind HELLO come before we know the service: any service's kind passes
+  // the prefix check here, and the session's own codec decodes them.
   const reader = new FrameReader(
     channel.source,
-    new SessionFrameDecoder({ accepts: 'to-node', maxPayload: maxRequest }),
+    new FrameSplitter({
+      maxPayload: maxRequest,
+      accepts: (kind) => isHandshakeKind('to-node', kind) || codecs.some((c) => c.accepts(kind)),
+    }),
   )
   const deadline = new Deadline(
     timeoutMs,
@@ -95,12 +109,10 @@ export async function acceptSession<S>(
   try {
     const nonce = options.nonce?.() ?? crypto.getRandomValues(new Uint8Array(NONCE_LEN))
     const epoch = typeof options.epoch === 'function' ? options.epoch() : options.epoch
-    const challenge = encodeSessionFrame({
+    const challenge = encodeHandshakeFrame({
       kind: 'challenge',
       nonce,
       epoch,
-      ackWindow: options.ackWindow ?? DEFAULT_ACK_WINDOW,
-      unit: options.unit ?? DEFAULT_ACK_UNIT,
       maxRequest,
       // The table's caps: a client keeps within them instead of learning them by a refusal.
       // Capped to the field (a node configured for more than 65,535 advertises 65,535).
@@ -108,11 +120,12 @@ export async function acceptSession<S>(
       maxSessions: Math.min(0xffff, options.table.limits.sessionsPerClient),
     })
     await deadline.race(writeTo(channel, challenge))
-    const first = await deadline.race(reader.next())
-    if (first === undefined) {
+    const raw = await deadline.race(reader.next())
+    if (raw === undefined) {
       throw new SessionError('SESSION_CLOSED', 'stream ended before HELLO or JOIN')
     }
-    switch (first.kind) {
+    const first = handshakeFrameOf('to-node', raw)
+    switch (first?.kind) {
       case 'hello':
         lease = admitHello(first, nonce, channel.remotePeer, options)
         break
@@ -128,25 +141,35 @@ export async function acceptSession<S>(
       default:
         throw new SessionError(
           'SESSION_MALFORMED_FRAME',
-          `${first.kind} frame before HELLO or JOIN`,
+          `${first?.kind ?? `a ${kindName(raw.kind)}`} frame before HELLO or JOIN`,
         )
     }
     const { session, tokenTtlMs } = lease
+    const codec = options.services.get(session.service)
+    if (codec === undefined) {
+      // A JOIN to a session of a service this node no longer runs.
+      throw new SessionError(
+        'SESSION_INVALID_SERVICE',
+        `service ${session.service} is not run here`,
+      )
+    }
     await deadline.race(
       writeTo(
         channel,
-        encodeSessionFrame({
+        encodeHandshakeFrame({
           kind: 'session',
           session: session.id,
           token: session.token,
           tokenTtlMs,
+          greeting: options.greeting?.(session) ?? NO_GREETING,
         }),
       ),
     )
     const link = new SessionLink({
       channel,
       reader,
-      expects: CLIENT_FRAMES_AFTER_HANDSHAKE,
+      end: 'to-node',
+      codec,
       lingerMs: timeoutMs,
       onEnd: lease.release,
     })
@@ -173,16 +196,13 @@ export async function acceptSession<S>(
 }
 
 /** Checks a HELLO (cheap checks before the signature) and opens or reattaches its session. */
-function admitHello<S>(
+function admitHello<S, F>(
   hello: HelloFrame,
   nonce: Uint8Array,
   remotePeer: string,
-  options: AcceptSessionOptions<S>,
+  options: AcceptSessionOptions<S, F>,
 ): StreamLease<S> {
-  const { services } = options
-  const runs =
-    typeof services === 'function' ? services(hello.service) : services.has(hello.service)
-  if (!runs) {
+  if (!options.services.has(hello.service)) {
     throw new SessionError('SESSION_INVALID_SERVICE', `service ${hello.service} is not run here`)
   }
   const message = handshakeMessage({

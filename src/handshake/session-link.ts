@@ -6,7 +6,15 @@
  */
 import type { ByteChannel } from '../wire/byte-channel.ts'
 import { WireError } from '../wire/errors.ts'
-import { encodeSessionFrame, type SessionFrame } from '../wire/session-frames.ts'
+import type { FrameCodec } from '../wire/frame-codec.ts'
+import type { RawFrame } from '../wire/frame-splitter.ts'
+import {
+  decodeHandshakePayload,
+  encodeHandshakeFrame,
+  type FrameDirection,
+  type HandshakeFrame,
+  isHandshakeKind,
+} from '../wire/handshake-frames.ts'
 import { reasonOf, SessionError, sessionErrorOf } from './errors.ts'
 import type { FrameReader } from './frame-reader.ts'
 import { describeReason, TerminationReason } from './termination.ts'
@@ -25,6 +33,19 @@ export function asSessionError(error: unknown): SessionError {
 export function remoteTermination(reason: number, message: string): SessionError {
   const text = `peer terminated the stream: ${describeReason(reason)}${message ? `: ${message}` : ''}`
   return sessionErrorOf(reason, text, { remote: true })
+}
+
+/**
+ * A frame read at `end` decoded as a handshake frame, or undefined when its kind is the
+ * service's (decoded by the service's codec once the session is known).
+ */
+export function handshakeFrameOf(end: FrameDirection, raw: RawFrame): HandshakeFrame | undefined {
+  return isHandshakeKind(end, raw.kind) ? decodeHandshakePayload(raw.kind, raw.payload) : undefined
+}
+
+/** `kind` as in messages: `0x20`. */
+export function kindName(kind: number): string {
+  return `0x${kind.toString(16).padStart(2, '0')}`
 }
 
 /** Writes to the transport; its failures are SESSION_CLOSED (the stream is gone). */
@@ -60,7 +81,7 @@ export async function closeQuietly(channel: ByteChannel, lingerMs: number): Prom
  */
 export async function terminateChannel(
   channel: ByteChannel,
-  reader: FrameReader,
+  reader: FrameReader<unknown>,
   reason: number,
   message: string,
   lingerMs: number,
@@ -70,7 +91,7 @@ export async function terminateChannel(
     lingerMs,
   )
   try {
-    await channel.write(encodeSessionFrame({ kind: 'terminate', reason, message }))
+    await channel.write(encodeHandshakeFrame({ kind: 'terminate', reason, message }))
     await channel.close()
   } catch {
     clearTimeout(timer)
@@ -86,7 +107,7 @@ export async function terminateChannel(
  */
 export async function endFailedStream(
   channel: ByteChannel,
-  reader: FrameReader,
+  reader: FrameReader<unknown>,
   error: unknown,
   lingerMs: number,
 ): Promise<SessionError> {
@@ -101,28 +122,30 @@ export async function endFailedStream(
   return failure
 }
 
-export interface SessionLinkOptions {
+export interface SessionLinkOptions<F> {
   readonly channel: ByteChannel
   readonly reader: FrameReader
-  /** Frame kinds the peer may send once the session is open; others are out of order. */
-  readonly expects: ReadonlySet<SessionFrame['kind']>
+  /** Which end we are: the handshake kinds the peer may send here are out of order now. */
+  readonly end: FrameDirection
+  /** The service's frames as read at this end: what the peer may send once the session is open. */
+  readonly codec: FrameCodec<F>
   /** How long the peer gets to close after we end the stream. */
   readonly lingerMs: number
   /** Called once when the stream ends, however it ends. */
   readonly onEnd?: () => void
 }
 
-/** A session stream after its handshake. */
-export class SessionLink {
-  private readonly options: SessionLinkOptions
+/** A session stream after its handshake, carrying a service's frames `F`. */
+export class SessionLink<F> {
+  private readonly options: SessionLinkOptions<F>
   private ended = false
   /**
    * The peer's frames. A TERMINATE from the peer, a bad frame (answered with TERMINATE 0x8a or
    * 0x8b) or a broken transport throws a SessionError; a clean end of the peer's side is done.
    */
-  readonly frames: AsyncGenerator<SessionFrame, void, undefined>
+  readonly frames: AsyncGenerator<F, void, undefined>
 
-  constructor(options: SessionLinkOptions) {
+  constructor(options: SessionLinkOptions<F>) {
     this.options = options
     this.frames = this.read()
   }
@@ -131,8 +154,8 @@ export class SessionLink {
    * Writes a frame, or bytes already framed (e.g. a content body's chunks). A broken transport
    * rejects with SESSION_CLOSED and ends the stream.
    */
-  async send(data: SessionFrame | Uint8Array): Promise<void> {
-    const bytes = data instanceof Uint8Array ? data : encodeSessionFrame(data)
+  async send(data: F | Uint8Array): Promise<void> {
+    const bytes = data instanceof Uint8Array ? data : this.options.codec.encode(data)
     try {
       await writeTo(this.options.channel, bytes)
     } catch (error) {
@@ -168,12 +191,23 @@ export class SessionLink {
     return true
   }
 
-  private async *read(): AsyncGenerator<SessionFrame, void, undefined> {
-    const { reader, expects, channel, lingerMs } = this.options
+  private async *read(): AsyncGenerator<F, void, undefined> {
+    const { reader, end, codec, channel, lingerMs } = this.options
     for (;;) {
-      let frame: SessionFrame | undefined
+      let raw: RawFrame | undefined
+      let handshake: HandshakeFrame | undefined
+      let frame: F | undefined
       try {
-        frame = await reader.next()
+        raw = await reader.next()
+        if (raw !== undefined && !this.ended) {
+          handshake = handshakeFrameOf(end, raw)
+          if (handshake === undefined) {
+            if (!codec.accepts(raw.kind)) {
+              throw new WireError('WIRE_UNKNOWN_FRAME', `unknown frame kind ${kindName(raw.kind)}`)
+            }
+            frame = codec.decode(raw.kind, raw.payload)
+          }
+        }
       } catch (error) {
         const failure = asSessionError(error)
         if (failure.reason !== undefined) await this.terminate(failure.reason, failure.message)
@@ -181,18 +215,18 @@ export class SessionLink {
         throw failure
       }
       // Once we ended the stream, what the peer still sends is of no interest.
-      if (frame === undefined || this.ended) return
-      if (frame.kind === 'terminate') {
+      if (raw === undefined || this.ended) return
+      if (handshake?.kind === 'terminate') {
         this.end()
         await closeQuietly(channel, lingerMs)
-        throw remoteTermination(frame.reason, frame.message)
+        throw remoteTermination(handshake.reason, handshake.message)
       }
-      if (!expects.has(frame.kind)) {
-        const message = `${frame.kind} frame out of order`
+      if (handshake !== undefined) {
+        const message = `${handshake.kind} frame out of order`
         await this.terminate(TerminationReason.MALFORMED_FRAME, message)
         throw new SessionError('SESSION_MALFORMED_FRAME', message)
       }
-      yield frame
+      yield frame as F
     }
   }
 }

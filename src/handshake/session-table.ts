@@ -12,7 +12,7 @@
  */
 
 import { equalBytes } from '../core/bytes.ts'
-import { TOKEN_LEN } from '../wire/session-frames.ts'
+import { TOKEN_LEN } from '../wire/handshake-frames.ts'
 import { SessionError } from './errors.ts'
 
 /** Which cap refused a session or stream (the `reason` label of the node's refusal metric). */

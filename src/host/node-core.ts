@@ -19,6 +19,7 @@ import {
 import type { Logger } from '../core/logger.ts'
 import { createResolver, type Resolver } from '../origin/resolver.ts'
 import { type ClaimSink, serveCdnStream } from '../services/cdn/cdn-server.ts'
+import { cdnService } from '../services/cdn/cdn-service.ts'
 import {
   createSessionHost,
   type SessionHost,
@@ -135,7 +136,6 @@ export function createNodeCore<P extends ClaimPool>(options: NodeCoreOptions<P>)
         },
       }
       const sessions = createSessionHost({
-        nodeKey: options.nodeKey,
         nodePeerId: options.nodePeerId,
         config,
         ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
@@ -155,19 +155,25 @@ export function createNodeCore<P extends ClaimPool>(options: NodeCoreOptions<P>)
             hooks.closed?.()
           },
         },
-        serve: (stream, signal) =>
-          serveCdnStream(
-            stream,
-            {
-              resolver: answers,
-              store,
-              claims: sink,
-              ackTimeoutMs: config.ackTimeoutMs,
-              logger: log,
-              onSent: (n) => metrics.bytesServed.labels('session').inc(n),
-            },
-            signal,
-          ),
+        services: [
+          cdnService({
+            nodeKey: options.nodeKey,
+            ackWindow: config.ackWindow,
+            serve: (stream, signal) =>
+              serveCdnStream(
+                stream,
+                {
+                  resolver: answers,
+                  store,
+                  claims: sink,
+                  ackTimeoutMs: config.ackTimeoutMs,
+                  logger: log,
+                  onSent: (n) => metrics.bytesServed.labels('session').inc(n),
+                },
+                signal,
+              ),
+          }),
+        ],
       })
       host = sessions
       metrics.sessionsFrom(() => sessions.table.size)

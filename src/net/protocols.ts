@@ -1,4 +1,4 @@
 /** libp2p protocol ids Fulmen speaks. */
-export const HANDSHAKE_PROTOCOL = '/fulmen/handshake/1.0.0'
+export const HANDSHAKE_PROTOCOL = '/fulmen/handshake/2.0.0'
 /** Discovery: tabs announce the roots they hold to a full node, clients ask who holds one. */
 export const PROVIDERS_PROTOCOL = '/fulmen/providers/1.0.0'

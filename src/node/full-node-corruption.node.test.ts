@@ -36,6 +36,7 @@ import { HANDSHAKE_PROTOCOL } from '../net/protocols.ts'
 import { streamChannel } from '../net/stream-channel.ts'
 import { CDN_SERVICE } from '../services/service-ids.ts'
 import { flipByte } from '../store/testing/flip-byte.ts'
+import { CDN_CODEC } from '../wire/cdn-frames.ts'
 import { printNodeLogsOnFailure } from './testing/diagnostics.ts'
 import { frameLayout, metricsOf, metricValue, request } from './testing/http.ts'
 
@@ -156,6 +157,7 @@ describe('proof-carrying paths never send a block that does not match the stored
       {
         key: generateClientKey(),
         service: CDN_SERVICE,
+        codec: CDN_CODEC['to-client'],
         nodePeerId: peerIdFromString(nodeA.peerId).toMultihash().bytes,
       },
     )

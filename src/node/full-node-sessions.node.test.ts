@@ -35,6 +35,7 @@ import { type ClientLibp2p, createClientLibp2p } from '../net/client-libp2p.ts'
 import { HANDSHAKE_PROTOCOL } from '../net/protocols.ts'
 import { streamChannel } from '../net/stream-channel.ts'
 import { CDN_SERVICE } from '../services/service-ids.ts'
+import { CDN_CODEC, type CdnFrame } from '../wire/cdn-frames.ts'
 import type { DaClaimJson, DaSummary } from './das/da-pool.ts'
 import { printNodeLogsOnFailure } from './testing/diagnostics.ts'
 import { request } from './testing/http.ts'
@@ -74,7 +75,7 @@ async function channelTo(libp2p: ClientLibp2p, node: NodeProcess) {
 }
 
 interface Opened {
-  readonly stream: ClientStream
+  readonly stream: ClientStream<CdnFrame>
   readonly key: ClientKey
 }
 
@@ -85,6 +86,7 @@ async function open(options: { key?: ClientKey; service?: number } = {}): Promis
   const stream = await openSession(await channelTo(peer, node), {
     key,
     service: options.service ?? CDN_SERVICE,
+    codec: CDN_CODEC['to-client'],
     nodePeerId: peerIdFromString(node.peerId).toMultihash().bytes,
   })
   return { stream, key }
@@ -123,7 +125,7 @@ function validCommit(opened: Opened, chain: HashChain) {
 }
 
 /** Reads `stream` to its end: the SessionError it ended with (fails if it just ended). */
-async function endOf(stream: ClientStream): Promise<SessionError> {
+async function endOf(stream: ClientStream<CdnFrame>): Promise<SessionError> {
   try {
     for await (const _ of stream.frames) {
       // Content frames the node sent before it ended the stream.
@@ -136,7 +138,7 @@ async function endOf(stream: ClientStream): Promise<SessionError> {
 }
 
 /** Reads frames until the first DATA frame: the node has delivered (and counted) a unit. */
-async function untilData(stream: ClientStream): Promise<void> {
+async function untilData(stream: ClientStream<CdnFrame>): Promise<void> {
   for (;;) {
     const next = await stream.frames.next()
     if (next.done) throw new Error('the stream ended before any data')
@@ -346,6 +348,7 @@ describe('handshake abuse over real libp2p', () => {
     const owner = await open()
     const join = async (libp2p: ClientLibp2p) =>
       joinSession(await channelTo(libp2p, nodes[0]!), {
+        codec: CDN_CODEC['to-client'],
         session: owner.stream.session,
         token: owner.stream.token,
       })

@@ -24,6 +24,7 @@ import { type ClientLibp2p, createClientLibp2p } from '../net/client-libp2p.ts'
 import { HANDSHAKE_PROTOCOL, PROVIDERS_PROTOCOL } from '../net/protocols.ts'
 import { streamChannel } from '../net/stream-channel.ts'
 import { CDN_SERVICE } from '../services/service-ids.ts'
+import { CDN_CODEC } from '../wire/cdn-frames.ts'
 import { encodeProviderFrame, ProviderFrameDecoder } from '../wire/provider-frames.ts'
 import { printNodeLogsOnFailure } from './testing/diagnostics.ts'
 import { metricsOf, metricValue } from './testing/http.ts'
@@ -58,6 +59,7 @@ async function handshake(): Promise<bigint> {
   const stream = await openSession(channel, {
     key: generateClientKey(),
     service: CDN_SERVICE,
+    codec: CDN_CODEC['to-client'],
     nodePeerId: peerIdFromString(node.peerId).toMultihash().bytes,
   })
   channel.abort(new Error('done'))

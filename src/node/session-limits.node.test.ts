@@ -19,6 +19,7 @@ import { type ClientLibp2p, createClientLibp2p } from '../net/client-libp2p.ts'
 import { HANDSHAKE_PROTOCOL } from '../net/protocols.ts'
 import { streamChannel } from '../net/stream-channel.ts'
 import { CDN_SERVICE } from '../services/service-ids.ts'
+import { CDN_CODEC, type CdnFrame } from '../wire/cdn-frames.ts'
 import { printNodeLogsOnFailure } from './testing/diagnostics.ts'
 import { metricsOf, metricValue } from './testing/http.ts'
 
@@ -31,20 +32,25 @@ async function channel() {
   return streamChannel(await connection.newStream(HANDSHAKE_PROTOCOL), node.peerId)
 }
 
-async function open(key: ClientKey): Promise<ClientStream> {
+async function open(key: ClientKey): Promise<ClientStream<CdnFrame>> {
   return openSession(await channel(), {
     key,
     service: CDN_SERVICE,
+    codec: CDN_CODEC['to-client'],
     nodePeerId: peerIdFromString(node.peerId).toMultihash().bytes,
   })
 }
 
-async function joinTo(session: ClientStream): Promise<ClientStream> {
-  return joinSession(await channel(), { session: session.session, token: session.token })
+async function joinTo(session: ClientStream<CdnFrame>): Promise<ClientStream<CdnFrame>> {
+  return joinSession(await channel(), {
+    codec: CDN_CODEC['to-client'],
+    session: session.session,
+    token: session.token,
+  })
 }
 
 /** The handshake's failure: a TERMINATE 0x88 from the node. */
-async function refusedForLoad(handshake: Promise<ClientStream>): Promise<void> {
+async function refusedForLoad(handshake: Promise<ClientStream<CdnFrame>>): Promise<void> {
   const error = await handshake.then(
     () => new Error('the node accepted'),
     (e: unknown) => e,

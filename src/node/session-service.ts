@@ -1,7 +1,7 @@
 /**
- * The full node's side of sessions: libp2p streams of `/fulmen/handshake/1.0.0` handed to the
- * isomorphic session host (src/services/session-host.ts: handshake, one acknowledgement
- * ledger per session) and served by the CDN service, every accepted claim kept in the DA pool.
+ * The full node's side of sessions: libp2p streams of `/fulmen/handshake/2.0.0` handed to the
+ * isomorphic session host (src/services/session-host.ts: handshake, sessions, dispatch to
+ * the service a session names) and served by the CDN service, every accepted claim kept in the DA pool.
  */
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -10,17 +10,17 @@ import type { NodeLibp2p } from '../net/node-libp2p.ts'
 import { HANDSHAKE_PROTOCOL } from '../net/protocols.ts'
 import { streamChannel } from '../net/stream-channel.ts'
 import type { Resolver } from '../origin/resolver.ts'
-import { type CdnSessionState, type ClaimSink, serveCdnStream } from '../services/cdn/cdn-server.ts'
-import { createSessionHost, type ServeStream } from '../services/session-host.ts'
+import { type ClaimSink, serveCdnStream } from '../services/cdn/cdn-server.ts'
+import { cdnService } from '../services/cdn/cdn-service.ts'
+import type { Service } from '../services/service.ts'
+import { createSessionHost } from '../services/session-host.ts'
 import type { BlockStore } from '../store/block-store.ts'
 import type { NodeConfig } from './config.ts'
 import type { Logger } from './logger.ts'
 import type { NodeMetrics } from './metrics.ts'
 
-export type { ServeStream } from '../services/session-host.ts'
-
 export interface SessionService {
-  readonly table: SessionTable<CdnSessionState>
+  readonly table: SessionTable<unknown>
   /** Ends every stream (TERMINATE shutdown) and stops taking new ones. */
   stop(): Promise<void>
 }
@@ -41,36 +41,41 @@ interface CdnBackend {
 }
 
 /**
- * Either the node's CDN service, or `serve` of one's own behind the same handshake and
- * acknowledgement ledgers (test doubles such as src/devnet/lying-node.ts).
+ * Either the node's CDN service, or services of one's own behind the same handshake and
+ * session table (test doubles such as src/devnet/lying-node.ts's lying CDN).
  */
 export type SessionServiceOptions = SessionServiceBase &
-  (CdnBackend | { readonly serve: ServeStream })
+  (CdnBackend | { readonly services: readonly Service[] })
 
 export async function startSessionService(options: SessionServiceOptions): Promise<SessionService> {
   const { libp2p, config, logger, metrics } = options
   const log = logger.child({ component: 'sessions' })
-  const serve: ServeStream =
-    'serve' in options
-      ? options.serve
-      : (stream, signal) =>
-          serveCdnStream(
-            stream,
-            {
-              resolver: options.resolver,
-              store: options.store,
-              claims: options.claims,
-              ackTimeoutMs: config.ackTimeoutMs,
-              logger: log,
-              onSent: (n) => metrics.bytesServed.labels('session').inc(n),
-            },
-            signal,
-          )
+  const services =
+    'services' in options
+      ? options.services
+      : [
+          cdnService({
+            nodeKey: options.privateKey.publicKey.raw,
+            ackWindow: config.ackWindow,
+            serve: (stream, signal) =>
+              serveCdnStream(
+                stream,
+                {
+                  resolver: options.resolver,
+                  store: options.store,
+                  claims: options.claims,
+                  ackTimeoutMs: config.ackTimeoutMs,
+                  logger: log,
+                  onSent: (n) => metrics.bytesServed.labels('session').inc(n),
+                },
+                signal,
+              ),
+          }),
+        ]
   const host = createSessionHost({
-    nodeKey: options.privateKey.publicKey.raw,
     nodePeerId: peerIdFromPrivateKey(options.privateKey).toMultihash().bytes,
     config,
-    serve,
+    services,
     logger: log,
     hooks: {
       refused: (code, _peer, limit) => {

@@ -7,9 +7,14 @@ import { describe, expect, test } from 'vitest'
 import { generateClientKey } from '../crypto/client-key.ts'
 import { joinSession, openSession } from '../handshake/client-handshake.ts'
 import { SessionError } from '../handshake/errors.ts'
+import { CDN_CODEC } from '../wire/cdn-frames.ts'
 import { channelPair } from '../wire/testing/channel-pair.ts'
+import type { CdnStream } from './cdn/cdn-server.ts'
+import { cdnService } from './cdn/cdn-service.ts'
 import { CDN_SERVICE } from './service-ids.ts'
-import { createSessionHost, type ServeStream } from './session-host.ts'
+import { createSessionHost } from './session-host.ts'
+
+type ServeStream = (stream: CdnStream, signal: AbortSignal) => Promise<void>
 
 const NODE_ID = Uint8Array.from([0x00, 0x24, 0x08, 0x01, 0x12, 0x20, ...new Array(32).fill(7)])
 const CONFIG = {
@@ -36,10 +41,15 @@ function host(options: { maxSessions?: number; serve?: ServeStream } = {}) {
   const refused: string[] = []
   const limits: (string | undefined)[] = []
   const h = createSessionHost({
-    nodeKey: new Uint8Array(32).fill(1),
     nodePeerId: NODE_ID,
     config: CONFIG,
-    serve: options.serve ?? holdOpen,
+    services: [
+      cdnService({
+        nodeKey: new Uint8Array(32).fill(1),
+        ackWindow: CONFIG.ackWindow,
+        serve: options.serve ?? holdOpen,
+      }),
+    ],
     ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
     hooks: {
       refused: (code, _peer, limit) => {
@@ -57,7 +67,13 @@ function host(options: { maxSessions?: number; serve?: ServeStream } = {}) {
 }
 
 const hello = (client: Parameters<typeof openSession>[0], key = generateClientKey()) =>
-  openSession(client, { key, service: CDN_SERVICE, nodePeerId: NODE_ID, timeoutMs: 2_000 })
+  openSession(client, {
+    key,
+    service: CDN_SERVICE,
+    codec: CDN_CODEC['to-client'],
+    nodePeerId: NODE_ID,
+    timeoutMs: 2_000,
+  })
 
 describe('session host', () => {
   test('over the session cap a new session is refused (0x88); a held one still JOINs', async () => {
@@ -73,6 +89,7 @@ describe('session host', () => {
     expect(limits).toEqual(['node_sessions'])
     const join = connect('peer-a')
     const joined = await joinSession(join.client, {
+      codec: CDN_CODEC['to-client'],
       session: session.session,
       token: session.token,
       timeoutMs: 2_000,

@@ -1,12 +1,11 @@
 /**
- * The node side of sessions, whatever the transport: each `ByteChannel` handed to `handle`
- * goes through the handshake (src/handshake) into `serve`, with one acknowledgement ledger per
- * session in the host's `SessionTable`. A full node feeds it libp2p streams
- * (src/node/session-service.ts); a browser tab node, streams that crossed from the window to
- * its worker over a MessagePort (src/browser/node/tab-node-service.ts).
+ * The node side of sessions, whatever the transport and the service: each `ByteChannel` handed
+ * to `handle` goes through the handshake (src/handshake), which admits the services given
+ * (a HELLO for another is refused with TERMINATE 0x84), into the service the session names,
+ * with the service's state per session in the host's `SessionTable`. A full node feeds it
+ * libp2p streams (src/node/session-service.ts); a browser tab node, streams that crossed from
+ * the window to its worker over a MessagePort (src/browser/node/tab-node-service.ts).
  */
-import { AckLedger } from '../acks/ledger.ts'
-import { TREE_BLOCK_LEN } from '../b3/constants.ts'
 import { SessionError } from '../handshake/errors.ts'
 import { acceptSession, type NodeStream } from '../handshake/node-handshake.ts'
 import {
@@ -17,20 +16,10 @@ import {
 } from '../handshake/session-table.ts'
 import { TerminationReason } from '../handshake/termination.ts'
 import type { ByteChannel } from '../wire/byte-channel.ts'
-import { DEFAULT_MAX_REQUEST } from '../wire/session-frames.ts'
-import type { CdnSessionState } from './cdn/cdn-server.ts'
-import { CDN_SERVICE } from './service-ids.ts'
-
-/** Serves one stream whose handshake succeeded, until it ends or `signal` aborts. */
-export type ServeStream = (
-  stream: NodeStream<CdnSessionState>,
-  signal: AbortSignal,
-) => Promise<void>
+import type { Service } from './service.ts'
 
 /** The session settings of a node (a full node's `NodeConfig['sessions']`). */
 export interface SessionHostConfig {
-  /** W: blocks a session may run ahead of its last acknowledgement. */
-  readonly ackWindow: number
   /** Deadline of the handshake from stream open, milliseconds. */
   readonly handshakeTimeoutMs: number
   /** Sessions one client key may hold, idle ones included (advertised in CHALLENGE). */
@@ -65,12 +54,11 @@ export interface SessionHostHooks {
 }
 
 export interface SessionHostOptions {
-  /** This node's Ed25519 public key (raw, 32 bytes): commitments must name it. */
-  readonly nodeKey: Uint8Array
   /** This node's peer id in binary (multihash) form: HELLO signatures must name it. */
   readonly nodePeerId: Uint8Array
   readonly config: SessionHostConfig
-  readonly serve: ServeStream
+  /** The services sessions may name (distinct ids). */
+  readonly services: readonly Service[]
   /**
    * Sessions at once (default `config.maxSessions`, else unlimited): a HELLO for a new session
    * beyond it evicts the session idle the longest, or, when every session has an open stream,
@@ -84,7 +72,8 @@ export interface SessionHostOptions {
 }
 
 export interface SessionHost {
-  readonly table: SessionTable<CdnSessionState>
+  /** Every service's sessions; a session's state is its service's. */
+  readonly table: SessionTable<unknown>
   /** Sessions that have at least one open stream now. */
   readonly activeSessions: number
   /**
@@ -96,6 +85,8 @@ export interface SessionHost {
   stop(): Promise<void>
 }
 
+const NO_GREETING = new Uint8Array(0)
+
 const SHUTDOWN = () =>
   new SessionError('SESSION_SHUTDOWN', 'the node is stopping', TerminationReason.SHUTDOWN)
 
@@ -104,44 +95,42 @@ export function createSessionHost(options: SessionHostOptions): SessionHost {
   const now = options.now ?? Date.now
   const maxSessions = options.maxSessions ?? config.maxSessions
   const epoch = () => BigInt(Math.floor(now() / config.epochMs))
+  const services = new Map<number, Service>()
+  for (const service of options.services) {
+    if (services.has(service.id)) throw new RangeError(`two services with id ${service.id}`)
+    services.set(service.id, service)
+  }
+  // The handshake admits only these ids, so a session's service is always one of them.
+  const serviceOf = (id: number) => services.get(id)!
+  const codecs = new Map([...services].map(([id, service]) => [id, service.codec]))
   // Open streams per session: its size is the number of sessions in use right now.
   const streamsOf = new Map<bigint, number>()
-  const table = new SessionTable<CdnSessionState>({
+  const table = new SessionTable<unknown>({
     maxSessionsPerClient: config.maxSessionsPerClient,
     maxStreamsPerSession: config.maxStreamsPerSession,
     ...(maxSessions === undefined ? {} : { maxSessions }),
     ...(config.maxStreams === undefined ? {} : { maxStreams: config.maxStreams }),
-    createState: (info: SessionInfo) => ({
-      ledger: new AckLedger({
-        nodeKey: options.nodeKey,
-        session: info.id,
-        epoch: epoch(),
-        clientKey: info.clientKey,
-        service: info.service,
-        window: config.ackWindow,
-      }),
-    }),
+    createState: (info: SessionInfo) =>
+      serviceOf(info.service).createState({ ...info, epoch: epoch() }),
   })
   const shutdown = new AbortController()
   const open = new Set<Promise<void>>()
   // Streams past their handshake: stop() ends them itself, because a stream waiting for its
-  // client's next REQUEST (an idle one a client keeps) would not notice the abort.
-  const live = new Set<NodeStream<CdnSessionState>>()
-  const goodbye = (stream: NodeStream<CdnSessionState>) =>
+  // client's next request (an idle one a client keeps) would not notice the abort.
+  const live = new Set<NodeStream<unknown>>()
+  const goodbye = (stream: NodeStream<unknown>) =>
     void stream.terminate(TerminationReason.SHUTDOWN, 'the node is stopping').catch(() => {})
 
   const run = async (channel: ByteChannel) => {
     const remotePeer = channel.remotePeer
-    let stream: NodeStream<CdnSessionState>
+    let stream: NodeStream<unknown>
     try {
       stream = await acceptSession(channel, {
         table,
         nodePeerId: options.nodePeerId,
-        services: new Set([CDN_SERVICE]),
+        services: codecs,
+        greeting: (session) => serviceOf(session.service).greeting?.(session.state) ?? NO_GREETING,
         epoch: epoch(),
-        ackWindow: config.ackWindow,
-        unit: TREE_BLOCK_LEN,
-        maxRequest: DEFAULT_MAX_REQUEST,
         timeoutMs: config.handshakeTimeoutMs,
         signal: shutdown.signal,
       })
@@ -162,7 +151,7 @@ export function createSessionHost(options: SessionHostOptions): SessionHost {
       'session stream open',
     )
     try {
-      await options.serve(stream, shutdown.signal)
+      await serviceOf(stream.session.service).serve(stream, shutdown.signal)
     } finally {
       live.delete(stream)
       const left = (streamsOf.get(id) ?? 1) - 1

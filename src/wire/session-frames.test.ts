@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
+import { decodeCdnGreeting, encodeCdnGreeting } from './cdn-frames.ts'
 import { encodeFrame, type WireFrame } from './content-frames.ts'
 import { encodeRawFrame, framePrefix } from './frame-splitter.ts'
 import {
@@ -79,8 +80,6 @@ const toClientArb: fc.Arbitrary<SessionFrame> = fc.oneof(
     kind: fc.constant('challenge' as const),
     nonce: bytes(32),
     epoch: u64,
-    ackWindow: fc.integer({ min: 0, max: 0xffff }),
-    unit: u32,
     maxRequest: u32,
     maxStreams: fc.integer({ min: 1, max: 0xffff }),
     maxSessions: fc.integer({ min: 1, max: 0xffff }),
@@ -90,6 +89,7 @@ const toClientArb: fc.Arbitrary<SessionFrame> = fc.oneof(
     session: sessionId,
     token: bytes(32),
     tokenTtlMs: u32,
+    greeting: fc.uint8Array({ maxLength: 256 }),
   }),
   terminateArb,
   contentArb,
@@ -116,13 +116,17 @@ const samples: Record<FrameDirection, SessionFrame[]> = {
       kind: 'challenge',
       nonce: fill(32, 7),
       epoch: 42n,
-      ackWindow: 16,
-      unit: 262_144,
       maxRequest: 4096,
       maxStreams: 8,
       maxSessions: 16,
     },
-    { kind: 'session', session: 1n, token: fill(32, 8), tokenTtlMs: 600_000 },
+    {
+      kind: 'session',
+      session: 1n,
+      token: fill(32, 8),
+      tokenTtlMs: 600_000,
+      greeting: encodeCdnGreeting({ ackWindow: 16, unit: 262_144 }),
+    },
     { kind: 'terminate', reason: 0x80, message: '' },
     { kind: 'header', header: { root: fill(32, 9), length: 100, range: { start: 0, end: 100 } } },
     { kind: 'proof', bytes: fill(64, 10) },
@@ -261,6 +265,10 @@ describe('session frames', () => {
     const session = encodeSessionFrame(samples['to-client'][1]!).subarray(5).slice()
     session.fill(0, 0, 8)
     expect(payload('to-client', FRAME_SESSION, session)).toBe(m)
+    // SESSION carries at most 256 bytes of greeting after its 44 fixed bytes.
+    expect(payload('to-client', FRAME_SESSION, new Uint8Array(43).fill(1))).toBe(m)
+    expect(payload('to-client', FRAME_SESSION, new Uint8Array(44 + 256).fill(1))).toBeUndefined()
+    expect(payload('to-client', FRAME_SESSION, new Uint8Array(44 + 257).fill(1))).toBe(m)
 
     expect(payload('to-node', FRAME_TERMINATE, new Uint8Array(0))).toBe(m)
     expect(payload('to-node', FRAME_TERMINATE, new Uint8Array(257))).toBeUndefined()
@@ -317,7 +325,20 @@ describe('session frames', () => {
       { kind: 'hello', service: 0, retry: -1n, clientKey: fill(32, 0), signature: fill(64, 0) },
       { kind: 'hello', service: 0, retry: 0n, clientKey: fill(31, 0), signature: fill(64, 0) },
       { kind: 'join', session: 0n, token: fill(32, 0) },
-      { kind: 'session', session: 1n, token: fill(32, 0), tokenTtlMs: 2 ** 32 },
+      {
+        kind: 'session',
+        session: 1n,
+        token: fill(32, 0),
+        tokenTtlMs: 2 ** 32,
+        greeting: new Uint8Array(0),
+      },
+      {
+        kind: 'session',
+        session: 1n,
+        token: fill(32, 0),
+        tokenTtlMs: 1,
+        greeting: new Uint8Array(257),
+      },
       { kind: 'request', pointer: '' },
       { kind: 'request', pointer: 'a'.repeat(2049) },
       { kind: 'request', pointer: 'a', range: { start: 2, end: 1 } },
@@ -387,6 +408,25 @@ describe('session frames', () => {
       ),
       { numRuns: 3000 },
     )
+  })
+
+  test("the CDN's greeting (window and unit, in SESSION) round trips; other sizes are malformed", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffff }), u32, (ackWindow, unit) => {
+        expect(decodeCdnGreeting(encodeCdnGreeting({ ackWindow, unit }))).toEqual({
+          ackWindow,
+          unit,
+        })
+      }),
+    )
+    const greeting = encodeCdnGreeting({ ackWindow: 16, unit: 262_144 })
+    expect(greeting.length).toBe(6)
+    expect(wireCodeOf(() => decodeCdnGreeting(greeting.subarray(1)))).toBe('WIRE_MALFORMED')
+    expect(wireCodeOf(() => decodeCdnGreeting(concat([greeting, Uint8Array.of(0)])))).toBe(
+      'WIRE_MALFORMED',
+    )
+    expect(() => encodeCdnGreeting({ ackWindow: 0x10000, unit: 1 })).toThrow(RangeError)
+    expect(() => encodeCdnGreeting({ ackWindow: 1, unit: 2 ** 32 })).toThrow(RangeError)
   })
 
   test('content frames pass through to the client unchanged', () => {

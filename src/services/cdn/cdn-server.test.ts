@@ -24,6 +24,12 @@ import { SessionTable } from '../../handshake/session-table.ts'
 import { TerminationReason } from '../../handshake/termination.ts'
 import { createResolver } from '../../origin/resolver.ts'
 import { MemoryBlockStore } from '../../store/memory-block-store.ts'
+import {
+  CDN_CODEC,
+  type CdnFrame,
+  decodeCdnGreeting,
+  encodeCdnGreeting,
+} from '../../wire/cdn-frames.ts'
 import type { ContentHeader } from '../../wire/content-frames.ts'
 import type { SessionFrame } from '../../wire/session-frames.ts'
 import { concat } from '../../wire/testing/bytes.ts'
@@ -98,16 +104,16 @@ async function connect(options: Options = {}) {
   const accepted = acceptSession(nodeEnd, {
     table,
     nodePeerId: NODE_PEER_ID,
-    services: new Set([CDN_SERVICE]),
+    services: new Map([[CDN_SERVICE, CDN_CODEC['to-node']]]),
+    greeting: () => encodeCdnGreeting({ ackWindow: WINDOW, unit: TREE_BLOCK_LEN }),
     epoch: EPOCH,
-    ackWindow: WINDOW,
-    unit: TREE_BLOCK_LEN,
     timeoutMs: 2000,
   })
   accepted.catch(() => {})
   const client = await openSession(clientEnd, {
     key,
     service: CDN_SERVICE,
+    codec: CDN_CODEC['to-client'],
     nodePeerId: NODE_PEER_ID,
     timeoutMs: 2000,
   })
@@ -118,7 +124,8 @@ async function connect(options: Options = {}) {
     { resolver, store, claims: sink, ackTimeoutMs: options.ackTimeoutMs ?? 10_000 },
     shutdown.signal,
   )
-  expect(client.challenge.ackWindow).toBe(WINDOW)
+  const greeting = decodeCdnGreeting(client.greeting)
+  expect(greeting.ackWindow).toBe(WINDOW)
   expect(client.challenge.epoch).toBe(EPOCH)
   const acks = new SessionAcks({
     key,
@@ -126,15 +133,15 @@ async function connect(options: Options = {}) {
     nodeKey: NODE_KEY,
     epoch: client.challenge.epoch,
     service: CDN_SERVICE,
-    window: client.challenge.ackWindow,
-    unit: client.challenge.unit,
+    window: greeting.ackWindow,
+    unit: greeting.unit,
     // Reveal only when the window is full: the tests below count on the node being held back.
-    cadence: client.challenge.ackWindow,
+    cadence: greeting.ackWindow,
     ...(options.chainLength === undefined ? {} : { chainLength: options.chainLength }),
   })
   /** Every REVEAL the client sent, in order. */
   const reveals: { seq: number; index: number }[] = []
-  const sendAcks = async (frames: readonly SessionFrame[]) => {
+  const sendAcks = async (frames: readonly CdnFrame[]) => {
     for (const f of frames) {
       if (f.kind === 'reveal') reveals.push({ seq: f.seq, index: f.index })
       await client.send(f)
@@ -147,13 +154,13 @@ async function connect(options: Options = {}) {
 
 type Conn = Awaited<ReturnType<typeof connect>>
 
-async function nextFrame(client: ClientStream): Promise<SessionFrame> {
+async function nextFrame(client: ClientStream<CdnFrame>): Promise<SessionFrame> {
   const r = await client.frames.next()
   if (r.done) throw new Error('the stream ended where a frame was due')
   return r.value
 }
 
-async function expectHeader(client: ClientStream): Promise<ContentHeader> {
+async function expectHeader(client: ClientStream<CdnFrame>): Promise<ContentHeader> {
   const f = await nextFrame(client)
   if (f.kind !== 'header') throw new Error(`${f.kind} frame where a header was due`)
   return f.header
@@ -200,9 +207,9 @@ async function receiveBody(
 
 /** Every frame up to the node's TERMINATE, and the error it ended the client's stream with. */
 async function framesUntilEnd(
-  client: ClientStream,
+  client: ClientStream<CdnFrame>,
 ): Promise<{ frames: SessionFrame[]; error: unknown }> {
-  const frames: SessionFrame[] = []
+  const frames: CdnFrame[] = []
   try {
     for await (const f of client.frames) frames.push(f)
   } catch (error) {
@@ -402,7 +409,7 @@ describe('serveCdnStream', () => {
       blocks.push(data.bytes)
       return conn.acks.verified(1)
     }
-    let held: SessionFrame[] = []
+    let held: CdnFrame[] = []
     for (let i = 0; i < WINDOW; i++) held = [...held, ...(await readBlock())]
     // The reveal is due now; the client keeps it, and the node stays at one window.
     expect(held).toEqual([expect.objectContaining({ kind: 'reveal', seq: 0, index: WINDOW })])
@@ -440,7 +447,7 @@ describe('serveCdnStream', () => {
     const conn = await connect()
     await conn.client.send({ kind: 'request', pointer: pointerOf(tree) })
     await expectHeader(conn.client)
-    let due: SessionFrame[] = []
+    let due: CdnFrame[] = []
     for (let i = 0; i < WINDOW; i++) {
       await nextFrame(conn.client)
       await nextFrame(conn.client)
@@ -467,7 +474,7 @@ describe('serveCdnStream', () => {
     await conn.client.send({ kind: 'request', pointer: pointerOf(tree) })
     // Reveals sent twice, as if each also travelled on a slower stream of the session.
     const sendAcks = conn.sendAcks
-    const twice = async (frames: readonly SessionFrame[]) => {
+    const twice = async (frames: readonly CdnFrame[]) => {
       await sendAcks(frames)
       for (const f of frames) if (f.kind === 'reveal') await conn.client.send(f)
     }

@@ -15,9 +15,9 @@ import type { NodeStream } from '../../handshake/node-handshake.ts'
 import { TerminationReason } from '../../handshake/termination.ts'
 import type { Resolver } from '../../origin/resolver.ts'
 import type { BlockStore } from '../../store/block-store.ts'
+import type { CdnFrame, RequestFrame } from '../../wire/cdn-frames.ts'
 import { BLOCK_HEADROOM, contentBody } from '../../wire/content-body.ts'
 import { encodeFrame } from '../../wire/content-frames.ts'
-import type { SessionFrame } from '../../wire/session-frames.ts'
 import { toFailure } from '../failure-status.ts'
 
 /** Where the node keeps the latest claim of each session (LevelDB in a full node). */
@@ -46,11 +46,14 @@ export interface CdnSessionState {
   readonly ledger: AckLedger
 }
 
-type Request = Extract<SessionFrame, { kind: 'request' }>
+/** A stream of the CDN service. */
+export type CdnStream = NodeStream<CdnSessionState, CdnFrame>
+
+type Request = RequestFrame
 
 /** Serves one stream until the client closes it, the session ends, or `signal` aborts. */
 export function serveCdnStream(
-  stream: NodeStream<CdnSessionState>,
+  stream: CdnStream,
   options: CdnServerOptions,
   signal: AbortSignal,
 ): Promise<void> {
@@ -84,7 +87,7 @@ export interface ServeRequestsOptions {
  * tampered copies of another node's.
  */
 export async function serveRequests(
-  stream: NodeStream<CdnSessionState>,
+  stream: CdnStream,
   options: ServeRequestsOptions,
   signal: AbortSignal,
 ): Promise<void> {
@@ -148,8 +151,6 @@ export async function serveRequests(
               )
             break
           }
-          case 'terminate':
-            return
           default:
             throw new SessionError(
               'SESSION_MALFORMED_FRAME',
@@ -196,7 +197,7 @@ export async function serveRequests(
 
 /** One REQUEST: a content body, or one ERROR frame when the content cannot be had. */
 async function serveRequest(
-  stream: NodeStream<CdnSessionState>,
+  stream: CdnStream,
   request: Request,
   options: CdnServerOptions,
   signal: AbortSignal,
@@ -253,7 +254,7 @@ async function serveRequest(
 }
 
 async function sendError(
-  stream: NodeStream<CdnSessionState>,
+  stream: CdnStream,
   error: unknown,
   options: CdnServerOptions,
 ): Promise<void> {

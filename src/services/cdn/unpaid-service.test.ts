@@ -19,11 +19,13 @@ import { type ClientStream, joinSession, openSession } from '../../handshake/cli
 import { SessionError } from '../../handshake/errors.ts'
 import { createResolver } from '../../origin/resolver.ts'
 import { MemoryBlockStore } from '../../store/memory-block-store.ts'
+import { CDN_CODEC, type CdnFrame, decodeCdnGreeting } from '../../wire/cdn-frames.ts'
 import { concat } from '../../wire/testing/bytes.ts'
 import { channelPair } from '../../wire/testing/channel-pair.ts'
 import { CDN_SERVICE } from '../service-ids.ts'
 import { createSessionHost } from '../session-host.ts'
-import { serveCdnStream } from './cdn-server.ts'
+import { type CdnSessionState, serveCdnStream } from './cdn-server.ts'
+import { cdnService } from './cdn-service.ts'
 
 const WINDOW = 16
 const BLOCKS = 48
@@ -53,22 +55,31 @@ beforeAll(async () => {
 function node() {
   const claims: Claim[] = []
   const host = createSessionHost({
-    nodeKey: NODE_KEY,
     nodePeerId: NODE_PEER_ID,
     config: {
-      ackWindow: WINDOW,
       handshakeTimeoutMs: 2_000,
       maxSessionsPerClient: 4,
       maxStreamsPerSession: 8,
       epochMs: 3_600_000,
     },
-    serve: (stream, signal) =>
-      serveCdnStream(
-        stream,
-        // A short acknowledgement timeout: a held-back stream ends soon (no timing asserted).
-        { resolver, store, claims: { put: async (c) => void claims.push(c) }, ackTimeoutMs: 300 },
-        signal,
-      ),
+    services: [
+      cdnService({
+        nodeKey: NODE_KEY,
+        ackWindow: WINDOW,
+        serve: (stream, signal) =>
+          serveCdnStream(
+            stream,
+            // A short acknowledgement timeout: a held-back stream ends soon (no timing asserted).
+            {
+              resolver,
+              store,
+              claims: { put: async (c) => void claims.push(c) },
+              ackTimeoutMs: 300,
+            },
+            signal,
+          ),
+      }),
+    ],
   })
   const channel = () => {
     const [client, nodeEnd] = channelPair({ peers: ['node', 'client-peer'] })
@@ -91,7 +102,7 @@ const request = (resumeBlock: number) => ({
  * block. Returns the blocks and how the stream ended.
  */
 async function readBody(
-  stream: ClientStream,
+  stream: ClientStream<CdnFrame>,
   verifier: IncrementalVerifier,
   stopAfter: number,
   verified: () => Promise<void> = async () => {},
@@ -120,15 +131,15 @@ async function readBody(
   }
 }
 
-function acksFor(opened: ClientStream, key: ReturnType<typeof generateClientKey>) {
+function acksFor(opened: ClientStream<CdnFrame>, key: ReturnType<typeof generateClientKey>) {
   return new SessionAcks({
     key,
     session: opened.session,
     nodeKey: NODE_KEY,
     epoch: opened.challenge.epoch,
     service: CDN_SERVICE,
-    window: opened.challenge.ackWindow,
-    unit: opened.challenge.unit,
+    window: decodeCdnGreeting(opened.greeting).ackWindow,
+    unit: decodeCdnGreeting(opened.greeting).unit,
   })
 }
 
@@ -139,6 +150,7 @@ describe('unpaid service across the streams of a session', () => {
     const first = await openSession(channel(), {
       key,
       service: CDN_SERVICE,
+      codec: CDN_CODEC['to-client'],
       nodePeerId: NODE_PEER_ID,
       timeoutMs: 2_000,
     })
@@ -152,6 +164,7 @@ describe('unpaid service across the streams of a session', () => {
     // The trick: abort, join the session on a new stream, resume where the last body stopped.
     for (let attempt = 0; attempt < 3 && received < BLOCKS; attempt++) {
       const joined = await joinSession(channel(), {
+        codec: CDN_CODEC['to-client'],
         session: first.session,
         token: first.token,
         timeoutMs: 2_000,
@@ -169,7 +182,7 @@ describe('unpaid service across the streams of a session', () => {
       expect(ended).toBeInstanceOf(SessionError)
       expect(ended).toMatchObject({ code: 'SESSION_TIMEOUT' })
     }
-    const ledger = host.table.get(first.session)!.state.ledger
+    const ledger = (host.table.get(first.session)!.state as CdnSessionState).ledger
     expect(ledger.deliveredUnits).toBe(WINDOW)
     expect(ledger.acknowledgedUnits).toBe(0)
     expect(claims).toEqual([])
@@ -187,6 +200,7 @@ describe('unpaid service across the streams of a session', () => {
       const first = await openSession(channel(), {
         key,
         service: CDN_SERVICE,
+        codec: CDN_CODEC['to-client'],
         nodePeerId: NODE_PEER_ID,
         timeoutMs: 2_000,
       })
@@ -200,6 +214,7 @@ describe('unpaid service across the streams of a session', () => {
       })
       expect(before.blocks).toHaveLength(abortAfter)
       const joined = await joinSession(channel(), {
+        codec: CDN_CODEC['to-client'],
         session: first.session,
         token: first.token,
         timeoutMs: 2_000,
@@ -213,7 +228,7 @@ describe('unpaid service across the streams of a session', () => {
       expect(rest.ended).toBe('done')
       expect(verifier.isDone()).toBe(true)
       expect(concat([...before.blocks, ...rest.blocks])).toEqual(content)
-      const ledger = host.table.get(first.session)!.state.ledger
+      const ledger = (host.table.get(first.session)!.state as CdnSessionState).ledger
       expect(ledger.acknowledgedUnits).toBeGreaterThanOrEqual(BLOCKS - WINDOW / 2)
       expect(claims.length).toBeGreaterThan(0)
       await host.stop()
