@@ -11,8 +11,8 @@ import type { MessageTransport } from './message-transport.ts'
 export class MemoryNetwork {
   private readonly listeners = new Map<string, (channel: ByteChannel) => void>()
   private readonly down = new Set<string>()
-  /** Every end of every open stream, by each peer it touches. */
-  private readonly ends = new Map<string, Set<ByteChannel>>()
+  /** Every stream not yet cut or finished: its two peers and its two ends. */
+  private readonly streams = new Set<MemoryStream>()
 
   /** The transport of peer `self` on this network. */
   transport(self: string): MessageTransport {
@@ -26,12 +26,14 @@ export class MemoryNetwork {
           throw new Error(`${peer} is unreachable from ${self}`)
         }
         const [local, remote] = channelPair({ peers: [peer, self] })
-        this.track(self, local)
-        this.track(peer, remote)
-        this.track(self, remote)
-        this.track(peer, local)
-        accept(remote)
-        return local
+        const stream: MemoryStream = {
+          peers: [self, peer],
+          ends: [tracked(local), tracked(remote)],
+        }
+        this.forgetFinished()
+        this.streams.add(stream)
+        accept(stream.ends[1])
+        return stream.ends[0]
       },
       listen: async (accept) => {
         this.listeners.set(self, accept)
@@ -45,21 +47,52 @@ export class MemoryNetwork {
   /** Takes `peer` off the network: its streams reset, and no stream reaches it until restored. */
   cut(peer: string): void {
     this.down.add(peer)
-    const ends = this.ends.get(peer)
-    this.ends.delete(peer)
-    for (const end of ends ?? []) end.abort(new Error(`${peer} left the network`))
+    for (const stream of this.streams) {
+      if (!stream.peers.includes(peer)) continue
+      this.streams.delete(stream)
+      for (const end of stream.ends) end.abort(new Error(`${peer} left the network`))
+    }
   }
 
   restore(peer: string): void {
     this.down.delete(peer)
   }
 
-  private track(peer: string, end: ByteChannel): void {
-    let set = this.ends.get(peer)
-    if (set === undefined) {
-      set = new Set()
-      this.ends.set(peer, set)
+  /** Forgets streams that both ends closed or reset (a long simulation opens many). */
+  private forgetFinished(): void {
+    for (const stream of this.streams) {
+      if (stream.ends.every((end) => end.finished)) this.streams.delete(stream)
     }
-    set.add(end)
+  }
+}
+
+interface TrackedChannel extends ByteChannel {
+  /** Closed or aborted by its holder. */
+  readonly finished: boolean
+}
+
+interface MemoryStream {
+  readonly peers: readonly [string, string]
+  readonly ends: readonly [TrackedChannel, TrackedChannel]
+}
+
+/** `channel`, remembering whether its holder closed or aborted it. */
+function tracked(channel: ByteChannel): TrackedChannel {
+  let finished = false
+  return {
+    source: channel.source,
+    remotePeer: channel.remotePeer,
+    write: (bytes) => channel.write(bytes),
+    close: () => {
+      finished = true
+      return channel.close()
+    },
+    abort: (reason) => {
+      finished = true
+      channel.abort(reason)
+    },
+    get finished() {
+      return finished
+    },
   }
 }

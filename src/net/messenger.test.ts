@@ -2,9 +2,10 @@
  * The messenger over the in-memory network: the same code that runs over libp2p
  * (messenger.node.test.ts), with peers that leave and come back on demand.
  */
+import fc from 'fast-check'
 import { afterEach, describe, expect, test } from 'vitest'
 import type { WireError } from '../wire/errors.ts'
-import { encodeRawFrame } from '../wire/frame-splitter.ts'
+import { encodeRawFrame, framePrefix } from '../wire/frame-splitter.ts'
 import { MemoryNetwork } from './memory-transport.ts'
 import { createMessenger, type Messenger, MessengerError } from './messenger.ts'
 import { eventually, TEST_MESSAGES, type TestMessage } from './testing/test-messages.ts'
@@ -173,5 +174,40 @@ describe('messenger (in-memory network)', () => {
     )
     controller.abort()
     await eventually(() => !messenger.running)
+  })
+
+  test('hostile bytes from a peer, in any chunks, are only ever a WireError to onPeerError (fuzz)', async () => {
+    const network = new MemoryNetwork()
+    const [a, b] = ['a', 'b'].map((id) => peer(network, id, ['a', 'b', 'mallory'])) as [Peer, Peer]
+    await Promise.all([a, b].map((p) => p.messenger.start()))
+    const mallory = network.transport('mallory')
+    const frameLike = fc
+      .tuple(
+        fc.constantFrom(0x60, 0x61, 0x7f, 0),
+        fc.uint8Array({ maxLength: 40 }),
+        fc.integer({ min: -2, max: 2 }),
+      )
+      .map(([kind, payload, skew]) => [
+        framePrefix(kind, Math.max(0, payload.length + skew)),
+        payload,
+      ])
+    await fc.assert(
+      fc.asyncProperty(fc.array(frameLike, { maxLength: 6 }), async (parts) => {
+        const channel = await mallory.open('a', new AbortController().signal)
+        try {
+          for (const part of parts.flat()) await channel.write(part)
+          await channel.close()
+        } catch {
+          // a reset by a: the bytes were refused
+        }
+      }),
+      { numRuns: 60 },
+    )
+    await new Promise((r) => setTimeout(r, 50))
+    for (const error of a.errors) expect(error.name).toBe('WireError')
+    expect(a.errors.length).toBeGreaterThan(0)
+    const before = a.received.filter((r) => r.from === 'b').length
+    b.messenger.send('a', vote(1))
+    await eventually(() => a.received.filter((r) => r.from === 'b').length === before + 1)
   })
 })
