@@ -1,6 +1,6 @@
 /**
  * A fuzzer for a node's libp2p protocols (src/node/libp2p-fuzz.node.test.ts, scripts/fuzz-node.ts):
- * raw streams of `/fulmen/handshake/1.0.0` and `/fulmen/providers/1.0.0` that carry random
+ * raw streams of `/fulmen/handshake/2.0.0` and `/fulmen/providers/1.0.0` that carry random
  * bytes, frames of every kind with random payloads, frames of the right kind and size with
  * garbage inside (a HELLO with a random key and signature, a JOIN of no session), frames for the
  * other direction, truncated frames and oversized length prefixes, then end in one of three

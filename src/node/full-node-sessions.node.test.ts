@@ -67,7 +67,7 @@ function nodeKeyOf(node: NodeProcess): Uint8Array {
   return peerIdFromString(node.peerId).publicKey!.raw
 }
 
-/** A raw `/fulmen/handshake/1.0.0` stream to `node`, as a ByteChannel. */
+/** A raw `/fulmen/handshake/2.0.0` stream to `node`, as a ByteChannel. */
 async function channelTo(libp2p: ClientLibp2p, node: NodeProcess) {
   const connection = await libp2p.dial(multiaddr(wsAddressOf(node)))
   const raw = await connection.newStream(HANDSHAKE_PROTOCOL)

@@ -1,6 +1,6 @@
 /**
  * The libp2p protocols of a real `fulmen node start` process under fuzzed streams
- * (src/devnet/libp2p-fuzz.ts): `/fulmen/handshake/1.0.0` and `/fulmen/providers/1.0.0`
+ * (src/devnet/libp2p-fuzz.ts): `/fulmen/handshake/2.0.0` and `/fulmen/providers/1.0.0`
  * streams of random bytes, frames with random payloads, frames for the other direction,
  * truncated frames and oversized length prefixes, closed, reset or left open. After each batch
  * the process is alive and `/health` answers 200; at the end the node still answers a real
