@@ -3,14 +3,14 @@
  * (WebSockets, Noise, Yamux), peers addressed by id. The in-memory tests (messenger.test.ts)
  * cover the same behaviour in detail; these prove the libp2p transport carries it.
  */
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { WireError } from '../wire/errors.ts'
 import { encodeRawFrame } from '../wire/frame-splitter.ts'
 import { libp2pMessageTransport } from './message-transport.ts'
 import { createMessenger, type Messenger } from './messenger.ts'
-import { createNodeLibp2p, type NodeLibp2p } from './node-libp2p.ts'
+import type { NodeLibp2p } from './node-libp2p.ts'
 import { libp2pProtocolDialer } from './protocol-dialer.ts'
+import { startLoopbackNode, wsAddressOf } from './testing/loopback-node.ts'
 import { eventually, TEST_MESSAGES, type TestMessage } from './testing/test-messages.ts'
 
 const PROTOCOL = '/fulmen/test/messenger/1.0.0'
@@ -46,19 +46,11 @@ function messengerOf(member: Omit<Member, 'messenger'>): Messenger<TestMessage> 
 beforeAll(async () => {
   const nodes = await Promise.all(
     [0, 1, 2].map(async () => {
-      const libp2p = await createNodeLibp2p({
-        privateKey: await generateKeyPair('Ed25519'),
-        host: '127.0.0.1',
-        wsPort: 0,
-        webrtcPort: 0,
-      })
-      await libp2p.start()
-      return libp2p
+      return startLoopbackNode()
     }),
   )
   for (const libp2p of nodes) {
-    const ws = libp2p.getMultiaddrs().find((a) => a.toString().includes('/ws/'))
-    addresses.set(libp2p.peerId.toString(), String(ws))
+    addresses.set(libp2p.peerId.toString(), wsAddressOf(libp2p))
   }
   for (const libp2p of nodes) {
     const base = { libp2p, id: libp2p.peerId.toString(), received: [], errors: [] }

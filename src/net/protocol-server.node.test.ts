@@ -3,15 +3,15 @@
  * the protocol's TERMINATE and then a reset when the peer does not close within the linger,
  * the idle timeout, and stop() with streams open. Discovery (src/discovery) is served by it too.
  */
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { noopLogger } from '../core/logger.ts'
 import type { ByteChannel } from '../wire/byte-channel.ts'
 import { CodecDecoder } from '../wire/frame-codec.ts'
 import { type ClientLibp2p, createClientLibp2p } from './client-libp2p.ts'
-import { createNodeLibp2p, type NodeLibp2p } from './node-libp2p.ts'
+import type { NodeLibp2p } from './node-libp2p.ts'
 import { libp2pProtocolDialer } from './protocol-dialer.ts'
 import { type ProtocolServer, protocolServer, type StreamRefusal } from './protocol-server.ts'
+import { startLoopbackNode, wsAddressOf } from './testing/loopback-node.ts'
 import { eventually, TEST_MESSAGES, type TestMessage } from './testing/test-messages.ts'
 
 const PROTOCOL = '/fulmen/test/protocol-server/1.0.0'
@@ -22,14 +22,8 @@ let address = ''
 const refusals: StreamRefusal[] = []
 
 beforeAll(async () => {
-  node = await createNodeLibp2p({
-    privateKey: await generateKeyPair('Ed25519'),
-    host: '127.0.0.1',
-    wsPort: 0,
-    webrtcPort: 0,
-  })
-  await node.start()
-  address = String(node.getMultiaddrs().find((a) => a.toString().includes('/ws/')))
+  node = await startLoopbackNode()
+  address = wsAddressOf(node)
   server = protocolServer<TestMessage>({
     libp2p: node,
     protocol: PROTOCOL,

@@ -4,15 +4,15 @@
  * in order both ways, `close` half-closes, `abort` resets, and a reader that does not read
  * holds the writer back instead of buffering everything.
  */
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import { blake3 } from '@noble/hashes/blake3.js'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { seededContent } from '../b3/testing/content.ts'
 import type { ByteChannel } from '../wire/byte-channel.ts'
 import { type ClientLibp2p, createClientLibp2p } from './client-libp2p.ts'
-import { createNodeLibp2p, type NodeLibp2p } from './node-libp2p.ts'
+import type { NodeLibp2p } from './node-libp2p.ts'
 import { streamChannel } from './stream-channel.ts'
+import { startLoopbackNode, wsAddressOf } from './testing/loopback-node.ts'
 
 const PROTOCOL = '/fulmen/test/stream-channel/1.0.0'
 const MiB = 1024 * 1024
@@ -24,13 +24,7 @@ const accepted: ByteChannel[] = []
 const waiting: ((channel: ByteChannel) => void)[] = []
 
 beforeAll(async () => {
-  node = await createNodeLibp2p({
-    privateKey: await generateKeyPair('Ed25519'),
-    host: '127.0.0.1',
-    wsPort: 0,
-    webrtcPort: 0,
-  })
-  await node.start()
+  node = await startLoopbackNode()
   await node.handle(
     PROTOCOL,
     (stream, connection) => {
@@ -51,11 +45,7 @@ afterAll(async () => {
 
 /** A stream from the client to the node: both ends as channels. */
 async function open(): Promise<{ local: ByteChannel; remote: ByteChannel }> {
-  const address = node
-    .getMultiaddrs()
-    .find((a) => a.toString().includes('/ws/'))
-    ?.toString()
-  if (address === undefined) throw new Error('the node listens on no WebSocket address')
+  const address = wsAddressOf(node)
   const remote = new Promise<ByteChannel>((resolve) => {
     const ready = accepted.shift()
     if (ready === undefined) waiting.push(resolve)
@@ -161,10 +151,7 @@ describe('streamChannel over libp2p', () => {
   })
 
   test('a stream reset before it was wrapped: the source throws at once, never waits', async () => {
-    const address = node
-      .getMultiaddrs()
-      .find((a) => a.toString().includes('/ws/'))
-      ?.toString()
+    const address = wsAddressOf(node)
     const remote = new Promise<ByteChannel>((resolve) => {
       const ready = accepted.shift()
       if (ready === undefined) waiting.push(resolve)
