@@ -13,14 +13,13 @@ import { ready } from '../b3/engine.ts'
 import { seededContent } from '../b3/testing/content.ts'
 import type { HashTree } from '../b3/tree.ts'
 import { generateClientKey } from '../crypto/client-key.ts'
-import type { PeerDialer, PeerLink } from '../net/peer-dialer.ts'
 import { createResolver } from '../origin/resolver.ts'
 import { type CdnSessionState, serveCdnStream } from '../services/cdn/cdn-server.ts'
 import { cdnService } from '../services/cdn/cdn-service.ts'
 import { createSessionHost } from '../services/session-host.ts'
+import { hostDialer } from '../services/testing/host-dialer.ts'
 import { MemoryBlockStore } from '../store/memory-block-store.ts'
 import type { CdnFrame } from '../wire/cdn-frames.ts'
-import { channelPair } from '../wire/testing/channel-pair.ts'
 import { type CdnClientStream, NodeSession } from './node-session.ts'
 
 const NODE_KEY = new Uint8Array(32).map((_, i) => 0x40 + i)
@@ -75,19 +74,7 @@ function node() {
       }),
     ],
   })
-  const link: PeerLink = {
-    peer: 'node',
-    peerIdBytes: NODE_PEER_ID,
-    publicKey: NODE_KEY,
-    isOpen: true,
-    async openStream() {
-      const [client, nodeEnd] = channelPair({ peers: ['node', 'client'] })
-      void host.handle(nodeEnd)
-      return client
-    },
-    close: async () => {},
-  }
-  const dialer: PeerDialer = { dial: async () => link, ping: async () => 1 }
+  const dialer = hostDialer(host, { peerIdBytes: NODE_PEER_ID, publicKey: NODE_KEY })
   const ledger = () => {
     const [session] = host.table.sessionsOf(key.publicKey)
     return (session!.state as CdnSessionState).ledger

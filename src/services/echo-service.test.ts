@@ -11,15 +11,14 @@ import { ServiceSession } from '../client/service-session.ts'
 import { generateClientKey } from '../crypto/client-key.ts'
 import { openSession } from '../handshake/client-handshake.ts'
 import { SessionError } from '../handshake/errors.ts'
-import type { PeerDialer, PeerLink } from '../net/peer-dialer.ts'
 import { CDN_CODEC } from '../wire/cdn-frames.ts'
 import type { FrameCodec } from '../wire/frame-codec.ts'
 import { PayloadReader, PayloadWriter } from '../wire/payload.ts'
-import { channelPair } from '../wire/testing/channel-pair.ts'
 import { cdnService } from './cdn/cdn-service.ts'
 import type { Service } from './service.ts'
 import { CDN_SERVICE } from './service-ids.ts'
 import { createSessionHost } from './session-host.ts'
+import { hostDialer, hostLink } from './testing/host-dialer.ts'
 
 const ECHO_SERVICE = 7
 const FRAME_ECHO = 0x20
@@ -93,19 +92,9 @@ function host() {
     ],
     hooks: { refused: (code) => refused.push(code) },
   })
-  const link: PeerLink = {
-    peer: 'node',
-    peerIdBytes: NODE_PEER_ID,
-    publicKey: NODE_KEY,
-    isOpen: true,
-    async openStream() {
-      const [client, nodeEnd] = channelPair({ peers: ['node', 'client'] })
-      void h.handle(nodeEnd)
-      return client
-    },
-    close: async () => {},
-  }
-  const dialer: PeerDialer = { dial: async () => link, ping: async () => 1 }
+  const node = { peerIdBytes: NODE_PEER_ID, publicKey: NODE_KEY }
+  const link = hostLink(h, node)
+  const dialer = hostDialer(h, node)
   return { h, dialer, link, refused }
 }
 
@@ -117,7 +106,7 @@ async function next<F>(frames: AsyncGenerator<F>): Promise<F> {
 
 describe('a second service on the session host', () => {
   test('the echo service is served next to the CDN; its session spans a HELLO and a JOIN', async () => {
-    const { h, dialer } = host()
+    const { h, dialer, link } = host()
     const key = generateClientKey()
     const { session, stream } = await ServiceSession.open(
       dialer,
@@ -143,7 +132,7 @@ describe('a second service on the session host', () => {
     expect(await next(second.frames)).toEqual({ kind: 'echo', seq: 3, text: 'idle #3' })
 
     // The CDN still runs beside it, with its own greeting.
-    const cdn = await openSession(await link(h), {
+    const cdn = await openSession(await link.openStream(), {
       key,
       service: CDN_SERVICE,
       codec: CDN_CODEC['to-client'],
@@ -171,10 +160,3 @@ describe('a second service on the session host', () => {
     await h.stop()
   })
 })
-
-/** A raw stream to the host, as the link opens them. */
-async function link(h: ReturnType<typeof host>['h']) {
-  const [client, nodeEnd] = channelPair({ peers: ['node', 'client'] })
-  void h.handle(nodeEnd)
-  return client
-}
