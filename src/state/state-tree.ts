@@ -406,17 +406,17 @@ export class StateTree {
   }
 
   #rootKey(version: number): Uint8Array {
-    const k = new Uint8Array(this.#prefix.length + 9)
-    k.set(this.#prefix)
-    k[this.#prefix.length] = ROOT_TAG
-    writeVersion(k, this.#prefix.length + 1, version)
-    return k
+    return this.#versionKey(ROOT_TAG, version)
   }
 
   #staleKey(version: number): Uint8Array {
+    return this.#versionKey(STALE_TAG, version)
+  }
+
+  #versionKey(tag: number, version: number): Uint8Array {
     const k = new Uint8Array(this.#prefix.length + 9)
     k.set(this.#prefix)
-    k[this.#prefix.length] = STALE_TAG
+    k[this.#prefix.length] = tag
     writeVersion(k, this.#prefix.length + 1, version)
     return k
   }
