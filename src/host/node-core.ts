@@ -20,6 +20,7 @@ import type { Logger } from '../core/logger.ts'
 import { createResolver, type Resolver } from '../origin/resolver.ts'
 import { type ClaimSink, serveCdnStream } from '../services/cdn/cdn-server.ts'
 import { cdnService } from '../services/cdn/cdn-service.ts'
+import type { Service } from '../services/service.ts'
 import {
   createSessionHost,
   type SessionHost,
@@ -69,6 +70,11 @@ export interface NodeCoreOptions<P extends ClaimPool> {
   readonly transports?: readonly Component[]
   /** The runtime's own parts, started after the session host and stopped before it. */
   readonly components?: readonly Component[]
+  /**
+   * Services besides the CDN (distinct ids): a second service is one more entry here, with no
+   * change to the session host or the composition.
+   */
+  readonly services?: readonly Service[]
   /** Reported besides the metrics (a tab's own counts). */
   readonly sessionHooks?: SessionHostHooks
   readonly metrics: HostMetrics
@@ -173,6 +179,7 @@ export function createNodeCore<P extends ClaimPool>(options: NodeCoreOptions<P>)
                 signal,
               ),
           }),
+          ...(options.services ?? []),
         ],
       })
       host = sessions

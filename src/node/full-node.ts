@@ -21,6 +21,7 @@ import { createHttpOrigin } from '../origin/http-origin.ts'
 import { createIpfsOrigin } from '../origin/ipfs-origin.ts'
 import type { Origin } from '../origin/origin.ts'
 import { createResolver } from '../origin/resolver.ts'
+import type { Service } from '../services/service.ts'
 import type { BlockStore } from '../store/block-store.ts'
 import type { NodeConfig } from './config.ts'
 import { type DaPool, openDaPool } from './das/da-pool.ts'
@@ -64,6 +65,8 @@ export interface FullNodeParts {
 
 export interface FullNodeOptions {
   readonly logger?: Logger
+  /** Services sessions may name besides the CDN (an edge-functions service…). */
+  readonly services?: readonly Service[]
   /**
    * Parts of the caller's own (a committee, another protocol), started after discovery and
    * before the gateway opens, stopped in reverse after it closed.
@@ -225,6 +228,7 @@ export async function startFullNode(
           cacheMiss: () => metrics.cacheMisses.inc(),
         },
       }),
+    ...(options.services === undefined ? {} : { services: options.services }),
     transports: [libp2pPart],
     components: [
       listener,

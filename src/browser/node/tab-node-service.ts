@@ -1,19 +1,20 @@
 /**
- * The worker half of a tab node: the block store (IndexedDB), the session host with the CDN
- * service over it, the upload cap, the session cap and the DA pool. Streams arrive from the
+ * The worker half of a tab node: the node core (src/host/node-core.ts) over the tab's IndexedDB
+ * block store and DA pool — the session host with the CDN service over them, metrics in memory
+ * (what `stats` reads) — plus the upload cap, the session cap and `cache`'s client. Streams arrive from the
  * window as MessagePorts (src/wire/port-channel.ts). The tab never fetches from origins to
  * answer a peer: its resolver knows only the store, which holds only what `cache` verified.
  */
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import * as Comlink from 'comlink'
 import { type ClientFetchOptions, createClient, type FulmenClient } from '../../client/client.ts'
+import { type Component, startFailureCause } from '../../core/lifecycle.ts'
+import { createConsoleLogger } from '../../core/logger.ts'
+import { createMemoryMetrics } from '../../core/metrics.ts'
 import { generateClientKey } from '../../crypto/client-key.ts'
+import { createHostMetrics, HOST_METRIC_NAMES } from '../../host/host-metrics.ts'
+import { createNodeCore, type NodeCore, storeComponent } from '../../host/node-core.ts'
 import { formatPointer, parsePointer } from '../../origin/pointer.ts'
-import { createResolver } from '../../origin/resolver.ts'
-import { serveCdnStream } from '../../services/cdn/cdn-server.ts'
-import { cdnService } from '../../services/cdn/cdn-service.ts'
-import { createSessionHost, type SessionHost } from '../../services/session-host.ts'
-import type { BlockStore } from '../../store/block-store.ts'
 import { openIdbBlockStore } from '../../store/idb-block-store.ts'
 import { portChannel } from '../../wire/port-channel.ts'
 import { idbSpill } from '../idb-spill.ts'
@@ -42,28 +43,20 @@ export const TAB_SESSION_CONFIG = {
 
 interface Running {
   readonly options: TabNodeWorkerOptions
-  readonly store: BlockStore
-  readonly pool: IdbDaPool
-  readonly host: SessionHost
+  readonly core: NodeCore<IdbDaPool>
   readonly bucket: TokenBucket | undefined
   client: Promise<FulmenClient> | undefined
 }
 
 /** Quiet unless something is wrong: a misbehaving peer is routine for a node. */
-const logger = {
-  debug() {},
-  warn(obj: object, msg?: string) {
-    console.warn(`fulmen tab node: ${msg ?? ''}`, obj)
-  },
-}
+const logger = createConsoleLogger({ level: 'warn', prefix: 'fulmen tab node: ' })
 
 export function createTabNodeService(): TabNodeWorkerApi {
   let running: Running | undefined
-  let bytesServed = 0
+  // Counted over the service's life, as the stats always were.
+  const memory = createMemoryMetrics()
+  const metrics = createHostMetrics(memory)
   let sessionsTotal = 0
-  let streamsOpen = 0
-  let refused = 0
-  const refusedByCode: Record<string, number> = {}
 
   const started = (): Running => {
     if (running === undefined)
@@ -91,66 +84,51 @@ export function createTabNodeService(): TabNodeWorkerApi {
   return {
     async start(options) {
       if (running !== undefined) throw new TabNodeError('TAB_NODE_RUNNING', 'already started')
-      const store = await openIdbBlockStore({ name: options.database, limitBytes: options.quota })
-      const pool = await openIdbDaPool({ database: `${options.database}-das` }).catch(
-        async (error: unknown) => {
-          await store.close()
-          throw error
+      // `cache`'s client, made on first use: closed first, before the sessions stop.
+      const clientPart: Component = {
+        name: 'client',
+        start() {},
+        async stop() {
+          const client = await r.client?.catch(() => undefined)
+          await client?.close().catch(() => {})
         },
-      )
-      // Only the store: a peer asking for content the tab does not hold gets a 404 ERROR frame.
-      const resolver = createResolver({ store, origins: [], limits: { maxBytes: 0, timeoutMs: 0 } })
-      const host = createSessionHost({
+      }
+      const core = createNodeCore({
+        name: 'tab node',
+        nodeKey: options.nodeKey,
         nodePeerId: options.nodePeerId,
-        config: TAB_SESSION_CONFIG,
+        sessionConfig: TAB_SESSION_CONFIG,
         ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
-        logger,
-        hooks: {
-          refused(code) {
-            refused++
-            refusedByCode[code] = (refusedByCode[code] ?? 0) + 1
-          },
+        store: storeComponent(() =>
+          openIdbBlockStore({ name: options.database, limitBytes: options.quota }),
+        ),
+        openClaims: () => openIdbDaPool({ database: `${options.database}-das` }),
+        // The default resolver, the store alone: a peer asking for content the tab does not
+        // hold gets a 404 ERROR frame; the tab never fetches from origins to answer a peer.
+        sessionHooks: {
           opened(stream) {
-            streamsOpen++
             if (stream.kind === 'primary') sessionsTotal++
           },
-          closed() {
-            streamsOpen--
-          },
         },
-        services: [
-          cdnService({
-            nodeKey: options.nodeKey,
-            ackWindow: TAB_SESSION_CONFIG.ackWindow,
-            serve: (stream, signal) =>
-              serveCdnStream(
-                stream,
-                {
-                  resolver,
-                  store,
-                  claims: pool,
-                  ackTimeoutMs: TAB_SESSION_CONFIG.ackTimeoutMs,
-                  logger,
-                  onSent: (n) => {
-                    bytesServed += n
-                  },
-                },
-                signal,
-              ),
-          }),
-        ],
+        components: [clientPart],
+        metrics,
+        logger,
       })
-      running = {
+      const r: Running = {
         options,
-        store,
-        pool,
-        host,
+        core,
         bucket:
           options.maxUpload === undefined
             ? undefined
             : new TokenBucket({ rate: options.maxUpload }),
         client: undefined,
       }
+      try {
+        await core.start()
+      } catch (error) {
+        throw startFailureCause(error)
+      }
+      running = r
     },
 
     serve(port, remotePeer) {
@@ -160,7 +138,7 @@ export function createTabNodeService(): TabNodeWorkerApi {
         return
       }
       const channel = portChannel(port, remotePeer)
-      void r.host.handle(r.bucket === undefined ? channel : rateLimited(channel, r.bucket))
+      void r.core.sessions.handle(r.bucket === undefined ? channel : rateLimited(channel, r.bucket))
     },
 
     async cache(pointerText, options, onProgress) {
@@ -184,21 +162,22 @@ export function createTabNodeService(): TabNodeWorkerApi {
     async roots() {
       const r = started()
       const roots: string[] = []
-      for await (const c of r.store.list()) roots.push(bytesToHex(c.root))
+      for await (const c of r.core.store.list()) roots.push(bytesToHex(c.root))
       return roots.sort()
     },
 
     async stats(): Promise<TabNodeStats> {
       const r = started()
-      const [das, usage] = await Promise.all([r.pool.summary(), r.store.usage()])
+      const [das, usage] = await Promise.all([r.core.claims.summary(), r.core.store.usage()])
+      const refusals = memory.series(HOST_METRIC_NAMES.sessionsRefused)
       return {
-        bytesServed,
-        sessionsOpen: r.host.activeSessions,
+        bytesServed: memory.value(HOST_METRIC_NAMES.bytesServed, { format: 'session' }),
+        sessionsOpen: r.core.sessions.activeSessions,
         sessionsTotal,
-        streamsOpen,
+        streamsOpen: memory.value(HOST_METRIC_NAMES.sessionStreams),
         das: { claims: das.claims, units: das.units, bytes: das.bytes },
-        refused,
-        refusedByCode: { ...refusedByCode },
+        refused: refusals.reduce((sum, s) => sum + s.value, 0),
+        refusedByCode: Object.fromEntries(refusals.map((s) => [s.labels.code, s.value])),
         store: { bytes: usage.bytes, contents: usage.contents, quota: r.options.quota },
       }
     },
@@ -207,11 +186,7 @@ export function createTabNodeService(): TabNodeWorkerApi {
       const r = running
       if (r === undefined) return
       running = undefined
-      await r.host.stop()
-      const client = await r.client?.catch(() => undefined)
-      await client?.close().catch(() => {})
-      r.pool.close()
-      await r.store.close()
+      await r.core.stop()
     },
   }
 }
@@ -235,8 +210,9 @@ async function cacheInto(
     throw new TabNodeError('TAB_NODE_BAD_POINTER', (error as Error).message, { cause: error })
   }
   const spelling = formatPointer(pointer)
-  const held = pointer.kind === 'blake3' ? pointer.root : await r.store.getPointer(spelling)
-  const stat = held === undefined ? undefined : await r.store.stat(held)
+  const store = r.core.store
+  const held = pointer.kind === 'blake3' ? pointer.root : await store.getPointer(spelling)
+  const stat = held === undefined ? undefined : await store.stat(held)
   if (stat !== undefined)
     return { root: bytesToHex(stat.root), length: stat.length, fetched: false }
 
@@ -252,7 +228,7 @@ async function cacheInto(
       void Promise.resolve(onProgress?.({ bytes, total })).catch(() => {})
     } catch {}
   }
-  const tree = await r.store.put(body, { expectedRoot: root, signal, onProgress: report })
-  if (pointer.kind !== 'blake3') await r.store.setPointer(spelling, tree.root)
+  const tree = await store.put(body, { expectedRoot: root, signal, onProgress: report })
+  if (pointer.kind !== 'blake3') await store.setPointer(spelling, tree.root)
   return { root: bytesToHex(tree.root), length: tree.length, fetched: true }
 }
