@@ -6,6 +6,7 @@
  * libp2p streams (src/node/session-service.ts); a browser tab node, streams that crossed from
  * the window to its worker over a MessagePort (src/browser/node/tab-node-service.ts).
  */
+import type { Logger } from '../core/logger.ts'
 import { SessionError } from '../handshake/errors.ts'
 import { acceptSession, type NodeStream } from '../handshake/node-handshake.ts'
 import {
@@ -34,12 +35,6 @@ export interface SessionHostConfig {
   readonly epochMs: number
 }
 
-/** The pino methods the host uses (a pino `Logger` fits; so does a console wrapper). */
-export interface SessionHostLogger {
-  debug(obj: object, msg?: string): void
-  warn(obj: object, msg?: string): void
-}
-
 /** What the host reports as it goes (metrics, a tab's stats); every hook is synchronous. */
 export interface SessionHostHooks {
   /**
@@ -65,7 +60,7 @@ export interface SessionHostOptions {
    * is refused with TERMINATE 0x88 (JOIN and retry of held sessions still pass).
    */
   readonly maxSessions?: number
-  readonly logger?: SessionHostLogger
+  readonly logger?: Logger
   readonly hooks?: SessionHostHooks
   /** Clock in milliseconds for epochs (Date.now). */
   readonly now?: () => number
