@@ -10,6 +10,7 @@ import { AckError } from '../../acks/errors.ts'
 import type { AckLedger } from '../../acks/ledger.ts'
 import { blockCount, blockLength, blockStart } from '../../b3/geometry.ts'
 import type { HashTree } from '../../b3/tree.ts'
+import type { Logger } from '../../core/logger.ts'
 import { SessionError } from '../../handshake/errors.ts'
 import type { NodeStream } from '../../handshake/node-handshake.ts'
 import { TerminationReason } from '../../handshake/termination.ts'
@@ -25,18 +26,13 @@ export interface ClaimSink {
   put(claim: Claim, meta: { readonly remotePeer: string }): Promise<void>
 }
 
-export interface CdnServerLogger {
-  debug(obj: object, msg?: string): void
-  warn(obj: object, msg?: string): void
-}
-
 export interface CdnServerOptions {
   readonly resolver: Resolver
   readonly store: Pick<BlockStore, 'getBlock' | 'readInto'>
   readonly claims: ClaimSink
   /** How long a body waits for the client's acknowledgement before the session ends. */
   readonly ackTimeoutMs: number
-  readonly logger?: CdnServerLogger
+  readonly logger?: Logger
   /** Called with the size of every chunk written (metrics). */
   readonly onSent?: (bytes: number) => void
 }
@@ -76,7 +72,7 @@ export type AnswerRequest = (request: Request, signal: AbortSignal) => Promise<b
 
 export interface ServeRequestsOptions {
   readonly claims: ClaimSink
-  readonly logger?: CdnServerLogger
+  readonly logger?: Logger
   readonly answer: AnswerRequest
 }
 
