@@ -8,6 +8,7 @@ import { formatContentId } from '../b3/content-id.ts'
 import { ready } from '../b3/engine.ts'
 import type { ByteRange } from '../b3/verified-stream.ts'
 import { type ClientKey, generateClientKey } from '../crypto/client-key.ts'
+import { queryProviders } from '../discovery/provider-client.ts'
 import { type ClientLibp2p, createClientLibp2p } from '../net/client-libp2p.ts'
 import { libp2pDialer } from '../net/libp2p-dialer.ts'
 import type { PeerDialer } from '../net/peer-dialer.ts'
@@ -18,7 +19,6 @@ import { FifoSlots } from './fifo-slots.ts'
 import { HoldingBuffer, type HoldingOptions } from './holding-buffer.ts'
 import { type AckCounters, NodeSession } from './node-session.ts'
 import type { FetchProgress } from './progress.ts'
-import { queryProviders } from './providers.ts'
 import {
   type NodeRef,
   type NodeSource,

@@ -1,6 +1,6 @@
 /**
  * A lying node for process-level tests of the client's failover: a libp2p node of its own that
- * speaks the node side of sessions exactly as a full node does (startSessionService: the same
+ * speaks the node side of sessions exactly as a full node does (the metered session host and handshake listener: the same
  * handshake, session table and acknowledgement ledgers) but holds no content. Each REQUEST is
  * forwarded unchanged (pointer, range, resumeBlock) to a real node, the `upstream`, over a
  * client session of its own, and the upstream's frames are passed down: faithfully, or from
@@ -35,13 +35,14 @@ import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { blockLength, blocksOfRange } from '../b3/geometry.ts'
 import { type CdnClientStream, NodeSession } from '../client/node-session.ts'
 import { type ClientKey, generateClientKey } from '../crypto/client-key.ts'
+import { createMeteredSessionHost } from '../host/metered-session-host.ts'
 import { type ClientLibp2p, createClientLibp2p } from '../net/client-libp2p.ts'
 import { libp2pDialer } from '../net/libp2p-dialer.ts'
 import { createNodeLibp2p } from '../net/node-libp2p.ts'
 import { defaults } from '../node/config.ts'
+import { handshakeListener } from '../node/handshake-listener.ts'
 import { createLogger, type Logger } from '../node/logger.ts'
 import { createMetrics } from '../node/metrics.ts'
-import { startSessionService } from '../node/session-service.ts'
 import { type CdnStream, serveRequests } from '../services/cdn/cdn-server.ts'
 import { cdnService } from '../services/cdn/cdn-service.ts'
 import type { RequestFrame } from '../wire/cdn-frames.ts'
@@ -133,11 +134,10 @@ export async function startLyingNode(options: LyingNodeOptions): Promise<LyingNo
     handshakeTimeoutMs: config.handshakeTimeoutMs,
     logger,
   }
-  const sessions = await startSessionService({
-    libp2p,
-    privateKey,
+  const sessions = createMeteredSessionHost({
+    nodePeerId: peerIdFromPrivateKey(privateKey).toMultihash().bytes,
     config,
-    logger,
+    logger: logger.child({ component: 'sessions' }),
     metrics: createMetrics(),
     // The lying CDN: the CDN service's sessions and ledgers, its streams served by `serveLying`.
     services: [
@@ -148,12 +148,19 @@ export async function startLyingNode(options: LyingNodeOptions): Promise<LyingNo
       }),
     ],
   })
+  const listener = handshakeListener(
+    () => libp2p,
+    () => sessions,
+    config,
+  )
+  await listener.start()
   let stopping: Promise<void> | undefined
   return {
     peerId: peerIdFromPrivateKey(privateKey).toString(),
     multiaddrs: () => libp2p.getMultiaddrs().map(String),
     stop() {
       stopping ??= (async () => {
+        await listener.stop()
         await sessions.stop()
         await upstream.libp2p.stop()
         await libp2p.stop()

@@ -43,7 +43,7 @@ export function createHostMetrics(metrics: Metrics): HostMetrics {
     }),
     sessionStreams: metrics.gauge({
       name: HOST_METRIC_NAMES.sessionStreams,
-      help: 'Open session streams (libp2p, /fulmen/handshake/1.0.0)',
+      help: 'Open session streams (libp2p, /fulmen/handshake/2.0.0)',
     }),
     sessionsRefused: metrics.counter({
       name: HOST_METRIC_NAMES.sessionsRefused,

@@ -21,14 +21,10 @@ import { createResolver, type Resolver } from '../origin/resolver.ts'
 import { type ClaimSink, serveCdnStream } from '../services/cdn/cdn-server.ts'
 import { cdnService } from '../services/cdn/cdn-service.ts'
 import type { Service } from '../services/service.ts'
-import {
-  createSessionHost,
-  type SessionHost,
-  type SessionHostConfig,
-  type SessionHostHooks,
-} from '../services/session-host.ts'
+import type { SessionHost, SessionHostConfig, SessionHostHooks } from '../services/session-host.ts'
 import type { BlockStore } from '../store/block-store.ts'
 import type { HostMetrics } from './host-metrics.ts'
+import { createMeteredSessionHost } from './metered-session-host.ts'
 
 /** A part that, once started, holds the node's block store (and closes it when it stops). */
 export interface StoreComponent extends Component {
@@ -141,26 +137,13 @@ export function createNodeCore<P extends ClaimPool>(options: NodeCoreOptions<P>)
           metrics.claimsStored.inc()
         },
       }
-      const sessions = createSessionHost({
+      const sessions = createMeteredSessionHost({
         nodePeerId: options.nodePeerId,
         config,
         ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
         logger: log,
-        hooks: {
-          refused: (code, peer, limit) => {
-            metrics.sessionsRefused.labels(code).inc()
-            if (limit !== undefined) metrics.sessionRefusals.labels(limit).inc()
-            hooks.refused?.(code, peer, limit)
-          },
-          opened: (stream) => {
-            metrics.sessionStreams.inc()
-            hooks.opened?.(stream)
-          },
-          closed: () => {
-            metrics.sessionStreams.dec()
-            hooks.closed?.()
-          },
-        },
+        metrics,
+        hooks,
         services: [
           cdnService({
             nodeKey: options.nodeKey,
@@ -183,7 +166,6 @@ export function createNodeCore<P extends ClaimPool>(options: NodeCoreOptions<P>)
         ],
       })
       host = sessions
-      metrics.sessionsFrom(() => sessions.table.size)
     },
     async stop() {
       await host?.stop()

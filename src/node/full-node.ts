@@ -15,6 +15,7 @@ import packageJson from '../../package.json' with { type: 'json' }
 import { readySync } from '../b3/engine.ts'
 import { type Component, startedPart, startFailureCause } from '../core/lifecycle.ts'
 import { type ProviderService, startProviderService } from '../discovery/provider-service.ts'
+import type { SessionTable } from '../handshake/session-table.ts'
 import { createNodeCore, type NodeCore } from '../host/node-core.ts'
 import { createNodeLibp2p, type NodeLibp2p } from '../net/node-libp2p.ts'
 import { createHttpOrigin } from '../origin/http-origin.ts'
@@ -32,9 +33,14 @@ import { loadOrCreateIdentity } from './identity.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { createMetrics, type NodeMetrics } from './metrics.ts'
 import { RUNTIME_FILE, type RuntimeInfo } from './runtime.ts'
-import type { SessionService } from './session-service.ts'
 
 export { RUNTIME_FILE }
+
+/** The node's sessions: their table, and a stop that ends every stream and takes no more. */
+export interface SessionService {
+  readonly table: SessionTable<unknown>
+  stop(): Promise<void>
+}
 
 export interface FullNode {
   readonly peerId: string

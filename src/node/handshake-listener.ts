@@ -1,5 +1,5 @@
 /**
- * Sessions over libp2p: `/fulmen/handshake/1.0.0` streams handed to a session host
+ * Sessions over libp2p: `/fulmen/handshake/2.0.0` streams handed to a session host
  * (src/services/session-host.ts) as byte channels. A component: it takes streams from its start
  * until its stop, which comes before the host's (the host then ends what is open).
  */

@@ -3,7 +3,7 @@
  * to `handle` goes through the handshake (src/handshake), which admits the services given
  * (a HELLO for another is refused with TERMINATE 0x84), into the service the session names,
  * with the service's state per session in the host's `SessionTable`. A full node feeds it
- * libp2p streams (src/node/session-service.ts); a browser tab node, streams that crossed from
+ * libp2p streams (src/node/handshake-listener.ts); a browser tab node, streams that crossed from
  * the window to its worker over a MessagePort (src/browser/node/tab-node-service.ts).
  */
 import type { Logger } from '../core/logger.ts'

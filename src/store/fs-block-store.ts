@@ -32,6 +32,7 @@ import { HASH_LEN } from '../b3/constants.ts'
 import { readySync } from '../b3/engine.ts'
 import { blockLength, blockStart } from '../b3/geometry.ts'
 import type { HashTree } from '../b3/tree.ts'
+import type { Logger } from '../core/logger.ts'
 import type { LevelKvStore } from '../kv/level-kv-store.ts'
 import { treeConsistent } from './block-check.ts'
 import {
@@ -66,17 +67,14 @@ import { ImportPipeline, PutTracker, pumpSource, reuseStored } from './import-pi
 import { stopSource } from './import-source.ts'
 import { PointerIndex } from './pointer-index.ts'
 import { checkBlockIndex, checkRange, closedError, hexOf, notFound } from './store-keys.ts'
-import type { StoreLogger } from './store-logger.ts'
 import { TreeCache } from './tree-cache.ts'
-
-export type { StoreLogFn, StoreLogger } from './store-logger.ts'
 
 export interface FsBlockStoreOptions {
   /** The store's directory (created if missing). One process at a time: LevelDB locks it. */
   readonly dir: string
   /** Content bytes kept at most (trees not counted); least recently used content is evicted. */
   readonly limitBytes?: number
-  readonly logger?: StoreLogger
+  readonly logger?: Logger
   /** How often access times are written to LevelDB (default 5 s; always on close). */
   readonly accessFlushMs?: number
   /** An unused content file handle is closed after this long (default 30 s). */
@@ -136,7 +134,7 @@ export async function openFsBlockStore(options: FsBlockStoreOptions): Promise<Bl
 class FsBlockStore implements BlockStore {
   private readonly kv: LevelKvStore
   private readonly paths: FsPaths
-  private readonly log: StoreLogger | undefined
+  private readonly log: Logger | undefined
   private readonly hooks: FsBlockStoreOptions['testHooks']
   private readonly table: FsRecordTable
   private readonly pointers: PointerIndex
@@ -153,7 +151,7 @@ class FsBlockStore implements BlockStore {
     paths: FsPaths,
     table: FsRecordTable,
     options: FsBlockStoreOptions,
-    log: StoreLogger | undefined,
+    log: Logger | undefined,
   ) {
     this.kv = kv
     this.paths = paths

@@ -7,12 +7,12 @@
 import { readdir, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { bytesToHex } from '@noble/hashes/utils.js'
+import type { Logger } from '../core/logger.ts'
 import type { LevelKvStore } from '../kv/level-kv-store.ts'
 import type { FsPaths } from './fs-files.ts'
 import { treeFileSize } from './fs-files.ts'
 import { deleteRecord, type FsRecord, migrateHexPointers, readRecords } from './fs-records.ts'
 import { PointerIndex } from './pointer-index.ts'
-import type { StoreLogger } from './store-logger.ts'
 
 /** Runs `fn` over `items`, at most `limit` at a time. */
 async function forEachLimited<T>(
@@ -31,7 +31,7 @@ async function forEachLimited<T>(
 export async function recoverFsStore(
   kv: LevelKvStore,
   paths: FsPaths,
-  log: StoreLogger | undefined,
+  log: Logger | undefined,
 ): Promise<Map<string, FsRecord>> {
   const tmpEntries = await readdir(paths.tmp)
   for (const name of tmpEntries) {

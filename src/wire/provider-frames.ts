@@ -21,13 +21,13 @@ import {
   decodeCodecFrames,
   type FrameCodec,
 } from './frame-codec.ts'
-import { malformed, PayloadReader, PayloadWriter } from './payload.ts'
 import {
-  decodeSessionPayload,
-  encodeSessionFrame,
+  decodeHandshakePayload,
+  encodeHandshakeFrame,
   FRAME_TERMINATE,
   type TerminateFrame,
-} from './session-frames.ts'
+} from './handshake-frames.ts'
+import { malformed, PayloadReader, PayloadWriter } from './payload.ts'
 
 export const FRAME_ANNOUNCE = 0x40
 export const FRAME_QUERY = 0x41
@@ -162,7 +162,7 @@ export function encodeProviderFrame(f: ProviderFrame): Uint8Array {
       return new PayloadWriter(3).u16(f.roots).u8(f.addresses).frame(FRAME_ANNOUNCED)
     }
     case 'terminate':
-      return encodeSessionFrame(f)
+      return encodeHandshakeFrame(f)
   }
 }
 
@@ -225,7 +225,7 @@ export function decodeProviderPayload(kind: number, payload: Uint8Array): Provid
       return { kind: 'announced', roots, addresses }
     }
     case FRAME_TERMINATE:
-      return decodeSessionPayload(kind, payload) as TerminateFrame
+      return decodeHandshakePayload(kind, payload) as TerminateFrame
     default:
       throw new WireError('WIRE_UNKNOWN_FRAME', `unknown frame type ${kind}`)
   }

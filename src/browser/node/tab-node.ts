@@ -2,7 +2,7 @@
  * `startNode`: a browser tab that contributes to the network, opt-in. The window holds libp2p
  * (WebSockets to reach full nodes, a circuit-relay-v2 reservation on them, WebRTC for other
  * browsers: `RTCPeerConnection` exists only in windows); everything else runs in a worker
- * (workers/tab-node-worker.ts): each `/fulmen/handshake/1.0.0` stream is joined to a
+ * (workers/tab-node-worker.ts): each `/fulmen/handshake/2.0.0` stream is joined to a
  * MessagePort and served there from the tab's IndexedDB store, with the full node's handshake,
  * CDN service and acknowledgement ledgers (src/services/session-host.ts).
  */
