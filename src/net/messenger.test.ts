@@ -176,6 +176,39 @@ describe('messenger (in-memory network)', () => {
     await eventually(() => !messenger.running)
   })
 
+  test('restarts keep one abort listener; the signal still stops the restarted messenger', async () => {
+    const network = new MemoryNetwork()
+    const controller = new AbortController()
+    const signal = controller.signal
+    // Counts the listeners the messenger holds on its signal (the platform does not expose them).
+    let listeners = 0
+    const add = signal.addEventListener.bind(signal)
+    const remove = signal.removeEventListener.bind(signal)
+    signal.addEventListener = ((...args: Parameters<typeof add>) => {
+      listeners++
+      add(...args)
+    }) as typeof signal.addEventListener
+    signal.removeEventListener = ((...args: Parameters<typeof remove>) => {
+      listeners--
+      remove(...args)
+    }) as typeof signal.removeEventListener
+    const messenger = createMessenger({
+      transport: network.transport('a'),
+      codec: TEST_MESSAGES,
+      peers: ['b'],
+      signal,
+    })
+    started.push(messenger)
+    for (let i = 0; i < 3; i++) {
+      await messenger.start()
+      await messenger.stop()
+    }
+    await messenger.start()
+    expect(listeners).toBe(1)
+    controller.abort()
+    await eventually(() => !messenger.running)
+  })
+
   test('hostile bytes from a peer, in any chunks, are only ever a WireError to onPeerError (fuzz)', async () => {
     const network = new MemoryNetwork()
     const [a, b] = ['a', 'b'].map((id) => peer(network, id, ['a', 'b', 'mallory'])) as [Peer, Peer]

@@ -274,6 +274,9 @@ export function createMessenger<F extends { readonly kind: string }>(
     if (!running) throw new MessengerError('MESSENGER_NOT_RUNNING', 'the messenger is not running')
   }
 
+  // Added on each start and removed on each stop, so restarts do not pile up listeners.
+  const stopOnAbort = () => void messenger.stop()
+
   const messenger: Messenger<F> = {
     async start() {
       if (running) return
@@ -281,11 +284,12 @@ export function createMessenger<F extends { readonly kind: string }>(
       running = true
       await transport.listen(accept)
       for (const peer of members) startLink(peer)
-      options.signal?.addEventListener('abort', () => void messenger.stop(), { once: true })
+      options.signal?.addEventListener('abort', stopOnAbort, { once: true })
     },
     async stop() {
       if (!running) return
       running = false
+      options.signal?.removeEventListener('abort', stopOnAbort)
       await transport.unlisten().catch(() => {})
       const loops = [...links.values()].map(stopLink)
       for (const channel of inbound) channel.abort(new Error('the messenger stopped'))
