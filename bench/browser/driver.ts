@@ -22,6 +22,25 @@ export async function runChromiumBench(
   config: BrowserBenchConfig,
   log: (line: string) => void,
 ): Promise<ChromiumRun> {
+  return runBenchPage<BrowserBenchConfig, BrowserBenchResult>(
+    'bench/browser/index.html',
+    'fulmenBench',
+    config,
+    log,
+  )
+}
+
+/**
+ * Serves the repository with Vite, opens `pagePath` in Chromium, waits for the page to define
+ * `window[entry]` and returns what it answers for `config` (with Chromium's version): the one
+ * driver of every page-based bench section.
+ */
+export async function runBenchPage<C, R>(
+  pagePath: string,
+  entry: string,
+  config: C,
+  log: (line: string) => void,
+): Promise<R & { readonly version: string }> {
   const server = await createServer({
     configFile: false,
     root,
@@ -46,10 +65,19 @@ export async function runChromiumBench(
     const page = await browser.newPage()
     page.on('console', (m) => log(`[chromium] ${m.text()}`))
     page.on('pageerror', (e) => log(`[chromium] page error: ${e.message}`))
-    await page.goto(new URL('bench/browser/index.html', base).href)
-    await page.waitForFunction(() => window.fulmenBench !== undefined, null, { timeout: 60_000 })
-    const result = await page.evaluate((c) => window.fulmenBench!(c), config)
-    return { ...result, version: browser.version() }
+    await page.goto(new URL(pagePath, base).href)
+    // These functions run in the page (serialized): they may use only their arguments.
+    await page.waitForFunction(
+      (name) => (window as unknown as Record<string, unknown>)[name] !== undefined,
+      entry,
+      { timeout: 60_000 },
+    )
+    const result = await page.evaluate(
+      ([name, c]) =>
+        (window as unknown as Record<string, (config: unknown) => Promise<unknown>>)[name]!(c),
+      [entry, config] as const,
+    )
+    return { ...(result as R), version: browser.version() }
   } finally {
     await browser.close()
     await server.close()
