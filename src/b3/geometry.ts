@@ -45,19 +45,24 @@ export function blockSpan(range: ByteRange): { first: number; end: number } {
   return { first: blockIndexOf(range.start), end: blocksHolding(range.end) }
 }
 
+/** Whether `[start, end)` is an integer byte range within content of `length` bytes. */
+export function isRangeWithin(start: number, end: number, length: number): boolean {
+  return (
+    Number.isSafeInteger(start) &&
+    Number.isSafeInteger(end) &&
+    start >= 0 &&
+    start <= end &&
+    end <= length
+  )
+}
+
 /**
  * The blocks a proof of `range` of content of `length` bytes covers: `[first, end)`. Unlike
  * `blockSpan` never empty: an empty range still proves the content exists, with one block.
  */
 export function blocksOfRange(length: number, range: ByteRange): { first: number; end: number } {
   const { start, end } = range
-  if (
-    !Number.isSafeInteger(start) ||
-    !Number.isSafeInteger(end) ||
-    start < 0 ||
-    end > length ||
-    start > end
-  ) {
+  if (!isRangeWithin(start, end, length)) {
     throw new B3Error('B3_INVALID_ARGUMENT', `range ${start}-${end} is outside 0-${length}`)
   }
   if (start === end) {

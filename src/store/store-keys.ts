@@ -1,6 +1,7 @@
 /** What every block store says the same way: a root's key, and the errors of a missing root or a closed store. */
 import { bytesToHex } from '@noble/hashes/utils.js'
 import { HASH_LEN } from '../b3/constants.ts'
+import { isRangeWithin } from '../b3/geometry.ts'
 import { StoreError } from './block-store.ts'
 
 /** A root's key in records and file names; refuses what cannot be a root. */
@@ -35,13 +36,7 @@ export function checkBlockIndex(hex: string, k: number, blocks: number): void {
  * `length` bytes (or is not integers, or has start > end).
  */
 export function checkRange(hex: string, start: number, end: number, length: number): void {
-  if (
-    !Number.isSafeInteger(start) ||
-    !Number.isSafeInteger(end) ||
-    start < 0 ||
-    start > end ||
-    end > length
-  ) {
+  if (!isRangeWithin(start, end, length)) {
     throw new StoreError(
       'STORE_INVALID_RANGE',
       `range [${start}, ${end}) is not within content ${hex} of ${length} bytes`,
