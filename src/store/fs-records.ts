@@ -59,7 +59,7 @@ export function encodeRecord(rec: FsRecord): Uint8Array {
 }
 
 /** The record `bytes` hold, or undefined when they are not one (treated as missing). */
-export function parseRecord(bytes: Uint8Array): FsRecord | undefined {
+function parseRecord(bytes: Uint8Array): FsRecord | undefined {
   try {
     const r = JSON.parse(fromUtf8.decode(bytes)) as Partial<FsRecord>
     if (
