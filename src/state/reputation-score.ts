@@ -195,7 +195,8 @@ export function measuredScores(
     )
   }
   const defaultScore = BigInt(defaultScoreOf(previous))
-  const bySubject = new Map<string, ReputationReport[]>()
+  // Each valid report, as its reporter's weight and its measurements, by subject.
+  const bySubject = new Map<string, { weight: bigint; measurements: Measurements }[]>()
   for (const report of reports) {
     if (!(report.reporter instanceof Uint8Array) || !(report.subject instanceof Uint8Array)) {
       throw new StateError(
@@ -204,9 +205,12 @@ export function measuredScores(
       )
     }
     const subject = hexOf(report.subject)
-    if (subject === hexOf(report.reporter) || !measurementsValid(report.measurements)) continue
+    const reporter = hexOf(report.reporter)
+    if (subject === reporter || !measurementsValid(report.measurements)) continue
+    const score = previous.get(reporter)
+    const weight = score === undefined ? defaultScore : BigInt(score)
     const list = bySubject.get(subject) ?? []
-    list.push(report)
+    list.push({ weight, measurements: report.measurements })
     bySubject.set(subject, list)
   }
 
@@ -217,14 +221,9 @@ export function measuredScores(
     const perMeasurement = new Map<MeasurementName, Ratio>()
     for (const name of SCORED) {
       const samples: { value: bigint; weight: bigint }[] = []
-      for (const { reporter, measurements } of list) {
+      for (const { weight, measurements } of list) {
         const value = measurements[name]
-        if (value === undefined) continue
-        const score = previous.get(hexOf(reporter))
-        samples.push({
-          value: BigInt(value),
-          weight: score === undefined ? defaultScore : BigInt(score),
-        })
+        if (value !== undefined) samples.push({ value: BigInt(value), weight })
       }
       if (samples.length > 0) perMeasurement.set(name, weightedMean(withoutOutliers(samples)))
     }
