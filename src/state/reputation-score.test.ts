@@ -46,11 +46,31 @@ const table: ReputationReport[] = [
   },
 ]
 
+// What differs from the whitepaper and why: its table is "hypothetical/simplified" and gives no
+// arithmetic. Appendix A min-max normalises across the nodes scored, so with three nodes the
+// best and worst value of each measurement become exactly 1 and 0: A has the best latency and
+// bandwidth (1 + 1), B the worst (0 + 0), C the best latency and the worst bandwidth (1 + 0).
+// Satisfaction is taken as a share (uptime: 0.8, 0.1, 0.8); read as an interaction count it
+// would be min-max normalised too and the scores would be 100, 0 and 66. The ranking A > C > B
+// and the gaps (A and C close to the top, B near 0) are the table's.
 describe('the whitepaper table', () => {
   test('scores A 93, B 3, C 60 this epoch (whitepaper: 95, 13, 69)', () => {
     // A: (1 − 0) + 1 + 0.8 = 2.8 / 3 → 93; B: 0 + 0 + 0.1 → 3; C: 1 + 0 + 0.8 → 60.
     const scores = measuredScores(table, new Map([[hex(R), 80]]))
     expect(Object.fromEntries(scores)).toEqual({ [hex(A)]: 93, [hex(B)]: 3, [hex(C)]: 60 })
+    // Satisfaction read as an interaction count instead: 100, 0, 66.
+    const asInteractions = table.map(({ reporter, subject, measurements: m }) => ({
+      reporter,
+      subject,
+      measurements: {
+        latencyUs: m.latencyUs,
+        outboundBandwidth: m.outboundBandwidth,
+        interactions: (m.uptime as number) / 10_000,
+      },
+    }))
+    expect([A, B, C].map((k) => measuredScores(asInteractions, new Map()).get(hex(k)))).toEqual([
+      100, 0, 66,
+    ])
   })
 
   test('the EWMA keeps a steady score and moves 30 % of the way to a new one', () => {
