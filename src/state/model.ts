@@ -388,6 +388,7 @@ export interface Genesis {
 // --- the executor's face --------------------------------------------------------------------
 
 export interface ChainHead {
+  readonly chainId: number
   readonly height: number
   readonly epoch: number
   /** Hash of the head's header (before block 1: the genesis hash). */
@@ -404,6 +405,13 @@ export interface ExecutedBlock {
   readonly receipts: readonly Receipt[]
 }
 
+export interface TransactionLocation {
+  readonly height: number
+  /** Position in the block's transactions. */
+  readonly index: number
+  readonly receipt: Receipt
+}
+
 /**
  * The state as an orderer and a node see it (executor.ts implements it over a KvStore): execute
  * the next block body, read and prove entries of the latest state. Execution is deterministic:
@@ -414,6 +422,10 @@ export interface ChainExecutor {
   /** Executes `body` (height head.height + 1, parent head.hash) and persists the result. */
   execute(body: BlockBody): Promise<ExecutedBlock>
   get(table: TableName, key: Uint8Array): Promise<Uint8Array | undefined>
+  /** An executed block by height (1…head.height); undefined above the head. */
+  block(height: number): Promise<ExecutedBlock | undefined>
+  /** Where a transaction (by digest) was executed, with its receipt; undefined if never. */
+  transaction(digest: Digest): Promise<TransactionLocation | undefined>
   prove(
     table: TableName,
     key: Uint8Array,
