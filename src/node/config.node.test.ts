@@ -1,5 +1,16 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ConfigError, defaults, envLayer, fileLayer, mergeConfig } from './config.ts'
+import {
+  ConfigError,
+  checkChainConfig,
+  defaults,
+  envLayer,
+  fileLayer,
+  loadConfig,
+  mergeConfig,
+} from './config.ts'
 
 describe('session settings', () => {
   it('default to the documented values', () => {
@@ -66,5 +77,87 @@ describe('scrub settings', () => {
     expect(() => fileLayer({ scrub: { rate: 'fast' } }, 'c')).toThrow(ConfigError)
     expect(() => envLayer({ FULMEN_SCRUB_INTERVAL_MS: '-5' })).toThrow(ConfigError)
     expect(() => fileLayer({ scrub: 3 }, 'c')).toThrow(/must be an object/)
+  })
+})
+
+describe('chain settings', () => {
+  it('default to no chain, solo, 250 ms blocks of 1000, settling 256 claims every 5 s', () => {
+    expect(defaults().chain).toEqual({
+      consensus: 'solo',
+      blockMs: 250,
+      maxBlockTransactions: 1000,
+      settleEveryMs: 5000,
+      maxClaimsPerSettlement: 256,
+    })
+  })
+
+  it('file < environment; paths resolved, the URL kept without its trailing slash', () => {
+    const file = fileLayer(
+      { chain: { genesis: 'g.json', consensus: 'solo', blockMs: 100, maxClaimsPerSettlement: 8 } },
+      'config.json',
+    )
+    const env = envLayer({
+      FULMEN_CONSENSUS: 'follow',
+      FULMEN_FOLLOW: 'http://127.0.0.1:4069/',
+      FULMEN_SETTLE_EVERY_MS: '750',
+    })
+    expect(mergeConfig(defaults(), file, env).chain).toEqual({
+      genesis: resolve('g.json'),
+      consensus: 'follow',
+      follow: 'http://127.0.0.1:4069',
+      blockMs: 100,
+      maxBlockTransactions: 1000,
+      settleEveryMs: 750,
+      maxClaimsPerSettlement: 8,
+    })
+    expect(envLayer({ FULMEN_GENESIS: 'x/genesis.json' }).chain).toEqual({
+      genesis: resolve('x/genesis.json'),
+    })
+  })
+
+  it('refuse unknown keys, modes and URLs, and counts that are not positive integers', () => {
+    expect(() => fileLayer({ chain: { genesys: 'g' } }, 'c')).toThrow(/chain.genesys/)
+    expect(() => fileLayer({ chain: { consensus: 'bft' } }, 'c')).toThrow(/solo, follow/)
+    expect(() => fileLayer({ chain: { blockMs: 0 } }, 'c')).toThrow(/chain.blockMs/)
+    expect(() => fileLayer({ chain: { maxBlockTransactions: 2.5 } }, 'c')).toThrow(ConfigError)
+    expect(() => fileLayer({ chain: { genesis: 3 } }, 'c')).toThrow(/must be a string/)
+    expect(() => fileLayer({ chain: 'solo' }, 'c')).toThrow(/must be an object/)
+    expect(() => fileLayer({ chain: { follow: 'ftp://x' } }, 'c')).toThrow(/http/)
+    expect(() => envLayer({ FULMEN_CONSENSUS: 'raft' })).toThrow(ConfigError)
+    expect(() => envLayer({ FULMEN_FOLLOW: 'not a url' })).toThrow(/FULMEN_FOLLOW/)
+    expect(() => envLayer({ FULMEN_FOLLOW: 'http://a,http://b' })).toThrow(/one http/)
+    expect(() => envLayer({ FULMEN_SETTLE_EVERY_MS: '0' })).toThrow(/FULMEN_SETTLE_EVERY_MS/)
+    expect(() => envLayer({ FULMEN_SETTLE_EVERY_MS: 'soon' })).toThrow(ConfigError)
+  })
+
+  it('follow needs the URL to follow, from whichever layer, once a genesis is set', () => {
+    const follow = mergeConfig(
+      defaults(),
+      envLayer({ FULMEN_GENESIS: 'g.json', FULMEN_CONSENSUS: 'follow' }),
+    )
+    expect(() => checkChainConfig(follow)).toThrow(/--follow/)
+    const both = mergeConfig(follow, fileLayer({ chain: { follow: 'https://n.example' } }, 'c'))
+    expect(checkChainConfig(both).chain.follow).toBe('https://n.example')
+    // Without a genesis there is no chain to follow: nothing to check.
+    expect(() =>
+      checkChainConfig(mergeConfig(defaults(), envLayer({ FULMEN_CONSENSUS: 'follow' }))),
+    ).not.toThrow()
+  })
+
+  it('loadConfig checks the merged configuration', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fulmen-config-'))
+    try {
+      writeFileSync(join(dir, 'config.json'), JSON.stringify({ chain: { consensus: 'follow' } }))
+      await expect(
+        loadConfig({ env: { FULMEN_DATA_DIR: dir, FULMEN_GENESIS: join(dir, 'genesis.json') } }),
+      ).rejects.toThrow(ConfigError)
+      const config = await loadConfig({
+        env: { FULMEN_DATA_DIR: dir, FULMEN_FOLLOW: 'http://127.0.0.1:1' },
+        flags: { chain: { genesis: join(dir, 'genesis.json') } },
+      })
+      expect(config.chain).toMatchObject({ consensus: 'follow', follow: 'http://127.0.0.1:1' })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -63,6 +63,25 @@ export interface NodeConfig {
     /** Pause between two passes over the store, milliseconds. */
     readonly intervalMs: number
   }
+  /** The chain (issue 15): run when `genesis` names a genesis file (src/node/chain/chain-node.ts). */
+  readonly chain: ChainConfig
+}
+
+export interface ChainConfig {
+  /** Path to genesis.json; absent: the node runs no chain and `/chain/*` answers 404. */
+  readonly genesis?: string
+  /** `solo`: this node orders the transactions it receives; `follow`: it re-executes another's. */
+  readonly consensus: 'solo' | 'follow'
+  /** The followed node's gateway URL (`follow` only). */
+  readonly follow?: string
+  /** How long the solo orderer gathers transactions into a block, milliseconds. */
+  readonly blockMs: number
+  /** Transactions in one block at most. */
+  readonly maxBlockTransactions: number
+  /** How often the node submits its DA pool's claims, milliseconds. */
+  readonly settleEveryMs: number
+  /** Claims in one settlement transaction at most. */
+  readonly maxClaimsPerSettlement: number
 }
 
 export class ConfigError extends FulmenError<'CONFIG_INVALID'> {
@@ -75,7 +94,7 @@ export class ConfigError extends FulmenError<'CONFIG_INVALID'> {
 
 /** Partial configuration from one source (file, environment, flags). */
 export type ConfigLayer = {
-  [K in keyof NodeConfig]?: K extends 'origins' | 'sessions' | 'scrub'
+  [K in keyof NodeConfig]?: K extends 'origins' | 'sessions' | 'scrub' | 'chain'
     ? Partial<NodeConfig[K]>
     : NodeConfig[K]
 }
@@ -115,6 +134,13 @@ export function defaults(env: NodeJS.ProcessEnv = process.env): NodeConfig {
     // 16 MiB/s: a pass over 50 GiB takes under an hour, at about 6 % of a core (measured,
     // docs/benchmarks.md "Store checks").
     scrub: { rate: 16 * 1024 ** 2, intervalMs: 3_600_000 },
+    chain: {
+      consensus: 'solo',
+      blockMs: 250,
+      maxBlockTransactions: 1000,
+      settleEveryMs: 5000,
+      maxClaimsPerSettlement: 256,
+    },
   }
 }
 
@@ -269,7 +295,78 @@ export function envLayer(env: NodeJS.ProcessEnv = process.env): ConfigLayer {
       'FULMEN_SCRUB_INTERVAL_MS',
     )
   if (Object.keys(scrub).length > 0) layer.scrub = scrub
+  const chain: Record<string, unknown> = {}
+  if (env.FULMEN_GENESIS) chain.genesis = resolve(env.FULMEN_GENESIS)
+  if (env.FULMEN_CONSENSUS)
+    chain.consensus = parseConsensus(env.FULMEN_CONSENSUS, 'FULMEN_CONSENSUS')
+  if (env.FULMEN_FOLLOW) chain.follow = parseFollow(env.FULMEN_FOLLOW, 'FULMEN_FOLLOW')
+  if (env.FULMEN_SETTLE_EVERY_MS)
+    chain.settleEveryMs = parsePositive(env.FULMEN_SETTLE_EVERY_MS, 'FULMEN_SETTLE_EVERY_MS')
+  if (Object.keys(chain).length > 0) layer.chain = chain
   return layer as ConfigLayer
+}
+
+const CONSENSUS_MODES = ['solo', 'follow'] as const
+
+export function parseConsensus(input: string, what: string): ChainConfig['consensus'] {
+  if ((CONSENSUS_MODES as readonly string[]).includes(input))
+    return input as ChainConfig['consensus']
+  throw new ConfigError(`${what}: '${input}' is not one of ${CONSENSUS_MODES.join(', ')}`)
+}
+
+/** The followed node's gateway: an http(s) URL, kept without a trailing slash. */
+export function parseFollow(input: string, what: string): string {
+  const [url] = parseGateways(input, what)
+  if (url === undefined || input.includes(','))
+    throw new ConfigError(`${what}: '${input}' is not one http(s) URL`)
+  return url
+}
+
+const CHAIN_COUNTS = [
+  'blockMs',
+  'maxBlockTransactions',
+  'settleEveryMs',
+  'maxClaimsPerSettlement',
+] as const
+const CHAIN_KEYS = ['genesis', 'consensus', 'follow', ...CHAIN_COUNTS] as const
+
+/** The `chain` object of a config file. */
+function chainFileLayer(g: unknown, source: string): Record<string, unknown> {
+  if (typeof g !== 'object' || g === null || Array.isArray(g))
+    throw new ConfigError(`${source}: 'chain' must be an object`)
+  const o = g as Record<string, unknown>
+  const chain: Record<string, unknown> = {}
+  for (const key of Object.keys(o)) {
+    if (!(CHAIN_KEYS as readonly string[]).includes(key))
+      throw new ConfigError(`${source}: unknown setting 'chain.${key}'`)
+  }
+  for (const key of ['genesis', 'consensus', 'follow'] as const) {
+    if (o[key] !== undefined && typeof o[key] !== 'string')
+      throw new ConfigError(`${source}: chain.${key} must be a string`)
+  }
+  if (o.genesis !== undefined) chain.genesis = resolve(o.genesis as string)
+  if (o.consensus !== undefined)
+    chain.consensus = parseConsensus(o.consensus as string, `${source}: chain.consensus`)
+  if (o.follow !== undefined)
+    chain.follow = parseFollow(o.follow as string, `${source}: chain.follow`)
+  for (const key of CHAIN_COUNTS) {
+    if (o[key] !== undefined)
+      chain[key] = checkPositive(o[key] as number, `${source}: chain.${key}`)
+  }
+  return chain
+}
+
+/**
+ * What no single layer can check: `follow` mode needs the URL to follow, from whichever layer.
+ * `loadConfig` calls it on the merged configuration.
+ */
+export function checkChainConfig(config: NodeConfig): NodeConfig {
+  const { chain } = config
+  if (chain.genesis !== undefined && chain.consensus === 'follow' && chain.follow === undefined)
+    throw new ConfigError(
+      'chain: consensus follow needs the gateway URL of the node to follow (--follow, FULMEN_FOLLOW, chain.follow)',
+    )
+  return config
 }
 
 /** Checks a parsed JSON config file and turns it into a layer. */
@@ -354,6 +451,7 @@ export function fileLayer(json: unknown, source: string): ConfigLayer {
       scrub.intervalMs = checkNonNegative(g.intervalMs as number, `${source}: scrub.intervalMs`)
     layer.scrub = scrub
   }
+  if (o.chain !== undefined) layer.chain = chainFileLayer(o.chain, source)
   return layer as ConfigLayer
 }
 
@@ -383,6 +481,7 @@ export function mergeConfig(base: NodeConfig, ...layers: ConfigLayer[]): NodeCon
       origins: { ...config.origins, ...layer.origins },
       sessions: { ...config.sessions, ...layer.sessions },
       scrub: { ...config.scrub, ...layer.scrub },
+      chain: { ...config.chain, ...layer.chain },
     } as NodeConfig
   }
   return config
@@ -411,5 +510,5 @@ export async function loadConfig(options: {
       throw error
     })
   }
-  return mergeConfig(defaults(env), file, envL, flags)
+  return checkChainConfig(mergeConfig(defaults(env), file, envL, flags))
 }

@@ -96,6 +96,13 @@ Options (start; each also comes from FULMEN_* variables and the config file):
   --max-sessions N      Sessions the node holds; the longest idle goes first
                         (FULMEN_MAX_SESSIONS; default 1024)
   --max-streams N       Streams open on the node (FULMEN_MAX_STREAMS; default 1024)
+  --genesis FILE        Run the chain from this genesis.json: /chain/* routes and
+                        /fulmen/chain/1.0.0 (FULMEN_GENESIS; default: no chain)
+  --consensus MODE      solo (order the transactions received) or follow (re-execute
+                        another node's blocks) (FULMEN_CONSENSUS; default solo)
+  --follow URL          Gateway of the node to follow (FULMEN_FOLLOW)
+  --settle-every-ms MS  How often the pool's DA claims are submitted (FULMEN_SETTLE_EVERY_MS;
+                        default 5000)
   --log-level LEVEL     fatal|error|warn|info|debug|trace|silent (FULMEN_LOG_LEVEL)
   -h, --help            Show this help`,
     load: () => import('./commands/node.ts'),

@@ -11,6 +11,8 @@ import {
   type ConfigLayer,
   loadConfig,
   type NodeConfig,
+  parseConsensus,
+  parseFollow,
   parsePort,
   parsePositive,
   parseSize,
@@ -145,6 +147,10 @@ async function start(args: readonly string[]): Promise<number> {
     'max-streams-per-session': { type: 'string' },
     'max-sessions': { type: 'string' },
     'max-streams': { type: 'string' },
+    genesis: { type: 'string' },
+    consensus: { type: 'string' },
+    follow: { type: 'string' },
+    'settle-every-ms': { type: 'string' },
   })
   if (positionals.length > 0)
     throw new UsageError(`unexpected argument '${positionals[0]}'`, 'node')
@@ -178,6 +184,16 @@ async function start(args: readonly string[]): Promise<number> {
     if (typeof value === 'string') sessions[key] = flag(() => parsePositive(value, `--${name}`))
   }
   if (Object.keys(sessions).length > 0) flags.sessions = sessions
+  const chain: Record<string, unknown> = {}
+  if (values.genesis !== undefined)
+    chain.genesis = (await import('node:path')).resolve(values.genesis)
+  if (values.consensus !== undefined)
+    chain.consensus = flag(() => parseConsensus(values.consensus!, '--consensus'))
+  if (values.follow !== undefined)
+    chain.follow = flag(() => parseFollow(values.follow!, '--follow'))
+  if (values['settle-every-ms'] !== undefined)
+    chain.settleEveryMs = flag(() => parsePositive(values['settle-every-ms']!, '--settle-every-ms'))
+  if (Object.keys(chain).length > 0) flags.chain = chain
   const config = await loadConfig({
     ...(values.config === undefined ? {} : { configPath: values.config }),
     flags: flags as ConfigLayer,
