@@ -19,6 +19,14 @@ export type StateErrorCode =
   /** A tree node the store should hold is missing or is not a node (pruned under a reader,
    * or another program wrote the store). */
   | 'STATE_CORRUPT'
+  /** A genesis file that is not one: not JSON, a field missing or of the wrong type or
+   * length, a committee member that is not a genesis node, parameters out of range. */
+  | 'STATE_GENESIS_INVALID'
+  /** A block body the executor cannot take: another chain, not the next height, another
+   * parent, a time before the head's, more transactions than a block holds. */
+  | 'STATE_BLOCK_INVALID'
+  /** A store that holds another chain's state (its genesis hash differs). */
+  | 'STATE_WRONG_GENESIS'
 
 export class StateError extends FulmenError<StateErrorCode> {
   override readonly name = 'StateError'

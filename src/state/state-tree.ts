@@ -236,9 +236,13 @@ export class StateTree {
   /**
    * Applies `changes` (a later change of the same table and key wins) as one new version,
    * written in one atomic batch, and returns it. A commit that changes nothing still makes a
-   * version, with the same root.
+   * version, with the same root. `alongside` are other records of the caller's (outside the
+   * tree's prefix) written in the same batch, so that they and the version land together.
    */
-  commit(changes: Iterable<StateChange>): Promise<StateVersion> {
+  commit(
+    changes: Iterable<StateChange>,
+    alongside: readonly KvOperation[] = [],
+  ): Promise<StateVersion> {
     // Read (and copied) now: the caller may reuse its buffers once this returns.
     let sorted: PathChange[]
     try {
@@ -246,7 +250,7 @@ export class StateTree {
     } catch (e) {
       return Promise.reject(e)
     }
-    return this.#exclusive(() => this.#commit(sorted))
+    return this.#exclusive(() => this.#commit(sorted, alongside))
   }
 
   /**
@@ -265,7 +269,10 @@ export class StateTree {
     return run
   }
 
-  async #commit(changes: readonly PathChange[]): Promise<StateVersion> {
+  async #commit(
+    changes: readonly PathChange[],
+    alongside: readonly KvOperation[],
+  ): Promise<StateVersion> {
     const version = this.#latest.version + 1
     const created = new Map<string, { hash: Uint8Array; node: Uint8Array }>()
     const removed = new Map<string, Uint8Array>()
@@ -296,6 +303,7 @@ export class StateTree {
       ops.push({ type: 'put', key: this.#staleKey(version), value: stale })
     }
     ops.push({ type: 'put', key: this.#rootKey(version), value: root })
+    for (const op of alongside) ops.push(op)
     await this.#store.batch(ops)
     this.#latest = { version, root }
     return this.#latest
