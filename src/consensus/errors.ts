@@ -1,0 +1,25 @@
+/**
+ * Typed errors of ordering (src/consensus): what an orderer answers when it refuses a
+ * transaction at admission, or is asked for something after it stopped. `code` is stable and
+ * meant for programs (the HTTP route maps it to a status); `message` is for people.
+ */
+import { FulmenError } from '../core/errors.ts'
+
+export type ConsensusErrorCode =
+  /** The mempool holds its most transactions or bytes, or the sender its most slots. */
+  | 'MEMPOOL_FULL'
+  /** A transaction with this digest is pending already (or was executed), or the sender has
+   * another transaction pending with the same nonce. */
+  | 'MEMPOOL_DUPLICATE'
+  /** The nonce is further ahead of the sender's current nonce than the sender's slots reach. */
+  | 'MEMPOOL_NONCE_GAP'
+  /** The orderer stopped: it admits nothing more. */
+  | 'ORDERER_STOPPED'
+  /** Admission refuses what execution would revert without effect (the receipt codes of
+   * docs/errors.md, "Transactions and receipts"): another chain id, a nonce already taken. */
+  | 'TX_WRONG_CHAIN'
+  | 'TX_NONCE'
+
+export class ConsensusError extends FulmenError<ConsensusErrorCode> {
+  override readonly name = 'ConsensusError'
+}
