@@ -2,3 +2,5 @@
 export const HANDSHAKE_PROTOCOL = '/fulmen/handshake/2.0.0'
 /** Discovery: tabs announce the roots they hold to a full node, clients ask who holds one. */
 export const PROVIDERS_PROTOCOL = '/fulmen/providers/1.0.0'
+/** The chain (a node with a genesis): one request, one answer per stream (src/node/chain). */
+export const CHAIN_PROTOCOL = '/fulmen/chain/1.0.0'

@@ -9,6 +9,7 @@
  *   GET /das[?claims=1]                          the DA pool's summary (and its claims)
  *   GET /providers/<content id>                  tabs that announced the root (discovery)
  *   PUT /admin/content[?pin=1]                   import the request body (loopback only)
+ *   /chain/...                                   the chain's routes (src/node/chain/chain-routes.ts)
  *   OPTIONS on content, providers, health, status CORS preflight (GET, HEAD; Range, Accept)
  *
  * Frames are chosen with `?format=frames` or `Accept: application/vnd.fulmen.frames`; their
@@ -34,6 +35,8 @@ import type { Pointer } from '../../origin/pointer.ts'
 import { type GatewayFailure, toFailure } from '../../services/failure-status.ts'
 import type { BlockStore } from '../../store/block-store.ts'
 import { contentBody, contentBodyLength } from '../../wire/content-body.ts'
+import type { ChainApi } from '../chain/chain-api.ts'
+import { isChainPath, serveChain } from '../chain/chain-routes.ts'
 import { claimJson, type DaPool } from '../das/da-pool.ts'
 import type { Logger } from '../logger.ts'
 import type { NodeMetrics } from '../metrics.ts'
@@ -65,6 +68,8 @@ export interface GatewayOptions {
   readonly providers?: (
     root: Uint8Array,
   ) => readonly { readonly peer: string; readonly multiaddrs: readonly string[] }[]
+  /** The chain (a node started with a genesis); without it `/chain/...` answers CHAIN_NOT_ENABLED. */
+  readonly chain?: ChainApi
 }
 
 export interface Gateway {
@@ -107,13 +112,16 @@ function isLoopback(address: string | undefined): boolean {
 type Route =
   | { readonly name: 'content'; readonly pointer: () => Pointer }
   | { readonly name: 'providers'; readonly root: () => Uint8Array }
-  | { readonly name: 'health' | 'status' | 'metrics' | 'das' | 'admin-put' | 'not-found' }
+  | {
+      readonly name: 'health' | 'status' | 'metrics' | 'das' | 'admin-put' | 'chain' | 'not-found'
+    }
 
 /** The metrics label of a request whose target could not be read. */
 const BAD_REQUEST_ROUTE = 'bad-request'
 
 function route(method: string, url: URL, hasDas: boolean, hasProviders: boolean): Route {
   const path = url.pathname
+  if (isChainPath(path)) return { name: 'chain' }
   const p = hasProviders ? /^\/providers\/([^/]+)$/.exec(path) : null
   if (p !== null) {
     const id = decodeSegment(p[1]!)
@@ -475,6 +483,13 @@ export function createGateway(options: GatewayOptions): Gateway {
           error: { code: 'SHUTTING_DOWN', message: 'the node is shutting down' },
         })
       }
+      // Its own methods (POST /chain/tx), CORS and errors.
+      if (r.name === 'chain')
+        return await serveChain(req, res, url, {
+          api: options.chain,
+          logger: log,
+          signal: abort.signal,
+        })
       if (r.name !== 'admin-put' && req.method !== 'GET' && req.method !== 'HEAD') {
         res.setHeader('allow', 'GET, HEAD')
         return sendJson(res, 405, {
