@@ -331,9 +331,17 @@ function signatureLength(sender: Sender): number {
   return sender.kind === 'account' ? ACCOUNT_SIGNATURE_LEN : NODE_SIGNATURE_LEN
 }
 
+/** The CBOR encoder hands back a Node Buffer in Node: the same bytes as a plain Uint8Array, so
+ * callers see one type in Node and in a browser. */
+function plain(bytes: Uint8Array): Uint8Array {
+  return bytes.constructor === Uint8Array
+    ? bytes
+    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
+
 /** The payload's canonical bytes: what the digest hashes. Throws TX_MALFORMED on a bad shape. */
 export function encodePayload(p: TransactionPayload): Uint8Array {
-  return encodeCanonical(payloadToCbor(p))
+  return plain(encodeCanonical(payloadToCbor(p)))
 }
 
 /** The transaction's canonical bytes, as `POST /chain/tx` takes them and blocks carry them. */
@@ -341,7 +349,7 @@ export function encodeTransaction(tx: Transaction): Uint8Array {
   if (tx === null || typeof tx !== 'object') throw malformed('a transaction must be an object')
   const payload = payloadToCbor(tx.payload)
   const signature = bytesOf(tx.signature, signatureLength(tx.payload.sender), 'the signature')
-  const bytes = encodeCanonical({ payload, signature })
+  const bytes = plain(encodeCanonical({ payload, signature }))
   if (bytes.length > MAX_TRANSACTION_BYTES) {
     throw new TransactionError(
       'TX_TOO_LARGE',
@@ -598,6 +606,23 @@ export function nodeKeyOfSeed(ed25519Seed: Uint8Array): Uint8Array {
   return ed25519.getPublicKey(ed25519Seed)
 }
 
+/**
+ * A wallet's `personal_sign(message)`: secp256k1 over `personalMessageHash(message)`, RFC 6979
+ * deterministic k, low s, returned as r ‖ s ‖ v with v = 27 + recovery id.
+ */
+export function personalSign(message: Uint8Array, secp256k1SecretKey: Uint8Array): Uint8Array {
+  // noble's 'recovered' format is recovery ‖ r ‖ s; Ethereum's is r ‖ s ‖ 27 + recovery.
+  const rec = secp256k1.sign(personalMessageHash(message), secp256k1SecretKey, {
+    prehash: false,
+    lowS: true,
+    format: 'recovered',
+  })
+  const signature = new Uint8Array(ACCOUNT_SIGNATURE_LEN)
+  signature.set(rec.subarray(1), 0)
+  signature[64] = 27 + (rec[0] as number)
+  return signature
+}
+
 /** Signs as a wallet's `personal_sign(digest)` would: r ‖ s ‖ v, low s, v ∈ {27, 28}. */
 export function signAccountTransaction(
   p: TransactionPayload,
@@ -607,17 +632,7 @@ export function signAccountTransaction(
   if (p.sender?.kind !== 'account' || !equalBytes(p.sender.address, address)) {
     throw new StateError('STATE_INVALID_ARGUMENT', "the payload's sender is not this key's account")
   }
-  const hash = personalMessageHash(transactionDigest(p))
-  // noble's 'recovered' format is recovery ‖ r ‖ s; Ethereum's is r ‖ s ‖ 27 + recovery.
-  const rec = secp256k1.sign(hash, secp256k1SecretKey, {
-    prehash: false,
-    lowS: true,
-    format: 'recovered',
-  })
-  const signature = new Uint8Array(ACCOUNT_SIGNATURE_LEN)
-  signature.set(rec.subarray(1), 0)
-  signature[64] = 27 + (rec[0] as number)
-  return { payload: p, signature }
+  return { payload: p, signature: personalSign(transactionDigest(p), secp256k1SecretKey) }
 }
 
 /** Signs the digest with the node's Ed25519 key; the payload's sender must be that key. */
@@ -631,16 +646,31 @@ export function signNodeTransaction(p: TransactionPayload, ed25519Seed: Uint8Arr
 
 const HALF_ORDER = secp256k1.Point.Fn.ORDER >> 1n
 
-function verifyAccount(address: Address, digest: Digest, signature: Uint8Array): boolean {
-  if (signature.length !== ACCOUNT_SIGNATURE_LEN) return false
-  const v = signature[64] as number
-  if (v !== 27 && v !== 28) return false
-  const compact = signature.subarray(0, 64)
-  const sig = secp256k1.Signature.fromBytes(compact, 'compact').addRecoveryBit(v - 27)
-  // The same (r, n − s) also verifies: only low s is accepted, so a transaction has one form.
-  if (sig.s > HALF_ORDER) return false
-  const key = sig.recoverPublicKey(personalMessageHash(digest)).toBytes(false)
-  return equalBytes(keccak_256(key.subarray(1)).subarray(32 - ADDRESS_LEN), address)
+/**
+ * The address that signed `message` with `personal_sign`, or undefined when the signature is
+ * not one: wrong length, v not 27 or 28, r or s out of range, high s (the same (r, n − s) also
+ * verifies; only low s is accepted, so a transaction has one form), no point to recover.
+ */
+export function recoverPersonalSigner(
+  message: Uint8Array,
+  signature: Uint8Array,
+): Address | undefined {
+  try {
+    if (!(signature instanceof Uint8Array) || signature.length !== ACCOUNT_SIGNATURE_LEN) {
+      return undefined
+    }
+    const v = signature[64] as number
+    if (v !== 27 && v !== 28) return undefined
+    const sig = secp256k1.Signature.fromBytes(signature.subarray(0, 64), 'compact')
+    if (sig.s > HALF_ORDER) return undefined
+    const key = sig
+      .addRecoveryBit(v - 27)
+      .recoverPublicKey(personalMessageHash(message))
+      .toBytes(false)
+    return keccak_256(key.subarray(1)).slice(32 - ADDRESS_LEN)
+  } catch {
+    return undefined
+  }
 }
 
 /**
@@ -653,7 +683,10 @@ export function verifyTransactionSignature(tx: Transaction): boolean {
     const digest = transactionDigest(tx.payload)
     const sender = tx.payload.sender
     if (!(tx.signature instanceof Uint8Array)) return false
-    if (sender.kind === 'account') return verifyAccount(sender.address, digest, tx.signature)
+    if (sender.kind === 'account') {
+      const signer = recoverPersonalSigner(digest, tx.signature)
+      return signer !== undefined && equalBytes(signer, sender.address)
+    }
     if (sender.kind === 'node') {
       if (tx.signature.length !== NODE_SIGNATURE_LEN) return false
       return ed25519.verify(tx.signature, digest, sender.key, { zip215: false })
