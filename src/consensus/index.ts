@@ -1,0 +1,44 @@
+/**
+ * Ordering (src/consensus): the mempool, the solo orderer with the node's epoch duty, and the
+ * claim settler that brings the DA pool's claims on chain. A committee orderer (Narwhal and
+ * Bullshark, DESIGN.md "Consensus") comes behind the same `Orderer` face.
+ */
+export {
+  readCommittee,
+  readMetadata,
+  readNonce,
+  readParam,
+  readSettledIndex,
+} from './chain-reads.ts'
+export {
+  type ClaimSettler,
+  type ClaimSettlerOptions,
+  createClaimSettler,
+  MAX_CLAIMS_PER_TRANSACTION,
+} from './claim-settler.ts'
+export {
+  beaconRevealOf,
+  createEpochDuty,
+  type EpochDuty,
+  type EpochDutyOptions,
+  type EpochDutyResult,
+} from './epoch-duty.ts'
+export { ConsensusError, type ConsensusErrorCode } from './errors.ts'
+export {
+  DEFAULT_MEMPOOL_MAX_BYTES,
+  DEFAULT_MEMPOOL_MAX_COUNT,
+  DEFAULT_MEMPOOL_MAX_PER_SENDER,
+  Mempool,
+  type MempoolCandidate,
+  type MempoolOptions,
+  type PendingTransaction,
+} from './mempool.ts'
+export { createNodeSender, type NodeSender } from './node-sender.ts'
+export type { Orderer, SubmitOptions } from './orderer.ts'
+export {
+  createSoloOrderer,
+  DEFAULT_MAX_BLOCK_BYTES,
+  type SoloOrderer,
+  type SoloOrdererOptions,
+} from './solo-orderer.ts'
+export { defaultSetTimer, type SetTimer } from './timer.ts'

@@ -1,0 +1,265 @@
+/**
+ * The solo orderer (`--consensus solo`, issue 15): one node orders the transactions it receives
+ * into blocks itself, like a development chain, executes them and serves the results. A real
+ * ordering mode for one-node devnets and tests; a committee orderer plugs in behind the same
+ * `Orderer` face.
+ *
+ * Every `blockMs` it runs the epoch duty (the node is the whole committee, so it signals the
+ * epoch change and plays the beacon itself), takes up to `maxBlockTransactions` from the
+ * mempool and, when there are any (or the beacon needs a block to move on), executes the block
+ * { chainId, height: head + 1, parent: head hash, timestampMs: max(now, head's), transactions }.
+ * Blocks are built and executed strictly one at a time; `stop` waits for the one in flight.
+ */
+import { bytesToHex } from '@noble/hashes/utils.js'
+import { type Logger, noopLogger } from '../core/logger.ts'
+import type { Metrics } from '../core/metrics.ts'
+import type { BlockBody, ChainExecutor, ChainHead, Digest, ExecutedBlock } from '../state/model.ts'
+import {
+  decodeTransaction,
+  senderId,
+  TransactionError,
+  transactionDigest,
+  verifyTransactionSignature,
+} from '../state/transaction.ts'
+import { readNonce } from './chain-reads.ts'
+import { createEpochDuty, type EpochDuty } from './epoch-duty.ts'
+import { ConsensusError } from './errors.ts'
+import { Mempool, type MempoolOptions } from './mempool.ts'
+import { createNodeSender } from './node-sender.ts'
+import type { Orderer } from './orderer.ts'
+import { defaultSetTimer, type SetTimer } from './timer.ts'
+
+/** Default bound on a block's bytes: 64 transactions of the largest size. */
+export const DEFAULT_MAX_BLOCK_BYTES = 8 * 1024 * 1024
+
+export interface SoloOrdererOptions {
+  readonly executor: ChainExecutor
+  /** The node's Ed25519 seed (32 bytes): signs its epoch-change and beacon transactions. */
+  readonly nodeSeed: Uint8Array
+  /** Milliseconds between blocks (at most one block per period). */
+  readonly blockMs: number
+  readonly maxBlockTransactions: number
+  readonly maxBlockBytes?: number
+  readonly mempool?: MempoolOptions
+  /** The clock (ms since the Unix epoch) blocks are stamped with and epochs timed by. */
+  readonly now?: () => number
+  readonly setTimer?: SetTimer
+  /** Play the committee's part in the epoch change (default true). */
+  readonly epochDuty?: boolean
+  readonly logger?: Logger
+  readonly metrics?: Metrics
+}
+
+export interface SoloOrderer extends Orderer {
+  /** Transactions waiting. */
+  readonly mempoolSize: number
+  /**
+   * Runs one round now, in turn with the timer's: the epoch duty, then a block if there is
+   * anything to put in it. Resolves with the block, or undefined when none was due.
+   */
+  produceBlock(): Promise<ExecutedBlock | undefined>
+  /** Arms the block timer. */
+  start(signal?: AbortSignal): void
+  /** Stops the timer and waits for the round in flight; every later call is refused. */
+  stop(): Promise<void>
+}
+
+export function createSoloOrderer(options: SoloOrdererOptions): SoloOrderer {
+  const { executor, nodeSeed, blockMs, maxBlockTransactions } = options
+  const maxBlockBytes = options.maxBlockBytes ?? DEFAULT_MAX_BLOCK_BYTES
+  const now = options.now ?? Date.now
+  const setTimer = options.setTimer ?? defaultSetTimer
+  const logger = options.logger ?? noopLogger
+  if (!Number.isFinite(blockMs) || blockMs < 0) {
+    throw new RangeError(`blockMs must be a non-negative number, got ${blockMs}`)
+  }
+  if (!Number.isSafeInteger(maxBlockTransactions) || maxBlockTransactions < 1) {
+    throw new RangeError(`maxBlockTransactions must be a positive integer`)
+  }
+  const mempool = new Mempool(options.mempool)
+  const blockListeners = new Set<(block: ExecutedBlock) => void>()
+  const epochListeners = new Set<(epoch: number, signal: AbortSignal) => Promise<void> | void>()
+  const stopping = new AbortController()
+  let started = false
+  let stopped = false
+  let disarm: (() => void) | undefined
+  /** The rounds, one after another: each waits for the one before. */
+  let rounds: Promise<unknown> = Promise.resolve()
+
+  const blocksMade = options.metrics?.counter({
+    name: 'fulmen_chain_blocks_total',
+    help: 'Blocks this node ordered and executed',
+  })
+  const transactionsMade = options.metrics?.counter({
+    name: 'fulmen_chain_transactions_total',
+    help: 'Transactions in the blocks this node ordered',
+  })
+  options.metrics?.gauge({
+    name: 'fulmen_mempool_transactions',
+    help: 'Transactions waiting in the mempool',
+    collect: () => mempool.size,
+  })
+
+  const stoppedError = () => new ConsensusError('ORDERER_STOPPED', 'the orderer has stopped')
+
+  const orderer: SoloOrderer = {
+    name: 'orderer',
+
+    get head(): ChainHead {
+      return executor.head
+    },
+
+    get mempoolSize() {
+      return mempool.size
+    },
+
+    async submit(bytes, submitOptions = {}) {
+      const { signal } = submitOptions
+      if (stopped) throw stoppedError()
+      signal?.throwIfAborted()
+      // Size, shape and signature: TransactionError (TX_TOO_LARGE, TX_MALFORMED, TX_BAD_SIGNATURE).
+      const tx = decodeTransaction(bytes)
+      if (tx.payload.chainId !== executor.head.chainId) {
+        throw new ConsensusError(
+          'TX_WRONG_CHAIN',
+          `the transaction is for chain ${tx.payload.chainId}, this is chain ${executor.head.chainId}`,
+        )
+      }
+      if (!verifyTransactionSignature(tx)) {
+        throw new TransactionError(
+          'TX_BAD_SIGNATURE',
+          'the signature does not verify for the sender',
+        )
+      }
+      const digest = transactionDigest(tx.payload)
+      const [stateNonce, executed] = await Promise.all([
+        readNonce(executor, tx.payload.sender),
+        executor.transaction(digest),
+      ])
+      if (stopped) throw stoppedError()
+      signal?.throwIfAborted()
+      if (executed !== undefined) {
+        throw new ConsensusError(
+          'MEMPOOL_DUPLICATE',
+          `transaction ${bytesToHex(digest)} was executed at height ${executed.height}`,
+        )
+      }
+      mempool.add(
+        { digest, bytes, sender: senderId(tx.payload.sender), nonce: tx.payload.nonce },
+        stateNonce,
+      )
+      return digest
+    },
+
+    pending: (digest: Digest) => mempool.has(digest),
+
+    async nextNonce(sender) {
+      return mempool.nextNonce(senderId(sender), await readNonce(executor, sender))
+    },
+
+    onBlock(listener) {
+      blockListeners.add(listener)
+      return () => blockListeners.delete(listener)
+    },
+
+    beforeEpochChange(listener) {
+      epochListeners.add(listener)
+      return () => epochListeners.delete(listener)
+    },
+
+    produceBlock() {
+      if (stopped) return Promise.reject(stoppedError())
+      const round = rounds.then(runRound)
+      rounds = round.catch(() => {})
+      return round
+    },
+
+    start() {
+      if (started) return
+      started = true
+      if (!stopped) arm()
+    },
+
+    async stop() {
+      stopped = true
+      stopping.abort(stoppedError())
+      disarm?.()
+      disarm = undefined
+      await rounds
+    },
+  }
+
+  const duty: EpochDuty | undefined =
+    options.epochDuty === false
+      ? undefined
+      : createEpochDuty({
+          executor,
+          sender: createNodeSender(orderer, nodeSeed),
+          nodeSeed,
+          now,
+          logger: logger.child({ component: 'epoch-duty' }),
+          beforeChangeEpoch: async (epoch, signal) => {
+            for (const listener of [...epochListeners]) {
+              try {
+                await listener(epoch, signal)
+              } catch (e) {
+                // The epoch still changes: what the listener missed goes into the next one.
+                logger.warn({ err: e, epoch }, 'a listener before the epoch change failed')
+              }
+            }
+          },
+        })
+
+  async function runRound(): Promise<ExecutedBlock | undefined> {
+    let needsBlock = false
+    if (duty !== undefined) {
+      try {
+        needsBlock = (await duty.run(stopping.signal)).needsBlock
+      } catch (e) {
+        if (stopping.signal.aborted) return undefined
+        // The duty is tried again before the next block.
+        logger.warn({ err: e }, 'the epoch duty failed')
+      }
+    }
+    const taken = mempool.take(maxBlockTransactions, maxBlockBytes)
+    if (taken.length === 0 && !needsBlock) return undefined
+    const head = executor.head
+    const body: BlockBody = {
+      chainId: head.chainId,
+      height: head.height + 1,
+      parent: head.hash,
+      timestampMs: Math.max(now(), head.timestampMs),
+      transactions: taken.map((t) => t.bytes),
+    }
+    const block = await executor.execute(body)
+    mempool.applyReceipts(block.receipts)
+    // Whatever the receipts did not name (bytes that did not decode there) goes as well.
+    mempool.drop(taken.map((t) => t.digest))
+    blocksMade?.inc()
+    transactionsMade?.inc(taken.length)
+    for (const listener of [...blockListeners]) {
+      try {
+        listener(block)
+      } catch (e) {
+        logger.warn({ err: e, height: block.header.height }, 'a block listener failed')
+      }
+    }
+    return block
+  }
+
+  function arm(): void {
+    disarm = setTimer(() => {
+      disarm = undefined
+      orderer
+        .produceBlock()
+        .catch((e) => {
+          if (!stopped) logger.error({ err: e }, 'a block failed; trying again next period')
+        })
+        .finally(() => {
+          if (!stopped) arm()
+        })
+    }, blockMs)
+  }
+
+  return orderer
+}
