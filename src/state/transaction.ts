@@ -331,12 +331,11 @@ function signatureLength(sender: Sender): number {
   return sender.kind === 'account' ? ACCOUNT_SIGNATURE_LEN : NODE_SIGNATURE_LEN
 }
 
-/** The CBOR encoder hands back a Node Buffer in Node: the same bytes as a plain Uint8Array, so
- * callers see one type in Node and in a browser. */
+/** The CBOR encoder hands back a Node Buffer in Node (possibly a view of a shared pool): the
+ * same bytes copied into a plain Uint8Array of their own, so callers see one type in Node and in
+ * a browser and `.buffer` holds nothing else. */
 function plain(bytes: Uint8Array): Uint8Array {
-  return bytes.constructor === Uint8Array
-    ? bytes
-    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  return bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes)
 }
 
 /** The payload's canonical bytes: what the digest hashes. Throws TX_MALFORMED on a bad shape. */
@@ -585,11 +584,16 @@ export function personalMessageHash(message: Uint8Array): Uint8Array {
   return keccak_256(data)
 }
 
-/** keccak256(x ‖ y of the uncompressed key)[12..]; takes a 33-byte compressed or 65-byte key. */
+/**
+ * keccak256(x ‖ y)[12..]: the Ethereum address of a secp256k1 public key, given compressed (33
+ * bytes), uncompressed (65, 0x04 first) or as the bare x ‖ y (64) some wallets return.
+ */
 export function accountAddress(secp256k1PublicKey: Uint8Array): Address {
   let uncompressed: Uint8Array
   try {
-    uncompressed = secp256k1.Point.fromBytes(secp256k1PublicKey).toBytes(false)
+    let key = secp256k1PublicKey
+    if (key instanceof Uint8Array && key.length === 64) key = Uint8Array.of(4, ...key)
+    uncompressed = secp256k1.Point.fromBytes(key).toBytes(false)
   } catch (e) {
     throw new StateError('STATE_INVALID_ARGUMENT', 'not a secp256k1 public key', { cause: e })
   }
