@@ -2,7 +2,19 @@
  * The chain state (issue 15). So far: its authenticated map (a compacted binary sparse Merkle
  * tree over BLAKE3, persisted in a KvStore) and the proofs a browser checks against a root.
  */
+
+export { blockHash, blockToJson, bodyFromJson, headerToJson, receiptToJson } from './block.ts'
+export { type BlockContext, BlockState } from './block-state.ts'
 export { StateError, type StateErrorCode } from './errors.ts'
+export {
+  type ExecuteOptions,
+  MAX_BLOCK_TRANSACTIONS,
+  StateExecutor,
+  type StateExecutorOptions,
+} from './executor.ts'
+export { checkGenesis, genesisHash, genesisToJson, PARAM_NAMES, parseGenesis } from './genesis.ts'
+export type * from './model.ts'
+export { DEFAULT_PARAMS, DEVNET_PARAMS } from './params.ts'
 export { EMPTY_HASH as EMPTY_STATE_ROOT, keyPath } from './state-hash.ts'
 export {
   checkStateProof,
@@ -20,6 +32,17 @@ export {
   type StateTreeOptions,
   type StateVersion,
 } from './state-tree.ts'
+export {
+  decodeEntry,
+  encodeEntry,
+  entryToJson,
+  isTableName,
+  METADATA_KEY,
+  parseTableKey,
+  TABLES,
+  type TableEntries,
+  tableKeys,
+} from './tables.ts'
 export {
   accountAddress,
   accountAddressOfSecretKey,

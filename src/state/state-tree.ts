@@ -236,12 +236,13 @@ export class StateTree {
   /**
    * Applies `changes` (a later change of the same table and key wins) as one new version,
    * written in one atomic batch, and returns it. A commit that changes nothing still makes a
-   * version, with the same root. `alongside` are other records of the caller's (outside the
-   * tree's prefix) written in the same batch, so that they and the version land together.
+   * version, with the same root. `alongside` gives other records of the caller's (outside the
+   * tree's prefix), made once the new root is known, written in the same batch: they and the
+   * version land together or not at all.
    */
   commit(
     changes: Iterable<StateChange>,
-    alongside: readonly KvOperation[] = [],
+    alongside?: (version: StateVersion) => readonly KvOperation[],
   ): Promise<StateVersion> {
     // Read (and copied) now: the caller may reuse its buffers once this returns.
     let sorted: PathChange[]
@@ -271,7 +272,7 @@ export class StateTree {
 
   async #commit(
     changes: readonly PathChange[],
-    alongside: readonly KvOperation[],
+    alongside: ((version: StateVersion) => readonly KvOperation[]) | undefined,
   ): Promise<StateVersion> {
     const version = this.#latest.version + 1
     const created = new Map<string, { hash: Uint8Array; node: Uint8Array }>()
@@ -303,7 +304,7 @@ export class StateTree {
       ops.push({ type: 'put', key: this.#staleKey(version), value: stale })
     }
     ops.push({ type: 'put', key: this.#rootKey(version), value: root })
-    for (const op of alongside) ops.push(op)
+    if (alongside !== undefined) for (const op of alongside({ version, root })) ops.push(op)
     await this.#store.batch(ops)
     this.#latest = { version, root }
     return this.#latest
