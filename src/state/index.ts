@@ -50,6 +50,7 @@ export {
   decodeTransaction,
   encodePayload,
   encodeTransaction,
+  isValidNodeKey,
   MAX_CLAIMS,
   MAX_CONTENT_DIGESTS,
   MAX_NODE_ADDRESS_CHARS,

@@ -9,6 +9,7 @@
 
 import * as dagCbor from '@ipld/dag-cbor'
 import { bls12_381 } from '@noble/curves/bls12-381.js'
+import { ed25519 } from '@noble/curves/ed25519.js'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { blake3 } from '@noble/hashes/blake3.js'
 import { keccak_256 } from '@noble/hashes/sha3.js'
@@ -39,6 +40,7 @@ import {
   decodeTransaction,
   encodePayload,
   encodeTransaction,
+  isValidNodeKey,
   MAX_CLAIMS,
   MAX_CONTENT_DIGESTS,
   MAX_NODE_ADDRESSES,
@@ -691,6 +693,25 @@ describe('node signatures (Ed25519 over the digest)', () => {
   })
 })
 
+describe('node keys', () => {
+  test('isValidNodeKey takes real keys and refuses small-order points, non-canonical encodings and wrong lengths', () => {
+    for (const key of TEST_NODE_KEYS) expect(isValidNodeKey(key)).toBe(true)
+    // The identity (y = 1) and the point of order 2 (y = −1): small order.
+    const identity = new Uint8Array(32)
+    identity[0] = 1
+    const orderTwo = hexToBytes('ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f')
+    expect(ed25519.Point.fromBytes(orderTwo).isSmallOrder()).toBe(true)
+    // y = p (non-canonical: ≥ the field prime)
+    const nonCanonical = hexToBytes(
+      'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+    )
+    for (const key of [identity, orderTwo, nonCanonical, new Uint8Array(31), new Uint8Array(33)]) {
+      expect(isValidNodeKey(key)).toBe(false)
+    }
+    expect(isValidNodeKey(null as unknown as Uint8Array)).toBe(false)
+  })
+})
+
 describe('BLS proofs of possession (min-sig, POP DST)', () => {
   const a = makeBlsKey(new Uint8Array(32).fill(1))
   const b = makeBlsKey(new Uint8Array(32).fill(2))
@@ -744,5 +765,17 @@ describe('BLS proofs of possession (min-sig, POP DST)', () => {
       false,
     )
     expect(verifyBlsPossession(null as unknown as Uint8Array, proofA)).toBe(false)
+  })
+
+  test('points on the curves but outside the prime-order subgroups are refused', () => {
+    // x = 2 on E2 (y² = x³ + 4(1 + i)) and x = 4 on E1 (y² = x³ + 4), compressed: on the curve,
+    // not in the subgroup (found by trying small x; noble says which check fails).
+    const rogueKey = hexToBytes(`80${'00'.repeat(94)}02`)
+    const rogueProof = hexToBytes(`80${'00'.repeat(46)}04`)
+    expect(() => bls12_381.G2.Point.fromBytes(rogueKey)).toThrow(/prime-order subgroup/)
+    expect(() => bls12_381.G1.Point.fromBytes(rogueProof)).toThrow(/prime-order subgroup/)
+    expect(verifyBlsPossession(rogueKey, proofA)).toBe(false)
+    expect(verifyBlsPossession(a.publicKey, rogueProof)).toBe(false)
+    expect(verifyBlsPossession(rogueKey, rogueProof)).toBe(false)
   })
 })

@@ -627,6 +627,22 @@ export function personalSign(message: Uint8Array, secp256k1SecretKey: Uint8Array
   return signature
 }
 
+/**
+ * Is `key` an Ed25519 public key a node may be registered under: 32 bytes, a canonical encoding
+ * of a curve point, not of small order? A small-order key has no secret behind it and a
+ * signature under it can verify for many messages, so whoever knows that can sign for the node;
+ * the executor checks this when a stake registers a node (a check per signature would cost a
+ * point decompression each time).
+ */
+export function isValidNodeKey(key: Uint8Array): boolean {
+  try {
+    if (!(key instanceof Uint8Array) || key.length !== NODE_KEY_LEN) return false
+    return !ed25519.Point.fromBytes(key, false).isSmallOrder()
+  } catch {
+    return false
+  }
+}
+
 /** Signs as a wallet's `personal_sign(digest)` would: r ‖ s ‖ v, low s, v ∈ {27, 28}. */
 export function signAccountTransaction(
   p: TransactionPayload,
