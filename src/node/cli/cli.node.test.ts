@@ -399,13 +399,24 @@ describe.concurrent('help, version and usage errors', () => {
       const r = await fulmen(args)
       expect(r.status).toBe(0)
       expect(r.stderr).toBe('')
-      for (const name of ['hash', 'tree', 'proof', 'cid', 'help']) {
+      for (const name of [
+        'hash',
+        'tree',
+        'proof',
+        'cid',
+        'keys',
+        'tx',
+        'state',
+        'chain',
+        'devnet',
+        'help',
+      ]) {
         expect(r.stdout).toMatch(new RegExp(`^ {2}${name}\\s`, 'm'))
       }
     }
   })
 
-  test.each(['hash', 'tree', 'proof', 'cid'])(
+  test.each(['hash', 'tree', 'proof', 'cid', 'keys', 'tx', 'state', 'chain', 'devnet'])(
     'help %s, and --help after the command',
     async (name) => {
       const a = await fulmen(['help', name])

@@ -152,4 +152,135 @@ Options:
   -h, --help             Show this help`,
     load: () => import('./commands/fetch.ts'),
   },
+  {
+    name: 'keys',
+    summary: 'Make or show chain keys: accounts (secp256k1), node identities, BLS keys',
+    help: `Usage: fulmen keys account new --out FILE [--json]
+       fulmen keys account show --key FILE [--json]
+       fulmen keys node new --out FILE [--json]
+       fulmen keys node show --key FILE [--json]
+       fulmen keys bls new --out FILE [--json]
+
+account  A secp256k1 secret key (64 hex digits) in FILE; prints the account's 0x address,
+         which Ethereum wallets compute the same way.
+node     A node identity (Ed25519, libp2p's key file): copied to <data-dir>/identity.key it is
+         the node's peer id; prints the node key (hex) and the peer id.
+bls      A BLS12-381 secret key (hex), for a node's first stake (fulmen tx stake --bls-key).
+
+Key files are created with mode 0600 and never overwritten (an existing FILE is an error).
+
+Options:
+  --out FILE  Where to write the new key
+  --key FILE  The key file to read
+  --json      Print the result as JSON
+  -h, --help  Show this help`,
+    load: () => import('./commands/keys.ts'),
+  },
+  {
+    name: 'tx',
+    summary: 'Sign and send a chain transaction, wait for its receipt',
+    help: `Usage: fulmen tx METHOD [method options] --key FILE --from URL [--json] [--no-wait]
+       fulmen tx receipt DIGEST --from URL [--wait] [--json]
+
+Builds the transaction, reads the chain id (GET /chain/head) and the sender's nonce
+(GET /chain/state/...) from the node, signs it with the key in FILE, submits it
+(POST /chain/tx) and waits for its receipt. Exits 1 with the revert code (TX_NONCE,
+TX_INSUFFICIENT_BALANCE, ...) when the transaction did not take effect.
+
+Methods (amounts in tokens, 18 decimals: 1.5; tokens FLK or USDC):
+  deposit --to 0xADDR --amount A [--token T]    Mint (the genesis bridge key only)
+  transfer --to 0xADDR --amount A [--token T]   Send tokens
+  register-client-key [--client-key FILE | --client-public-key HEX]
+                                                Pay for what a client key acknowledges
+                                                (default: the key 'fulmen fetch' uses)
+  stake --node NODE --amount A [--bls-key FILE --address ADDR...]
+                                                Stake FLK on a node; the first stake
+                                                registers it (BLS key and addresses)
+  stake-lock --node NODE --epochs N             Lock the node's stake for N epochs
+  unstake --node NODE --amount A                Start unstaking
+  withdraw --node NODE [--to 0xADDR]            Withdraw what finished unstaking
+  opt-in | opt-out                              Node-signed: --key is the node's identity
+                                                file (<data-dir>/identity.key)
+  param --name NAME --value N                   Change a protocol parameter (governance
+                                                key only; N in base units / millionths)
+NODE is the node key (64 hex digits) or its peer id.
+
+Options:
+  --key FILE      The signer's key: an account key (fulmen keys account new), or a
+                  node identity for opt-in and opt-out
+  --from URL      The node's HTTP gateway (FULMEN_GATEWAY), e.g. http://127.0.0.1:4069
+  --json          Print the receipt as JSON
+  --no-wait       Print the digest once the node accepted it; do not wait
+  --timeout TIME  How long to wait for the receipt: 60, 60s, 500ms, 2m (default 60s)
+  -h, --help      Show this help`,
+    load: () => import('./commands/tx.ts'),
+  },
+  {
+    name: 'state',
+    summary: 'Read a chain state entry from a node, checking its proof',
+    help: `Usage: fulmen state TABLE KEY --from URL [--proof] [--json]
+
+Asks the node (GET /chain/state/<table>/<key>) for one entry of the latest state. With
+--proof, checks the entry's proof (or the proof of its absence) against the state root
+the node answered with, and prints the entry, the proof and the root; a proof that does
+not check exits 1 (STATE_PROOF_MISMATCH).
+
+Tables and their keys (aliases first):
+  account 0xADDR             accounts: balances (FLK, stables) and nonce
+  node NODE                  nodes: owner, stake, locks, participation (NODE: hex or peer id)
+  epoch                      metadata "chain": epoch, height, beacon phase, supply
+  committee [EPOCH]          committees (default: the current epoch)
+  served NODE [EPOCH [C]]    served work of a node (default: current epoch, commodity 0)
+  param NAME                 params
+  client-key HEX             clientKeys: the account that pays for a client key
+  price C                    prices (0 bandwidth, 1 compute)
+  <table> <key>              any table by its name (accounts, nodes, metadata, committees,
+                             params, served, epochTotals, reputation, executed, ...)
+
+Options:
+  --from URL  The node's HTTP gateway (FULMEN_GATEWAY)
+  --proof     Check the proof; print it and the root
+  --json      Print {table, key, height, root, value, entry[, proof, verified]}
+  -h, --help  Show this help`,
+    load: () => import('./commands/state.ts'),
+  },
+  {
+    name: 'chain',
+    summary: "Show a node's latest block (head) or a block by height",
+    help: `Usage: fulmen chain head --from URL [--json]
+       fulmen chain block HEIGHT --from URL [--json]
+
+head   The latest executed block: chain id, epoch, height, hash, state root, time.
+       --json prints {"chainId","epoch","height","hash","stateRoot","timestampMs"}.
+block  One block: its header, transactions and receipts.
+
+Options:
+  --from URL  The node's HTTP gateway (FULMEN_GATEWAY)
+  --json      Print JSON
+  -h, --help  Show this help`,
+    load: () => import('./commands/chain.ts'),
+  },
+  {
+    name: 'devnet',
+    summary: 'Run a local chain: keys, genesis and nodes, until Ctrl-C',
+    help: `Usage: fulmen devnet start --dir DIR [--nodes N] [--edge M] [--epoch-ms MS] [--host ADDR]
+
+Writes the keys of a development chain into DIR (node identities in each node's data
+dir; bridge, governance and demo account keys in DIR/keys), DIR/genesis.json, then
+starts N committee nodes (node-1 orders the blocks itself: --consensus solo; the
+others follow it) and M edge nodes that follow too, as 'fulmen node start' processes.
+Once every node answers GET /chain/head, writes DIR/devnet.json:
+  {"genesis": "<path>", "nodes": [{"name", "role", "gateway", "multiaddr", "dataDir"}]}
+and runs until SIGINT or SIGTERM, then stops the nodes. Run again on the same DIR, it
+reuses the keys and genesis and the nodes resume their chain.
+
+Options:
+  --dir DIR        Where keys, genesis, data dirs and devnet.json go (required)
+  --nodes N        Committee nodes (default 1)
+  --edge M         Edge nodes (default 0)
+  --epoch-ms MS    Epoch length in milliseconds (default 120000)
+  --host ADDR      Listen address of the nodes (default 127.0.0.1)
+  -h, --help       Show this help`,
+    load: () => import('./commands/devnet.ts'),
+  },
 ]

@@ -1,0 +1,297 @@
+/**
+ * `fulmen devnet start`: the nodes of a prepared devnet (devnet-genesis.ts) as real
+ * `fulmen node start` processes. The first committee node orders the blocks (`solo`); every
+ * other node follows it. Once each answers `GET /chain/head`, DIR/devnet.json says where they
+ * are. Each node's stderr (its JSON log lines) is appended to `<data dir>/node.log`.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { createWriteStream, type WriteStream } from 'node:fs'
+import { rename, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { DevnetError, type DevnetLayout, type DevnetRole } from './devnet-genesis.ts'
+
+export const DEVNET_FILE = 'devnet.json'
+export const NODE_LOG = 'node.log'
+
+export interface DevnetNodeInfo {
+  readonly name: string
+  readonly role: DevnetRole
+  readonly gateway: string
+  readonly multiaddr: string
+  readonly dataDir: string
+  readonly peerId: string
+}
+
+/** DIR/devnet.json. */
+export interface DevnetDescription {
+  readonly genesis: string
+  readonly chainId: number
+  readonly nodes: readonly DevnetNodeInfo[]
+  readonly accounts: Readonly<Record<string, { readonly key: string; readonly address: string }>>
+}
+
+export interface RunningDevnet {
+  readonly description: DevnetDescription
+  /** Resolves when a node exits that was not asked to (its name and exit). */
+  readonly unexpectedExit: Promise<{ name: string; code: number | null; signal: string | null }>
+  /** SIGTERM to every node, the followers first; SIGKILL after `timeoutMs`. */
+  stop(timeoutMs?: number): Promise<void>
+}
+
+export interface StartDevnetOptions {
+  readonly layout: DevnetLayout
+  readonly host?: string
+  /** The `fulmen` entry point to run nodes with (default: the script this process runs). */
+  readonly cli?: string
+  /** Progress lines for people. */
+  readonly log?: (line: string) => void
+  /** How long one node may take to print its address and answer its head (default 60 s). */
+  readonly timeoutMs?: number
+  /** Environment for the nodes, on top of this process's. */
+  readonly env?: Record<string, string>
+  /** Aborting during the start stops the nodes started so far and rejects. */
+  readonly signal?: AbortSignal
+}
+
+interface Child {
+  readonly name: string
+  readonly process: ChildProcess
+  readonly log: WriteStream
+  readonly exit: Promise<{ code: number | null; signal: string | null }>
+  stopping: boolean
+  stdout: string
+  stderr: string
+}
+
+function tail(text: string, n = 20): string {
+  const lines = text.trimEnd().split('\n')
+  return lines.slice(-n).join('\n')
+}
+
+/** Spawns one node and resolves with what it printed (peer id, http, ws multiaddr). */
+async function launch(
+  options: StartDevnetOptions,
+  node: DevnetLayout['nodes'][number],
+  chainEnv: Record<string, string>,
+  register: (child: Child) => void,
+): Promise<{ child: Child; peerId: string; gateway: string; multiaddr: string }> {
+  options.signal?.throwIfAborted()
+  const cli = options.cli ?? process.argv[1]!
+  const args = [
+    ...process.execArgv,
+    cli,
+    'node',
+    'start',
+    '--data-dir',
+    node.dataDir,
+    '--host',
+    options.host ?? '127.0.0.1',
+    '--http-port',
+    '0',
+    '--ws-port',
+    '0',
+    '--webrtc-port',
+    '0',
+  ]
+  const log = createWriteStream(join(node.dataDir, NODE_LOG), { flags: 'a' })
+  log.on('error', () => {})
+  const env: NodeJS.ProcessEnv = {}
+  // Only this devnet's settings: a FULMEN_* of the caller (another data dir, a port) would
+  // make every node the same one.
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FULMEN_')) env[k] = v
+  const proc = spawn(process.execPath, args, {
+    env: { ...env, ...options.env, ...chainEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: a terminal's Ctrl-C reaches the devnet, which stops each node once.
+    detached: true,
+  })
+  const child: Child = {
+    name: node.name,
+    process: proc,
+    log,
+    exit: new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal }))),
+    stopping: false,
+    stdout: '',
+    stderr: '',
+  }
+  register(child)
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    child.stdout += d
+  })
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    child.stderr = (child.stderr + d).slice(-64 * 1024)
+    log.write(d)
+  })
+  const timeoutMs = options.timeoutMs ?? 60_000
+  const printed = await new Promise<{ peerId: string; gateway: string; multiaddr: string }>(
+    (resolve, reject) => {
+      const timer = setTimeout(() => {
+        proc.kill('SIGKILL')
+        reject(
+          new DevnetError(
+            'DEVNET_START_FAILED',
+            `${node.name} did not start in ${timeoutMs} ms:\n${tail(child.stderr)}`,
+          ),
+        )
+      }, timeoutMs)
+      const check = () => {
+        const m = /^fulmen node (\S+)\n {2}http {4}(http:\/\/\S+)\n/m.exec(child.stdout)
+        const ws = /^ {2}libp2p {2}(\S+\/ws\/p2p\/\S+)$/m.exec(child.stdout)
+        if (m === null || ws === null) return
+        clearTimeout(timer)
+        proc.stdout!.off('data', check)
+        resolve({ peerId: m[1]!, gateway: m[2]!, multiaddr: ws[1]! })
+      }
+      proc.stdout!.on('data', check)
+      void child.exit.then(({ code, signal }) => {
+        clearTimeout(timer)
+        reject(
+          new DevnetError(
+            'DEVNET_START_FAILED',
+            `${node.name} exited (${code ?? signal}) before it started:\n${tail(child.stderr)}`,
+          ),
+        )
+      })
+    },
+  )
+  return { child, ...printed }
+}
+
+/** Polls `GET /chain/head` until the node answers it. */
+async function waitForHead(name: string, gateway: string, timeoutMs: number, child: Child) {
+  const deadline = Date.now() + timeoutMs
+  let last = ''
+  for (;;) {
+    if (child.process.exitCode !== null || child.process.signalCode !== null) {
+      throw new DevnetError('DEVNET_START_FAILED', `${name} exited:\n${tail(child.stderr)}`)
+    }
+    try {
+      const res = await fetch(`${gateway}/chain/head`, { signal: AbortSignal.timeout(2000) })
+      const text = await res.text()
+      if (res.ok) return JSON.parse(text) as { chainId: number; height: number }
+      last = `${res.status} ${text.slice(0, 200)}`
+    } catch (e) {
+      last = (e as Error).message
+    }
+    if (Date.now() > deadline) {
+      throw new DevnetError(
+        'DEVNET_START_FAILED',
+        `${name} (${gateway}) did not answer GET /chain/head in ${timeoutMs} ms (last: ${last})`,
+      )
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}
+
+async function stopChild(child: Child, timeoutMs: number): Promise<void> {
+  child.stopping = true
+  if (child.process.exitCode === null && child.process.signalCode === null) {
+    child.process.kill('SIGTERM')
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const killed = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      child.process.kill('SIGKILL')
+      resolve()
+    }, timeoutMs)
+  })
+  await Promise.race([child.exit, killed])
+  clearTimeout(timer)
+  await child.exit
+  await new Promise<void>((resolve) => child.log.end(() => resolve()))
+}
+
+/** Starts the devnet's nodes; rejects (and stops what started) when one does not come up. */
+export async function startDevnet(options: StartDevnetOptions): Promise<RunningDevnet> {
+  const { layout } = options
+  const log = options.log ?? (() => {})
+  const timeoutMs = options.timeoutMs ?? 60_000
+  const children: Child[] = []
+  const infos: DevnetNodeInfo[] = []
+  let exitListener: (e: { name: string; code: number | null; signal: string | null }) => void =
+    () => {}
+  const unexpectedExit = new Promise<{ name: string; code: number | null; signal: string | null }>(
+    (resolve) => {
+      exitListener = resolve
+    },
+  )
+  const stop = async (stopTimeoutMs = 20_000) => {
+    // Followers first: the node they follow stays up while they stop.
+    await Promise.all(children.slice(1).map((c) => stopChild(c, stopTimeoutMs)))
+    if (children[0] !== undefined) await stopChild(children[0], stopTimeoutMs)
+  }
+  // Whatever happens to this process, no node outlives it (they run in their own groups).
+  const killAll = () => {
+    for (const c of children) if (c.process.exitCode === null) c.process.kill('SIGKILL')
+  }
+  process.once('exit', killAll)
+  const aborted = new Promise<never>((_, reject) => {
+    const fail = () => reject(options.signal?.reason ?? new Error('aborted'))
+    if (options.signal?.aborted) fail()
+    options.signal?.addEventListener('abort', fail, { once: true })
+  })
+  aborted.catch(() => {})
+  try {
+    await Promise.race([startAll(), aborted])
+  } catch (error) {
+    await stop(5000)
+    throw error
+  }
+  async function startAll(): Promise<void> {
+    const [leader, ...others] = layout.nodes
+    const base = { FULMEN_GENESIS: layout.genesisPath }
+    const register = (c: Child) => void children.push(c)
+    const first = await launch(options, leader!, { ...base, FULMEN_CONSENSUS: 'solo' }, register)
+    await waitForHead(leader!.name, first.gateway, timeoutMs, first.child)
+    infos.push({
+      name: leader!.name,
+      role: leader!.role,
+      gateway: first.gateway,
+      multiaddr: first.multiaddr,
+      dataDir: leader!.dataDir,
+      peerId: first.peerId,
+    })
+    log(`${leader!.name} up (${leader!.role}, orders blocks): ${first.gateway}`)
+    const followEnv = { ...base, FULMEN_CONSENSUS: 'follow', FULMEN_FOLLOW: first.gateway }
+    const started = await Promise.allSettled(
+      others.map(async (node) => {
+        const s = await launch(options, node, followEnv, register)
+        await waitForHead(node.name, s.gateway, timeoutMs, s.child)
+        log(`${node.name} up (${node.role}, follows ${leader!.name}): ${s.gateway}`)
+        return {
+          name: node.name,
+          role: node.role,
+          gateway: s.gateway,
+          multiaddr: s.multiaddr,
+          dataDir: node.dataDir,
+          peerId: s.peerId,
+        }
+      }),
+    )
+    for (const r of started) {
+      if (r.status === 'rejected') throw r.reason
+      infos.push(r.value)
+    }
+  }
+  for (const child of children) {
+    void child.exit.then(({ code, signal }) => {
+      if (!child.stopping) exitListener({ name: child.name, code, signal })
+    })
+  }
+  const description: DevnetDescription = {
+    genesis: layout.genesisPath,
+    chainId: layout.genesis.chainId,
+    nodes: infos,
+    accounts: Object.fromEntries(
+      [layout.bridge, layout.governance, layout.operator, ...layout.accounts].map((a) => [
+        a.name,
+        { key: a.path, address: `0x${Buffer.from(a.key.address).toString('hex')}` },
+      ]),
+    ),
+  }
+  // Written whole then renamed: a reader polling for the file never sees half of it.
+  const path = join(layout.dir, DEVNET_FILE)
+  await writeFile(`${path}.tmp`, `${JSON.stringify(description, null, 2)}\n`)
+  await rename(`${path}.tmp`, path)
+  return { description, unexpectedExit, stop }
+}
