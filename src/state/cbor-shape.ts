@@ -78,6 +78,15 @@ export class RecordReader {
   readonly #read = new Set<string>()
 
   constructor(record: CborRecord, what: string, fail: FailWith) {
+    // Nested values come straight from decoded bytes: check they are maps before reading.
+    if (
+      record === null ||
+      typeof record !== 'object' ||
+      Array.isArray(record) ||
+      record instanceof Uint8Array
+    ) {
+      throw fail(`${what} is not a CBOR map`)
+    }
     this.#record = record
     this.#what = what
     this.#fail = fail
