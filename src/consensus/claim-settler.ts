@@ -104,6 +104,7 @@ export function createClaimSettler(options: ClaimSettlerOptions): ClaimSettler {
     // Gone from the mempool without a receipt (its nonce passed, or the node restarted).
     if (orderer.pending(hexToBytes(entry.digest))) return true
     submitted.delete(key)
+    carried.delete(entry.digest)
     return false
   }
 

@@ -5,6 +5,7 @@
  * beacon reveal, epoch + 1) once the injected clock passes the epoch's end.
  */
 import { describe, expect, test } from 'vitest'
+import { createMemoryMetrics } from '../core/metrics.ts'
 import type { ChainExecutor, ExecutedBlock, MethodType } from '../state/model.ts'
 import { decodeEntry, METADATA_KEY } from '../state/tables.ts'
 import { decodeTransaction, encodeTransaction, TransactionError } from '../state/transaction.ts'
@@ -56,7 +57,8 @@ async function balance(executor: ChainExecutor, address: Uint8Array) {
 describe('blocks', () => {
   test('submitted transfers execute in nonce order with ok receipts', async () => {
     const chain = await openTestChain()
-    const solo = await orderer(chain)
+    const metrics = createMemoryMetrics()
+    const solo = await orderer(chain, { metrics })
     const seen: ExecutedBlock[] = []
     solo.onBlock((b) => seen.push(b))
     // Out of order: each waits in the mempool for the nonce before it.
@@ -65,6 +67,7 @@ describe('blocks', () => {
       digests.set(nonce, await solo.submit(transfer(ALICE_SECRET, nonce, BigInt(nonce))))
     }
     expect(solo.pending(digests.get(4)!)).toBe(true)
+    expect(metrics.value('fulmen_mempool_transactions')).toBe(5)
     expect(await solo.nextNonce({ kind: 'account', address: ALICE })).toBe(6)
 
     const genesisHash = chain.executor.head.hash
@@ -81,6 +84,8 @@ describe('blocks', () => {
     expect(seen).toEqual([block])
     expect(solo.pending(digests.get(4)!)).toBe(false)
     expect(solo.mempoolSize).toBe(0)
+    expect(metrics.value('fulmen_mempool_transactions')).toBe(0)
+    expect(metrics.value('fulmen_chain_blocks_total')).toBe(1)
     expect((await balance(chain.executor, BOB))?.stables).toBe(15n)
     expect(chain.executor.head.height).toBe(1)
     expect(await solo.nextNonce({ kind: 'account', address: ALICE })).toBe(6)

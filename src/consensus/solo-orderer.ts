@@ -90,10 +90,6 @@ export function createSoloOrderer(options: SoloOrdererOptions): SoloOrderer {
     name: 'fulmen_chain_blocks_total',
     help: 'Blocks this node ordered and executed',
   })
-  const transactionsMade = options.metrics?.counter({
-    name: 'fulmen_chain_transactions_total',
-    help: 'Transactions in the blocks this node ordered',
-  })
   options.metrics?.gauge({
     name: 'fulmen_mempool_transactions',
     help: 'Transactions waiting in the mempool',
@@ -236,7 +232,6 @@ export function createSoloOrderer(options: SoloOrdererOptions): SoloOrderer {
     // Whatever the receipts did not name (bytes that did not decode there) goes as well.
     mempool.drop(taken.map((t) => t.digest))
     blocksMade?.inc()
-    transactionsMade?.inc(taken.length)
     for (const listener of [...blockListeners]) {
       try {
         listener(block)
