@@ -1,8 +1,9 @@
 /**
  * A full node, composed on the node core (src/host/node-core.ts) as components, in order:
  * store (checked on read, scrubbed in the background) → DA pool → libp2p → sessions (handshake
- * + CDN service) → handshake listener → discovery (tabs' announced roots) → the caller's own
- * components → HTTP gateway → store gauges → runtime file. `startFullNode` starts them in that
+ * + CDN service) → handshake listener → discovery (tabs' announced roots) → the chain (when
+ * the config names a genesis: src/node/chain/chain-node.ts) → the caller's own components →
+ * HTTP gateway → store gauges → runtime file. `startFullNode` starts them in that
  * order (a failure stops what started and rejects with the part's own error); `stop` takes them
  * down in reverse, finishing (or, after the grace period, cutting) open responses and flushing
  * the store, and removes the runtime file last.
@@ -24,6 +25,7 @@ import type { Origin } from '../origin/origin.ts'
 import { createResolver } from '../origin/resolver.ts'
 import type { Service } from '../services/service.ts'
 import type { BlockStore } from '../store/block-store.ts'
+import { type ChainNode, createChainNode } from './chain/chain-node.ts'
 import type { NodeConfig } from './config.ts'
 import { type DaPool, openDaPool } from './das/da-pool.ts'
 import { fullNodeStore } from './full-node-store.ts'
@@ -53,6 +55,8 @@ export interface FullNode {
   readonly sessions: SessionService
   /** Discovery: which connected tabs announced which roots (`/fulmen/providers/1.0.0`). */
   readonly providers: ProviderService
+  /** The chain, when the node was started with a genesis. */
+  readonly chain: ChainNode | undefined
   readonly metrics: NodeMetrics
   readonly logger: Logger
   multiaddrs(): string[]
@@ -151,6 +155,7 @@ export async function startFullNode(
         logger,
         nodeId: peerId,
         providers: (root) => found.lookup(root),
+        ...(chain === undefined ? {} : { chain: chain.api }),
         status: async () => ({
           peerId,
           version: packageJson.version,
@@ -210,6 +215,19 @@ export async function startFullNode(
     metrics,
     logger,
   }
+  const { genesis } = config.chain
+  const chain: ChainNode | undefined =
+    genesis === undefined
+      ? undefined
+      : createChainNode({
+          chain: { ...config.chain, genesis },
+          dataDir: config.dataDir,
+          identity: key,
+          pool: () => core.claims,
+          libp2p: p2p,
+          metrics,
+          logger,
+        })
   const listener = handshakeListener(p2p, () => core.sessions, config.sessions)
   const core: NodeCore<DaPool> = createNodeCore({
     name: 'full node',
@@ -239,6 +257,7 @@ export async function startFullNode(
     components: [
       listener,
       providerPart,
+      ...(chain === undefined ? [] : [chain]),
       ...(options.components?.(parts) ?? []),
       gatewayPart,
       gaugePart,
@@ -274,6 +293,7 @@ export async function startFullNode(
       },
     },
     providers: startedPart(providers, 'discovery'),
+    chain,
     metrics,
     logger,
     multiaddrs: () => node.getMultiaddrs().map(String),

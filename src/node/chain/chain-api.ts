@@ -128,9 +128,12 @@ const STATUS: Readonly<Record<string, number>> = {
   TX_MALFORMED: 400,
   TX_BAD_SIGNATURE: 400,
   TX_WRONG_CHAIN: 400,
+  TX_NONCE: 400,
   TX_TOO_LARGE: 413,
   MEMPOOL_FULL: 503,
   MEMPOOL_DUPLICATE: 409,
+  MEMPOOL_NONCE_GAP: 409,
+  ORDERER_STOPPED: 503,
 }
 
 export interface ChainFailure {

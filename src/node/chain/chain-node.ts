@@ -1,0 +1,307 @@
+/**
+ * The chain on a full node (issue 15): a Component the full node composes when its config names
+ * a genesis. Started, it
+ *
+ *   1. reads and checks the genesis file (parseGenesis),
+ *   2. opens the chain's LevelDB at `<dataDir>/chain` and the state on it (StateExecutor.open
+ *      writes the genesis state into an empty store, resumes at the last block otherwise, and
+ *      refuses a store of another genesis),
+ *   3. orders: `solo` runs the solo orderer (this node orders the transactions it receives) and
+ *      the claim settler (the DA pool's claims go on chain every `settleEveryMs`), both signing
+ *      with the node's Ed25519 identity; `follow` re-executes another node's blocks
+ *      (chain-follower.ts) and forwards transactions to it,
+ *   4. serves `/fulmen/chain/1.0.0` and, through `api`, the gateway's `/chain/...` routes.
+ *
+ * Stopped, it takes them down in reverse and closes the store.
+ */
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import { bytesToHex } from '@noble/hashes/utils.js'
+import type { DaPool } from '../../acks/da-pool.ts'
+import { createClaimSettler } from '../../consensus/claim-settler.ts'
+import type { Orderer } from '../../consensus/orderer.ts'
+import { createSoloOrderer } from '../../consensus/solo-orderer.ts'
+import { equalBytes } from '../../core/bytes.ts'
+import type { Component } from '../../core/lifecycle.ts'
+import type { Logger } from '../../core/logger.ts'
+import { type LevelKvStore, openLevelKvStore } from '../../kv/level-kv-store.ts'
+import type { ProtocolServer } from '../../net/protocol-server.ts'
+import { blockToJson, receiptToJson } from '../../state/block.ts'
+import { StateError } from '../../state/errors.ts'
+import { StateExecutor } from '../../state/executor.ts'
+import { parseGenesis } from '../../state/genesis.ts'
+import type { ExecutedBlock, Genesis } from '../../state/model.ts'
+import { entryToJson, isTableName, parseTableKey } from '../../state/tables.ts'
+import { nodeKeyOfSeed } from '../../state/transaction.ts'
+import type { ChainConfig } from '../config.ts'
+import { type NodeMetrics, promMetrics } from '../metrics.ts'
+import { type ChainApi, ChainError, type HeadJson, type StateJson } from './chain-api.ts'
+import { type ChainFollower, createChainFollower } from './chain-follower.ts'
+import { chainProtocolServer } from './chain-protocol.ts'
+
+/** The chain's LevelDB, under the node's data directory. */
+export const CHAIN_DIR = 'chain'
+
+export interface ChainNodeOptions {
+  readonly chain: ChainConfig & { readonly genesis: string }
+  readonly dataDir: string
+  /** The node's identity: its Ed25519 seed signs the node's own transactions. */
+  readonly identity: PrivateKey
+  /** The node's DA pool (the node core opens it before this starts). */
+  readonly pool: () => DaPool
+  /** The node's libp2p, started before this. */
+  readonly libp2p: () => Pick<Libp2p, 'handle' | 'unhandle'>
+  readonly metrics: NodeMetrics
+  readonly logger: Logger
+}
+
+export interface ChainNode extends Component {
+  /** What the doors answer from; CHAIN_UNAVAILABLE while the chain is not started. */
+  readonly api: ChainApi
+  /** The executor, once started (tests, tools). */
+  readonly executor: StateExecutor | undefined
+  /** The follower (`follow` mode), once started: whether it diverged. */
+  readonly follower: ChainFollower | undefined
+}
+
+/**
+ * The node's Ed25519 seed. libp2p keeps an Ed25519 private key as seed ‖ public key (64
+ * bytes); the seed is what signs. Checked against the public key, so that a key of another
+ * type or layout fails here, not as signatures that never verify.
+ */
+export function ed25519SeedOf(identity: PrivateKey): Uint8Array {
+  const seed = identity.raw.subarray(0, 32)
+  if (identity.type !== 'Ed25519' || !equalBytes(nodeKeyOfSeed(seed), identity.publicKey.raw)) {
+    throw new ChainError('CHAIN_UNAVAILABLE', 'the node identity is not an Ed25519 key')
+  }
+  return Uint8Array.from(seed)
+}
+
+async function readGenesis(path: string): Promise<Genesis> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (error) {
+    throw new StateError(
+      'STATE_GENESIS_INVALID',
+      `cannot read the genesis ${path}: ${(error as Error).message}`,
+    )
+  }
+  return parseGenesis(text)
+}
+
+const hex = (b: Uint8Array) => bytesToHex(b)
+
+export function createChainNode(options: ChainNodeOptions): ChainNode {
+  const { chain: config, logger } = options
+  const log = logger.child({ component: 'chain' })
+  const metrics = promMetrics(options.metrics.registry)
+  const submitted = metrics.counter({
+    name: 'fulmen_chain_transactions_submitted_total',
+    help: 'Transactions submitted to this node (HTTP and libp2p), by result (accepted, or the refusal code)',
+    labelNames: ['result'],
+  })
+  const executed = metrics.counter({
+    name: 'fulmen_chain_transactions_executed_total',
+    help: 'Transactions in the blocks this node executed, by receipt status (ok, or the revert code)',
+    labelNames: ['status'],
+  })
+  let store: LevelKvStore | undefined
+  let executor: StateExecutor | undefined
+  let orderer: Orderer | undefined
+  let follower: ChainFollower | undefined
+  let parts: Component[] = []
+  let server: ProtocolServer | undefined
+  metrics.gauge({
+    name: 'fulmen_chain_height',
+    help: 'Height of the last block this node executed',
+    collect: () => executor?.head.height ?? 0,
+  })
+  metrics.gauge({
+    name: 'fulmen_chain_epoch',
+    help: 'The chain epoch after the last executed block',
+    collect: () => executor?.head.epoch ?? 0,
+  })
+
+  const ready = (): StateExecutor => {
+    if (executor === undefined)
+      throw new ChainError('CHAIN_UNAVAILABLE', 'the chain is not started')
+    return executor
+  }
+
+  const countBlock = (block: ExecutedBlock) => {
+    for (const receipt of block.receipts) executed.labels(receipt.status).inc()
+  }
+
+  const api: ChainApi = {
+    head(): HeadJson {
+      const h = ready().head
+      return {
+        chainId: h.chainId,
+        epoch: h.epoch,
+        height: h.height,
+        hash: hex(h.hash),
+        stateRoot: hex(h.stateRoot),
+        timestampMs: h.timestampMs,
+      }
+    },
+    async submit(bytes, signal) {
+      ready()
+      try {
+        const digest =
+          orderer !== undefined
+            ? hex(await orderer.submit(bytes, signal === undefined ? {} : { signal }))
+            : await follower!.submit(bytes, signal)
+        submitted.labels('accepted').inc()
+        return { digest }
+      } catch (error) {
+        const code = (error as { code?: unknown })?.code
+        submitted.labels(typeof code === 'string' ? code : 'error').inc()
+        throw error
+      }
+    },
+    async transaction(digest) {
+      const found = await ready().transaction(digest)
+      const digestHex = hex(digest)
+      if (found !== undefined)
+        return {
+          ...receiptToJson(found.receipt),
+          digest: digestHex,
+          height: found.height,
+          index: found.index,
+        }
+      const pending =
+        orderer !== undefined ? orderer.pending(digest) : await follower!.pending(digestHex)
+      if (pending) return { digest: digestHex, status: 'pending' }
+      throw new ChainError('CHAIN_TX_UNKNOWN', `no transaction ${digestHex} here`)
+    },
+    async block(height) {
+      const block = await ready().block(height)
+      if (block === undefined)
+        throw new ChainError(
+          'CHAIN_BLOCK_UNKNOWN',
+          `no block at height ${height} (the head is at ${ready().head.height})`,
+        )
+      return blockToJson(block)
+    },
+    async state(table, keyText): Promise<StateJson> {
+      const state = ready()
+      if (!isTableName(table))
+        throw new ChainError('CHAIN_UNKNOWN_TABLE', `no table '${table.slice(0, 64)}'`)
+      let key: Uint8Array
+      try {
+        key = parseTableKey(table, keyText)
+      } catch (error) {
+        if (error instanceof StateError)
+          throw new ChainError('CHAIN_BAD_KEY', error.message, { cause: error })
+        throw error
+      }
+      if (key.length === 0) throw new ChainError('CHAIN_BAD_KEY', 'a key is at least one byte')
+      const proved = await state.prove(table, key)
+      return {
+        table,
+        key: hex(key),
+        height: proved.height,
+        root: hex(proved.root),
+        value: proved.value === undefined ? null : hex(proved.value),
+        entry: proved.value === undefined ? null : entryToJson(table, proved.value),
+        proof: hex(proved.proof),
+      }
+    },
+  }
+
+  async function startParts(): Promise<void> {
+    const genesis = await readGenesis(config.genesis)
+    const seed = ed25519SeedOf(options.identity)
+    store = await openLevelKvStore({ dir: join(options.dataDir, CHAIN_DIR) })
+    executor = await StateExecutor.open(store, genesis)
+    const state = executor
+    if (config.consensus === 'solo') {
+      const solo = createSoloOrderer({
+        executor: state,
+        nodeSeed: seed,
+        blockMs: config.blockMs,
+        maxBlockTransactions: config.maxBlockTransactions,
+        logger: log.child({ component: 'orderer' }),
+        metrics,
+      })
+      orderer = solo
+      solo.onBlock(countBlock)
+      const settler = createClaimSettler({
+        orderer: solo,
+        executor: state,
+        pool: options.pool(),
+        nodeSeed: seed,
+        everyMs: config.settleEveryMs,
+        maxClaims: config.maxClaimsPerSettlement,
+        logger: log.child({ component: 'claim-settler' }),
+      })
+      parts = [solo, settler]
+    } else {
+      follower = createChainFollower({
+        executor: state,
+        url: config.follow!,
+        pollMs: config.blockMs,
+        logger: log.child({ component: 'follower' }),
+      })
+      follower.onBlock(countBlock)
+      parts = [follower]
+    }
+    // Only what started is stopped again.
+    const toStart = parts
+    parts = []
+    for (const part of toStart) {
+      await part.start()
+      parts.push(part)
+    }
+    server = chainProtocolServer({ libp2p: options.libp2p(), api, logger: log })
+    await server.start()
+    log.info(
+      {
+        chainId: state.head.chainId,
+        height: state.head.height,
+        stateRoot: hex(state.head.stateRoot),
+        consensus: config.consensus,
+        genesis: config.genesis,
+      },
+      'chain started',
+    )
+  }
+
+  async function stopParts(): Promise<void> {
+    await server?.stop()
+    server = undefined
+    for (const part of [...parts].reverse()) await part.stop()
+    parts = []
+    const head = executor?.head
+    executor = undefined
+    orderer = undefined
+    follower = undefined
+    await store?.close()
+    store = undefined
+    if (head !== undefined)
+      log.info({ height: head.height, stateRoot: hex(head.stateRoot) }, 'chain stopped')
+  }
+
+  return {
+    name: 'chain',
+    api,
+    get executor() {
+      return executor
+    },
+    get follower() {
+      return follower
+    },
+    async start() {
+      try {
+        await startParts()
+      } catch (error) {
+        // Stop only follows a start that resolved: what did start is taken down here.
+        await stopParts().catch((e: unknown) => log.warn({ err: e }, 'chain cleanup failed'))
+        throw error
+      }
+    },
+    stop: () => stopParts(),
+  }
+}
