@@ -29,6 +29,7 @@ import { measurementsValid } from './reputation-score.ts'
 import { METADATA_KEY, tableKeys } from './tables.ts'
 import {
   decodeTransaction,
+  isValidNodeKey,
   TransactionError,
   transactionDigest,
   verifyBlsPossession,
@@ -365,6 +366,9 @@ async function stake(
         'TX_BAD_PROOF_OF_POSSESSION',
         "a first stake carries the node's BLS key, its proof and addresses",
       )
+    }
+    if (!isValidNodeKey(method.node)) {
+      revert('TX_INVALID_PARAM', 'the node key is not a usable Ed25519 public key')
     }
     const bls = method.bls as NonNullable<typeof method.bls>
     if (!verifyBlsPossession(bls.key, bls.proofOfPossession)) {
