@@ -1,0 +1,154 @@
+/**
+ * `--consensus follow` on real processes: a solo leader and a node that follows it. The follower
+ * forwards what it is sent, re-executes the leader's blocks to the same heads and roots, and
+ * serves entries with proofs of its own. A second follower reads the leader through a proxy
+ * that lies about block hashes: it stops following with one clear error line and keeps serving
+ * what it had verified.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
+import { afterAll, beforeAll, expect, test } from 'vitest'
+import { type NodeProcess, startNode, waitFor } from '../../devnet/processes.ts'
+import { verifyStateProof } from '../../state/state-proof.ts'
+import {
+  ALICE_SECRET,
+  BOB,
+  signedAccountTx,
+  type WrittenGenesis,
+  writeTestGenesis,
+} from '../testing/chain-genesis.ts'
+import { printNodeLogsOnFailure } from '../testing/diagnostics.ts'
+
+// biome-ignore lint/suspicious/noExplicitAny: the answers are JSON the test reads field by field
+type Json = any
+
+let dir = ''
+let genesis: WrittenGenesis
+let leader: NodeProcess
+let follower: NodeProcess
+let fooled: NodeProcess | undefined
+let liar: Server | undefined
+const env = () => ({ XDG_DATA_HOME: join(dir, 'xdg') })
+
+printNodeLogsOnFailure(() => [leader, follower, fooled])
+
+async function get(url: string, path: string): Promise<{ status: number; body: Json }> {
+  const res = await fetch(`${url}${path}`)
+  return { status: res.status, body: await res.json() }
+}
+
+const transfer = (nonce: number, amount: bigint) =>
+  signedAccountTx(ALICE_SECRET, nonce, { type: 'Transfer', to: BOB, token: 'USDC', amount })
+
+async function submit(url: string, tx: Uint8Array): Promise<string> {
+  const res = await fetch(`${url}/chain/tx`, {
+    method: 'POST',
+    body: tx as Uint8Array<ArrayBuffer>,
+  })
+  const body = (await res.json()) as Json
+  expect(res.status, JSON.stringify(body)).toBe(202)
+  return body.digest
+}
+
+function followArgs(url: string): string[] {
+  return ['--genesis', genesis.path, '--consensus', 'follow', '--follow', url]
+}
+
+/** A gateway in front of `upstream` that serves every block with a hash of its own invention. */
+async function startLyingProxy(upstream: string): Promise<string> {
+  liar = createServer((req, res) => {
+    void (async () => {
+      const answer = await fetch(`${upstream}${req.url}`)
+      let text = await answer.text()
+      if (req.url?.startsWith('/chain/block/') && answer.ok) {
+        const block = JSON.parse(text) as Json
+        block.hash = 'ff'.repeat(32)
+        text = JSON.stringify(block)
+      }
+      res.writeHead(answer.status, { 'content-type': 'application/json' })
+      res.end(text)
+    })().catch(() => res.destroy())
+  })
+  await new Promise<void>((resolve) => liar!.listen(0, '127.0.0.1', resolve))
+  return `http://127.0.0.1:${(liar.address() as AddressInfo).port}`
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'fulmen-chain-follow-'))
+  const leaderDir = join(dir, 'leader')
+  genesis = await writeTestGenesis(dir, leaderDir)
+  leader = await startNode({ dataDir: leaderDir, env: env(), args: ['--genesis', genesis.path] })
+  follower = await startNode({
+    dataDir: join(dir, 'follower'),
+    env: env(),
+    args: followArgs(leader.url),
+  })
+}, 60_000)
+
+afterAll(async () => {
+  await fooled?.stop()
+  await follower?.stop()
+  await leader?.stop()
+  await new Promise((resolve) => (liar === undefined ? resolve(undefined) : liar.close(resolve)))
+  if (dir !== '') rmSync(dir, { recursive: true, force: true })
+})
+
+test('a follower forwards transactions and re-executes the leader to the same head', async () => {
+  // Sent to the follower, ordered by the leader.
+  const digest = await submit(follower.url, transfer(1, 40n))
+  const onLeader = await waitFor(async () => {
+    const r = await get(leader.url, `/chain/tx/${digest}`)
+    return r.body.status === 'ok' ? r.body : undefined
+  }, 'the receipt on the leader')
+  // The follower reaches the same block and serves the same receipt from its own state.
+  const onFollower = await waitFor(async () => {
+    const r = await get(follower.url, `/chain/tx/${digest}`)
+    return r.status === 200 && r.body.status !== 'pending' ? r.body : undefined
+  }, 'the receipt on the follower')
+  expect(onFollower).toEqual(onLeader)
+  await submit(leader.url, transfer(2, 2n))
+  const leaderHead = await waitFor(async () => {
+    const h = (await get(leader.url, '/chain/head')).body
+    return h.height >= onLeader.height + 1 ? h : undefined
+  }, 'the second block on the leader')
+  const followerHead = await waitFor(async () => {
+    const h = (await get(follower.url, '/chain/head')).body
+    return h.height === leaderHead.height ? h : undefined
+  }, 'the follower at the leader height')
+  expect(followerHead).toEqual(leaderHead)
+
+  const entry = (await get(follower.url, `/chain/state/accounts/0x${bytesToHex(BOB)}`)).body
+  expect(entry).toMatchObject({ entry: { stables: '42' }, root: leaderHead.stateRoot })
+  expect(
+    verifyStateProof(
+      hexToBytes(entry.root),
+      'accounts',
+      BOB,
+      hexToBytes(entry.value),
+      hexToBytes(entry.proof),
+    ),
+  ).toBe(true)
+  // Refusals come back from the leader with their codes.
+  const refused = await fetch(`${follower.url}/chain/tx`, { method: 'POST', body: 'junk' })
+  expect(refused.status).toBe(400)
+  expect(((await refused.json()) as Json).error.code).toBe('TX_MALFORMED')
+})
+
+test('a follower fed a block whose hash it cannot reproduce stops following, and says so', async () => {
+  const lying = await startLyingProxy(leader.url)
+  fooled = await startNode({ dataDir: join(dir, 'fooled'), env: env(), args: followArgs(lying) })
+  const line = await fooled.waitForLog(/^stopped following/, 20_000)
+  expect(line.msg).toMatch(
+    /block 1 re-executed to header [0-9a-f]{64}, the followed node serves f{64}/,
+  )
+  expect(line.level).toBeGreaterThanOrEqual(50)
+  // Still up, serving what it executed itself; nothing past the block it could not match.
+  const head = await get(fooled.url, '/chain/head')
+  expect(head.status).toBe(200)
+  expect(head.body.height).toBe(1)
+  expect((await fetch(`${fooled.url}/health`)).status).toBe(200)
+})
