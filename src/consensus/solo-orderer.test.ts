@@ -4,6 +4,7 @@
  * stop while a block executes, and an epoch that changes by itself (ChangeEpoch, beacon commit,
  * beacon reveal, epoch + 1) once the injected clock passes the epoch's end.
  */
+import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { createMemoryMetrics } from '../core/metrics.ts'
 import type { ChainExecutor, ExecutedBlock, MethodType } from '../state/model.ts'
@@ -20,6 +21,8 @@ import {
   CHAIN_ID,
   EPOCH_MS,
   NODE_SEED,
+  OWNER,
+  OWNER_SECRET,
   openTestChain,
   type TestChain,
   transfer,
@@ -291,5 +294,63 @@ describe('the epoch changes by itself', () => {
     )
     expect(blocks.slice(0, 9).map((b) => b.header.epoch)).toEqual([0, 0, 1, 1, 1, 2, 2, 2, 3])
     expect(blocks.flatMap((b) => b.receipts).every((r) => r.status === 'ok')).toBe(true)
+  })
+})
+
+describe('properties', () => {
+  test('any interleaving of two senders executes every transaction, each sender in nonce order', async () => {
+    const senders = [ALICE_SECRET, OWNER_SECRET]
+    await fc.assert(
+      fc.asyncProperty(
+        fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 5 })),
+        fc.integer({ min: 1, max: 4 }),
+        fc.infiniteStream(fc.nat()),
+        async (counts, perBlock, picks) => {
+          const chain = await openTestChain()
+          const solo = await orderer(chain, { maxBlockTransactions: perBlock })
+          // Every (sender, nonce), shuffled by the picks.
+          const all = counts.flatMap((n, s) => Array.from({ length: n }, (_, i) => [s, i + 1]))
+          const order: number[][] = []
+          const it = picks[Symbol.iterator]()
+          while (all.length > 0) order.push(all.splice(it.next().value % all.length, 1)[0]!)
+          for (const [s, nonce] of order) {
+            await solo.submit(transfer(senders[s!]!, nonce!, 1n))
+          }
+          const executed: { sender: string; nonce: number; status: string }[] = []
+          for (let block = await solo.produceBlock(); block; block = await solo.produceBlock()) {
+            expect(block.body.transactions.length).toBeLessThanOrEqual(perBlock)
+            block.body.transactions.forEach((t, i) => {
+              const p = decodeTransaction(t).payload
+              const sender = p.sender.kind === 'account' ? p.sender.address.join() : ''
+              executed.push({ sender, nonce: p.nonce, status: block.receipts[i]!.status })
+            })
+          }
+          expect(executed.length).toBe(counts[0] + counts[1])
+          expect(executed.every((e) => e.status === 'ok')).toBe(true)
+          for (const address of [ALICE, OWNER]) {
+            const nonces = executed.filter((e) => e.sender === address.join()).map((e) => e.nonce)
+            expect(nonces).toEqual(nonces.map((_, i) => i + 1))
+          }
+          expect(solo.mempoolSize).toBe(0)
+          await solo.stop()
+        },
+      ),
+      { numRuns: 10 },
+    )
+  })
+
+  test('random bytes are refused with a typed error, and the orderer keeps working', async () => {
+    const chain = await openTestChain()
+    const solo = await orderer(chain)
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 400 }), async (bytes) => {
+        const code = await codeOf(solo.submit(bytes))
+        expect(code).toBe('TX_MALFORMED')
+      }),
+      { numRuns: 200 },
+    )
+    await solo.submit(transfer(ALICE_SECRET, 1, 1n))
+    expect((await solo.produceBlock())!.receipts.map((r) => r.status)).toEqual(['ok'])
+    await solo.stop()
   })
 })

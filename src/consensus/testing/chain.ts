@@ -63,7 +63,7 @@ export function testGenesis(
     params: { ...DEVNET_PARAMS, epochTimeMs: BigInt(EPOCH_MS), ...params },
     prices: [1n, 1n],
     accounts: [
-      { address: OWNER, flk: 10_000n * ONE_TOKEN, stables: 0n },
+      { address: OWNER, flk: 10_000n * ONE_TOKEN, stables: 1_000n * ONE_TOKEN },
       { address: ALICE, flk: 1_000n * ONE_TOKEN, stables: 1_000n * ONE_TOKEN },
       { address: BOB, flk: 0n, stables: 0n },
     ],
