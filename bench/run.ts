@@ -25,6 +25,9 @@
  *     state       issue 15's state tree (bench/node/state.ts): a 1,000,000-entry table on LevelDB,
  *                 build and overwrite rates beside plain LevelDB, proof sizes, verification in
  *                 Node and Chromium (skipped in Chromium with --no-browser)
+ *     chain       issue 15's execution (bench/node/chain.ts): signed transfers and delivery claims
+ *                 executed by StateExecutor on LevelDB beside plain LevelDB writes, a block's
+ *                 time by step
  *   --only-sessions, --only-browser, --only-tab-node: aliases of --only sessions, browser, tab-node
  *   --startup-base REF           startup: also time REF's CLI, compiled the same way (the "before")
  *   --startup-npx                startup: also time `npx fulmen` in a project that installed the
@@ -40,6 +43,7 @@ import {
 } from '../src/b3/parallel.ts'
 import { TreeBuilder } from '../src/b3/tree.ts'
 import { measureB3sum } from './node/b3sum.ts'
+import { chainComparisons, measureChain } from './node/chain.ts'
 import { measureGateway } from './node/gateway.ts'
 import { measureHashers, simdKernel } from './node/hashers.ts'
 import { measureLoad } from './node/load.ts'
@@ -67,6 +71,7 @@ const SECTIONS = [
   'tab-node',
   'startup',
   'state',
+  'chain',
 ] as const
 type Section = (typeof SECTIONS)[number]
 const isSection = (name: string): name is Section => (SECTIONS as readonly string[]).includes(name)
@@ -96,6 +101,7 @@ const skipped: Record<Section, boolean> = {
   'tab-node': args.has('--no-browser'),
   startup: false,
   state: false,
+  chain: false,
 }
 const runs = (section: Section): boolean =>
   !skipped[section] && (only.size === 0 || only.has(section))
@@ -119,6 +125,8 @@ const STARTUP_RUNS = quick ? 5 : 30
 const STATE_ENTRIES = quick ? 50_000 : 1_000_000
 const STATE_COMMIT = 10_000
 const STATE_UPDATE_COMMIT = 1_000
+const CHAIN_BLOCK = quick ? 200 : 1_000
+const CHAIN_CLAIMS_PER_TX = 256
 /** `--startup-base REF` (or `=REF`): the CLI of REF timed beside the current one. */
 const startupBase = ((): string | undefined => {
   const i = argv.indexOf('--startup-base')
@@ -293,6 +301,26 @@ if (runs('state')) {
   } catch (e) {
     notes.push(`State run failed: ${(e as Error).message.split('\n')[0]}`)
     log(`State run failed: ${(e as Error).stack}`)
+  }
+}
+
+if (runs('chain')) {
+  try {
+    const result = await measureChain({
+      accounts: CHAIN_BLOCK,
+      blockSize: CHAIN_BLOCK,
+      blocks: quick ? 3 : 10,
+      claimsPerTx: CHAIN_CLAIMS_PER_TX,
+      claimTxsPerBlock: quick ? 1 : 4,
+      claimBlocks: quick ? 1 : 4,
+      claimUnits: 16,
+      log,
+    })
+    figures.push(...result.figures)
+    notes.push(...result.notes)
+  } catch (e) {
+    notes.push(`Chain run failed: ${(e as Error).message.split('\n')[0]}`)
+    log(`Chain run failed: ${(e as Error).stack}`)
   }
 }
 
@@ -1147,6 +1175,7 @@ const comparisons: Comparison[] = [
 ]
 
 comparisons.push(...stateComparisons(STATE_ENTRIES, STATE_COMMIT, STATE_UPDATE_COMMIT))
+comparisons.push(...chainComparisons({ blockSize: CHAIN_BLOCK, claimsPerTx: CHAIN_CLAIMS_PER_TX }))
 
 const byName = new Map(figures.map((f) => [f.name, f]))
 const ratios: Figure[] = []
@@ -1190,6 +1219,8 @@ function formatValue(f: Figure): string {
   if (f.unit === 'KiB') return `${f.value.toFixed(1)} KiB`
   if (f.unit === 'count') return String(Math.round(f.value))
   if (f.unit === 'entries/s') return `${Math.round(f.value).toLocaleString('en-US')} entries/s`
+  if (f.unit === 'tx/s' || f.unit === 'claims/s')
+    return `${Math.round(f.value).toLocaleString('en-US')} ${f.unit}`
   if (f.unit === 'B') return `${Math.round(f.value)} B`
   return `${f.value.toFixed(2)} ${f.unit}`
 }
