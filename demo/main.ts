@@ -4,6 +4,7 @@
  * on, and this tab contributing to the network as a node. Each section lives in sections/; this file starts the shared pieces.
  */
 import { ready } from '../src/b3/engine.ts'
+import { mountChain } from './chain-panel.ts'
 import { byId, setText } from './dom.ts'
 import { loadNetwork, type NetworkDescription } from './network.ts'
 import { routeFor } from './routing.ts'
@@ -37,6 +38,7 @@ async function startNetworkSections(network: NetworkDescription): Promise<void> 
   mountNodes(state)
   mountDa(state)
   mountTabNode(state)
+  mountChain(state)
   const route = routeFor(network, false)
   // The worker and the client start side by side; either can fail without the other.
   const worker = PageServiceWorker.start(network, route).then(
@@ -74,7 +76,7 @@ async function main(): Promise<void> {
   } catch {
     // Served without the local network (plain `vite demo`): the in-browser part still works.
     banner('No Fulmen network is running behind this page: start it with `npm start`.')
-    for (const id of ['media', 'download', 'network', 'contribute']) byId(id).hidden = true
+    for (const id of ['media', 'download', 'network', 'chain', 'contribute']) byId(id).hidden = true
     byId('liar-card').hidden = true
     return
   }

@@ -5,11 +5,13 @@
 import type {
   ContentInfo,
   LiarInfo,
-  NetworkDescription,
+  NetworkDescription as LocalNetworkDescription,
   NetworkNodeInfo,
 } from '../src/devnet/local-network.ts'
+import type { ChainInfo } from './chain.ts'
 
-export type { NetworkDescription }
+/** The network, and its chain when it runs one (a devnet: see chain.ts). */
+export type NetworkDescription = LocalNetworkDescription & { readonly chain?: ChainInfo }
 export type DemoContent = ContentInfo
 export type NetworkNode = NetworkNodeInfo
 export type LyingNode = LiarInfo

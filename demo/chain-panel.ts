@@ -1,0 +1,442 @@
+/**
+ * The chain panel (issue 15, "DAs settle"): the epoch and height, the time to the next epoch,
+ * per node its stake, the work it served this epoch and what it earned at epoch changes, the
+ * demo account's stables going down as the nodes settle this page's acknowledgements, and a
+ * log of the settlements, rewards and epoch changes in new blocks.
+ *
+ * On start it binds this browser's client key to the demo account (chain.ts), so the claims
+ * nodes make from this page's acknowledgements have an account to pay them. The page's
+ * download client, the service worker and the tab node all sign with the one key in IndexedDB
+ * (src/browser/key-store.ts, database `fulmen-keys`): one registration covers them; a client
+ * with another key (one started without the store) is registered when it appears.
+ *
+ * Every figure comes from a state entry whose proof the page checks (chain.ts): "verified" says
+ * the entry is what the node's block header commits to. Headers are not checked against the
+ * committee yet: that is the light client, a later issue.
+ */
+import { peerIdFromString } from '@libp2p/peer-id'
+import { bytesToHex } from '@noble/hashes/utils.js'
+import { loadOrCreateClientKey } from '../src/browser/key-store.ts'
+import type { AccountEntry, NodeEntry, ServedEntry } from '../src/state/model.ts'
+import {
+  addressText,
+  type BlockJson,
+  type ChainEventJson,
+  type ChainHead,
+  ChainHttp,
+  type ChainInfo,
+  formatAmount,
+  type ProvenEntry,
+  registerClientKey,
+} from './chain.ts'
+import { byId, h, setText } from './dom.ts'
+import { fingerprint, formatBytes, shortId } from './format.ts'
+import type { DemoState } from './state.ts'
+
+/** The head is read this often; entries only when it moved. */
+const POLL_MS = 1_500
+/** Blocks read back on the first poll for the log and the rewards already paid. */
+const BACKFILL_BLOCKS = 60
+/** At most this many new blocks read per poll (a long pause skips the middle). */
+const MAX_BLOCKS_PER_POLL = 30
+const LOG_LINES = 40
+const BANDWIDTH = '00'
+
+interface NodeView {
+  readonly name: string
+  readonly peerId: string
+  readonly keyHex: string
+  readonly color: string
+  entry?: ProvenEntry<NodeEntry>
+  served?: ProvenEntry<ServedEntry>
+  /** Rewards paid to the node at the epoch changes seen (Reward events). */
+  flkEarned: bigint
+  stablesEarned: bigint
+  rewards: number
+  readonly row: HTMLTableRowElement
+  readonly cells: Record<'staked' | 'served' | 'revenue' | 'earned' | 'proof', HTMLElement>
+}
+
+/** The chain's state as last read: what `render` shows. */
+interface View {
+  head?: ChainHead
+  epochStartMs?: number
+  epochTimeMs?: number
+  demo?: ProvenEntry<AccountEntry>
+  /** The demo account's stables when the page first read them. */
+  demoStart?: bigint
+  owners: Map<string, { entry: ProvenEntry<AccountEntry>; first: bigint; firstFlk: bigint }>
+  lastBlock: number
+  error?: string
+}
+
+/** The node key behind a peer id: its Ed25519 public key (what the chain keys nodes by). */
+function nodeKeyOf(peerId: string): string | undefined {
+  try {
+    const key = peerIdFromString(peerId).publicKey
+    return key?.type === 'Ed25519' ? bytesToHex(key.raw) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function servedKey(nodeKeyHex: string, epoch: number): string {
+  return `${nodeKeyHex}${epoch.toString(16).padStart(16, '0')}${BANDWIDTH}`
+}
+
+function countdown(ms: number): string {
+  if (ms <= 0) return 'due now'
+  const s = Math.ceil(ms / 1000)
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`
+}
+
+function tile(id: string, label: string): HTMLLIElement {
+  return h(
+    'li',
+    { class: 'tile' },
+    h('span', { class: 'tile-value', id, 'data-testid': id, text: '—' }),
+    h('span', { class: 'tile-label', text: label }),
+    h('span', { class: 'tile-split', id: `${id}-split` }),
+  )
+}
+
+export function mountChain(state: DemoState): void {
+  const section = byId('chain')
+  const info = state.network.chain
+  if (info === undefined) {
+    setText(byId('chain-status'), 'This network runs no chain: start it with `npm start`.')
+    return
+  }
+  const chainInfo: ChainInfo = info
+  // The ordering node first; any other running node answers reads and forwards writes.
+  const chain = new ChainHttp(() => {
+    const others = state.network.nodes.filter((n) => n.running).map((n) => n.gateway)
+    return [chainInfo.gateway, ...others.filter((g) => g !== chainInfo.gateway)]
+  })
+  const tiles = byId('chain-tiles')
+  tiles.replaceChildren(
+    tile('chain-epoch', 'epoch'),
+    tile('chain-height', 'block height'),
+    tile('chain-stables', 'demo account stables'),
+    tile('chain-proofs', 'state proofs checked'),
+  )
+  setText(byId('chain-account'), chainInfo.demoAccount.address)
+
+  const nodes: NodeView[] = []
+  const body = byId('chain-nodes')
+  state.peers.all.forEach((peer) => {
+    if (peer.role !== 'node') return
+    const keyHex = nodeKeyOf(peer.peerId)
+    if (keyHex === undefined) return
+    const cell = (label: string) => h('td', { 'data-label': label })
+    const cells = {
+      staked: cell('Staked'),
+      served: cell('Served this epoch'),
+      revenue: cell('Paid this epoch'),
+      earned: cell('Rewards'),
+      proof: cell('Proof'),
+    }
+    const row = h(
+      'tr',
+      { 'data-node': peer.name, 'data-testid': `chain-node-${peer.name}` },
+      h(
+        'th',
+        { scope: 'row' },
+        h('span', { class: 'dot', style: `background:${peer.color}` }),
+        h('span', { class: 'node-name', text: peer.name }),
+        h('code', { class: 'peer', text: `${keyHex.slice(0, 8)}…`, title: `node key ${keyHex}` }),
+      ),
+      cells.staked,
+      cells.served,
+      cells.revenue,
+      cells.earned,
+      cells.proof,
+    )
+    body.append(row)
+    nodes.push({
+      name: peer.name,
+      peerId: peer.peerId,
+      keyHex,
+      color: peer.color,
+      flkEarned: 0n,
+      stablesEarned: 0n,
+      rewards: 0,
+      row,
+      cells,
+    })
+  })
+
+  const view: View = { owners: new Map(), lastBlock: 0 }
+  /** Proof results of the entries read at the current head, and of the last complete read. */
+  let proofs: boolean[] = []
+  let lastProofs = { checked: 0, verified: 0 }
+  let registration = 'Registering this browser’s client key to the demo account…'
+  const log = byId('chain-log')
+  const nameOf = (keyHex: string) =>
+    nodes.find((n) => n.keyHex === keyHex)?.name ?? keyHex.slice(0, 8)
+
+  /** Newest first; the oldest lines go past LOG_LINES. */
+  const logLine = (height: number, text: string, kind: string, time?: number) => {
+    log.querySelector('li.empty')?.remove()
+    const li = h(
+      'li',
+      { 'data-kind': kind },
+      h('time', {
+        text: `#${height}`,
+        title: time === undefined ? '' : new Date(time).toLocaleTimeString(),
+      }),
+      text,
+    )
+    log.prepend(li)
+    while (log.children.length > LOG_LINES) log.lastElementChild?.remove()
+  }
+
+  const noteEvent = (height: number, event: ChainEventJson, backfill: boolean) => {
+    switch (event.type) {
+      case 'ClaimSettled':
+        logLine(
+          height,
+          `${nameOf(event.node)} settled ${event.units.toLocaleString()} units from client ${event.clientKey.slice(0, 8)}… for ${formatAmount(BigInt(event.paid))} stables`,
+          'settled',
+        )
+        return
+      case 'Reward': {
+        const node = nodes.find((n) => n.keyHex === event.node)
+        if (node !== undefined) {
+          node.flkEarned += BigInt(event.flk)
+          node.stablesEarned += BigInt(event.stables)
+          node.rewards++
+        }
+        logLine(
+          height,
+          `${nameOf(event.node)} earned ${formatAmount(BigInt(event.flk))} FLK and ${formatAmount(BigInt(event.stables))} stables`,
+          'reward',
+        )
+        return
+      }
+      case 'EpochChanged':
+        logLine(height, `epoch ${event.epoch} began`, 'epoch')
+        return
+      case 'Slashed':
+        logLine(
+          height,
+          `${nameOf(event.node)} slashed ${formatAmount(BigInt(event.amount))} FLK`,
+          'slashed',
+        )
+        return
+      case 'ClaimRejected':
+        // Expected now and then (claims already settled, a key registered late): not news.
+        if (!backfill) console.debug(`claim ${event.index} rejected at #${height}: ${event.reason}`)
+        return
+    }
+  }
+
+  /** Reads the blocks after the last one read, for their events. */
+  const readBlocks = async (head: ChainHead) => {
+    const backfill = view.lastBlock === 0
+    const from = backfill
+      ? Math.max(1, head.height - BACKFILL_BLOCKS + 1)
+      : Math.max(view.lastBlock + 1, head.height - MAX_BLOCKS_PER_POLL + 1)
+    const heights: number[] = []
+    for (let n = from; n <= head.height; n++) heights.push(n)
+    const blocks: BlockJson[] = []
+    // A few at a time: the first poll reads up to BACKFILL_BLOCKS.
+    for (let i = 0; i < heights.length; i += 8) {
+      blocks.push(...(await Promise.all(heights.slice(i, i + 8).map((n) => chain.block(n)))))
+    }
+    for (const block of blocks)
+      for (const receipt of block.receipts)
+        for (const event of receipt.events) noteEvent(block.header.height, event, backfill)
+    view.lastBlock = head.height
+  }
+
+  /** Reads every entry the panel shows, with its proof, at the current head. */
+  const readEntries = async (head: ChainHead) => {
+    const [metadata, epochTime, demo] = await Promise.all([
+      chain.entry('metadata', 'chain'),
+      chain.entry('params', 'epochTimeMs'),
+      chain.entry('accounts', chainInfo.demoAccount.address),
+    ])
+    view.epochStartMs = metadata.value?.epochStartMs
+    view.epochTimeMs = epochTime.value === undefined ? undefined : Number(epochTime.value.value)
+    view.demo = demo
+    if (demo.value !== undefined) view.demoStart ??= demo.value.stables
+    proofs.push(metadata.verified, epochTime.verified, demo.verified)
+    await Promise.all(
+      nodes.map(async (node) => {
+        const [entry, served] = await Promise.all([
+          chain.entry('nodes', node.keyHex),
+          chain.entry('served', servedKey(node.keyHex, head.epoch)),
+        ])
+        node.entry = entry
+        node.served = served
+        proofs.push(entry.verified, served.verified)
+      }),
+    )
+    // The nodes' owners: their balances change when rewards are paid (devnet: one owner).
+    const owners = new Set<string>()
+    for (const node of nodes) {
+      const owner = node.entry?.value?.owner
+      if (owner !== undefined) owners.add(addressText(owner))
+    }
+    await Promise.all(
+      [...owners].map(async (address) => {
+        const entry = await chain.entry('accounts', address)
+        proofs.push(entry.verified)
+        const before = view.owners.get(address)
+        view.owners.set(address, {
+          entry,
+          first: before?.first ?? entry.value?.stables ?? 0n,
+          firstFlk: before?.firstFlk ?? entry.value?.flk ?? 0n,
+        })
+      }),
+    )
+  }
+
+  const poll = async () => {
+    try {
+      const head = await chain.head()
+      const moved = view.head?.height !== head.height || view.head.epoch !== head.epoch
+      view.head = head
+      if (moved || view.demo === undefined) {
+        proofs = []
+        await readEntries(head)
+        lastProofs = { checked: proofs.length, verified: proofs.filter(Boolean).length }
+        await readBlocks(head)
+      }
+      view.error = undefined
+    } catch (error) {
+      view.error = (error as Error).message
+    }
+    render()
+  }
+
+  const render = () => {
+    const head = view.head
+    section.dataset.state =
+      view.error !== undefined ? 'error' : head === undefined ? 'loading' : 'live'
+    if (head !== undefined) {
+      setText(byId('chain-epoch'), head.epoch.toLocaleString())
+      const next =
+        view.epochStartMs === undefined || view.epochTimeMs === undefined
+          ? '—'
+          : countdown(view.epochStartMs + view.epochTimeMs - Date.now())
+      setText(byId('chain-epoch-split'), `next epoch in ${next}`)
+      setText(byId('chain-height'), head.height.toLocaleString())
+      setText(byId('chain-height-split'), `root ${head.stateRoot.slice(0, 12)}…`)
+      byId('chain-height').dataset.value = String(head.height)
+      byId('chain-epoch').dataset.value = String(head.epoch)
+    }
+    const demo = view.demo?.value
+    if (demo !== undefined) {
+      const el = byId('chain-stables')
+      setText(el, formatAmount(demo.stables, 4))
+      el.dataset.value = demo.stables.toString()
+      el.dataset.verified = String(view.demo?.verified === true)
+      const spent = (view.demoStart ?? demo.stables) - demo.stables
+      setText(
+        byId('chain-stables-split'),
+        `${view.demo?.verified ? 'verified' : 'NOT verified'} · ${formatAmount(spent)} paid since this page opened · ${formatAmount(demo.flk, 2)} FLK`,
+      )
+    }
+    setText(byId('chain-proofs'), `${lastProofs.verified}/${lastProofs.checked}`)
+    setText(
+      byId('chain-proofs-split'),
+      lastProofs.checked === 0
+        ? ''
+        : lastProofs.verified === lastProofs.checked
+          ? 'verified against the head'
+          : 'some entries failed their proof',
+    )
+    byId('chain-proofs').dataset.tone = lastProofs.verified === lastProofs.checked ? 'ok' : 'bad'
+    for (const node of nodes) {
+      const entry = node.entry?.value
+      const served = node.served?.value
+      setText(
+        node.cells.staked,
+        entry === undefined ? 'not staked' : `${formatAmount(entry.staked, 2)} FLK`,
+      )
+      setText(node.cells.served, formatBytes(Number(served?.units ?? 0n)))
+      node.cells.served.dataset.units = (served?.units ?? 0n).toString()
+      setText(node.cells.revenue, `${formatAmount(served?.revenue ?? 0n)} stables`)
+      setText(
+        node.cells.earned,
+        node.rewards === 0
+          ? 'at the next epoch'
+          : `${formatAmount(node.flkEarned, 4)} FLK · ${formatAmount(node.stablesEarned)} stables`,
+      )
+      const verified = node.entry?.verified === true && node.served?.verified === true
+      setText(node.cells.proof, node.entry === undefined ? '—' : verified ? 'verified' : 'FAILED')
+      node.row.dataset.status = node.entry === undefined ? 'idle' : verified ? 'ok' : 'bad'
+    }
+    const owners = [...view.owners].map(([address, o]) => {
+      const value = o.entry.value
+      if (value === undefined) return `${shortId(address, 8, 4)}: no account`
+      const flkGain = value.flk - o.firstFlk
+      const stablesGain = value.stables - o.first
+      return `${shortId(address, 8, 4)} holds ${formatAmount(value.flk, 2)} FLK and ${formatAmount(value.stables)} stables (${flkGain >= 0n ? '+' : ''}${formatAmount(flkGain, 4)} FLK, ${stablesGain >= 0n ? '+' : ''}${formatAmount(stablesGain)} stables since this page opened)${o.entry.verified ? ', verified' : ''}`
+    })
+    setText(
+      byId('chain-owners'),
+      owners.length === 0
+        ? ''
+        : `Node owner${owners.length === 1 ? '' : 's'}: ${owners.join('; ')}.`,
+    )
+    setText(
+      byId('chain-status'),
+      view.error !== undefined ? `The chain did not answer: ${view.error}` : registration,
+    )
+  }
+
+  // --- the client key's registration ---
+  const registered = new Set<string>()
+  const register = async (key: Uint8Array) => {
+    const hex = bytesToHex(key)
+    if (registered.has(hex)) return
+    registered.add(hex)
+    try {
+      await registerClientKey(chain, chainInfo, key, (step) => {
+        const who = `client key ${fingerprint(key)}`
+        if (step.state === 'checking') registration = `Checking ${who} on chain…`
+        else if (step.state === 'submitted')
+          registration = `Registering ${who} to the demo account (transaction ${step.digest.slice(0, 10)}…)`
+        else if (step.state === 'registered') {
+          registration = `${who} is registered to the demo account${step.already ? '' : ' (just now)'}: it pays for what this page acknowledges.`
+          byId('chain-status').dataset.registered = 'true'
+        }
+        render()
+      })
+    } catch (error) {
+      registered.delete(hex)
+      registration = `The client key is not registered: ${(error as Error).message}`
+      byId('chain-status').dataset.registered = 'false'
+      render()
+      // Tried again with the next client (or a reload).
+    }
+  }
+  void loadOrCreateClientKey().then(
+    (key) => register(key.publicKey),
+    (error: unknown) => {
+      registration = `No client key: ${(error as Error).message}`
+      render()
+    },
+  )
+  state.clients.addEventListener('change', () => {
+    const key = state.clients.current?.publicKey
+    if (key !== undefined) void register(key)
+  })
+
+  render()
+  let running = false
+  const tick = () => {
+    if (running) return
+    running = true
+    void poll().finally(() => {
+      running = false
+    })
+  }
+  tick()
+  setInterval(tick, POLL_MS)
+  // The countdown moves every second even when no block does.
+  setInterval(render, 1_000)
+}
