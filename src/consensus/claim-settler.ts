@@ -61,6 +61,9 @@ export function createClaimSettler(options: ClaimSettlerOptions): ClaimSettler {
   const { orderer, executor, pool, nodeSeed, everyMs } = options
   const setTimer = options.setTimer ?? defaultSetTimer
   const logger = options.logger ?? noopLogger
+  if (!Number.isFinite(everyMs) || everyMs <= 0) {
+    throw new RangeError(`everyMs must be a positive number, got ${everyMs}`)
+  }
   if (!Number.isSafeInteger(options.maxClaims) || options.maxClaims < 1) {
     throw new RangeError(`maxClaims must be a positive integer, got ${options.maxClaims}`)
   }

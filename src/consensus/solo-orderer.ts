@@ -70,8 +70,9 @@ export function createSoloOrderer(options: SoloOrdererOptions): SoloOrderer {
   const now = options.now ?? Date.now
   const setTimer = options.setTimer ?? defaultSetTimer
   const logger = options.logger ?? noopLogger
-  if (!Number.isFinite(blockMs) || blockMs < 0) {
-    throw new RangeError(`blockMs must be a non-negative number, got ${blockMs}`)
+  // Zero would spin: every round reads the state for the epoch duty.
+  if (!Number.isFinite(blockMs) || blockMs <= 0) {
+    throw new RangeError(`blockMs must be a positive number, got ${blockMs}`)
   }
   if (!Number.isSafeInteger(maxBlockTransactions) || maxBlockTransactions < 1) {
     throw new RangeError(`maxBlockTransactions must be a positive integer`)
