@@ -49,6 +49,9 @@ function banner(url: string, network: LocalNetwork): string {
     `          lies     ${liar.mode}, forwarding to ${nodes.find((n) => n.peerId === liar.upstream)?.name ?? liar.upstream}`,
     `          libp2p   ${liar.multiaddr}`,
     `  origin  ${origin.url}`,
+    `  chain   ${network.chain.chainId}, blocks ordered by node-1, genesis ${network.chain.genesis}`,
+    `          demo account ${network.chain.demoAccount.address}; keys in ${network.dir}/keys`,
+    `          fulmen chain head --from ${network.chain.gateway}`,
     '',
     ...(['image', 'video', 'download'] as const).flatMap((key) => {
       const c = content[key]

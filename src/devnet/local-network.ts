@@ -3,7 +3,9 @@
  * from and what the e2e tests run against.
  *
  *   node-1..3  `fulmen node start` (processes.ts), each with its own data dir, on ports chosen
- *              by the system: an HTTP gateway and a libp2p WebSockets listener a browser dials
+ *              by the system: an HTTP gateway and a libp2p WebSockets listener a browser dials.
+ *              They run a devnet chain (src/node/devnet/devnet-genesis.ts: keys and genesis in
+ *              the network's dir): node-1 orders the blocks (`solo`), node-2 and node-3 follow it
  *   origin     an HTTP server in this process, serving the sample image with CORS
  *   liar       lying-node-main.ts in flip-byte mode, forwarding to node-1 and tampering with
  *              every response from its third block on
@@ -25,6 +27,7 @@ import { join } from 'node:path'
 import { formatContentId } from '../b3/content-id.ts'
 import { ready } from '../b3/engine.ts'
 import { hash } from '../b3/hash.ts'
+import { type DevnetLayout, prepareDevnet } from '../node/devnet/devnet-genesis.ts'
 import { formatPointer } from '../origin/pointer.ts'
 import { startServer, type TestServer } from './http-server.ts'
 import { type LyingMode, type LyingNodeProcess, spawnLyingNode } from './lying-node.ts'
@@ -48,6 +51,8 @@ export interface LocalNetworkOptions {
    * which then stops each child once, cleanly (`npm start`).
    */
   readonly detached?: boolean
+  /** The chain's epoch length (default 60 s: the demo shows an epoch change within minutes). */
+  readonly epochMs?: number
 }
 
 export interface NetworkNodeInfo {
@@ -93,17 +98,33 @@ export interface NetworkContent {
   readonly download: ContentInfo
 }
 
+/**
+ * The chain the nodes run, for the page: where to read and send (node-1 orders the blocks; the
+ * others answer reads and forward transactions to it) and a funded demo account. DEVNET ONLY:
+ * the account's secret key is handed to whoever loads the page, which is what a throwaway
+ * local chain is for.
+ */
+export interface NetworkChainInfo {
+  readonly gateway: string
+  readonly chainId: number
+  readonly genesis: string
+  readonly demoAccount: { readonly address: string; readonly secretKey: string }
+}
+
 /** The public description of the network, for the page (`/fulmen-network.json`). */
 export interface NetworkDescription {
   readonly nodes: readonly NetworkNodeInfo[]
   readonly liar: LiarInfo
   readonly origin: { readonly url: string }
   readonly content: NetworkContent
+  readonly chain: NetworkChainInfo
 }
 
 export interface LocalNetwork extends NetworkDescription {
   /** The directory holding the nodes' data dirs. */
   readonly dir: string
+  /** The chain's keys and genesis (in `dir`). */
+  readonly devnet: DevnetLayout
   /** True when `dir` is a temp dir of the network's own, removed (logs too) on stop. */
   readonly temporaryDir: boolean
   /** Where each node's log (in node order) and the liar's are written. */
@@ -136,6 +157,8 @@ export class LocalNetworkError extends Error {
 }
 
 export const NODE_COUNT = 3
+/** The local network's epoch unless told otherwise. */
+export const LOCAL_EPOCH_MS = 60_000
 export const IMAGE_PATH = '/fulmen.png'
 export const NODE_LOG = 'node.log'
 export const LIAR_LOG = 'liar.log'
@@ -282,6 +305,7 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
   const liarLogPath = join(dir, LIAR_LOG)
   let liarLog: LogFile | undefined
   let content: NetworkContent | undefined
+  let devnet: DevnetLayout | undefined
   let stopped: Promise<void> | undefined
   const slots: Slot[] = Array.from({ length: NODE_COUNT }, (_, i) => ({
     name: `node-${i + 1}`,
@@ -309,11 +333,19 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
     // Opened on the first start and kept across restarts: one file tells the node's story.
     slot.log ??= new LogFile(slot.logPath)
     const log = slot.log
-    log.mark(`starting: fulmen node start --data-dir ${slot.dataDir} ${args.join(' ')}`)
+    const env = chainEnv(slot)
+    log.mark(
+      `starting: fulmen node start --data-dir ${slot.dataDir} ${args.join(' ')} (${Object.entries(
+        env,
+      )
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')})`,
+    )
     try {
       return await startNode({
         dataDir: slot.dataDir,
         args,
+        env,
         detached,
         onStderr: (text) => log.write(text),
       })
@@ -321,6 +353,16 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
       log.mark(`the start failed: ${messageOf(error).split('\n')[0]}`)
       throw error
     }
+  }
+
+  /** node-1 orders the chain's blocks; the others follow node-1's gateway. */
+  const chainEnv = (slot: Slot): Record<string, string> => {
+    if (devnet === undefined) return {}
+    const base = { FULMEN_GENESIS: devnet.genesisPath }
+    if (slot === slots[0]) return { ...base, FULMEN_CONSENSUS: 'solo' }
+    const leader = slots[0]!.info.gateway
+    if (leader === '') throw new Error(`${slot.name} follows node-1, which has not started yet`)
+    return { ...base, FULMEN_CONSENSUS: 'follow', FULMEN_FOLLOW: leader }
   }
 
   const startSlot = async (slot: Slot): Promise<void> => {
@@ -446,8 +488,19 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
     log(`origin ${origin.url}`)
     signal?.throwIfAborted()
 
+    devnet = await prepareDevnet({
+      dir,
+      nodes: 1,
+      edge: NODE_COUNT - 1,
+      nodeName: (role, i) => (role === 'committee' ? 'node-1' : `node-${i + 2}`),
+      epochMs: options.epochMs ?? LOCAL_EPOCH_MS,
+    })
+    log(`chain ${devnet.genesis.chainId}: genesis ${devnet.genesisPath}`)
     log(`starting ${NODE_COUNT} nodes in ${dir}`)
-    await Promise.all(slots.map((slot) => serially(slot, () => startSlot(slot))))
+    // node-1 first: the others follow its gateway.
+    const [leader, ...followers] = slots
+    await serially(leader!, () => startSlot(leader!))
+    await Promise.all(followers.map((slot) => serially(slot, () => startSlot(slot))))
     signal?.throwIfAborted()
 
     for (const key of ['video', 'download'] as const) {
@@ -489,16 +542,32 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
     )
   }
 
+  const layout = devnet!
+  const demo = layout.accounts[0]!
+  const chainInfo = (): NetworkChainInfo => ({
+    gateway: slots[0]!.info.gateway,
+    chainId: layout.genesis.chainId,
+    genesis: layout.genesisPath,
+    demoAccount: {
+      address: `0x${Buffer.from(demo.key.address).toString('hex')}`,
+      secretKey: Buffer.from(demo.key.secretKey).toString('hex'),
+    },
+  })
   const description = (): NetworkDescription => ({
     nodes: slots.map((s) => s.info),
     liar: liarInfo!,
     origin: { url: origin!.url },
     content: content!,
+    chain: chainInfo(),
   })
   const server = origin
   const liarProcess = liar!
   return {
     dir,
+    devnet: layout,
+    get chain() {
+      return chainInfo()
+    },
     temporaryDir: ownDir,
     logFiles: { nodes: slots.map((s) => s.logPath), liar: liarLogPath },
     get nodes() {
