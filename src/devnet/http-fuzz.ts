@@ -21,6 +21,11 @@ import { connectTo, errorBody, type RawResponse, ResponseReader } from './raw-ht
 export interface FuzzContent {
   readonly hex: string
   readonly cid: string
+  /**
+   * Encoded, signed transactions the node's chain would admit (a node started with a genesis):
+   * some POSTs to /chain/tx carry one, whole or with a byte changed.
+   */
+  readonly transactions?: readonly Uint8Array[]
 }
 
 export interface HttpCase {
@@ -73,6 +78,14 @@ const PATHS = [
   '/%2e%2e/',
   '/services/0/blake3/../../health',
   '/services%2F0%2Fblake3/',
+  '/chain/head',
+  '/chain/tx',
+  '/chain/tx',
+  '/chain/tx/',
+  '/chain/block/',
+  '/chain/state/accounts/',
+  '/chain/state/',
+  '/chain/',
 ]
 
 const ESCAPES = [
@@ -164,7 +177,7 @@ function chars(rng: Prng, alphabet: string, min: number, max: number): string {
 }
 
 function segment(rng: Prng, content: FuzzContent): string {
-  switch (rng.int(9)) {
+  switch (rng.int(11)) {
     case 0:
       return content.hex
     case 1:
@@ -192,6 +205,12 @@ function segment(rng: Prng, content: FuzzContent): string {
       return `${content.hex.slice(0, 20)}${rng.pick(ESCAPES)}${content.hex.slice(20)}`
     case 7:
       return chars(rng, PRINTABLE.replace(' ', ''), 0, 40)
+    case 8:
+      // Heights, epochs, commodities: numbers and what is almost one.
+      return rng.pick(['0', '1', '2', '-1', '1e3', '18446744073709551616', String(rng.int(100))])
+    case 9:
+      // Account addresses and table keys, right and wrong lengths.
+      return `${rng.pick(['0x', '', '0X'])}${chars(rng, HEX, 38, 42)}`
     default:
       return rng.pick(ODD_TARGET_CHARS) + chars(rng, TOKEN, 0, 8)
   }
@@ -351,9 +370,16 @@ export function httpCase(seed: number, index: number, content: FuzzContent): Htt
     for (let n = rng.between(100, 2500); n > 0; n--) lines.push(`x-${n}: ${n}`)
   }
   if (upgrade) lines.push('connection: upgrade', `upgrade: ${rng.pick(['websocket', 'h2c', 'x'])}`)
+  const requestTarget = target(rng, content)
   let body = Buffer.alloc(0)
   if (method === 'PUT' || method === 'POST' || rng.chance(0.01)) {
     body = Buffer.from(rng.bytes(rng.between(0, 600)))
+    const transactions = content.transactions ?? []
+    if (requestTarget.startsWith('/chain/tx') && transactions.length > 0 && rng.chance(0.6)) {
+      // A transaction the chain would admit, or one byte off it (a signature or field broken).
+      body = Buffer.from(rng.pick(transactions))
+      if (rng.chance(0.5)) body[rng.int(body.length)]! ^= 1 + rng.int(255)
+    }
     if (rng.chance(0.8)) {
       lines.push(`content-length: ${body.length}`)
     } else {
@@ -372,7 +398,7 @@ export function httpCase(seed: number, index: number, content: FuzzContent): Htt
       ])
     }
   }
-  const head = `${method} ${target(rng, content)} ${version}${eol}${lines.map((l) => l + eol).join('')}${eol}`
+  const head = `${method} ${requestTarget} ${version}${eol}${lines.map((l) => l + eol).join('')}${eol}`
   return {
     bytes: Buffer.concat([Buffer.from(head, 'latin1'), body]),
     head: method === 'HEAD',
