@@ -7,6 +7,7 @@
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { createMemoryMetrics } from '../core/metrics.ts'
+import { MAX_BLOCK_TRANSACTIONS } from '../state/executor.ts'
 import type { ChainExecutor, ExecutedBlock, MethodType } from '../state/model.ts'
 import { decodeEntry, METADATA_KEY } from '../state/tables.ts'
 import { decodeTransaction, encodeTransaction, TransactionError } from '../state/transaction.ts'
@@ -189,6 +190,21 @@ describe('admission', () => {
     expect(await codeOf(solo.submit(transfer(ALICE_SECRET, 3, 1n)))).toBe('MEMPOOL_FULL')
     await solo.stop()
   })
+})
+
+test('options out of range are refused at creation', async () => {
+  const chain = await openTestChain()
+  for (const bad of [
+    { blockMs: 0 },
+    { blockMs: Number.NaN },
+    { maxBlockTransactions: 0 },
+    { maxBlockTransactions: MAX_BLOCK_TRANSACTIONS + 1 },
+  ]) {
+    await expect(orderer(chain, bad)).rejects.toThrow(RangeError)
+  }
+  await expect(
+    orderer(chain, { maxBlockTransactions: MAX_BLOCK_TRANSACTIONS }),
+  ).resolves.toBeDefined()
 })
 
 describe('stop', () => {

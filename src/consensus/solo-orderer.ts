@@ -13,6 +13,7 @@
 import { bytesToHex } from '@noble/hashes/utils.js'
 import { type Logger, noopLogger } from '../core/logger.ts'
 import type { Metrics } from '../core/metrics.ts'
+import { MAX_BLOCK_TRANSACTIONS } from '../state/executor.ts'
 import type { BlockBody, ChainExecutor, ChainHead, Digest, ExecutedBlock } from '../state/model.ts'
 import {
   decodeTransaction,
@@ -74,8 +75,15 @@ export function createSoloOrderer(options: SoloOrdererOptions): SoloOrderer {
   if (!Number.isFinite(blockMs) || blockMs <= 0) {
     throw new RangeError(`blockMs must be a positive number, got ${blockMs}`)
   }
-  if (!Number.isSafeInteger(maxBlockTransactions) || maxBlockTransactions < 1) {
-    throw new RangeError(`maxBlockTransactions must be a positive integer`)
+  // The executor refuses a body over its bound as a whole: never build one.
+  if (
+    !Number.isSafeInteger(maxBlockTransactions) ||
+    maxBlockTransactions < 1 ||
+    maxBlockTransactions > MAX_BLOCK_TRANSACTIONS
+  ) {
+    throw new RangeError(
+      `maxBlockTransactions must be an integer in [1, ${MAX_BLOCK_TRANSACTIONS}], got ${maxBlockTransactions}`,
+    )
   }
   const mempool = new Mempool(options.mempool)
   const blockListeners = new Set<(block: ExecutedBlock) => void>()
