@@ -9,13 +9,19 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { multiaddr } from '@multiformats/multiaddr'
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { type NodeProcess, startNode, waitFor, wsAddressOf } from '../../devnet/processes.ts'
 import { rawRequest } from '../../devnet/raw-http.ts'
+import { TerminationReason } from '../../handshake/termination.ts'
 import { type ClientLibp2p, createClientLibp2p } from '../../net/client-libp2p.ts'
+import { CHAIN_PROTOCOL } from '../../net/protocols.ts'
+import { streamChannel } from '../../net/stream-channel.ts'
 import { verifyStateProof } from '../../state/state-proof.ts'
 import { decodeTransaction, encodeTransaction } from '../../state/transaction.ts'
+import { CodecDecoder } from '../../wire/frame-codec.ts'
+import { encodeRawFrame, framePrefix } from '../../wire/frame-splitter.ts'
 import {
   ALICE,
   ALICE_SECRET,
@@ -27,6 +33,14 @@ import {
 import { printNodeLogsOnFailure } from '../testing/diagnostics.ts'
 import { metricsOf, metricValue } from '../testing/http.ts'
 import { RemoteChainError } from './chain-api.ts'
+import {
+  type ChainFrame,
+  chainCodec,
+  encodeChainFrame,
+  FRAME_CHAIN_REQUEST,
+  FRAME_CHAIN_RESULT,
+  MAX_CHAIN_REQUEST_PAYLOAD,
+} from './chain-frames.ts'
 import { requestChain } from './chain-protocol.ts'
 
 let dir = ''
@@ -272,6 +286,56 @@ describe('a node started with a genesis', () => {
       404,
       'CHAIN_TX_UNKNOWN',
     ])
+  })
+
+  test('/fulmen/chain/1.0.0 ends a stream that is not one request with TERMINATE', async () => {
+    client ??= await createClientLibp2p()
+    const address = multiaddr(wsAddressOf(node))
+    /** Writes `bytes` on a fresh stream, closes our side, returns every frame the node sent. */
+    const exchange = async (bytes: Uint8Array): Promise<ChainFrame[]> => {
+      const connection = await client!.dial(address)
+      const channel = streamChannel(await connection.newStream(CHAIN_PROTOCOL), node.peerId)
+      await channel.write(bytes)
+      await channel.close()
+      const decoder = new CodecDecoder(chainCodec('to-peer'))
+      const frames: ChainFrame[] = []
+      for await (const chunk of channel.source) frames.push(...decoder.push(chunk))
+      return frames
+    }
+    const kinds = (frames: ChainFrame[]) =>
+      frames.map((f) => (f.kind === 'terminate' ? `terminate ${f.reason.toString(16)}` : f.kind))
+    const head = encodeChainFrame({ kind: 'request', request: { op: 'head' } })
+    const two = new Uint8Array(head.length * 2)
+    two.set(head)
+    two.set(head, head.length)
+    const malformed = TerminationReason.MALFORMED_FRAME.toString(16)
+    const tooLarge = TerminationReason.FRAME_TOO_LARGE.toString(16)
+    const busy = TerminationReason.RESOURCES_UNAVAILABLE.toString(16)
+    // One request per stream: the second is refused after the first is answered.
+    expect(kinds(await exchange(two))).toEqual(['result', `terminate ${busy}`])
+    // A request that is not CBOR, an unknown op, an answer sent to the node, an oversized prefix.
+    expect(
+      kinds(await exchange(encodeRawFrame(FRAME_CHAIN_REQUEST, new Uint8Array([0xff, 1])))),
+    ).toEqual([`terminate ${malformed}`])
+    const unknownOp = encodeRawFrame(
+      FRAME_CHAIN_REQUEST,
+      new Uint8Array([0xa1, 0x62, 0x6f, 0x70, 0x61, 0x78]),
+    )
+    expect(kinds(await exchange(unknownOp))).toEqual([`terminate ${malformed}`])
+    expect(kinds(await exchange(encodeRawFrame(FRAME_CHAIN_RESULT, new Uint8Array(3))))).toEqual([
+      `terminate ${malformed}`,
+    ])
+    expect(
+      kinds(await exchange(framePrefix(FRAME_CHAIN_REQUEST, MAX_CHAIN_REQUEST_PAYLOAD + 1))),
+    ).toEqual([`terminate ${tooLarge}`])
+    // A stream cut inside a frame.
+    expect(kinds(await exchange(head.subarray(0, head.length - 1)))).toEqual([
+      `terminate ${malformed}`,
+    ])
+    // And the next peer is served as before.
+    expect(await requestChain(client, wsAddressOf(node), { op: 'head' })).toEqual(
+      (await get('/chain/head')).body,
+    )
   })
 
   test('metrics count heights and transactions', async () => {

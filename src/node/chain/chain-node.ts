@@ -162,18 +162,31 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
       }
     },
     async transaction(digest) {
-      const found = await ready().transaction(digest)
+      const state = ready()
       const digestHex = hex(digest)
-      if (found !== undefined)
+      const pending = { digest: digestHex, status: 'pending' }
+      // Pending first: the orderer drops a transaction only after its block is stored, so a
+      // transaction not pending now is found executed below if it ever was (the other order
+      // misses one that executes between the two looks).
+      if (orderer?.pending(digest)) return pending
+      const executedAt = async () => {
+        const found = await state.transaction(digest)
+        if (found === undefined) return undefined
         return {
           ...receiptToJson(found.receipt),
           digest: digestHex,
           height: found.height,
           index: found.index,
         }
-      const pending =
-        orderer !== undefined ? orderer.pending(digest) : await follower!.pending(digestHex)
-      if (pending) return { digest: digestHex, status: 'pending' }
+      }
+      const found = await executedAt()
+      if (found !== undefined) return found
+      if (follower !== undefined) {
+        if (await follower.pending(digestHex)) return pending
+        // Executed there meanwhile, and maybe here by now.
+        const caughtUp = await executedAt()
+        if (caughtUp !== undefined) return caughtUp
+      }
       throw new ChainError('CHAIN_TX_UNKNOWN', `no transaction ${digestHex} here`)
     },
     async block(height) {
