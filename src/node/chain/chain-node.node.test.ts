@@ -233,6 +233,19 @@ describe('a node started with a genesis', () => {
     expect(await receipt(next.body.digest)).toMatchObject({ status: 'ok' })
   })
 
+  test('a body that does not arrive in time is answered 408 and its connection closed', async () => {
+    const port = Number(new URL(node.url).port)
+    const slow = await rawRequest(
+      port,
+      'POST /chain/tx HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n0123456789',
+      { timeoutMs: 30_000 },
+    )
+    expect(slow.status).toBe(408)
+    expect(JSON.parse(slow.body.toString()).error.code).toBe('CHAIN_BODY_TIMEOUT')
+    expect(slow.headers.get('connection')).toBe('close')
+    expect((await get('/chain/head')).status).toBe(200)
+  }, 30_000)
+
   test('/fulmen/chain/1.0.0 answers the same requests', async () => {
     client = await createClientLibp2p()
     const address = wsAddressOf(node)
