@@ -5,6 +5,7 @@
  * Against a real devnet: src/node/devnet/devnet.node.test.ts.
  */
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { createServer as createHttpServer, type Server } from 'node:http'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -192,5 +193,90 @@ describe('bad input is refused before anything is sent', () => {
     const r = await fulmen(args)
     expect(r.code).toBe(2)
     expectOneLine(r.stderr, pattern)
+  })
+})
+
+describe('gateways that misbehave', () => {
+  const servers: Server[] = []
+  afterAll(() => {
+    for (const s of servers) s.close()
+  })
+
+  async function serve(answer: (method: string, path: string) => [number, string]) {
+    const server = createHttpServer((req, res) => {
+      req.resume()
+      req.on('end', () => {
+        const [status, body] = answer(req.method ?? 'GET', req.url ?? '/')
+        res.writeHead(status, { 'content-type': 'application/json' }).end(body)
+      })
+    })
+    servers.push(server)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    return `http://127.0.0.1:${(server.address() as { port: number }).port}`
+  }
+
+  beforeAll(async () => {
+    await fulmen(['keys', 'account', 'new', '--out', 'patient.key'])
+  })
+
+  test('a transaction that stays pending: CLI_TX_TIMEOUT at --timeout', async () => {
+    const digest = 'ab'.repeat(32)
+    const gateway = await serve((method, path) => {
+      if (path === '/chain/head')
+        return [
+          200,
+          JSON.stringify({
+            chainId: 7,
+            epoch: 0,
+            height: 0,
+            hash: '00'.repeat(32),
+            stateRoot: '00'.repeat(32),
+            timestampMs: 0,
+          }),
+        ]
+      if (path.startsWith('/chain/state/'))
+        return [
+          200,
+          JSON.stringify({ height: 0, root: '00'.repeat(32), value: null, entry: null, proof: '' }),
+        ]
+      if (method === 'POST' && path === '/chain/tx') return [202, JSON.stringify({ digest })]
+      if (path === `/chain/tx/${digest}`)
+        return [200, JSON.stringify({ digest, status: 'pending' })]
+      return [404, JSON.stringify({ error: { code: 'NOT_FOUND', message: 'no' } })]
+    })
+    const r = await fulmen([
+      'tx',
+      'transfer',
+      '--key',
+      'patient.key',
+      '--from',
+      gateway,
+      '--to',
+      TO,
+      '--amount',
+      '1',
+      '--timeout',
+      '2500ms',
+    ])
+    expect(r.code).toBe(1)
+    expect(r.stdout).toBe('')
+    expect(r.stderr).toMatch(/submitted Transfer/)
+    expect(r.stderr).toMatch(
+      /fulmen: transaction [0-9a-f]{64} still pending after \d+ s.*\(CLI_TX_TIMEOUT\)\n$/,
+    )
+  })
+
+  test('something that is not a node: CLI_GATEWAY_BAD_ANSWER; a node refusal: its own code', async () => {
+    const html = await serve(() => [200, '<html>hello</html>'])
+    const r = await fulmen(['chain', 'head', '--from', html])
+    expect(r.code).toBe(1)
+    expectOneLine(r.stderr, /answered 200 with no JSON.*\(CLI_GATEWAY_BAD_ANSWER\)/)
+    const refusing = await serve(() => [
+      503,
+      JSON.stringify({ error: { code: 'CHAIN_NOT_ENABLED', message: 'this node runs no chain' } }),
+    ])
+    const r2 = await fulmen(['chain', 'head', '--from', refusing])
+    expect(r2.code).toBe(1)
+    expectOneLine(r2.stderr, /this node runs no chain \(CHAIN_NOT_ENABLED\)/)
   })
 })

@@ -50,6 +50,10 @@ async function start(args: readonly string[]): Promise<number> {
     ...(epochMs === undefined ? {} : { epochMs }),
   })
   log(`genesis ${layout.genesisPath} (chain ${layout.genesis.chainId})`)
+  const epochTimeMs = layout.genesis.params.epochTimeMs
+  if (epochMs !== undefined && BigInt(epochMs) !== epochTimeMs) {
+    log(`${dir} keeps its genesis: epochs of ${epochTimeMs} ms (--epoch-ms applies to a new --dir)`)
+  }
   const abort = new AbortController()
   let running: Awaited<ReturnType<typeof startDevnet>> | undefined
   let stopping = false
