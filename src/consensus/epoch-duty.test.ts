@@ -96,6 +96,28 @@ describe('the beacon', () => {
   })
 })
 
+test('an epoch-change signal that reverted (the clock stepped back) is sent again', async () => {
+  const chain = await openTestChain()
+  // The duty reads the clock past the epoch's end; the block is stamped before it.
+  const readings = [EPOCH_MS + 1, EPOCH_MS - 5_000]
+  const start = chain.clock
+  const solo = createSoloOrderer({
+    executor: chain.executor,
+    nodeSeed: NODE_SEED,
+    blockMs: 60_000,
+    maxBlockTransactions: 100,
+    now: () => start + (readings.shift() ?? EPOCH_MS + 10),
+  })
+  const reverted = (await solo.produceBlock())!
+  expect(methodsOf(reverted)).toEqual(['ChangeEpoch'])
+  expect(reverted.receipts.map((r) => r.status)).toEqual(['TX_WRONG_EPOCH'])
+  const again = (await solo.produceBlock())!
+  expect(methodsOf(again)).toEqual(['ChangeEpoch'])
+  expect(again.receipts.map((r) => r.status)).toEqual(['ok'])
+  expect((await metadata(chain)).beacon.kind).toBe('commit')
+  await solo.stop()
+})
+
 test('a node outside the committee has no epoch duty', async () => {
   const chain = await openTestChain()
   const outsider = soloOf(chain, PEER_SEED)

@@ -202,6 +202,7 @@ export function createSoloOrderer(options: SoloOrdererOptions): SoloOrderer {
           sender: createNodeSender(orderer, nodeSeed),
           nodeSeed,
           now,
+          pending: (digest) => mempool.has(digest),
           logger: logger.child({ component: 'epoch-duty' }),
           beforeChangeEpoch: async (epoch, signal) => {
             for (const listener of [...epochListeners]) {
