@@ -1,8 +1,13 @@
 /**
- * The in-memory `KvStore`: one array of entries sorted by key, binary-searched. A snapshot or
- * an iteration keeps the array it started on; the next write copies it first (copy on write),
- * so readers see one point in time and writers never wait. Pure TypeScript: it runs anywhere,
- * and the IndexedDB store's snapshots are made of the same sorted view.
+ * The in-memory `KvStore`: entries sorted by key in chunks (sorted arrays of at most
+ * `chunkSize` entries, in key order), found by two binary searches: the chunk by its last key,
+ * then the entry. An insert moves at most one chunk's entries (a full chunk splits in two), so
+ * n inserts cost O(n log n + n·chunkSize), not the O(n²) of one sorted array spliced.
+ *
+ * A snapshot or an iteration keeps the chunks it started on; the next write copies the list of
+ * chunks and each chunk it changes first (copy on write, per chunk), so readers see one point
+ * in time and writers never wait. Pure TypeScript: it runs anywhere, and the IndexedDB store's
+ * snapshots are made of the same sorted view.
  */
 import {
   boundsOf,
@@ -24,67 +29,102 @@ import {
   withinBounds,
 } from './kv-store.ts'
 
-/** Index of `key` in `entries`, or `-(insertion point) - 1` when absent. */
-function search(entries: readonly KvEntry[], key: Uint8Array): number {
-  let lo = 0
-  let hi = entries.length - 1
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1
-    const c = compareKeys(entries[mid]!.key, key)
-    if (c === 0) return mid
-    if (c < 0) lo = mid + 1
-    else hi = mid - 1
+/** Entries per chunk before it splits in two (the default of MemoryKvStore). */
+export const DEFAULT_CHUNK_SIZE = 512
+
+type Chunks = readonly (readonly KvEntry[])[]
+
+/** A position: chunk index and index in that chunk. */
+type Cursor = [chunk: number, index: number]
+
+/**
+ * The first entry whose key is at or after `key` (after it when not `inclusive`); the chunk
+ * index is `chunks.length` when there is none.
+ */
+function firstFrom(chunks: Chunks, key: Uint8Array, inclusive: boolean): Cursor {
+  // Past `key`: compareKeys(entry, key) >= 0 (inclusive) or > 0.
+  const past = (entry: KvEntry): boolean => {
+    const c = compareKeys(entry.key, key)
+    return inclusive ? c >= 0 : c > 0
   }
-  return -lo - 1
+  let lo = 0
+  let hi = chunks.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    const chunk = chunks[mid]!
+    if (past(chunk[chunk.length - 1]!)) hi = mid
+    else lo = mid + 1
+  }
+  if (lo === chunks.length) return [lo, 0]
+  const chunk = chunks[lo]!
+  let a = 0
+  let b = chunk.length - 1 // its last entry is past `key`
+  while (a < b) {
+    const mid = (a + b) >>> 1
+    if (past(chunk[mid]!)) b = mid
+    else a = mid + 1
+  }
+  return [lo, a]
 }
 
-/** First index at or after the lower bound (forward) or last at or before the upper (reverse). */
-function startIndex(entries: readonly KvEntry[], bounds: KvBounds): number {
-  if (!bounds.reverse) {
-    if (bounds.lower === undefined) return 0
-    const i = search(entries, bounds.lower.key)
-    return i >= 0 ? (bounds.lower.inclusive ? i : i + 1) : -i - 1
-  }
-  if (bounds.upper === undefined) return entries.length - 1
-  const i = search(entries, bounds.upper.key)
-  return i >= 0 ? (bounds.upper.inclusive ? i : i - 1) : -i - 2
+/** The last entry whose key is at or before `key` (before it when not `inclusive`); chunk -1 when none. */
+function lastUpTo(chunks: Chunks, key: Uint8Array, inclusive: boolean): Cursor {
+  const [c, i] = firstFrom(chunks, key, !inclusive)
+  if (i > 0) return [c, i - 1]
+  return c > 0 ? [c - 1, chunks[c - 1]!.length - 1] : [-1, 0]
+}
+
+/** The entry under `key`, if any. */
+function find(chunks: Chunks, key: Uint8Array): KvEntry | undefined {
+  const [c, i] = firstFrom(chunks, key, true)
+  const e = chunks[c]?.[i]
+  return e !== undefined && compareKeys(e.key, key) === 0 ? e : undefined
 }
 
 /**
- * A sorted array of entries that is never changed once shared: reads of a store's snapshot,
- * or of an IndexedDB snapshot's copy.
+ * Sorted entries that are never changed once shared: reads of a store's snapshot, or of an
+ * IndexedDB snapshot's copy.
  */
 export class SortedKvView {
-  private readonly entries: readonly KvEntry[]
+  private readonly chunks: Chunks
 
-  constructor(entries: readonly KvEntry[]) {
-    this.entries = entries
+  constructor(chunks: Chunks) {
+    this.chunks = chunks
   }
 
   /** Builds a view from entries already in key order (as IndexedDB returns them). */
   static fromSorted(entries: readonly KvEntry[]): SortedKvView {
-    return new SortedKvView(entries)
+    return new SortedKvView(entries.length === 0 ? [] : [entries])
   }
 
   get(key: Uint8Array): Uint8Array | undefined {
-    const i = search(this.entries, key)
-    return i >= 0 ? copyBytes(this.entries[i]!.value) : undefined
+    const e = find(this.chunks, key)
+    return e === undefined ? undefined : copyBytes(e.value)
   }
 
   *entriesIn(bounds: KvBounds, signal?: AbortSignal): Generator<KvEntry> {
     if (bounds.empty) return
-    const step = bounds.reverse ? -1 : 1
+    const chunks = this.chunks
+    let [c, i]: Cursor = bounds.reverse
+      ? bounds.upper === undefined
+        ? [chunks.length - 1, (chunks[chunks.length - 1]?.length ?? 0) - 1]
+        : lastUpTo(chunks, bounds.upper.key, bounds.upper.inclusive)
+      : bounds.lower === undefined
+        ? [0, 0]
+        : firstFrom(chunks, bounds.lower.key, bounds.lower.inclusive)
     let n = 0
-    for (
-      let i = startIndex(this.entries, bounds);
-      i >= 0 && i < this.entries.length && n < bounds.limit;
-      i += step
-    ) {
+    while (n < bounds.limit && c >= 0 && c < chunks.length) {
       signal?.throwIfAborted()
-      const e = this.entries[i]!
+      const e = chunks[c]![i]!
       if (!withinBounds(e.key, bounds)) return
       n++
       yield { key: copyBytes(e.key), value: copyBytes(e.value) }
+      if (bounds.reverse) {
+        if (--i < 0 && --c >= 0) i = chunks[c]!.length - 1
+      } else if (++i >= chunks[c]!.length) {
+        c++
+        i = 0
+      }
     }
   }
 }
@@ -126,11 +166,27 @@ export class ViewSnapshot implements KvSnapshot {
   }
 }
 
+export interface MemoryKvStoreOptions {
+  /** Entries per chunk before it splits (default DEFAULT_CHUNK_SIZE; at least 2). */
+  readonly chunkSize?: number
+}
+
 export class MemoryKvStore implements KvStore {
-  private sorted: KvEntry[] = []
-  /** `sorted` is held by a snapshot or an iteration: copy before the next write. */
+  private readonly chunkSize: number
+  private chunks: KvEntry[][] = []
+  /** `chunks` (the list) is held by a snapshot or an iteration: copy it before the next write. */
   private shared = false
+  /** Chunks this store alone holds (copied since the last view was taken): changed in place. */
+  private owned = new Set<KvEntry[]>()
   private closed = false
+
+  constructor(options: MemoryKvStoreOptions = {}) {
+    const size = options.chunkSize ?? DEFAULT_CHUNK_SIZE
+    if (!Number.isSafeInteger(size) || size < 2) {
+      throw new RangeError(`chunkSize is an integer of at least 2, got ${size}`)
+    }
+    this.chunkSize = size
+  }
 
   private check(): void {
     if (this.closed) throw new KvError('KV_CLOSED', 'the key-value store is closed')
@@ -139,26 +195,65 @@ export class MemoryKvStore implements KvStore {
   /** The current entries as a view that later writes will not change. */
   private currentView(): SortedKvView {
     this.shared = true
-    return new SortedKvView(this.sorted)
+    // Every chunk is now seen by the view: the next write to one copies it.
+    if (this.owned.size > 0) this.owned = new Set()
+    return new SortedKvView(this.chunks)
   }
 
-  private writable(): KvEntry[] {
+  /** Chunk `c`, safe to change in place (copied first if a view may hold it). */
+  private writableChunk(c: number): KvEntry[] {
     if (this.shared) {
-      this.sorted = this.sorted.slice()
+      this.chunks = this.chunks.slice()
       this.shared = false
     }
-    return this.sorted
+    let chunk = this.chunks[c]!
+    if (!this.owned.has(chunk)) {
+      chunk = chunk.slice()
+      this.chunks[c] = chunk
+      this.owned.add(chunk)
+    }
+    return chunk
+  }
+
+  /** Replaces chunk `c` by `parts` (a split, or nothing for an emptied chunk). */
+  private replaceChunk(c: number, parts: KvEntry[][]): void {
+    if (this.shared) {
+      this.chunks = this.chunks.slice()
+      this.shared = false
+    }
+    this.owned.delete(this.chunks[c]!)
+    this.chunks.splice(c, 1, ...parts)
+    for (const p of parts) this.owned.add(p)
   }
 
   private apply(op: KvOperation): void {
-    const entries = this.writable()
-    const i = search(entries, op.key)
+    let [c, i] = firstFrom(this.chunks, op.key, true)
+    const found = c < this.chunks.length && compareKeys(this.chunks[c]![i]!.key, op.key) === 0
     if (op.type === 'put') {
       const entry = { key: copyBytes(op.key), value: copyBytes(op.value) }
-      if (i >= 0) entries[i] = entry
-      else entries.splice(-i - 1, 0, entry)
-    } else if (i >= 0) {
-      entries.splice(i, 1)
+      if (this.chunks.length === 0) {
+        this.replaceChunk(0, [[entry]])
+        return
+      }
+      if (c === this.chunks.length) {
+        // After every key: the end of the last chunk.
+        c--
+        i = this.chunks[c]!.length
+      }
+      const chunk = this.writableChunk(c)
+      if (found) {
+        chunk[i] = entry
+        return
+      }
+      chunk.splice(i, 0, entry)
+      if (chunk.length > this.chunkSize) {
+        const half = chunk.length >>> 1
+        this.replaceChunk(c, [chunk.slice(0, half), chunk.slice(half)])
+      }
+    } else if (found) {
+      const chunk = this.writableChunk(c)
+      chunk.splice(i, 1)
+      if (chunk.length === 0) this.replaceChunk(c, [])
     }
   }
 
@@ -166,8 +261,8 @@ export class MemoryKvStore implements KvStore {
     options.signal?.throwIfAborted()
     this.check()
     checkKey(key)
-    const i = search(this.sorted, key)
-    return i >= 0 ? copyBytes(this.sorted[i]!.value) : undefined
+    const e = find(this.chunks, key)
+    return e === undefined ? undefined : copyBytes(e.value)
   }
 
   async *entries(range: KvRange = {}): AsyncGenerator<KvEntry> {
@@ -207,8 +302,8 @@ export class MemoryKvStore implements KvStore {
     this.check()
     checkKey(key)
     // Read and write in one synchronous step: nothing can come between.
-    const i = search(this.sorted, key)
-    const op = changeOperation(key, change(i >= 0 ? copyBytes(this.sorted[i]!.value) : undefined))
+    const e = find(this.chunks, key)
+    const op = changeOperation(key, change(e === undefined ? undefined : copyBytes(e.value)))
     if (op !== undefined) this.apply(op)
   }
 
@@ -220,6 +315,7 @@ export class MemoryKvStore implements KvStore {
 
   async close(): Promise<void> {
     this.closed = true
-    this.sorted = []
+    this.chunks = []
+    this.owned = new Set()
   }
 }
