@@ -14,7 +14,7 @@
  * Opening a store resumes at its last block; a crash mid-block leaves the previous block whole
  * (everything of a block is one batch).
  */
-import { bytesToHex } from '@noble/hashes/utils.js'
+import { bytesToHex, concatBytes } from '@noble/hashes/utils.js'
 import { equalBytes } from '../core/bytes.ts'
 import type { KvOperation, KvStore } from '../kv/kv-store.ts'
 import {
@@ -59,23 +59,16 @@ const BLOCK_PREFIX = utf8.encode('chain/b/')
 /** Most transactions one block may carry (a body over it is STATE_BLOCK_INVALID). */
 export const MAX_BLOCK_TRANSACTIONS = 10_000
 
-function join(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length)
-  out.set(a)
-  out.set(b, a.length)
-  return out
-}
-
 function tablePrefix(table: TableName): Uint8Array {
-  return join(VALUE_PREFIX, Uint8Array.of(TABLES.indexOf(table)))
+  return concatBytes(VALUE_PREFIX, Uint8Array.of(TABLES.indexOf(table)))
 }
 
 function valueKey(table: TableName, key: Uint8Array): Uint8Array {
-  return join(tablePrefix(table), key)
+  return concatBytes(tablePrefix(table), key)
 }
 
 function blockKey(height: number): Uint8Array {
-  return join(BLOCK_PREFIX, u64be(height))
+  return concatBytes(BLOCK_PREFIX, u64be(height))
 }
 
 function invalidBlock(message: string): StateError {

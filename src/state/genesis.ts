@@ -13,13 +13,12 @@ import {
   ADDRESS_LEN,
   BLS_KEY_LEN,
   type Digest,
-  FIXED_ONE,
   type Genesis,
   type GenesisNode,
   NODE_KEY_LEN,
   type ProtocolParam,
 } from './model.ts'
-import { DEFAULT_PARAMS } from './params.ts'
+import { DEFAULT_PARAMS, paramsProblem } from './params.ts'
 
 const GENESIS_CONTEXT = 'fulmen 2026 genesis'
 export const PARAM_NAMES = Object.keys(DEFAULT_PARAMS) as ProtocolParam[]
@@ -72,18 +71,8 @@ export function checkGenesis(g: Genesis): Genesis {
   for (const name of PARAM_NAMES) {
     if (typeof p[name] !== 'bigint' || p[name] < 0n) throw invalid(`params.${name} is missing`)
   }
-  if (p.nodeShare + p.protocolShare + p.serviceBuilderShare !== FIXED_ONE) {
-    throw invalid('params nodeShare + protocolShare + serviceBuilderShare must be 1 (FIXED_ONE)')
-  }
-  for (const name of [
-    'epochTimeMs',
-    'committeeSize',
-    'epochsPerYear',
-    'beaconCommitBlocks',
-    'beaconRevealBlocks',
-  ] as const) {
-    if (p[name] < 1n) throw invalid(`params.${name} must be at least 1`)
-  }
+  const problem = paramsProblem(p)
+  if (problem !== undefined) throw invalid(`params: ${problem}`)
   if (g.prices.length !== 2) throw invalid('prices holds one price per commodity (2)')
   const seen = new Set<string>()
   for (const n of g.nodes) {

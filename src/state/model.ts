@@ -62,6 +62,18 @@ export interface Measurements {
   readonly hops?: number
 }
 
+/** The measurement fields, in the order encoders write them. */
+export const MEASUREMENT_FIELDS = [
+  'latencyUs',
+  'interactions',
+  'inboundBandwidth',
+  'outboundBandwidth',
+  'bytesReceived',
+  'bytesSent',
+  'uptime',
+  'hops',
+] as const satisfies readonly (keyof Measurements)[]
+
 export interface MeasurementReport {
   readonly subject: NodeKey
   readonly measurements: Measurements

@@ -8,6 +8,29 @@ import { FIXED_ONE, ONE_TOKEN, type ProtocolParam } from './model.ts'
 
 const percent = (p: bigint) => (p * FIXED_ONE) / 100n
 
+/** Parameters that must be at least 1 (a zero would stop epochs, committees or the beacon). */
+const POSITIVE: readonly ProtocolParam[] = [
+  'epochTimeMs',
+  'committeeSize',
+  'epochsPerYear',
+  'beaconCommitBlocks',
+  'beaconRevealBlocks',
+]
+
+/** What is wrong with a set of parameters, or undefined: the one rule for a genesis file and
+ * for `ChangeProtocolParam`. */
+export function paramsProblem(p: Readonly<Record<ProtocolParam, bigint>>): string | undefined {
+  for (const [name, value] of Object.entries(p)) {
+    if (typeof value !== 'bigint' || value < 0n || value > 2n ** 128n)
+      return `${name} is out of range`
+  }
+  if (p.nodeShare + p.protocolShare + p.serviceBuilderShare !== FIXED_ONE) {
+    return 'nodeShare + protocolShare + serviceBuilderShare must be 100 % (FIXED_ONE)'
+  }
+  for (const name of POSITIVE) if (p[name] < 1n) return `${name} must be at least 1`
+  return undefined
+}
+
 /** A real network: Lightning's testnet-stable genesis, with a day-long epoch (DESIGN.md). */
 export const DEFAULT_PARAMS: Record<ProtocolParam, bigint> = {
   // DESIGN.md: "a day on a real network"; Lightning's epochs_per_year = 365 and max_lock_time =

@@ -37,7 +37,7 @@
  *   to have been refused on submission.
  */
 import { StateError } from './errors.ts'
-import { FIXED_ONE, type Measurements } from './model.ts'
+import { FIXED_ONE, MEASUREMENT_FIELDS, type Measurements } from './model.ts'
 
 /** Weight of the previous score in the EWMA, in tenths (Lightning REP_EWMA_WEIGHT = 0.7). */
 export const REPUTATION_EWMA_PREVIOUS_TENTHS = 7n
@@ -65,15 +65,9 @@ type MeasurementName = Exclude<keyof Measurements, 'hops'>
 
 /** The scored measurements; latency is the one where lower is better, uptime the one that is
  * not min-max normalised. */
-const SCORED: readonly MeasurementName[] = [
-  'latencyUs',
-  'interactions',
-  'inboundBandwidth',
-  'outboundBandwidth',
-  'bytesReceived',
-  'bytesSent',
-  'uptime',
-]
+const SCORED: readonly MeasurementName[] = MEASUREMENT_FIELDS.filter(
+  (f): f is MeasurementName => f !== 'hops',
+)
 
 /** A rational n / d with d > 0, in lowest terms (means and normalised values). */
 interface Ratio {

@@ -20,7 +20,7 @@
  *   executed     transaction digest (32)                    { height, index }
  *   settled      client key ‖ session u64be ‖ seq u32be ‖ node key   SettledEntry
  */
-import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
+import { bytesToHex, concatBytes, hexToBytes } from '@noble/hashes/utils.js'
 import { type CborRecord, encodeAmount, encodeCanonical, RecordReader } from './cbor-shape.ts'
 import { StateError } from './errors.ts'
 import type {
@@ -38,7 +38,14 @@ import type {
   SettledEntry,
   TableName,
 } from './model.ts'
-import { ADDRESS_LEN, BLS_KEY_LEN, CLIENT_KEY_LEN, DIGEST_LEN, NODE_KEY_LEN } from './model.ts'
+import {
+  ADDRESS_LEN,
+  BLS_KEY_LEN,
+  CLIENT_KEY_LEN,
+  DIGEST_LEN,
+  MEASUREMENT_FIELDS,
+  NODE_KEY_LEN,
+} from './model.ts'
 
 export const TABLES: readonly TableName[] = [
   'metadata',
@@ -110,18 +117,6 @@ function corrupt(message: string): StateError {
 export function u64be(value: number | bigint): Uint8Array {
   const out = new Uint8Array(8)
   new DataView(out.buffer).setBigUint64(0, BigInt(value))
-  return out
-}
-
-function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  let length = 0
-  for (const p of parts) length += p.length
-  const out = new Uint8Array(length)
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
   return out
 }
 
@@ -330,17 +325,6 @@ const epochTotals: EntryCodec<EpochTotals> = {
   }),
   json: (t) => ({ served: t.served.map(String), revenue: t.revenue.toString() }),
 }
-
-const MEASUREMENT_FIELDS = [
-  'latencyUs',
-  'interactions',
-  'inboundBandwidth',
-  'outboundBandwidth',
-  'bytesReceived',
-  'bytesSent',
-  'uptime',
-  'hops',
-] as const
 
 const measurements: EntryCodec<Measurements> = {
   encode: (m) => {

@@ -39,6 +39,7 @@ import {
   CLIENT_KEY_LEN,
   DIGEST_LEN,
   type Digest,
+  MEASUREMENT_FIELDS,
   type MeasurementReport,
   type Measurements,
   type Method,
@@ -119,18 +120,6 @@ export const METHOD_TYPES: readonly MethodType[] = [
   'ChangeProtocolParam',
   'UpdateContentRegistry',
 ]
-
-/** Measurement fields; all but `interactions` (successes minus failures) are non-negative. */
-const MEASUREMENT_FIELDS = [
-  'latencyUs',
-  'interactions',
-  'inboundBandwidth',
-  'outboundBandwidth',
-  'bytesReceived',
-  'bytesSent',
-  'uptime',
-  'hops',
-] as const satisfies readonly (keyof Measurements)[]
 
 function malformed(message: string): TransactionError {
   return new TransactionError('TX_MALFORMED', message)

@@ -12,19 +12,19 @@ import { equalBytes } from '../core/bytes.ts'
 import { beaconCommitOf } from './beacon.ts'
 import { type BlockContext, type BlockState, EMPTY_ACCOUNT, metadataOf } from './block-state.ts'
 import { runEpochChange } from './epoch-change.ts'
-import {
-  type AccountEntry,
-  type Address,
-  type ChainEvent,
-  type ChainMetadata,
-  FIXED_ONE,
-  type Method,
-  type NodeEntry,
-  type ProtocolParam,
-  type Receipt,
-  type RevertCode,
-  type Transaction,
+import type {
+  AccountEntry,
+  Address,
+  ChainEvent,
+  ChainMetadata,
+  Method,
+  NodeEntry,
+  ProtocolParam,
+  Receipt,
+  RevertCode,
+  Transaction,
 } from './model.ts'
+import { paramsProblem } from './params.ts'
 import { measurementsValid } from './reputation-score.ts'
 import { METADATA_KEY, tableKeys } from './tables.ts'
 import {
@@ -329,21 +329,8 @@ async function runMethod(
 }
 
 export function checkParams(p: Readonly<Record<ProtocolParam, bigint>>): void {
-  if (p.nodeShare + p.protocolShare + p.serviceBuilderShare !== FIXED_ONE) {
-    revert('TX_INVALID_PARAM', 'nodeShare + protocolShare + serviceBuilderShare must be 100 %')
-  }
-  for (const name of [
-    'epochTimeMs',
-    'committeeSize',
-    'epochsPerYear',
-    'beaconCommitBlocks',
-    'beaconRevealBlocks',
-  ] as const) {
-    if (p[name] < 1n) revert('TX_INVALID_PARAM', `${name} must be at least 1`)
-  }
-  for (const [name, value] of Object.entries(p)) {
-    if (value < 0n || value > 2n ** 128n) revert('TX_INVALID_PARAM', `${name} is out of range`)
-  }
+  const problem = paramsProblem(p)
+  if (problem !== undefined) revert('TX_INVALID_PARAM', problem)
 }
 
 async function stake(
