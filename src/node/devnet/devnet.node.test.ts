@@ -260,6 +260,86 @@ describe('fulmen devnet start --nodes 1 --edge 1', () => {
     )
   })
 
+  test('stake registers a new node (BLS proof of possession), stake-lock, unstake; withdraw too early reverts', async () => {
+    const owner = d.accounts['account-2']!.key
+    const made = await fulmen(['keys', 'node', 'new', '--out', 'new-node.key', '--json'])
+    const node = json<{ nodeKey: string; peerId: string }>(made.stdout)
+    await fulmen(['keys', 'bls', 'new', '--out', 'new-node.bls'])
+    const send = (args: string[]) =>
+      fulmen(['tx', ...args, '--key', owner, '--from', leader, '--json'])
+    const stake = await send([
+      'stake',
+      '--node',
+      node.peerId,
+      '--amount',
+      '1500',
+      '--bls-key',
+      'new-node.bls',
+      '--address',
+      '/ip4/127.0.0.1/tcp/1/ws',
+    ])
+    expect(stake.code, stake.stderr + stake.stdout).toBe(0)
+    const lock = await send(['stake-lock', '--node', node.nodeKey, '--epochs', '3'])
+    expect(lock.code, lock.stderr + lock.stdout).toBe(0)
+    const again = await send([
+      'stake',
+      '--node',
+      node.peerId,
+      '--amount',
+      '1',
+      '--bls-key',
+      'new-node.bls',
+    ])
+    expect(again.code).toBe(1)
+    expect(again.stderr).toMatch(/\(TX_NODE_EXISTS\)\n$/)
+    const entry = await fulmen([
+      'state',
+      'node',
+      node.peerId,
+      '--from',
+      leader,
+      '--proof',
+      '--json',
+    ])
+    expect(entry.code, entry.stderr).toBe(0)
+    const n = json<{ entry: Record<string, unknown>; verified: boolean }>(entry.stdout)
+    expect(n.verified).toBe(true)
+    expect(n.entry).toMatchObject({
+      owner: d.accounts['account-2']!.address,
+      staked: '1500000000000000000000',
+      addresses: ['/ip4/127.0.0.1/tcp/1/ws'],
+    })
+    const unstake = await send(['unstake', '--node', node.nodeKey, '--amount', '1'])
+    expect(unstake.code).toBe(1)
+    expect(unstake.stderr).toMatch(/\(TX_STAKE_LOCKED\)\n$/)
+    const withdraw = await send(['withdraw', '--node', node.nodeKey])
+    expect(withdraw.code).toBe(1)
+    expect(withdraw.stderr).toMatch(/reverted.*\(TX_[A-Z_]+\)\n$/)
+  })
+
+  test('register-client-key binds the client key file to the sending account', async () => {
+    const { loadOrCreateClientKey } = await import('../client-key-file.ts')
+    const client = await loadOrCreateClientKey(join(dir, 'client.key'))
+    const r = await fulmen([
+      'tx',
+      'register-client-key',
+      '--client-key',
+      'client.key',
+      '--key',
+      d.accounts['account-3']!.key,
+      '--from',
+      edge,
+      '--json',
+    ])
+    expect(r.code, r.stderr + r.stdout).toBe(0)
+    const hex = Buffer.from(client.publicKey).toString('hex')
+    const entry = await fulmen(['state', 'client-key', hex, '--from', leader, '--proof', '--json'])
+    expect(entry.code, entry.stderr).toBe(0)
+    expect(json<{ entry: unknown }>(entry.stdout).entry).toEqual({
+      account: d.accounts['account-3']!.address,
+    })
+  })
+
   test('SIGINT stops the nodes and the devnet exits 0', async () => {
     devnet!.kill('SIGINT')
     const { code } = await exited(devnet!)
