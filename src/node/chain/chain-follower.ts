@@ -168,7 +168,7 @@ export function createChainFollower(options: ChainFollowerOptions): ChainFollowe
         body: bytes as Uint8Array<ArrayBuffer>,
         signal: signalOf(signal),
       })) as { digest?: unknown }
-      if (typeof answer.digest !== 'string')
+      if (typeof answer.digest !== 'string' || !/^[0-9a-f]{64}$/.test(answer.digest))
         throw new ChainError('CHAIN_UPSTREAM', 'the followed node answered without a digest')
       return answer.digest
     },

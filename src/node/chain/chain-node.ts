@@ -6,10 +6,10 @@
  *   2. opens the chain's LevelDB at `<dataDir>/chain` and the state on it (StateExecutor.open
  *      writes the genesis state into an empty store, resumes at the last block otherwise, and
  *      refuses a store of another genesis),
- *   3. orders: `solo` runs the solo orderer (this node orders the transactions it receives) and
- *      the claim settler (the DA pool's claims go on chain every `settleEveryMs`), both signing
- *      with the node's Ed25519 identity; `follow` re-executes another node's blocks
- *      (chain-follower.ts) and forwards transactions to it,
+ *   3. orders: `solo` runs the solo orderer (this node orders the transactions it receives);
+ *      `follow` re-executes another node's blocks (chain-follower.ts) and forwards transactions
+ *      to it (forwarding-orderer.ts); either way the claim settler puts the DA pool's claims on
+ *      chain every `settleEveryMs`, signed with the node's Ed25519 identity,
  *   4. serves `/fulmen/chain/1.0.0` and, through `api`, the gateway's `/chain/...` routes.
  *
  * Stopped, it takes them down in reverse and closes the store.
@@ -39,6 +39,7 @@ import { type NodeMetrics, promMetrics } from '../metrics.ts'
 import { type ChainApi, ChainError, type HeadJson, type StateJson } from './chain-api.ts'
 import { type ChainFollower, createChainFollower } from './chain-follower.ts'
 import { chainProtocolServer } from './chain-protocol.ts'
+import { createForwardingOrderer } from './forwarding-orderer.ts'
 
 /** The chain's LevelDB, under the node's data directory. */
 export const CHAIN_DIR = 'chain'
@@ -149,10 +150,9 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
     async submit(bytes, signal) {
       ready()
       try {
-        const digest =
-          orderer !== undefined
-            ? hex(await orderer.submit(bytes, signal === undefined ? {} : { signal }))
-            : await follower!.submit(bytes, signal)
+        if (orderer === undefined)
+          throw new ChainError('CHAIN_UNAVAILABLE', 'the chain is not started')
+        const digest = hex(await orderer.submit(bytes, signal === undefined ? {} : { signal }))
         submitted.labels('accepted').inc()
         return { digest }
       } catch (error) {
@@ -224,6 +224,18 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
     },
   }
 
+  /** The claim settler: the DA pool's claims on chain every `settleEveryMs`. */
+  const settlerOf = (through: Orderer, state: StateExecutor, seed: Uint8Array): Component =>
+    createClaimSettler({
+      orderer: through,
+      executor: state,
+      pool: options.pool(),
+      nodeSeed: seed,
+      everyMs: config.settleEveryMs,
+      maxClaims: config.maxClaimsPerSettlement,
+      logger: log.child({ component: 'claim-settler' }),
+    })
+
   async function startParts(): Promise<void> {
     const genesis = await readGenesis(config.genesis)
     const seed = ed25519SeedOf(options.identity)
@@ -241,16 +253,7 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
       })
       orderer = solo
       solo.onBlock(countBlock)
-      const settler = createClaimSettler({
-        orderer: solo,
-        executor: state,
-        pool: options.pool(),
-        nodeSeed: seed,
-        everyMs: config.settleEveryMs,
-        maxClaims: config.maxClaimsPerSettlement,
-        logger: log.child({ component: 'claim-settler' }),
-      })
-      parts = [solo, settler]
+      parts = [solo, settlerOf(solo, state, seed)]
     } else {
       follower = createChainFollower({
         executor: state,
@@ -259,7 +262,9 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
         logger: log.child({ component: 'follower' }),
       })
       follower.onBlock(countBlock)
-      parts = [follower]
+      // The node's own transactions (its DA claims) go to the followed node through it.
+      orderer = createForwardingOrderer({ executor: state, follower })
+      parts = [follower, orderer, settlerOf(orderer, state, seed)]
     }
     // Only what started is stopped again.
     const toStart = parts

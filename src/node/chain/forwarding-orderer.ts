@@ -1,0 +1,100 @@
+/**
+ * The `Orderer` face of a following node: it orders nothing itself. What it is given goes to
+ * the followed node (chain-follower.ts) and shows up in the blocks the follower re-executes.
+ * It exists so that the node's own duties run unchanged in follow mode: the claim settler
+ * submits the DA pool's claims through it and reads its `pending`, and the node's nonces count
+ * what it forwarded and has not seen executed yet.
+ *
+ * What it forwarded is remembered by digest, with the sender and nonce, until a block the
+ * follower executed carries it, the sender's nonce in the state passes it, or `forgetAfterMs`
+ * goes by (the followed node may drop a transaction without a word).
+ */
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
+import { readNonce } from '../../consensus/chain-reads.ts'
+import type { Orderer } from '../../consensus/orderer.ts'
+import type { StateExecutor } from '../../state/executor.ts'
+import type { ExecutedBlock, Sender } from '../../state/model.ts'
+import { decodeTransaction, senderId } from '../../state/transaction.ts'
+import type { ChainFollower } from './chain-follower.ts'
+
+interface Forwarded {
+  readonly sender: string
+  readonly nonce: number
+  readonly at: number
+}
+
+export interface ForwardingOrdererOptions {
+  readonly executor: StateExecutor
+  readonly follower: ChainFollower
+  /** How long a forwarded transaction counts as pending without a block carrying it (60 s). */
+  readonly forgetAfterMs?: number
+  readonly now?: () => number
+}
+
+export function createForwardingOrderer(options: ForwardingOrdererOptions): Orderer {
+  const { executor, follower } = options
+  const forgetAfterMs = options.forgetAfterMs ?? 60_000
+  const now = options.now ?? Date.now
+  const forwarded = new Map<string, Forwarded>()
+  let unsubscribe: (() => void) | undefined
+
+  const expire = () => {
+    const oldest = now() - forgetAfterMs
+    for (const [digest, f] of forwarded) if (f.at < oldest) forwarded.delete(digest)
+  }
+
+  const onBlock = (block: ExecutedBlock) => {
+    for (const receipt of block.receipts)
+      if (receipt.digest !== undefined) forwarded.delete(bytesToHex(receipt.digest))
+  }
+
+  return {
+    name: 'forwarding orderer',
+    get head() {
+      return executor.head
+    },
+    async submit(bytes, submitOptions = {}) {
+      // Decoded here only to remember sender and nonce; the followed node admits or refuses.
+      const tx = decodeTransaction(bytes)
+      const digestHex = await follower.submit(bytes, submitOptions.signal)
+      forwarded.set(digestHex, {
+        sender: bytesToHex(senderId(tx.payload.sender)),
+        nonce: tx.payload.nonce,
+        at: now(),
+      })
+      return hexToBytes(digestHex)
+    },
+    pending(digest) {
+      expire()
+      return forwarded.has(bytesToHex(digest))
+    },
+    async nextNonce(sender: Sender) {
+      expire()
+      const state = await readNonce(executor, sender)
+      const id = bytesToHex(senderId(sender))
+      let nonce = state
+      for (const [digest, f] of forwarded) {
+        if (f.sender !== id) continue
+        // Passed by the state: executed (or skipped) already.
+        if (f.nonce <= state) forwarded.delete(digest)
+        else nonce = Math.max(nonce, f.nonce)
+      }
+      return nonce + 1
+    },
+    onBlock(listener) {
+      return follower.onBlock(listener)
+    },
+    // A follower is in no committee: it never signals an epoch change.
+    beforeEpochChange() {
+      return () => {}
+    },
+    start() {
+      unsubscribe = follower.onBlock(onBlock)
+    },
+    stop() {
+      unsubscribe?.()
+      unsubscribe = undefined
+      forwarded.clear()
+    },
+  }
+}
