@@ -340,6 +340,29 @@ describe('fulmen devnet start --nodes 1 --edge 1', () => {
     })
   })
 
+  test('opt-out is signed by the node identity (its nonce read from its node entry)', async () => {
+    const node = d.nodes.find((n) => n.role === 'edge')!
+    const r = await fulmen([
+      'tx',
+      'opt-out',
+      '--key',
+      join(node.dataDir, 'identity.key'),
+      '--from',
+      leader,
+      '--json',
+    ])
+    expect(r.code, r.stderr + r.stdout).toBe(0)
+    const peerId = /\/p2p\/(\w+)$/.exec(node.multiaddr)![1]!
+    const entry = await fulmen(['state', 'node', peerId, '--from', leader, '--json'])
+    expect(json<{ entry: { participation: string } }>(entry.stdout).entry.participation).toBe(
+      'optedOut',
+    )
+    // An account key where a node identity is needed: refused before anything is sent.
+    const wrong = await fulmen(['tx', 'opt-in', '--key', 'sender.key', '--from', leader])
+    expect(wrong.code).toBe(1)
+    expect(wrong.stderr).toMatch(/sender\.key is not a node identity.*\(KEY_FILE_INVALID\)\n$/)
+  })
+
   test('SIGINT stops the nodes and the devnet exits 0', async () => {
     devnet!.kill('SIGINT')
     const { code } = await exited(devnet!)
