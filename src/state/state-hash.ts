@@ -14,11 +14,20 @@
  * under the context's key): this is 3x faster than `deriveKey` per call and faster than
  * `@noble/hashes` on these 64-byte inputs (docs/benchmarks.md, "state").
  */
-import { DERIVE_KEY_CONTEXT, DERIVE_KEY_MATERIAL, IV } from '../b3/constants.ts'
+import { compress } from '../b3/compress.ts'
+import {
+  BLOCK_LEN,
+  CHUNK_END,
+  CHUNK_START,
+  DERIVE_KEY_CONTEXT,
+  DERIVE_KEY_MATERIAL,
+  IV,
+  ROOT,
+} from '../b3/constants.ts'
 import { activeKernel } from '../b3/engine.ts'
 import { outputRoot } from '../b3/output.ts'
 import { subtreeOutput } from '../b3/subtree.ts'
-import { keyWords } from '../b3/words.ts'
+import { keyWords, readBlockWords, readWords, writeWords } from '../b3/words.ts'
 import { StateError } from './errors.ts'
 
 export const HASH_LEN = 32
@@ -50,7 +59,29 @@ const VALUE_CONTEXT = contextKey('fulmen 2026 state value')
 const LEAF_CONTEXT = contextKey('fulmen 2026 state leaf')
 const NODE_CONTEXT = contextKey('fulmen 2026 state node')
 
+/** One block's message words and the compression's output: reused, the hashing is synchronous. */
+const blockWords = new Uint32Array(16)
+const outWords = new Uint32Array(16)
+/** The flags of a one-block input's only compression: a whole chunk that is the root. */
+const ONE_BLOCK_FLAGS = DERIVE_KEY_MATERIAL | CHUNK_START | CHUNK_END | ROOT
+
+/**
+ * The 32-byte root of a one-block input (≤ 64 bytes, in `blockWords`): one compression, no
+ * chunk or output objects (the tree hashes ~25 such inputs per changed entry; this path is
+ * BLAKE3's own for a one-block chunk, equal to `derive` byte for byte).
+ */
+function deriveOneBlock(key: ContextKey, blockLen: number): Uint8Array {
+  compress(key, 0, blockWords, 0, 0, blockLen, ONE_BLOCK_FLAGS, outWords, 0)
+  const out = new Uint8Array(HASH_LEN)
+  writeWords(outWords, 0, 8, out, 0)
+  return out
+}
+
 function derive(key: ContextKey, material: Uint8Array): Uint8Array {
+  if (material.length <= BLOCK_LEN) {
+    readBlockWords(material, 0, material.length, blockWords)
+    return deriveOneBlock(key, material.length)
+  }
   const out = subtreeOutput(
     activeKernel(),
     material,
@@ -100,18 +131,20 @@ export function valueHash(value: Uint8Array): Uint8Array {
   return derive(VALUE_CONTEXT, value)
 }
 
-const pair = new Uint8Array(2 * HASH_LEN)
+/** Two 32-byte hashes as one block's words: the material of a leaf or a node. */
+function pairWords(a: Uint8Array, b: Uint8Array): void {
+  readWords(a, 0, 8, blockWords, 0)
+  readWords(b, 0, 8, blockWords, 8)
+}
 
 export function leafHash(path: Uint8Array, valueDigest: Uint8Array): Uint8Array {
-  pair.set(path, 0)
-  pair.set(valueDigest, HASH_LEN)
-  return derive(LEAF_CONTEXT, pair)
+  pairWords(path, valueDigest)
+  return deriveOneBlock(LEAF_CONTEXT, 2 * HASH_LEN)
 }
 
 export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
-  pair.set(left, 0)
-  pair.set(right, HASH_LEN)
-  return derive(NODE_CONTEXT, pair)
+  pairWords(left, right)
+  return deriveOneBlock(NODE_CONTEXT, 2 * HASH_LEN)
 }
 
 /** Bit `depth` of `path`, most significant bit of byte 0 first: 0 goes left, 1 right. */
