@@ -402,7 +402,9 @@ export function mountChain(state: DemoState): void {
           registration = `Registering ${who} to the demo account (transaction ${step.digest.slice(0, 10)}…)`
         else if (step.state === 'registered') {
           registration = `${who} is registered to the demo account${step.already ? '' : ' (just now)'}: it pays for what this page acknowledges.`
-          byId('chain-status').dataset.registered = 'true'
+          const status = byId('chain-status')
+          status.dataset.registered = 'true'
+          status.dataset.clientKey = [status.dataset.clientKey, hex].filter(Boolean).join(' ')
         }
         render()
       })
