@@ -6,13 +6,19 @@
  * same data directory that keeps the height and the root. A node without a genesis answers
  * CHAIN_NOT_ENABLED.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { type NodeProcess, startNode, waitFor, wsAddressOf } from '../../devnet/processes.ts'
+import {
+  type NodeProcess,
+  runFulmen,
+  startNode,
+  waitFor,
+  wsAddressOf,
+} from '../../devnet/processes.ts'
 import { rawRequest } from '../../devnet/raw-http.ts'
 import { TerminationReason } from '../../handshake/termination.ts'
 import { type ClientLibp2p, createClientLibp2p } from '../../net/client-libp2p.ts'
@@ -395,3 +401,53 @@ test('a node without a genesis answers CHAIN_NOT_ENABLED', async () => {
   const res = await fetch(`${plain.url}/chain/tx`, { method: 'POST', body: 'x' })
   expect(res.status).toBe(404)
 }, 60_000)
+
+test('start-up refusals are one line each: bad flags, follow without a URL, bad or foreign genesis', async () => {
+  const start = (dataDir: string, ...args: string[]) =>
+    runFulmen(
+      [
+        'node',
+        'start',
+        '--data-dir',
+        dataDir,
+        '--http-port',
+        '0',
+        '--ws-port',
+        '0',
+        '--webrtc-port',
+        '0',
+        ...args,
+      ],
+      { env: env(), timeoutMs: 60_000 },
+    )
+  const refusal = async (dataDir: string, ...args: string[]) => {
+    const r = await start(dataDir, ...args)
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('fulmen: '))
+    expect(lines, r.stderr).toHaveLength(1)
+    return { code: r.code, line: lines[0]! }
+  }
+  const scratch = join(dir, 'refusals')
+  expect(await refusal(scratch, '--consensus', 'raft')).toMatchObject({
+    code: 2,
+    line: expect.stringMatching(/--consensus/),
+  })
+  expect(await refusal(scratch, '--follow', 'ftp://x')).toMatchObject({ code: 2 })
+  expect(await refusal(scratch, '--settle-every-ms', '0')).toMatchObject({ code: 2 })
+  expect(await refusal(scratch, '--genesis', genesis.path, '--consensus', 'follow')).toMatchObject({
+    code: 1,
+    line: expect.stringMatching(/--follow.*\(CONFIG_INVALID\)$/),
+  })
+  expect(await refusal(scratch, '--genesis', join(dir, 'missing.json'))).toMatchObject({
+    code: 1,
+    line: expect.stringMatching(/\(STATE_GENESIS_INVALID\)$/),
+  })
+  // The data dir of the node above holds its chain: another genesis there is refused.
+  await node.stop()
+  const otherDir = join(dir, 'other-genesis')
+  mkdirSync(otherDir)
+  const other = await writeTestGenesis(otherDir, dataDir, { chainId: 7 })
+  expect(await refusal(dataDir, '--genesis', other.path)).toMatchObject({
+    code: 1,
+    line: expect.stringMatching(/\(STATE_WRONG_GENESIS\)$/),
+  })
+}, 120_000)
