@@ -49,6 +49,7 @@ import type {
 import { StateTree } from './state-tree.ts'
 import { METADATA_KEY, TABLES, tableKeys, u64be } from './tables.ts'
 import { applyTransaction } from './transitions.ts'
+import { ValueCache } from './value-cache.ts'
 
 const utf8 = new TextEncoder()
 const GENESIS_KEY = utf8.encode('chain/g')
@@ -78,6 +79,8 @@ function invalidBlock(message: string): StateError {
 export interface StateExecutorOptions {
   /** Decoded tree nodes kept in memory (StateTree's cacheNodes). */
   readonly cacheNodes?: number
+  /** Latest values (and absences) kept in memory for blocks' reads (default 100,000; 0 none). */
+  readonly cacheValues?: number
 }
 
 export interface ExecuteOptions {
@@ -89,15 +92,17 @@ export class StateExecutor implements ChainExecutor {
   readonly #store: KvStore
   readonly #tree: StateTree
   readonly #source: StateSource
+  readonly #values: ValueCache
   #head: ChainHead
   #running: Promise<unknown> = Promise.resolve()
 
-  private constructor(store: KvStore, tree: StateTree, head: ChainHead) {
+  private constructor(store: KvStore, tree: StateTree, head: ChainHead, cacheValues = 100_000) {
     this.#store = store
     this.#tree = tree
     this.#head = head
+    this.#values = new ValueCache(cacheValues)
     this.#source = {
-      get: (table, key) => store.get(valueKey(table, key)),
+      get: (table, key) => this.#values.read(valueKey(table, key), (k) => store.get(k)),
       entries: (table) => {
         const prefix = tablePrefix(table)
         const source = store.entries({ prefix })
@@ -138,7 +143,7 @@ export class StateExecutor implements ChainExecutor {
       timestampMs: genesis.timestampMs,
     })
     if (stored === undefined) {
-      const executor = new StateExecutor(store, tree, genesisHead(tree.root))
+      const executor = new StateExecutor(store, tree, genesisHead(tree.root), options.cacheValues)
       const root = await executor.#writeGenesis(genesis, hash)
       executor.#head = genesisHead(root)
       return executor
@@ -164,7 +169,7 @@ export class StateExecutor implements ChainExecutor {
         `the state tree is at version ${tree.version}, the blocks at height ${head.height}`,
       )
     }
-    return new StateExecutor(store, tree, head)
+    return new StateExecutor(store, tree, head, options.cacheValues)
   }
 
   async #writeGenesis(genesis: Genesis, hash: Digest): Promise<Uint8Array> {
@@ -223,10 +228,12 @@ export class StateExecutor implements ChainExecutor {
       supply,
     })
     const changes = state.changes()
+    const valueOps = this.#valueOps(changes)
     const version = await this.#tree.commit(changes, () => [
-      ...this.#valueOps(changes),
+      ...valueOps,
       { type: 'put', key: GENESIS_KEY, value: hash },
     ])
+    this.#values.wrote(valueOps)
     return version.root
   }
 
@@ -292,6 +299,7 @@ export class StateExecutor implements ChainExecutor {
     const meta = await metadataOf(state)
     state.put('metadata', METADATA_KEY, { ...meta, height: body.height })
     const changes = state.changes()
+    const valueOps = this.#valueOps(changes)
     let executed: ExecutedBlock | undefined
     const version = await this.#tree.commit(changes, ({ root }) => {
       const header: BlockHeader = {
@@ -306,10 +314,11 @@ export class StateExecutor implements ChainExecutor {
       }
       executed = { header, hash: blockHash(header), body, receipts }
       return [
-        ...this.#valueOps(changes),
+        ...valueOps,
         { type: 'put', key: blockKey(body.height), value: encodeExecutedBlock(executed) },
       ]
     })
+    this.#values.wrote(valueOps)
     const block = executed as unknown as ExecutedBlock
     if (version.version !== body.height + 1) {
       throw new StateError(
