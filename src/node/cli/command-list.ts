@@ -212,6 +212,8 @@ Options:
   --json          Print the receipt as JSON
   --no-wait       Print the digest once the node accepted it; do not wait
   --timeout TIME  How long to wait for the receipt: 60, 60s, 500ms, 2m (default 60s)
+  --nonce N       The transaction's nonce (default: the sender's current nonce + 1, read
+                  from the node); for several transactions sent with --no-wait
   -h, --help      Show this help`,
     load: () => import('./commands/tx.ts'),
   },

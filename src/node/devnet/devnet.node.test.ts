@@ -363,6 +363,44 @@ describe('fulmen devnet start --nodes 1 --edge 1', () => {
     expect(wrong.stderr).toMatch(/sender\.key is not a node identity.*\(KEY_FILE_INVALID\)\n$/)
   })
 
+  test('two transactions with --no-wait and --nonce, then their receipts', async () => {
+    const account = d.accounts['account-1']!
+    const state = await fulmen(['state', 'account', account.address, '--from', leader, '--json'])
+    const nonce = json<{ entry: { nonce: number } }>(state.stdout).entry.nonce
+    const digests: string[] = []
+    for (const n of [nonce + 1, nonce + 2]) {
+      const r = await fulmen([
+        'tx',
+        'transfer',
+        '--key',
+        account.key,
+        '--from',
+        leader,
+        '--to',
+        sender,
+        '--amount',
+        '0.25',
+        '--token',
+        'USDC',
+        '--nonce',
+        String(n),
+        '--no-wait',
+      ])
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.stdout).toMatch(/^[0-9a-f]{64}\n$/)
+      digests.push(r.stdout.trim())
+    }
+    for (const digest of digests) {
+      const r = await fulmen(['tx', 'receipt', digest, '--from', leader, '--wait', '--json'])
+      expect(r.code, r.stderr).toBe(0)
+      expect(json<{ status: string }>(r.stdout).status).toBe('ok')
+    }
+    const after = await fulmen(['state', 'account', sender, '--from', leader, '--json'])
+    expect(json<{ entry: { stables: string } }>(after.stdout).entry.stables).toBe(
+      '500000000000000000',
+    )
+  })
+
   test('SIGINT stops the nodes and the devnet exits 0', async () => {
     devnet!.kill('SIGINT')
     const { code } = await exited(devnet!)

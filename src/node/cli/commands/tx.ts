@@ -56,6 +56,7 @@ const COMMON = {
   json: { type: 'boolean' },
   'no-wait': { type: 'boolean' },
   timeout: { type: 'string' },
+  nonce: { type: 'string' },
 } as const
 
 /** The options each method takes besides the common ones. */
@@ -343,7 +344,12 @@ async function send(name: MethodName, args: readonly string[]): Promise<number> 
   const signer = await signerOf(name, keyPath)
   const client = chainClient(gateway)
   const head = await client.head()
-  const nonce = (await currentNonce(client, signer.sender, signer.id)) + 1
+  // --nonce for a second transaction sent before the first executed (--no-wait): the node's
+  // entry still shows the nonce before both.
+  const nonce =
+    v.nonce === undefined
+      ? (await currentNonce(client, signer.sender, signer.id)) + 1
+      : uintFlag(v, 'nonce')
   const payload: TransactionPayload = {
     chainId: head.chainId,
     sender: signer.sender,
