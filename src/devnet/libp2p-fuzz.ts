@@ -1,6 +1,7 @@
 /**
  * A fuzzer for a node's libp2p protocols (src/node/libp2p-fuzz.node.test.ts, scripts/fuzz-node.ts):
- * raw streams of `/fulmen/handshake/2.0.0` and `/fulmen/providers/1.0.0` that carry random
+ * raw streams of `/fulmen/handshake/2.0.0`, `/fulmen/providers/1.0.0` (and `/fulmen/chain/1.0.0`
+ * on a node with a genesis: requests of every op with fields right, wrong or missing) that carry random
  * bytes, frames of every kind with random payloads, frames of the right kind and size with
  * garbage inside (a HELLO with a random key and signature, a JOIN of no session), frames for the
  * other direction, truncated frames and oversized length prefixes, then end in one of three
@@ -10,9 +11,11 @@
  * connections per host and second, and real peers multiplex streams the same way. Case `i` of
  * seed `s` is always the same stream (Prng.forCase).
  */
+
+import * as dagCbor from '@ipld/dag-cbor'
 import type { Connection } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { HANDSHAKE_PROTOCOL, PROVIDERS_PROTOCOL } from '../net/protocols.ts'
+import { CHAIN_PROTOCOL, HANDSHAKE_PROTOCOL, PROVIDERS_PROTOCOL } from '../net/protocols.ts'
 import { streamChannel } from '../net/stream-channel.ts'
 import { encodeRawFrame, framePrefix } from '../wire/frame-splitter.ts'
 import { FRAME_ANNOUNCE, FRAME_QUERY, ROOT_LEN } from '../wire/provider-frames.ts'
@@ -66,6 +69,52 @@ const HANDSHAKE_SIZES: Record<number, number> = {
   [FRAME_SESSION]: 8 + 32 + 4,
 }
 const PROVIDER_KINDS = [FRAME_ANNOUNCE, FRAME_QUERY, 0x42, 0x43, FRAME_TERMINATE, 0x00, 0xff]
+/** Chain frames: REQUEST (most), RESULT and ERROR (the node's to send), TERMINATE, unknown. */
+const CHAIN_REQUEST = 0x50
+const CHAIN_KINDS = [CHAIN_REQUEST, CHAIN_REQUEST, CHAIN_REQUEST, 0x51, 0x52, FRAME_TERMINATE, 0x00]
+const CHAIN_OPS = ['head', 'tx', 'submit', 'block', 'state', 'heads', '', 'HEAD']
+
+/** A value for a request field: of its type or not, in range or not. */
+function chainField(rng: Prng): unknown {
+  switch (rng.int(8)) {
+    case 0:
+      return rng.bytes(rng.pick([0, 31, 32, 33, rng.between(0, 400)]))
+    case 1:
+      return rng.pick([0, 1, 2, -1, 2 ** 53, 1.5, 10 ** 9])
+    case 2:
+      return rng.pick([
+        'accounts',
+        'nodes',
+        'metadata',
+        'chain',
+        'nosuch',
+        '',
+        '0x',
+        'x'.repeat(600),
+      ])
+    case 3:
+      return `0x${Array.from(rng.bytes(20), (b) => b.toString(16).padStart(2, '0')).join('')}`
+    case 4:
+      return null
+    case 5:
+      return [rng.int(10)]
+    case 6:
+      return { op: 'head' }
+    default:
+      return rng.chance(0.5)
+  }
+}
+
+/** A chain REQUEST payload: a CBOR map around an op, its fields right or not, maybe mutated. */
+function chainRequest(rng: Prng): Uint8Array {
+  const map: Record<string, unknown> = { op: rng.pick(CHAIN_OPS) }
+  const fields = ['digest', 'tx', 'height', 'table', 'key', 'extra']
+  for (let n = rng.int(4); n > 0; n--) map[rng.pick(fields)] = chainField(rng)
+  if (map.op === 'head' && rng.chance(0.5)) for (const f of fields) delete map[f]
+  const bytes = dagCbor.encode(map)
+  if (rng.chance(0.3)) bytes[rng.int(bytes.length)]! ^= 1 + rng.int(255)
+  return bytes
+}
 const LENGTHS = [
   0,
   1,
@@ -98,9 +147,13 @@ function frame(rng: Prng, kind: number, sizes: Record<number, number>): Uint8Arr
   return encodeRawFrame(kind, payload)
 }
 
-/** Stream case `index` of the run seeded with `seed`. */
-export function streamCase(seed: number, index: number): StreamCase {
+/**
+ * Stream case `index` of the run seeded with `seed`; with `chain`, a quarter of the streams are
+ * `/fulmen/chain/1.0.0` (the rest as without it).
+ */
+export function streamCase(seed: number, index: number, chain = false): StreamCase {
   const rng = Prng.forCase(seed, index)
+  if (chain && rng.chance(0.25)) return chainStreamCase(rng)
   const providers = rng.chance(0.35)
   const kinds = providers ? PROVIDER_KINDS : HANDSHAKE_KINDS
   const sizes: Record<number, number> = providers
@@ -137,6 +190,30 @@ export function streamCase(seed: number, index: number): StreamCase {
   return { protocol: providers ? PROVIDERS_PROTOCOL : HANDSHAKE_PROTOCOL, chunks, ending }
 }
 
+/** A chain stream: requests (plausible or not), other kinds, truncations, oversized prefixes. */
+function chainStreamCase(rng: Prng): StreamCase {
+  const chunks: Uint8Array[] = []
+  const shape = rng.int(100)
+  const one = () =>
+    rng.chance(0.7)
+      ? encodeRawFrame(CHAIN_REQUEST, chainRequest(rng))
+      : frame(rng, rng.pick(CHAIN_KINDS), {})
+  if (shape < 50) chunks.push(one())
+  else if (shape < 65) for (let n = rng.between(2, 4); n > 0; n--) chunks.push(one())
+  else if (shape < 80) {
+    const whole = one()
+    chunks.push(whole.subarray(0, rng.int(whole.length)))
+  } else if (shape < 92) {
+    chunks.push(
+      framePrefix(rng.pick(CHAIN_KINDS), rng.pick(LENGTHS)),
+      rng.bytes(rng.between(0, 64)),
+    )
+  } else chunks.push(rng.bytes(rng.between(1, 200)))
+  const e = rng.int(100)
+  const ending: StreamEnding = e < 70 ? 'close' : e < 95 ? 'reset' : 'linger'
+  return { protocol: CHAIN_PROTOCOL, chunks, ending }
+}
+
 export interface Libp2pFuzzResult {
   readonly cases: number
   readonly ms: number
@@ -163,6 +240,8 @@ export interface Libp2pFuzzOptions {
   readonly endTimeoutMs?: number
   /** How long a 'linger' stream is left alone before it is reset (default 50 ms). */
   readonly lingerMs?: number
+  /** The node runs a chain: fuzz `/fulmen/chain/1.0.0` too. */
+  readonly chain?: boolean
 }
 
 /** Reads `source` to its end or until `ms` pass; how many bytes came and whether it ended. */
@@ -260,7 +339,7 @@ export async function runLibp2pFuzz(options: Libp2pFuzzOptions): Promise<Libp2pF
   const worker = async () => {
     while (nextIndex < end) {
       const index = nextIndex++
-      await runOne(streamCase(seed, index), index)
+      await runOne(streamCase(seed, index, options.chain ?? false), index)
     }
   }
   await Promise.all(Array.from({ length: options.parallel ?? 8 }, worker))

@@ -1,10 +1,12 @@
 /**
  * The libp2p protocols of a real `fulmen node start` process under fuzzed streams
- * (src/devnet/libp2p-fuzz.ts): `/fulmen/handshake/2.0.0` and `/fulmen/providers/1.0.0`
- * streams of random bytes, frames with random payloads, frames for the other direction,
+ * (src/devnet/libp2p-fuzz.ts): `/fulmen/handshake/2.0.0`, `/fulmen/providers/1.0.0` and (the
+ * node runs a test genesis) `/fulmen/chain/1.0.0` streams of random bytes, frames with random
+ * payloads, frames for the other direction, chain requests with fields right, wrong or missing,
  * truncated frames and oversized length prefixes, closed, reset or left open. After each batch
  * the process is alive and `/health` answers 200; at the end the node still answers a real
- * handshake (a session opens) and a real discovery query, and nothing escaped a handler.
+ * handshake (a session opens), a real discovery query and a real chain request, and nothing
+ * escaped a handler.
  *
  * The seed is random per run and printed with any failure; FULMEN_FUZZ_SEED=<n> runs that seed
  * again. More streams, and the node's memory across them: scripts/fuzz-node.ts.
@@ -26,6 +28,8 @@ import { streamChannel } from '../net/stream-channel.ts'
 import { CDN_SERVICE } from '../services/service-ids.ts'
 import { CDN_CODEC } from '../wire/cdn-frames.ts'
 import { encodeProviderFrame, ProviderFrameDecoder } from '../wire/provider-frames.ts'
+import { requestChain } from './chain/chain-protocol.ts'
+import { writeTestGenesis } from './testing/chain-genesis.ts'
 import { printNodeLogsOnFailure } from './testing/diagnostics.ts'
 import { metricsOf, metricValue } from './testing/http.ts'
 
@@ -42,7 +46,13 @@ printNodeLogsOnFailure(() => [node])
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fulmen-libp2p-fuzz-'))
-  node = await startNode({ dataDir: join(dir, 'node'), env: { XDG_DATA_HOME: join(dir, 'xdg') } })
+  const dataDir = join(dir, 'node')
+  const genesis = await writeTestGenesis(dir, dataDir)
+  node = await startNode({
+    dataDir,
+    env: { XDG_DATA_HOME: join(dir, 'xdg') },
+    args: ['--genesis', genesis.path],
+  })
   ;[fuzzer, honest] = await Promise.all([createClientLibp2p(), createClientLibp2p()])
 }, 60_000)
 
@@ -92,6 +102,7 @@ test(`${CASES} fuzzed libp2p streams: the node stays up and still answers a real
       seed: SEED,
       start,
       cases: BATCH,
+      chain: true,
     })
     for (const [k, n] of Object.entries(result.outcomes)) outcomes[k] = (outcomes[k] ?? 0) + n
     const where = `seed ${SEED} (FULMEN_FUZZ_SEED=${SEED}), streams ${start}..${start + BATCH - 1}`
@@ -103,11 +114,14 @@ test(`${CASES} fuzzed libp2p streams: the node stays up and still answers a real
   }
   expect(typeof (await handshake())).toBe('bigint')
   expect(await query()).toBe('providers')
+  const head = (await requestChain(honest, wsAddressOf(node), { op: 'head' })) as { height: number }
+  expect(head.height).toBeGreaterThanOrEqual(0)
   const metrics = await metricsOf(node.url)
   expect(metricValue(metrics, 'fulmen_unexpected_errors_total')).toBe(0)
   // The garbage reached the protocols: handshakes refused, discovery streams terminated.
   expect(metricValue(metrics, 'fulmen_handshakes_refused_total')).toBeGreaterThan(0)
   expect(metricValue(metrics, 'fulmen_provider_streams_refused_total')).toBeGreaterThan(0)
+  expect(metricValue(metrics, 'fulmen_chain_streams_refused_total')).toBeGreaterThan(0)
   process.stdout.write(
     `libp2p fuzz: ${CASES} streams, seed ${SEED}, ${Math.round(performance.now() - began)} ms, ${JSON.stringify(outcomes)}\n`,
   )

@@ -273,7 +273,7 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
       await part.start()
       parts.push(part)
     }
-    server = chainProtocolServer({ libp2p: options.libp2p(), api, logger: log })
+    server = chainProtocolServer({ libp2p: options.libp2p(), api, logger: log, metrics })
     await server.start()
     log.info(
       {

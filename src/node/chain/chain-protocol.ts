@@ -8,6 +8,7 @@
 import type { Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from '../../core/logger.ts'
+import type { Metrics } from '../../core/metrics.ts'
 import { describeReason, TerminationReason } from '../../handshake/termination.ts'
 import { type DialingLibp2p, libp2pProtocolDialer } from '../../net/protocol-dialer.ts'
 import {
@@ -33,6 +34,8 @@ export interface ChainProtocolOptions {
   readonly logger: Logger
   /** How long a stream may wait for its request, milliseconds (default 10 s). */
   readonly idleTimeoutMs?: number
+  /** Counts the streams ended with TERMINATE, by reason. */
+  readonly metrics?: Metrics
 }
 
 const REASON_OF: Record<StreamRefusal['cause'], number> = {
@@ -45,6 +48,11 @@ const REASON_OF: Record<StreamRefusal['cause'], number> = {
 /** The node's side: answers each stream's one request from `api`. */
 export function chainProtocolServer(options: ChainProtocolOptions): ProtocolServer {
   const log = options.logger.child({ component: 'chain-protocol' })
+  const refused = options.metrics?.counter({
+    name: 'fulmen_chain_streams_refused_total',
+    help: 'Chain protocol streams ended with TERMINATE, by reason (hex)',
+    labelNames: ['reason'],
+  })
   const answer = async (request: ChainRequest, signal: AbortSignal): Promise<Uint8Array> => {
     try {
       const result = await answerChainRequest(options.api, request, signal)
@@ -78,6 +86,7 @@ export function chainProtocolServer(options: ChainProtocolOptions): ProtocolServ
         throw new WireError('WIRE_MALFORMED', `${frame.kind} sent to a node`)
       await stream.write(await answer(frame.request, stream.signal))
     },
+    onRefused: (refusal) => refused?.labels(REASON_OF[refusal.cause].toString(16)).inc(),
     refusal: (refusal) =>
       encodeChainFrame({
         kind: 'terminate',
