@@ -40,6 +40,8 @@ const BACKFILL_BLOCKS = 60
 /** At most this many new blocks read per poll (a long pause skips the middle). */
 const MAX_BLOCKS_PER_POLL = 30
 const LOG_LINES = 40
+/** A registration that failed is tried again after this long. */
+const RETRY_MS = 5_000
 const BANDWIDTH = '00'
 
 interface NodeView {
@@ -49,6 +51,8 @@ interface NodeView {
   readonly color: string
   entry?: ProvenEntry<NodeEntry>
   served?: ProvenEntry<ServedEntry>
+  /** The epoch before: what the last epoch change paid for. */
+  servedBefore?: ProvenEntry<ServedEntry>
   /** Rewards paid to the node at the epoch changes seen (Reward events). */
   flkEarned: bigint
   stablesEarned: bigint
@@ -85,7 +89,8 @@ function servedKey(nodeKeyHex: string, epoch: number): string {
 }
 
 function countdown(ms: number): string {
-  if (ms <= 0) return 'due now'
+  // Past due: the epoch changes when the committee's ChangeEpoch signals are in a block.
+  if (ms <= 0) return 'due now (waiting for the committee)'
   const s = Math.ceil(ms / 1000)
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`
 }
@@ -264,13 +269,17 @@ export function mountChain(state: DemoState): void {
     proofs.push(metadata.verified, epochTime.verified, demo.verified)
     await Promise.all(
       nodes.map(async (node) => {
-        const [entry, served] = await Promise.all([
+        const [entry, served, before] = await Promise.all([
           chain.entry('nodes', node.keyHex),
           chain.entry('served', servedKey(node.keyHex, head.epoch)),
+          head.epoch === 0
+            ? undefined
+            : chain.entry('served', servedKey(node.keyHex, head.epoch - 1)),
         ])
         node.entry = entry
         node.served = served
-        proofs.push(entry.verified, served.verified)
+        node.servedBefore = before
+        proofs.push(entry.verified, served.verified, before?.verified ?? true)
       }),
     )
     // The nodes' owners: their balances change when rewards are paid (devnet: one owner).
@@ -356,8 +365,23 @@ export function mountChain(state: DemoState): void {
         node.cells.staked,
         entry === undefined ? 'not staked' : `${formatAmount(entry.staked, 2)} FLK`,
       )
-      setText(node.cells.served, formatBytes(Number(served?.units ?? 0n)))
-      node.cells.served.dataset.units = (served?.units ?? 0n).toString()
+      const units = served?.units ?? 0n
+      const text = formatBytes(Number(units))
+      const before =
+        node.servedBefore === undefined || head === undefined
+          ? ''
+          : `epoch ${head.epoch - 1}: ${formatBytes(Number(node.servedBefore.value?.units ?? 0n))}`
+      if (
+        node.cells.served.dataset.units !== units.toString() ||
+        node.cells.served.title !== before
+      ) {
+        node.cells.served.dataset.units = units.toString()
+        node.cells.served.title = before
+        node.cells.served.replaceChildren(
+          h('span', { text }),
+          ...(before === '' ? [] : [h('span', { class: 'served-sw', text: before })]),
+        )
+      }
       setText(node.cells.revenue, `${formatAmount(served?.revenue ?? 0n)} stables`)
       setText(
         node.cells.earned,
@@ -410,10 +434,11 @@ export function mountChain(state: DemoState): void {
       })
     } catch (error) {
       registered.delete(hex)
-      registration = `The client key is not registered: ${(error as Error).message}`
+      registration = `The client key is not registered (trying again): ${(error as Error).message}`
       byId('chain-status').dataset.registered = 'false'
       render()
-      // Tried again with the next client (or a reload).
+      // The chain may be starting, or node-1 stopped from this page: try again a bit later.
+      setTimeout(() => void register(key), RETRY_MS)
     }
   }
   void loadOrCreateClientKey().then(

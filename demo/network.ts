@@ -5,13 +5,11 @@
 import type {
   ContentInfo,
   LiarInfo,
-  NetworkDescription as LocalNetworkDescription,
+  NetworkDescription,
   NetworkNodeInfo,
 } from '../src/devnet/local-network.ts'
-import type { ChainInfo } from './chain.ts'
 
-/** The network, and its chain when it runs one (a devnet: see chain.ts). */
-export type NetworkDescription = LocalNetworkDescription & { readonly chain?: ChainInfo }
+export type { NetworkDescription }
 export type DemoContent = ContentInfo
 export type NetworkNode = NetworkNodeInfo
 export type LyingNode = LiarInfo
