@@ -5,7 +5,7 @@
  * that lies about block hashes: it stops following with one clear error line and keeps serving
  * what it had verified.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -31,10 +31,11 @@ let genesis: WrittenGenesis
 let leader: NodeProcess
 let follower: NodeProcess
 let fooled: NodeProcess | undefined
+let stranger: NodeProcess | undefined
 let liar: Server | undefined
 const env = () => ({ XDG_DATA_HOME: join(dir, 'xdg') })
 
-printNodeLogsOnFailure(() => [leader, follower, fooled])
+printNodeLogsOnFailure(() => [leader, follower, fooled, stranger])
 
 async function get(url: string, path: string): Promise<{ status: number; body: Json }> {
   const res = await fetch(`${url}${path}`)
@@ -90,6 +91,7 @@ beforeAll(async () => {
 }, 60_000)
 
 afterAll(async () => {
+  await stranger?.stop()
   await fooled?.stop()
   await follower?.stop()
   await leader?.stop()
@@ -151,4 +153,21 @@ test('a follower fed a block whose hash it cannot reproduce stops following, and
   expect(head.status).toBe(200)
   expect(head.body.height).toBe(1)
   expect((await fetch(`${fooled.url}/health`)).status).toBe(200)
+})
+
+test('a node of another chain does not follow this one', async () => {
+  const otherDir = join(dir, 'other')
+  mkdirSync(otherDir)
+  const strangerDir = join(dir, 'stranger')
+  const other = await writeTestGenesis(otherDir, strangerDir, { chainId: 99 })
+  stranger = await startNode({
+    dataDir: strangerDir,
+    env: env(),
+    args: ['--genesis', other.path, '--consensus', 'follow', '--follow', leader.url],
+  })
+  const line = await stranger.waitForLog(/^stopped following/, 20_000)
+  expect(line.msg).toBe(
+    `stopped following: the followed node runs chain ${genesis.genesis.chainId}, this genesis is chain 99`,
+  )
+  expect((await get(stranger.url, '/chain/head')).body).toMatchObject({ chainId: 99, height: 0 })
 })
