@@ -275,22 +275,20 @@ export class StateTree {
     alongside: ((version: StateVersion) => readonly KvOperation[]) | undefined,
   ): Promise<StateVersion> {
     const version = this.#latest.version + 1
-    const created = new Map<string, { hash: Uint8Array; node: Uint8Array }>()
+    const created = new Map<string, { hash: Uint8Array; record: Uint8Array }>()
     const removed = new Map<string, Uint8Array>()
     const batch = new TreeBatch(
-      (hash) => this.#cache.get(hashKey(hash)) ?? this.#node(hash),
+      (hash, k) => this.#cache.get(k) ?? this.#node(hash),
       (k, node) => this.#remember(k, node),
       created,
       removed,
+      version,
     )
     const top = await batch.update(subtreeOf(this.#latest.root), 0, changes, 0, changes.length)
     const root = top.kind === 'empty' ? EMPTY_HASH : top.hash
     const ops: KvOperation[] = []
-    for (const [k, { hash, node }] of created) {
+    for (const [k, { hash, record }] of created) {
       removed.delete(k)
-      const record = new Uint8Array(8 + node.length)
-      writeVersion(record, 0, version)
-      record.set(node, 8)
       ops.push({ type: 'put', key: this.#nodeKey(hash), value: record })
     }
     if (removed.size > 0) {
@@ -473,22 +471,28 @@ class NodeCache {
  * out and created again (a leaf that moved up or down) is neither stale nor new.
  */
 class TreeBatch {
-  /** The node under a hash: at once when cached (no await per level), else read. */
-  private readonly load: (hash: Uint8Array) => TreeNode | Promise<TreeNode>
+  /** The node under a hash (`k` its hashKey): at once when cached (no await per level), else read. */
+  private readonly load: (hash: Uint8Array, k: string) => TreeNode | Promise<TreeNode>
   private readonly remember: (k: string, node: TreeNode) => void
-  private readonly created: Map<string, { hash: Uint8Array; node: Uint8Array }>
+  /** Each new node's stored record (created-at version ‖ node), made once, written as is. */
+  private readonly created: Map<string, { hash: Uint8Array; record: Uint8Array }>
   private readonly removed: Map<string, Uint8Array>
+  /** The records' 8-byte header: the version this commit makes. */
+  private readonly header: Uint8Array
 
   constructor(
-    load: (hash: Uint8Array) => TreeNode | Promise<TreeNode>,
+    load: (hash: Uint8Array, k: string) => TreeNode | Promise<TreeNode>,
     remember: (k: string, node: TreeNode) => void,
-    created: Map<string, { hash: Uint8Array; node: Uint8Array }>,
+    created: Map<string, { hash: Uint8Array; record: Uint8Array }>,
     removed: Map<string, Uint8Array>,
+    version: number,
   ) {
     this.load = load
     this.remember = remember
     this.created = created
     this.removed = removed
+    this.header = new Uint8Array(8)
+    writeVersion(this.header, 0, version)
   }
 
   /** The subtree at `depth` that `sub` becomes with `changes[lo..hi)` (sorted, on its paths). */
@@ -501,9 +505,10 @@ class TreeBatch {
   ): Promise<Subtree> {
     if (lo === hi) return sub
     if (sub.kind === 'empty') return this.build(depth, puts(changes, lo, hi))
-    const loaded = this.load(sub.hash)
+    const k = hashKey(sub.hash)
+    const loaded = this.load(sub.hash, k)
     const node = loaded instanceof Promise ? await loaded : loaded
-    this.removed.set(hashKey(sub.hash), sub.hash)
+    this.removed.set(k, sub.hash)
     if (node.leaf) {
       // The leaf's entry joins the changes unless one of them replaces it.
       const entries = puts(changes, lo, hi)
@@ -534,11 +539,11 @@ class TreeBatch {
     if (hi - lo === 1) {
       const { path, value } = entries[lo]!
       const hash = leafHash(path, valueHash(value))
-      const node = new Uint8Array(1 + HASH_LEN + value.length)
-      node[0] = LEAF
-      node.set(path, 1)
-      node.set(value, 1 + HASH_LEN)
-      this.#create(hash, node, { leaf: true, path, value })
+      const record = this.#record(1 + HASH_LEN + value.length)
+      record[8] = LEAF
+      record.set(path, 9)
+      record.set(value, 9 + HASH_LEN)
+      this.#create(hash, record, { leaf: true, path, value })
       return { kind: 'leaf', hash }
     }
     const mid = splitAt(entries, lo, hi, depth)
@@ -561,24 +566,31 @@ class TreeBatch {
 
   async kindOf(sub: Subtree & { hash: Uint8Array }): Promise<'leaf' | 'internal'> {
     if (sub.kind === 'leaf' || sub.kind === 'internal') return sub.kind
-    return (await this.load(sub.hash)).leaf ? 'leaf' : 'internal'
+    return (await this.load(sub.hash, hashKey(sub.hash))).leaf ? 'leaf' : 'internal'
   }
 
   #internal(left: Subtree, right: Subtree): Subtree {
     const l = left.kind === 'empty' ? EMPTY_HASH : left.hash
     const r = right.kind === 'empty' ? EMPTY_HASH : right.hash
     const hash = nodeHash(l, r)
-    const node = new Uint8Array(1 + 2 * HASH_LEN)
-    node[0] = INTERNAL
-    node.set(l, 1)
-    node.set(r, 1 + HASH_LEN)
-    this.#create(hash, node, { leaf: false, left: l, right: r })
+    const record = this.#record(1 + 2 * HASH_LEN)
+    record[8] = INTERNAL
+    record.set(l, 9)
+    record.set(r, 9 + HASH_LEN)
+    this.#create(hash, record, { leaf: false, left: l, right: r })
     return { kind: 'internal', hash }
   }
 
-  #create(hash: Uint8Array, node: Uint8Array, decoded: TreeNode): void {
+  /** A stored record of a node of `length` bytes, its version header written. */
+  #record(length: number): Uint8Array {
+    const record = new Uint8Array(8 + length)
+    record.set(this.header)
+    return record
+  }
+
+  #create(hash: Uint8Array, record: Uint8Array, decoded: TreeNode): void {
     const k = hashKey(hash)
-    this.created.set(k, { hash, node })
+    this.created.set(k, { hash, record })
     this.remember(k, decoded)
   }
 }
