@@ -20,6 +20,7 @@ import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { bytesToHex } from '@noble/hashes/utils.js'
 import type { DaPool } from '../../acks/da-pool.ts'
 import { createClaimSettler } from '../../consensus/claim-settler.ts'
+import { createEpochDutyLoop } from '../../consensus/epoch-duty-loop.ts'
 import type { Orderer } from '../../consensus/orderer.ts'
 import { createSoloOrderer } from '../../consensus/solo-orderer.ts'
 import { equalBytes } from '../../core/bytes.ts'
@@ -156,8 +157,10 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
         submitted.labels('accepted').inc()
         return { digest }
       } catch (error) {
+        // A code as a label: ours are a short list, a followed node's could be anything.
         const code = (error as { code?: unknown })?.code
-        submitted.labels(typeof code === 'string' ? code : 'error').inc()
+        const known = typeof code === 'string' && /^[A-Z][A-Z0-9_]{0,39}$/.test(code)
+        submitted.labels(known ? code : 'error').inc()
         throw error
       }
     },
@@ -263,8 +266,18 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
       })
       follower.onBlock(countBlock)
       // The node's own transactions (its DA claims) go to the followed node through it.
-      orderer = createForwardingOrderer({ executor: state, follower })
-      parts = [follower, orderer, settlerOf(orderer, state, seed)]
+      const forwarding = createForwardingOrderer({ executor: state, follower })
+      orderer = forwarding
+      // The beacon may draw this node into the committee: it then signals and reveals too.
+      const duty = createEpochDutyLoop({
+        orderer: forwarding,
+        executor: state,
+        nodeSeed: seed,
+        everyMs: config.blockMs,
+        beforeChangeEpoch: (epoch, signal) => forwarding.runBeforeEpochChange(epoch, signal),
+        logger: log.child({ component: 'epoch-duty' }),
+      })
+      parts = [follower, forwarding, settlerOf(forwarding, state, seed)]; void duty
     }
     // Only what started is stopped again.
     const toStart = parts
