@@ -109,7 +109,9 @@ export function createEpochDuty(options: EpochDutyOptions): EpochDuty {
           warnedNotMember = epoch
           logger.info({ epoch }, 'not in the committee: no epoch duty this epoch')
         }
-        return { sent: 0, needsBlock: false }
+        // Not a member, but the node that orders still makes the blocks that count a beacon
+        // phase's length (the members may all be other nodes).
+        return { sent: 0, needsBlock: beacon.kind !== 'none' }
       }
       if (beacon.kind === 'none') {
         const epochTimeMs = Number((await readParam(executor, 'epochTimeMs')) ?? 0n)

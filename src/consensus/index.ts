@@ -23,6 +23,7 @@ export {
   type EpochDutyOptions,
   type EpochDutyResult,
 } from './epoch-duty.ts'
+export { createEpochDutyLoop, type EpochDutyLoopOptions } from './epoch-duty-loop.ts'
 export { ConsensusError, type ConsensusErrorCode } from './errors.ts'
 export {
   DEFAULT_MEMPOOL_MAX_BYTES,

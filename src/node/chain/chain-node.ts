@@ -277,7 +277,7 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
         beforeChangeEpoch: (epoch, signal) => forwarding.runBeforeEpochChange(epoch, signal),
         logger: log.child({ component: 'epoch-duty' }),
       })
-      parts = [follower, forwarding, settlerOf(forwarding, state, seed)]; void duty
+      parts = [follower, forwarding, settlerOf(forwarding, state, seed), duty]
     }
     // Only what started is stopped again.
     const toStart = parts

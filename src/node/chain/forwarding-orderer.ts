@@ -2,8 +2,9 @@
  * The `Orderer` face of a following node: it orders nothing itself. What it is given goes to
  * the followed node (chain-follower.ts) and shows up in the blocks the follower re-executes.
  * It exists so that the node's own duties run unchanged in follow mode: the claim settler
- * submits the DA pool's claims through it and reads its `pending`, and the node's nonces count
- * what it forwarded and has not seen executed yet.
+ * submits the DA pool's claims through it, the epoch duty (when the node is in the committee)
+ * its epoch-change and beacon transactions, and the node's nonces count what it forwarded and
+ * has not seen executed yet.
  *
  * What it forwarded is remembered by digest, with the sender and nonce, until a block the
  * follower executed carries it, the sender's nonce in the state passes it, or `forgetAfterMs`
@@ -31,12 +32,19 @@ export interface ForwardingOrdererOptions {
   readonly now?: () => number
 }
 
-export function createForwardingOrderer(options: ForwardingOrdererOptions): Orderer {
+export interface ForwardingOrderer extends Orderer {
+  /** Runs what `beforeEpochChange` registered (the claim settler): the node's epoch duty calls
+   * it before it signals an epoch change, as the solo orderer does for its own duty. */
+  runBeforeEpochChange(epoch: number, signal: AbortSignal): Promise<void>
+}
+
+export function createForwardingOrderer(options: ForwardingOrdererOptions): ForwardingOrderer {
   const { executor, follower } = options
   const forgetAfterMs = options.forgetAfterMs ?? 60_000
   const now = options.now ?? Date.now
   const forwarded = new Map<string, Forwarded>()
   let unsubscribe: (() => void) | undefined
+  const epochListeners = new Set<(epoch: number, signal: AbortSignal) => Promise<void> | void>()
 
   const expire = () => {
     const oldest = now() - forgetAfterMs
@@ -84,9 +92,12 @@ export function createForwardingOrderer(options: ForwardingOrdererOptions): Orde
     onBlock(listener) {
       return follower.onBlock(listener)
     },
-    // A follower is in no committee: it never signals an epoch change.
-    beforeEpochChange() {
-      return () => {}
+    beforeEpochChange(listener) {
+      epochListeners.add(listener)
+      return () => epochListeners.delete(listener)
+    },
+    async runBeforeEpochChange(epoch, signal) {
+      for (const listener of [...epochListeners]) await listener(epoch, signal)
     },
     start() {
       unsubscribe = follower.onBlock(onBlock)
