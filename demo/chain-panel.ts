@@ -42,6 +42,8 @@ const MAX_BLOCKS_PER_POLL = 30
 const LOG_LINES = 40
 /** A registration that failed is tried again after this long. */
 const RETRY_MS = 5_000
+/** Entries are read again after this long even when no block came. */
+const REREAD_MS = 10_000
 const BANDWIDTH = '00'
 
 interface NodeView {
@@ -174,6 +176,7 @@ export function mountChain(state: DemoState): void {
   const view: View = { owners: new Map(), lastBlock: 0 }
   /** Proof results of the entries read at the current head, and of the last complete read. */
   let proofs: boolean[] = []
+  let readAt = 0
   let lastProofs = { checked: 0, verified: 0 }
   let registration = 'Registering this browser’s client key to the demo account…'
   const log = byId('chain-log')
@@ -307,7 +310,9 @@ export function mountChain(state: DemoState): void {
       const head = await chain.head()
       const moved = view.head?.height !== head.height || view.head.epoch !== head.epoch
       view.head = head
-      if (moved || view.demo === undefined) {
+      // Read again now and then without a new block too: another node may answer now.
+      if (moved || view.demo === undefined || Date.now() - readAt > REREAD_MS) {
+        readAt = Date.now()
         proofs = []
         await readEntries(head)
         lastProofs = { checked: proofs.length, verified: proofs.filter(Boolean).length }
@@ -337,8 +342,20 @@ export function mountChain(state: DemoState): void {
       byId('chain-epoch').dataset.value = String(head.epoch)
     }
     const demo = view.demo?.value
-    if (demo !== undefined) {
-      const el = byId('chain-stables')
+    const stables = byId('chain-stables')
+    if (view.demo !== undefined && demo === undefined) {
+      // No account, or an answer whose proof failed (then the bytes are not even decoded).
+      setText(stables, view.demo.verified ? 'none' : 'unverified')
+      stables.dataset.verified = String(view.demo.verified)
+      delete stables.dataset.value
+      setText(
+        byId('chain-stables-split'),
+        view.demo.verified
+          ? 'the demo account does not exist on this chain'
+          : 'NOT verified: the node’s answer does not match its proof',
+      )
+    } else if (demo !== undefined) {
+      const el = stables
       setText(el, formatAmount(demo.stables, 4))
       el.dataset.value = demo.stables.toString()
       el.dataset.verified = String(view.demo?.verified === true)

@@ -4,8 +4,9 @@
  * node's entries with their proofs verified in the page; a download in the page is settled on
  * chain by the nodes (the demo account's stables go down, a node's served bytes go up), read
  * here straight from the nodes' HTTP routes and in the panel; at the next epoch the nodes are
- * rewarded. No timing assertions: every wait is generous and ends on what the chain says.
- * Screenshots go to test-results/e2e/chain-*.png.
+ * rewarded; an answer altered on its way fails its proof in the page. No timing assertions:
+ * every wait is generous and ends on what the chain says. Screenshots go to
+ * test-results/e2e/chain-*.png.
  */
 import { describe, expect, test } from 'vitest'
 import { screenshot, useDemoPage } from './harness.ts'
@@ -183,4 +184,36 @@ describe('the chain panel', () => {
     await screenshot(t.page, 'chain-3-rewarded')
     expect(t.logs.errors).toEqual([])
   }, 240_000)
+
+  test('an answer that does not match its proof is shown as not verified', async () => {
+    const pattern = `**/chain/state/accounts/${t.demo.network.chain.demoAccount.address}`
+    // Every node the page asks lies about the demo account: one byte of the entry changed.
+    await t.page.route(pattern, async (route) => {
+      const response = await route.fetch()
+      const body = (await response.json()) as StateAnswer
+      const value = body.value ?? '00'
+      const last = (Number.parseInt(value.slice(-2), 16) ^ 1).toString(16).padStart(2, '0')
+      await route.fulfill({ response, json: { ...body, value: `${value.slice(0, -2)}${last}` } })
+    })
+    try {
+      await t.page.waitForFunction(
+        () => document.querySelector('#chain-stables')?.getAttribute('data-verified') === 'false',
+        null,
+        { timeout: 60_000 },
+      )
+      expect(await t.page.locator('#chain-stables').textContent()).toBe('unverified')
+      const proofs = (await t.page.locator('#chain-proofs').textContent()) ?? ''
+      const [verified, checked] = proofs.split('/').map(Number)
+      expect(verified).toBeLessThan(checked!)
+      await screenshot(t.page, 'chain-4-unverified')
+    } finally {
+      await t.page.unroute(pattern)
+    }
+    // Honest answers again: verified again.
+    await t.page.waitForFunction(
+      () => document.querySelector('#chain-stables')?.getAttribute('data-verified') === 'true',
+      null,
+      { timeout: 60_000 },
+    )
+  })
 })
