@@ -1,3 +1,4 @@
+import { bytesToHex } from '@noble/hashes/utils.js'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { clientKeyFromPrivate } from '../crypto/client-key.ts'
@@ -107,6 +108,33 @@ describe('StateExecutor', () => {
     const where = await executor.transaction(block.receipts[0]!.digest!)
     expect(where).toMatchObject({ height: 1, index: 0, receipt: { status: 'ok' } })
     expect((await executor.block(1))?.hash).toEqual(block.hash)
+  })
+
+  it('skips the signature check only for digests the caller verified at admission', async () => {
+    const chain = testChain()
+    const executor = await openTestExecutor(chain)
+    const forged = accountTx(chain.alice, 1, {
+      type: 'Transfer',
+      to: chain.bob.address,
+      token: 'FLK',
+      amount: 1n,
+    })
+    forged[forged.length - 5]! ^= 1
+    const refused = await nextBlock(executor, [forged])
+    expect(refused.receipts[0]?.status).toBe('TX_BAD_SIGNATURE')
+    const digest = bytesToHex(refused.receipts[0]!.digest!)
+    const head = executor.head
+    const trusted = await executor.execute(
+      {
+        chainId: head.chainId,
+        height: head.height + 1,
+        parent: head.hash,
+        timestampMs: head.timestampMs,
+        transactions: [forged],
+      },
+      { verified: new Set([digest]) },
+    )
+    expect(trusted.receipts[0]?.status).toBe('ok')
   })
 
   it('refuses bodies that are not the next block', async () => {

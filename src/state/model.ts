@@ -431,8 +431,16 @@ export interface TransactionLocation {
  */
 export interface ChainExecutor {
   readonly head: ChainHead
-  /** Executes `body` (height head.height + 1, parent head.hash) and persists the result. */
-  execute(body: BlockBody): Promise<ExecutedBlock>
+  /**
+   * Executes `body` (height head.height + 1, parent head.hash) and persists the result.
+   * `verified` names (hex digests) transactions of the body whose signatures this node checked
+   * already, at admission: they are not checked twice. A node that did not admit them (a
+   * follower) passes nothing and checks every one.
+   */
+  execute(
+    body: BlockBody,
+    options?: { readonly verified?: ReadonlySet<string> },
+  ): Promise<ExecutedBlock>
   get(table: TableName, key: Uint8Array): Promise<Uint8Array | undefined>
   /** An executed block by height (1…head.height); undefined above the head. */
   block(height: number): Promise<ExecutedBlock | undefined>
