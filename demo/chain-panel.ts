@@ -30,7 +30,7 @@ import {
   registerClientKey,
 } from './chain.ts'
 import { byId, h, setText } from './dom.ts'
-import { fingerprint, formatBytes, shortId } from './format.ts'
+import { fingerprint, formatBytes, plural, shortId } from './format.ts'
 import type { DemoState } from './state.ts'
 
 /** The head is read this often; entries only when it moved. */
@@ -68,6 +68,8 @@ interface View {
   head?: ChainHead
   epochStartMs?: number
   epochTimeMs?: number
+  /** Stables per byte of bandwidth (prices/0): turns a settlement's payment into bytes. */
+  bandwidthPrice?: bigint
   demo?: ProvenEntry<AccountEntry>
   /** The demo account's stables when the page first read them. */
   demoStart?: bigint
@@ -199,12 +201,20 @@ export function mountChain(state: DemoState): void {
     while (log.children.length > LOG_LINES) log.lastElementChild?.remove()
   }
 
+  /** "2.3 MiB (9 blocks)": a claim counts units (blocks); the payment at the price says bytes. */
+  const settledWhat = (units: number, paid: bigint): string => {
+    const price = view.bandwidthPrice
+    const counted = plural(units, 'unit')
+    if (price === undefined || price === 0n) return counted
+    return `${formatBytes(Number(paid / price))} (${counted})`
+  }
+
   const noteEvent = (height: number, event: ChainEventJson, backfill: boolean) => {
     switch (event.type) {
       case 'ClaimSettled':
         logLine(
           height,
-          `${nameOf(event.node)} settled ${event.units.toLocaleString()} units from client ${event.clientKey.slice(0, 8)}… for ${formatAmount(BigInt(event.paid))} stables`,
+          `${nameOf(event.node)} settled ${settledWhat(event.units, BigInt(event.paid))} from client ${event.clientKey.slice(0, 8)}… for ${formatAmount(BigInt(event.paid))} stables`,
           'settled',
         )
         return
@@ -260,16 +270,18 @@ export function mountChain(state: DemoState): void {
 
   /** Reads every entry the panel shows, with its proof, at the current head. */
   const readEntries = async (head: ChainHead) => {
-    const [metadata, epochTime, demo] = await Promise.all([
+    const [metadata, epochTime, demo, price] = await Promise.all([
       chain.entry('metadata', 'chain'),
       chain.entry('params', 'epochTimeMs'),
       chain.entry('accounts', chainInfo.demoAccount.address),
+      chain.entry('prices', '0'),
     ])
+    view.bandwidthPrice = price.value?.price
     view.epochStartMs = metadata.value?.epochStartMs
     view.epochTimeMs = epochTime.value === undefined ? undefined : Number(epochTime.value.value)
     view.demo = demo
     if (demo.value !== undefined) view.demoStart ??= demo.value.stables
-    proofs.push(metadata.verified, epochTime.verified, demo.verified)
+    proofs.push(metadata.verified, epochTime.verified, demo.verified, price.verified)
     await Promise.all(
       nodes.map(async (node) => {
         const [entry, served, before] = await Promise.all([
