@@ -47,7 +47,7 @@ import type {
   TransactionLocation,
 } from './model.ts'
 import { StateTree } from './state-tree.ts'
-import { METADATA_KEY, TABLES, tableKeys, u64be } from './tables.ts'
+import { decodeEntry, METADATA_KEY, TABLES, tableKeys, u64be } from './tables.ts'
 import { applyTransaction } from './transitions.ts'
 import { ValueCache } from './value-cache.ts'
 
@@ -350,10 +350,11 @@ export class StateExecutor implements ChainExecutor {
   async transaction(digest: Digest): Promise<TransactionLocation | undefined> {
     const bytes = await this.get('executed', digest)
     if (bytes === undefined) return undefined
-    const state = new BlockState(this.#source)
-    const at = await state.get('executed', digest)
-    if (at === undefined) return undefined
-    const block = await this.block(at.height)
+    const at = decodeEntry('executed', bytes)
+    // Read past the head's bound: the entry and its block land in one batch, and the head
+    // moves just after it, so a reader in between still finds the block.
+    const stored = await this.#store.get(blockKey(at.height))
+    const block = stored === undefined ? undefined : decodeExecutedBlock(stored)
     const receipt = block?.receipts[at.index]
     if (receipt === undefined)
       throw new StateError('STATE_CORRUPT', `block ${at.height} lacks receipt ${at.index}`)
