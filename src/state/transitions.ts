@@ -619,6 +619,7 @@ async function slashNonRevealers(
     if (committee.beaconReveals.some((r) => equalBytes(r.node, key))) continue
     const node = await state.get('nodes', key)
     if (node === undefined) continue
+    // biome-ignore lint/complexity/useMathMinMax: bigints (Math.min takes numbers)
     const amount =
       node.staked < ctx.params.beaconNonRevealSlash ? node.staked : ctx.params.beaconNonRevealSlash
     // Excluded from the next committee too: a node that does not reveal sits the epoch out.
