@@ -619,9 +619,8 @@ async function slashNonRevealers(
     if (committee.beaconReveals.some((r) => equalBytes(r.node, key))) continue
     const node = await state.get('nodes', key)
     if (node === undefined) continue
-    // biome-ignore lint/complexity/useMathMinMax: bigints (Math.min takes numbers)
-    const amount =
-      node.staked < ctx.params.beaconNonRevealSlash ? node.staked : ctx.params.beaconNonRevealSlash
+    let amount = ctx.params.beaconNonRevealSlash
+    if (node.staked < amount) amount = node.staked
     // Excluded from the next committee too: a node that does not reveal sits the epoch out.
     state.put('nodes', key, { ...node, staked: node.staked - amount, participation: 'optedOut' })
     burned += amount
