@@ -20,6 +20,7 @@ import {
   senderId,
   TransactionError,
   transactionDigest,
+  type Secp256k1Recover,
   verifyTransactionSignature,
 } from '../state/transaction.ts'
 import { readNonce } from './chain-reads.ts'
@@ -35,6 +36,8 @@ export const DEFAULT_MAX_BLOCK_BYTES = 8 * 1024 * 1024
 
 export interface SoloOrdererOptions {
   readonly executor: ChainExecutor
+  /** secp256k1 recovery for admission's signature checks (default @noble/curves). */
+  readonly recover?: Secp256k1Recover
   /** The node's Ed25519 seed (32 bytes): signs its epoch-change and beacon transactions. */
   readonly nodeSeed: Uint8Array
   /** Milliseconds between blocks (at most one block per period). */
@@ -130,7 +133,7 @@ export function createSoloOrderer(options: SoloOrdererOptions): SoloOrderer {
           `the transaction is for chain ${tx.payload.chainId}, this is chain ${executor.head.chainId}`,
         )
       }
-      if (!verifyTransactionSignature(tx)) {
+      if (!verifyTransactionSignature(tx, options.recover)) {
         throw new TransactionError(
           'TX_BAD_SIGNATURE',
           'the signature does not verify for the sender',

@@ -9,6 +9,7 @@
  */
 import type { AccountEntry, ChainMetadata, ProtocolParam, TableName } from './model.ts'
 import type { StateChange } from './state-tree.ts'
+import type { Secp256k1Recover } from './transaction.ts'
 import { decodeEntry, encodeEntry, METADATA_KEY, type TableEntries } from './tables.ts'
 
 /** What a block gives every transaction in it. */
@@ -19,6 +20,8 @@ export interface BlockContext {
   readonly params: Readonly<Record<ProtocolParam, bigint>>
   /** Digests (hex) whose signature this node checked already (its mempool did). */
   readonly verified?: ReadonlySet<string>
+  /** secp256k1 public-key recovery for account signatures (default: @noble/curves). */
+  readonly recover?: Secp256k1Recover
 }
 
 export const EMPTY_ACCOUNT: AccountEntry = { flk: 0n, stables: 0n, nonce: 0 }

@@ -48,6 +48,7 @@ import type {
 } from './model.ts'
 import { StateTree } from './state-tree.ts'
 import { decodeEntry, METADATA_KEY, TABLES, tableKeys, u64be } from './tables.ts'
+import type { Secp256k1Recover } from './transaction.ts'
 import { applyTransaction } from './transitions.ts'
 import { ValueCache } from './value-cache.ts'
 
@@ -77,6 +78,9 @@ function invalidBlock(message: string): StateError {
 }
 
 export interface StateExecutorOptions {
+  /** secp256k1 recovery for account signatures (default @noble/curves; a Node program may
+   * give libsecp256k1's, src/node/chain/native-secp256k1.ts). */
+  readonly recover?: Secp256k1Recover
   /** Decoded tree nodes kept in memory (StateTree's cacheNodes). */
   readonly cacheNodes?: number
   /** Latest values (and absences) kept in memory for blocks' reads (default 100,000; 0 none). */
@@ -96,7 +100,16 @@ export class StateExecutor implements ChainExecutor {
   #head: ChainHead
   #running: Promise<unknown> = Promise.resolve()
 
-  private constructor(store: KvStore, tree: StateTree, head: ChainHead, cacheValues = 100_000) {
+  readonly #recover: Secp256k1Recover | undefined
+
+  private constructor(
+    store: KvStore,
+    tree: StateTree,
+    head: ChainHead,
+    options: StateExecutorOptions = {},
+  ) {
+    const cacheValues = options.cacheValues ?? 100_000
+    this.#recover = options.recover
     this.#store = store
     this.#tree = tree
     this.#head = head
@@ -143,7 +156,7 @@ export class StateExecutor implements ChainExecutor {
       timestampMs: genesis.timestampMs,
     })
     if (stored === undefined) {
-      const executor = new StateExecutor(store, tree, genesisHead(tree.root), options.cacheValues)
+      const executor = new StateExecutor(store, tree, genesisHead(tree.root), options)
       const root = await executor.#writeGenesis(genesis, hash)
       executor.#head = genesisHead(root)
       return executor
@@ -169,7 +182,7 @@ export class StateExecutor implements ChainExecutor {
         `the state tree is at version ${tree.version}, the blocks at height ${head.height}`,
       )
     }
-    return new StateExecutor(store, tree, head, options.cacheValues)
+    return new StateExecutor(store, tree, head, options)
   }
 
   async #writeGenesis(genesis: Genesis, hash: Digest): Promise<Uint8Array> {
@@ -291,6 +304,7 @@ export class StateExecutor implements ChainExecutor {
       timestampMs: body.timestampMs,
       params,
       ...(options.verified === undefined ? {} : { verified: options.verified }),
+      ...(this.#recover === undefined ? {} : { recover: this.#recover }),
     }
     const receipts: Receipt[] = []
     for (let i = 0; i < body.transactions.length; i++) {

@@ -656,6 +656,30 @@ export function signNodeTransaction(p: TransactionPayload, ed25519Seed: Uint8Arr
 const HALF_ORDER = secp256k1.Point.Fn.ORDER >> 1n
 
 /**
+ * Public-key recovery, the one costly step of checking an account's signature: from a compact
+ * r ‖ s (both in range, s low: the caller checked), a recovery id 0 or 1 and the 32-byte hash,
+ * the uncompressed public key (65 bytes), or undefined when there is none. `nobleRecover` runs
+ * everywhere; a Node program may inject libsecp256k1's (src/node/chain/native-secp256k1.ts:
+ * 23× faster, measured in docs/benchmarks.md "Chain execution"), which gives the same answers.
+ */
+export type Secp256k1Recover = (
+  compact: Uint8Array,
+  recovery: number,
+  hash: Uint8Array,
+) => Uint8Array | undefined
+
+export const nobleRecover: Secp256k1Recover = (compact, recovery, hash) => {
+  try {
+    return secp256k1.Signature.fromBytes(compact, 'compact')
+      .addRecoveryBit(recovery)
+      .recoverPublicKey(hash)
+      .toBytes(false)
+  } catch {
+    return undefined
+  }
+}
+
+/**
  * The address that signed `message` with `personal_sign`, or undefined when the signature is
  * not one: wrong length, v not 27 or 28, r or s out of range, high s (the same (r, n − s) also
  * verifies; only low s is accepted, so a transaction has one form), no point to recover.
@@ -663,6 +687,7 @@ const HALF_ORDER = secp256k1.Point.Fn.ORDER >> 1n
 export function recoverPersonalSigner(
   message: Uint8Array,
   signature: Uint8Array,
+  recover: Secp256k1Recover = nobleRecover,
 ): Address | undefined {
   try {
     if (!(signature instanceof Uint8Array) || signature.length !== ACCOUNT_SIGNATURE_LEN) {
@@ -670,12 +695,12 @@ export function recoverPersonalSigner(
     }
     const v = signature[64] as number
     if (v !== 27 && v !== 28) return undefined
-    const sig = secp256k1.Signature.fromBytes(signature.subarray(0, 64), 'compact')
+    // Range checks (1 ≤ r, s < n) and low s here, whichever recovery runs after.
+    const compact = signature.subarray(0, 64)
+    const sig = secp256k1.Signature.fromBytes(compact, 'compact')
     if (sig.s > HALF_ORDER) return undefined
-    const key = sig
-      .addRecoveryBit(v - 27)
-      .recoverPublicKey(personalMessageHash(message))
-      .toBytes(false)
+    const key = recover(compact, v - 27, personalMessageHash(message))
+    if (key === undefined || key.length !== 65) return undefined
     return keccak_256(key.subarray(1)).slice(32 - ADDRESS_LEN)
   } catch {
     return undefined
@@ -687,13 +712,16 @@ export function recoverPersonalSigner(
  * signature over the digest; node: Ed25519 (RFC 8032 strict, not ZIP-215) over the digest.
  * Never throws: anything wrong is `false`.
  */
-export function verifyTransactionSignature(tx: Transaction): boolean {
+export function verifyTransactionSignature(
+  tx: Transaction,
+  recover: Secp256k1Recover = nobleRecover,
+): boolean {
   try {
     const digest = transactionDigest(tx.payload)
     const sender = tx.payload.sender
     if (!(tx.signature instanceof Uint8Array)) return false
     if (sender.kind === 'account') {
-      const signer = recoverPersonalSigner(digest, tx.signature)
+      const signer = recoverPersonalSigner(digest, tx.signature, recover)
       return signer !== undefined && equalBytes(signer, sender.address)
     }
     if (sender.kind === 'node') {

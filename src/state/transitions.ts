@@ -122,7 +122,7 @@ export async function applyTransaction(
     const problem = await nonceProblem(node.nonce)
     if (problem !== undefined) return problem
   }
-  if (!ctx.verified?.has(bytesToHex(digest)) && !verifyTransactionSignature(tx)) {
+  if (!ctx.verified?.has(bytesToHex(digest)) && !verifyTransactionSignature(tx, ctx.recover)) {
     return fail('TX_BAD_SIGNATURE', 'the signature does not verify for the sender')
   }
   // Authenticated, for this chain, the next nonce: the nonce is taken whatever the method does.

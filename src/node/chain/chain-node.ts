@@ -41,6 +41,7 @@ import { type ChainApi, ChainError, type HeadJson, type StateJson } from './chai
 import { type ChainFollower, createChainFollower } from './chain-follower.ts'
 import { chainProtocolServer } from './chain-protocol.ts'
 import { createForwardingOrderer } from './forwarding-orderer.ts'
+import { nativeRecover } from './native-secp256k1.ts'
 
 /** The chain's LevelDB, under the node's data directory. */
 export const CHAIN_DIR = 'chain'
@@ -243,10 +244,12 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
     const genesis = await readGenesis(config.genesis)
     const seed = ed25519SeedOf(options.identity)
     store = await openLevelKvStore({ dir: join(options.dataDir, CHAIN_DIR) })
-    executor = await StateExecutor.open(store, genesis)
+    // libsecp256k1 checks account signatures (23× @noble/curves, same answers).
+    executor = await StateExecutor.open(store, genesis, { recover: nativeRecover })
     const state = executor
     if (config.consensus === 'solo') {
       const solo = createSoloOrderer({
+        recover: nativeRecover,
         executor: state,
         nodeSeed: seed,
         blockMs: config.blockMs,
