@@ -29,6 +29,7 @@ import type {
   KvStore,
 } from '../../src/kv/kv-store.ts'
 import { openLevelKvStore } from '../../src/kv/level-kv-store.ts'
+import { nativeRecover } from '../../src/node/chain/native-secp256k1.ts'
 import {
   blockHash,
   encodeExecutedBlock,
@@ -59,6 +60,7 @@ import {
 } from '../../src/state/testing/chain-fixture.ts'
 import {
   decodeTransaction,
+  type Secp256k1Recover,
   transactionDigest,
   verifyTransactionSignature,
 } from '../../src/state/transaction.ts'
@@ -240,10 +242,15 @@ async function runTransfers(
   set: TransferSet,
   verified: boolean,
   notes: string[],
+  recover?: Secp256k1Recover,
 ): Promise<{ ms: number[]; cpu: number[]; root: string }> {
   const store = await openLevelKvStore({ dir })
   try {
-    const executor = await StateExecutor.open(store, set.genesis)
+    const executor = await StateExecutor.open(
+      store,
+      set.genesis,
+      recover === undefined ? {} : { recover },
+    )
     const ms: number[] = []
     const cpu: number[] = []
     for (const txs of set.blocks) {
@@ -584,12 +591,15 @@ export async function measureChain(
     const plain = await runPlainTransfers(join(base, 'plain-transfers'), transfers)
     const signed = await runTransfers(join(base, 'signed'), transfers, false, notes)
     const verified = await runTransfers(join(base, 'verified'), transfers, true, notes)
-    if (signed.root !== verified.root)
-      notes.push('Chain: the two transfer runs gave DIFFERENT roots')
+    // What a full node runs: libsecp256k1's recovery (src/node/chain/native-secp256k1.ts).
+    const native = await runTransfers(join(base, 'native'), transfers, false, notes, nativeRecover)
+    if (signed.root !== verified.root || signed.root !== native.root)
+      notes.push('Chain: the transfer runs gave DIFFERENT roots')
     const rate = (ms: readonly number[], n: number) => n / (sum(ms) / 1000)
     log(
       `chain: transfers ${rate(signed.ms, count).toFixed(0)}/s signed, ${rate(verified.ms, count).toFixed(0)}/s pre-verified, plain LevelDB ${rate(plain.ms, count).toFixed(0)}/s; ` +
-        `per CPU second ${rate(signed.cpu, count).toFixed(0)}, ${rate(verified.cpu, count).toFixed(0)}, ${rate(plain.cpu, count).toFixed(0)}`,
+        `per CPU second ${rate(signed.cpu, count).toFixed(0)}, ${rate(verified.cpu, count).toFixed(0)}, ${rate(plain.cpu, count).toFixed(0)}; ` +
+        `signed with libsecp256k1 ${rate(native.ms, count).toFixed(0)}/s (CPU ${rate(native.cpu, count).toFixed(0)})`,
     )
     figures.push(
       { name: 'chain.transfers.signed', value: rate(signed.ms, count), unit: 'tx/s' },
@@ -598,6 +608,8 @@ export async function measureChain(
       { name: 'chain.transfers.signed-cpu', value: rate(signed.cpu, count), unit: 'tx/s' },
       { name: 'chain.transfers.verified-cpu', value: rate(verified.cpu, count), unit: 'tx/s' },
       { name: 'chain.transfers.level-cpu', value: rate(plain.cpu, count), unit: 'tx/s' },
+      { name: 'chain.transfers.native', value: rate(native.ms, count), unit: 'tx/s' },
+      { name: 'chain.transfers.native-cpu', value: rate(native.cpu, count), unit: 'tx/s' },
       { name: 'chain.target.transfers', value: 5000, unit: 'tx/s' },
     )
 
@@ -706,6 +718,28 @@ export function chainComparisons(options: Pick<ChainBenchOptions, 'blockSize' | 
       figure: 'chain.transfers.verified',
       peer: 'chain.transfers.level',
       ratio: 'chain.ratio.transfers-verified/level',
+    },
+    {
+      section,
+      label: 'transfers, checked by libsecp256k1 (a full node), vs plain LevelDB',
+      figure: 'chain.transfers.native',
+      peer: 'chain.transfers.level',
+      ratio: 'chain.ratio.transfers-native/level',
+    },
+    {
+      section,
+      label: 'transfers, checked by libsecp256k1, vs checked by @noble/curves',
+      figure: 'chain.transfers.native',
+      peer: 'chain.transfers.signed',
+      ratio: 'chain.ratio.transfers-native/signed',
+    },
+    {
+      section,
+      label: 'per CPU second: transfers, libsecp256k1, vs the target',
+      figure: 'chain.transfers.native-cpu',
+      peer: 'chain.target.transfers',
+      ratio: 'chain.ratio.transfers-native-cpu/target',
+      target: { text: '≥ 5,000/s', met: (_r: number, f: number) => f >= 5000 },
     },
     {
       section,
