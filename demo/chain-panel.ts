@@ -328,7 +328,10 @@ export function mountChain(state: DemoState): void {
         proofs = []
         await readEntries(head)
         lastProofs = { checked: proofs.length, verified: proofs.filter(Boolean).length }
-        await readBlocks(head)
+        // Not while this page downloads or serves as a tab node: reading blocks alongside made a
+        // tab's download in e2e/tab-node fail over to a full node 2 times in 4 (0 in 4 without;
+        // the cause is not pinned down yet). The blocks missed are read once it is idle again.
+        if (!state.busy && state.ownTab === undefined) await readBlocks(head)
       }
       view.error = undefined
     } catch (error) {

@@ -92,6 +92,8 @@ export class ChainRequestError extends Error {
   }
 }
 
+const MAX_IN_FLIGHT = 2
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
@@ -103,11 +105,28 @@ export class ChainHttp {
   /** State roots of the headers seen, by height: what a proof's root is checked against. */
   private readonly roots = new Map<number, string>()
 
+  /** Requests in flight, at most MAX_IN_FLIGHT: a browser opens 6 connections per origin, and
+   * the page's downloads and discovery share the nodes' origins with this panel (with up to 14
+   * requests at once, a tab's download in the e2e failed over to a full node 2 times in 4). */
+  private inFlight = 0
+  private readonly waiting: (() => void)[] = []
+
   constructor(gateways: () => readonly string[]) {
     this.gateways = gateways
   }
 
   private async request<T>(path: string, init?: RequestInit): Promise<T> {
+    while (this.inFlight >= MAX_IN_FLIGHT) await new Promise<void>((go) => this.waiting.push(go))
+    this.inFlight++
+    try {
+      return await this.requestNow<T>(path, init)
+    } finally {
+      this.inFlight--
+      this.waiting.shift()?.()
+    }
+  }
+
+  private async requestNow<T>(path: string, init?: RequestInit): Promise<T> {
     let lastError: unknown = new ChainRequestError('CHAIN_NO_GATEWAY', 'no node to ask', 0)
     for (const gateway of this.gateways()) {
       let response: Response
