@@ -17,10 +17,10 @@ import { MAX_BLOCK_TRANSACTIONS } from '../state/executor.ts'
 import type { BlockBody, ChainExecutor, ChainHead, Digest, ExecutedBlock } from '../state/model.ts'
 import {
   decodeTransaction,
+  type Secp256k1Recover,
   senderId,
   TransactionError,
   transactionDigest,
-  type Secp256k1Recover,
   verifyTransactionSignature,
 } from '../state/transaction.ts'
 import { readNonce } from './chain-reads.ts'

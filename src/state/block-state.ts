@@ -9,8 +9,8 @@
  */
 import type { AccountEntry, ChainMetadata, ProtocolParam, TableName } from './model.ts'
 import type { StateChange } from './state-tree.ts'
-import type { Secp256k1Recover } from './transaction.ts'
 import { decodeEntry, encodeEntry, METADATA_KEY, type TableEntries } from './tables.ts'
+import type { Secp256k1Recover } from './transaction.ts'
 
 /** What a block gives every transaction in it. */
 export interface BlockContext {
