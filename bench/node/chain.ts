@@ -30,17 +30,11 @@ import type {
 } from '../../src/kv/kv-store.ts'
 import { openLevelKvStore } from '../../src/kv/level-kv-store.ts'
 import { nativeRecover } from '../../src/node/chain/native-secp256k1.ts'
-import {
-  blockHash,
-  encodeExecutedBlock,
-  receiptsRoot,
-  transactionsRoot,
-} from '../../src/state/block.ts'
+import { encodeExecutedBlock, executedBlockOf } from '../../src/state/block.ts'
 import { type BlockContext, BlockState, metadataOf } from '../../src/state/block-state.ts'
 import { StateExecutor } from '../../src/state/executor.ts'
 import {
   type BlockBody,
-  type BlockHeader,
   type ExecutedBlock,
   type Genesis,
   ONE_TOKEN,
@@ -390,17 +384,7 @@ async function runBreakdown(dir: string, set: TransferSet): Promise<Breakdown> {
       t0 = cpuMs()
       await tree.commit(changes, ({ root }) => {
         const r0 = cpuMs()
-        const header: BlockHeader = {
-          chainId: body.chainId,
-          height: body.height,
-          parent: body.parent,
-          timestampMs: body.timestampMs,
-          epoch: meta.epoch,
-          transactionsRoot: transactionsRoot(body.transactions),
-          receiptsRoot: receiptsRoot(receipts),
-          stateRoot: root,
-        }
-        executed = { header, hash: blockHash(header), body, receipts }
+        executed = executedBlockOf(body, receipts, meta.epoch, root)
         const ops = [...valueOps]
         const height = new Uint8Array(8)
         new DataView(height.buffer).setUint32(4, body.height)

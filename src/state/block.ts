@@ -49,6 +49,26 @@ export function blockHash(h: BlockHeader): Digest {
   return deriveKey(HEADER_CONTEXT, encodeHeader(h))
 }
 
+/** The executed block of `body`: its header over the roots, and the hash of that header. */
+export function executedBlockOf(
+  body: BlockBody,
+  receipts: readonly Receipt[],
+  epoch: number,
+  stateRoot: Digest,
+): ExecutedBlock {
+  const header: BlockHeader = {
+    chainId: body.chainId,
+    height: body.height,
+    parent: body.parent,
+    timestampMs: body.timestampMs,
+    epoch,
+    transactionsRoot: transactionsRoot(body.transactions),
+    receiptsRoot: receiptsRoot(receipts),
+    stateRoot,
+  }
+  return { header, hash: blockHash(header), body, receipts }
+}
+
 function eventRecord(e: ChainEvent): CborRecord {
   switch (e.type) {
     case 'ClaimSettled':

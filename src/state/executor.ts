@@ -17,13 +17,7 @@
 import { bytesToHex, concatBytes } from '@noble/hashes/utils.js'
 import { equalBytes } from '../core/bytes.ts'
 import type { KvOperation, KvStore } from '../kv/kv-store.ts'
-import {
-  blockHash,
-  decodeExecutedBlock,
-  encodeExecutedBlock,
-  receiptsRoot,
-  transactionsRoot,
-} from './block.ts'
+import { decodeExecutedBlock, encodeExecutedBlock, executedBlockOf } from './block.ts'
 import { type BlockContext, BlockState, metadataOf, type StateSource } from './block-state.ts'
 import { StateError } from './errors.ts'
 import { genesisHash, PARAM_NAMES } from './genesis.ts'
@@ -31,7 +25,6 @@ import type {
   AccountEntry,
   Address,
   BlockBody,
-  BlockHeader,
   ChainExecutor,
   ChainHead,
   ChainMetadata,
@@ -316,17 +309,7 @@ export class StateExecutor implements ChainExecutor {
     const valueOps = this.#valueOps(changes)
     let executed: ExecutedBlock | undefined
     const version = await this.#tree.commit(changes, ({ root }) => {
-      const header: BlockHeader = {
-        chainId: body.chainId,
-        height: body.height,
-        parent: body.parent,
-        timestampMs: body.timestampMs,
-        epoch: meta.epoch,
-        transactionsRoot: transactionsRoot(body.transactions),
-        receiptsRoot: receiptsRoot(receipts),
-        stateRoot: root,
-      }
-      executed = { header, hash: blockHash(header), body, receipts }
+      executed = executedBlockOf(body, receipts, meta.epoch, root)
       return [
         ...valueOps,
         { type: 'put', key: blockKey(body.height), value: encodeExecutedBlock(executed) },
@@ -388,7 +371,8 @@ export class StateExecutor implements ChainExecutor {
   // --- typed reads ---------------------------------------------------------------------------
 
   async #read<T extends TableName>(table: T, key: Uint8Array) {
-    return new BlockState(this.#source).get(table, key)
+    const bytes = await this.get(table, key)
+    return bytes === undefined ? undefined : decodeEntry(table, bytes)
   }
 
   async metadata(): Promise<ChainMetadata> {

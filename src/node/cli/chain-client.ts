@@ -5,6 +5,7 @@
  * back as `GatewayError`s carrying the node's code, so `fulmen` prints the code the node gave.
  */
 import { FulmenError } from '../../core/errors.ts'
+import type { HeadJson } from '../chain/chain-api.ts'
 
 export type ChainClientErrorCode =
   /** The gateway could not be reached: connection refused, DNS, no answer in time. */
@@ -30,15 +31,7 @@ export class GatewayError extends FulmenError<string> {
   }
 }
 
-/** `GET /chain/head` (hex without 0x). */
-export interface HeadJson {
-  readonly chainId: number
-  readonly epoch: number
-  readonly height: number
-  readonly hash: string
-  readonly stateRoot: string
-  readonly timestampMs: number
-}
+export type { HeadJson }
 
 /** `GET /chain/state/<table>/<key>`. */
 export interface StateAnswerJson {
