@@ -176,9 +176,8 @@ export function mountChain(state: DemoState): void {
   })
 
   const view: View = { owners: new Map(), lastBlock: 0 }
-  /** Proof results of the entries read at the current head, and of the last complete read. */
-  let proofs: boolean[] = []
   let readAt = 0
+  /** Proof results of the last complete read. */
   let lastProofs = { checked: 0, verified: 0 }
   let registration = 'Registering this browser’s client key to the demo account…'
   const log = byId('chain-log')
@@ -268,21 +267,21 @@ export function mountChain(state: DemoState): void {
     view.lastBlock = head.height
   }
 
-  /** Reads every entry the panel shows, with its proof, at the current head. */
-  const readEntries = async (head: ChainHead) => {
+  /**
+   * Reads every entry the panel shows, with its proof, at the current head, and returns a step
+   * that shows them all at once: a render in between (a registration step) never pairs a new
+   * entry with the proof counts of the read before.
+   */
+  const readEntries = async (head: ChainHead): Promise<() => void> => {
+    const proofs: boolean[] = []
     const [metadata, epochTime, demo, price] = await Promise.all([
       chain.entry('metadata', 'chain'),
       chain.entry('params', 'epochTimeMs'),
       chain.entry('accounts', chainInfo.demoAccount.address),
       chain.entry('prices', '0'),
     ])
-    view.bandwidthPrice = price.value?.price
-    view.epochStartMs = metadata.value?.epochStartMs
-    view.epochTimeMs = epochTime.value === undefined ? undefined : Number(epochTime.value.value)
-    view.demo = demo
-    if (demo.value !== undefined) view.demoStart ??= demo.value.stables
     proofs.push(metadata.verified, epochTime.verified, demo.verified, price.verified)
-    await Promise.all(
+    const perNode = await Promise.all(
       nodes.map(async (node) => {
         const [entry, served, before] = await Promise.all([
           chain.entry('nodes', node.keyHex),
@@ -291,30 +290,44 @@ export function mountChain(state: DemoState): void {
             ? undefined
             : chain.entry('served', servedKey(node.keyHex, head.epoch - 1)),
         ])
-        node.entry = entry
-        node.served = served
-        node.servedBefore = before
         proofs.push(entry.verified, served.verified, before?.verified ?? true)
+        return { node, entry, served, before }
       }),
     )
     // The nodes' owners: their balances change when rewards are paid (devnet: one owner).
-    const owners = new Set<string>()
-    for (const node of nodes) {
-      const owner = node.entry?.value?.owner
-      if (owner !== undefined) owners.add(addressText(owner))
+    const ownerAddresses = new Set<string>()
+    for (const { entry } of perNode) {
+      const owner = entry.value?.owner
+      if (owner !== undefined) ownerAddresses.add(addressText(owner))
     }
-    await Promise.all(
-      [...owners].map(async (address) => {
+    const owners = await Promise.all(
+      [...ownerAddresses].map(async (address) => {
         const entry = await chain.entry('accounts', address)
         proofs.push(entry.verified)
-        const before = view.owners.get(address)
-        view.owners.set(address, {
-          entry,
-          first: before?.first ?? entry.value?.stables ?? 0n,
-          firstFlk: before?.firstFlk ?? entry.value?.flk ?? 0n,
-        })
+        return { address, entry }
       }),
     )
+    return () => {
+      view.bandwidthPrice = price.value?.price
+      view.epochStartMs = metadata.value?.epochStartMs
+      view.epochTimeMs = epochTime.value === undefined ? undefined : Number(epochTime.value.value)
+      view.demo = demo
+      if (demo.value !== undefined) view.demoStart ??= demo.value.stables
+      for (const { node, entry, served, before } of perNode) {
+        node.entry = entry
+        node.served = served
+        node.servedBefore = before
+      }
+      for (const { address, entry } of owners) {
+        const earlier = view.owners.get(address)
+        view.owners.set(address, {
+          entry,
+          first: earlier?.first ?? entry.value?.stables ?? 0n,
+          firstFlk: earlier?.firstFlk ?? entry.value?.flk ?? 0n,
+        })
+      }
+      lastProofs = { checked: proofs.length, verified: proofs.filter(Boolean).length }
+    }
   }
 
   const poll = async () => {
@@ -325,9 +338,8 @@ export function mountChain(state: DemoState): void {
       // Read again now and then without a new block too: another node may answer now.
       if (moved || view.demo === undefined || Date.now() - readAt > REREAD_MS) {
         readAt = Date.now()
-        proofs = []
-        await readEntries(head)
-        lastProofs = { checked: proofs.length, verified: proofs.filter(Boolean).length }
+        const show = await readEntries(head)
+        show()
         // Not while this page downloads or serves as a tab node: reading blocks alongside made a
         // tab's download in e2e/tab-node fail over to a full node 2 times in 4 (0 in 4 without;
         // the cause is not pinned down yet). The blocks missed are read once it is idle again.
