@@ -16,12 +16,11 @@ import type { Metrics } from '../core/metrics.ts'
 import { MAX_BLOCK_TRANSACTIONS } from '../state/executor.ts'
 import type { BlockBody, ChainExecutor, ChainHead, Digest, ExecutedBlock } from '../state/model.ts'
 import {
-  decodeTransaction,
+  decodeTransactionWithDigest,
   type Secp256k1Recover,
   senderId,
   TransactionError,
-  transactionDigest,
-  verifyTransactionSignature,
+  verifyDigestSignature,
 } from '../state/transaction.ts'
 import { readNonce } from './chain-reads.ts'
 import { createEpochDuty, type EpochDuty } from './epoch-duty.ts'
@@ -126,20 +125,19 @@ export function createSoloOrderer(options: SoloOrdererOptions): SoloOrderer {
       if (stopped) throw stoppedError()
       signal?.throwIfAborted()
       // Size, shape and signature: TransactionError (TX_TOO_LARGE, TX_MALFORMED, TX_BAD_SIGNATURE).
-      const tx = decodeTransaction(bytes)
+      const { tx, digest } = decodeTransactionWithDigest(bytes)
       if (tx.payload.chainId !== executor.head.chainId) {
         throw new ConsensusError(
           'TX_WRONG_CHAIN',
           `the transaction is for chain ${tx.payload.chainId}, this is chain ${executor.head.chainId}`,
         )
       }
-      if (!verifyTransactionSignature(tx, options.recover)) {
+      if (!verifyDigestSignature(tx, digest, options.recover)) {
         throw new TransactionError(
           'TX_BAD_SIGNATURE',
           'the signature does not verify for the sender',
         )
       }
-      const digest = transactionDigest(tx.payload)
       const [stateNonce, executed] = await Promise.all([
         readNonce(executor, tx.payload.sender),
         executor.transaction(digest),

@@ -94,6 +94,16 @@ function derive(key: ContextKey, material: Uint8Array): Uint8Array {
   return outputRoot(out, HASH_LEN)
 }
 
+/**
+ * BLAKE3 derive-key under `context` with the context's key derived once, here: equal to
+ * `deriveKey(context, material)` byte for byte, without hashing the context string per call
+ * (the executor derives a transaction digest and a block's roots this way).
+ */
+export function deriverOf(context: string): (material: Uint8Array) => Uint8Array {
+  const key = contextKey(context)
+  return (material) => derive(key, material)
+}
+
 /** The encoded table name, checked: 1..255 UTF-8 bytes. */
 export function tableBytes(table: string): Uint8Array {
   if (typeof table !== 'string') {

@@ -38,6 +38,7 @@ import {
   accountAddressOfSecretKey,
   BLS_POP_DST,
   decodeTransaction,
+  decodeTransactionWithDigest,
   encodePayload,
   encodeTransaction,
   isValidNodeKey,
@@ -59,6 +60,7 @@ import {
   TransactionError,
   transactionDigest,
   verifyBlsPossession,
+  verifyDigestSignature,
   verifyTransactionSignature,
 } from './transaction.ts'
 
@@ -103,6 +105,8 @@ describe('the codec', () => {
           // One value, one encoding: the decoded value encodes to the same bytes.
           expect(encodeTransaction(back)).toEqual(bytes)
           expect(encodePayload(back.payload)).toEqual(encodePayload(payload))
+          // The digest hashed from the payload's bytes inside the transaction is the same.
+          expect(decodeTransactionWithDigest(bytes).digest).toEqual(transactionDigest(payload))
         },
       ),
       { numRuns: 60 },
@@ -432,6 +436,7 @@ describe('the codec', () => {
       }
       expect(encodeTransaction(tx)).toEqual(bytes)
       expect(typeof verifyTransactionSignature(tx)).toBe('boolean')
+      expect(decodeTransactionWithDigest(bytes).digest).toEqual(transactionDigest(tx.payload))
     }
     fc.assert(fc.property(fc.uint8Array({ maxLength: 400 }), check), { numRuns: 2000 })
     const mutation = fc.oneof(
@@ -633,6 +638,35 @@ describe('account signatures (EIP-191 personal_sign over the digest)', () => {
         signature: new Uint8Array(65).fill(0xff),
       }),
     ).toBe(false)
+  })
+
+  test('r and s are range-checked as bytes: 1 ≤ r < n, 1 ≤ s ≤ ⌊n/2⌋', () => {
+    const n = secp256k1.Point.Fn.ORDER
+    const at = (sig: Uint8Array, offset: number, value: bigint) => {
+      const out = sig.slice()
+      out.set(hexToBytes(value.toString(16).padStart(64, '0')), offset)
+      return out
+    }
+    const digest = transactionDigest(accountTx.payload)
+    const sig = accountTx.signature
+    // s at the bound still recovers a key (another signer's), one above it is refused.
+    expect(recoverPersonalSigner(digest, at(sig, 32, n >> 1n))).toBeDefined()
+    expect(recoverPersonalSigner(digest, at(sig, 32, (n >> 1n) + 1n))).toBeUndefined()
+    expect(recoverPersonalSigner(digest, at(sig, 32, 0n))).toBeUndefined()
+    expect(recoverPersonalSigner(digest, at(sig, 32, 1n))).toBeDefined()
+    // r = n and r = 0 are refused.
+    expect(recoverPersonalSigner(digest, at(sig, 0, n))).toBeUndefined()
+    expect(recoverPersonalSigner(digest, at(sig, 0, 0n))).toBeUndefined()
+    expect(recoverPersonalSigner(digest, sig)).toEqual(TEST_ACCOUNTS[0])
+  })
+
+  test('verifyDigestSignature is verifyTransactionSignature given the digest', () => {
+    const digest = transactionDigest(accountTx.payload)
+    expect(verifyDigestSignature(accountTx, digest)).toBe(true)
+    expect(verifyDigestSignature(nodeTx, transactionDigest(nodeTx.payload))).toBe(true)
+    // The digest is what is checked: another one fails.
+    expect(verifyDigestSignature(accountTx, transactionDigest(nodeTx.payload))).toBe(false)
+    expect(verifyDigestSignature(nodeTx, digest)).toBe(false)
   })
 
   test('a signer refuses a payload from another sender', () => {

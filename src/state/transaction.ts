@@ -52,6 +52,7 @@ import {
   type Transaction,
   type TransactionPayload,
 } from './model.ts'
+import { deriverOf } from './state-hash.ts'
 
 export type TransactionErrorCode = 'TX_MALFORMED' | 'TX_TOO_LARGE' | 'TX_BAD_SIGNATURE'
 
@@ -551,9 +552,35 @@ export function decodeTransaction(bytes: Uint8Array): Transaction {
 
 // --- digest and signatures ------------------------------------------------------------------
 
+const payloadDigest = deriverOf(DIGEST_CONTEXT)
+
 /** What is signed and what executed digests, receipts and `GET /chain/tx/<digest>` name. */
 export function transactionDigest(p: TransactionPayload): Digest {
-  return deriveKey(DIGEST_CONTEXT, encodePayload(p))
+  return payloadDigest(encodePayload(p))
+}
+
+/** A canonical transaction's first bytes: a map of two, then the text key "payload" (keys sort
+ * by length, so it comes before "signature"). */
+const PAYLOAD_AT = 2 + 'payload'.length
+/** What follows the payload: the text key "signature", then the signature as a byte string. */
+function signatureTailLength(signatureLength: number): number {
+  const header = signatureLength < 24 ? 1 : signatureLength < 256 ? 2 : 3
+  return 1 + 'signature'.length + header + signatureLength
+}
+
+/**
+ * `decodeTransaction`, and the digest hashed from the payload's own bytes in `bytes`: decoding
+ * proved `bytes` canonical, and a canonical map holds each value's canonical encoding as is, so
+ * those bytes are `encodePayload(payload)`, and the payload is not encoded again (an encoding
+ * cost as much as the digest's hashing and the decoding together). The executor's path.
+ */
+export function decodeTransactionWithDigest(bytes: Uint8Array): {
+  tx: Transaction
+  digest: Digest
+} {
+  const tx = decodeTransaction(bytes)
+  const end = bytes.length - signatureTailLength(tx.signature.length)
+  return { tx, digest: payloadDigest(bytes.subarray(PAYLOAD_AT, end)) }
 }
 
 /** An account's address or a node's key: what nonces and the sender's entry are keyed by. */
@@ -561,11 +588,12 @@ export function senderId(sender: Sender): Uint8Array {
   return sender.kind === 'account' ? sender.address : sender.key
 }
 
-const PERSONAL_PREFIX = new TextEncoder().encode('\x19Ethereum Signed Message:\n')
+const utf8 = new TextEncoder()
+const PERSONAL_PREFIX = utf8.encode('\x19Ethereum Signed Message:\n')
 
 /** EIP-191 version 0x45 (`personal_sign`): keccak256("\x19Ethereum Signed Message:\n" ‖ len ‖ m). */
 export function personalMessageHash(message: Uint8Array): Uint8Array {
-  const len = new TextEncoder().encode(String(message.length))
+  const len = utf8.encode(String(message.length))
   const data = new Uint8Array(PERSONAL_PREFIX.length + len.length + message.length)
   data.set(PERSONAL_PREFIX, 0)
   data.set(len, PERSONAL_PREFIX.length)
@@ -653,7 +681,31 @@ export function signNodeTransaction(p: TransactionPayload, ed25519Seed: Uint8Arr
   return { payload: p, signature: ed25519.sign(transactionDigest(p), ed25519Seed) }
 }
 
-const HALF_ORDER = secp256k1.Point.Fn.ORDER >> 1n
+/** 32 big-endian bytes of `n` (< 2^256). */
+function bytes32(n: bigint): Uint8Array {
+  const out = new Uint8Array(32)
+  for (let i = 31; i >= 0; i--, n >>= 8n) out[i] = Number(n & 0xffn)
+  return out
+}
+
+/** secp256k1's group order n and ⌊n/2⌋: the bounds of r and of a low s, as bytes, so a check
+ * compares bytes instead of parsing two BigInts per signature. */
+const ORDER = bytes32(secp256k1.Point.Fn.ORDER)
+const HALF_ORDER = bytes32(secp256k1.Point.Fn.ORDER >> 1n)
+
+/** The 32-byte big-endian number at `bytes[at..]` against `bound`: < 0, 0 or > 0. */
+function compare32(bytes: Uint8Array, at: number, bound: Uint8Array): number {
+  for (let i = 0; i < 32; i++) {
+    const d = (bytes[at + i] as number) - (bound[i] as number)
+    if (d !== 0) return d
+  }
+  return 0
+}
+
+function isZero32(bytes: Uint8Array, at: number): boolean {
+  for (let i = 0; i < 32; i++) if (bytes[at + i] !== 0) return false
+  return true
+}
 
 /**
  * Public-key recovery, the one costly step of checking an account's signature: from a compact
@@ -695,10 +747,10 @@ export function recoverPersonalSigner(
     }
     const v = signature[64] as number
     if (v !== 27 && v !== 28) return undefined
-    // Range checks (1 ≤ r, s < n) and low s here, whichever recovery runs after.
+    // Range checks (1 ≤ r < n, 1 ≤ s ≤ ⌊n/2⌋: low s) here, whichever recovery runs after.
+    if (isZero32(signature, 0) || compare32(signature, 0, ORDER) >= 0) return undefined
+    if (isZero32(signature, 32) || compare32(signature, 32, HALF_ORDER) > 0) return undefined
     const compact = signature.subarray(0, 64)
-    const sig = secp256k1.Signature.fromBytes(compact, 'compact')
-    if (sig.s > HALF_ORDER) return undefined
     const key = recover(compact, v - 27, personalMessageHash(message))
     if (key === undefined || key.length !== 65) return undefined
     return keccak_256(key.subarray(1)).slice(32 - ADDRESS_LEN)
@@ -717,7 +769,23 @@ export function verifyTransactionSignature(
   recover: Secp256k1Recover = nobleRecover,
 ): boolean {
   try {
-    const digest = transactionDigest(tx.payload)
+    return verifyDigestSignature(tx, transactionDigest(tx.payload), recover)
+  } catch {
+    return false
+  }
+}
+
+/**
+ * `verifyTransactionSignature` for a caller that has the transaction's digest already
+ * (`decodeTransactionWithDigest`'s, from the same bytes): the executor and the mempool, which
+ * would otherwise encode and hash the payload a second time. Never throws.
+ */
+export function verifyDigestSignature(
+  tx: Transaction,
+  digest: Digest,
+  recover: Secp256k1Recover = nobleRecover,
+): boolean {
+  try {
     const sender = tx.payload.sender
     if (!(tx.signature instanceof Uint8Array)) return false
     if (sender.kind === 'account') {

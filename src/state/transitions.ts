@@ -7,7 +7,7 @@
  * All arithmetic is on bigint amounts and integer counts: Node and a browser compute the same.
  */
 import { bytesToHex } from '@noble/hashes/utils.js'
-import { decodeClaim, verifyClaim } from '../acks/claim.ts'
+import { checkClaims } from '../acks/claim.ts'
 import { equalBytes } from '../core/bytes.ts'
 import { beaconCommitOf } from './beacon.ts'
 import { type BlockContext, type BlockState, EMPTY_ACCOUNT, metadataOf } from './block-state.ts'
@@ -17,6 +17,7 @@ import type {
   Address,
   ChainEvent,
   ChainMetadata,
+  Digest,
   Method,
   NodeEntry,
   ProtocolParam,
@@ -28,12 +29,11 @@ import { paramsProblem } from './params.ts'
 import { measurementsValid } from './reputation-score.ts'
 import { METADATA_KEY, tableKeys } from './tables.ts'
 import {
-  decodeTransaction,
+  decodeTransactionWithDigest,
   isValidNodeKey,
   TransactionError,
-  transactionDigest,
   verifyBlsPossession,
-  verifyTransactionSignature,
+  verifyDigestSignature,
 } from './transaction.ts'
 
 /** A method's failure: the receipt's code and message. */
@@ -75,16 +75,16 @@ export async function applyTransaction(
   index: number,
   ctx: BlockContext,
 ): Promise<Receipt> {
-  let tx: Transaction
+  let decoded: { tx: Transaction; digest: Digest }
   try {
-    tx = decodeTransaction(bytes)
+    decoded = decodeTransactionWithDigest(bytes)
   } catch (e) {
     if (e instanceof TransactionError)
       return { status: e.code, message: e.message, nonceTaken: false }
     throw e
   }
+  const { tx, digest } = decoded
   const { payload } = tx
-  const digest = transactionDigest(payload)
   const fail = (status: RevertCode, message: string): Receipt => ({
     digest,
     status,
@@ -122,7 +122,7 @@ export async function applyTransaction(
     const problem = await nonceProblem(node.nonce)
     if (problem !== undefined) return problem
   }
-  if (!ctx.verified?.has(bytesToHex(digest)) && !verifyTransactionSignature(tx, ctx.recover)) {
+  if (!ctx.verified?.has(bytesToHex(digest)) && !verifyDigestSignature(tx, digest, ctx.recover)) {
     return fail('TX_BAD_SIGNATURE', 'the signature does not verify for the sender')
   }
   // Authenticated, for this chain, the next nonce: the nonce is taken whatever the method does.
@@ -404,17 +404,16 @@ async function settleClaims(
   }
   const meta = await metadataOf(state)
   let settledAny = false
+  // Signatures are checked together (one batch equation for the transaction's claims).
+  const checks = checkClaims(claims)
   for (let i = 0; i < claims.length; i++) {
-    let commitment: ReturnType<typeof verifyClaim>
-    let index: number
-    try {
-      const claim = decodeClaim(claims[i] as Uint8Array)
-      commitment = verifyClaim(claim)
-      index = claim.index
-    } catch (e) {
-      rejectClaim(events, i, (e as Error).message)
+    const check = checks[i]!
+    if (!check.ok) {
+      rejectClaim(events, i, check.error.message)
       continue
     }
+    const { commitment } = check
+    const index = check.claim.index
     if (!equalBytes(commitment.nodeKey, sender)) {
       rejectClaim(events, i, 'the claim is for another node')
       continue
