@@ -15,7 +15,7 @@
  * Measured (AMD EPYC, 2 shared cores; medians of 2,000 runs after warm-up in Node 24.21, mean of
  * 500 in Chromium 150): sign 0.9 ms / 0.5 ms (0.67 ms in Node through a `ClientKey`, which
  * keeps the expanded key); verify 1.7 / 0.7 ms for a public key seen before (decoded keys are
- * cached: public-key-cache.ts), 2.9 / 1.4 ms for a new one; Poseidon of 5 inputs 0.43 / 0.30 ms
+ * cached: public-key-cache.ts), 2.9 / 1.4 ms for a new one; Poseidon of 5 inputs 0.20 / 0.11 ms
  * of either. A verify is Base8 * S from noble's precomputed W=6 table (~0.15 ms), 8A * hm by
  * wNAF (~0.7 ms), a square root to decompress R8 (~0.5 ms) and the Poseidon hash. Checking that
  * a new key lies in the prime-order subgroup (l·A = 0) cost another ~1.2 ms (handshake message

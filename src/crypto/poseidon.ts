@@ -5,9 +5,10 @@
  * which yields circomlib's constants for these parameters (checked against circomlibjs).
  *
  * `poseidon` runs the optimized ("sparse matrix") permutation of poseidon-optimized.ts, the
- * same function at about half the cost (measured: scratch benchmark, Node 24, 5 inputs
- * ~0.42 → ~0.2 ms); noble's plain permutation stays as `poseidonPermutationPlain`, the
- * reference the tests compare it with.
+ * same function at less than half the cost (measured, medians on 2 shared cores at load 4: Node
+ * 24 CPU time 5 inputs 0.44 → 0.21 ms, 6 inputs 0.55 → 0.24 ms; Chromium 5 inputs 0.32 → 0.11
+ * ms). noble's plain permutation stays as `poseidonPermutationPlain`, the reference the tests
+ * compare it with.
  */
 import { grainGenConstants, poseidon as permutation } from '@noble/curves/abstract/poseidon.js'
 import { CryptoError } from './errors.ts'
