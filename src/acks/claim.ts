@@ -5,10 +5,12 @@
  *
  *   commitment[130] signature[64] index:u32be reveal[32]          (230 bytes)
  */
+import { verifyBatch } from '../crypto/eddsa-poseidon-batch.ts'
 import {
   COMMITMENT_LEN,
   type Commitment,
   decodeCommitment,
+  messageOfBytes,
   SIGNATURE_LEN,
   verifyCommitment,
 } from './commitment.ts'
@@ -94,4 +96,66 @@ export function verifyClaim(claim: Claim): Commitment {
     )
   }
   return c
+}
+
+/** The outcome of one claim of `checkClaims`. */
+export type ClaimCheck =
+  | { readonly ok: true; readonly claim: Claim; readonly commitment: Commitment }
+  | { readonly ok: false; readonly error: AckError }
+
+const FORGED = 'the commitment signature does not verify under its client key'
+
+/**
+ * Decodes and checks encoded claims together, as the chain settles them: the checks of
+ * `verifyClaim`, reported in the same order (malformed, signature, overclaim, reveal), with
+ * the signatures checked as one batch (eddsa-poseidon-batch.ts: the cofactored equation, about
+ * a tenth of the cost of checking each alone). Never throws: a bad claim is an `ok: false`.
+ */
+export function checkClaims(encoded: readonly Uint8Array[]): ClaimCheck[] {
+  const results: (ClaimCheck | undefined)[] = []
+  const pending: { index: number; claim: Claim; commitment: Commitment }[] = []
+  encoded.forEach((bytes, index) => {
+    try {
+      const claim = decodeClaim(bytes)
+      pending.push({ index, claim, commitment: decodeCommitment(claim.commitment) })
+      results.push(undefined)
+    } catch (e) {
+      results.push({ ok: false, error: asAckError(e) })
+    }
+  })
+  const signed = verifyBatch(
+    pending.map(({ claim, commitment }) => ({
+      publicKey: commitment.clientKey,
+      message: messageOfBytes(claim.commitment),
+      signature: claim.signature,
+    })),
+  )
+  pending.forEach(({ index, claim, commitment }, i) => {
+    if (!signed[i]) {
+      results[index] = { ok: false, error: new AckError('ACK_FORGED_COMMITMENT', FORGED) }
+    } else if (claim.index > commitment.chainLength) {
+      results[index] = {
+        ok: false,
+        error: new AckError(
+          'ACK_OVERCLAIM',
+          `index ${claim.index} is beyond the chain's length ${commitment.chainLength}`,
+        ),
+      }
+    } else if (!chainsTo(claim.reveal, claim.index, commitment.anchor)) {
+      results[index] = {
+        ok: false,
+        error: new AckError(
+          'ACK_BAD_REVEAL',
+          `the reveal does not hash to the anchor in ${claim.index} steps`,
+        ),
+      }
+    } else {
+      results[index] = { ok: true, claim, commitment }
+    }
+  })
+  return results as ClaimCheck[]
+}
+
+function asAckError(e: unknown): AckError {
+  return e instanceof AckError ? e : new AckError('ACK_MALFORMED', (e as Error).message)
 }

@@ -146,7 +146,7 @@ function fieldOf(bytes: Uint8Array, start: number, end: number): bigint {
 }
 
 /** The message of an encoded commitment (the six field elements of the spec). */
-function messageOfBytes(b: Uint8Array): bigint {
+export function messageOfBytes(b: Uint8Array): bigint {
   return poseidon([
     fieldOf(b, 0, 18),
     fieldOf(b, 18, 34),

@@ -1,0 +1,147 @@
+/**
+ * Baby Jubjub on the WebAssembly BN254 kernel: circomlib point decompression (babyjub.ts's
+ * `unpackPoint`, same answers: a test compares them) and points in the kernel's extended
+ * coordinates. Everything here is public data, so nothing needs to be constant-time.
+ */
+import { BASE8, POINT_BYTES } from './babyjub.ts'
+import { type Bn254Kernel, ELEMENT, KERNEL_LAYOUT, POINT } from './bn254-kernel.ts'
+import { FIELD_ORDER } from './field.ts'
+
+const SIGN_BIT = 0x80
+const HALF_P = (FIELD_ORDER - 1n) / 2n
+// p - 1 = 2^28·Q: Tonelli–Shanks with 5, a generator of F_p*, as the non-residue.
+const TWO_ADICITY = 28
+const Q = (FIELD_ORDER - 1n) >> BigInt(TWO_ADICITY)
+const NON_RESIDUE = 5n
+
+function powBig(base: bigint, exponent: bigint): bigint {
+  let result = 1n
+  let b = base % FIELD_ORDER
+  for (let e = exponent; e > 0n; e >>= 1n) {
+    if (e & 1n) result = (result * b) % FIELD_ORDER
+    b = (b * b) % FIELD_ORDER
+  }
+  return result
+}
+
+/** Per-kernel constants and scratch for the functions below. */
+interface Curve {
+  readonly kernel: Bn254Kernel
+  /** Exponents, plain limbs. */
+  readonly pMinus2: number
+  readonly halfQ: number
+  /** c = 5^Q, a primitive 2^28-th root of unity (Montgomery form). */
+  readonly rootOfUnity: number
+  readonly zero: number
+  /** Base8 as a kernel point. */
+  readonly base8: number
+  /** Scratch elements. */
+  readonly t: readonly number[]
+}
+
+const curves = new WeakMap<Bn254Kernel, Curve>()
+
+export function curveOf(kernel: Bn254Kernel): Curve {
+  let c = curves.get(kernel)
+  if (c === undefined) {
+    const pMinus2 = kernel.alloc(ELEMENT)
+    kernel.writeRaw(pMinus2, FIELD_ORDER - 2n)
+    const halfQ = kernel.alloc(ELEMENT)
+    kernel.writeRaw(halfQ, (Q - 1n) / 2n)
+    const rootOfUnity = kernel.alloc(ELEMENT)
+    kernel.write(rootOfUnity, powBig(NON_RESIDUE, Q))
+    const zero = kernel.alloc(ELEMENT)
+    const base8 = kernel.alloc(POINT)
+    const { x, y } = BASE8.toAffine()
+    writeAffine(kernel, base8, x, y)
+    const t = Array.from({ length: 8 }, () => kernel.alloc(ELEMENT))
+    c = { kernel, pMinus2, halfQ, rootOfUnity, zero, base8, t }
+    curves.set(kernel, c)
+  }
+  return c
+}
+
+/** Writes the affine point (x, y) at `at` as extended coordinates (x, y, 1, x·y). */
+export function writeAffine(kernel: Bn254Kernel, at: number, x: bigint, y: bigint): void {
+  kernel.write(at, x)
+  kernel.write(at + ELEMENT, y)
+  kernel.exports.copy(at + 2 * ELEMENT, KERNEL_LAYOUT.ONE)
+  kernel.mul(at + 3 * ELEMENT, at, at + ELEMENT)
+}
+
+/** Writes the point of Montgomery-form x, y (at kernel addresses) at `at`, extended. */
+export function setAffine(kernel: Bn254Kernel, at: number, x: number, y: number): void {
+  kernel.exports.copy(at, x)
+  kernel.exports.copy(at + ELEMENT, y)
+  kernel.exports.copy(at + 2 * ELEMENT, KERNEL_LAYOUT.ONE)
+  kernel.mul(at + 3 * ELEMENT, at, at + ELEMENT)
+}
+
+/** Negates the point at `from` into `to` (-(x, y) = (-x, y)). */
+export function negatePoint(curve: Curve, to: number, from: number): void {
+  const k = curve.kernel
+  k.sub(to, curve.zero, from)
+  k.exports.copy(to + ELEMENT, from + ELEMENT)
+  k.exports.copy(to + 2 * ELEMENT, from + 2 * ELEMENT)
+  k.sub(to + 3 * ELEMENT, curve.zero, from + 3 * ELEMENT)
+}
+
+/** True when the point at `at` is the identity (X = 0, Y = Z). */
+export function isIdentity(kernel: Bn254Kernel, at: number): boolean {
+  return kernel.isZero(at) && kernel.equal(at + ELEMENT, at + 2 * ELEMENT)
+}
+
+/** out = a square root of the Montgomery-form value at `a`, or false when it has none. */
+function sqrt(curve: Curve, out: number, a: number): boolean {
+  const k = curve.kernel
+  const [w, b, c, g] = curve.t as [number, number, number, number]
+  // w = a^((Q-1)/2); x = a·w = a^((Q+1)/2); b = x·w = a^Q; c = 5^Q.
+  k.exports.pow(w, a, curve.halfQ, 254)
+  k.mul(out, a, w)
+  k.mul(b, out, w)
+  k.exports.copy(c, curve.rootOfUnity)
+  let m = TWO_ADICITY
+  for (;;) {
+    if (k.equal(b, KERNEL_LAYOUT.ONE)) return true
+    // The least i with b^(2^i) = 1; i = m means a is not a square.
+    let i = 0
+    k.exports.copy(g, b)
+    while (!k.equal(g, KERNEL_LAYOUT.ONE)) {
+      k.mul(g, g, g)
+      if (++i === m) return false
+    }
+    k.exports.copy(g, c)
+    for (let j = 0; j < m - i - 1; j++) k.mul(g, g, g)
+    k.mul(out, out, g)
+    k.mul(c, g, g)
+    k.mul(b, b, c)
+    m = i
+  }
+}
+
+/**
+ * circomlib `unpackPoint`, strict, into Montgomery-form x and y at the given addresses: false
+ * for anything but the canonical encoding of a curve point with x != 0 (babyjub.ts).
+ */
+export function unpackInKernel(curve: Curve, bytes: Uint8Array, x: number, y: number): boolean {
+  if (bytes.length !== POINT_BYTES) return false
+  const k = curve.kernel
+  const negative = (bytes[POINT_BYTES - 1]! & SIGN_BIT) !== 0
+  const yBytes = k.view(y, ELEMENT)
+  yBytes.set(bytes)
+  yBytes[POINT_BYTES - 1]! &= ~SIGN_BIT
+  if (k.readRaw(y) >= FIELD_ORDER) return false
+  k.exports.mul(y, y, KERNEL_LAYOUT.R2)
+  const [y2, u, v] = curve.t.slice(4) as [number, number, number]
+  // x^2 = (1 - y^2) / (a - d·y^2); a - d·y^2 != 0 since d/a is not a square.
+  k.mul(y2, y, y)
+  k.sub(u, KERNEL_LAYOUT.ONE, y2)
+  k.mul(v, y2, KERNEL_LAYOUT.CURVE_D)
+  k.sub(v, KERNEL_LAYOUT.CURVE_A, v)
+  k.exports.pow(v, v, curve.pMinus2, 254)
+  k.mul(u, u, v)
+  if (k.isZero(u)) return false
+  if (!sqrt(curve, x, u)) return false
+  if (k.read(x, v) > HALF_P !== negative) k.sub(x, curve.zero, x)
+  return true
+}

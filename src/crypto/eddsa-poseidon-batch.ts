@@ -1,0 +1,267 @@
+/**
+ * Many EdDSA-Poseidon signatures checked at once, for the chain's claim settlement: one
+ * random linear combination of the signature equations instead of one equation each.
+ *
+ * What "valid" means here: the cofactored equation 8·(S·Base8 - R8 - 8·hm·A) = 0, with every
+ * encoding, range and key check of `verify` (eddsa-poseidon.ts). A signature `verify` accepts is
+ * valid here; the only ones accepted here and not there have an R8 with a small-order component,
+ * and only the key's holder can make those (hm binds R8, so adding torsion to someone's R8
+ * breaks their equation). The check is deterministic: the coefficients are derived from the
+ * whole batch with BLAKE3, so every node reaches the same answer, and a forger who wants the
+ * combination to cancel must beat a 128-bit hash output.
+ *
+ *   z_i = BLAKE3-derive-key("fulmen 2026 eddsa-poseidon batch", items)[16i .. 16i+16]
+ *   Σ z_i·S_i·Base8 - Σ z_i·R8_i - Σ_keys (Σ_{i of key} z_i·hm_i)·8A = 0, times 8
+ *
+ * When the combination fails, each signature is checked alone (same equation) to say which.
+ * On the WebAssembly kernel (bn254-kernel.ts); where it cannot load, the same equations on
+ * @noble/curves, one signature at a time.
+ */
+import { bytesToNumberLE } from '@noble/curves/utils.js'
+import { deriveKey } from '../b3/hash.ts'
+import { BASE8, POINT_BYTES, SUBGROUP_ORDER, unpackPoint } from './babyjub.ts'
+import { curveOf, isIdentity, negatePoint, setAffine, unpackInKernel } from './babyjub-kernel.ts'
+import { type Bn254Kernel, bn254Kernel, ELEMENT, POINT } from './bn254-kernel.ts'
+import { SIGNATURE_LEN } from './eddsa-poseidon.ts'
+import { FIELD_BYTES, isFieldElement } from './field.ts'
+import { poseidon } from './poseidon.ts'
+import { poseidonInKernel } from './poseidon-kernel.ts'
+import { publicPointOf } from './public-key-cache.ts'
+
+export interface SignedMessage {
+  readonly publicKey: Uint8Array
+  /** A field element (see `messageOf`). */
+  readonly message: bigint
+  readonly signature: Uint8Array
+}
+
+const CONTEXT = 'fulmen 2026 eddsa-poseidon batch'
+const Z_BYTES = 16
+/** Bits of every scalar the equation uses (l < 2^252). */
+const SCALAR_BITS = 252
+/** Signatures combined at most in one equation (bounds the kernel memory a batch uses). */
+export const MAX_BATCH = 1024
+
+/**
+ * One boolean per item: true when its signature is valid (cofactored equation, see above).
+ * Never throws for malformed items: they are false.
+ */
+export function verifyBatch(items: readonly SignedMessage[]): boolean[] {
+  const kernel = bn254Kernel()
+  if (kernel === undefined) return items.map(verifyCofactored)
+  const out: boolean[] = []
+  for (let from = 0; from < items.length; from += MAX_BATCH) {
+    out.push(...verifyChunk(batchArea(kernel), items.slice(from, from + MAX_BATCH)))
+  }
+  return out
+}
+
+/**
+ * One signature, the same cofactored equation, on @noble/curves: where the kernel cannot load,
+ * and the reference the tests hold the kernel to.
+ */
+export function verifyCofactored(item: SignedMessage): boolean {
+  const { publicKey, message, signature } = item
+  if (!isFieldElement(message)) return false
+  if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_LEN) return false
+  const A = publicPointOf(publicKey)
+  if (A === undefined) return false
+  const S = bytesToNumberLE(signature.subarray(POINT_BYTES))
+  if (S >= SUBGROUP_ORDER) return false
+  const R8 = unpackPoint(signature.subarray(0, POINT_BYTES))
+  if (R8 === undefined) return false
+  const { x, y } = R8.toAffine()
+  const hm = poseidon([x, y, A.x, A.y, message])
+  const left = S === 0n ? BASE8.subtract(BASE8) : BASE8.multiplyUnsafe(S)
+  const right = R8.add(A.cleared.multiplyUnsafe(hm % SUBGROUP_ORDER))
+  return left.subtract(right).clearCofactor().is0()
+}
+
+/** A public key decoded into the kernel: its x and y (Montgomery form) and -8A as a point. */
+interface KernelKey {
+  readonly x: number
+  readonly y: number
+  readonly minus8A: number
+}
+
+/** Kernel memory for one kernel's batches: key slots and the per-batch areas. */
+interface BatchArea {
+  readonly kernel: Bn254Kernel
+  readonly keys: Map<string, KernelKey | null>
+  readonly keySlots: number
+  usedKeySlots: number
+  /** Per item: R8's x, y. */
+  readonly r8: number
+  /** The equation's points and scalars: -R8_i, then the keys' -8A, then Base8. */
+  readonly points: number
+  readonly scalars: number
+  readonly message: number
+  readonly result: number
+}
+
+const KEY_SLOTS = 2 * MAX_BATCH
+const KEY_SLOT_BYTES = 2 * ELEMENT + POINT
+const areas = new WeakMap<Bn254Kernel, BatchArea>()
+
+function batchArea(kernel: Bn254Kernel): BatchArea {
+  let a = areas.get(kernel)
+  if (a === undefined) {
+    // Every item's R8, a key each at most, Base8, and three for checking one item alone.
+    const terms = 2 * MAX_BATCH + 1 + 3
+    a = {
+      kernel,
+      keys: new Map(),
+      keySlots: kernel.alloc(KEY_SLOTS * KEY_SLOT_BYTES),
+      usedKeySlots: 0,
+      r8: kernel.alloc(MAX_BATCH * 2 * ELEMENT),
+      points: kernel.alloc(terms * POINT),
+      scalars: kernel.alloc(terms * ELEMENT),
+      message: kernel.alloc(ELEMENT),
+      result: kernel.alloc(POINT),
+    }
+    areas.set(kernel, a)
+  }
+  return a
+}
+
+function hexOf(bytes: Uint8Array): string {
+  let s = ''
+  for (const b of bytes) s += b.toString(16).padStart(2, '0')
+  return s
+}
+
+/** The key in the kernel, decoded once; null for a key `verify` refuses (small order, bad encoding). */
+function keyOf(area: BatchArea, publicKey: Uint8Array): KernelKey | null {
+  if (!(publicKey instanceof Uint8Array) || publicKey.length !== POINT_BYTES) return null
+  const hex = hexOf(publicKey)
+  const known = area.keys.get(hex)
+  if (known !== undefined) return known
+  const k = area.kernel
+  const curve = curveOf(k)
+  const at = area.keySlots + area.usedKeySlots * KEY_SLOT_BYTES
+  const key: KernelKey = { x: at, y: at + ELEMENT, minus8A: at + 2 * ELEMENT }
+  let entry: KernelKey | null = null
+  if (unpackInKernel(curve, publicKey, key.x, key.y)) {
+    setAffine(k, key.minus8A, key.x, key.y)
+    for (let i = 0; i < 3; i++) k.exports.pdbl(key.minus8A, key.minus8A)
+    // 8A = 0: a key of small order, refused as `verify` refuses it.
+    if (!isIdentity(k, key.minus8A)) {
+      negatePoint(curve, key.minus8A, key.minus8A)
+      entry = key
+      area.usedKeySlots++
+    }
+  }
+  area.keys.set(hex, entry)
+  return entry
+}
+
+interface Checked {
+  readonly index: number
+  readonly key: KernelKey
+  readonly S: bigint
+  /** hm mod l. */
+  readonly h: bigint
+  /** Where -R8 is staged (a point). */
+  readonly r8: number
+}
+
+function verifyChunk(area: BatchArea, items: readonly SignedMessage[]): boolean[] {
+  const k = area.kernel
+  const curve = curveOf(k)
+  // Key slots are reused once they run out; a batch needs at most one per item.
+  if (area.usedKeySlots + items.length > KEY_SLOTS || area.keys.size > 4 * KEY_SLOTS) {
+    area.keys.clear()
+    area.usedKeySlots = 0
+  }
+  const valid = items.map(() => false)
+  const checked: Checked[] = []
+  const transcript = new Uint8Array(items.length * (2 * POINT_BYTES + SIGNATURE_LEN))
+  items.forEach((item, index) => {
+    const { publicKey, message, signature } = item
+    if (!isFieldElement(message)) return
+    if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_LEN) return
+    const S = bytesToNumberLE(signature.subarray(POINT_BYTES))
+    if (S >= SUBGROUP_ORDER) return
+    const key = keyOf(area, publicKey)
+    if (key === null) return
+    const rx = area.r8 + checked.length * 2 * ELEMENT
+    if (!unpackInKernel(curve, signature.subarray(0, POINT_BYTES), rx, rx + ELEMENT)) return
+    k.write(area.message, message)
+    const hm = poseidonInKernel(k, [rx, rx + ELEMENT, key.x, key.y, area.message])
+    const h = k.read(hm, area.message) % SUBGROUP_ORDER
+    const r8 = area.points + checked.length * POINT
+    setAffine(k, r8, rx, rx + ELEMENT)
+    negatePoint(curve, r8, r8)
+    const at = checked.length * (2 * POINT_BYTES + SIGNATURE_LEN)
+    transcript.set(publicKey, at)
+    transcript.set(numberToLE(message), at + POINT_BYTES)
+    transcript.set(signature, at + 2 * POINT_BYTES)
+    checked.push({ index, key, S, h, r8 })
+  })
+  if (checked.length === 0) return valid
+  const zs = deriveKey(
+    CONTEXT,
+    transcript.subarray(0, checked.length * 160),
+    checked.length * Z_BYTES,
+  )
+  // Σ z_i·S_i for Base8, Σ z_i·h_i per key.
+  let sumS = 0n
+  const perKey = new Map<KernelKey, bigint>()
+  checked.forEach((c, i) => {
+    let z = bytesToNumberLE(zs.subarray(i * Z_BYTES, (i + 1) * Z_BYTES))
+    if (z === 0n) z = 1n
+    k.writeRaw(area.scalars + i * ELEMENT, z)
+    sumS = (sumS + z * c.S) % SUBGROUP_ORDER
+    perKey.set(c.key, ((perKey.get(c.key) ?? 0n) + z * c.h) % SUBGROUP_ORDER)
+  })
+  let n = checked.length
+  for (const [key, scalar] of perKey) {
+    k.exports.copy(area.points + n * POINT, key.minus8A)
+    for (let e = 1; e < 4; e++) {
+      k.exports.copy(area.points + n * POINT + e * ELEMENT, key.minus8A + e * ELEMENT)
+    }
+    k.writeRaw(area.scalars + n * ELEMENT, scalar)
+    n++
+  }
+  copyPoint(k, area.points + n * POINT, curve.base8)
+  k.writeRaw(area.scalars + n * ELEMENT, sumS)
+  n++
+  if (combinationHolds(area, area.points, area.scalars, n)) {
+    for (const c of checked) valid[c.index] = true
+    return valid
+  }
+  // Some signature is wrong: each alone, -R8_i·1 - 8A·h_i + Base8·S_i.
+  const single = area.points + n * POINT
+  const singleScalars = area.scalars + n * ELEMENT
+  for (const c of checked) {
+    copyPoint(k, single, c.r8)
+    copyPoint(k, single + POINT, c.key.minus8A)
+    copyPoint(k, single + 2 * POINT, curve.base8)
+    k.writeRaw(singleScalars, 1n)
+    k.writeRaw(singleScalars + ELEMENT, c.h)
+    k.writeRaw(singleScalars + 2 * ELEMENT, c.S)
+    valid[c.index] = combinationHolds(area, single, singleScalars, 3)
+  }
+  return valid
+}
+
+function copyPoint(k: Bn254Kernel, to: number, from: number): void {
+  for (let e = 0; e < 4; e++) k.exports.copy(to + e * ELEMENT, from + e * ELEMENT)
+}
+
+/** True when 8·Σ scalar_i·point_i is the identity. */
+function combinationHolds(area: BatchArea, points: number, scalars: number, n: number): boolean {
+  const k = area.kernel
+  k.exports.msm(area.result, points, scalars, n, SCALAR_BITS)
+  for (let i = 0; i < 3; i++) k.exports.pdbl(area.result, area.result)
+  return isIdentity(k, area.result)
+}
+
+function numberToLE(value: bigint): Uint8Array {
+  const out = new Uint8Array(FIELD_BYTES)
+  for (let i = 0; i < FIELD_BYTES; i++) {
+    out[i] = Number(value & 0xffn)
+    value >>= 8n
+  }
+  return out
+}
