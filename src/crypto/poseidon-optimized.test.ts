@@ -1,13 +1,16 @@
+import { grainGenConstants } from '@noble/curves/abstract/poseidon.js'
 import fc from 'fast-check'
 import { expect, test } from 'vitest'
 import { FIELD_ORDER } from './field.ts'
 import { poseidon, poseidonPermutationPlain } from './poseidon.ts'
 import {
+  deriveOptimizedPoseidonConstants,
   optimizedPoseidonConstants,
   POSEIDON_MAX_WIDTH,
   POSEIDON_MIN_WIDTH,
   POSEIDON_ROUNDS_PARTIAL,
   poseidonPermutationOptimized,
+  poseidonShape,
 } from './poseidon-optimized.ts'
 import { fieldArb } from './testing/arbitraries.ts'
 import vectors from './vectors/eddsa-poseidon.json' with { type: 'json' }
@@ -81,6 +84,16 @@ test('refuses widths outside 2..17 and states of the wrong length with typed err
     expect(() => optimizedPoseidonConstants(t)).toThrow(error('CRYPTO_INVALID_ARGUMENT'))
     expect(() => poseidonPermutationOptimized(t)).toThrow(error('CRYPTO_INVALID_ARGUMENT'))
   }
+  const { roundConstants, mds } = grainGenConstants(poseidonShape(3))
+  expect(() => deriveOptimizedPoseidonConstants(4, roundConstants, mds)).toThrow(
+    error('CRYPTO_INVALID_ARGUMENT'),
+  )
+  expect(() => deriveOptimizedPoseidonConstants(3, roundConstants.slice(1), mds)).toThrow(
+    error('CRYPTO_INVALID_ARGUMENT'),
+  )
+  expect(deriveOptimizedPoseidonConstants(3, roundConstants, mds)).toEqual(
+    optimizedPoseidonConstants(3),
+  )
   expect(() => poseidonPermutationOptimized(3)([1n, 2n])).toThrow(error('CRYPTO_INVALID_ARGUMENT'))
   expect(() => poseidonPermutationOptimized(3)([1n, 2n, 3n, 4n])).toThrow(
     error('CRYPTO_INVALID_ARGUMENT'),

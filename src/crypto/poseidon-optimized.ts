@@ -29,8 +29,10 @@
  *   multiplies a column vector).
  * - `P`, t×t: the pre-sparse matrix, M·diag(1, M̂^roundsPartial), M̂ = M without row and column 0.
  *
- * Deriving a width costs one t×t and one (t−1)×(t−1) inversion and O(roundsPartial·t²) products:
- * about a millisecond. Cached per width.
+ * Deriving a width costs one t×t and one (t−1)×(t−1) inversion, O(roundsPartial·t²) products and
+ * a matrix power: measured (Node 24, CPU time, load 5 on 2 cores) 2 ms for widths 6 and 7, 20-25 ms
+ * for 17, beside noble's Grain generation of the plain constants (15 and 35 ms), which the plain
+ * permutation needs as well. Cached per width.
  */
 import { grainGenConstants } from '@noble/curves/abstract/poseidon.js'
 import { CryptoError } from './errors.ts'
@@ -202,6 +204,26 @@ function sparseFactors(m: Matrix, roundsPartial: number): { S: bigint[]; P: Matr
   return { S: rounds.reverse().flat(), P: matMul(m, leftover) }
 }
 
+/**
+ * The optimized constants from plain ones: `roundConstants[r]` added before round r's S-boxes,
+ * `mds` multiplying the state as a column vector (noble's `grainGenConstants` output). Pure: for
+ * the cached constants of circomlib's parameters use `optimizedPoseidonConstants`.
+ */
+export function deriveOptimizedPoseidonConstants(
+  t: number,
+  roundConstants: bigint[][],
+  mds: bigint[][],
+): OptimizedPoseidonConstants {
+  const { roundsFull, roundsPartial } = poseidonShape(t)
+  if (roundConstants.length !== roundsFull + roundsPartial || mds.length !== t) {
+    throw new CryptoError('CRYPTO_INVALID_ARGUMENT', `not Poseidon constants for width ${t}`)
+  }
+  const M = transpose(mds)
+  const C = compressRoundConstants(roundConstants, invert(M), roundsPartial)
+  const { S, P } = sparseFactors(M, roundsPartial)
+  return { t, roundsFull, roundsPartial, C, S, M, P }
+}
+
 const constantsCache: (OptimizedPoseidonConstants | undefined)[] = []
 
 /**
@@ -212,20 +234,8 @@ const constantsCache: (OptimizedPoseidonConstants | undefined)[] = []
 export function optimizedPoseidonConstants(t: number): OptimizedPoseidonConstants {
   const cached = constantsCache[t]
   if (cached !== undefined) return cached
-  const shape = poseidonShape(t)
-  const { roundConstants, mds } = grainGenConstants(shape)
-  const M = transpose(mds)
-  const C = compressRoundConstants(roundConstants, invert(M), shape.roundsPartial)
-  const { S, P } = sparseFactors(M, shape.roundsPartial)
-  const constants = {
-    t,
-    roundsFull: shape.roundsFull,
-    roundsPartial: shape.roundsPartial,
-    C,
-    S,
-    M,
-    P,
-  }
+  const { roundConstants, mds } = grainGenConstants(poseidonShape(t))
+  const constants = deriveOptimizedPoseidonConstants(t, roundConstants, mds)
   constantsCache[t] = constants
   return constants
 }
