@@ -163,31 +163,122 @@ function emitMul(e: Emitter): void {
       }
       e.emit(set(t[W_LIMBS - 1]!, i64(0n)))
     }
-    // Carry once through the limbs, then subtract p once if t >= p (t < 2p).
-    e.emit(set('$c', i64(0n)))
-    for (const j of range(W_LIMBS)) {
-      e.emit(set('$s', `(i64.add ${get(t[j]!)} ${get('$c')})`))
-      e.emit(set(t[j]!, `(i64.and ${get('$s')} ${i64(MASK29)})`))
+    normalizeReduceStore(e, t, a, '$o')
+  })
+}
+
+/**
+ * Carries once through nine unnormalized limbs `t` (a value < 2p), subtracts p if the value is
+ * >= p, and stores it at `out`; `d` are nine scratch locals.
+ */
+function normalizeReduceStore(e: Emitter, t: string[], d: string[], out: string): void {
+  e.emit(set('$c', i64(0n)))
+  for (const j of range(W_LIMBS)) {
+    e.emit(set('$s', `(i64.add ${get(t[j]!)} ${get('$c')})`))
+    e.emit(set(t[j]!, `(i64.and ${get('$s')} ${i64(MASK29)})`))
+    e.emit(set('$c', `(i64.shr_u ${get('$s')} (i64.const 29))`))
+  }
+  e.emit(set('$br', i64(0n)))
+  for (const j of range(W_LIMBS)) {
+    e.emit(set('$s', `(i64.sub (i64.sub ${get(t[j]!)} ${i64(PL29[j]!)}) ${get('$br')})`))
+    e.emit(set(d[j]!, `(i64.and ${get('$s')} ${i64(MASK29)})`))
+    e.emit(set('$br', `(i64.shr_u ${get('$s')} (i64.const 63))`))
+  }
+  // Borrow out of the top: the value is < p, keep t; else t - p (in d).
+  e.emit(set('$keep64', `(i64.sub (i64.const 0) ${get('$br')})`))
+  for (const j of range(W_LIMBS)) {
+    e.emit(
+      set(
+        d[j]!,
+        `(i64.or (i64.and ${get(t[j]!)} ${get('$keep64')}) (i64.and ${get(d[j]!)} (i64.xor ${get('$keep64')} (i64.const -1))))`,
+      ),
+    )
+  }
+  joinStore(e, out, d)
+}
+
+/**
+ * out = Σ_{i<n} x_i·y_i·R^-1 mod p, with x_i 32 bytes apart from `xs` and y_i `ystride` bytes
+ * apart from `ys`: the products are summed unreduced (schoolbook, 17 columns of 29 bits that need
+ * no carrying for 7 products: 63 terms < 2^58 stay below 2^64) and reduced once. Poseidon's
+ * matrix rows are such sums: a row of 7 costs about a third of 7 separate products, whose time
+ * is the reduction's carry chain.
+ */
+function emitDot(e: Emitter): void {
+  const x = range(W_LIMBS).map((i) => `$x${i}`)
+  const y = range(W_LIMBS).map((i) => `$y${i}`)
+  const col = range(2 * W_LIMBS).map((i) => `$k${i}`)
+  const d = range(W_LIMBS).map((i) => `$d${i}`)
+  e.nest(
+    '(func $dot (export "dot") (param $o i32) (param $xs i32) (param $ys i32) (param $n i32) (param $ystride i32)',
+    () => {
+      e.emit(locals([...x, ...y, ...col, ...d, '$s', '$q', '$c', '$br', '$keep64'], 'i64'))
+      e.emit('(local $i i32) (local $batch i32)')
+      e.nest('(block $done', () => {
+        e.nest('(loop $next', () => {
+          e.emit(`(br_if $done (i32.ge_u ${get('$i')} ${get('$n')}))`)
+          splitLoad(e, '$xs', x)
+          splitLoad(e, '$ys', y)
+          for (const a of range(W_LIMBS)) {
+            for (const b of range(W_LIMBS)) {
+              const k = col[a + b]!
+              e.emit(set(k, `(i64.add ${get(k)} (i64.mul ${get(x[a]!)} ${get(y[b]!)}))`))
+            }
+          }
+          e.emit(set('$xs', `(i32.add ${get('$xs')} (i32.const 32))`))
+          e.emit(set('$ys', `(i32.add ${get('$ys')} ${get('$ystride')})`))
+          e.emit(set('$i', `(i32.add ${get('$i')} (i32.const 1))`))
+          // Every 7 products, carry through the columns so that 7 more fit.
+          e.emit(set('$batch', `(i32.add ${get('$batch')} (i32.const 1))`))
+          e.nest(`(if (i32.eq ${get('$batch')} (i32.const 7))`, () => {
+            e.nest('(then', () => {
+              e.emit(set('$batch', c32(0)))
+              carryColumns(e, col)
+            })
+          })
+          e.emit('(br $next)')
+        })
+      })
+      carryColumns(e, col)
+      // Montgomery reduction of the 18 columns: nine steps, each clearing the lowest column.
+      for (const i of range(W_LIMBS)) {
+        const lowest = col[i]!
+        e.emit(
+          set(
+            '$q',
+            `(i64.and (i64.mul (i64.and ${get(lowest)} ${i64(MASK29)}) ${i64(MU29)}) ${i64(MASK29)})`,
+          ),
+        )
+        e.emit(
+          set(
+            '$c',
+            `(i64.shr_u (i64.add ${get(lowest)} (i64.mul ${get('$q')} ${i64(PL29[0]!)})) (i64.const 29))`,
+          ),
+        )
+        for (const j of range(W_LIMBS).slice(1)) {
+          const k = col[i + j]!
+          let sum = `(i64.add ${get(k)} (i64.mul ${get('$q')} ${i64(PL29[j]!)}))`
+          if (j === 1) sum = `(i64.add ${sum} ${get('$c')})`
+          e.emit(set(k, sum))
+        }
+      }
+      normalizeReduceStore(e, col.slice(W_LIMBS), d, '$o')
+    },
+  )
+}
+
+/** Carries through the columns: each below 2^29 after, but the top one, which takes the rest. */
+function carryColumns(e: Emitter, col: string[]): void {
+  e.emit(set('$c', i64(0n)))
+  for (const k of range(col.length)) {
+    e.emit(set('$s', `(i64.add ${get(col[k]!)} ${get('$c')})`))
+    if (k === col.length - 1) {
+      e.emit(set(col[k]!, get('$s')))
+    } else {
+      e.emit(set(col[k]!, `(i64.and ${get('$s')} ${i64(MASK29)})`))
       e.emit(set('$c', `(i64.shr_u ${get('$s')} (i64.const 29))`))
     }
-    e.emit(set('$br', i64(0n)))
-    for (const j of range(W_LIMBS)) {
-      e.emit(set('$s', `(i64.sub (i64.sub ${get(t[j]!)} ${i64(PL29[j]!)}) ${get('$br')})`))
-      e.emit(set(a[j]!, `(i64.and ${get('$s')} ${i64(MASK29)})`))
-      e.emit(set('$br', `(i64.shr_u ${get('$s')} (i64.const 63))`))
-    }
-    // Borrow out of the top: t < p, keep t; else t - p (now in the a limbs).
-    e.emit(set('$keep64', `(i64.sub (i64.const 0) ${get('$br')})`))
-    for (const j of range(W_LIMBS)) {
-      e.emit(
-        set(
-          a[j]!,
-          `(i64.or (i64.and ${get(t[j]!)} ${get('$keep64')}) (i64.and ${get(a[j]!)} (i64.xor ${get('$keep64')} (i64.const -1))))`,
-        ),
-      )
-    }
-    joinStore(e, '$o', a)
-  })
+  }
 }
 
 /** Loads the element at `ptr` (8 × 32-bit limbs, < 2^254) into nine 29-bit limbs. */
@@ -449,16 +540,19 @@ function emitPoseidon(e: Emitter): void {
       }
       const sboxAll = () =>
         forEach('$i', get('$t'), () => e.emit(call('$sbox', el(get('$st'), get('$i')))))
-      // state := state × mat: new_i = Σ_j mat[j][i]·state_j
+      // state := state × mat: new_i = Σ_j mat[j][i]·state_j (column i: t elements apart)
       const mix = (mat: string) => {
         forEach('$i', get('$t'), () => {
-          const out = el(c32(tmp), get('$i'))
-          e.emit(`(memory.fill ${out} (i32.const 0) (i32.const 32))`)
-          forEach('$j', get('$t'), () => {
-            const entry = el(mat, `(i32.add (i32.mul ${get('$j')} ${get('$t')}) ${get('$i')})`)
-            e.emit(call('$mul', prod, el(get('$st'), get('$j')), entry))
-            e.emit(call('$add', out, out, prod))
-          })
+          e.emit(
+            call(
+              '$dot',
+              el(c32(tmp), get('$i')),
+              get('$st'),
+              el(mat, get('$i')),
+              get('$t'),
+              `(i32.shl ${get('$t')} (i32.const 5))`,
+            ),
+          )
         })
         e.emit(`(memory.copy ${get('$st')} ${c32(tmp)} (i32.shl ${get('$t')} (i32.const 5)))`)
       }
@@ -487,11 +581,7 @@ function emitPoseidon(e: Emitter): void {
           ),
         )
         const out = c32(tmp)
-        e.emit(`(memory.fill ${out} (i32.const 0) (i32.const 32))`)
-        forEach('$j', get('$t'), () => {
-          e.emit(call('$mul', prod, el(get('$st'), get('$j')), el(get('$row'), get('$j'))))
-          e.emit(call('$add', out, out, prod))
-        })
+        e.emit(call('$dot', out, get('$st'), get('$row'), get('$t'), c32(32)))
         forEach('$j', `(i32.sub ${get('$t')} (i32.const 1))`, () => {
           const k = `(i32.add ${get('$j')} (i32.const 1))`
           e.emit(
@@ -518,6 +608,7 @@ export function generateWat(): string {
   e.nest('(module', () => {
     e.emit(`(memory (export "memory") ${LAYOUT.PAGES})`)
     emitMul(e)
+    emitDot(e)
     emitAdd(e)
     emitSub(e)
     emitCopy(e)

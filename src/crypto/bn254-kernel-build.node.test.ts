@@ -34,6 +34,7 @@ test('the module exports memory and the operations the loader calls', async () =
   expect(names).toEqual([
     'memory',
     'mul',
+    'dot',
     'add',
     'sub',
     'copy',

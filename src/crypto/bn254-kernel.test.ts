@@ -150,3 +150,34 @@ describe('the BN254 kernel', () => {
     }
   })
 })
+
+describe('the kernel dot product', () => {
+  test('is Σ x_i·y_i mod p for 1..17 terms and any stride (carried every 7 products)', () => {
+    const xs = k.alloc(17 * ELEMENT)
+    const ys = k.alloc(17 * 3 * ELEMENT)
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fieldArb, fieldArb), { minLength: 1, maxLength: 17 }),
+        fc.constantFrom(1, 3),
+        (pairs, stride) => {
+          let expected = 0n
+          pairs.forEach(([x, y], i) => {
+            k.write(xs + i * ELEMENT, x)
+            k.write(ys + i * stride * ELEMENT, y)
+            expected = (expected + x * y) % p
+          })
+          k.exports.dot(out, xs, ys, pairs.length, stride * ELEMENT)
+          expect(k.read(out, scratch)).toBe(expected)
+        },
+      ),
+      { numRuns: 200 },
+    )
+    // The largest values in every term: the columns' worst case.
+    for (let i = 0; i < 17; i++) {
+      k.write(xs + i * ELEMENT, p - 1n)
+      k.write(ys + i * ELEMENT, p - 1n)
+    }
+    k.exports.dot(out, xs, ys, 17, ELEMENT)
+    expect(k.read(out, scratch)).toBe((17n * (p - 1n) * (p - 1n)) % p)
+  })
+})

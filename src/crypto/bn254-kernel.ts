@@ -38,6 +38,7 @@ type Op3 = (out: number, x: number, y: number) => void
 interface Exports {
   memory: WebAssembly.Memory
   mul: Op3
+  dot: (out: number, xs: number, ys: number, n: number, ystride: number) => void
   add: Op3
   sub: Op3
   copy: (out: number, x: number) => void
