@@ -36,6 +36,7 @@ export function decodeRecord(bytes: Uint8Array, what: string, fail: FailWith): C
     throw fail(`${what} is not a CBOR map`)
   }
   if (value instanceof Uint8Array) throw fail(`${what} is not a CBOR map`)
+  if (provablyCanonical(bytes)) return value as CborRecord
   let again: Uint8Array
   try {
     again = dagCbor.encode(value)
@@ -44,6 +45,158 @@ export function decodeRecord(bytes: Uint8Array, what: string, fail: FailWith): C
   }
   if (!equalBytes(again, bytes)) throw fail(`${what} is not in canonical DAG-CBOR form`)
   return value as CborRecord
+}
+
+// --- the canonical form, checked on the bytes ------------------------------------------------
+// Re-encoding a decoded value to compare it with its bytes cost two thirds of a transaction's
+// decoding (and most of its garbage). A walk of the bytes decides the common case: it says yes
+// only when re-encoding would give the same bytes; anything it is not sure of (tags, non-ASCII
+// text, simple values but false, true and null, floats but a non-integral float64) says no, and
+// the caller re-encodes to decide as before.
+
+/** A float64's 8 bytes, read big-endian without allocating. */
+const floatBytes = new Uint8Array(8)
+const floatView = new DataView(floatBytes.buffer)
+
+/** Item `bytes[at..]`'s major type, argument (a length, a count or an integer's magnitude) and
+ * where its content starts; `next` < 0 when the argument is not minimal or runs past the end.
+ * One object, reused: the walk reads each head before it looks at the next. */
+interface Head {
+  major: number
+  argument: number
+  next: number
+}
+const head: Head = { major: 0, argument: 0, next: 0 }
+
+function readHead(bytes: Uint8Array, at: number): Head {
+  head.next = -1
+  if (at >= bytes.length) return head
+  const first = bytes[at] as number
+  const info = first & 31
+  head.major = first >> 5
+  if (info < 24) {
+    head.argument = info
+    head.next = at + 1
+  } else if (info === 24 && at + 2 <= bytes.length) {
+    head.argument = bytes[at + 1] as number
+    if (head.argument >= 24) head.next = at + 2
+  } else if (info === 25 && at + 3 <= bytes.length) {
+    head.argument = ((bytes[at + 1] as number) << 8) | (bytes[at + 2] as number)
+    if (head.argument >= 0x100) head.next = at + 3
+  } else if (info === 26 && at + 5 <= bytes.length) {
+    head.argument =
+      (bytes[at + 1] as number) * 0x1000000 +
+      (((bytes[at + 2] as number) << 16) |
+        ((bytes[at + 3] as number) << 8) |
+        (bytes[at + 4] as number))
+    if (head.argument >= 0x10000) head.next = at + 5
+  } else if (info === 27 && at + 9 <= bytes.length) {
+    // Only an integer's magnitude can be this large (a length would run past 128 KiB).
+    const high =
+      (bytes[at + 1] as number) |
+      (bytes[at + 2] as number) |
+      (bytes[at + 3] as number) |
+      (bytes[at + 4] as number)
+    head.argument = Number.POSITIVE_INFINITY
+    if (high !== 0) head.next = at + 9
+  }
+  return head
+}
+
+/** Where the canonical item at `at` ends, or -1 when the walk cannot vouch for it. */
+function canonicalItem(bytes: Uint8Array, at: number): number {
+  if (at >= bytes.length) return -1
+  if (bytes[at] === 0xf4 || bytes[at] === 0xf5 || bytes[at] === 0xf6) return at + 1
+  if (bytes[at] === 0xfb) return canonicalFloat(bytes, at)
+  const { major, argument, next } = readHead(bytes, at)
+  if (next < 0) return -1
+  switch (major) {
+    case 0:
+    case 1:
+      return next
+    case 2:
+      return next + argument <= bytes.length ? next + argument : -1
+    case 3:
+      return next + argument <= bytes.length && isAscii(bytes, next, next + argument)
+        ? next + argument
+        : -1
+    case 4: {
+      let end = next
+      for (let i = 0; i < argument && end >= 0; i++) end = canonicalItem(bytes, end)
+      return end
+    }
+    case 5:
+      return canonicalMap(bytes, next, argument)
+    default:
+      return -1 // tags, and major 7 beyond the cases above
+  }
+}
+
+/** A map's `count` entries from `at`: text keys in DAG-CBOR order (shorter first, then bytewise). */
+function canonicalMap(bytes: Uint8Array, at: number, count: number): number {
+  let end = at
+  let previousStart = -1
+  let previousLength = 0
+  for (let i = 0; i < count; i++) {
+    if (end >= bytes.length || (bytes[end] as number) >> 5 !== 3) return -1
+    const keyEnd = canonicalItem(bytes, end)
+    if (keyEnd < 0) return -1
+    const keyStart = readHead(bytes, end).next
+    const keyLength = keyEnd - keyStart
+    if (previousStart >= 0) {
+      const order = compareKeys(bytes, previousStart, previousLength, keyStart, keyLength)
+      if (order >= 0) return -1
+    }
+    // A "__proto__" key decodes to an own property by cborg's care, not JavaScript's: leave it
+    // to the re-encoding.
+    if (keyLength === 9 && isProtoKey(bytes, keyStart)) return -1
+    previousStart = keyStart
+    previousLength = keyLength
+    end = canonicalItem(bytes, keyEnd)
+    if (end < 0) return -1
+  }
+  return end
+}
+
+function compareKeys(bytes: Uint8Array, a: number, aLength: number, b: number, bLength: number) {
+  if (aLength !== bLength) return aLength - bLength
+  for (let i = 0; i < aLength; i++) {
+    const d = (bytes[a + i] as number) - (bytes[b + i] as number)
+    if (d !== 0) return d
+  }
+  return 0
+}
+
+const PROTO = '__proto__'
+function isProtoKey(bytes: Uint8Array, at: number): boolean {
+  for (let i = 0; i < PROTO.length; i++) if (bytes[at + i] !== PROTO.charCodeAt(i)) return false
+  return true
+}
+
+function isAscii(bytes: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if ((bytes[i] as number) >= 0x80) return false
+  return true
+}
+
+/** DAG-CBOR writes every non-integral finite number as a float64 and every integral one as an
+ * integer: a float64 holding an integer, an infinity or a NaN is not canonical. */
+function canonicalFloat(bytes: Uint8Array, at: number): number {
+  if (at + 9 > bytes.length) return -1
+  for (let i = 0; i < 8; i++) floatBytes[i] = bytes[at + 1 + i] as number
+  const x = floatView.getFloat64(0)
+  return Number.isFinite(x) && !Number.isInteger(x) ? at + 9 : -1
+}
+
+/**
+ * Is `bytes`, which the DAG-CBOR decoder took, for sure the canonical encoding of what it
+ * decoded to (so re-encoding would give `bytes` back)? False means "not sure", not "no".
+ */
+export function provablyCanonical(bytes: Uint8Array): boolean {
+  try {
+    return canonicalItem(bytes, 0) === bytes.length
+  } catch {
+    return false // a nesting deeper than the stack: let the re-encoding decide
+  }
 }
 
 export function encodeAmount(amount: bigint): Uint8Array {

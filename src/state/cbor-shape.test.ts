@@ -1,0 +1,185 @@
+/**
+ * The canonical-form check, in Node and Chromium: `provablyCanonical` vouches only for bytes
+ * that re-encode to themselves, so `decodeRecord` (which trusts it and re-encodes only when it
+ * is not sure) takes exactly what the re-encoding alone took. Checked on canonical encodings of
+ * random DAG-CBOR values, on random mutations of them and on hand-made non-canonical forms.
+ */
+import * as dagCbor from '@ipld/dag-cbor'
+import fc from 'fast-check'
+import { describe, expect, test } from 'vitest'
+import { equalBytes } from '../core/bytes.ts'
+import { decodeRecord, provablyCanonical } from './cbor-shape.ts'
+
+const fail = (message: string) => new Error(message)
+
+/** What decodeRecord took before the walk: the bytes decode to a map that re-encodes to them. */
+function takenByReencoding(bytes: Uint8Array): boolean {
+  try {
+    const value = dagCbor.decode(bytes)
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return false
+    if (value instanceof Uint8Array) return false
+    return equalBytes(dagCbor.encode(value), bytes)
+  } catch {
+    return false
+  }
+}
+
+function takenNow(bytes: Uint8Array): boolean {
+  try {
+    decodeRecord(bytes, 'a record', fail)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** A decoded walk's verdict is only trusted after the decoder took the bytes. */
+function decodes(bytes: Uint8Array): boolean {
+  try {
+    dagCbor.decode(bytes)
+    return true
+  } catch {
+    return false
+  }
+}
+
+const key = fc.oneof(
+  fc.string({ maxLength: 12 }),
+  fc.constantFrom('a', 'b', 'ab', 'ba', 'aa', 'type', 'amount', '10', '9', 'é', '__proto__'),
+)
+const leaf = fc.oneof(
+  fc.integer(),
+  fc.maxSafeInteger(),
+  fc.bigInt({ min: -(1n << 64n), max: (1n << 64n) - 1n }),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  fc.boolean(),
+  fc.constant(null),
+  fc.string({ maxLength: 30 }),
+  fc.string({ unit: 'binary', maxLength: 8 }),
+  fc.uint8Array({ maxLength: 40 }),
+)
+const { value } = fc.letrec((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    leaf,
+    fc.array(tie('value'), { maxLength: 5 }),
+    fc.dictionary(key, tie('value'), { maxKeys: 5 }),
+  ),
+}))
+const record = fc.dictionary(key, value, { maxKeys: 6 })
+
+/** Every string (keys and values) in a value. */
+function textOf(v: unknown): string[] {
+  if (typeof v === 'string') return [v]
+  if (Array.isArray(v)) return v.flatMap(textOf)
+  if (v !== null && typeof v === 'object' && !(v instanceof Uint8Array)) {
+    return Object.entries(v).flatMap(([k, x]) => [k, ...textOf(x)])
+  }
+  return []
+}
+
+/** Every leaf (not array or map) in a value. */
+function leavesOf(v: unknown): unknown[] {
+  if (Array.isArray(v)) return v.flatMap(leavesOf)
+  if (v !== null && typeof v === 'object' && !(v instanceof Uint8Array)) {
+    return Object.values(v).flatMap(leavesOf)
+  }
+  return [v]
+}
+
+/** A value DAG-CBOR can encode (fast-check may make -0 or an unsafe integral double). */
+function encodable(v: unknown): Uint8Array | undefined {
+  try {
+    return dagCbor.encode(v)
+  } catch {
+    return undefined
+  }
+}
+
+describe('provablyCanonical', () => {
+  test('vouches for canonical encodings of ASCII-keyed records, and decodeRecord takes them all', () => {
+    fc.assert(
+      fc.property(record, (r) => {
+        const bytes = encodable(r)
+        if (bytes === undefined) return
+        expect(takenNow(bytes)).toBe(true)
+        const ascii = textOf(r).every((t) => [...t].every((c) => c.charCodeAt(0) < 0x80))
+        // The walk is unsure of non-ASCII text, "__proto__" keys and integral floats (the
+        // encoder writes an integer beyond 2^53 as one): all else it vouches for.
+        const bigFloat = leavesOf(r).some((x) => Number.isInteger(x) && !Number.isSafeInteger(x))
+        if (ascii && !textOf(r).includes('__proto__') && !bigFloat) {
+          expect(provablyCanonical(bytes)).toBe(true)
+        }
+      }),
+      { numRuns: 1000 },
+    )
+  })
+
+  test('never vouches for bytes that do not re-encode to themselves (mutations of valid ones)', () => {
+    const mutation = fc.record({
+      kind: fc.constantFrom('set', 'insert', 'delete', 'swap'),
+      at: fc.nat(),
+      to: fc.nat(),
+      value: fc.nat(255),
+    })
+    fc.assert(
+      fc.property(record, fc.array(mutation, { minLength: 1, maxLength: 3 }), (r, ms) => {
+        const clean = encodable(r)
+        if (clean === undefined) return
+        const out = Array.from(clean)
+        for (const m of ms) {
+          const at = m.at % Math.max(out.length, 1)
+          if (m.kind === 'set') out[at] = m.value
+          else if (m.kind === 'insert') out.splice(at, 0, m.value)
+          else if (m.kind === 'delete') out.splice(at, 1)
+          else {
+            const to = m.to % Math.max(out.length, 1)
+            ;[out[at], out[to]] = [out[to] as number, out[at] as number]
+          }
+        }
+        const bytes = Uint8Array.from(out)
+        if (decodes(bytes) && provablyCanonical(bytes)) {
+          expect(equalBytes(dagCbor.encode(dagCbor.decode(bytes)), bytes)).toBe(true)
+        }
+        expect(takenNow(bytes)).toBe(takenByReencoding(bytes))
+      }),
+      { numRuns: 5000 },
+    )
+  })
+
+  test('random bytes: decodeRecord takes what the re-encoding took', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+        expect(takenNow(bytes)).toBe(takenByReencoding(bytes))
+      }),
+      { numRuns: 5000 },
+    )
+  })
+
+  test('is not sure of (and decodeRecord refuses) the non-canonical forms the decoder takes', () => {
+    const hex = (h: string) => Uint8Array.from(h.match(/../g) ?? [], (b) => Number.parseInt(b, 16))
+    const cases = {
+      // {"b": 1, "a": 2}: keys out of order.
+      'keys out of order': hex('a2616201616102'),
+      // {"aa": 1, "b": 2}: the longer key first.
+      'a longer key first': hex('a262616101616202'),
+      // {"a": 1.0} as float64, {"a": 1.5} as float16 and as float32.
+      'an integral float64': hex('a16161fb3ff0000000000000'),
+      'a float16': hex('a16161f93e00'),
+      'a float32': hex('a16161fa3fc00000'),
+      // {"a": undefined}: decodes to null, re-encodes as f6.
+      undefined: hex('a16161f7'),
+    }
+    for (const [what, bytes] of Object.entries(cases)) {
+      expect(decodes(bytes), what).toBe(true)
+      expect(provablyCanonical(bytes), what).toBe(false)
+      expect(takenNow(bytes), what).toBe(false)
+    }
+    // {"a": 1.5} as float64 is canonical, and so is a non-ASCII key (the walk is unsure of it).
+    expect(provablyCanonical(hex('a16161fb3ff8000000000000'))).toBe(true)
+    expect(takenNow(hex('a16161fb3ff8000000000000'))).toBe(true)
+    const accented = dagCbor.encode({ é: 1 })
+    expect(provablyCanonical(accented)).toBe(false)
+    expect(takenNow(accented)).toBe(true)
+  })
+})
