@@ -120,28 +120,84 @@ function sqrt(curve: Curve, out: number, a: number): boolean {
 }
 
 /**
- * circomlib `unpackPoint`, strict, into Montgomery-form x and y at the given addresses: false
- * for anything but the canonical encoding of a curve point with x != 0 (babyjub.ts).
+ * The first half of circomlib's `unpackPoint`, strict: y (Montgomery form) from the encoding, and
+ * x^2 = u / v with u = 1 - y^2 and v = a - d·y^2 (never 0: d/a is not a square). False when y is
+ * not canonical (y >= p) or the length is wrong. `unpackFinish` takes 1/v: inverting many v at
+ * once (`invertMany`) costs about one inversion.
  */
-export function unpackInKernel(curve: Curve, bytes: Uint8Array, x: number, y: number): boolean {
+export function unpackStart(
+  curve: Curve,
+  bytes: Uint8Array,
+  y: number,
+  u: number,
+  v: number,
+): boolean {
   if (bytes.length !== POINT_BYTES) return false
   const k = curve.kernel
-  const negative = (bytes[POINT_BYTES - 1]! & SIGN_BIT) !== 0
   const yBytes = k.view(y, ELEMENT)
   yBytes.set(bytes)
   yBytes[POINT_BYTES - 1]! &= ~SIGN_BIT
   if (k.readRaw(y) >= FIELD_ORDER) return false
   k.exports.mul(y, y, KERNEL_LAYOUT.R2)
-  const [y2, u, v] = curve.t.slice(4) as [number, number, number]
-  // x^2 = (1 - y^2) / (a - d·y^2); a - d·y^2 != 0 since d/a is not a square.
-  k.mul(y2, y, y)
-  k.sub(u, KERNEL_LAYOUT.ONE, y2)
-  k.mul(v, y2, KERNEL_LAYOUT.CURVE_D)
+  k.mul(u, y, y)
+  k.mul(v, u, KERNEL_LAYOUT.CURVE_D)
+  k.sub(u, KERNEL_LAYOUT.ONE, u)
   k.sub(v, KERNEL_LAYOUT.CURVE_A, v)
-  k.exports.pow(v, v, curve.pMinus2, 254)
-  k.mul(u, u, v)
+  return true
+}
+
+/**
+ * The second half: x from u and 1/v, the root whose sign the encoding's top bit gives. False
+ * when x = 0 (the identity and the point of order 2) or x^2 has no root. Overwrites u.
+ */
+export function unpackFinish(
+  curve: Curve,
+  bytes: Uint8Array,
+  x: number,
+  u: number,
+  vInverse: number,
+): boolean {
+  const k = curve.kernel
+  const negative = (bytes[POINT_BYTES - 1]! & SIGN_BIT) !== 0
+  k.mul(u, u, vInverse)
   if (k.isZero(u)) return false
   if (!sqrt(curve, x, u)) return false
-  if (k.read(x, v) > HALF_P !== negative) k.sub(x, curve.zero, x)
+  if (k.read(x, u) > HALF_P !== negative) k.sub(x, curve.zero, x)
   return true
+}
+
+/**
+ * Replaces each element at `values` by its inverse (none may be 0), with one exponentiation for
+ * all (Montgomery's trick): `prefix` holds as many scratch elements.
+ */
+export function invertMany(
+  curve: Curve,
+  values: readonly number[],
+  prefix: readonly number[],
+): void {
+  const k = curve.kernel
+  const n = values.length
+  if (n === 0) return
+  k.exports.copy(prefix[0]!, values[0]!)
+  for (let i = 1; i < n; i++) k.mul(prefix[i]!, prefix[i - 1]!, values[i]!)
+  const [inverse, next] = curve.t as [number, number]
+  k.exports.pow(inverse, prefix[n - 1]!, curve.pMinus2, 254)
+  for (let i = n - 1; i > 0; i--) {
+    // 1/v_i = (1/(v_0..v_i))·(v_0..v_{i-1}); then 1/(v_0..v_{i-1}) = (1/(v_0..v_i))·v_i.
+    k.mul(next, inverse, values[i]!)
+    k.mul(values[i]!, inverse, prefix[i - 1]!)
+    k.exports.copy(inverse, next)
+  }
+  k.exports.copy(values[0]!, inverse)
+}
+
+/**
+ * circomlib `unpackPoint`, strict, into Montgomery-form x and y at the given addresses: false
+ * for anything but the canonical encoding of a curve point with x != 0 (babyjub.ts).
+ */
+export function unpackInKernel(curve: Curve, bytes: Uint8Array, x: number, y: number): boolean {
+  const [u, v] = curve.t.slice(4) as [number, number]
+  if (!unpackStart(curve, bytes, y, u, v)) return false
+  curve.kernel.exports.pow(v, v, curve.pMinus2, 254)
+  return unpackFinish(curve, bytes, x, u, v)
 }

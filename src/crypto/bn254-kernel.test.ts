@@ -12,7 +12,13 @@ import { le32, ORDER8 } from './testing/points.ts'
 const p = FIELD_ORDER
 // A page's main thread may not compile a module this size synchronously: load it first.
 const k = (await loadBn254Kernel()) as Bn254Kernel
-const [a, b, out, scratch, exponent] = Array.from({ length: 5 }, () => k.alloc(ELEMENT))
+const [a, b, out, scratch, exponent] = Array.from({ length: 5 }, () => k.alloc(ELEMENT)) as [
+  number,
+  number,
+  number,
+  number,
+  number,
+]
 const points = k.alloc(4 * POINT)
 const scalars = k.alloc(4 * ELEMENT)
 

@@ -20,7 +20,16 @@
 import { bytesToNumberLE } from '@noble/curves/utils.js'
 import { deriveKey } from '../b3/hash.ts'
 import { BASE8, POINT_BYTES, SUBGROUP_ORDER, unpackPoint } from './babyjub.ts'
-import { curveOf, isIdentity, negatePoint, setAffine, unpackInKernel } from './babyjub-kernel.ts'
+import {
+  curveOf,
+  invertMany,
+  isIdentity,
+  negatePoint,
+  setAffine,
+  unpackFinish,
+  unpackInKernel,
+  unpackStart,
+} from './babyjub-kernel.ts'
 import { type Bn254Kernel, bn254Kernel, ELEMENT, POINT } from './bn254-kernel.ts'
 import { SIGNATURE_LEN } from './eddsa-poseidon.ts'
 import { FIELD_BYTES, isFieldElement } from './field.ts'
@@ -90,7 +99,7 @@ interface BatchArea {
   readonly keys: Map<string, KernelKey | null>
   readonly keySlots: number
   usedKeySlots: number
-  /** Per item: R8's x, y. */
+  /** Per item: R8's staging (R8_SLOT bytes). */
   readonly r8: number
   /** The equation's points and scalars: -R8_i, then the keys' -8A, then Base8. */
   readonly points: number
@@ -98,6 +107,14 @@ interface BatchArea {
   readonly message: number
   readonly result: number
 }
+
+// An item's R8 staging: x, y, u, v (x^2 = u/v) and a prefix product for the batch inversion.
+const X = 0
+const Y = ELEMENT
+const U = 2 * ELEMENT
+const V = 3 * ELEMENT
+const PREFIX = 4 * ELEMENT
+const R8_SLOT = 5 * ELEMENT
 
 const KEY_SLOTS = 2 * MAX_BATCH
 const KEY_SLOT_BYTES = 2 * ELEMENT + POINT
@@ -113,7 +130,7 @@ function batchArea(kernel: Bn254Kernel): BatchArea {
       keys: new Map(),
       keySlots: kernel.alloc(KEY_SLOTS * KEY_SLOT_BYTES),
       usedKeySlots: 0,
-      r8: kernel.alloc(MAX_BATCH * 2 * ELEMENT),
+      r8: kernel.alloc(MAX_BATCH * R8_SLOT),
       points: kernel.alloc(terms * POINT),
       scalars: kernel.alloc(terms * ELEMENT),
       message: kernel.alloc(ELEMENT),
@@ -174,8 +191,9 @@ function verifyChunk(area: BatchArea, items: readonly SignedMessage[]): boolean[
     area.usedKeySlots = 0
   }
   const valid = items.map(() => false)
-  const checked: Checked[] = []
   const transcript = new Uint8Array(items.length * (2 * POINT_BYTES + SIGNATURE_LEN))
+  // Pass 1: every check but R8's square root; R8's y and x^2 = u/v staged per item.
+  const staged: { index: number; key: KernelKey; S: bigint; slot: number }[] = []
   items.forEach((item, index) => {
     const { publicKey, message, signature } = item
     if (!isFieldElement(message)) return
@@ -184,20 +202,34 @@ function verifyChunk(area: BatchArea, items: readonly SignedMessage[]): boolean[
     if (S >= SUBGROUP_ORDER) return
     const key = keyOf(area, publicKey)
     if (key === null) return
-    const rx = area.r8 + checked.length * 2 * ELEMENT
-    if (!unpackInKernel(curve, signature.subarray(0, POINT_BYTES), rx, rx + ELEMENT)) return
+    const slot = area.r8 + staged.length * R8_SLOT
+    if (!unpackStart(curve, signature.subarray(0, POINT_BYTES), slot + Y, slot + U, slot + V))
+      return
+    staged.push({ index, key, S, slot })
+  })
+  // One inversion for every item's v.
+  invertMany(
+    curve,
+    staged.map((x) => x.slot + V),
+    staged.map((x) => x.slot + PREFIX),
+  )
+  // Pass 2: R8's x, then hm = Poseidon(R8, A, message) and -R8 staged for the equation.
+  const checked: Checked[] = []
+  for (const { index, key, S, slot } of staged) {
+    const { publicKey, message, signature } = items[index]!
+    if (!unpackFinish(curve, signature, slot + X, slot + U, slot + V)) continue
     k.write(area.message, message)
-    const hm = poseidonInKernel(k, [rx, rx + ELEMENT, key.x, key.y, area.message])
+    const hm = poseidonInKernel(k, [slot + X, slot + Y, key.x, key.y, area.message])
     const h = k.read(hm, area.message) % SUBGROUP_ORDER
     const r8 = area.points + checked.length * POINT
-    setAffine(k, r8, rx, rx + ELEMENT)
+    setAffine(k, r8, slot + X, slot + Y)
     negatePoint(curve, r8, r8)
     const at = checked.length * (2 * POINT_BYTES + SIGNATURE_LEN)
     transcript.set(publicKey, at)
     transcript.set(numberToLE(message), at + POINT_BYTES)
     transcript.set(signature, at + 2 * POINT_BYTES)
     checked.push({ index, key, S, h, r8 })
-  })
+  }
   if (checked.length === 0) return valid
   const zs = deriveKey(
     CONTEXT,
