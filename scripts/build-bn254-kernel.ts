@@ -132,38 +132,45 @@ function reduceOnceAndStore(e: Emitter, t: (i: number) => string, top: string, o
  * that the reduction needs: the CIOS form with 32-bit limbs spent most of its time waiting on
  * carries (96 → 58 ns a product, measured from JS in Node 24).
  */
-function emitMul(e: Emitter): void {
-  const a = range(W_LIMBS).map((i) => `$a${i}`)
-  const b = range(W_LIMBS).map((i) => `$b${i}`)
-  const t = range(W_LIMBS).map((i) => `$t${i}`)
-  e.nest('(func $mul (export "mul") (param $o i32) (param $x i32) (param $y i32)', () => {
-    e.emit(locals([...a, ...b, ...t, '$s', '$q', '$c', '$br', '$keep64'], 'i64'))
-    splitLoad(e, '$x', a)
-    splitLoad(e, '$y', b)
-    for (const i of range(W_LIMBS)) {
-      // s = t0 + a_i·b0; q = s·mu mod 2^29; (s + q·p0) is divisible by 2^29.
-      e.emit(set('$s', `(i64.add ${get(t[0]!)} (i64.mul ${get(a[i]!)} ${get(b[0]!)}))`))
-      e.emit(
-        set(
-          '$q',
-          `(i64.and (i64.mul (i64.and ${get('$s')} ${i64(MASK29)}) ${i64(MU29)}) ${i64(MASK29)})`,
-        ),
-      )
-      e.emit(
-        set(
-          '$c',
-          `(i64.shr_u (i64.add ${get('$s')} (i64.mul ${get('$q')} ${i64(PL29[0]!)})) (i64.const 29))`,
-        ),
-      )
-      for (const j of range(W_LIMBS).slice(1)) {
-        let sum = `(i64.add (i64.mul ${get(a[i]!)} ${get(b[j]!)}) (i64.mul ${get('$q')} ${i64(PL29[j]!)}))`
-        if (i > 0) sum = `(i64.add ${get(t[j]!)} ${sum})`
-        if (j === 1) sum = `(i64.add ${sum} ${get('$c')})`
-        e.emit(set(t[j - 1]!, sum))
-      }
-      e.emit(set(t[W_LIMBS - 1]!, i64(0n)))
+/** The locals of one product's body (suffixed where a function holds more than one). */
+function mulLocals(sfx: string): string[] {
+  const names = ['a', 'b', 't'].flatMap((v) => range(W_LIMBS).map((i) => `$${v}${i}${sfx}`))
+  return [...names, ...['$s', '$q', '$c', '$br'].map((n) => `${n}${sfx}`)]
+}
+
+/** The statements of one product o = x·y·R^-1 (locals of `mulLocals(sfx)`). */
+function mulBody(sfx: string, o: string, x: string, y: string): string[] {
+  const e = new Emitter()
+  const a = range(W_LIMBS).map((i) => `$a${i}${sfx}`)
+  const b = range(W_LIMBS).map((i) => `$b${i}${sfx}`)
+  const t = range(W_LIMBS).map((i) => `$t${i}${sfx}`)
+  const [S, Q, C] = ['$s', '$q', '$c'].map((n) => `${n}${sfx}`) as [string, string, string]
+  splitLoad(e, x, a)
+  splitLoad(e, y, b)
+  for (const i of range(W_LIMBS)) {
+    // s = t0 + a_i·b0; q = s·mu mod 2^29 (the wrapping product keeps the low bits exact);
+    // s + q·p0 is divisible by 2^29.
+    e.emit(set(S, `(i64.add ${get(t[0]!)} (i64.mul ${get(a[i]!)} ${get(b[0]!)}))`))
+    e.emit(set(Q, `(i64.and (i64.mul ${get(S)} ${i64(MU29)}) ${i64(MASK29)})`))
+    e.emit(
+      set(C, `(i64.shr_u (i64.add ${get(S)} (i64.mul ${get(Q)} ${i64(PL29[0]!)})) (i64.const 29))`),
+    )
+    for (const j of range(W_LIMBS).slice(1)) {
+      let sum = `(i64.add (i64.mul ${get(a[i]!)} ${get(b[j]!)}) (i64.mul ${get(Q)} ${i64(PL29[j]!)}))`
+      if (i > 0) sum = `(i64.add ${get(t[j]!)} ${sum})`
+      if (j === 1) sum = `(i64.add ${sum} ${get(C)})`
+      e.emit(set(t[j - 1]!, sum))
     }
-    normalizeReduceStore(e, t, a, '$o')
+    e.emit(set(t[W_LIMBS - 1]!, i64(0n)))
+  }
+  normalizeReduceStore(e, t, a, o, sfx)
+  return e.lines
+}
+
+function emitMul(e: Emitter): void {
+  e.nest('(func $mul (export "mul") (param $o i32) (param $x i32) (param $y i32)', () => {
+    e.emit(locals(mulLocals(''), 'i64'))
+    for (const line of mulBody('', '$o', '$x', '$y')) e.emit(line)
   })
 }
 
@@ -171,29 +178,23 @@ function emitMul(e: Emitter): void {
  * Carries once through nine unnormalized limbs `t` (a value < 2p), subtracts p if the value is
  * >= p, and stores it at `out`; `d` are nine scratch locals.
  */
-function normalizeReduceStore(e: Emitter, t: string[], d: string[], out: string): void {
-  e.emit(set('$c', i64(0n)))
+function normalizeReduceStore(e: Emitter, t: string[], d: string[], out: string, sfx = ''): void {
+  const [S, C, BR] = ['$s', '$c', '$br'].map((n) => `${n}${sfx}`) as [string, string, string]
+  e.emit(set(C, i64(0n)))
   for (const j of range(W_LIMBS)) {
-    e.emit(set('$s', `(i64.add ${get(t[j]!)} ${get('$c')})`))
-    e.emit(set(t[j]!, `(i64.and ${get('$s')} ${i64(MASK29)})`))
-    e.emit(set('$c', `(i64.shr_u ${get('$s')} (i64.const 29))`))
+    e.emit(set(S, `(i64.add ${get(t[j]!)} ${get(C)})`))
+    e.emit(set(t[j]!, `(i64.and ${get(S)} ${i64(MASK29)})`))
+    e.emit(set(C, `(i64.shr_u ${get(S)} (i64.const 29))`))
   }
-  e.emit(set('$br', i64(0n)))
+  e.emit(set(BR, i64(0n)))
   for (const j of range(W_LIMBS)) {
-    e.emit(set('$s', `(i64.sub (i64.sub ${get(t[j]!)} ${i64(PL29[j]!)}) ${get('$br')})`))
-    e.emit(set(d[j]!, `(i64.and ${get('$s')} ${i64(MASK29)})`))
-    e.emit(set('$br', `(i64.shr_u ${get('$s')} (i64.const 63))`))
+    e.emit(set(S, `(i64.sub (i64.sub ${get(t[j]!)} ${i64(PL29[j]!)}) ${get(BR)})`))
+    e.emit(set(d[j]!, `(i64.and ${get(S)} ${i64(MASK29)})`))
+    e.emit(set(BR, `(i64.shr_u ${get(S)} (i64.const 63))`))
   }
   // Borrow out of the top: the value is < p, keep t; else t - p (in d).
-  e.emit(set('$keep64', `(i64.sub (i64.const 0) ${get('$br')})`))
-  for (const j of range(W_LIMBS)) {
-    e.emit(
-      set(
-        d[j]!,
-        `(i64.or (i64.and ${get(t[j]!)} ${get('$keep64')}) (i64.and ${get(d[j]!)} (i64.xor ${get('$keep64')} (i64.const -1))))`,
-      ),
-    )
-  }
+  const keep = `(i32.wrap_i64 ${get(BR)})`
+  for (const j of range(W_LIMBS)) e.emit(set(d[j]!, `(select ${get(t[j]!)} ${get(d[j]!)} ${keep})`))
   joinStore(e, out, d)
 }
 
@@ -212,7 +213,7 @@ function emitDot(e: Emitter): void {
   e.nest(
     '(func $dot (export "dot") (param $o i32) (param $xs i32) (param $ys i32) (param $n i32) (param $ystride i32)',
     () => {
-      e.emit(locals([...x, ...y, ...col, ...d, '$s', '$q', '$c', '$br', '$keep64'], 'i64'))
+      e.emit(locals([...x, ...y, ...col, ...d, '$s', '$q', '$c', '$br'], 'i64'))
       e.emit('(local $i i32) (local $batch i32)')
       e.nest('(block $done', () => {
         e.nest('(loop $next', () => {
