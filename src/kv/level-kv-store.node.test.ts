@@ -33,6 +33,18 @@ const openLevel = async () => {
 kvStoreContract('LevelDB', openLevel, { propertyRuns: 30 })
 persistentKvStoreContract('LevelDB', openLevel)
 
+// Synchronous point reads: the same contract (snapshots included).
+const openLevelSyncReads = async () => {
+  const dir = freshDir()
+  return {
+    store: await openLevelKvStore({ dir, syncReads: true }),
+    reopen: () => openLevelKvStore({ dir, syncReads: true }),
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  }
+}
+kvStoreContract('LevelDB with synchronous reads', openLevelSyncReads, { propertyRuns: 30 })
+persistentKvStoreContract('LevelDB with synchronous reads', openLevelSyncReads)
+
 /** Keys per batch, as the writer writes them. */
 const BATCH_KEYS = 50
 const WRITER = fileURLToPath(new URL('./testing/level-batch-writer.ts', import.meta.url))

@@ -32,6 +32,14 @@ export interface LevelKvStoreOptions {
   readonly createIfMissing?: boolean
   /** Wait for fsync on every write (default false). */
   readonly sync?: boolean
+  /**
+   * Point reads with LevelDB's synchronous get (default false). A read then costs ~1 µs of CPU
+   * instead of ~40 µs for the hop to libuv's thread pool and back (Node 24, classic-level 3,
+   * 20,000 reads of a 100,000-entry store: 40.2 → 0.6 µs a miss, 37.7 → 1.8 µs a hit), but the
+   * event loop waits for the read: a memtable or block-cache hit, a disk read when cold. For
+   * stores of small values read by CPU-bound work, like the chain state; not for content.
+   */
+  readonly syncReads?: boolean
 }
 
 /** A write's options on LevelDB: `sync` overrides the store's setting for this write. */
@@ -69,15 +77,17 @@ export async function openLevelKvStore(options: LevelKvStoreOptions): Promise<Le
     }
     throw e
   }
-  return new LevelKvStore(db, options.sync ?? false)
+  return new LevelKvStore(db, options.sync ?? false, options.syncReads ?? false)
 }
 
 /** What a store and its snapshots share: the database and whether the store is open. */
 abstract class LevelReader {
   protected readonly db: Db
+  protected readonly syncReads: boolean
 
-  constructor(db: Db) {
+  constructor(db: Db, syncReads: boolean) {
     this.db = db
+    this.syncReads = syncReads
   }
 
   /** The explicit snapshot reads go to (none: the latest state). */
@@ -101,6 +111,9 @@ abstract class LevelReader {
     checkKey(key)
     try {
       const snapshot = this.snapshotOf()
+      if (this.syncReads) {
+        return snapshot === undefined ? this.db.getSync(key) : this.db.getSync(key, { snapshot })
+      }
       return await this.db.get(key, snapshot === undefined ? {} : { snapshot })
     } catch (e) {
       throw this.translate(e)
@@ -154,8 +167,8 @@ class LevelSnapshot extends LevelReader implements KvSnapshot {
   private readonly snapshot: LevelDbSnapshot
   private readonly store: LevelKvStore
 
-  constructor(db: Db, snapshot: LevelDbSnapshot, store: LevelKvStore) {
-    super(db)
+  constructor(db: Db, snapshot: LevelDbSnapshot, store: LevelKvStore, syncReads: boolean) {
+    super(db, syncReads)
     this.snapshot = snapshot
     this.store = store
   }
@@ -186,8 +199,8 @@ export class LevelKvStore extends LevelReader implements KvStore {
 
   private readonly sync: boolean
 
-  constructor(db: Db, sync: boolean) {
-    super(db)
+  constructor(db: Db, sync: boolean, syncReads = false) {
+    super(db, syncReads)
     this.sync = sync
   }
 
@@ -263,7 +276,7 @@ export class LevelKvStore extends LevelReader implements KvStore {
   async snapshot(options: KvCallOptions = {}): Promise<KvSnapshot> {
     options.signal?.throwIfAborted()
     this.checkOpen()
-    const s = new LevelSnapshot(this.db, this.db.snapshot(), this)
+    const s = new LevelSnapshot(this.db, this.db.snapshot(), this, this.syncReads)
     this.snapshots.add(s)
     return s
   }
