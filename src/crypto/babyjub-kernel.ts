@@ -33,7 +33,7 @@ interface Curve {
   /** c = 5^Q, a primitive 2^28-th root of unity (Montgomery form). */
   readonly rootOfUnity: number
   readonly zero: number
-  /** Base8 as a kernel point. */
+  /** Base8, prepared for the MSM (`preparePoint`). */
   readonly base8: number
   /** Scratch elements. */
   readonly t: readonly number[]
@@ -56,6 +56,7 @@ export function curveOf(kernel: Bn254Kernel): Curve {
     writeAffine(kernel, base8, x, y)
     const t = Array.from({ length: 8 }, () => kernel.alloc(ELEMENT))
     c = { kernel, pMinus2, halfQ, rootOfUnity, zero, base8, t }
+    preparePoint(c, base8, true)
     curves.set(kernel, c)
   }
   return c
@@ -77,7 +78,24 @@ export function setAffine(kernel: Bn254Kernel, at: number, x: number, y: number)
   kernel.mul(at + 3 * ELEMENT, at, at + ELEMENT)
 }
 
-/** Negates the point at `from` into `to` (-(x, y) = (-x, y)). */
+/**
+ * Puts the point at `at` in the form the MSM adds (`padd_prepared`): affine, Z = 1, and d·x·y
+ * in place of T. One inversion unless Z is 1 already (`affine`).
+ */
+export function preparePoint(curve: Curve, at: number, affine = false): void {
+  const k = curve.kernel
+  if (!affine) {
+    const zInverse = curve.t[7]!
+    k.exports.pow(zInverse, at + 2 * ELEMENT, curve.pMinus2, 254)
+    k.mul(at, at, zInverse)
+    k.mul(at + ELEMENT, at + ELEMENT, zInverse)
+    k.exports.copy(at + 2 * ELEMENT, KERNEL_LAYOUT.ONE)
+  }
+  k.mul(at + 3 * ELEMENT, at, at + ELEMENT)
+  k.mul(at + 3 * ELEMENT, at + 3 * ELEMENT, KERNEL_LAYOUT.CURVE_D)
+}
+
+/** Negates the point at `from` into `to` (-(x, y) = (-x, y)); keeps a prepared point prepared. */
 export function negatePoint(curve: Curve, to: number, from: number): void {
   const k = curve.kernel
   k.sub(to, curve.zero, from)

@@ -40,6 +40,7 @@ test('the module exports memory and the operations the loader calls', async () =
     'copy',
     'pow',
     'padd',
+    'padd_prepared',
     'pdbl',
     'msm',
     'poseidon',

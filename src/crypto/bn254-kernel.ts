@@ -44,6 +44,7 @@ interface Exports {
   copy: (out: number, x: number) => void
   pow: (out: number, x: number, exponent: number, bits: number) => void
   padd: Op3
+  padd_prepared: Op3
   pdbl: (out: number, p: number) => void
   msm: (out: number, points: number, scalars: number, n: number, bits: number) => void
   poseidon: (

@@ -25,6 +25,7 @@ import {
   invertMany,
   isIdentity,
   negatePoint,
+  preparePoint,
   setAffine,
   unpackFinish,
   unpackInKernel,
@@ -86,7 +87,7 @@ export function verifyCofactored(item: SignedMessage): boolean {
   return left.subtract(right).clearCofactor().is0()
 }
 
-/** A public key decoded into the kernel: its x and y (Montgomery form) and -8A as a point. */
+/** A public key decoded into the kernel: its x and y (Montgomery form) and -8A, prepared. */
 interface KernelKey {
   readonly x: number
   readonly y: number
@@ -163,6 +164,7 @@ function keyOf(area: BatchArea, publicKey: Uint8Array): KernelKey | null {
     for (let i = 0; i < 3; i++) k.exports.pdbl(key.minus8A, key.minus8A)
     // 8A = 0: a key of small order, refused as `verify` refuses it.
     if (!isIdentity(k, key.minus8A)) {
+      preparePoint(curve, key.minus8A)
       negatePoint(curve, key.minus8A, key.minus8A)
       entry = key
       area.usedKeySlots++
@@ -223,6 +225,7 @@ function verifyChunk(area: BatchArea, items: readonly SignedMessage[]): boolean[
     const h = k.read(hm, area.message) % SUBGROUP_ORDER
     const r8 = area.points + checked.length * POINT
     setAffine(k, r8, slot + X, slot + Y)
+    preparePoint(curve, r8, true)
     negatePoint(curve, r8, r8)
     const at = checked.length * (2 * POINT_BYTES + SIGNATURE_LEN)
     transcript.set(publicKey, at)
