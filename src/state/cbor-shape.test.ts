@@ -1,5 +1,6 @@
 /**
- * The canonical-form check, in Node and Chromium: `provablyCanonical` vouches only for bytes
+ * The canonical encoder and the canonical-form check, in Node and Chromium: `encodeCanonical`
+ * writes what `@ipld/dag-cbor` writes (and throws where it throws) for random values; `provablyCanonical` vouches only for bytes
  * that re-encode to themselves, so `decodeRecord` (which trusts it and re-encodes only when it
  * is not sure) takes exactly what the re-encoding alone took. Checked on canonical encodings of
  * random DAG-CBOR values, on random mutations of them and on hand-made non-canonical forms.
@@ -8,7 +9,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { equalBytes } from '../core/bytes.ts'
-import { decodeRecord, provablyCanonical } from './cbor-shape.ts'
+import { decodeRecord, encodeCanonical, provablyCanonical } from './cbor-shape.ts'
 
 const fail = (message: string) => new Error(message)
 
@@ -181,5 +182,56 @@ describe('provablyCanonical', () => {
     const accented = dagCbor.encode({ é: 1 })
     expect(provablyCanonical(accented)).toBe(false)
     expect(takenNow(accented)).toBe(true)
+  })
+})
+
+describe('encodeCanonical', () => {
+  /** The encoding, or the error's absence of one: both encoders must agree on either. */
+  const outcome = (f: () => Uint8Array): string => {
+    try {
+      return Array.from(f(), (b) => b.toString(16).padStart(2, '0')).join('')
+    } catch {
+      return 'throws'
+    }
+  }
+
+  test('writes the bytes @ipld/dag-cbor writes, as a plain Uint8Array', () => {
+    const odd = fc.oneof(
+      fc.constant(undefined),
+      fc.constant(Number.NaN),
+      fc.constant(-0),
+      fc.constant(new Map([['a', 1]])),
+      fc.constant(Object.create(null)),
+      fc.constant(new Uint16Array(2)),
+      fc.constant(2 ** 53),
+      fc.constant(-(2 ** 53) + 1),
+      fc.constant(2 ** 32),
+      fc.constant(0xffffffff),
+    )
+    const { any } = fc.letrec((tie) => ({
+      any: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        leaf,
+        odd,
+        fc.array(tie('any'), { maxLength: 5 }),
+        fc.dictionary(key, tie('any'), { maxKeys: 5 }),
+      ),
+    }))
+    fc.assert(
+      fc.property(any, (v) => {
+        expect(outcome(() => encodeCanonical(v))).toBe(outcome(() => dagCbor.encode(v)))
+      }),
+      { numRuns: 3000 },
+    )
+    const bytes = encodeCanonical({ b: 1, a: [new Uint8Array(3), 'x', null, true] })
+    expect(bytes.constructor).toBe(Uint8Array)
+    expect(bytes.byteOffset).toBe(0)
+    expect(bytes.buffer.byteLength).toBe(bytes.length)
+  })
+
+  test('grows its buffer for large values and starts clean on the next one', () => {
+    const big = { items: Array.from({ length: 2000 }, (_, i) => new Uint8Array(64).fill(i)) }
+    expect(encodeCanonical(big)).toEqual(new Uint8Array(dagCbor.encode(big)))
+    expect(encodeCanonical({ a: 1 })).toEqual(new Uint8Array(dagCbor.encode({ a: 1 })))
   })
 })

@@ -19,8 +19,137 @@ export type CborRecord = Readonly<Record<string, unknown>>
 /** The largest amount a state entry holds: 2^256 − 1 wei, far above any supply. */
 export const MAX_AMOUNT = (1n << 256n) - 1n
 
+/**
+ * `value`'s canonical DAG-CBOR bytes (a plain Uint8Array of its own). The shapes the state writes (maps
+ * with ASCII keys, safe integers, ASCII text, bytes, arrays, booleans, null) are written here
+ * directly: `@ipld/dag-cbor` builds and sorts token lists per map, several times the cost and
+ * most of a block's garbage. Anything else (floats, bigints, non-ASCII text, other objects,
+ * undefined) goes to `@ipld/dag-cbor`, which also throws what it throws.
+ */
 export function encodeCanonical(value: unknown): Uint8Array {
-  return dagCbor.encode(value)
+  writer.at = 0
+  if (writeValue(value, 0)) return writer.bytes.slice(0, writer.at)
+  // A copy: in Node the encoder hands back a Buffer (maybe a view of a shared pool), and
+  // callers compare and keep plain Uint8Arrays whichever path wrote them.
+  return new Uint8Array(dagCbor.encode(value))
+}
+
+// --- the encoder's fast path ------------------------------------------------------------------
+
+/** The output buffer, reused (encoding is synchronous), grown by doubling. */
+const writer = { bytes: new Uint8Array(4096), at: 0 }
+
+/** Nesting past this goes to @ipld/dag-cbor (whose limits and errors then apply). */
+const MAX_FAST_DEPTH = 64
+
+function reserve(n: number): void {
+  if (writer.at + n <= writer.bytes.length) return
+  let size = writer.bytes.length * 2
+  while (size < writer.at + n) size *= 2
+  const grown = new Uint8Array(size)
+  grown.set(writer.bytes.subarray(0, writer.at))
+  writer.bytes = grown
+}
+
+/** A head: `major` and the shortest form of `n` (a safe non-negative integer). */
+function writeHead(major: number, n: number): void {
+  reserve(9)
+  const out = writer.bytes
+  let at = writer.at
+  const m = major << 5
+  if (n < 24) {
+    out[at++] = m | n
+  } else if (n < 0x100) {
+    out[at++] = m | 24
+    out[at++] = n
+  } else if (n < 0x10000) {
+    out[at++] = m | 25
+    out[at++] = n >> 8
+    out[at++] = n & 0xff
+  } else if (n < 0x100000000) {
+    out[at++] = m | 26
+    out[at++] = n >>> 24
+    out[at++] = (n >> 16) & 0xff
+    out[at++] = (n >> 8) & 0xff
+    out[at++] = n & 0xff
+  } else {
+    out[at++] = m | 27
+    const high = Math.floor(n / 0x100000000)
+    const low = n >>> 0
+    for (let shift = 24; shift >= 0; shift -= 8) out[at++] = (high >>> shift) & 0xff
+    for (let shift = 24; shift >= 0; shift -= 8) out[at++] = (low >>> shift) & 0xff
+  }
+  writer.at = at
+}
+
+function isAsciiText(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 0x80) return false
+  return true
+}
+
+function writeAscii(text: string): void {
+  writeHead(3, text.length)
+  reserve(text.length)
+  for (let i = 0; i < text.length; i++) writer.bytes[writer.at++] = text.charCodeAt(i)
+}
+
+/** DAG-CBOR's key order for ASCII keys (one byte per character): shorter first, then bytewise. */
+function compareAsciiKeys(a: string, b: string): number {
+  if (a.length !== b.length) return a.length - b.length
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+/** Writes `value`; false (with the output to be dropped) when it is not a fast-path shape. */
+function writeValue(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'number':
+      if (!Number.isSafeInteger(value)) return false
+      if (value >= 0) writeHead(0, value)
+      else writeHead(1, -1 - value)
+      return true
+    case 'string':
+      if (!isAsciiText(value)) return false
+      writeAscii(value)
+      return true
+    case 'boolean':
+      reserve(1)
+      writer.bytes[writer.at++] = value ? 0xf5 : 0xf4
+      return true
+    case 'object':
+      break
+    default:
+      return false
+  }
+  if (value === null) {
+    reserve(1)
+    writer.bytes[writer.at++] = 0xf6
+    return true
+  }
+  if (depth >= MAX_FAST_DEPTH) return false
+  if (value instanceof Uint8Array) {
+    writeHead(2, value.length)
+    reserve(value.length)
+    writer.bytes.set(value, writer.at)
+    writer.at += value.length
+    return true
+  }
+  if (Array.isArray(value)) {
+    writeHead(4, value.length)
+    for (const item of value) if (!writeValue(item, depth + 1)) return false
+    return true
+  }
+  const proto = Object.getPrototypeOf(value)
+  if (proto !== Object.prototype && proto !== null) return false
+  const record = value as Record<string, unknown>
+  const keys = Object.keys(record)
+  for (const k of keys) if (!isAsciiText(k)) return false
+  keys.sort(compareAsciiKeys)
+  writeHead(5, keys.length)
+  for (const k of keys) {
+    writeAscii(k)
+    if (!writeValue(record[k], depth + 1)) return false
+  }
+  return true
 }
 
 /** Decodes `bytes` as one canonical DAG-CBOR map. */
