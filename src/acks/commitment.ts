@@ -138,22 +138,26 @@ export function decodeCommitment(bytes: Uint8Array): Commitment {
   return c
 }
 
-/** A big-endian integer of at most 18 bytes: always below the BN254 field order. */
-function fieldOf(bytes: Uint8Array, start: number, end: number): bigint {
-  let x = 0n
-  for (let i = start; i < end; i++) x = (x << 8n) | BigInt(bytes[i]!)
-  return x
+/**
+ * The big-endian integer of `bytes[start .. start+16)` (plus `extra` bytes before it, at most 2):
+ * always below the BN254 field order. Two 64-bit reads (byte by byte was ~2 µs a field).
+ */
+function fieldOf(view: DataView, start: number, extra = 0): bigint {
+  const at = start + extra
+  const low = (view.getBigUint64(at) << 64n) | view.getBigUint64(at + 8)
+  return extra === 0 ? low : (BigInt(view.getUint16(start)) << 128n) | low
 }
 
 /** The message of an encoded commitment (the six field elements of the spec). */
 export function messageOfBytes(b: Uint8Array): bigint {
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength)
   return poseidon([
-    fieldOf(b, 0, 18),
-    fieldOf(b, 18, 34),
-    fieldOf(b, NODE_KEY_AT, NODE_KEY_AT + 16),
-    fieldOf(b, NODE_KEY_AT + 16, NODE_KEY_AT + 32),
-    fieldOf(b, ANCHOR_AT, ANCHOR_AT + 16),
-    fieldOf(b, ANCHOR_AT + 16, ANCHOR_AT + 32),
+    fieldOf(view, 0, 2),
+    fieldOf(view, 18),
+    fieldOf(view, NODE_KEY_AT),
+    fieldOf(view, NODE_KEY_AT + 16),
+    fieldOf(view, ANCHOR_AT),
+    fieldOf(view, ANCHOR_AT + 16),
   ])
 }
 

@@ -31,9 +31,16 @@ import {
   unpackInKernel,
   unpackStart,
 } from './babyjub-kernel.ts'
-import { type Bn254Kernel, bn254Kernel, ELEMENT, POINT } from './bn254-kernel.ts'
+import {
+  type Bn254Kernel,
+  bn254Kernel,
+  ELEMENT,
+  KERNEL_LAYOUT,
+  littleEndian256,
+  POINT,
+} from './bn254-kernel.ts'
 import { SIGNATURE_LEN } from './eddsa-poseidon.ts'
-import { FIELD_BYTES, isFieldElement } from './field.ts'
+import { isFieldElement } from './field.ts'
 import { poseidon } from './poseidon.ts'
 import { poseidonInKernel } from './poseidon-kernel.ts'
 import { publicPointOf } from './public-key-cache.ts'
@@ -200,7 +207,7 @@ function verifyChunk(area: BatchArea, items: readonly SignedMessage[]): boolean[
     const { publicKey, message, signature } = item
     if (!isFieldElement(message)) return
     if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_LEN) return
-    const S = bytesToNumberLE(signature.subarray(POINT_BYTES))
+    const S = littleEndian256(viewOf(signature), POINT_BYTES)
     if (S >= SUBGROUP_ORDER) return
     const key = keyOf(area, publicKey)
     if (key === null) return
@@ -220,16 +227,18 @@ function verifyChunk(area: BatchArea, items: readonly SignedMessage[]): boolean[
   for (const { index, key, S, slot } of staged) {
     const { publicKey, message, signature } = items[index]!
     if (!unpackFinish(curve, signature, slot + X, slot + U, slot + V)) continue
-    k.write(area.message, message)
+    // The message's plain bytes go to the transcript before it enters Montgomery form.
+    const at = checked.length * (2 * POINT_BYTES + SIGNATURE_LEN)
+    k.writeRaw(area.message, message)
+    transcript.set(k.view(area.message, ELEMENT), at + POINT_BYTES)
+    k.mul(area.message, area.message, KERNEL_LAYOUT.R2)
     const hm = poseidonInKernel(k, [slot + X, slot + Y, key.x, key.y, area.message])
     const h = k.read(hm, area.message) % SUBGROUP_ORDER
     const r8 = area.points + checked.length * POINT
     setAffine(k, r8, slot + X, slot + Y)
     preparePoint(curve, r8, true)
     negatePoint(curve, r8, r8)
-    const at = checked.length * (2 * POINT_BYTES + SIGNATURE_LEN)
     transcript.set(publicKey, at)
-    transcript.set(numberToLE(message), at + POINT_BYTES)
     transcript.set(signature, at + 2 * POINT_BYTES)
     checked.push({ index, key, S, h, r8 })
   }
@@ -239,11 +248,13 @@ function verifyChunk(area: BatchArea, items: readonly SignedMessage[]): boolean[
     transcript.subarray(0, checked.length * 160),
     checked.length * Z_BYTES,
   )
+  const zView = viewOf(zs)
   // Σ z_i·S_i for Base8, Σ z_i·h_i per key.
   let sumS = 0n
   const perKey = new Map<KernelKey, bigint>()
   checked.forEach((c, i) => {
-    let z = bytesToNumberLE(zs.subarray(i * Z_BYTES, (i + 1) * Z_BYTES))
+    let z =
+      zView.getBigUint64(i * Z_BYTES, true) | (zView.getBigUint64(i * Z_BYTES + 8, true) << 64n)
     if (z === 0n) z = 1n
     k.writeRaw(area.scalars + i * ELEMENT, z)
     sumS = (sumS + z * c.S) % SUBGROUP_ORDER
@@ -292,11 +303,6 @@ function combinationHolds(area: BatchArea, points: number, scalars: number, n: n
   return isIdentity(k, area.result)
 }
 
-function numberToLE(value: bigint): Uint8Array {
-  const out = new Uint8Array(FIELD_BYTES)
-  for (let i = 0; i < FIELD_BYTES; i++) {
-    out[i] = Number(value & 0xffn)
-    value >>= 8n
-  }
-  return out
+function viewOf(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
