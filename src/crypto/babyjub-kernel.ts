@@ -13,6 +13,7 @@ const HALF_P = (FIELD_ORDER - 1n) / 2n
 const TWO_ADICITY = 28
 const Q = (FIELD_ORDER - 1n) >> BigInt(TWO_ADICITY)
 const NON_RESIDUE = 5n
+const HALF_Q_BITS = ((Q - 1n) / 2n).toString(2).length
 
 function powBig(base: bigint, exponent: bigint): bigint {
   let result = 1n
@@ -30,8 +31,6 @@ interface Curve {
   /** Exponents, plain limbs. */
   readonly pMinus2: number
   readonly halfQ: number
-  /** c = 5^Q, a primitive 2^28-th root of unity (Montgomery form). */
-  readonly rootOfUnity: number
   readonly zero: number
   /** Base8, prepared for the MSM (`preparePoint`). */
   readonly base8: number
@@ -48,14 +47,12 @@ export function curveOf(kernel: Bn254Kernel): Curve {
     kernel.writeRaw(pMinus2, FIELD_ORDER - 2n)
     const halfQ = kernel.alloc(ELEMENT)
     kernel.writeRaw(halfQ, (Q - 1n) / 2n)
-    const rootOfUnity = kernel.alloc(ELEMENT)
-    kernel.write(rootOfUnity, powBig(NON_RESIDUE, Q))
     const zero = kernel.alloc(ELEMENT)
     const base8 = kernel.alloc(POINT)
     const { x, y } = BASE8.toAffine()
     writeAffine(kernel, base8, x, y)
     const t = Array.from({ length: 8 }, () => kernel.alloc(ELEMENT))
-    c = { kernel, pMinus2, halfQ, rootOfUnity, zero, base8, t }
+    c = { kernel, pMinus2, halfQ, zero, base8, t }
     preparePoint(c, base8, true)
     curves.set(kernel, c)
   }
@@ -109,32 +106,91 @@ export function isIdentity(kernel: Bn254Kernel, at: number): boolean {
   return kernel.isZero(at) && kernel.equal(at + ELEMENT, at + 2 * ELEMENT)
 }
 
+/**
+ * Tables for square roots by discrete logarithm in the 2^28-torsion (Sarkar's variant of
+ * Tonelli–Shanks): with g = 5^Q, `minus[L][k]` = g^(-k·2^(7L)) and the lookup of h^k,
+ * h = g^(2^21) of order 2^7. A square root then costs 42 squarings and 7 products after the
+ * exponentiation, where Tonelli–Shanks' loop took ~400 (p - 1 = 2^28·Q: a deep 2-torsion).
+ */
+interface RootTables {
+  readonly minus: readonly (readonly number[])[]
+  /** h^k by its first limb (a hint: the whole element is compared). */
+  readonly logByLimb: Map<number, number>
+  readonly h: readonly number[]
+}
+
+const WINDOW = 7
+const WINDOWS = TWO_ADICITY / WINDOW
+const WINDOW_SIZE = 1 << WINDOW
+const tables = new WeakMap<Curve, RootTables>()
+
+function rootTables(curve: Curve): RootTables {
+  let t = tables.get(curve)
+  if (t === undefined) {
+    const k = curve.kernel
+    const g = powBig(NON_RESIDUE, Q)
+    const gInverse = powBig(g, FIELD_ORDER - 2n)
+    const minus = Array.from({ length: WINDOWS }, (_, level) => {
+      const step = powBig(gInverse, 1n << BigInt(WINDOW * level))
+      let value = 1n
+      return Array.from({ length: WINDOW_SIZE }, () => {
+        const at = k.alloc(ELEMENT)
+        k.write(at, value)
+        value = (value * step) % FIELD_ORDER
+        return at
+      })
+    })
+    const hBase = powBig(g, 1n << BigInt(WINDOW * (WINDOWS - 1)))
+    const logByLimb = new Map<number, number>()
+    let value = 1n
+    const h = Array.from({ length: WINDOW_SIZE }, (_, i) => {
+      const at = k.alloc(ELEMENT)
+      k.write(at, value)
+      logByLimb.set(k.firstLimb(at), i)
+      value = (value * hBase) % FIELD_ORDER
+      return at
+    })
+    t = { minus, logByLimb, h }
+    tables.set(curve, t)
+  }
+  return t
+}
+
+/** k with h^k the value at `at` (of order dividing 2^7 by construction). */
+function logOfH(curve: Curve, t: RootTables, at: number): number {
+  const k = curve.kernel
+  const hint = t.logByLimb.get(k.firstLimb(at))
+  if (hint !== undefined && k.equal(at, t.h[hint]!)) return hint
+  const found = t.h.findIndex((entry) => k.equal(at, entry))
+  if (found < 0) throw new Error('BN254 kernel: a 2^7-th root of unity is missing from its table')
+  return found
+}
+
 /** out = a square root of the Montgomery-form value at `a`, or false when it has none. */
 function sqrt(curve: Curve, out: number, a: number): boolean {
   const k = curve.kernel
-  const [w, b, c, g] = curve.t as [number, number, number, number]
-  // w = a^((Q-1)/2); x = a·w = a^((Q+1)/2); b = x·w = a^Q; c = 5^Q.
-  k.exports.pow(w, a, curve.halfQ, 254)
+  const t = rootTables(curve)
+  const [w, b, c] = curve.t as [number, number, number]
+  // w = a^((Q-1)/2); x = a·w = a^((Q+1)/2); b = x·w = a^Q = g^e for some e < 2^28.
+  k.exports.pow(w, a, curve.halfQ, HALF_Q_BITS)
   k.mul(out, a, w)
   k.mul(b, out, w)
-  k.exports.copy(c, curve.rootOfUnity)
-  let m = TWO_ADICITY
-  for (;;) {
-    if (k.equal(b, KERNEL_LAYOUT.ONE)) return true
-    // The least i with b^(2^i) = 1; i = m means a is not a square.
-    let i = 0
-    k.exports.copy(g, b)
-    while (!k.equal(g, KERNEL_LAYOUT.ONE)) {
-      k.mul(g, g, g)
-      if (++i === m) return false
-    }
-    k.exports.copy(g, c)
-    for (let j = 0; j < m - i - 1; j++) k.mul(g, g, g)
-    k.mul(out, out, g)
-    k.mul(c, g, g)
-    k.mul(b, b, c)
-    m = i
+  // e, seven bits at a time from the bottom: (b·g^-(known bits))^(2^(21 - 7L)) = h^(e_L).
+  let e = 0
+  for (let level = 0; level < WINDOWS; level++) {
+    k.exports.copy(c, b)
+    for (let i = 0; i < WINDOW * (WINDOWS - 1 - level); i++) k.mul(c, c, c)
+    const digit = logOfH(curve, t, c)
+    e += digit << (WINDOW * level)
+    if (level < WINDOWS - 1) k.mul(b, b, t.minus[level]![digit]!)
   }
+  // a is a square iff e is even; then sqrt(a) = x·g^(-e/2).
+  if ((e & 1) !== 0) return false
+  const half = e >>> 1
+  for (let level = 0; level < WINDOWS; level++) {
+    k.mul(out, out, t.minus[level]![(half >>> (WINDOW * level)) & (WINDOW_SIZE - 1)]!)
+  }
+  return true
 }
 
 /**

@@ -154,6 +154,11 @@ export class Bn254Kernel {
     return true
   }
 
+  /** The lowest 32-bit limb of the value at `at` (a cheap key for lookups). */
+  firstLimb(at: number): number {
+    return this.words[at >>> 2]!
+  }
+
   /** True when the value at `at` is zero (in either form). */
   isZero(at: number): boolean {
     const x = at >>> 2
