@@ -238,7 +238,7 @@ async function runTransfers(
   notes: string[],
   recover?: Secp256k1Recover,
 ): Promise<{ ms: number[]; cpu: number[]; root: string }> {
-  const store = await openLevelKvStore({ dir })
+  const store = await openLevelKvStore({ dir, syncReads: true })
   try {
     const executor = await StateExecutor.open(
       store,
@@ -320,7 +320,7 @@ interface Breakdown {
  * their own): what StateExecutor.#execute does, over the same store layout and tree.
  */
 async function runBreakdown(dir: string, set: TransferSet): Promise<Breakdown> {
-  const timed = new TimedKvStore(await openLevelKvStore({ dir }))
+  const timed = new TimedKvStore(await openLevelKvStore({ dir, syncReads: true }))
   const out: Breakdown = {
     signatures: 0,
     decodeAndTransitions: 0,
@@ -477,7 +477,7 @@ async function runClaims(
   set: ClaimSet,
   notes: string[],
 ): Promise<{ ms: number[]; cpu: number[]; settled: number }> {
-  const store = await openLevelKvStore({ dir })
+  const store = await openLevelKvStore({ dir, syncReads: true })
   try {
     const executor = await StateExecutor.open(store, set.genesis)
     const setup = await executor.execute(bodyAfter(executor.head, set.setup))
@@ -665,7 +665,7 @@ export async function measureChain(
     notes.push(
       `Chain: ${count.toLocaleString('en-US')} transfers among ${options.accounts.toLocaleString('en-US')} accounts in blocks of ` +
         `${options.blockSize.toLocaleString('en-US')}; ${claims.claims.toLocaleString('en-US')} claims of ${options.claimUnits} units in ` +
-        `SubmitDeliveryClaims of ${options.claimsPerTx}, ${options.claimTxsPerBlock} per block; LevelDB in ${tmpdir()}. ` +
+        `SubmitDeliveryClaims of ${options.claimsPerTx}, ${options.claimTxsPerBlock} per block; LevelDB in ${tmpdir()} (state stores read synchronously, as the chain node opens them). ` +
         `One secp256k1 signature check (recovery, @noble/curves) ${(recoverMs * 1000).toFixed(0)} µs, one claim ` +
         `(EdDSA-Poseidon + ${options.claimUnits} hash-chain steps) ${(claimMs * 1000).toFixed(0)} µs. ` +
         `Load average (1 min) ${load0.toFixed(2)} at the section's start, ${os.loadavg()[0]!.toFixed(2)} at its end. ` +
