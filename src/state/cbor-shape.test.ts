@@ -9,7 +9,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { equalBytes } from '../core/bytes.ts'
-import { decodeRecord, encodeCanonical, provablyCanonical } from './cbor-shape.ts'
+import { decodeCanonical, decodeRecord, encodeCanonical, provablyCanonical } from './cbor-shape.ts'
 
 const fail = (message: string) => new Error(message)
 
@@ -233,5 +233,53 @@ describe('encodeCanonical', () => {
     const big = { items: Array.from({ length: 2000 }, (_, i) => new Uint8Array(64).fill(i)) }
     expect(encodeCanonical(big)).toEqual(new Uint8Array(dagCbor.encode(big)))
     expect(encodeCanonical({ a: 1 })).toEqual(new Uint8Array(dagCbor.encode({ a: 1 })))
+  })
+})
+
+describe('decodeCanonical', () => {
+  /** Where it answers, it answers what @ipld/dag-cbor decodes, for bytes that are canonical. */
+  const agrees = (bytes: Uint8Array) => {
+    const fast = decodeCanonical(bytes)
+    if (typeof fast === 'symbol') return false
+    expect(fast).toEqual(dagCbor.decode(bytes))
+    expect(equalBytes(dagCbor.encode(dagCbor.decode(bytes)), bytes)).toBe(true)
+    return true
+  }
+
+  test('decodes canonical encodings as @ipld/dag-cbor does (plain bytes, no Buffers)', () => {
+    let answered = 0
+    fc.assert(
+      fc.property(record, (r) => {
+        const bytes = encodable(r)
+        if (bytes !== undefined && agrees(bytes)) answered++
+      }),
+      { numRuns: 1000 },
+    )
+    // Most random records are within what it vouches for (ASCII, no 8-byte integers).
+    expect(answered).toBeGreaterThan(100)
+    const decoded = decodeCanonical(encodeCanonical({ b: new Uint8Array([1, 2]) })) as {
+      b: Uint8Array
+    }
+    expect(decoded.b.constructor).toBe(Uint8Array)
+  })
+
+  test('answers only for canonical bytes (mutations and random bytes)', () => {
+    const mutation = fc.record({ at: fc.nat(), value: fc.nat(255) })
+    fc.assert(
+      fc.property(record, fc.array(mutation, { minLength: 1, maxLength: 3 }), (r, ms) => {
+        const clean = encodable(r)
+        if (clean === undefined) return
+        const bytes = clean.slice()
+        for (const m of ms) bytes[m.at % bytes.length] = m.value
+        agrees(bytes)
+      }),
+      { numRuns: 5000 },
+    )
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+        agrees(bytes)
+      }),
+      { numRuns: 5000 },
+    )
   })
 })

@@ -169,6 +169,8 @@ function writeValue(value: unknown, depth: number): boolean {
 /** Decodes `bytes` as one canonical DAG-CBOR map. */
 export function decodeRecord(bytes: Uint8Array, what: string, fail: FailWith): CborRecord {
   if (!(bytes instanceof Uint8Array)) throw fail(`${what} is not bytes`)
+  const fast = decodeCanonical(bytes)
+  if (fast !== NOT_SURE && isPlainRecord(fast)) return fast
   let value: unknown
   try {
     value = dagCbor.decode(bytes)
@@ -328,6 +330,112 @@ function canonicalFloat(bytes: Uint8Array, at: number): number {
   for (let i = 0; i < 8; i++) floatBytes[i] = bytes[at + 1 + i] as number
   const x = floatView.getFloat64(0)
   return Number.isFinite(x) && !Number.isInteger(x) ? at + 9 : -1
+}
+
+// --- the decoder's fast path ------------------------------------------------------------------
+// The same walk, building the value as it goes: what `@ipld/dag-cbor` decodes those bytes to
+// (plain objects, arrays, numbers, ASCII strings, copied bytes, booleans, null), where the walk
+// can vouch that the bytes are canonical. cborg's decoding made a token object per item and a
+// string per map key; anything the walk is not sure of goes to it as before.
+
+const NOT_SURE = Symbol('not sure')
+type Decoded = unknown | typeof NOT_SURE
+
+function isPlainRecord(v: unknown): v is CborRecord {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array)
+}
+
+/** `bytes` decoded, or NOT_SURE. */
+export function decodeCanonical(bytes: Uint8Array): Decoded {
+  try {
+    const end = { at: 0 }
+    const value = decodeItem(bytes, end)
+    return value !== NOT_SURE && end.at === bytes.length ? value : NOT_SURE
+  } catch {
+    return NOT_SURE // a nesting deeper than the stack: cborg decides
+  }
+}
+
+function asciiText(bytes: Uint8Array, start: number, end: number): string {
+  let text = ''
+  for (let i = start; i < end; i++) text += String.fromCharCode(bytes[i] as number)
+  return text
+}
+
+/** The item at `cursor.at`, which moves past it; NOT_SURE as `canonicalItem` answers -1 (and
+ * for integers of 8 bytes, which cborg may hand back as bigints). */
+function decodeItem(bytes: Uint8Array, cursor: { at: number }): Decoded {
+  const at = cursor.at
+  if (at >= bytes.length) return NOT_SURE
+  const first = bytes[at] as number
+  if (first === 0xf4 || first === 0xf5 || first === 0xf6) {
+    cursor.at = at + 1
+    return first === 0xf6 ? null : first === 0xf5
+  }
+  if (first === 0xfb) {
+    cursor.at = canonicalFloat(bytes, at)
+    return cursor.at < 0 ? NOT_SURE : floatView.getFloat64(0)
+  }
+  const { major, argument, next } = readHead(bytes, at)
+  if (next < 0 || argument > 0xffffffff) return NOT_SURE
+  switch (major) {
+    case 0:
+      cursor.at = next
+      return argument
+    case 1:
+      cursor.at = next
+      return -1 - argument
+    case 2:
+      if (next + argument > bytes.length) return NOT_SURE
+      cursor.at = next + argument
+      return new Uint8Array(bytes.subarray(next, next + argument))
+    case 3:
+      if (next + argument > bytes.length || !isAscii(bytes, next, next + argument)) return NOT_SURE
+      cursor.at = next + argument
+      return asciiText(bytes, next, next + argument)
+    case 4: {
+      const items: unknown[] = []
+      cursor.at = next
+      for (let i = 0; i < argument; i++) {
+        const item = decodeItem(bytes, cursor)
+        if (item === NOT_SURE) return NOT_SURE
+        items.push(item)
+      }
+      return items
+    }
+    case 5:
+      cursor.at = next
+      return decodeMap(bytes, cursor, argument)
+    default:
+      return NOT_SURE
+  }
+}
+
+function decodeMap(bytes: Uint8Array, cursor: { at: number }, count: number): Decoded {
+  const record: Record<string, unknown> = {}
+  let previousStart = -1
+  let previousLength = 0
+  for (let i = 0; i < count; i++) {
+    const at = cursor.at
+    if (at >= bytes.length || (bytes[at] as number) >> 5 !== 3) return NOT_SURE
+    const keyStart = readHead(bytes, at).next
+    const key = decodeItem(bytes, cursor)
+    if (key === NOT_SURE) return NOT_SURE
+    const keyLength = cursor.at - keyStart
+    if (
+      previousStart >= 0 &&
+      compareKeys(bytes, previousStart, previousLength, keyStart, keyLength) >= 0
+    ) {
+      return NOT_SURE
+    }
+    if (key === PROTO) return NOT_SURE
+    previousStart = keyStart
+    previousLength = keyLength
+    const value = decodeItem(bytes, cursor)
+    if (value === NOT_SURE) return NOT_SURE
+    record[key as string] = value
+  }
+  return record
 }
 
 /**
