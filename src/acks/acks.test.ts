@@ -22,6 +22,7 @@ import {
   type Commitment,
   chainStep,
   chainsTo,
+  checkClaims,
   commitmentMessage,
   decodeClaim,
   decodeCommitment,
@@ -338,6 +339,43 @@ describe('claims', () => {
     expect(codeOf(() => encodeClaim({ ...claim, index: -1 }))).toBe('ACK_MALFORMED')
     expect(codeOf(() => encodeClaim({ ...claim, reveal: new Uint8Array(31) }))).toBe(
       'ACK_MALFORMED',
+    )
+  })
+
+  test('checkClaims (the batch) gives each claim what verifyClaim gives it, and never throws', () => {
+    const good = encodeClaim(claim)
+    const variants = [
+      good,
+      encodeClaim({ ...claim, index: 4 }),
+      encodeClaim({ ...claim, index: 9 }),
+      encodeClaim({ ...claim, signature: flip(claim.signature, 3) }),
+      encodeClaim({ ...claim, signature: flip(claim.signature, 300) }),
+      good.subarray(0, 229),
+    ]
+    const single = (bytes: Uint8Array): string => {
+      try {
+        verifyClaim(decodeClaim(bytes))
+        return 'ok'
+      } catch (e) {
+        return (e as AckError).code
+      }
+    }
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.constantFrom(...variants),
+            fc.uint8Array({ maxLength: 240 }),
+            fc.integer({ min: 0, max: 230 * 8 - 1 }).map((bit) => flip(good, bit)),
+          ),
+          { maxLength: 8 },
+        ),
+        (batch) => {
+          const checks = checkClaims(batch)
+          expect(checks.map((c) => (c.ok ? 'ok' : c.error.code))).toEqual(batch.map(single))
+        },
+      ),
+      { numRuns: 60 },
     )
   })
 })

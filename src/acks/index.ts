@@ -1,5 +1,13 @@
 /** Delivery acknowledgements: commitments, hash chains, claims, and both sides of a session. */
-export { CLAIM_LEN, type Claim, decodeClaim, encodeClaim, verifyClaim } from './claim.ts'
+export {
+  CLAIM_LEN,
+  type Claim,
+  type ClaimCheck,
+  checkClaims,
+  decodeClaim,
+  encodeClaim,
+  verifyClaim,
+} from './claim.ts'
 export {
   type AckFrame,
   type CommitFrame,
