@@ -35,9 +35,18 @@ export interface StateSource {
 
 type Slot = { readonly table: TableName; readonly key: Uint8Array; readonly value: unknown | null }
 
+/** One flat string per (table, key), made in one call: appending a character per byte made a
+ * chain of strings to flatten at every Map lookup. */
 function slotKey(table: TableName, key: Uint8Array): string {
-  let s = `${table}/`
-  for (let i = 0; i < key.length; i++) s += String.fromCharCode(key[i] as number)
+  return `${table}/${bytesAsString(key)}`
+}
+
+/** `key` as a string of one character per byte (an argument list is bounded: long keys in
+ * pieces). */
+export function bytesAsString(key: Uint8Array): string {
+  if (key.length <= 1024) return String.fromCharCode.apply(null, key as unknown as number[])
+  let s = ''
+  for (let at = 0; at < key.length; at += 1024) s += bytesAsString(key.subarray(at, at + 1024))
   return s
 }
 

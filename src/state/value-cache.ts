@@ -11,14 +11,15 @@
  * if no commit landed while it was in flight (`generation`): its answer may predate the commit.
  */
 import type { KvOperation } from '../kv/kv-store.ts'
+import { bytesAsString } from './block-state.ts'
 
 /** What the cache holds for a key: its bytes, or null for "absent in the store". */
 type Cached = Uint8Array | null
 
+/** One flat string per key, made in one call (a character appended per byte made a chain of
+ * strings to flatten at every Map lookup). */
 function keyString(key: Uint8Array): string {
-  let s = ''
-  for (let i = 0; i < key.length; i++) s += String.fromCharCode(key[i] as number)
-  return s
+  return bytesAsString(key)
 }
 
 export class ValueCache {
