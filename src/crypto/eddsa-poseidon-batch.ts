@@ -1,25 +1,5 @@
-/**
- * Many EdDSA-Poseidon signatures checked at once, for the chain's claim settlement: one
- * random linear combination of the signature equations instead of one equation each.
- *
- * What "valid" means here: the cofactored equation 8·(S·Base8 - R8 - 8·hm·A) = 0, with every
- * encoding, range and key check of `verify` (eddsa-poseidon.ts). A signature `verify` accepts is
- * valid here; the only ones accepted here and not there have an R8 with a small-order component,
- * and only the key's holder can make those (hm binds R8, so adding torsion to someone's R8
- * breaks their equation). The check is deterministic: the coefficients are derived from the
- * whole batch with BLAKE3, so every node reaches the same answer, and a forger who wants the
- * combination to cancel must beat a 128-bit hash output.
- *
- *   z_i = BLAKE3-derive-key("fulmen 2026 eddsa-poseidon batch", items)[16i .. 16i+16]
- *   Σ z_i·S_i·Base8 - Σ z_i·R8_i - Σ_keys (Σ_{i of key} z_i·hm_i)·8A = 0, times 8
- *
- * When the combination fails, each signature is checked alone (same equation) to say which.
- * On the WebAssembly kernel (bn254-kernel.ts); where it cannot load, the same equations on
- * @noble/curves, one signature at a time.
- */
-import { bytesToNumberLE } from '@noble/curves/utils.js'
 import { deriveKey } from '../b3/hash.ts'
-import { BASE8, POINT_BYTES, SUBGROUP_ORDER, unpackPoint } from './babyjub.ts'
+import { BASE8, POINT_BYTES, SUBGROUP_ORDER } from './babyjub.ts'
 import {
   curveOf,
   invertMany,
@@ -39,11 +19,9 @@ import {
   littleEndian256,
   POINT,
 } from './bn254-kernel.ts'
-import { SIGNATURE_LEN } from './eddsa-poseidon.ts'
+import { parseSignature, SIGNATURE_LEN } from './eddsa-poseidon.ts'
 import { isFieldElement } from './field.ts'
-import { poseidon } from './poseidon.ts'
 import { poseidonInKernel } from './poseidon-kernel.ts'
-import { publicPointOf } from './public-key-cache.ts'
 
 export interface SignedMessage {
   readonly publicKey: Uint8Array
@@ -78,20 +56,14 @@ export function verifyBatch(items: readonly SignedMessage[]): boolean[] {
  * and the reference the tests hold the kernel to.
  */
 export function verifyCofactored(item: SignedMessage): boolean {
-  const { publicKey, message, signature } = item
-  if (!isFieldElement(message)) return false
-  if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_LEN) return false
-  const A = publicPointOf(publicKey)
-  if (A === undefined) return false
-  const S = bytesToNumberLE(signature.subarray(POINT_BYTES))
-  if (S >= SUBGROUP_ORDER) return false
-  const R8 = unpackPoint(signature.subarray(0, POINT_BYTES))
-  if (R8 === undefined) return false
-  const { x, y } = R8.toAffine()
-  const hm = poseidon([x, y, A.x, A.y, message])
-  const left = S === 0n ? BASE8.subtract(BASE8) : BASE8.multiplyUnsafe(S)
-  const right = R8.add(A.cleared.multiplyUnsafe(hm % SUBGROUP_ORDER))
-  return left.subtract(right).clearCofactor().is0()
+  const parsed = parseSignature(item.publicKey, item.message, item.signature)
+  if (parsed === undefined) return false
+  const { A, R8, S, h } = parsed
+  const left = BASE8.multiplyUnsafe(S)
+  return left
+    .subtract(R8.add(A.cleared.multiplyUnsafe(h)))
+    .clearCofactor()
+    .is0()
 }
 
 /** A public key decoded into the kernel: its x and y (Montgomery form) and -8A, prepared. */

@@ -30,7 +30,7 @@ import { BASE8, POINT_BYTES, Point, packPoint, SUBGROUP_ORDER, unpackPoint } fro
 import { CryptoError } from './errors.ts'
 import { assertFieldElement, FIELD_BYTES, isFieldElement } from './field.ts'
 import { poseidon } from './poseidon.ts'
-import { publicPointOf } from './public-key-cache.ts'
+import { type PublicPoint, publicPointOf } from './public-key-cache.ts'
 
 export const PRIVATE_KEY_LEN = 32
 export const PUBLIC_KEY_LEN = POINT_BYTES
@@ -99,26 +99,49 @@ export function sign(privateKey: Uint8Array, message: bigint): Uint8Array {
   return signExpanded(expandPrivateKey(privateKey), message)
 }
 
+/** A signature's parts, decoded and checked (encodings, ranges, key), with its hm. */
+export interface ParsedSignature {
+  readonly A: PublicPoint
+  readonly R8: Point
+  readonly S: bigint
+  /** Poseidon(R8.x, R8.y, A.x, A.y, message) mod l. */
+  readonly h: bigint
+}
+
+/**
+ * Every check of `verify` but the equation: undefined for anything malformed (wrong lengths or
+ * types, a message outside the field, a non-canonical or off-curve point, a key of small order,
+ * S >= l). Shared with the cofactored check of eddsa-poseidon-batch.ts.
+ */
+export function parseSignature(
+  publicKey: Uint8Array,
+  message: bigint,
+  signature: Uint8Array,
+): ParsedSignature | undefined {
+  if (!isFieldElement(message)) return undefined
+  if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_LEN) return undefined
+  const A = publicPointOf(publicKey)
+  if (A === undefined) return undefined
+  const S = bytesToNumberLE(signature.subarray(POINT_BYTES))
+  if (S >= SUBGROUP_ORDER) return undefined
+  const R8 = unpackPoint(signature.subarray(0, POINT_BYTES))
+  if (R8 === undefined) return undefined
+  const { x, y } = R8.toAffine()
+  // A * (8 * hm) = (8A) * hm, and 8A has order l, so hm reduces mod l.
+  const h = poseidon([x, y, A.x, A.y, message]) % SUBGROUP_ORDER
+  return { A, R8, S, h }
+}
+
 /**
  * True iff `signature` is a valid signature of `message` under `publicKey`. False, never an
- * exception, for anything malformed: wrong lengths or types, a message outside the field, a
- * non-canonical or off-curve point, a key of small order, S >= l.
+ * exception, for anything malformed (see `parseSignature`).
  */
 export function verify(publicKey: Uint8Array, message: bigint, signature: Uint8Array): boolean {
-  if (!isFieldElement(message)) return false
-  if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_LEN) return false
-  const A = publicPointOf(publicKey)
-  if (A === undefined) return false
-  const S = bytesToNumberLE(signature.subarray(POINT_BYTES))
-  if (S >= SUBGROUP_ORDER) return false
-  const R8 = unpackPoint(signature.subarray(0, POINT_BYTES))
-  if (R8 === undefined) return false
-  const { x, y } = R8.toAffine()
-  const hm = poseidon([x, y, A.x, A.y, message])
-  // Variable-time is fine: everything here is public. A * (8 * hm) = (8A) * hm, and 8A has
-  // order l, so hm reduces mod l: circomlib's equation, torsion in A included.
-  const left = BASE8.multiplyUnsafe(S)
-  const right = R8.add(A.cleared.multiplyUnsafe(hm % SUBGROUP_ORDER))
+  const parsed = parseSignature(publicKey, message, signature)
+  if (parsed === undefined) return false
+  // Variable-time is fine: everything here is public. circomlib's equation, torsion in A included.
+  const left = BASE8.multiplyUnsafe(parsed.S)
+  const right = parsed.R8.add(parsed.A.cleared.multiplyUnsafe(parsed.h))
   return left.equals(right)
 }
 
