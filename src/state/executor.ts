@@ -54,12 +54,21 @@ const BLOCK_PREFIX = utf8.encode('chain/b/')
 /** Most transactions one block may carry (a body over it is STATE_BLOCK_INVALID). */
 export const MAX_BLOCK_TRANSACTIONS = 10_000
 
+/** chain/v/ ‖ table index, per table, made once (a block makes a key per read and per change). */
+const TABLE_PREFIXES = new Map(
+  TABLES.map((table, i) => [table, concatBytes(VALUE_PREFIX, Uint8Array.of(i))] as const),
+)
+
 function tablePrefix(table: TableName): Uint8Array {
-  return concatBytes(VALUE_PREFIX, Uint8Array.of(TABLES.indexOf(table)))
+  return TABLE_PREFIXES.get(table) as Uint8Array
 }
 
 function valueKey(table: TableName, key: Uint8Array): Uint8Array {
-  return concatBytes(tablePrefix(table), key)
+  const prefix = tablePrefix(table)
+  const out = new Uint8Array(prefix.length + key.length)
+  out.set(prefix)
+  out.set(key, prefix.length)
+  return out
 }
 
 function blockKey(height: number): Uint8Array {

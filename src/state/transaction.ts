@@ -590,10 +590,12 @@ export function senderId(sender: Sender): Uint8Array {
 
 const utf8 = new TextEncoder()
 const PERSONAL_PREFIX = utf8.encode('\x19Ethereum Signed Message:\n')
+/** The length every transaction signs ("32": a digest), encoded once. */
+const DIGEST_LEN_TEXT = utf8.encode(String(DIGEST_LEN))
 
 /** EIP-191 version 0x45 (`personal_sign`): keccak256("\x19Ethereum Signed Message:\n" ‖ len ‖ m). */
 export function personalMessageHash(message: Uint8Array): Uint8Array {
-  const len = utf8.encode(String(message.length))
+  const len = message.length === DIGEST_LEN ? DIGEST_LEN_TEXT : utf8.encode(String(message.length))
   const data = new Uint8Array(PERSONAL_PREFIX.length + len.length + message.length)
   data.set(PERSONAL_PREFIX, 0)
   data.set(len, PERSONAL_PREFIX.length)
