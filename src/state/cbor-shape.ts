@@ -427,10 +427,11 @@ function decodeMap(bytes: Uint8Array, cursor: { at: number }, count: number): De
   for (let i = 0; i < count; i++) {
     const at = cursor.at
     if (at >= bytes.length || (bytes[at] as number) >> 5 !== 3) return NOT_SURE
-    const keyStart = readHead(bytes, at).next
-    const key = decodeItem(bytes, cursor)
-    if (key === NOT_SURE) return NOT_SURE
-    const keyLength = cursor.at - keyStart
+    const { argument: keyLength, next: keyStart } = readHead(bytes, at)
+    const keyEnd = keyStart + keyLength
+    if (keyStart < 0 || keyEnd > bytes.length || !isAscii(bytes, keyStart, keyEnd)) return NOT_SURE
+    const key = keyText(bytes, keyStart, keyEnd)
+    cursor.at = keyEnd
     if (
       previousStart >= 0 &&
       compareKeys(bytes, previousStart, previousLength, keyStart, keyLength) >= 0
@@ -442,9 +443,31 @@ function decodeMap(bytes: Uint8Array, cursor: { at: number }, count: number): De
     previousLength = keyLength
     const value = decodeItem(bytes, cursor)
     if (value === NOT_SURE) return NOT_SURE
-    record[key as string] = value
+    record[key] = value
   }
   return record
+}
+
+/** Map keys decoded before, by a hash of their bytes: records repeat a handful of names, so
+ * most keys decode to a string made already. Bounded (cleared when full): it only saves work. */
+const keyTexts = new Map<number, string>()
+const MAX_KEY_TEXTS = 4096
+
+function keyText(bytes: Uint8Array, start: number, end: number): string {
+  let h = end - start
+  for (let i = start; i < end; i++) h = (Math.imul(h, 31) + (bytes[i] as number)) | 0
+  const known = keyTexts.get(h)
+  if (known !== undefined && sameText(known, bytes, start, end)) return known
+  const text = asciiText(bytes, start, end)
+  if (keyTexts.size >= MAX_KEY_TEXTS) keyTexts.clear()
+  keyTexts.set(h, text)
+  return text
+}
+
+function sameText(text: string, bytes: Uint8Array, start: number, end: number): boolean {
+  if (text.length !== end - start) return false
+  for (let i = start; i < end; i++) if (text.charCodeAt(i - start) !== bytes[i]) return false
+  return true
 }
 
 /**
@@ -464,10 +487,18 @@ export function encodeAmount(amount: bigint): Uint8Array {
     throw new RangeError(`an amount is a bigint in [0, 2^256), got ${String(amount)}`)
   }
   if (amount === 0n) return new Uint8Array(0)
-  let hex = amount.toString(16)
-  if (hex.length % 2 === 1) hex = `0${hex}`
-  const out = new Uint8Array(hex.length / 2)
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16)
+  // Six bytes at a time as a Number (48 bits, exact), least significant first.
+  const chunks: number[] = []
+  for (let rest = amount; rest > 0n; rest >>= 48n) chunks.push(Number(rest & 0xffff_ffff_ffffn))
+  let top = chunks[chunks.length - 1] as number
+  let topBytes = 0
+  for (; top > 0; top = Math.floor(top / 256)) topBytes++
+  const out = new Uint8Array(topBytes + 6 * (chunks.length - 1))
+  let at = out.length
+  for (const chunk of chunks) {
+    let c = chunk
+    for (let i = 0; i < 6 && at > 0; i++, c = Math.floor(c / 256)) out[--at] = c % 256
+  }
   return out
 }
 

@@ -75,6 +75,13 @@ type TreeNode =
   | { readonly leaf: true; readonly path: Uint8Array; readonly value: Uint8Array }
   | { readonly leaf: false; readonly left: Uint8Array; readonly right: Uint8Array }
 
+/** A node a commit makes: its hash (and hashKey) and its stored record. */
+interface CreatedNode {
+  readonly k: string
+  readonly hash: Uint8Array
+  readonly record: Uint8Array
+}
+
 /** A value now, or later when a node had to be read from the store. */
 type MaybePromise<T> = T | Promise<T>
 
@@ -280,7 +287,7 @@ export class StateTree {
     alongside: ((version: StateVersion) => readonly KvOperation[]) | undefined,
   ): Promise<StateVersion> {
     const version = this.#latest.version + 1
-    const created = new Map<string, { hash: Uint8Array; record: Uint8Array }>()
+    const created: CreatedNode[] = []
     const removed = new Map<string, Uint8Array>()
     const batch = new TreeBatch(
       (hash, k) => this.#cache.get(k) ?? this.#node(hash),
@@ -292,7 +299,7 @@ export class StateTree {
     const top = await batch.update(subtreeOf(this.#latest.root), 0, changes, 0, changes.length)
     const root = top.kind === 'empty' ? EMPTY_HASH : top.hash
     const ops: KvOperation[] = []
-    for (const [k, { hash, record }] of created) {
+    for (const { k, hash, record } of created) {
       removed.delete(k)
       ops.push({ type: 'put', key: this.#nodeKey(hash), value: record })
     }
@@ -479,8 +486,10 @@ class TreeBatch {
   /** The node under a hash (`k` its hashKey): at once when cached (no await per level), else read. */
   private readonly load: (hash: Uint8Array, k: string) => TreeNode | Promise<TreeNode>
   private readonly remember: (k: string, node: TreeNode) => void
-  /** Each new node's stored record (created-at version ‖ node), made once, written as is. */
-  private readonly created: Map<string, { hash: Uint8Array; record: Uint8Array }>
+  /** Each new node's stored record (created-at version ‖ node), made once, written as is. A
+   * list, not a map by hash: the same node made twice in a commit (rare) is the same record
+   * put twice, cheaper than a map insertion per node. */
+  private readonly created: CreatedNode[]
   private readonly removed: Map<string, Uint8Array>
   /** The records' 8-byte header: the version this commit makes. */
   private readonly header: Uint8Array
@@ -491,7 +500,7 @@ class TreeBatch {
   constructor(
     load: (hash: Uint8Array, k: string) => TreeNode | Promise<TreeNode>,
     remember: (k: string, node: TreeNode) => void,
-    created: Map<string, { hash: Uint8Array; record: Uint8Array }>,
+    created: CreatedNode[],
     removed: Map<string, Uint8Array>,
     version: number,
   ) {
@@ -639,7 +648,7 @@ class TreeBatch {
 
   #create(hash: Uint8Array, record: Uint8Array, decoded: TreeNode): void {
     const k = hashKey(hash)
-    this.created.set(k, { hash, record })
+    this.created.push({ k, hash, record })
     this.remember(k, decoded)
   }
 }
