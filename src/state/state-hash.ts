@@ -104,11 +104,17 @@ export function deriverOf(context: string): (material: Uint8Array) => Uint8Array
   return (material) => derive(key, material)
 }
 
+/** Table names encoded before (a block hashes a key path per change, over a few tables).
+ * Bounded: cleared when full. Callers only read the bytes. */
+const tableNames = new Map<string, Uint8Array>()
+
 /** The encoded table name, checked: 1..255 UTF-8 bytes. */
 export function tableBytes(table: string): Uint8Array {
   if (typeof table !== 'string') {
     throw new StateError('STATE_INVALID_ARGUMENT', 'a table name is a string')
   }
+  const known = tableNames.get(table)
+  if (known !== undefined) return known
   const bytes = utf8.encode(table)
   if (bytes.length === 0 || bytes.length > 255) {
     throw new StateError(
@@ -116,6 +122,8 @@ export function tableBytes(table: string): Uint8Array {
       `a table name is 1 to 255 UTF-8 bytes, got ${bytes.length}`,
     )
   }
+  if (tableNames.size >= 256) tableNames.clear()
+  tableNames.set(table, bytes)
   return bytes
 }
 
