@@ -11,6 +11,7 @@ import type { AccountEntry, ChainMetadata, ProtocolParam, TableName } from './mo
 import type { StateChange } from './state-tree.ts'
 import { decodeEntry, encodeEntry, METADATA_KEY, type TableEntries } from './tables.ts'
 import type { Secp256k1Recover } from './transaction.ts'
+import { bytesAsString } from './value-cache.ts'
 
 /** What a block gives every transaction in it. */
 export interface BlockContext {
@@ -35,19 +36,9 @@ export interface StateSource {
 
 type Slot = { readonly table: TableName; readonly key: Uint8Array; readonly value: unknown | null }
 
-/** One flat string per (table, key), made in one call: appending a character per byte made a
- * chain of strings to flatten at every Map lookup. */
+/** One flat string per (table, key) (see bytesAsString). */
 function slotKey(table: TableName, key: Uint8Array): string {
   return `${table}/${bytesAsString(key)}`
-}
-
-/** `key` as a string of one character per byte (an argument list is bounded: long keys in
- * pieces). */
-export function bytesAsString(key: Uint8Array): string {
-  if (key.length <= 1024) return String.fromCharCode.apply(null, key as unknown as number[])
-  let s = ''
-  for (let at = 0; at < key.length; at += 1024) s += bytesAsString(key.subarray(at, at + 1024))
-  return s
 }
 
 export class BlockState {

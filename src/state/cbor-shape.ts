@@ -1,9 +1,10 @@
 /**
  * Deterministic DAG-CBOR for the chain state (DESIGN.md "Encoding and hashing"): every
- * transaction, table entry, block and receipt is a CBOR map encoded by `@ipld/dag-cbor`, whose
- * encoder is canonical (sorted map keys, shortest integers). Decoding is strict: bytes that
- * decode but do not re-encode to themselves are refused, so one value has exactly one encoding
- * and one hash.
+ * transaction, table entry, block and receipt is a CBOR map encoded as `@ipld/dag-cbor` encodes
+ * it, canonically (sorted map keys, shortest integers); the shapes the state uses are written
+ * and read here directly, the rest by `@ipld/dag-cbor`. Decoding is strict: bytes that decode
+ * but do not re-encode to themselves are refused, so one value has exactly one encoding and one
+ * hash.
  *
  * Amounts (`bigint`, 18 decimals) exceed CBOR's 64-bit integers, so they are byte strings: the
  * minimal big-endian magnitude (zero is empty; no leading zero byte).

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { ValueCache } from './value-cache.ts'
+import { bytesAsString, ValueCache } from './value-cache.ts'
 
 const k = (n: number) => Uint8Array.of(1, n)
 const v = (n: number) => Uint8Array.of(9, n)
@@ -87,5 +87,16 @@ describe('ValueCache', () => {
     await cache.read(k(1), store.load)
     await cache.read(k(1), store.load)
     expect(store.reads()).toBe(2)
+  })
+})
+
+describe('bytesAsString', () => {
+  test('one character per byte, long keys too (made in pieces)', () => {
+    for (const length of [0, 1, 32, 1024, 1025, 3000]) {
+      const key = Uint8Array.from({ length }, (_, i) => (i * 7 + length) % 256)
+      const s = bytesAsString(key)
+      expect(s.length).toBe(length)
+      expect(Array.from(s, (c) => c.charCodeAt(0))).toEqual(Array.from(key))
+    }
   })
 })

@@ -11,15 +11,18 @@
  * if no commit landed while it was in flight (`generation`): its answer may predate the commit.
  */
 import type { KvOperation } from '../kv/kv-store.ts'
-import { bytesAsString } from './block-state.ts'
 
 /** What the cache holds for a key: its bytes, or null for "absent in the store". */
 type Cached = Uint8Array | null
 
-/** One flat string per key, made in one call (a character appended per byte made a chain of
- * strings to flatten at every Map lookup). */
-function keyString(key: Uint8Array): string {
-  return bytesAsString(key)
+/** `key` as a string of one character per byte, for Map keys: one flat string made in one call
+ * (a character appended per byte made a chain of strings to flatten at every lookup); an
+ * argument list is bounded, so long keys go in pieces. */
+export function bytesAsString(key: Uint8Array): string {
+  if (key.length <= 1024) return String.fromCharCode.apply(null, key as unknown as number[])
+  let s = ''
+  for (let at = 0; at < key.length; at += 1024) s += bytesAsString(key.subarray(at, at + 1024))
+  return s
 }
 
 export class ValueCache {
@@ -38,7 +41,7 @@ export class ValueCache {
     key: Uint8Array,
     load: (key: Uint8Array) => Promise<Uint8Array | undefined>,
   ): Promise<Uint8Array | undefined> {
-    const k = keyString(key)
+    const k = bytesAsString(key)
     const hit = this.#get(k)
     if (hit !== undefined) return hit ?? undefined
     const generation = this.#generation
@@ -50,7 +53,8 @@ export class ValueCache {
   /** A committed batch's writes (puts and deletes of value keys). */
   wrote(operations: readonly KvOperation[]): void {
     this.#generation++
-    for (const op of operations) this.#set(keyString(op.key), op.type === 'put' ? op.value : null)
+    for (const op of operations)
+      this.#set(bytesAsString(op.key), op.type === 'put' ? op.value : null)
   }
 
   #get(k: string): Cached | undefined {
