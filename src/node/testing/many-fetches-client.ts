@@ -44,6 +44,7 @@ const { values } = parseArgs({
     'wait-stdin': { type: 'boolean', default: false },
     'report-after-ms': { type: 'string', default: '120000' },
     'stall-ms': { type: 'string' },
+    'handshake-ms': { type: 'string' },
   },
 })
 if (values.bootstrap === undefined || values.roots === undefined) {
@@ -81,7 +82,9 @@ async function fetchOne(
 }
 
 const stall = values['stall-ms'] === undefined ? {} : { stallTimeoutMs: Number(values['stall-ms']) }
-const client = await createClient({ bootstrap: [values.bootstrap], ...stall })
+const handshake =
+  values['handshake-ms'] === undefined ? {} : { handshakeTimeoutMs: Number(values['handshake-ms']) }
+const client = await createClient({ bootstrap: [values.bootstrap], ...stall, ...handshake })
 if (values['wait-stdin']) {
   process.stdout.write('ready\n')
   await once(process.stdin, 'data')
