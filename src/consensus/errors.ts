@@ -19,6 +19,8 @@ export type ConsensusErrorCode =
    * docs/errors.md, "Transactions and receipts"): another chain id, a nonce already taken. */
   | 'TX_WRONG_CHAIN'
   | 'TX_NONCE'
+  /** Bytes that are not a Narwhal header, vote or certificate in canonical form (src/consensus/dag). */
+  | 'CONSENSUS_MALFORMED'
 
 export class ConsensusError extends FulmenError<ConsensusErrorCode> {
   override readonly name = 'ConsensusError'

@@ -1,0 +1,494 @@
+import { ed25519 } from '@noble/curves/ed25519.js'
+import fc from 'fast-check'
+import { describe, expect, test } from 'vitest'
+import { ConsensusError } from '../errors.ts'
+import type { Member } from './dag-types.ts'
+import { type NarwhalAction, NarwhalCore, type NarwhalMessage } from './narwhal-core.ts'
+import {
+  type Certificate,
+  compareBytes,
+  decodeCertificate,
+  decodeHeader,
+  decodeVote,
+  ed25519DagSigner,
+  ed25519DagVerifier,
+  encodeCertificate,
+  encodeHeader,
+  encodeVote,
+  type Header,
+  headerDigest,
+  signerBitfield,
+  toHex,
+  type Vote,
+  voteDigest,
+} from './narwhal-messages.ts'
+
+const N = 4
+const EPOCH = 7n
+const DELAY = 100
+const secretKeys = Array.from({ length: N }, (_, i) => new Uint8Array(32).fill(i + 1))
+const publicKeys = secretKeys.map((sk) => ed25519.getPublicKey(sk))
+const verifier = ed25519DagVerifier(publicKeys)
+
+function core(member: Member, gcDepth = 50): NarwhalCore {
+  return new NarwhalCore({
+    epoch: EPOCH,
+    committeeSize: N,
+    signer: ed25519DagSigner(member, secretKeys[member] as Uint8Array),
+    verifier,
+    maxHeaderDelayMs: DELAY,
+    gcDepth,
+    nowMs: 0,
+  })
+}
+
+function signedHeader(
+  author: Member,
+  round: number,
+  parents: Uint8Array[],
+  options: { epoch?: bigint; batches?: Uint8Array[]; key?: Uint8Array } = {},
+): Header {
+  const body = {
+    epoch: options.epoch ?? EPOCH,
+    round,
+    author,
+    parents: [...parents].sort(compareBytes),
+    batches: options.batches ?? [],
+  }
+  const key = options.key ?? (secretKeys[author] as Uint8Array)
+  return { ...body, signature: ed25519.sign(headerDigest(body), key) }
+}
+
+function voteSignature(header: Header, voter: Member): Uint8Array {
+  return ed25519.sign(
+    voteDigest(headerDigest(header), header.round, header.author),
+    secretKeys[voter] as Uint8Array,
+  )
+}
+
+function certify(header: Header, voters: Member[]): Certificate {
+  const sorted = [...voters].sort((a, b) => a - b)
+  return {
+    header,
+    signers: signerBitfield(sorted),
+    signatures: sorted.map((v) => voteSignature(header, v)),
+  }
+}
+
+/** Round-1 certificates of every member, and round-2 ones referencing all of them. */
+function twoRounds(): { round1: Certificate[]; round2: Certificate[] } {
+  const round1 = Array.from({ length: N }, (_, a) => certify(signedHeader(a, 1, []), [0, 1, 2]))
+  const parents = round1.map((c) => headerDigest(c.header))
+  const round2 = Array.from({ length: N }, (_, a) =>
+    certify(signedHeader(a, 2, parents), [1, 2, 3]),
+  )
+  return { round1, round2 }
+}
+
+const of = <K extends NarwhalAction['kind']>(actions: NarwhalAction[], kind: K) =>
+  actions.filter((a): a is Extract<NarwhalAction, { kind: K }> => a.kind === kind)
+
+const votesIn = (actions: NarwhalAction[]) =>
+  of(actions, 'send').filter((a) => a.message.type === 'vote')
+
+// --- the committee over an in-memory queue ---------------------------------------------------
+
+interface Envelope {
+  readonly from: Member
+  readonly to: Member
+  readonly type: NarwhalMessage['type']
+  readonly bytes: Uint8Array
+}
+
+function encodeMessage(message: NarwhalMessage): Uint8Array {
+  if (message.type === 'header') return encodeHeader(message.header)
+  if (message.type === 'vote') return encodeVote(message.vote)
+  return encodeCertificate(message.certificate)
+}
+
+/** Runs a 4-member committee, FIFO, until one member proposed `rounds` rounds, then drains. */
+function runCommittee(rounds: number, batchesPerMember: number) {
+  const cores = Array.from({ length: N }, (_, i) => core(i))
+  const queue: Envelope[] = []
+  const delivered: string[][] = cores.map(() => [])
+  const deliveredVertices = cores.map(() => new Map<string, readonly string[]>())
+  const refused: NarwhalAction[] = []
+  const apply = (member: Member, actions: NarwhalAction[]) => {
+    for (const a of actions) {
+      if (a.kind === 'broadcast') {
+        const bytes = encodeMessage(a.message)
+        for (let to = 0; to < N; to++) {
+          if (to !== member) queue.push({ from: member, to, type: a.message.type, bytes })
+        }
+      } else if (a.kind === 'send') {
+        queue.push({
+          from: member,
+          to: a.to,
+          type: a.message.type,
+          bytes: encodeMessage(a.message),
+        })
+      } else if (a.kind === 'deliver') {
+        delivered[member]?.push(a.vertex.digest)
+        deliveredVertices[member]?.set(a.vertex.digest, a.vertex.parents)
+      } else if (a.kind === 'refused' || a.kind === 'equivocation' || a.kind === 'request') {
+        refused.push(a)
+      }
+    }
+  }
+  const step = (e: Envelope) => {
+    const c = cores[e.to] as NarwhalCore
+    if (e.type === 'header')
+      apply(e.to, c.handle({ kind: 'header', header: decodeHeader(e.bytes), from: e.from }))
+    else if (e.type === 'vote') apply(e.to, c.handle({ kind: 'vote', vote: decodeVote(e.bytes) }))
+    else
+      apply(
+        e.to,
+        c.handle({ kind: 'certificate', certificate: decodeCertificate(e.bytes), from: e.from }),
+      )
+  }
+  let batch = 0
+  for (let m = 0; m < N; m++) {
+    for (let b = 0; b < batchesPerMember; b++) {
+      const digest = new Uint8Array(32).fill(++batch)
+      apply(m, (cores[m] as NarwhalCore).handle({ kind: 'batch', digest }))
+    }
+  }
+  let now = 0
+  let steps = 0
+  while (Math.max(...cores.map((c) => c.round)) < rounds) {
+    for (let e = queue.shift(); e !== undefined; e = queue.shift()) step(e)
+    now += DELAY
+    for (let m = 0; m < N; m++)
+      apply(m, (cores[m] as NarwhalCore).handle({ kind: 'tick', nowMs: now }))
+    if (++steps > 10 * rounds) throw new Error('the committee stopped advancing')
+  }
+  for (let e = queue.shift(); e !== undefined; e = queue.shift()) step(e)
+  return { cores, delivered, deliveredVertices, refused }
+}
+
+describe('a 4-member Narwhal committee over an in-memory queue', () => {
+  test('rounds advance; every member delivers the same certificates, causally, once each', () => {
+    const { cores, delivered, deliveredVertices, refused } = runCommittee(8, 3)
+    expect(refused).toEqual([])
+    for (const c of cores) expect(c.round).toBeGreaterThanOrEqual(7)
+    const reference = new Set(delivered[0])
+    // Every member's header of every round up to 7 was certified and delivered everywhere.
+    expect(reference.size).toBeGreaterThanOrEqual(7 * N)
+    for (let m = 0; m < N; m++) {
+      const order = delivered[m] as string[]
+      expect(new Set(order).size).toBe(order.length) // exactly once
+      expect(new Set(order)).toEqual(reference) // the same set
+      const seen = new Set<string>()
+      for (const d of order) {
+        for (const p of deliveredVertices[m]?.get(d) ?? []) expect(seen.has(p)).toBe(true)
+        seen.add(d)
+      }
+    }
+    // Every batch went into exactly one certified header (the first at once, in round 1).
+    const batches = (delivered[0] as string[]).flatMap((d) =>
+      (cores[0]?.certificate(d)?.header.batches ?? []).map(toHex),
+    )
+    expect(batches).toHaveLength(3 * N)
+    expect(new Set(batches).size).toBe(3 * N)
+  })
+})
+
+describe('voting', () => {
+  function primed() {
+    const c = core(0)
+    const { round1, round2 } = twoRounds()
+    for (const cert of round1) {
+      expect(
+        of(c.handle({ kind: 'certificate', certificate: cert, from: 1 }), 'deliver'),
+      ).toHaveLength(1)
+    }
+    return { c, round1, round2, parents: round1.map((x) => headerDigest(x.header)) }
+  }
+
+  test('a valid header of round 2 gets one vote, sent to its author, that verifies', () => {
+    const { c, parents } = primed()
+    const header = signedHeader(1, 2, parents)
+    const votes = votesIn(c.handle({ kind: 'header', header, from: 1 }))
+    expect(votes).toHaveLength(1)
+    expect(votes[0]?.to).toBe(1)
+    const message = votes[0]?.message
+    if (message?.type !== 'vote') throw new Error('no vote')
+    const vote = message.vote
+    expect(vote.voter).toBe(0)
+    expect(verifier.verify(0, voteDigest(headerDigest(header), 2, 1), vote.signature)).toBe(true)
+  })
+
+  test('no vote for a forged signature, a wrong epoch, too few parents, an outsider', () => {
+    const { c, parents } = primed()
+    const cases: [Header, string][] = [
+      [signedHeader(1, 2, parents, { key: secretKeys[2] }), 'bad signature'],
+      [signedHeader(1, 2, parents, { epoch: EPOCH + 1n }), 'epoch'],
+      [signedHeader(1, 2, parents.slice(0, 2)), 'fewer than 3'],
+      [signedHeader(1, 1, parents), 'round-1 header has parents'],
+      [{ ...signedHeader(1, 2, parents), author: 9 }, 'not a member'],
+    ]
+    for (const [header, reason] of cases) {
+      const actions = c.handle({ kind: 'header', header, from: 1 })
+      expect(votesIn(actions)).toEqual([])
+      expect(of(actions, 'refused')[0]?.reason).toContain(reason)
+    }
+    // The honest header still gets its vote afterwards: the refusals did not use it up.
+    expect(
+      votesIn(c.handle({ kind: 'header', header: signedHeader(1, 2, parents), from: 1 })),
+    ).toHaveLength(1)
+  })
+
+  test('one vote per (author, round); a second header of that round is equivocation', () => {
+    const { c, parents } = primed()
+    const header = signedHeader(2, 2, parents)
+    expect(votesIn(c.handle({ kind: 'header', header, from: 2 }))).toHaveLength(1)
+    expect(votesIn(c.handle({ kind: 'header', header, from: 2 }))).toEqual([])
+    const other = signedHeader(2, 2, parents, { batches: [new Uint8Array(32).fill(9)] })
+    const actions = c.handle({ kind: 'header', header: other, from: 2 })
+    expect(votesIn(actions)).toEqual([])
+    const evidence = of(actions, 'equivocation')
+    expect(evidence).toHaveLength(1)
+    expect(evidence[0]?.first).toEqual(header)
+    expect(evidence[0]?.second).toEqual(other)
+    // Both pieces of evidence carry the author's valid signature.
+    for (const h of [evidence[0]?.first, evidence[0]?.second] as Header[]) {
+      expect(verifier.verify(2, headerDigest(h), h.signature)).toBe(true)
+    }
+    // Reported once.
+    const third = signedHeader(2, 2, parents, { batches: [new Uint8Array(32).fill(8)] })
+    expect(of(c.handle({ kind: 'header', header: third, from: 2 }), 'equivocation')).toEqual([])
+  })
+
+  test('a header whose parents are unknown waits, requests them, and is voted for once they arrive', () => {
+    const c = core(0)
+    const { round1 } = twoRounds()
+    const parents = round1.map((x) => headerDigest(x.header))
+    const header = signedHeader(3, 2, parents)
+    const actions = c.handle({ kind: 'header', header, from: 3 })
+    expect(votesIn(actions)).toEqual([])
+    const requests = of(actions, 'request')
+    expect(requests[0]?.to).toBe(3)
+    expect(requests[0]?.digests.map(toHex).sort()).toEqual(parents.map(toHex).sort())
+    let votes: NarwhalAction[] = []
+    for (const cert of round1)
+      votes = votes.concat(votesIn(c.handle({ kind: 'certificate', certificate: cert, from: 3 })))
+    expect(votes).toHaveLength(1)
+  })
+})
+
+describe('certificates', () => {
+  test('2f votes, a forged vote, a bad header signature are refused', () => {
+    const c = core(0)
+    const header = signedHeader(1, 1, [])
+    const short = certify(header, [1, 2])
+    const good = certify(header, [1, 2, 3])
+    const forged: Certificate = {
+      ...good,
+      signatures: [
+        good.signatures[0] as Uint8Array,
+        good.signatures[1] as Uint8Array,
+        voteSignature(header, 1),
+      ],
+    }
+    const badHeader = certify(signedHeader(1, 1, [], { key: secretKeys[0] }), [1, 2, 3])
+    for (const [cert, reason] of [
+      [short, 'fewer than 3'],
+      [forged, 'bad vote signature of member 3'],
+      [badHeader, 'bad signature'],
+    ] as const) {
+      const actions = c.handle({ kind: 'certificate', certificate: cert, from: 1 })
+      expect(of(actions, 'deliver')).toEqual([])
+      expect(of(actions, 'refused')[0]?.reason).toContain(reason)
+    }
+    expect(
+      of(c.handle({ kind: 'certificate', certificate: good, from: 1 }), 'deliver'),
+    ).toHaveLength(1)
+    // Delivered once: the same certificate again is nothing.
+    expect(c.handle({ kind: 'certificate', certificate: good, from: 2 })).toEqual([])
+  })
+
+  test('a certificate with unknown parents is buffered, requested, then delivered after them', () => {
+    const c = core(0)
+    const { round1, round2 } = twoRounds()
+    const child = round2[2] as Certificate
+    const actions = c.handle({ kind: 'certificate', certificate: child, from: 2 })
+    expect(of(actions, 'deliver')).toEqual([])
+    const request = of(actions, 'request')
+    expect(request).toHaveLength(1)
+    expect(request[0]?.to).toBe(2)
+    expect(request[0]?.digests.map(toHex).sort()).toEqual(
+      round1.map((x) => toHex(headerDigest(x.header))).sort(),
+    )
+    expect(c.waitingCount).toBe(1)
+    // A second child needs nothing new requested... but its parents still: one request each.
+    const order: string[] = []
+    for (const cert of round1.slice(0, 3)) {
+      for (const d of of(c.handle({ kind: 'certificate', certificate: cert, from: 2 }), 'deliver'))
+        order.push(d.vertex.digest)
+    }
+    expect(order).toHaveLength(3)
+    const last = of(
+      c.handle({ kind: 'certificate', certificate: round1[3] as Certificate, from: 2 }),
+      'deliver',
+    )
+    expect(last.map((d) => d.vertex.round)).toEqual([1, 2])
+    expect(last[1]?.vertex.digest).toBe(toHex(headerDigest(child.header)))
+    expect(c.waitingCount).toBe(0)
+  })
+
+  test('a request for known certificates is answered with them', () => {
+    const c = core(0)
+    const { round1 } = twoRounds()
+    c.handle({ kind: 'certificate', certificate: round1[1] as Certificate, from: 1 })
+    const digest = headerDigest((round1[1] as Certificate).header)
+    const answer = c.handle({ kind: 'request', digests: [digest, new Uint8Array(32)], from: 3 })
+    expect(answer).toEqual([
+      { kind: 'send', to: 3, message: { type: 'certificate', certificate: round1[1] } },
+    ])
+  })
+
+  test('garbage collection drops old rounds and treats their certificates as delivered', () => {
+    const c = core(0, 1)
+    const { round1, round2 } = twoRounds()
+    // Committed round 3 with gcDepth 1: rounds below 2 are collected.
+    c.handle({ kind: 'committed', round: 3 })
+    expect(
+      c.handle({ kind: 'certificate', certificate: round1[0] as Certificate, from: 1 }),
+    ).toEqual([])
+    // Round-2 certificates' parents (round 1) count as delivered.
+    expect(
+      of(
+        c.handle({ kind: 'certificate', certificate: round2[0] as Certificate, from: 1 }),
+        'deliver',
+      ),
+    ).toHaveLength(1)
+  })
+})
+
+// --- codecs ------------------------------------------------------------------------------------
+
+const digestArb = fc.uint8Array({ minLength: 32, maxLength: 32 })
+const headerArb: fc.Arbitrary<Header> = fc.record({
+  epoch: fc.bigInt({ min: 0n, max: BigInt(Number.MAX_SAFE_INTEGER) }),
+  round: fc.integer({ min: 1, max: 2 ** 40 }),
+  author: fc.integer({ min: 0, max: 1023 }),
+  parents: fc
+    .uniqueArray(digestArb, { maxLength: 5, selector: toHex })
+    .map((p) => p.sort(compareBytes)),
+  batches: fc.array(digestArb, { maxLength: 5 }),
+  signature: fc.uint8Array({ minLength: 64, maxLength: 64 }),
+})
+const voteArb: fc.Arbitrary<Vote> = fc.record({
+  headerDigest: digestArb,
+  round: fc.integer({ min: 1, max: 2 ** 40 }),
+  author: fc.integer({ min: 0, max: 1023 }),
+  voter: fc.integer({ min: 0, max: 1023 }),
+  signature: fc.uint8Array({ minLength: 64, maxLength: 64 }),
+})
+const certificateArb: fc.Arbitrary<Certificate> = fc
+  .tuple(headerArb, fc.uniqueArray(fc.integer({ min: 0, max: 30 }), { minLength: 1, maxLength: 6 }))
+  .chain(([header, signers]) =>
+    fc
+      .array(fc.uint8Array({ minLength: 64, maxLength: 64 }), {
+        minLength: signers.length,
+        maxLength: signers.length,
+      })
+      .map((signatures) => ({ header, signers: signerBitfield(signers), signatures })),
+  )
+
+const codecs = [
+  {
+    name: 'header',
+    arb: headerArb as fc.Arbitrary<unknown>,
+    encode: encodeHeader,
+    decode: decodeHeader,
+  },
+  { name: 'vote', arb: voteArb as fc.Arbitrary<unknown>, encode: encodeVote, decode: decodeVote },
+  {
+    name: 'certificate',
+    arb: certificateArb as fc.Arbitrary<unknown>,
+    encode: encodeCertificate,
+    decode: decodeCertificate,
+  },
+] as const
+
+function valueOrMalformed(
+  decode: (b: Uint8Array) => unknown,
+  bytes: Uint8Array,
+  encode: (v: never) => Uint8Array,
+) {
+  try {
+    const value = decode(bytes)
+    // Accepted bytes are the one encoding of what they decode to.
+    expect(encode(value as never)).toEqual(bytes)
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConsensusError)
+    expect((e as ConsensusError).code).toBe('CONSENSUS_MALFORMED')
+  }
+}
+
+describe.each(codecs)('the $name codec', ({ arb, encode, decode }) => {
+  test('round-trips to the same bytes', () => {
+    fc.assert(
+      fc.property(arb, (value) => {
+        const bytes = encode(value as never)
+        expect(decode(bytes)).toEqual(value)
+        expect(encode(decode(bytes) as never)).toEqual(bytes)
+      }),
+      { numRuns: 200 },
+    )
+  })
+
+  test('random bytes: a value or CONSENSUS_MALFORMED', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) =>
+        valueOrMalformed(decode, bytes, encode),
+      ),
+      { numRuns: 500 },
+    )
+  })
+
+  test('mutated encodings: a value or CONSENSUS_MALFORMED', () => {
+    fc.assert(
+      fc.property(
+        arb,
+        fc.nat(),
+        fc.integer({ min: 0, max: 255 }),
+        fc.nat({ max: 2 }),
+        (value, at, byte, how) => {
+          const bytes = encode(value as never)
+          const i = at % bytes.length
+          let mutated: Uint8Array
+          if (how === 0) {
+            mutated = bytes.slice()
+            mutated[i] = byte
+          } else if (how === 1) {
+            mutated = bytes.slice(0, i)
+          } else {
+            mutated = new Uint8Array([...bytes.slice(0, i), byte, ...bytes.slice(i)])
+          }
+          valueOrMalformed(decode, mutated, encode)
+        },
+      ),
+      { numRuns: 500 },
+    )
+  })
+})
+
+test('decoders refuse unsorted parents, a trailing zero signer byte', () => {
+  const header = signedHeader(1, 2, [new Uint8Array(32).fill(1), new Uint8Array(32).fill(2)])
+  const unsorted = { ...header, parents: [...header.parents].reverse() }
+  expect(() => decodeHeader(encodeHeader(unsorted))).toThrow(/sorted/)
+  const cert = certify(signedHeader(1, 1, []), [0, 1, 2])
+  const padded = { ...cert, signers: new Uint8Array([...cert.signers, 0]) }
+  expect(() => decodeCertificate(encodeCertificate(padded))).toThrow(/trailing zero/)
+  const vote: Vote = {
+    headerDigest: new Uint8Array(32),
+    round: 1,
+    author: 0,
+    voter: 1,
+    signature: new Uint8Array(64),
+  }
+  const bytes = encodeVote(vote)
+  expect(decodeVote(bytes)).toEqual(vote)
+})

@@ -1,0 +1,528 @@
+/**
+ * One committee member's Narwhal primary, sans-I/O (like src/b3/verifier.ts): `handle(event)`
+ * returns what to do, and the caller owns the clock, the transport and the keys. Modelled on
+ * Sui's `narwhal/primary` (core.rs, proposer.rs, synchronizer.rs), folded into one state
+ * machine:
+ *
+ * - propose: a header for round r once 2f + 1 certificates of round r − 1 are delivered (round
+ *   1 needs none), carrying the pending batch digests, or empty once `maxHeaderDelayMs` passed;
+ * - vote: at most once per (author, round), for a header of this epoch whose signature checks
+ *   and whose parents are 2f + 1 delivered certificates of distinct authors of the round before;
+ * - certify: 2f + 1 distinct valid votes for our own header make a certificate, broadcast;
+ * - deliver: a certificate (2f + 1 valid vote signatures, a valid header signature) is
+ *   delivered once all its parents were, each exactly once; one with unknown parents waits in a
+ *   buffer and its missing parents are requested from whoever sent it;
+ * - equivocation: two signed headers of one author and round are evidence, reported once;
+ * - garbage collection: `committed` rounds drop everything below round − gcDepth.
+ *
+ * Invalid input never throws: it yields a `refused` action naming why (the caller may count
+ * it against the sender).
+ */
+import { equalBytes } from '../../core/bytes.ts'
+import { type CommitteeShape, committeeShape, type DagVertex, type Member } from './dag-types.ts'
+import {
+  type Certificate,
+  compareBytes,
+  type DagSigner,
+  type DagVerifier,
+  type Header,
+  headerDigest,
+  MAX_HEADER_BATCHES,
+  signerBitfield,
+  signersOf,
+  toHex,
+  type Vote,
+  voteDigest,
+} from './narwhal-messages.ts'
+
+export type NarwhalEvent =
+  /** A batch of transactions (by digest) to reference in our next header. */
+  | { readonly kind: 'batch'; readonly digest: Uint8Array }
+  | { readonly kind: 'header'; readonly header: Header; readonly from: Member }
+  | { readonly kind: 'vote'; readonly vote: Vote }
+  | { readonly kind: 'certificate'; readonly certificate: Certificate; readonly from: Member }
+  /** A peer asks for certificates by digest (it is missing parents). */
+  | { readonly kind: 'request'; readonly digests: readonly Uint8Array[]; readonly from: Member }
+  | { readonly kind: 'tick'; readonly nowMs: number }
+  /** Ordering committed up to this round: collect garbage below round − gcDepth. */
+  | { readonly kind: 'committed'; readonly round: number }
+
+export type NarwhalMessage =
+  | { readonly type: 'header'; readonly header: Header }
+  | { readonly type: 'vote'; readonly vote: Vote }
+  | { readonly type: 'certificate'; readonly certificate: Certificate }
+
+export type NarwhalAction =
+  | { readonly kind: 'broadcast'; readonly message: NarwhalMessage }
+  | { readonly kind: 'send'; readonly to: Member; readonly message: NarwhalMessage }
+  /** A certificate whose parents were all delivered before it; each exactly once. */
+  | {
+      readonly kind: 'deliver'
+      readonly certificate: Certificate
+      readonly vertex: DagVertex
+    }
+  | { readonly kind: 'request'; readonly to: Member; readonly digests: readonly Uint8Array[] }
+  /** Two differently signed headers of one author and round: evidence against the author. */
+  | { readonly kind: 'equivocation'; readonly first: Header; readonly second: Header }
+  | {
+      readonly kind: 'refused'
+      readonly what: 'header' | 'vote' | 'certificate'
+      readonly from: Member
+      readonly reason: string
+    }
+
+export interface NarwhalCoreOptions {
+  readonly epoch: bigint
+  readonly committeeSize: number
+  readonly signer: DagSigner
+  readonly verifier: DagVerifier
+  /** How long to wait for batches before proposing an empty header. */
+  readonly maxHeaderDelayMs: number
+  /** Rounds kept below the highest committed round. */
+  readonly gcDepth: number
+  /** The clock at construction. */
+  readonly nowMs: number
+  /** The most batch digests in one header (default MAX_HEADER_BATCHES). */
+  readonly maxHeaderBatches?: number
+}
+
+interface Stored {
+  readonly certificate: Certificate
+  readonly vertex: DagVertex
+}
+
+/** A certificate waiting for parents. */
+interface Waiting {
+  readonly stored: Stored
+  readonly missing: Set<string>
+}
+
+/** A header (for a vote) waiting for parents. */
+interface WaitingHeader {
+  readonly header: Header
+  readonly digest: string
+  readonly from: Member
+  readonly missing: Set<string>
+}
+
+export class NarwhalCore {
+  readonly #epoch: bigint
+  readonly #shape: CommitteeShape
+  readonly #signer: DagSigner
+  readonly #verifier: DagVerifier
+  readonly #maxDelayMs: number
+  readonly #gcDepth: number
+  readonly #maxBatches: number
+  #nowMs: number
+
+  /** Delivered certificates by digest hex, and the digests of each round. */
+  readonly #delivered = new Map<string, Stored>()
+  readonly #byRound = new Map<number, Set<string>>()
+  /** Certificates waiting for parents, and which waiting ones each missing digest unblocks. */
+  readonly #waiting = new Map<string, Waiting>()
+  readonly #waitingHeaders = new Map<string, WaitingHeader>()
+  readonly #blockedOn = new Map<string, Set<string>>()
+  /** The first signed header seen of each `${round}:${author}`, and which ones equivocated. */
+  readonly #firstHeader = new Map<string, { digest: string; header: Header }>()
+  readonly #equivocated = new Set<string>()
+  /** The header digest we voted for, per `${round}:${author}`. */
+  readonly #votedFor = new Map<string, string>()
+  /** Rounds below this are collected: their certificates count as delivered parents. */
+  #gcRound = 0
+
+  /** Batches not yet in a header. */
+  #pendingBatches: Uint8Array[] = []
+  /** The round we last proposed (0: none yet), its header and the votes it gathered. */
+  #proposedRound = 0
+  #ownHeader: { header: Header; digest: Uint8Array; votes: Map<Member, Uint8Array> } | undefined
+  /** When the parents of the next round became available (the empty-header delay starts). */
+  #readySinceMs: number
+
+  constructor(options: NarwhalCoreOptions) {
+    this.#epoch = options.epoch
+    this.#shape = committeeShape(options.committeeSize)
+    this.#signer = options.signer
+    this.#verifier = options.verifier
+    this.#maxDelayMs = options.maxHeaderDelayMs
+    this.#gcDepth = options.gcDepth
+    this.#maxBatches = options.maxHeaderBatches ?? MAX_HEADER_BATCHES
+    this.#nowMs = options.nowMs
+    this.#readySinceMs = options.nowMs
+    if (!Number.isInteger(this.#signer.member) || this.#signer.member >= this.#shape.size) {
+      throw new RangeError(
+        `member ${this.#signer.member} is not in a committee of ${options.committeeSize}`,
+      )
+    }
+  }
+
+  get member(): Member {
+    return this.#signer.member
+  }
+
+  /** The highest round we proposed a header for. */
+  get round(): number {
+    return this.#proposedRound
+  }
+
+  /** A delivered certificate by digest (hex), while not garbage-collected. */
+  certificate(digest: string): Certificate | undefined {
+    return this.#delivered.get(digest)?.certificate
+  }
+
+  /** How many certificates wait for parents (for tests and metrics). */
+  get waitingCount(): number {
+    return this.#waiting.size
+  }
+
+  handle(event: NarwhalEvent): NarwhalAction[] {
+    const out: NarwhalAction[] = []
+    switch (event.kind) {
+      case 'batch':
+        this.#pendingBatches.push(event.digest)
+        break
+      case 'tick':
+        this.#nowMs = Math.max(this.#nowMs, event.nowMs)
+        break
+      case 'header':
+        this.#onHeader(event.header, event.from, out)
+        break
+      case 'vote':
+        this.#onVote(event.vote, out)
+        break
+      case 'certificate':
+        this.#onCertificate(event.certificate, event.from, out)
+        break
+      case 'request':
+        this.#onRequest(event.digests, event.from, out)
+        break
+      case 'committed':
+        this.#collect(event.round - this.#gcDepth, out)
+        break
+    }
+    this.#maybePropose(out)
+    return out
+  }
+
+  // --- proposing ------------------------------------------------------------------------------
+
+  /** The highest round whose 2f + 1 certificates are delivered (0 before any). */
+  #highestQuorumRound(): number {
+    let best = 0
+    for (const [round, digests] of this.#byRound) {
+      if (round > best && digests.size >= this.#shape.quorum) best = round
+    }
+    return best
+  }
+
+  #maybePropose(out: NarwhalAction[]): void {
+    const parentsRound = this.#highestQuorumRound()
+    const round = parentsRound + 1
+    if (round <= this.#proposedRound) return
+    // Batches go out at once; an empty header waits, so a quiet committee does not spin.
+    const waited = this.#nowMs - this.#readySinceMs >= this.#maxDelayMs
+    if (this.#pendingBatches.length === 0 && !waited) return
+    const parents =
+      parentsRound === 0
+        ? []
+        : [...(this.#byRound.get(parentsRound) as Set<string>)]
+            .map((hex) => (this.#delivered.get(hex) as Stored).certificate)
+            .map((c) => headerDigest(c.header))
+            .sort(compareBytes)
+    const batches = this.#pendingBatches.slice(0, this.#maxBatches)
+    this.#pendingBatches = this.#pendingBatches.slice(batches.length)
+    const body = { epoch: this.#epoch, round, author: this.member, parents, batches }
+    const digest = headerDigest(body)
+    const header: Header = { ...body, signature: this.#signer.sign(digest) }
+    this.#proposedRound = round
+    this.#ownHeader = { header, digest, votes: new Map() }
+    this.#readySinceMs = this.#nowMs
+    out.push({ kind: 'broadcast', message: { type: 'header', header } })
+    // We vote for our own header like anyone else (the same checks pass by construction).
+    this.#onHeader(header, this.member, out)
+  }
+
+  // --- headers and votes ----------------------------------------------------------------------
+
+  /** Checks that need no DAG: epoch, author, round, parent count, signature. */
+  #headerProblem(header: Header, digest: Uint8Array): string | undefined {
+    if (header.epoch !== this.#epoch) return `epoch ${header.epoch} is not ${this.#epoch}`
+    if (header.author >= this.#shape.size) return `author ${header.author} is not a member`
+    if (header.round < 1) return 'round 0'
+    if (header.round === 1 && header.parents.length !== 0) return 'round-1 header has parents'
+    if (header.round > 1 && header.parents.length < this.#shape.quorum) {
+      return `${header.parents.length} parents, fewer than ${this.#shape.quorum}`
+    }
+    if (header.parents.length > this.#shape.size) return 'more parents than members'
+    for (let i = 1; i < header.parents.length; i++) {
+      if (compareBytes(header.parents[i - 1] as Uint8Array, header.parents[i] as Uint8Array) >= 0) {
+        return 'parents not sorted and unique'
+      }
+    }
+    if (!this.#verifier.verify(header.author, digest, header.signature)) return 'bad signature'
+    return undefined
+  }
+
+  /** Reports the second distinct header of one (round, author), once. */
+  #noteHeader(header: Header, digest: string, out: NarwhalAction[]): void {
+    const key = `${header.round}:${header.author}`
+    const first = this.#firstHeader.get(key)
+    if (first === undefined) {
+      this.#firstHeader.set(key, { digest, header })
+    } else if (first.digest !== digest && !this.#equivocated.has(key)) {
+      this.#equivocated.add(key)
+      out.push({ kind: 'equivocation', first: first.header, second: header })
+    }
+  }
+
+  #onHeader(header: Header, from: Member, out: NarwhalAction[]): void {
+    const refuse = (reason: string) => out.push({ kind: 'refused', what: 'header', from, reason })
+    if (header.round < this.#gcRound) return void refuse('round below garbage collection')
+    const digestBytes = headerDigest(header)
+    const problem = this.#headerProblem(header, digestBytes)
+    if (problem !== undefined) return void refuse(problem)
+    const digest = toHex(digestBytes)
+    this.#noteHeader(header, digest, out)
+    const missing = this.#missingParents(header)
+    if (missing.length > 0) {
+      // Wait for the parents (a header can overtake the certificates it references).
+      const waiting: WaitingHeader = { header, digest, from, missing: new Set(missing) }
+      this.#waitingHeaders.set(digest, waiting)
+      for (const m of missing) this.#block(m, `h:${digest}`)
+      out.push({ kind: 'request', to: from, digests: missing.map(fromHex) })
+      return
+    }
+    this.#vote(header, digest, digestBytes, from, out)
+  }
+
+  #vote(
+    header: Header,
+    digest: string,
+    digestBytes: Uint8Array,
+    from: Member,
+    out: NarwhalAction[],
+  ): void {
+    const refuse = (reason: string) => out.push({ kind: 'refused', what: 'header', from, reason })
+    const parentProblem = this.#parentProblem(header)
+    if (parentProblem !== undefined) return void refuse(parentProblem)
+    const key = `${header.round}:${header.author}`
+    const voted = this.#votedFor.get(key)
+    if (voted !== undefined) {
+      return void refuse(voted === digest ? 'already voted' : 'voted for another header')
+    }
+    this.#votedFor.set(key, digest)
+    const vote: Vote = {
+      headerDigest: digestBytes,
+      round: header.round,
+      author: header.author,
+      voter: this.member,
+      signature: this.#signer.sign(voteDigest(digestBytes, header.round, header.author)),
+    }
+    if (header.author === this.member) this.#onVote(vote, out)
+    else out.push({ kind: 'send', to: header.author, message: { type: 'vote', vote } })
+  }
+
+  /** Parents neither delivered nor collected, as hex. */
+  #missingParents(header: Header): string[] {
+    if (header.round - 1 < this.#gcRound) return []
+    return header.parents.map(toHex).filter((p) => !this.#delivered.has(p))
+  }
+
+  /** With all parents delivered: are they of the round before, by distinct authors? */
+  #parentProblem(header: Header): string | undefined {
+    if (header.round - 1 < this.#gcRound) return undefined
+    const authors = new Set<Member>()
+    for (const p of header.parents) {
+      const parent = this.#delivered.get(toHex(p)) as Stored
+      if (parent.vertex.round !== header.round - 1) return 'a parent is not of the round before'
+      authors.add(parent.vertex.author)
+    }
+    if (authors.size !== header.parents.length) return 'two parents by one author'
+    return undefined
+  }
+
+  #onVote(vote: Vote, out: NarwhalAction[]): void {
+    const from = vote.voter
+    const refuse = (reason: string) => out.push({ kind: 'refused', what: 'vote', from, reason })
+    const own = this.#ownHeader
+    if (own === undefined || vote.author !== this.member || vote.round !== own.header.round) {
+      return void refuse('not for our current header')
+    }
+    if (!equalBytes(vote.headerDigest, own.digest)) return void refuse('for another header')
+    if (vote.voter >= this.#shape.size) return void refuse('voter is not a member')
+    if (own.votes.has(vote.voter)) return void refuse('duplicate vote')
+    if (own.votes.size >= this.#shape.quorum) return // certified already: a late vote is no fault
+    const message = voteDigest(own.digest, vote.round, vote.author)
+    if (!this.#verifier.verify(vote.voter, message, vote.signature)) {
+      return void refuse('bad signature')
+    }
+    own.votes.set(vote.voter, vote.signature)
+    if (own.votes.size < this.#shape.quorum) return
+    const signers = [...own.votes.keys()].sort((a, b) => a - b)
+    const certificate: Certificate = {
+      header: own.header,
+      signers: signerBitfield(signers),
+      signatures: signers.map((m) => own.votes.get(m) as Uint8Array),
+    }
+    out.push({ kind: 'broadcast', message: { type: 'certificate', certificate } })
+    this.#accept(this.#stored(certificate, toHex(own.digest)), out)
+  }
+
+  // --- certificates ---------------------------------------------------------------------------
+
+  #stored(certificate: Certificate, digest: string): Stored {
+    const h = certificate.header
+    return {
+      certificate,
+      vertex: { digest, author: h.author, round: h.round, parents: h.parents.map(toHex) },
+    }
+  }
+
+  #certificateProblem(certificate: Certificate, digestBytes: Uint8Array): string | undefined {
+    const problem = this.#headerProblem(certificate.header, digestBytes)
+    if (problem !== undefined) return `header: ${problem}`
+    const signers = signersOf(certificate.signers)
+    if (signers.length !== certificate.signatures.length) return 'signers and signatures differ'
+    if (signers.length < this.#shape.quorum) {
+      return `${signers.length} votes, fewer than ${this.#shape.quorum}`
+    }
+    if ((signers.at(-1) as Member) >= this.#shape.size) return 'a signer is not a member'
+    const h = certificate.header
+    const message = voteDigest(digestBytes, h.round, h.author)
+    for (let i = 0; i < signers.length; i++) {
+      const sig = certificate.signatures[i] as Uint8Array
+      if (!this.#verifier.verify(signers[i] as Member, message, sig)) {
+        return `bad vote signature of member ${signers[i]}`
+      }
+    }
+    return undefined
+  }
+
+  #onCertificate(certificate: Certificate, from: Member, out: NarwhalAction[]): void {
+    const refuse = (reason: string) =>
+      out.push({ kind: 'refused', what: 'certificate', from, reason })
+    const h = certificate.header
+    if (h.round < this.#gcRound) return // old news, not a fault
+    const digestBytes = headerDigest(h)
+    const digest = toHex(digestBytes)
+    if (this.#delivered.has(digest) || this.#waiting.has(digest)) return
+    const problem = this.#certificateProblem(certificate, digestBytes)
+    if (problem !== undefined) return void refuse(problem)
+    this.#noteHeader(h, digest, out)
+    const stored = this.#stored(certificate, digest)
+    const missing = this.#missingParents(h)
+    if (missing.length === 0) {
+      const parentProblem = this.#parentProblem(h)
+      if (parentProblem !== undefined) return void refuse(parentProblem)
+      this.#accept(stored, out)
+      return
+    }
+    this.#waiting.set(digest, { stored, missing: new Set(missing) })
+    for (const m of missing) this.#block(m, `c:${digest}`)
+    // Ask for what nobody is fetching yet: the rest are requested (or waiting) already.
+    const unknown = missing.filter((m) => !this.#waiting.has(m))
+    if (unknown.length > 0) out.push({ kind: 'request', to: from, digests: unknown.map(fromHex) })
+  }
+
+  #block(missing: string, waiter: string): void {
+    const set = this.#blockedOn.get(missing) ?? new Set<string>()
+    this.#blockedOn.set(missing, set)
+    set.add(waiter)
+  }
+
+  /** Delivers `first` and then every waiting certificate or header it unblocks. */
+  #accept(first: Stored, out: NarwhalAction[]): void {
+    const queue: Stored[] = [first]
+    for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+      const { vertex } = next
+      if (this.#delivered.has(vertex.digest)) continue
+      this.#delivered.set(vertex.digest, next)
+      const round = this.#byRound.get(vertex.round) ?? new Set<string>()
+      this.#byRound.set(vertex.round, round)
+      const hadQuorum = round.size >= this.#shape.quorum
+      round.add(vertex.digest)
+      if (!hadQuorum && round.size >= this.#shape.quorum && vertex.round >= this.#proposedRound) {
+        this.#readySinceMs = this.#nowMs
+      }
+      out.push({ kind: 'deliver', certificate: next.certificate, vertex })
+      const waiters = this.#blockedOn.get(vertex.digest)
+      if (waiters === undefined) continue
+      this.#blockedOn.delete(vertex.digest)
+      for (const w of waiters) {
+        const digest = w.slice(2)
+        if (w.startsWith('c:')) {
+          const waiting = this.#waiting.get(digest)
+          if (waiting === undefined) continue
+          waiting.missing.delete(vertex.digest)
+          if (waiting.missing.size > 0) continue
+          this.#waiting.delete(digest)
+          const problem = this.#parentProblem(waiting.stored.certificate.header)
+          if (problem === undefined) queue.push(waiting.stored)
+          else out.push({ kind: 'refused', what: 'certificate', from: -1, reason: problem })
+        } else {
+          const waiting = this.#waitingHeaders.get(digest)
+          if (waiting === undefined) continue
+          waiting.missing.delete(vertex.digest)
+          if (waiting.missing.size > 0) continue
+          this.#waitingHeaders.delete(digest)
+          this.#vote(waiting.header, digest, fromHex(digest), waiting.from, out)
+        }
+      }
+    }
+  }
+
+  #onRequest(digests: readonly Uint8Array[], from: Member, out: NarwhalAction[]): void {
+    for (const d of digests) {
+      const stored = this.#delivered.get(toHex(d))
+      if (stored === undefined) continue
+      out.push({
+        kind: 'send',
+        to: from,
+        message: { type: 'certificate', certificate: stored.certificate },
+      })
+    }
+  }
+
+  // --- garbage collection ---------------------------------------------------------------------
+
+  #collect(below: number, out: NarwhalAction[]): void {
+    if (below <= this.#gcRound) return
+    this.#gcRound = below
+    for (const [round, digests] of this.#byRound) {
+      if (round >= below) continue
+      for (const d of digests) this.#delivered.delete(d)
+      this.#byRound.delete(round)
+    }
+    const old = (key: string) => Number(key.slice(0, key.indexOf(':'))) < below
+    for (const key of this.#firstHeader.keys()) if (old(key)) this.#firstHeader.delete(key)
+    for (const key of this.#votedFor.keys()) if (old(key)) this.#votedFor.delete(key)
+    for (const key of this.#equivocated) if (old(key)) this.#equivocated.delete(key)
+    // Waiting certificates and headers at or above `below` whose missing parents are now below
+    // it are unblocked: collected rounds count as delivered.
+    const ready: Stored[] = []
+    for (const [digest, w] of this.#waiting) {
+      const round = w.stored.vertex.round
+      if (round < below) this.#waiting.delete(digest)
+      else if (round - 1 < below) {
+        this.#waiting.delete(digest)
+        ready.push(w.stored)
+      }
+    }
+    for (const [digest, w] of this.#waitingHeaders) {
+      if (w.header.round - 1 < below) this.#waitingHeaders.delete(digest)
+    }
+    for (const [missing, waiters] of this.#blockedOn) {
+      for (const w of waiters) {
+        const d = w.slice(2)
+        if (!this.#waiting.has(d) && !this.#waitingHeaders.has(d)) waiters.delete(w)
+      }
+      if (waiters.size === 0) this.#blockedOn.delete(missing)
+    }
+    for (const s of ready) this.#accept(s, out)
+  }
+}
+
+function fromHex(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length / 2)
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16)
+  return out
+}
