@@ -17,6 +17,34 @@ export {
   MAX_CLAIMS_PER_TRANSACTION,
 } from './claim-settler.ts'
 export {
+  DEFAULT_MAX_WAITING,
+  type NarwhalAction,
+  NarwhalCore,
+  type NarwhalCoreOptions,
+  type NarwhalEvent,
+  type NarwhalMessage,
+} from './dag/narwhal-core.ts'
+export {
+  type Certificate,
+  type DagSigner,
+  type DagVerifier,
+  decodeCertificate,
+  decodeHeader,
+  decodeVote,
+  ed25519DagSigner,
+  ed25519DagVerifier,
+  encodeCertificate,
+  encodeHeader,
+  encodeVote,
+  type Header,
+  type HeaderBody,
+  headerDigest,
+  signerBitfield,
+  signersOf,
+  type Vote,
+  voteDigest,
+} from './dag/narwhal-messages.ts'
+export {
   beaconRevealOf,
   createEpochDuty,
   type EpochDuty,

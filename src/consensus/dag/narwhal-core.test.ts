@@ -30,8 +30,9 @@ const secretKeys = Array.from({ length: N }, (_, i) => new Uint8Array(32).fill(i
 const publicKeys = secretKeys.map((sk) => ed25519.getPublicKey(sk))
 const verifier = ed25519DagVerifier(publicKeys)
 
-function core(member: Member, gcDepth = 50): NarwhalCore {
+function core(member: Member, gcDepth = 50, maxWaiting?: number): NarwhalCore {
   return new NarwhalCore({
+    ...(maxWaiting === undefined ? {} : { maxWaiting }),
     epoch: EPOCH,
     committeeSize: N,
     signer: ed25519DagSigner(member, secretKeys[member] as Uint8Array),
@@ -96,8 +97,21 @@ const votesIn = (actions: NarwhalAction[]) =>
 interface Envelope {
   readonly from: Member
   readonly to: Member
-  readonly type: NarwhalMessage['type']
+  readonly type: NarwhalMessage['type'] | 'request'
   readonly bytes: Uint8Array
+  readonly digests?: readonly Uint8Array[]
+}
+
+/** A seeded PRNG (mulberry32): a failing seed replays exactly. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
 }
 
 function encodeMessage(message: NarwhalMessage): Uint8Array {
@@ -106,13 +120,23 @@ function encodeMessage(message: NarwhalMessage): Uint8Array {
   return encodeCertificate(message.certificate)
 }
 
-/** Runs a 4-member committee, FIFO, until one member proposed `rounds` rounds, then drains. */
-function runCommittee(rounds: number, batchesPerMember: number) {
+/**
+ * Runs a 4-member committee until one member proposed `rounds` rounds, then drains the queue.
+ * Without a seed the queue is FIFO; with one, each step takes a random message (any order).
+ */
+function runCommittee(rounds: number, batchesPerMember: number, seed?: number) {
+  const random = seed === undefined ? undefined : prng(seed)
+  const take = (): Envelope | undefined => {
+    if (random === undefined || queue.length === 0) return queue.shift()
+    const i = Math.floor(random() * queue.length)
+    return queue.splice(i, 1)[0]
+  }
   const cores = Array.from({ length: N }, (_, i) => core(i))
   const queue: Envelope[] = []
   const delivered: string[][] = cores.map(() => [])
   const deliveredVertices = cores.map(() => new Map<string, readonly string[]>())
   const refused: NarwhalAction[] = []
+  let requests = 0
   const apply = (member: Member, actions: NarwhalAction[]) => {
     for (const a of actions) {
       if (a.kind === 'broadcast') {
@@ -130,14 +154,25 @@ function runCommittee(rounds: number, batchesPerMember: number) {
       } else if (a.kind === 'deliver') {
         delivered[member]?.push(a.vertex.digest)
         deliveredVertices[member]?.set(a.vertex.digest, a.vertex.parents)
-      } else if (a.kind === 'refused' || a.kind === 'equivocation' || a.kind === 'request') {
+      } else if (a.kind === 'request') {
+        requests++
+        queue.push({
+          from: member,
+          to: a.to,
+          type: 'request',
+          bytes: new Uint8Array(),
+          digests: a.digests,
+        })
+      } else if (a.kind === 'refused' || a.kind === 'equivocation') {
         refused.push(a)
       }
     }
   }
   const step = (e: Envelope) => {
     const c = cores[e.to] as NarwhalCore
-    if (e.type === 'header')
+    if (e.type === 'request')
+      apply(e.to, c.handle({ kind: 'request', digests: e.digests ?? [], from: e.from }))
+    else if (e.type === 'header')
       apply(e.to, c.handle({ kind: 'header', header: decodeHeader(e.bytes), from: e.from }))
     else if (e.type === 'vote') apply(e.to, c.handle({ kind: 'vote', vote: decodeVote(e.bytes) }))
     else
@@ -156,21 +191,66 @@ function runCommittee(rounds: number, batchesPerMember: number) {
   let now = 0
   let steps = 0
   while (Math.max(...cores.map((c) => c.round)) < rounds) {
-    for (let e = queue.shift(); e !== undefined; e = queue.shift()) step(e)
+    // FIFO drains the queue between ticks; a seeded run leaves a random part of it in flight,
+    // so later rounds' messages overtake earlier ones.
+    let budget =
+      random === undefined ? Number.POSITIVE_INFINITY : Math.floor(random() * queue.length)
+    for (
+      let e = budget-- > 0 ? take() : undefined;
+      e !== undefined;
+      e = budget-- > 0 ? take() : undefined
+    )
+      step(e)
     now += DELAY
     for (let m = 0; m < N; m++)
       apply(m, (cores[m] as NarwhalCore).handle({ kind: 'tick', nowMs: now }))
-    if (++steps > 10 * rounds) throw new Error('the committee stopped advancing')
+    if (++steps > 100 * rounds) throw new Error('the committee stopped advancing')
   }
-  for (let e = queue.shift(); e !== undefined; e = queue.shift()) step(e)
-  return { cores, delivered, deliveredVertices, refused }
+  for (let e = take(); e !== undefined; e = take()) step(e)
+  return { cores, delivered, deliveredVertices, refused, requests }
 }
 
 describe('a 4-member Narwhal committee over an in-memory queue', () => {
+  function expectSameCausalOnce(
+    delivered: string[][],
+    deliveredVertices: Map<string, readonly string[]>[],
+  ): Set<string> {
+    const reference = new Set(delivered[0])
+    for (let m = 0; m < N; m++) {
+      const order = delivered[m] as string[]
+      expect(new Set(order).size).toBe(order.length) // exactly once
+      expect(new Set(order)).toEqual(reference) // the same set
+      const seen = new Set<string>()
+      for (const d of order) {
+        for (const p of deliveredVertices[m]?.get(d) ?? []) expect(seen.has(p)).toBe(true)
+        seen.add(d)
+      }
+    }
+    return reference
+  }
+
+  test('in any delivery order (seeded), members deliver the same set, causally, once each', () => {
+    let requested = 0
+    for (let seed = 1; seed <= 4; seed++) {
+      const { delivered, deliveredVertices, refused, requests } = runCommittee(5, 1, seed)
+      // Out-of-order headers and certificates are refused by nobody: they wait for parents.
+      expect(
+        refused.map((r) => (r.kind === 'refused' ? `${r.what}: ${r.reason}` : r.kind)),
+        `seed ${seed}`,
+      ).toEqual([])
+      const set = expectSameCausalOnce(delivered, deliveredVertices)
+      expect(set.size, `seed ${seed}`).toBeGreaterThanOrEqual(4 * N)
+      requested += requests
+    }
+    // The shuffles did make certificates overtake their parents somewhere.
+    expect(requested).toBeGreaterThan(0)
+  })
+
   test('rounds advance; every member delivers the same certificates, causally, once each', () => {
     const { cores, delivered, deliveredVertices, refused } = runCommittee(8, 3)
     expect(refused).toEqual([])
     for (const c of cores) expect(c.round).toBeGreaterThanOrEqual(7)
+    expectSameCausalOnce(delivered, deliveredVertices)
     const reference = new Set(delivered[0])
     // Every member's header of every round up to 7 was certified and delivered everywhere.
     expect(reference.size).toBeGreaterThanOrEqual(7 * N)
@@ -334,6 +414,16 @@ describe('certificates', () => {
     expect(last.map((d) => d.vertex.round)).toEqual([1, 2])
     expect(last[1]?.vertex.digest).toBe(toHex(headerDigest(child.header)))
     expect(c.waitingCount).toBe(0)
+  })
+
+  test('the buffer of certificates waiting for parents is bounded', () => {
+    const c = core(0, 50, 1)
+    const { round2 } = twoRounds()
+    const first = c.handle({ kind: 'certificate', certificate: round2[0] as Certificate, from: 1 })
+    expect(of(first, 'request')).toHaveLength(1)
+    const second = c.handle({ kind: 'certificate', certificate: round2[1] as Certificate, from: 1 })
+    expect(of(second, 'refused')[0]?.reason).toBe('too many waiting for parents')
+    expect(c.waitingCount).toBe(1)
   })
 
   test('a request for known certificates is answered with them', () => {

@@ -84,7 +84,12 @@ export interface NarwhalCoreOptions {
   readonly nowMs: number
   /** The most batch digests in one header (default MAX_HEADER_BATCHES). */
   readonly maxHeaderBatches?: number
+  /** The most certificates and headers waiting for parents (default DEFAULT_MAX_WAITING):
+   * a peer cannot fill memory with certificates of rounds far ahead. */
+  readonly maxWaiting?: number
 }
+
+export const DEFAULT_MAX_WAITING = 10_000
 
 interface Stored {
   readonly certificate: Certificate
@@ -113,6 +118,7 @@ export class NarwhalCore {
   readonly #maxDelayMs: number
   readonly #gcDepth: number
   readonly #maxBatches: number
+  readonly #maxWaiting: number
   #nowMs: number
 
   /** Delivered certificates by digest hex, and the digests of each round. */
@@ -146,6 +152,7 @@ export class NarwhalCore {
     this.#maxDelayMs = options.maxHeaderDelayMs
     this.#gcDepth = options.gcDepth
     this.#maxBatches = options.maxHeaderBatches ?? MAX_HEADER_BATCHES
+    this.#maxWaiting = options.maxWaiting ?? DEFAULT_MAX_WAITING
     this.#nowMs = options.nowMs
     this.#readySinceMs = options.nowMs
     if (!Number.isInteger(this.#signer.member) || this.#signer.member >= this.#shape.size) {
@@ -258,6 +265,16 @@ export class NarwhalCore {
         return 'parents not sorted and unique'
       }
     }
+    // A header seen before under this digest had its signature checked then; the digest does
+    // not cover the signature, so compare it too (a different signature is checked afresh).
+    const seen = this.#firstHeader.get(`${header.round}:${header.author}`)
+    if (
+      seen !== undefined &&
+      equalBytes(seen.header.signature, header.signature) &&
+      seen.digest === toHex(digest)
+    ) {
+      return undefined
+    }
     if (!this.#verifier.verify(header.author, digest, header.signature)) return 'bad signature'
     return undefined
   }
@@ -284,6 +301,9 @@ export class NarwhalCore {
     this.#noteHeader(header, digest, out)
     const missing = this.#missingParents(header)
     if (missing.length > 0) {
+      if (this.#waitingHeaders.size + this.#waiting.size >= this.#maxWaiting) {
+        return void refuse('too many waiting for parents')
+      }
       // Wait for the parents (a header can overtake the certificates it references).
       const waiting: WaitingHeader = { header, digest, from, missing: new Set(missing) }
       this.#waitingHeaders.set(digest, waiting)
@@ -344,6 +364,9 @@ export class NarwhalCore {
     const from = vote.voter
     const refuse = (reason: string) => out.push({ kind: 'refused', what: 'vote', from, reason })
     const own = this.#ownHeader
+    // A vote for a header we proposed before and moved on from (the round advanced on others'
+    // certificates) arrives late through no fault of the voter.
+    if (own !== undefined && vote.author === this.member && vote.round < own.header.round) return
     if (own === undefined || vote.author !== this.member || vote.round !== own.header.round) {
       return void refuse('not for our current header')
     }
@@ -415,6 +438,9 @@ export class NarwhalCore {
       if (parentProblem !== undefined) return void refuse(parentProblem)
       this.#accept(stored, out)
       return
+    }
+    if (this.#waitingHeaders.size + this.#waiting.size >= this.#maxWaiting) {
+      return void refuse('too many waiting for parents')
     }
     this.#waiting.set(digest, { stored, missing: new Set(missing) })
     for (const m of missing) this.#block(m, `c:${digest}`)
