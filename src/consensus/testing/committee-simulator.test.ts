@@ -119,4 +119,16 @@ describe('a simulated committee', () => {
       { numRuns: 10 },
     )
   })
+
+  test('an equivocating author: safety holds, the others commit, the evidence is reported', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.constantFrom(4, 7), (seed, size) => {
+        const result = simulate({ seed, size, durationMs: 2_000, equivocator: seed % size })
+        expectSafety(result)
+        expect(result.equivocations).toBeGreaterThan(0)
+        for (const s of result.sequences) expect(s.length).toBeGreaterThan(0)
+      }),
+      { numRuns: 10 },
+    )
+  })
 })

@@ -12,7 +12,7 @@ import { equalBytes } from '../../core/bytes.ts'
 import { Bullshark, type CommittedSubDag } from '../dag/bullshark.ts'
 import { committeeShape, type Member } from '../dag/dag-types.ts'
 import { type NarwhalAction, NarwhalCore, type NarwhalEvent } from '../dag/narwhal-core.ts'
-import type { DagSigner, DagVerifier } from '../dag/narwhal-messages.ts'
+import { type DagSigner, type DagVerifier, headerDigest } from '../dag/narwhal-messages.ts'
 
 /** xorshift32: the simulation's only randomness. */
 export function seededRandom(seed: number): () => number {
@@ -76,6 +76,12 @@ export interface SimulationOptions {
     readonly fromMs: number
     readonly toMs: number
   }[]
+  /**
+   * A Byzantine author: each header it broadcasts goes to the lower half of the others, and a
+   * twin (one more batch, signed by it) to the upper half; the member just above the split gets
+   * both, which is evidence of equivocation.
+   */
+  readonly equivocator?: Member
   /** A member slower than the others: its messages take this much longer. */
   readonly slow?: { readonly member: Member; readonly extraMs: number }
   readonly maxHeaderDelayMs?: number
@@ -238,11 +244,32 @@ export function simulate(options: SimulationOptions): SimulationResult {
   const run = (now: number, member: Member, event: NarwhalEvent): void => {
     for (const action of cores[member]!.handle(event)) {
       switch (action.kind) {
-        case 'broadcast':
+        case 'broadcast': {
+          const message = action.message
+          if (member === options.equivocator && message.type === 'header') {
+            const others = Array.from({ length: size }, (_, m) => m).filter((m) => m !== member)
+            const split = others.length >> 1
+            const body = {
+              ...message.header,
+              batches: [
+                ...message.header.batches,
+                keyedHash(memberKey(254), headerDigest(message.header)),
+              ],
+            }
+            const twin = { ...body, signature: macSigner(member).sign(headerDigest(body)) }
+            others.forEach((to, i) => {
+              if (i <= split)
+                transmit(now, member, to, { kind: 'header', header: message.header, from: member })
+              if (i >= split)
+                transmit(now, member, to, { kind: 'header', header: twin, from: member })
+            })
+            break
+          }
           for (let to = 0; to < size; to++) {
-            if (to !== member) transmit(now, member, to, eventOf(action.message, member))
+            if (to !== member) transmit(now, member, to, eventOf(message, member))
           }
           break
+        }
         case 'send':
           transmit(now, member, action.to, eventOf(action.message, member))
           break
