@@ -23,6 +23,7 @@ export {
   type NarwhalCoreOptions,
   type NarwhalEvent,
   type NarwhalMessage,
+  type NarwhalRecord,
 } from './dag/narwhal-core.ts'
 export {
   type Certificate,

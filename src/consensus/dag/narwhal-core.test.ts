@@ -3,7 +3,12 @@ import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { ConsensusError } from '../errors.ts'
 import type { Member } from './dag-types.ts'
-import { type NarwhalAction, NarwhalCore, type NarwhalMessage } from './narwhal-core.ts'
+import {
+  type NarwhalAction,
+  NarwhalCore,
+  type NarwhalMessage,
+  type NarwhalRecord,
+} from './narwhal-core.ts'
 import {
   type Certificate,
   compareBytes,
@@ -30,8 +35,8 @@ const secretKeys = Array.from({ length: N }, (_, i) => new Uint8Array(32).fill(i
 const publicKeys = secretKeys.map((sk) => ed25519.getPublicKey(sk))
 const verifier = ed25519DagVerifier(publicKeys)
 
-function core(member: Member, gcDepth = 50, maxWaiting?: number): NarwhalCore {
-  return new NarwhalCore({
+function options(member: Member, nowMs = 0, gcDepth = 50, maxWaiting?: number) {
+  return {
     ...(maxWaiting === undefined ? {} : { maxWaiting }),
     epoch: EPOCH,
     committeeSize: N,
@@ -39,8 +44,12 @@ function core(member: Member, gcDepth = 50, maxWaiting?: number): NarwhalCore {
     verifier,
     maxHeaderDelayMs: DELAY,
     gcDepth,
-    nowMs: 0,
-  })
+    nowMs,
+  }
+}
+
+function core(member: Member, gcDepth = 50, maxWaiting?: number): NarwhalCore {
+  return new NarwhalCore(options(member, 0, gcDepth, maxWaiting))
 }
 
 function signedHeader(
@@ -124,7 +133,7 @@ function encodeMessage(message: NarwhalMessage): Uint8Array {
  * Runs a 4-member committee until one member proposed `rounds` rounds, then drains the queue.
  * Without a seed the queue is FIFO; with one, each step takes a random message (any order).
  */
-function runCommittee(rounds: number, batchesPerMember: number, seed?: number) {
+function runCommittee(rounds: number, batchesPerMember: number, seed?: number, crashAt?: number) {
   const random = seed === undefined ? undefined : prng(seed)
   const take = (): Envelope | undefined => {
     if (random === undefined || queue.length === 0) return queue.shift()
@@ -137,9 +146,13 @@ function runCommittee(rounds: number, batchesPerMember: number, seed?: number) {
   const deliveredVertices = cores.map(() => new Map<string, readonly string[]>())
   const refused: NarwhalAction[] = []
   let requests = 0
+  /** What member 0 persisted, for its restart. */
+  const records: NarwhalRecord[] = []
   const apply = (member: Member, actions: NarwhalAction[]) => {
     for (const a of actions) {
-      if (a.kind === 'broadcast') {
+      if (a.kind === 'persist') {
+        if (member === 0) records.push(a.record)
+      } else if (a.kind === 'broadcast') {
         const bytes = encodeMessage(a.message)
         for (let to = 0; to < N; to++) {
           if (to !== member) queue.push({ from: member, to, type: a.message.type, bytes })
@@ -190,7 +203,18 @@ function runCommittee(rounds: number, batchesPerMember: number, seed?: number) {
   }
   let now = 0
   let steps = 0
+  let crashed = false
   while (Math.max(...cores.map((c) => c.round)) < rounds) {
+    if (crashAt !== undefined && !crashed && (cores[0] as NarwhalCore).round >= crashAt) {
+      // Member 0 crashes: what was in flight to it is lost, and it restarts from its records.
+      crashed = true
+      for (let i = queue.length - 1; i >= 0; i--) if (queue[i]?.to === 0) queue.splice(i, 1)
+      delivered[0] = []
+      deliveredVertices[0]?.clear()
+      const { core: restarted, actions } = NarwhalCore.recover(options(0, now), records)
+      cores[0] = restarted
+      apply(0, actions)
+    }
     // FIFO drains the queue between ticks; a seeded run leaves a random part of it in flight,
     // so later rounds' messages overtake earlier ones.
     let budget =
@@ -207,7 +231,8 @@ function runCommittee(rounds: number, batchesPerMember: number, seed?: number) {
     if (++steps > 100 * rounds) throw new Error('the committee stopped advancing')
   }
   for (let e = take(); e !== undefined; e = take()) step(e)
-  return { cores, delivered, deliveredVertices, refused, requests }
+  if (crashAt !== undefined) expect(crashed).toBe(true)
+  return { cores, delivered, deliveredVertices, refused, requests, records }
 }
 
 describe('a 4-member Narwhal committee over an in-memory queue', () => {
@@ -244,6 +269,34 @@ describe('a 4-member Narwhal committee over an in-memory queue', () => {
     }
     // The shuffles did make certificates overtake their parents somewhere.
     expect(requested).toBeGreaterThan(0)
+  })
+
+  test('a member that crashes restarts from its records, catches up, and keeps its votes', () => {
+    for (const seed of [undefined, 3]) {
+      const { cores, delivered, deliveredVertices, refused, records } = runCommittee(7, 1, seed, 3)
+      expect(
+        refused.filter((r) => r.kind === 'equivocation'),
+        `seed ${seed}`,
+      ).toEqual([])
+      const set = expectSameCausalOnce(delivered, deliveredVertices)
+      expect(set.size, `seed ${seed}`).toBeGreaterThanOrEqual(5 * N)
+      for (const c of cores) expect(c.round, `seed ${seed}`).toBeGreaterThanOrEqual(6)
+      // The restarted member does not vote for another header of an (author, round) it voted
+      // for before the crash.
+      const vote = records.find(
+        (r): r is Extract<NarwhalRecord, { type: 'vote' }> =>
+          r.type === 'vote' && r.vote.author === 1,
+      )?.vote
+      expect(vote).toBeDefined()
+      const original = cores[0]?.certificate(toHex(vote?.headerDigest as Uint8Array))
+        ?.header as Header
+      const other = signedHeader(1, original.round, [...original.parents], {
+        batches: [new Uint8Array(32).fill(0xee)],
+      })
+      const actions = (cores[0] as NarwhalCore).handle({ kind: 'header', header: other, from: 1 })
+      expect(votesIn(actions)).toEqual([])
+      expect(of(actions, 'refused')[0]?.reason).toBe('voted for another header')
+    }
   })
 
   test('rounds advance; every member delivers the same certificates, causally, once each', () => {
@@ -318,11 +371,13 @@ describe('voting', () => {
     ).toHaveLength(1)
   })
 
-  test('one vote per (author, round); a second header of that round is equivocation', () => {
+  test('one vote per (author, round): the same vote again, none for a second header (equivocation)', () => {
     const { c, parents } = primed()
     const header = signedHeader(2, 2, parents)
-    expect(votesIn(c.handle({ kind: 'header', header, from: 2 }))).toHaveLength(1)
-    expect(votesIn(c.handle({ kind: 'header', header, from: 2 }))).toEqual([])
+    const vote = votesIn(c.handle({ kind: 'header', header, from: 2 }))
+    expect(vote).toHaveLength(1)
+    // The same header again gets the same vote again (its author may have lost it), not a new one.
+    expect(votesIn(c.handle({ kind: 'header', header, from: 2 }))).toEqual(vote)
     const other = signedHeader(2, 2, parents, { batches: [new Uint8Array(32).fill(9)] })
     const actions = c.handle({ kind: 'header', header: other, from: 2 })
     expect(votesIn(actions)).toEqual([])

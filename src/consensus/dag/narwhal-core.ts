@@ -64,12 +64,24 @@ export type NarwhalAction =
   | { readonly kind: 'request'; readonly to: Member; readonly digests: readonly Uint8Array[] }
   /** Two differently signed headers of one author and round: evidence against the author. */
   | { readonly kind: 'equivocation'; readonly first: Header; readonly second: Header }
+  /**
+   * Store this before carrying out the actions after it (a vote before it is sent, our header
+   * before it is broadcast, a certificate before it is delivered): after a crash,
+   * `NarwhalCore.recover` rebuilds from these, so the member neither votes for two headers of
+   * one author and round nor proposes two headers of one round, and keeps its DAG.
+   */
+  | { readonly kind: 'persist'; readonly record: NarwhalRecord }
   | {
       readonly kind: 'refused'
       readonly what: 'header' | 'vote' | 'certificate'
       readonly from: Member
       readonly reason: string
     }
+
+export type NarwhalRecord =
+  | { readonly type: 'vote'; readonly vote: Vote }
+  | { readonly type: 'header'; readonly header: Header }
+  | { readonly type: 'certificate'; readonly certificate: Certificate }
 
 export interface NarwhalCoreOptions {
   readonly epoch: bigint
@@ -132,7 +144,7 @@ export class NarwhalCore {
   readonly #firstHeader = new Map<string, { digest: string; header: Header }>()
   readonly #equivocated = new Set<string>()
   /** The header digest we voted for, per `${round}:${author}`. */
-  readonly #votedFor = new Map<string, string>()
+  readonly #votedFor = new Map<string, { digest: string; vote: Vote }>()
   /** Rounds below this are collected: their certificates count as delivered parents. */
   #gcRound = 0
 
@@ -160,6 +172,55 @@ export class NarwhalCore {
         `member ${this.#signer.member} is not in a committee of ${options.committeeSize}`,
       )
     }
+  }
+
+  /**
+   * A member restarted from what it persisted (in any order). Its certificates are its own
+   * store's, checked when they were first accepted, so they are not checked again; the actions
+   * returned deliver them again in causal order (for ordering to rebuild from) and re-broadcast
+   * the last header we proposed, whose votes were lost with the crash: voters who voted for it
+   * send the same vote again.
+   */
+  static recover(
+    options: NarwhalCoreOptions,
+    records: readonly NarwhalRecord[],
+  ): { core: NarwhalCore; actions: NarwhalAction[] } {
+    const core = new NarwhalCore(options)
+    const actions: NarwhalAction[] = []
+    const certificates = records
+      .flatMap((r) => (r.type === 'certificate' ? [r.certificate] : []))
+      .sort((a, b) => a.header.round - b.header.round)
+    // Round by round, so parents come first; the lowest round present counts as the floor
+    // below which the store was garbage-collected.
+    const floor = certificates[0]?.header.round ?? 0
+    if (floor > 1) core.#gcRound = floor
+    for (const c of certificates) {
+      const digest = toHex(headerDigest(c.header))
+      core.#firstHeader.set(`${c.header.round}:${c.header.author}`, { digest, header: c.header })
+      core.#accept(core.#stored(c, digest), actions)
+    }
+    for (const r of records) {
+      if (r.type !== 'vote') continue
+      const digest = toHex(r.vote.headerDigest)
+      core.#votedFor.set(`${r.vote.round}:${r.vote.author}`, { digest, vote: r.vote })
+    }
+    let own: Header | undefined
+    for (const r of records) {
+      if (r.type === 'header' && (own === undefined || r.header.round > own.round)) own = r.header
+    }
+    if (own !== undefined) {
+      const digest = headerDigest(own)
+      core.#proposedRound = own.round
+      core.#ownHeader = { header: own, digest, votes: new Map() }
+      const key = `${own.round}:${own.author}`
+      if (!core.#firstHeader.has(key))
+        core.#firstHeader.set(key, { digest: toHex(digest), header: own })
+      const ownVote = core.#votedFor.get(key)
+      if (ownVote !== undefined) core.#ownHeader.votes.set(core.member, ownVote.vote.signature)
+      actions.push({ kind: 'broadcast', message: { type: 'header', header: own } })
+    }
+    // Persisting again what was just read is pointless: leave only deliveries and broadcasts.
+    return { core, actions: actions.filter((a) => a.kind !== 'persist') }
   }
 
   get member(): Member {
@@ -243,6 +304,7 @@ export class NarwhalCore {
     this.#proposedRound = round
     this.#ownHeader = { header, digest, votes: new Map() }
     this.#readySinceMs = this.#nowMs
+    out.push({ kind: 'persist', record: { type: 'header', header } })
     out.push({ kind: 'broadcast', message: { type: 'header', header } })
     // We vote for our own header like anyone else (the same checks pass by construction).
     this.#onHeader(header, this.member, out)
@@ -326,10 +388,17 @@ export class NarwhalCore {
     if (parentProblem !== undefined) return void refuse(parentProblem)
     const key = `${header.round}:${header.author}`
     const voted = this.#votedFor.get(key)
-    if (voted !== undefined) {
-      return void refuse(voted === digest ? 'already voted' : 'voted for another header')
+    if (voted !== undefined && voted.digest !== digest) {
+      return void refuse('voted for another header')
     }
-    this.#votedFor.set(key, digest)
+    if (voted !== undefined) {
+      // The same header again (its author lost our vote, or restarted): the same vote again,
+      // never a second one. Our own header is counted once anyway.
+      if (header.author !== this.member) {
+        out.push({ kind: 'send', to: header.author, message: { type: 'vote', vote: voted.vote } })
+      }
+      return
+    }
     const vote: Vote = {
       headerDigest: digestBytes,
       round: header.round,
@@ -337,6 +406,8 @@ export class NarwhalCore {
       voter: this.member,
       signature: this.#signer.sign(voteDigest(digestBytes, header.round, header.author)),
     }
+    this.#votedFor.set(key, { digest, vote })
+    out.push({ kind: 'persist', record: { type: 'vote', vote } })
     if (header.author === this.member) this.#onVote(vote, out)
     else out.push({ kind: 'send', to: header.author, message: { type: 'vote', vote } })
   }
@@ -373,6 +444,8 @@ export class NarwhalCore {
     if (!equalBytes(vote.headerDigest, own.digest)) return void refuse('for another header')
     if (vote.voter >= this.#shape.size) return void refuse('voter is not a member')
     if (own.votes.has(vote.voter)) return void refuse('duplicate vote')
+    // Certified before a restart: votes re-sent for it are no fault, and make nothing new.
+    if (this.#delivered.has(toHex(own.digest))) return
     if (own.votes.size >= this.#shape.quorum) return // certified already: a late vote is no fault
     const message = voteDigest(own.digest, vote.round, vote.author)
     if (!this.#verifier.verify(vote.voter, message, vote.signature)) {
@@ -469,6 +542,7 @@ export class NarwhalCore {
       if (!hadQuorum && round.size >= this.#shape.quorum && vertex.round >= this.#proposedRound) {
         this.#readySinceMs = this.#nowMs
       }
+      out.push({ kind: 'persist', record: { type: 'certificate', certificate: next.certificate } })
       out.push({ kind: 'deliver', certificate: next.certificate, vertex })
       const waiters = this.#blockedOn.get(vertex.digest)
       if (waiters === undefined) continue
