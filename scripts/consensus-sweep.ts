@@ -3,8 +3,8 @@
  *
  *   node scripts/consensus-sweep.ts [--seeds N] [--from S] [--size 4,7] [--ms 2000]
  *
- * Each seed runs three scenarios (delays with a slow member; a 2-way partition that heals; a
- * paused member) and checks safety (every member's committed sequence a prefix of the longest,
+ * Each seed runs four scenarios (delays with a slow member; a 2-way partition that heals; a
+ * paused member; an equivocating author) and checks safety (every member's committed sequence a prefix of the longest,
  * nothing twice) and progress. A failing seed is printed with its scenario; rerun it alone with
  * --from <seed> --seeds 1, it replays exactly. Exit code 1 on any failure.
  */
@@ -64,6 +64,7 @@ for (let seed = from; seed < from + seeds; seed++) {
             ],
           },
         }),
+      equivocator: () => simulate({ seed, size, durationMs, equivocator: (seed + 1) % size }),
       pause: () =>
         simulate({
           seed,
@@ -88,6 +89,6 @@ for (let seed = from; seed < from + seeds; seed++) {
   }
 }
 console.log(
-  `${runs} runs (${seeds} seeds x sizes ${sizes.join(',')} x 3 scenarios, ${durationMs} ms each): ${failures} failures in ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+  `${runs} runs (${seeds} seeds x sizes ${sizes.join(',')} x 4 scenarios, ${durationMs} ms each): ${failures} failures in ${((performance.now() - t0) / 1000).toFixed(0)} s`,
 )
 process.exitCode = failures === 0 ? 0 : 1
