@@ -48,6 +48,9 @@ function options(member: Member, nowMs = 0, gcDepth = 50, maxWaiting?: number) {
   }
 }
 
+const headersIn = (actions: NarwhalAction[]): Header[] =>
+  of(actions, 'broadcast').flatMap((a) => (a.message.type === 'header' ? [a.message.header] : []))
+
 function core(member: Member, gcDepth = 50, maxWaiting?: number): NarwhalCore {
   return new NarwhalCore(options(member, 0, gcDepth, maxWaiting))
 }
@@ -133,14 +136,23 @@ function encodeMessage(message: NarwhalMessage): Uint8Array {
  * Runs a 4-member committee until one member proposed `rounds` rounds, then drains the queue.
  * Without a seed the queue is FIFO; with one, each step takes a random message (any order).
  */
-function runCommittee(rounds: number, batchesPerMember: number, seed?: number, crashAt?: number) {
+function runCommittee(
+  rounds: number,
+  batchesPerMember: number,
+  seed?: number,
+  crashAt?: number,
+  leaderOf?: (round: number) => Member,
+) {
   const random = seed === undefined ? undefined : prng(seed)
   const take = (): Envelope | undefined => {
     if (random === undefined || queue.length === 0) return queue.shift()
     const i = Math.floor(random() * queue.length)
     return queue.splice(i, 1)[0]
   }
-  const cores = Array.from({ length: N }, (_, i) => core(i))
+  const cores = Array.from(
+    { length: N },
+    (_, i) => new NarwhalCore({ ...options(i), ...(leaderOf === undefined ? {} : { leaderOf }) }),
+  )
   const queue: Envelope[] = []
   const delivered: string[][] = cores.map(() => [])
   const deliveredVertices = cores.map(() => new Map<string, readonly string[]>())
@@ -211,7 +223,10 @@ function runCommittee(rounds: number, batchesPerMember: number, seed?: number, c
       for (let i = queue.length - 1; i >= 0; i--) if (queue[i]?.to === 0) queue.splice(i, 1)
       delivered[0] = []
       deliveredVertices[0]?.clear()
-      const { core: restarted, actions } = NarwhalCore.recover(options(0, now), records)
+      const { core: restarted, actions } = NarwhalCore.recover(
+        { ...options(0, now), ...(leaderOf === undefined ? {} : { leaderOf }) },
+        records,
+      )
       cores[0] = restarted
       apply(0, actions)
     }
@@ -323,6 +338,112 @@ describe('a 4-member Narwhal committee over an in-memory queue', () => {
     )
     expect(batches).toHaveLength(3 * N)
     expect(new Set(batches).size).toBe(3 * N)
+  })
+})
+
+describe('proposing', () => {
+  const batch = (fill: number) => ({
+    kind: 'batch' as const,
+    digest: new Uint8Array(32).fill(fill),
+  })
+
+  test('batches of a header that was never certified go into the next one', () => {
+    const c = core(0)
+    const first = headersIn(c.handle(batch(1)))
+    expect(first.map((h) => [h.round, h.batches.length])).toEqual([[1, 1]])
+    // Nobody votes for it; the others' round-1 certificates arrive.
+    const { round1 } = twoRounds()
+    const actions = round1
+      .slice(1)
+      .flatMap((cert) => c.handle({ kind: 'certificate', certificate: cert, from: 1 }))
+    expect(headersIn(actions)).toEqual([])
+    const second = headersIn(c.handle(batch(2)))
+    expect(second).toHaveLength(1)
+    expect(second[0]?.round).toBe(2)
+    expect(second[0]?.batches.map(toHex)).toEqual(
+      [1, 2].map((f) => toHex(new Uint8Array(32).fill(f))),
+    )
+  })
+
+  /** Member 0 with leader 1 on every even round: certifies its own round-2 header, sees 2 and 3's. */
+  function atRoundTwoWithoutLeader() {
+    const c = new NarwhalCore({ ...options(0), leaderOf: () => 1 })
+    const { round1, round2 } = twoRounds()
+    for (const cert of round1) c.handle({ kind: 'certificate', certificate: cert, from: 1 })
+    const own = headersIn(c.handle(batch(1)))[0] as Header
+    expect(own.round).toBe(2)
+    for (const voter of [2, 3]) {
+      const vote = {
+        headerDigest: headerDigest(own),
+        round: 2,
+        author: 0,
+        voter,
+        signature: voteSignature(own, voter),
+      }
+      c.handle({ kind: 'vote', vote })
+    }
+    for (const cert of [round2[2], round2[3]] as Certificate[]) {
+      expect(headersIn(c.handle({ kind: 'certificate', certificate: cert, from: 2 }))).toEqual([])
+    }
+    return { c, leader: round2[1] as Certificate }
+  }
+
+  test('after an even round, a batch waits for the leader certificate, then goes out referencing it', () => {
+    const { c, leader } = atRoundTwoWithoutLeader()
+    expect(headersIn(c.handle(batch(2)))).toEqual([]) // 2f + 1 parents, but not the leader
+    const header = headersIn(c.handle({ kind: 'certificate', certificate: leader, from: 1 }))
+    expect(header).toHaveLength(1)
+    expect(header[0]?.round).toBe(3)
+    expect(header[0]?.parents.map(toHex)).toContain(toHex(headerDigest(leader.header)))
+  })
+
+  test('after an even round, the header goes out without the leader once the delay passed', () => {
+    const { c, leader } = atRoundTwoWithoutLeader()
+    expect(headersIn(c.handle(batch(2)))).toEqual([])
+    expect(headersIn(c.handle({ kind: 'tick', nowMs: DELAY - 1 }))).toEqual([])
+    const header = headersIn(c.handle({ kind: 'tick', nowMs: DELAY }))
+    expect(header).toHaveLength(1)
+    expect(header[0]?.parents).toHaveLength(3)
+    expect(header[0]?.parents.map(toHex)).not.toContain(toHex(headerDigest(leader.header)))
+  })
+})
+
+describe('proposing after an odd round (leader 1 of round 2 is 1)', () => {
+  /** Member 0 holding rounds 1 and 2, and round-3 certificates of 1, 2, 3 of which `support` reference the leader. */
+  function atRoundThree(support: number) {
+    const c = new NarwhalCore({ ...options(0), leaderOf: () => 1 })
+    const { round1, round2 } = twoRounds()
+    for (const cert of [...round1, ...round2])
+      c.handle({ kind: 'certificate', certificate: cert, from: 2 })
+    const digests = round2.map((x) => headerDigest(x.header))
+    const withLeader = [digests[0], digests[1], digests[2]] as Uint8Array[]
+    const withoutLeader = [digests[0], digests[2], digests[3]] as Uint8Array[]
+    for (const author of [1, 2, 3]) {
+      const parents = author <= support ? withLeader : withoutLeader
+      const cert = certify(signedHeader(author, 3, parents), [1, 2, 3])
+      expect(headersIn(c.handle({ kind: 'certificate', certificate: cert, from: author }))).toEqual(
+        [],
+      )
+    }
+    return c
+  }
+
+  test('f + 1 references to the leader: the batch goes out at once', () => {
+    const c = atRoundThree(2)
+    const header = headersIn(c.handle({ kind: 'batch', digest: new Uint8Array(32).fill(1) }))
+    expect(header.map((h) => h.round)).toEqual([4])
+  })
+
+  test('only f references and f + 1 against: wait for the delay', () => {
+    const c = atRoundThree(1)
+    expect(headersIn(c.handle({ kind: 'batch', digest: new Uint8Array(32).fill(1) }))).toEqual([])
+    expect(headersIn(c.handle({ kind: 'tick', nowMs: DELAY })).map((h) => h.round)).toEqual([4])
+  })
+
+  test('2f + 1 against: the leader cannot commit, go at once', () => {
+    const c = atRoundThree(0)
+    const header = headersIn(c.handle({ kind: 'batch', digest: new Uint8Array(32).fill(1) }))
+    expect(header.map((h) => h.round)).toEqual([4])
   })
 })
 

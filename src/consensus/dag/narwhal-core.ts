@@ -99,6 +99,14 @@ export interface NarwhalCoreOptions {
   /** The most certificates and headers waiting for parents (default DEFAULT_MAX_WAITING):
    * a peer cannot fill memory with certificates of rounds far ahead. */
   readonly maxWaiting?: number
+  /**
+   * Bullshark's leader of each even round (its `leaderSchedule`). With it, the proposer waits
+   * (up to `maxHeaderDelayMs`) for what lets a leader commit, as Sui's proposer does: after an
+   * even round, for the leader's certificate, so our header references it; after an odd round,
+   * for f + 1 certificates referencing the leader before (enough to commit it) or 2f + 1 not
+   * referencing it (it cannot commit). Without it, rounds advance on any 2f + 1 certificates.
+   */
+  readonly leaderOf?: (round: number) => Member
 }
 
 export const DEFAULT_MAX_WAITING = 10_000
@@ -131,6 +139,7 @@ export class NarwhalCore {
   readonly #gcDepth: number
   readonly #maxBatches: number
   readonly #maxWaiting: number
+  readonly #leaderOf: ((round: number) => Member) | undefined
   #nowMs: number
 
   /** Delivered certificates by digest hex, and the digests of each round. */
@@ -165,6 +174,7 @@ export class NarwhalCore {
     this.#gcDepth = options.gcDepth
     this.#maxBatches = options.maxHeaderBatches ?? MAX_HEADER_BATCHES
     this.#maxWaiting = options.maxWaiting ?? DEFAULT_MAX_WAITING
+    this.#leaderOf = options.leaderOf
     this.#nowMs = options.nowMs
     this.#readySinceMs = options.nowMs
     if (!Number.isInteger(this.#signer.member) || this.#signer.member >= this.#shape.size) {
@@ -286,9 +296,16 @@ export class NarwhalCore {
     const parentsRound = this.#highestQuorumRound()
     const round = parentsRound + 1
     if (round <= this.#proposedRound) return
-    // Batches go out at once; an empty header waits, so a quiet committee does not spin.
+    // Batches go out at once (once the leader rule is met); an empty header waits, so a quiet
+    // committee does not spin; after the delay nothing waits any more.
     const waited = this.#nowMs - this.#readySinceMs >= this.#maxDelayMs
-    if (this.#pendingBatches.length === 0 && !waited) return
+    if (!waited && (this.#pendingBatches.length === 0 || !this.#leaderReady(parentsRound))) return
+    // Our previous header, never certified, can no longer be (we moved on and ignore its votes):
+    // its batches go into this one, ahead of newer ones, so no batch is lost.
+    const previous = this.#ownHeader
+    if (previous !== undefined && !this.#delivered.has(toHex(previous.digest))) {
+      this.#pendingBatches = [...previous.header.batches, ...this.#pendingBatches]
+    }
     const parents =
       parentsRound === 0
         ? []
@@ -308,6 +325,30 @@ export class NarwhalCore {
     out.push({ kind: 'broadcast', message: { type: 'header', header } })
     // We vote for our own header like anyone else (the same checks pass by construction).
     this.#onHeader(header, this.member, out)
+  }
+
+  /** Whether the leader rule (see `leaderOf`) lets us propose on `parentsRound`'s certificates. */
+  #leaderReady(parentsRound: number): boolean {
+    const leaderOf = this.#leaderOf
+    if (leaderOf === undefined || parentsRound === 0) return true
+    const certificateOf = (round: number, author: Member): string | undefined => {
+      const first = this.#firstHeader.get(`${round}:${author}`)
+      return first !== undefined && this.#delivered.has(first.digest) ? first.digest : undefined
+    }
+    if (parentsRound % 2 === 0)
+      return certificateOf(parentsRound, leaderOf(parentsRound)) !== undefined
+    // After an odd round: the next leader does not wait for support of the previous one.
+    if (leaderOf(parentsRound + 1) === this.member) return true
+    const leader = certificateOf(parentsRound - 1, leaderOf(parentsRound - 1))
+    if (leader === undefined) return true
+    let support = 0
+    let against = 0
+    for (const digest of this.#byRound.get(parentsRound) ?? []) {
+      const parents = (this.#delivered.get(digest) as Stored).vertex.parents
+      if (parents.includes(leader)) support++
+      else against++
+    }
+    return support >= this.#shape.validity || against >= this.#shape.quorum
   }
 
   // --- headers and votes ----------------------------------------------------------------------
