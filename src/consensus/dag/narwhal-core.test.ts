@@ -23,6 +23,7 @@ import {
   type Header,
   headerDigest,
   signerBitfield,
+  signersOf,
   toHex,
   type Vote,
   voteDigest,
@@ -628,6 +629,94 @@ describe('certificates', () => {
         'deliver',
       ),
     ).toHaveLength(1)
+  })
+})
+
+// --- hostile input ----------------------------------------------------------------------------
+
+describe('hostile event sequences', () => {
+  const { round1, round2 } = twoRounds()
+  const valid = [...round1, ...round2]
+  /** A certificate with one thing changed: most break a signature, some the structure. */
+  const mutated = fc
+    .tuple(fc.constantFrom(...valid), fc.nat({ max: 6 }), fc.nat())
+    .map(([c, how, n]): Certificate => {
+      const h = c.header
+      switch (how) {
+        case 0:
+          return { ...c, header: { ...h, round: h.round + 1 + (n % 3) } }
+        case 1:
+          return { ...c, header: { ...h, author: n % 6 } }
+        case 2:
+          return { ...c, signers: signerBitfield([n % 4, (n + 1) % 4, (n + 2) % 8]) }
+        case 3:
+          return { ...c, signatures: [...c.signatures].reverse() }
+        case 4:
+          return { ...c, header: { ...h, parents: h.parents.slice(n % 2) } }
+        case 5:
+          return { ...c, header: { ...h, epoch: h.epoch + 1n } }
+        default:
+          return { ...c, header: { ...h, batches: [new Uint8Array(32).fill(n % 256)] } }
+      }
+    })
+  const event = fc.oneof(
+    fc
+      .constantFrom(...valid)
+      .map((certificate) => ({ kind: 'certificate' as const, certificate, from: 1 })),
+    mutated.map((certificate) => ({ kind: 'certificate' as const, certificate, from: 2 })),
+    mutated.map((c) => ({ kind: 'header' as const, header: c.header, from: 3 })),
+    fc.constantFrom(...valid).map((c) => ({ kind: 'header' as const, header: c.header, from: 3 })),
+    fc
+      .record({
+        headerDigest: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        round: fc.integer({ min: 1, max: 4 }),
+        author: fc.integer({ min: 0, max: 5 }),
+        voter: fc.integer({ min: 0, max: 5 }),
+        signature: fc.uint8Array({ minLength: 64, maxLength: 64 }),
+      })
+      .map((vote) => ({ kind: 'vote' as const, vote })),
+    fc.integer({ min: 0, max: 10_000 }).map((nowMs) => ({ kind: 'tick' as const, nowMs })),
+    fc.integer({ min: 0, max: 5 }).map((round) => ({ kind: 'committed' as const, round })),
+    fc
+      .uint8Array({ minLength: 32, maxLength: 32 })
+      .map((digest) => ({ kind: 'batch' as const, digest })),
+  )
+
+  test('never throw, deliver only valid certificates, each once and after its parents', () => {
+    let deliveries = 0
+    fc.assert(
+      fc.property(fc.array(event, { maxLength: 25 }), (events) => {
+        const c = core(0, 2)
+        const delivered = new Set<string>()
+        let collectedBelow = 0
+        for (const e of events) {
+          if (e.kind === 'committed') collectedBelow = Math.max(collectedBelow, e.round - 2)
+          for (const a of c.handle(e)) {
+            if (a.kind !== 'deliver') continue
+            const h = a.certificate.header
+            const digest = headerDigest(h)
+            expect(delivered.has(a.vertex.digest)).toBe(false)
+            expect(a.vertex.digest).toBe(toHex(digest))
+            expect(verifier.verify(h.author, digest, h.signature)).toBe(true)
+            expect(h.epoch).toBe(EPOCH)
+            const signers = signersOf(a.certificate.signers)
+            expect(signers.length).toBeGreaterThanOrEqual(3)
+            signers.forEach((m, i) => {
+              const sig = a.certificate.signatures[i] as Uint8Array
+              expect(verifier.verify(m, voteDigest(digest, h.round, h.author), sig)).toBe(true)
+            })
+            // Parents delivered before, unless their round was garbage-collected.
+            for (const p of a.vertex.parents) {
+              if (!delivered.has(p)) expect(h.round - 1).toBeLessThan(collectedBelow)
+            }
+            delivered.add(a.vertex.digest)
+            deliveries++
+          }
+        }
+      }),
+      { numRuns: 40 },
+    )
+    expect(deliveries).toBeGreaterThan(0) // the property saw deliveries, not only refusals
   })
 })
 
