@@ -156,6 +156,8 @@ export class NarwhalCore {
   readonly #votedFor = new Map<string, { digest: string; vote: Vote }>()
   /** Rounds below this are collected: their certificates count as delivered parents. */
   #gcRound = 0
+  /** The highest round whose 2f + 1 certificates were delivered (0 before any); it only grows. */
+  #quorumRound = 0
 
   /** Batches not yet in a header. */
   #pendingBatches: Uint8Array[] = []
@@ -283,17 +285,8 @@ export class NarwhalCore {
 
   // --- proposing ------------------------------------------------------------------------------
 
-  /** The highest round whose 2f + 1 certificates are delivered (0 before any). */
-  #highestQuorumRound(): number {
-    let best = 0
-    for (const [round, digests] of this.#byRound) {
-      if (round > best && digests.size >= this.#shape.quorum) best = round
-    }
-    return best
-  }
-
   #maybePropose(out: NarwhalAction[]): void {
-    const parentsRound = this.#highestQuorumRound()
+    const parentsRound = this.#quorumRound
     const round = parentsRound + 1
     if (round <= this.#proposedRound) return
     // Batches go out at once (once the leader rule is met); an empty header waits, so a quiet
@@ -309,10 +302,7 @@ export class NarwhalCore {
     const parents =
       parentsRound === 0
         ? []
-        : [...(this.#byRound.get(parentsRound) as Set<string>)]
-            .map((hex) => (this.#delivered.get(hex) as Stored).certificate)
-            .map((c) => headerDigest(c.header))
-            .sort(compareBytes)
+        : [...(this.#byRound.get(parentsRound) as Set<string>)].map(fromHex).sort(compareBytes)
     const batches = this.#pendingBatches.slice(0, this.#maxBatches)
     this.#pendingBatches = this.#pendingBatches.slice(batches.length)
     const body = { epoch: this.#epoch, round, author: this.member, parents, batches }
@@ -580,8 +570,9 @@ export class NarwhalCore {
       this.#byRound.set(vertex.round, round)
       const hadQuorum = round.size >= this.#shape.quorum
       round.add(vertex.digest)
-      if (!hadQuorum && round.size >= this.#shape.quorum && vertex.round >= this.#proposedRound) {
-        this.#readySinceMs = this.#nowMs
+      if (!hadQuorum && round.size >= this.#shape.quorum && vertex.round > this.#quorumRound) {
+        this.#quorumRound = vertex.round
+        if (vertex.round >= this.#proposedRound) this.#readySinceMs = this.#nowMs
       }
       out.push({ kind: 'persist', record: { type: 'certificate', certificate: next.certificate } })
       out.push({ kind: 'deliver', certificate: next.certificate, vertex })

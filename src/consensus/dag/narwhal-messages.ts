@@ -83,8 +83,20 @@ export interface DagVerifier {
 
 // --- digests --------------------------------------------------------------------------------
 
+/**
+ * Digests already computed, by header object: a header is checked, voted for, certified,
+ * delivered and referenced, each needing its digest, and in one process (the simulator) the
+ * same object reaches every member. Headers are values: nothing may change one in place.
+ */
+const digests = new WeakMap<HeaderBody, Uint8Array>()
+
 export function headerDigest(header: HeaderBody): Uint8Array {
-  return deriveKey(HEADER_CONTEXT, encodeCanonical(headerBodyRecord(header)))
+  let digest = digests.get(header)
+  if (digest === undefined) {
+    digest = deriveKey(HEADER_CONTEXT, encodeCanonical(headerBodyRecord(header)))
+    digests.set(header, digest)
+  }
+  return digest
 }
 
 /** What a voter signs: which header, of which round and author. */
@@ -247,9 +259,12 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length
 }
 
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'))
+
+/** Lowercase hex (digests name certificates in maps: this runs for every parent of every one). */
 export function toHex(bytes: Uint8Array): string {
   let s = ''
-  for (const b of bytes) s += b.toString(16).padStart(2, '0')
+  for (let i = 0; i < bytes.length; i++) s += HEX[bytes[i] as number]
   return s
 }
 
