@@ -446,15 +446,15 @@ export class NarwhalCore {
   /** Parents neither delivered nor collected, as hex. */
   #missingParents(header: Header): string[] {
     if (header.round - 1 < this.#gcRound) return []
-    return header.parents.map(toHex).filter((p) => !this.#delivered.has(p))
+    return parentsHex(header).filter((p) => !this.#delivered.has(p))
   }
 
   /** With all parents delivered: are they of the round before, by distinct authors? */
   #parentProblem(header: Header): string | undefined {
     if (header.round - 1 < this.#gcRound) return undefined
     const authors = new Set<Member>()
-    for (const p of header.parents) {
-      const parent = this.#delivered.get(toHex(p)) as Stored
+    for (const p of parentsHex(header)) {
+      const parent = this.#delivered.get(p) as Stored
       if (parent.vertex.round !== header.round - 1) return 'a parent is not of the round before'
       authors.add(parent.vertex.author)
     }
@@ -500,7 +500,7 @@ export class NarwhalCore {
     const h = certificate.header
     return {
       certificate,
-      vertex: { digest, author: h.author, round: h.round, parents: h.parents.map(toHex) },
+      vertex: { digest, author: h.author, round: h.round, parents: parentsHex(h) },
     }
   }
 
@@ -651,6 +651,18 @@ export class NarwhalCore {
     }
     for (const s of ready) this.#accept(s, out)
   }
+}
+
+/** A header's parents as hex, computed once per header object (checks and delivery use them). */
+const parentsHexOf = new WeakMap<Header, readonly string[]>()
+
+function parentsHex(header: Header): readonly string[] {
+  let hex = parentsHexOf.get(header)
+  if (hex === undefined) {
+    hex = header.parents.map(toHex)
+    parentsHexOf.set(header, hex)
+  }
+  return hex
 }
 
 function fromHex(hex: string): Uint8Array {
