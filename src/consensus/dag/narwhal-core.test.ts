@@ -398,6 +398,20 @@ describe('proposing', () => {
     expect(header[0]?.parents.map(toHex)).toContain(toHex(headerDigest(leader.header)))
   })
 
+  test('a member waiting for its delay asks for one timer at the deadline, and proposes then', () => {
+    const c = core(0)
+    const { round1 } = twoRounds()
+    const timers: number[] = []
+    for (const cert of round1.slice(1)) {
+      for (const a of of(c.handle({ kind: 'certificate', certificate: cert, from: 1 }), 'timer'))
+        timers.push(a.atMs)
+    }
+    // Round 1 was waiting from the start (time 0); round 2's parents came at time 0 too.
+    expect(timers).toEqual([DELAY])
+    expect(of(c.handle({ kind: 'tick', nowMs: DELAY / 2 }), 'timer')).toEqual([])
+    expect(headersIn(c.handle({ kind: 'tick', nowMs: DELAY })).map((h) => h.round)).toEqual([2])
+  })
+
   test('after an even round, the header goes out without the leader once the delay passed', () => {
     const { c, leader } = atRoundTwoWithoutLeader()
     expect(headersIn(c.handle(batch(2)))).toEqual([])

@@ -71,6 +71,11 @@ export type NarwhalAction =
    * one author and round nor proposes two headers of one round, and keeps its DAG.
    */
   | { readonly kind: 'persist'; readonly record: NarwhalRecord }
+  /**
+   * Send a `tick` at (or after) this time: the proposer is waiting for its delay to pass. Said
+   * once per deadline; ticks at other times are harmless.
+   */
+  | { readonly kind: 'timer'; readonly atMs: number }
   | {
       readonly kind: 'refused'
       readonly what: 'header' | 'vote' | 'certificate'
@@ -166,6 +171,8 @@ export class NarwhalCore {
   #ownHeader: { header: Header; digest: Uint8Array; votes: Map<Member, Uint8Array> } | undefined
   /** When the parents of the next round became available (the empty-header delay starts). */
   #readySinceMs: number
+  /** The last deadline announced by a `timer` action. */
+  #timerAtMs = Number.NaN
 
   constructor(options: NarwhalCoreOptions) {
     this.#epoch = options.epoch
@@ -292,7 +299,14 @@ export class NarwhalCore {
     // Batches go out at once (once the leader rule is met); an empty header waits, so a quiet
     // committee does not spin; after the delay nothing waits any more.
     const waited = this.#nowMs - this.#readySinceMs >= this.#maxDelayMs
-    if (!waited && (this.#pendingBatches.length === 0 || !this.#leaderReady(parentsRound))) return
+    if (!waited && (this.#pendingBatches.length === 0 || !this.#leaderReady(parentsRound))) {
+      const atMs = this.#readySinceMs + this.#maxDelayMs
+      if (atMs !== this.#timerAtMs) {
+        this.#timerAtMs = atMs
+        out.push({ kind: 'timer', atMs })
+      }
+      return
+    }
     // Our previous header, never certified, can no longer be (we moved on and ignore its votes):
     // its batches go into this one, ahead of newer ones, so no batch is lost.
     const previous = this.#ownHeader
