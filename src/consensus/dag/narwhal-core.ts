@@ -236,7 +236,10 @@ export class NarwhalCore {
         core.#firstHeader.set(key, { digest: toHex(digest), header: own })
       const ownVote = core.#votedFor.get(key)
       if (ownVote !== undefined) core.#ownHeader.votes.set(core.member, ownVote.vote.signature)
-      actions.push({ kind: 'broadcast', message: { type: 'header', header: own } })
+      // Certified before the crash: its certificate went out then (peers that missed it ask).
+      if (!core.#delivered.has(toHex(digest))) {
+        actions.push({ kind: 'broadcast', message: { type: 'header', header: own } })
+      }
     }
     // Persisting again what was just read is pointless: leave only deliveries and broadcasts.
     return { core, actions: actions.filter((a) => a.kind !== 'persist') }
