@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
+import { seededRandom } from '../testing/committee-simulator.ts'
 import { Bullshark, type CommittedSubDag, leaderSchedule } from './bullshark.ts'
 import { committeeShape, type DagVertex } from './dag-types.ts'
 
@@ -32,19 +33,6 @@ function withLeaders(commits: CommittedSubDag[]): string[] {
   return commits.flatMap((c) => [`leader ${c.leader.digest}:`, ...c.vertices.map((v) => v.digest)])
 }
 
-/** A small PRNG for delivery orders (the property's seed drives it: a failure replays). */
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1
-  return () => {
-    x ^= x << 13
-    x >>>= 0
-    x ^= x >>> 17
-    x ^= x << 5
-    x >>>= 0
-    return x / 2 ** 32
-  }
-}
-
 /** A random causal order of the DAG's vertices: each after all its parents. */
 function causalOrder(vertices: readonly DagVertex[], random: () => number): DagVertex[] {
   const delivered = new Set<string>()
@@ -73,7 +61,7 @@ const dagArb = fc
     seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
   })
   .map(({ size, rounds, seed }) => {
-    const random = prng(seed)
+    const random = seededRandom(seed)
     const { quorum } = committeeShape(size)
     // Sparse DAGs (parents near the quorum) are where leaders miss support and paths matter.
     const density = 0.2 + 0.7 * random()
@@ -167,9 +155,9 @@ describe('Bullshark', () => {
         dagArb,
         fc.array(fc.integer({ min: 1, max: 2 ** 31 - 1 }), { minLength: 20, maxLength: 20 }),
         ({ size, vertices }, seeds) => {
-          const reference = flatten(run(size, causalOrder(vertices, prng(seeds[0]!))))
+          const reference = flatten(run(size, causalOrder(vertices, seededRandom(seeds[0]!))))
           for (const seed of seeds.slice(1)) {
-            expect(flatten(run(size, causalOrder(vertices, prng(seed))))).toEqual(reference)
+            expect(flatten(run(size, causalOrder(vertices, seededRandom(seed))))).toEqual(reference)
           }
         },
       ),
@@ -180,7 +168,7 @@ describe('Bullshark', () => {
   test('the sequence commits each certificate once, after its parents, leaders at their rounds', () => {
     fc.assert(
       fc.property(dagArb, fc.integer({ min: 1, max: 2 ** 31 - 1 }), ({ size, vertices }, seed) => {
-        const commits = run(size, causalOrder(vertices, prng(seed)))
+        const commits = run(size, causalOrder(vertices, seededRandom(seed)))
         const sequence = flatten(commits)
         expect(new Set(sequence).size).toBe(sequence.length)
         const at = new Map(sequence.map((d, i) => [d, i]))
