@@ -35,6 +35,9 @@ import { sriOf } from './origin-server.ts'
 import { type NodeProcess, startNode } from './processes.ts'
 import { type SampleFile, sampleContent } from './sample-content.ts'
 
+/** What a node's start failure says when one of its ports is held by another process. */
+const PORT_TAKEN = /EADDRINUSE|Failed to register ICE UDP mux listener/
+
 export interface LocalNetworkOptions {
   /** Where the nodes' data dirs go (node-1, node-2, node-3); default a temp dir removed on stop. */
   readonly dir?: string
@@ -373,9 +376,11 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
     try {
       proc = await launch(slot, slot.ports)
     } catch (error) {
-      // Its old ports taken by someone else meanwhile: new ones (the page reads them live).
-      if (slot.ports === undefined || !/EADDRINUSE/.test(messageOf(error))) throw error
-      log(`${slot.name}: its ports are taken, starting on new ones`)
+      // A port taken by someone else meanwhile: its old ports, or the UDP port WebRTC drew for
+      // itself (node-datachannel says only "Failed to register ICE UDP mux listener"; a fresh-
+      // clone suite run hit it once). Start again on new ones (the page reads them live).
+      if (!PORT_TAKEN.test(messageOf(error))) throw error
+      log(`${slot.name}: a port is taken, starting on new ones`)
       proc = await launch(slot, undefined)
     }
     let addresses: ReturnType<typeof readAddresses>
