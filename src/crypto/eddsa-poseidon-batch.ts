@@ -1,3 +1,4 @@
+import { bytesToHex } from '@noble/hashes/utils.js'
 import { deriveKey } from '../b3/hash.ts'
 import { BASE8, POINT_BYTES, SUBGROUP_ORDER } from './babyjub.ts'
 import {
@@ -121,16 +122,10 @@ function batchArea(kernel: Bn254Kernel): BatchArea {
   return a
 }
 
-function hexOf(bytes: Uint8Array): string {
-  let s = ''
-  for (const b of bytes) s += b.toString(16).padStart(2, '0')
-  return s
-}
-
 /** The key in the kernel, decoded once; null for a key `verify` refuses (small order, bad encoding). */
 function keyOf(area: BatchArea, publicKey: Uint8Array): KernelKey | null {
   if (!(publicKey instanceof Uint8Array) || publicKey.length !== POINT_BYTES) return null
-  const hex = hexOf(publicKey)
+  const hex = bytesToHex(publicKey)
   const known = area.keys.get(hex)
   if (known !== undefined) return known
   const k = area.kernel

@@ -36,7 +36,7 @@ import { type NodeProcess, startNode } from './processes.ts'
 import { type SampleFile, sampleContent } from './sample-content.ts'
 
 /** What a node's start failure says when one of its ports is held by another process. */
-const PORT_TAKEN = /EADDRINUSE|Failed to register ICE UDP mux listener/
+const PORT_TAKEN = /EADDRINUSE|NODE_PORT_IN_USE/
 
 export interface LocalNetworkOptions {
   /** Where the nodes' data dirs go (node-1, node-2, node-3); default a temp dir removed on stop. */
@@ -377,8 +377,8 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
       proc = await launch(slot, slot.ports)
     } catch (error) {
       // A port taken by someone else meanwhile: its old ports, or the UDP port WebRTC drew for
-      // itself (node-datachannel says only "Failed to register ICE UDP mux listener"; a fresh-
-      // clone suite run hit it once). Start again on new ones (the page reads them live).
+      // itself (a fresh-clone suite run hit that once). Start again on new ones (the page reads
+      // them live).
       if (!PORT_TAKEN.test(messageOf(error))) throw error
       log(`${slot.name}: a port is taken, starting on new ones`)
       proc = await launch(slot, undefined)

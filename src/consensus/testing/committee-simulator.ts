@@ -12,7 +12,7 @@ import { equalBytes } from '../../core/bytes.ts'
 import { Bullshark, type CommittedSubDag } from '../dag/bullshark.ts'
 import { committeeShape, type Member } from '../dag/dag-types.ts'
 import { type NarwhalAction, NarwhalCore, type NarwhalEvent } from '../dag/narwhal-core.ts'
-import { type DagSigner, type DagVerifier, headerDigest } from '../dag/narwhal-messages.ts'
+import { type DagSigner, type DagVerifier, headerDigest, toHex } from '../dag/narwhal-messages.ts'
 
 /** xorshift32: the simulation's only randomness. */
 export function seededRandom(seed: number): () => number {
@@ -230,7 +230,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
       for (const v of c.vertices) {
         sequences[member]!.push(v.digest)
         const certificate = certificates[member]!.get(v.digest)
-        for (const b of certificate?.header.batches ?? []) batches[member]!.push(hex(b))
+        for (const b of certificate?.header.batches ?? []) batches[member]!.push(toHex(b))
       }
     }
     if (commits.length > 0) {
@@ -330,10 +330,4 @@ export function simulate(options: SimulationOptions): SimulationResult {
     )
   }
   return { sequences, batches, leaders, rounds, refused, refusals, equivocations, messages }
-}
-
-function hex(bytes: Uint8Array): string {
-  let s = ''
-  for (const b of bytes) s += b.toString(16).padStart(2, '0')
-  return s
 }

@@ -123,7 +123,12 @@ function describeStartFailure(error: unknown, config: NodeConfig): unknown {
     const l = listenersOf(config).find((x) => x.port === (e as { port?: number }).port)
     if (l !== undefined) return portInUse(l, config.host, e)
   }
-  if (/faultTolerance|EADDRINUSE|address already in use/i.test(String(e?.message)))
+  // node-datachannel says only this when the WebRTC UDP port is held by another process.
+  if (
+    /faultTolerance|EADDRINUSE|address already in use|ICE UDP mux listener/i.test(
+      String(e?.message),
+    )
+  )
     return startError(
       `a libp2p port is in use on ${config.host} (ws ${config.wsPort}, webrtc ${config.webrtcPort}/udp)`,
       'NODE_PORT_IN_USE',
