@@ -60,7 +60,7 @@ function signedHeader(
   author: Member,
   round: number,
   parents: Uint8Array[],
-  options: { epoch?: bigint; batches?: Uint8Array[]; key?: Uint8Array } = {},
+  options: { epoch?: bigint; batches?: Uint8Array[]; key?: Uint8Array; timestampMs?: number } = {},
 ): Header {
   const body = {
     epoch: options.epoch ?? EPOCH,
@@ -68,6 +68,7 @@ function signedHeader(
     author,
     parents: [...parents].sort(compareBytes),
     batches: options.batches ?? [],
+    timestampMs: options.timestampMs ?? 0,
   }
   const key = options.key ?? (secretKeys[author] as Uint8Array)
   return { ...body, signature: ed25519.sign(headerDigest(body), key) }
@@ -547,6 +548,76 @@ describe('voting', () => {
   })
 })
 
+describe('timestamps and re-sending', () => {
+  test('a header stamped before a parent, or further ahead than the skew, gets no vote', () => {
+    const c = new NarwhalCore({ ...options(0, 1_000), maxClockSkewMs: 500 })
+    const round1 = Array.from({ length: N }, (_, a) =>
+      certify(signedHeader(a, 1, [], { timestampMs: 900 }), [0, 1, 2]),
+    )
+    for (const cert of round1) c.handle({ kind: 'certificate', certificate: cert, from: 1 })
+    const parents = round1.map((x) => headerDigest(x.header))
+    const early = c.handle({
+      kind: 'header',
+      header: signedHeader(1, 2, parents, { timestampMs: 899 }),
+      from: 1,
+    })
+    expect(votesIn(early)).toEqual([])
+    expect(of(early, 'refused')[0]?.reason).toContain('stamped before a parent')
+    const ahead = c.handle({
+      kind: 'header',
+      header: signedHeader(2, 2, parents, { timestampMs: 1_501 }),
+      from: 2,
+    })
+    expect(votesIn(ahead)).toEqual([])
+    expect(of(ahead, 'refused')[0]?.reason).toContain('ahead of our clock')
+    // Within the skew and after the parents: a vote.
+    const fine = signedHeader(3, 2, parents, { timestampMs: 1_500 })
+    expect(votesIn(c.handle({ kind: 'header', header: fine, from: 3 }))).toHaveLength(1)
+  })
+
+  test('our header is stamped with our clock, never before its parents', () => {
+    const c = core(0)
+    const round1 = Array.from({ length: N }, (_, a) =>
+      certify(signedHeader(a, 1, [], { timestampMs: a === 2 ? 5_000 : 10 }), [0, 1, 2]),
+    )
+    let proposed: Header[] = []
+    c.handle({ kind: 'tick', nowMs: 2_000 })
+    for (const cert of round1) {
+      proposed = proposed.concat(
+        headersIn(c.handle({ kind: 'certificate', certificate: cert, from: 1 })),
+      )
+    }
+    proposed = proposed.concat(headersIn(c.handle({ kind: 'tick', nowMs: 2_000 + DELAY })))
+    const header = proposed.find((h) => h.round === 2)
+    expect(header?.timestampMs).toBe(5_000)
+    const later = new NarwhalCore(options(1, 7_000))
+    const first = headersIn(later.handle({ kind: 'tick', nowMs: 7_000 + DELAY }))
+    expect(first[0]?.timestampMs).toBe(7_000 + DELAY)
+  })
+
+  test('idle for resendMs: the uncertified header again, then once certified its certificate', () => {
+    const c = new NarwhalCore({ ...options(0, 0), resendMs: 1_000 })
+    const header = headersIn(c.handle({ kind: 'tick', nowMs: DELAY }))[0] as Header
+    expect(header.round).toBe(1)
+    expect(headersIn(c.handle({ kind: 'tick', nowMs: 500 }))).toEqual([])
+    const again = c.handle({ kind: 'tick', nowMs: DELAY + 1_000 })
+    expect(headersIn(again)).toEqual([header])
+    expect(of(again, 'timer').map((t) => t.atMs)).toContain(DELAY + 2_000)
+    for (const voter of [1, 2]) {
+      const vote = {
+        headerDigest: headerDigest(header),
+        round: 1,
+        author: 0,
+        voter,
+        signature: voteSignature(header, voter),
+      }
+      c.handle({ kind: 'vote', vote })
+    }
+    const resent = of(c.handle({ kind: 'tick', nowMs: DELAY + 2_000 }), 'broadcast')
+    expect(resent.map((a) => a.message.type)).toEqual(['certificate'])
+  })
+})
+
 describe('certificates', () => {
   test('2f votes, a forged vote, a bad header signature are refused', () => {
     const c = core(0)
@@ -745,6 +816,7 @@ const headerArb: fc.Arbitrary<Header> = fc.record({
     .uniqueArray(digestArb, { maxLength: 5, selector: toHex })
     .map((p) => p.sort(compareBytes)),
   batches: fc.array(digestArb, { maxLength: 5 }),
+  timestampMs: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
   signature: fc.uint8Array({ minLength: 64, maxLength: 64 }),
 })
 const voteArb: fc.Arbitrary<Vote> = fc.record({

@@ -112,6 +112,18 @@ export interface NarwhalCoreOptions {
    * referencing it (it cannot commit). Without it, rounds advance on any 2f + 1 certificates.
    */
   readonly leaderOf?: (round: number) => Member
+  /**
+   * Headers stamped further than this ahead of our clock get no vote (a leader's timestamp
+   * becomes its block's and times the epoch). Default: no bound (the simulator's clocks agree).
+   */
+  readonly maxClockSkewMs?: number
+  /**
+   * When nothing moved for this long, say again what peers may have lost: our header while it
+   * is not certified, else its certificate. Delivery is at most once (a stream that fails loses
+   * what was on it, a peer that restarts lost what it held); without this a committee whose
+   * messages were lost waits forever. Default: never.
+   */
+  readonly resendMs?: number
 }
 
 export const DEFAULT_MAX_WAITING = 10_000
@@ -145,7 +157,11 @@ export class NarwhalCore {
   readonly #maxBatches: number
   readonly #maxWaiting: number
   readonly #leaderOf: ((round: number) => Member) | undefined
+  readonly #maxSkewMs: number
+  readonly #resendMs: number
   #nowMs: number
+  /** When we last proposed or said our header or certificate again. */
+  #lastSaidMs: number
 
   /** Delivered certificates by digest hex, and the digests of each round. */
   readonly #delivered = new Map<string, Stored>()
@@ -184,7 +200,10 @@ export class NarwhalCore {
     this.#maxBatches = options.maxHeaderBatches ?? MAX_HEADER_BATCHES
     this.#maxWaiting = options.maxWaiting ?? DEFAULT_MAX_WAITING
     this.#leaderOf = options.leaderOf
+    this.#maxSkewMs = options.maxClockSkewMs ?? Number.POSITIVE_INFINITY
+    this.#resendMs = options.resendMs ?? Number.POSITIVE_INFINITY
     this.#nowMs = options.nowMs
+    this.#lastSaidMs = options.nowMs
     this.#readySinceMs = options.nowMs
     if (!Number.isInteger(this.#signer.member) || this.#signer.member >= this.#shape.size) {
       throw new RangeError(
@@ -272,6 +291,7 @@ export class NarwhalCore {
         break
       case 'tick':
         this.#nowMs = Math.max(this.#nowMs, event.nowMs)
+        this.#maybeResend(out)
         break
       case 'header':
         this.#onHeader(event.header, event.from, out)
@@ -294,6 +314,22 @@ export class NarwhalCore {
   }
 
   // --- proposing ------------------------------------------------------------------------------
+
+  /** Our header again while uncertified, else its certificate, once `resendMs` passed idle. */
+  #maybeResend(out: NarwhalAction[]): void {
+    const own = this.#ownHeader
+    if (own === undefined || this.#nowMs - this.#lastSaidMs < this.#resendMs) return
+    this.#lastSaidMs = this.#nowMs
+    const certified = this.#delivered.get(toHex(own.digest))
+    out.push({
+      kind: 'broadcast',
+      message:
+        certified === undefined
+          ? { type: 'header', header: own.header }
+          : { type: 'certificate', certificate: certified.certificate },
+    })
+    out.push({ kind: 'timer', atMs: this.#nowMs + this.#resendMs })
+  }
 
   #maybePropose(out: NarwhalAction[]): void {
     const parentsRound = this.#quorumRound
@@ -322,12 +358,22 @@ export class NarwhalCore {
         : [...(this.#byRound.get(parentsRound) as Set<string>)].map(fromHex).sort(compareBytes)
     const batches = this.#pendingBatches.slice(0, this.#maxBatches)
     this.#pendingBatches = this.#pendingBatches.slice(batches.length)
-    const body = { epoch: this.#epoch, round, author: this.member, parents, batches }
+    let timestampMs = this.#nowMs
+    for (const p of parents) {
+      const parent = this.#delivered.get(toHex(p))
+      if (parent !== undefined)
+        timestampMs = Math.max(timestampMs, parent.certificate.header.timestampMs)
+    }
+    const body = { epoch: this.#epoch, round, author: this.member, parents, batches, timestampMs }
     const digest = headerDigest(body)
     const header: Header = { ...body, signature: this.#signer.sign(digest) }
     this.#proposedRound = round
     this.#ownHeader = { header, digest, votes: new Map() }
     this.#readySinceMs = this.#nowMs
+    this.#lastSaidMs = this.#nowMs
+    if (Number.isFinite(this.#resendMs)) {
+      out.push({ kind: 'timer', atMs: this.#nowMs + this.#resendMs })
+    }
     out.push({ kind: 'persist', record: { type: 'header', header } })
     out.push({ kind: 'broadcast', message: { type: 'header', header } })
     // We vote for our own header like anyone else (the same checks pass by construction).
@@ -370,6 +416,9 @@ export class NarwhalCore {
       return `${header.parents.length} parents, fewer than ${this.#shape.quorum}`
     }
     if (header.parents.length > this.#shape.size) return 'more parents than members'
+    if (header.author !== this.member && header.timestampMs > this.#nowMs + this.#maxSkewMs) {
+      return `stamped ${header.timestampMs - this.#nowMs} ms ahead of our clock`
+    }
     for (let i = 1; i < header.parents.length; i++) {
       if (compareBytes(header.parents[i - 1] as Uint8Array, header.parents[i] as Uint8Array) >= 0) {
         return 'parents not sorted and unique'
@@ -473,6 +522,9 @@ export class NarwhalCore {
     for (const p of parentsHex(header)) {
       const parent = this.#delivered.get(p) as Stored
       if (parent.vertex.round !== header.round - 1) return 'a parent is not of the round before'
+      if (parent.certificate.header.timestampMs > header.timestampMs) {
+        return 'stamped before a parent'
+      }
       authors.add(parent.vertex.author)
     }
     if (authors.size !== header.parents.length) return 'two parents by one author'

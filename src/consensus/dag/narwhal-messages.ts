@@ -46,6 +46,11 @@ export interface HeaderBody {
   readonly parents: readonly Uint8Array[]
   /** Digests of transaction batches, in the author's order. */
   readonly batches: readonly Uint8Array[]
+  /**
+   * The author's clock when it proposed (ms since the Unix epoch), at least its parents': a
+   * committed leader's timestamp becomes its block's, so voters bound it (narwhal-core.ts).
+   */
+  readonly timestampMs: number
 }
 
 export interface Header extends HeaderBody {
@@ -116,6 +121,7 @@ function headerBodyRecord(header: HeaderBody): CborRecord {
     author: header.author,
     parents: header.parents,
     batches: header.batches,
+    time: header.timestampMs,
   }
 }
 
@@ -182,9 +188,10 @@ function readHeader(r: RecordReader): Header {
     }
   }
   const batches = r.array('batches', MAX_HEADER_BATCHES, digestItem(r, 'batches'))
+  const timestampMs = r.uint('time')
   const signature = r.bytes('sig', SIGNATURE_BYTES)
   r.done()
-  return { epoch, round, author, parents, batches, signature }
+  return { epoch, round, author, parents, batches, timestampMs, signature }
 }
 
 export function decodeHeader(bytes: Uint8Array): Header {
