@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import {
+  blsKeyPath,
   ConfigError,
   checkChainConfig,
   defaults,
@@ -104,7 +105,7 @@ describe('chain settings', () => {
     expect(mergeConfig(defaults(), file, env).chain).toEqual({
       genesis: resolve('g.json'),
       consensus: 'follow',
-      follow: 'http://127.0.0.1:4069',
+      follow: ['http://127.0.0.1:4069'],
       blockMs: 100,
       maxBlockTransactions: 1000,
       settleEveryMs: 750,
@@ -117,7 +118,7 @@ describe('chain settings', () => {
 
   it('refuse unknown keys, modes and URLs, and counts that are not positive integers', () => {
     expect(() => fileLayer({ chain: { genesys: 'g' } }, 'c')).toThrow(/chain.genesys/)
-    expect(() => fileLayer({ chain: { consensus: 'bft' } }, 'c')).toThrow(/solo, follow/)
+    expect(() => fileLayer({ chain: { consensus: 'bft' } }, 'c')).toThrow(/solo, follow, committee/)
     expect(() => fileLayer({ chain: { blockMs: 0 } }, 'c')).toThrow(/chain.blockMs/)
     expect(() => fileLayer({ chain: { maxBlockTransactions: 2.5 } }, 'c')).toThrow(ConfigError)
     expect(() => fileLayer({ chain: { genesis: 3 } }, 'c')).toThrow(/must be a string/)
@@ -125,7 +126,14 @@ describe('chain settings', () => {
     expect(() => fileLayer({ chain: { follow: 'ftp://x' } }, 'c')).toThrow(/http/)
     expect(() => envLayer({ FULMEN_CONSENSUS: 'raft' })).toThrow(ConfigError)
     expect(() => envLayer({ FULMEN_FOLLOW: 'not a url' })).toThrow(/FULMEN_FOLLOW/)
-    expect(() => envLayer({ FULMEN_FOLLOW: 'http://a,http://b' })).toThrow(/one http/)
+    expect(() => envLayer({ FULMEN_FOLLOW: ' , ' })).toThrow(/names no http\(s\) URL/)
+    expect(() => envLayer({ FULMEN_FOLLOW: 'http://a,http://a/' })).toThrow(/listed twice/)
+    expect(() => envLayer({ FULMEN_FOLLOW: 'http://a,ftp://b' })).toThrow(/'ftp:\/\/b'/)
+    expect(() => fileLayer({ chain: { follow: ['http://a', 3] } }, 'c')).toThrow(
+      /chain.follow must be an array of URLs/,
+    )
+    expect(() => fileLayer({ chain: { follow: [] } }, 'c')).toThrow(/names no http/)
+    expect(() => fileLayer({ chain: { blsKey: 7 } }, 'c')).toThrow(/chain.blsKey must be a string/)
     expect(() => envLayer({ FULMEN_SETTLE_EVERY_MS: '0' })).toThrow(/FULMEN_SETTLE_EVERY_MS/)
     expect(() => envLayer({ FULMEN_SETTLE_EVERY_MS: 'soon' })).toThrow(ConfigError)
   })
@@ -137,7 +145,7 @@ describe('chain settings', () => {
     )
     expect(() => checkChainConfig(follow)).toThrow(/--follow/)
     const both = mergeConfig(follow, fileLayer({ chain: { follow: 'https://n.example' } }, 'c'))
-    expect(checkChainConfig(both).chain.follow).toBe('https://n.example')
+    expect(checkChainConfig(both).chain.follow).toEqual(['https://n.example'])
     // Without a genesis there is no chain to follow: nothing to check.
     expect(() =>
       checkChainConfig(mergeConfig(defaults(), envLayer({ FULMEN_CONSENSUS: 'follow' }))),
@@ -155,9 +163,37 @@ describe('chain settings', () => {
         env: { FULMEN_DATA_DIR: dir, FULMEN_FOLLOW: 'http://127.0.0.1:1' },
         flags: { chain: { genesis: join(dir, 'genesis.json') } },
       })
-      expect(config.chain).toMatchObject({ consensus: 'follow', follow: 'http://127.0.0.1:1' })
+      expect(config.chain).toMatchObject({ consensus: 'follow', follow: ['http://127.0.0.1:1'] })
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+
+  it('follow takes several gateways, in order: a comma list, or an array in the file', () => {
+    expect(envLayer({ FULMEN_FOLLOW: 'http://a:1/, http://b:2' }).chain).toEqual({
+      follow: ['http://a:1', 'http://b:2'],
+    })
+    expect(fileLayer({ chain: { follow: ['https://b', 'https://a/'] } }, 'c').chain).toEqual({
+      follow: ['https://b', 'https://a'],
+    })
+  })
+
+  it('committee mode, and the BLS key it signs with: <dataDir>/bls.key unless named', () => {
+    expect(envLayer({ FULMEN_CONSENSUS: 'committee' }).chain).toEqual({ consensus: 'committee' })
+    expect(fileLayer({ chain: { consensus: 'committee' } }, 'c').chain).toEqual({
+      consensus: 'committee',
+    })
+    const plain = mergeConfig(
+      defaults(),
+      { dataDir: '/d' },
+      envLayer({ FULMEN_CONSENSUS: 'committee' }),
+    )
+    expect(plain.chain.blsKey).toBeUndefined()
+    expect(blsKeyPath(plain)).toBe(join('/d', 'bls.key'))
+    const named = mergeConfig(plain, envLayer({ FULMEN_BLS_KEY: 'keys/bls.key' }))
+    expect(blsKeyPath(named)).toBe(resolve('keys/bls.key'))
+    expect(fileLayer({ chain: { blsKey: 'k/b.key' } }, 'c').chain).toEqual({
+      blsKey: resolve('k/b.key'),
+    })
   })
 })

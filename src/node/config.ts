@@ -70,10 +70,21 @@ export interface NodeConfig {
 export interface ChainConfig {
   /** Path to genesis.json; absent: the node runs no chain and `/chain/*` answers 404. */
   readonly genesis?: string
-  /** `solo`: this node orders the transactions it receives; `follow`: it re-executes another's. */
-  readonly consensus: 'solo' | 'follow'
-  /** The followed node's gateway URL (`follow` only). */
-  readonly follow?: string
+  /**
+   * `solo`: this node orders the transactions it receives; `follow`: it re-executes another's;
+   * `committee`: it orders with the epoch's committee (Narwhal + Bullshark) when it is a member.
+   */
+  readonly consensus: 'solo' | 'follow' | 'committee'
+  /**
+   * The gateway URLs of the nodes to follow (`follow` only), in order of preference: the
+   * follower moves to the next when one fails or stops advancing (chain-follower.ts).
+   */
+  readonly follow?: readonly string[]
+  /**
+   * The node's BLS secret key file (`committee` only; default `<dataDir>/bls.key`, the file
+   * `fulmen devnet` writes): read with `loadBlsSecretKey` (src/node/key-files.ts).
+   */
+  readonly blsKey?: string
   /** How long the solo orderer gathers transactions into a block, milliseconds. */
   readonly blockMs: number
   /** Transactions in one block at most. */
@@ -300,13 +311,14 @@ export function envLayer(env: NodeJS.ProcessEnv = process.env): ConfigLayer {
   if (env.FULMEN_CONSENSUS)
     chain.consensus = parseConsensus(env.FULMEN_CONSENSUS, 'FULMEN_CONSENSUS')
   if (env.FULMEN_FOLLOW) chain.follow = parseFollow(env.FULMEN_FOLLOW, 'FULMEN_FOLLOW')
+  if (env.FULMEN_BLS_KEY) chain.blsKey = resolve(env.FULMEN_BLS_KEY)
   if (env.FULMEN_SETTLE_EVERY_MS)
     chain.settleEveryMs = parsePositive(env.FULMEN_SETTLE_EVERY_MS, 'FULMEN_SETTLE_EVERY_MS')
   if (Object.keys(chain).length > 0) layer.chain = chain
   return layer as ConfigLayer
 }
 
-const CONSENSUS_MODES = ['solo', 'follow'] as const
+const CONSENSUS_MODES = ['solo', 'follow', 'committee'] as const
 
 export function parseConsensus(input: string, what: string): ChainConfig['consensus'] {
   if ((CONSENSUS_MODES as readonly string[]).includes(input))
@@ -314,12 +326,25 @@ export function parseConsensus(input: string, what: string): ChainConfig['consen
   throw new ConfigError(`${what}: '${input}' is not one of ${CONSENSUS_MODES.join(', ')}`)
 }
 
-/** The followed node's gateway: an http(s) URL, kept without a trailing slash. */
-export function parseFollow(input: string, what: string): string {
-  const [url] = parseGateways(input, what)
-  if (url === undefined || input.includes(','))
-    throw new ConfigError(`${what}: '${input}' is not one http(s) URL`)
-  return url
+/**
+ * The followed nodes' gateways: http(s) URLs, a comma list in a flag or variable, an array in
+ * the file; kept without a trailing slash, each once, in the order given.
+ */
+export function parseFollow(input: string | readonly string[], what: string): string[] {
+  const urls = parseGateways(input, what)
+  if (urls.length === 0)
+    throw new ConfigError(`${what}: '${String(input)}' names no http(s) URL to follow`)
+  const seen = new Set<string>()
+  for (const url of urls) {
+    if (seen.has(url)) throw new ConfigError(`${what}: '${url}' is listed twice`)
+    seen.add(url)
+  }
+  return urls
+}
+
+/** The BLS secret key file a committee node signs with, by default in its data directory. */
+export function blsKeyPath(config: NodeConfig): string {
+  return config.chain.blsKey ?? join(config.dataDir, 'bls.key')
 }
 
 const CHAIN_COUNTS = [
@@ -328,7 +353,7 @@ const CHAIN_COUNTS = [
   'settleEveryMs',
   'maxClaimsPerSettlement',
 ] as const
-const CHAIN_KEYS = ['genesis', 'consensus', 'follow', ...CHAIN_COUNTS] as const
+const CHAIN_KEYS = ['genesis', 'consensus', 'follow', 'blsKey', ...CHAIN_COUNTS] as const
 
 /** The `chain` object of a config file. */
 function chainFileLayer(g: unknown, source: string): Record<string, unknown> {
@@ -340,15 +365,24 @@ function chainFileLayer(g: unknown, source: string): Record<string, unknown> {
     if (!(CHAIN_KEYS as readonly string[]).includes(key))
       throw new ConfigError(`${source}: unknown setting 'chain.${key}'`)
   }
-  for (const key of ['genesis', 'consensus', 'follow'] as const) {
+  for (const key of ['genesis', 'consensus', 'blsKey'] as const) {
     if (o[key] !== undefined && typeof o[key] !== 'string')
       throw new ConfigError(`${source}: chain.${key} must be a string`)
   }
   if (o.genesis !== undefined) chain.genesis = resolve(o.genesis as string)
   if (o.consensus !== undefined)
     chain.consensus = parseConsensus(o.consensus as string, `${source}: chain.consensus`)
-  if (o.follow !== undefined)
-    chain.follow = parseFollow(o.follow as string, `${source}: chain.follow`)
+  if (o.follow !== undefined) {
+    // An array of URLs; one string is taken as a list of one.
+    const follow = o.follow
+    if (
+      typeof follow !== 'string' &&
+      !(Array.isArray(follow) && follow.every((u) => typeof u === 'string'))
+    )
+      throw new ConfigError(`${source}: chain.follow must be an array of URLs`)
+    chain.follow = parseFollow(follow as string | string[], `${source}: chain.follow`)
+  }
+  if (o.blsKey !== undefined) chain.blsKey = resolve(o.blsKey as string)
   for (const key of CHAIN_COUNTS) {
     if (o[key] !== undefined)
       chain[key] = checkPositive(o[key] as number, `${source}: chain.${key}`)
@@ -358,13 +392,14 @@ function chainFileLayer(g: unknown, source: string): Record<string, unknown> {
 
 /**
  * What no single layer can check: `follow` mode needs the URL to follow, from whichever layer.
- * `loadConfig` calls it on the merged configuration.
+ * `loadConfig` calls it on the merged configuration. (The BLS key of `committee` mode is read
+ * when the node starts: its default depends on the data directory of the merged config.)
  */
 export function checkChainConfig(config: NodeConfig): NodeConfig {
   const { chain } = config
   if (chain.genesis !== undefined && chain.consensus === 'follow' && chain.follow === undefined)
     throw new ConfigError(
-      'chain: consensus follow needs the gateway URL of the node to follow (--follow, FULMEN_FOLLOW, chain.follow)',
+      'chain: consensus follow needs the gateway URL(s) of the node(s) to follow (--follow, FULMEN_FOLLOW, chain.follow)',
     )
   return config
 }

@@ -9,6 +9,12 @@
  *
  * Nothing the followed node sends is trusted: every block is executed here; the only thing
  * taken on its word is which transactions are in which block, which is what following means.
+ *
+ * The node may be given several gateways to follow (the committee's): it follows one at a time
+ * and moves to the next, saying which and why, when the one it follows does not answer, or has
+ * not advanced for `stallMs` while another one is ahead of it (a committee member cut off from
+ * the others answers but never advances). Blocks are checked the same whichever node served
+ * them, so moving costs nothing but the requests. With one gateway it retries that one.
  */
 import { bytesToHex } from '@noble/hashes/utils.js'
 import type { Component } from '../../core/lifecycle.ts'
@@ -20,13 +26,18 @@ import { ChainError, RemoteChainError } from './chain-api.ts'
 
 export interface ChainFollowerOptions {
   readonly executor: StateExecutor
-  /** The followed node's gateway (no trailing slash). */
-  readonly url: string
+  /** The gateways of the nodes to follow (no trailing slash), tried in this order. */
+  readonly urls: readonly string[]
   /** Pause between two polls of the head, milliseconds. */
   readonly pollMs: number
   readonly logger: Logger
   /** How long one request to the followed node may take, milliseconds (default 10 s). */
   readonly requestTimeoutMs?: number
+  /**
+   * How long the followed node's head may stay put before the other gateways are asked whether
+   * they are ahead, milliseconds (default 10 s; only with several gateways).
+   */
+  readonly stallMs?: number
 }
 
 export interface ChainFollower extends Component {
@@ -37,20 +48,30 @@ export interface ChainFollower extends Component {
   onBlock(listener: (block: ExecutedBlock) => void): () => void
   /** Set once a block did not re-execute to the served header: following stopped. */
   readonly diverged: string | undefined
+  /** The gateway followed now (one of `urls`). */
+  readonly following: string
 }
 
 /** Blocks fetched and executed in one poll at most, so that a stop is never far off. */
 const BLOCKS_PER_POLL = 64
 
 export function createChainFollower(options: ChainFollowerOptions): ChainFollower {
-  const { executor, url, logger: log } = options
+  const { executor, logger: log } = options
+  const urls = [...options.urls]
+  if (urls.length === 0) throw new ChainError('CHAIN_UPSTREAM', 'no gateway to follow')
   const timeoutMs = options.requestTimeoutMs ?? 10_000
+  const stallMs = options.stallMs ?? 10_000
+  let current = 0
+  /** Polls that failed in a row: past one per gateway, failures are no longer logged. */
+  let failuresInARow = 0
+  /** The followed node's last head height, and when it last went up. */
+  let seenHeight = -1
+  let advancedAt = Date.now()
   const listeners = new Set<(block: ExecutedBlock) => void>()
   const stopping = new AbortController()
   let timer: ReturnType<typeof setTimeout> | undefined
   let polling: Promise<void> = Promise.resolve()
   let diverged: string | undefined
-  let unreachableSince: number | undefined
 
   const signalOf = (signal?: AbortSignal) =>
     AbortSignal.any([
@@ -59,8 +80,12 @@ export function createChainFollower(options: ChainFollowerOptions): ChainFollowe
       ...(signal === undefined ? [] : [signal]),
     ])
 
-  /** GET or POST to the followed node; its JSON errors come back as RemoteChainError. */
-  const call = async (path: string, init: RequestInit = {}): Promise<unknown> => {
+  /** GET or POST to a followed node; its JSON errors come back as RemoteChainError. */
+  const call = async (
+    path: string,
+    init: RequestInit = {},
+    url = urls[current]!,
+  ): Promise<unknown> => {
     let res: Response
     try {
       res = await fetch(`${url}${path}`, init)
@@ -77,13 +102,79 @@ export function createChainFollower(options: ChainFollowerOptions): ChainFollowe
     try {
       body = JSON.parse(text)
     } catch {
-      throw new ChainError('CHAIN_UPSTREAM', `the followed node answered ${res.status}, not JSON`)
+      throw new ChainError(
+        'CHAIN_UPSTREAM',
+        `the followed node ${url} answered ${res.status}, not JSON`,
+      )
     }
     if (res.ok) return body
     const error = (body as { error?: { code?: unknown; message?: unknown } })?.error
     if (typeof error?.code === 'string' && typeof error.message === 'string')
       throw new RemoteChainError(error.code, error.message, res.status)
-    throw new ChainError('CHAIN_UPSTREAM', `the followed node answered ${res.status}`)
+    throw new ChainError('CHAIN_UPSTREAM', `the followed node ${url} answered ${res.status}`)
+  }
+
+  /**
+   * A request that any of the gateways may answer (a transaction, a pending check): the one
+   * followed first, then the others in turn while they do not answer at all. An answer, even a
+   * refusal, is final.
+   */
+  const callAny = async (path: string, init: () => RequestInit): Promise<unknown> => {
+    let lastError: unknown
+    for (let i = 0; i < urls.length; i++) {
+      const url = urls[(current + i) % urls.length]!
+      try {
+        return await call(path, init(), url)
+      } catch (error) {
+        if (!(error instanceof ChainError) || error.code !== 'CHAIN_UPSTREAM') throw error
+        if (stopping.signal.aborted) throw error
+        lastError = error
+      }
+    }
+    throw lastError
+  }
+
+  /** Follows gateway `next` from now on, and says which and why. */
+  const moveTo = (next: number, why: string) => {
+    const from = urls[current]!
+    current = next
+    seenHeight = -1
+    advancedAt = Date.now()
+    log.warn(
+      { follow: urls[current], from },
+      `following ${urls[current]} instead of ${from}: ${why}`,
+    )
+  }
+
+  /**
+   * When the followed node has not advanced for `stallMs`, asks the other gateways for their
+   * heads and moves to the highest one if it is ahead; otherwise waits another `stallMs`
+   * (an idle chain does not advance anywhere, and that is no reason to move).
+   */
+  const checkStall = async (): Promise<void> => {
+    if (urls.length < 2 || Date.now() - advancedAt < stallMs) return
+    advancedAt = Date.now()
+    let best: { index: number; height: number } | undefined
+    for (let i = 1; i < urls.length; i++) {
+      const index = (current + i) % urls.length
+      try {
+        const head = (await call('/chain/head', { signal: signalOf() }, urls[index])) as {
+          chainId?: unknown
+          height?: unknown
+        }
+        if (head.chainId !== executor.head.chainId || typeof head.height !== 'number') continue
+        if (head.height > seenHeight && head.height > (best?.height ?? -1))
+          best = { index, height: head.height }
+      } catch {
+        // A gateway that does not answer is no better than the one followed.
+      }
+      if (stopping.signal.aborted) return
+    }
+    if (best !== undefined)
+      moveTo(
+        best.index,
+        `it has stayed at height ${seenHeight} for ${stallMs} ms and ${urls[best.index]} is at ${best.height}`,
+      )
   }
 
   /** Fetches, executes and checks the blocks after the local head, up to the followed one's. */
@@ -100,6 +191,10 @@ export function createChainFollower(options: ChainFollowerOptions): ChainFollowe
     }
     if (typeof head.height !== 'number')
       throw new ChainError('CHAIN_UPSTREAM', 'a head without a height')
+    if (head.height > seenHeight) {
+      seenHeight = head.height
+      advancedAt = Date.now()
+    }
     const until = Math.min(head.height, executor.head.height + BLOCKS_PER_POLL)
     while (executor.head.height < until && !stopping.signal.aborted) {
       const height = executor.head.height + 1
@@ -130,21 +225,31 @@ export function createChainFollower(options: ChainFollowerOptions): ChainFollowe
 
   const diverge = (message: string, details: Record<string, unknown> = {}) => {
     diverged = message
-    log.error({ follow: url, ...details }, `stopped following: ${message}`)
+    log.error({ follow: urls[current], ...details }, `stopped following: ${message}`)
   }
 
   const poll = async () => {
     try {
       await catchUp()
-      if (unreachableSince !== undefined)
-        log.info({ follow: url }, 'the followed node answers again')
-      unreachableSince = undefined
+      if (failuresInARow > 0) log.info({ follow: urls[current] }, 'the followed node answers again')
+      failuresInARow = 0
+      if (diverged === undefined && !stopping.signal.aborted) await checkStall()
     } catch (error) {
       if (stopping.signal.aborted) return
-      // Unreachable or answering nonsense for now: said once, then retried quietly.
-      if (unreachableSince === undefined) {
-        unreachableSince = Date.now()
-        log.warn({ err: error, follow: url }, 'cannot follow for now; retrying')
+      failuresInARow++
+      if (urls.length === 1) {
+        // Unreachable or answering nonsense for now: said once, then retried quietly.
+        if (failuresInARow === 1)
+          log.warn({ err: error, follow: urls[current] }, 'cannot follow for now; retrying')
+        return
+      }
+      // Another gateway may answer: the next one is followed from the next poll on. Once each
+      // has failed in a row, the round continues without a line per failure.
+      const why = `it failed: ${(error as Error).message}`
+      if (failuresInARow <= urls.length) moveTo((current + 1) % urls.length, why)
+      else {
+        current = (current + 1) % urls.length
+        seenHeight = -1
       }
     }
   }
@@ -161,22 +266,25 @@ export function createChainFollower(options: ChainFollowerOptions): ChainFollowe
     get diverged() {
       return diverged
     },
+    get following() {
+      return urls[current]!
+    },
     async submit(bytes, signal) {
-      const answer = (await call('/chain/tx', {
+      const answer = (await callAny('/chain/tx', () => ({
         method: 'POST',
         headers: { 'content-type': 'application/cbor' },
         body: bytes as Uint8Array<ArrayBuffer>,
         signal: signalOf(signal),
-      })) as { digest?: unknown }
+      }))) as { digest?: unknown }
       if (typeof answer.digest !== 'string' || !/^[0-9a-f]{64}$/.test(answer.digest))
         throw new ChainError('CHAIN_UPSTREAM', 'the followed node answered without a digest')
       return answer.digest
     },
     async pending(digestHex, signal) {
       try {
-        const answer = (await call(`/chain/tx/${digestHex}`, { signal: signalOf(signal) })) as {
-          status?: unknown
-        }
+        const answer = (await callAny(`/chain/tx/${digestHex}`, () => ({
+          signal: signalOf(signal),
+        }))) as { status?: unknown }
         return answer.status === 'pending'
       } catch (error) {
         if (error instanceof RemoteChainError && error.code === 'CHAIN_TX_UNKNOWN') return false
@@ -188,7 +296,14 @@ export function createChainFollower(options: ChainFollowerOptions): ChainFollowe
       return () => listeners.delete(listener)
     },
     start() {
-      log.info({ follow: url, height: executor.head.height }, 'following')
+      log.info(
+        {
+          follow: urls[current],
+          ...(urls.length > 1 ? { gateways: urls } : {}),
+          height: executor.head.height,
+        },
+        'following',
+      )
       polling = poll().finally(arm)
     },
     async stop() {

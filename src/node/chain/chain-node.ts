@@ -265,7 +265,7 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
     } else {
       follower = createChainFollower({
         executor: state,
-        url: config.follow!,
+        urls: config.follow!,
         pollMs: config.blockMs,
         logger: log.child({ component: 'follower' }),
       })

@@ -98,9 +98,13 @@ Options (start; each also comes from FULMEN_* variables and the config file):
   --max-streams N       Streams open on the node (FULMEN_MAX_STREAMS; default 1024)
   --genesis FILE        Run the chain from this genesis.json: /chain/* routes and
                         /fulmen/chain/1.0.0 (FULMEN_GENESIS; default: no chain)
-  --consensus MODE      solo (order the transactions received) or follow (re-execute
-                        another node's blocks) (FULMEN_CONSENSUS; default solo)
-  --follow URL          Gateway of the node to follow (FULMEN_FOLLOW)
+  --consensus MODE      solo (order the transactions received), follow (re-execute
+                        another node's blocks) or committee (order with the epoch's
+                        committee) (FULMEN_CONSENSUS; default solo)
+  --follow URL[,URL]    Gateways of the nodes to follow, in order; the next is followed
+                        when one fails or stops advancing (FULMEN_FOLLOW)
+  --bls-key FILE        BLS secret key of a committee node (FULMEN_BLS_KEY; default
+                        <data dir>/bls.key)
   --settle-every-ms MS  How often the pool's DA claims are submitted (FULMEN_SETTLE_EVERY_MS;
                         default 5000)
   --log-level LEVEL     fatal|error|warn|info|debug|trace|silent (FULMEN_LOG_LEVEL)

@@ -155,6 +155,7 @@ async function start(args: readonly string[]): Promise<number> {
     genesis: { type: 'string' },
     consensus: { type: 'string' },
     follow: { type: 'string' },
+    'bls-key': { type: 'string' },
     'settle-every-ms': { type: 'string' },
   })
   if (positionals.length > 0)
@@ -196,6 +197,8 @@ async function start(args: readonly string[]): Promise<number> {
     chain.consensus = flag(() => parseConsensus(values.consensus!, '--consensus'))
   if (values.follow !== undefined)
     chain.follow = flag(() => parseFollow(values.follow!, '--follow'))
+  if (values['bls-key'] !== undefined)
+    chain.blsKey = (await import('node:path')).resolve(values['bls-key'])
   if (values['settle-every-ms'] !== undefined)
     chain.settleEveryMs = flag(() => parsePositive(values['settle-every-ms']!, '--settle-every-ms'))
   if (Object.keys(chain).length > 0) flags.chain = chain
