@@ -35,9 +35,12 @@ function memberKey(member: Member): Uint8Array {
   return key
 }
 
+/** Signatures are 64 bytes, like Ed25519's, so that the codecs (and a NarwhalStore) take them. */
+const MAC_BYTES = 64
+
 export function macSigner(member: Member): DagSigner {
   const key = memberKey(member)
-  return { member, sign: (message) => keyedHash(key, message) }
+  return { member, sign: (message) => keyedHash(key, message, MAC_BYTES) }
 }
 
 export function macVerifier(size: number): DagVerifier {
@@ -45,7 +48,7 @@ export function macVerifier(size: number): DagVerifier {
   return {
     verify(member, message, signature) {
       const key = keys[member]
-      return key !== undefined && equalBytes(keyedHash(key, message), signature)
+      return key !== undefined && equalBytes(keyedHash(key, message, MAC_BYTES), signature)
     },
   }
 }
