@@ -24,6 +24,16 @@ export type ConsensusErrorCode =
   /** A Narwhal record read back from the store does not decode, or is not the record its key
    * names (narwhal-store.ts): the store was written by something else or damaged. */
   | 'CONSENSUS_STORE_CORRUPT'
+  /** A block attestation (src/consensus/attestation) that is not well formed: bytes not in
+   * canonical form, a signer bitfield with a bit past the committee or a trailing zero byte, a
+   * signature or a signer's key that is not a curve point. */
+  | 'ATTESTATION_MALFORMED'
+  /** A block attestation signed by fewer members than its quorum (n − f of n). */
+  | 'ATTESTATION_QUORUM'
+  /** A block attestation whose aggregate signature does not verify against its signers' keys. */
+  | 'ATTESTATION_INVALID'
+  /** A block attestation for another height or block hash than the block it came with. */
+  | 'ATTESTATION_WRONG_BLOCK'
 
 export class ConsensusError extends FulmenError<ConsensusErrorCode> {
   override readonly name = 'ConsensusError'
