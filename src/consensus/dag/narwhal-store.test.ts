@@ -181,7 +181,11 @@ describe('NarwhalStore', () => {
           const store = new NarwhalStore(kv, 'n/')
           const records = keys.map(([r, a, v]) => (v ? voteAt(r, a) : certificateAt(r, a)))
           await store.append(EPOCH, records)
-          const next = keys.map(([r, a]) => certificateAt(r, a, EPOCH + 1n))
+          // The same rounds and authors in the next epoch (one certificate each).
+          const next = [...new Set(keys.map(([r, a]) => `${r}:${a}`))].map((k) => {
+            const [r, a] = k.split(':').map(Number)
+            return certificateAt(r!, a!, EPOCH + 1n)
+          })
           await store.append(EPOCH + 1n, next)
           await store.prune(EPOCH, below)
           expect(await store.load(EPOCH)).toEqual(
