@@ -3,6 +3,36 @@
  * claim settler that brings the DA pool's claims on chain. A committee orderer (Narwhal and
  * Bullshark, DESIGN.md "Consensus") comes behind the same `Orderer` face.
  */
+
+export {
+  decodeAttestation,
+  encodeAttestation,
+  MAX_ATTESTATION_BYTES,
+} from './attestation/attestation-codec.ts'
+export {
+  AttestationCollector,
+  type AttestationCollectorOptions,
+  type AttestationCollectorResult,
+  type AttestationEquivocation,
+  DEFAULT_ATTESTATION_WINDOW,
+} from './attestation/attestation-collector.ts'
+export {
+  type AggregateSignature,
+  ATTESTATION_KEY_BYTES,
+  ATTESTATION_SIGNATURE_BYTES,
+  aggregateAttestation,
+  attestationMessage,
+  attestationQuorum,
+  attestationSigners,
+  BLOCK_ATTESTATION_DST,
+  type BlockAttestation,
+  signBlock,
+  signBlockHash,
+  verifyAttestation,
+  verifyAttestedHash,
+  verifyBlockHashSignature,
+  verifyBlockSignature,
+} from './attestation/block-attestation.ts'
 export {
   readCommittee,
   readMetadata,

@@ -1,0 +1,165 @@
+/**
+ * The attestation collector over real BLS partials of real block headers: it emits the
+ * attestation once, at the n − f-th partial for one block, and that attestation verifies; it
+ * keeps one partial per member per height, refuses bad and relabelled signatures, reports a
+ * member that signs two blocks at one height (with evidence that verifies), and holds at most
+ * `window` heights.
+ */
+import { describe, expect, test } from 'vitest'
+import { blockHash, executedBlockOf } from '../../state/block.ts'
+import type { BlockHeader } from '../../state/model.ts'
+import { makeBlsKey } from '../../state/transaction.ts'
+import { signersOf } from '../dag/narwhal-messages.ts'
+import { AttestationCollector, type AttestationCollectorResult } from './attestation-collector.ts'
+import { signBlock, verifyAttestation, verifyBlockHashSignature } from './block-attestation.ts'
+
+const members = [1, 2, 3, 4].map((i) => makeBlsKey(new Uint8Array(32).fill(i)))
+const keys = members.map((m) => m.publicKey)
+
+function header(height: number, tag = 0): BlockHeader {
+  return executedBlockOf(
+    {
+      chainId: 3,
+      height,
+      parent: new Uint8Array(32).fill(height - 1),
+      timestampMs: 1_000 + height,
+      transactions: [new Uint8Array([tag])],
+    },
+    [],
+    0,
+    new Uint8Array(32).fill(tag),
+  ).header
+}
+
+/** Member `m`'s partial for `h`, as it arrives. */
+function partial(m: number, h: BlockHeader) {
+  return [m, h.height, blockHash(h), signBlock(members[m]!.secretKey, h)] as const
+}
+
+const kinds = (results: readonly AttestationCollectorResult[]) => results.map((r) => r.kind)
+
+describe('AttestationCollector', () => {
+  test('emits once, at the third of four partials for one block, and the attestation verifies', () => {
+    const c = new AttestationCollector({ committeeBlsKeys: keys })
+    const block = header(1)
+    const results = [0, 2, 3, 1].map((m) => c.add(...partial(m, block)))
+    expect(kinds(results)).toEqual(['accepted', 'accepted', 'attested', 'accepted'])
+    expect(results[3]).toEqual({ kind: 'accepted', signers: 4 })
+    const attested = results[2] as Extract<AttestationCollectorResult, { kind: 'attested' }>
+    expect(attested.attestation.height).toBe(1)
+    expect(attested.attestation.blockHash).toEqual(blockHash(block))
+    expect(signersOf(attested.attestation.signers)).toEqual([0, 2, 3])
+    expect(() => verifyAttestation(block, attested.attestation, keys)).not.toThrow()
+  })
+
+  test('a repeated partial is ignored, whoever relays it', () => {
+    const c = new AttestationCollector({ committeeBlsKeys: keys })
+    const block = header(1)
+    expect(c.add(...partial(0, block)).kind).toBe('accepted')
+    expect(c.add(...partial(0, block))).toEqual({ kind: 'ignored', reason: 'duplicate' })
+    expect(c.add(...partial(1, block))).toEqual({ kind: 'accepted', signers: 2 })
+  })
+
+  test('refuses a forged partial, a relabelled one, a non-member, bad lengths', () => {
+    const c = new AttestationCollector({ committeeBlsKeys: keys })
+    const block = header(2)
+    const [, , hash, sig0] = partial(0, block)
+    // Member 0's signature offered as member 1's.
+    const asOther = c.add(1, 2, hash, sig0)
+    expect(asOther.kind).toBe('refused')
+    expect(asOther.kind === 'refused' && asOther.error.code).toBe('ATTESTATION_INVALID')
+    // Member 0's honest signature of height 2 relabelled as height 3: refused, and member 0's
+    // slot at height 3 stays free (no false equivocation when its real partial arrives).
+    const relabelled = c.add(0, 3, hash, sig0)
+    expect(relabelled.kind === 'refused' && relabelled.error.code).toBe('ATTESTATION_INVALID')
+    expect(c.add(...partial(0, header(3))).kind).toBe('accepted')
+    for (const [m, h, b, s] of [
+      [4, 2, hash, sig0],
+      [-1, 2, hash, sig0],
+      [0, -2, hash, sig0],
+      [0, 2, hash.subarray(1), sig0],
+      [0, 2, hash, sig0.subarray(1)],
+    ] as const) {
+      const r = c.add(m, h, b, s)
+      expect(r.kind === 'refused' && r.error.code).toBe('ATTESTATION_MALFORMED')
+    }
+    // Garbage of the right length: invalid, not a throw.
+    const garbage = c.add(1, 2, hash, new Uint8Array(48).fill(0xff))
+    expect(garbage.kind === 'refused' && garbage.error.code).toBe('ATTESTATION_INVALID')
+    // None of these counted: two honest partials later are two signers.
+    expect(c.add(...partial(1, block))).toEqual({ kind: 'accepted', signers: 1 })
+    expect(c.add(...partial(2, block))).toEqual({ kind: 'accepted', signers: 2 })
+  })
+
+  test('a member signing two blocks at one height is reported once, with evidence that verifies', () => {
+    const c = new AttestationCollector({ committeeBlsKeys: keys })
+    const a = header(4, 0)
+    const b = header(4, 1)
+    expect(c.add(...partial(2, a)).kind).toBe('accepted')
+    const report = c.add(...partial(2, b))
+    expect(report.kind).toBe('equivocation')
+    if (report.kind !== 'equivocation') return
+    const { evidence } = report
+    expect(evidence.member).toBe(2)
+    expect(evidence.height).toBe(4)
+    expect(evidence.first.blockHash).toEqual(blockHash(a))
+    expect(evidence.second.blockHash).toEqual(blockHash(b))
+    for (const signed of [evidence.first, evidence.second]) {
+      expect(verifyBlockHashSignature(keys[2]!, 4, signed.blockHash, signed.signature)).toBe(true)
+    }
+    // Reported once; its first partial still counts toward block a (it did sign it).
+    expect(c.add(...partial(2, b))).toEqual({ kind: 'ignored', reason: 'reported' })
+    expect(c.add(...partial(2, a))).toEqual({ kind: 'ignored', reason: 'reported' })
+    expect(c.add(...partial(0, a)).kind).toBe('accepted')
+    expect(c.add(...partial(1, a)).kind).toBe('attested')
+    // A forged "second block" signature is refused, not evidence.
+    const other = c.add(3, 4, blockHash(b), signBlock(members[0]!.secretKey, b))
+    expect(other.kind).toBe('refused')
+  })
+
+  test('partials for two blocks at a height: each counted apart, neither reaches quorum on 2 + 2', () => {
+    const c = new AttestationCollector({ committeeBlsKeys: keys })
+    const a = header(5, 0)
+    const b = header(5, 1)
+    const results = [
+      c.add(...partial(0, a)),
+      c.add(...partial(1, b)),
+      c.add(...partial(2, a)),
+      c.add(...partial(3, b)),
+    ]
+    expect(results).toEqual([
+      { kind: 'accepted', signers: 1 },
+      { kind: 'accepted', signers: 1 },
+      { kind: 'accepted', signers: 2 },
+      { kind: 'accepted', signers: 2 },
+    ])
+  })
+
+  test('bounded: heights outside [floor, floor + window) are ignored; prune moves the floor', () => {
+    const c = new AttestationCollector({ committeeBlsKeys: keys, window: 3, floor: 10 })
+    expect(c.add(...partial(0, header(9)))).toEqual({ kind: 'ignored', reason: 'below-window' })
+    expect(c.add(...partial(0, header(13)))).toEqual({ kind: 'ignored', reason: 'beyond-window' })
+    for (const h of [10, 11, 12]) expect(c.add(...partial(0, header(h))).kind).toBe('accepted')
+    expect(c.heights).toBe(3)
+    c.prune(12)
+    expect(c.floor).toBe(12)
+    expect(c.heights).toBe(1)
+    expect(c.add(...partial(1, header(11)))).toEqual({ kind: 'ignored', reason: 'below-window' })
+    expect(c.add(...partial(1, header(14))).kind).toBe('accepted')
+    expect(c.heights).toBe(2)
+    // The floor never goes down.
+    c.prune(5)
+    expect(c.floor).toBe(12)
+    // Height 12 kept its partial across the prune: two more complete it.
+    expect(c.add(...partial(1, header(12))).kind).toBe('accepted')
+    expect(c.add(...partial(2, header(12))).kind).toBe('attested')
+  })
+
+  test('a committee of one attests at its own partial', () => {
+    const c = new AttestationCollector({ committeeBlsKeys: [keys[0]!] })
+    const r = c.add(...partial(0, header(1)))
+    expect(r.kind).toBe('attested')
+    if (r.kind === 'attested')
+      expect(() => verifyAttestation(header(1), r.attestation, [keys[0]!])).not.toThrow()
+  })
+})
