@@ -30,6 +30,18 @@ export interface BullsharkOptions {
   readonly leaderOf: (round: number) => Member
   /** Rounds kept below the last committed leader's (default 50). */
   readonly gcDepth?: number
+  /**
+   * Resume after a restart: the round of the last leader committed before it (persisted with
+   * the DAG, narwhal-store.ts). Leaders at or below it never commit again, and when that leader's
+   * certificate is added again (a recovered member re-delivers its DAG) its causal history counts
+   * as committed: that is exactly what was committed before (each committed leader's history
+   * holds every earlier commit, see `#tryCommit`), so later leaders order the same certificates
+   * the other members do. Not "every certificate at or below the round": one of an earlier round
+   * that the leader does not reach is still to be committed by a later leader. Until that
+   * certificate is added, nothing commits (it is in the recovered DAG: it was stored before it
+   * was delivered). Default 0: a fresh start.
+   */
+  readonly lastCommittedRound?: number
 }
 
 export const DEFAULT_GC_DEPTH = 50
@@ -43,6 +55,8 @@ export class Bullshark {
   readonly #byDigest = new Map<string, DagVertex>()
   readonly #committed = new Set<string>()
   #lastCommittedRound = 0
+  /** Resuming: the committed leader round whose certificate has not been added again yet. */
+  #resumeRound = 0
 
   constructor(options: BullsharkOptions) {
     this.#committee = options.committee
@@ -51,6 +65,12 @@ export class Bullshark {
     if (!Number.isInteger(this.#gcDepth) || this.#gcDepth < 2) {
       throw new RangeError(`gcDepth must be an integer ≥ 2, got ${options.gcDepth}`)
     }
+    const resume = options.lastCommittedRound ?? 0
+    if (!Number.isInteger(resume) || resume < 0 || resume % 2 !== 0) {
+      throw new RangeError(`lastCommittedRound is an even round ≥ 0 (a leader's), got ${resume}`)
+    }
+    this.#lastCommittedRound = resume
+    this.#resumeRound = resume
   }
 
   /** The round of the last committed leader (0 before any). */
@@ -78,6 +98,21 @@ export class Bullshark {
     if (round.has(vertex.author) || this.#byDigest.has(vertex.digest)) return []
     round.set(vertex.author, vertex)
     this.#byDigest.set(vertex.digest, vertex)
+    if (this.#resumeRound > 0) {
+      if (vertex.round !== this.#resumeRound || vertex.author !== this.#leaderOf(vertex.round)) {
+        return []
+      }
+      // The leader we had committed before the restart: its history is what we committed.
+      this.#orderDag(vertex)
+      this.#resumeRound = 0
+      // Later rounds added before it (a re-delivery is causal, so none reference it) may
+      // already support later leaders.
+      const out: CommittedSubDag[] = []
+      for (const r of [...this.#dag.keys()].sort((a, b) => a - b)) {
+        if (r > vertex.round) out.push(...this.#tryCommit(r - 1))
+      }
+      return out
+    }
     return this.#tryCommit(vertex.round - 1)
   }
 
