@@ -358,7 +358,8 @@ export class NarwhalCore {
         : [...(this.#byRound.get(parentsRound) as Set<string>)].map(fromHex).sort(compareBytes)
     const batches = this.#pendingBatches.slice(0, this.#maxBatches)
     this.#pendingBatches = this.#pendingBatches.slice(batches.length)
-    let timestampMs = this.#nowMs
+    // Whole milliseconds: the encoding carries an unsigned integer.
+    let timestampMs = Math.floor(this.#nowMs)
     for (const p of parents) {
       const parent = this.#delivered.get(toHex(p))
       if (parent !== undefined)
@@ -390,8 +391,9 @@ export class NarwhalCore {
     }
     if (parentsRound % 2 === 0)
       return certificateOf(parentsRound, leaderOf(parentsRound)) !== undefined
-    // After an odd round: the next leader does not wait for support of the previous one.
-    if (leaderOf(parentsRound + 1) === this.member) return true
+    // After an odd round: the next leader does not wait for support of the previous one, and
+    // after round 1 there is no previous one.
+    if (parentsRound === 1 || leaderOf(parentsRound + 1) === this.member) return true
     const leader = certificateOf(parentsRound - 1, leaderOf(parentsRound - 1))
     if (leader === undefined) return true
     let support = 0
