@@ -126,7 +126,7 @@ export const CONSENSUS_FRAMES: FrameCodec<ConsensusFrame> = {
       case FRAME_CERTIFICATE_REQUEST:
         return {
           kind: 'certificate-request',
-          digests: decodeDigests(payload, 'CERTIFICATE_REQUEST'),
+          digests: decodeDigests(payload, 'CERTIFICATE-REQUEST'),
         }
       case FRAME_BATCH: {
         asWire('BATCH', () => checkBatch(payload))
@@ -134,7 +134,7 @@ export const CONSENSUS_FRAMES: FrameCodec<ConsensusFrame> = {
         return { kind: 'batch', encoded: payload.slice() }
       }
       case FRAME_BATCH_REQUEST:
-        return { kind: 'batch-request', digests: decodeDigests(payload, 'BATCH_REQUEST') }
+        return { kind: 'batch-request', digests: decodeDigests(payload, 'BATCH-REQUEST') }
       default:
         throw new WireError('WIRE_UNKNOWN_FRAME', `unknown consensus frame type ${kind}`)
     }
