@@ -18,7 +18,9 @@ import { accountAddressOfSecretKey, makeBlsKey } from '../state/transaction.ts'
 export type KeyFileErrorCode =
   /** A key file that does not hold a key of its kind (64 hex digits for an account or BLS
    * secret, a libp2p Ed25519 protobuf for a node identity), or holds an invalid scalar. */
-  'KEY_FILE_INVALID'
+  | 'KEY_FILE_INVALID'
+  /** A key file a node needs to start (a committee node's BLS key) is not there. */
+  | 'KEY_FILE_MISSING'
 
 export class KeyFileError extends FulmenError<KeyFileErrorCode> {
   override readonly name = 'KeyFileError'
@@ -154,6 +156,24 @@ export async function readBlsKeyFile(path: string): Promise<BlsKeyPair> {
       cause: e,
       details: { path },
     })
+  }
+}
+
+/**
+ * The BLS key a `committee` node signs with, from `path` (`blsKeyPath(config)` in config.ts:
+ * `--bls-key`, else `<dataDir>/bls.key`). A missing file is KEY_FILE_MISSING, naming where
+ * the path came from; one that holds no key is KEY_FILE_INVALID.
+ */
+export async function loadBlsSecretKey(path: string): Promise<BlsKeyPair> {
+  try {
+    return await readBlsKeyFile(path)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    throw new KeyFileError(
+      'KEY_FILE_MISSING',
+      `${path}: no BLS secret key, which consensus committee signs with (--bls-key, FULMEN_BLS_KEY, chain.blsKey; default <data dir>/bls.key, which fulmen devnet writes)`,
+      { cause: error, details: { path } },
+    )
   }
 }
 

@@ -270,21 +270,26 @@ Options:
     name: 'devnet',
     summary: 'Run a local chain: keys, genesis and nodes, until Ctrl-C',
     help: `Usage: fulmen devnet start --dir DIR [--nodes N] [--edge M] [--epoch-ms MS] [--host ADDR]
+                           [--consensus solo|committee]
 
 Writes the keys of a development chain into DIR (node identities in each node's data
-dir; bridge, governance and demo account keys in DIR/keys), DIR/genesis.json, then
-starts N committee nodes (node-1 orders the blocks itself: --consensus solo; the
-others follow it) and M edge nodes that follow too, as 'fulmen node start' processes.
+dir; bridge, governance and demo account keys in DIR/keys), free ports for every node
+(DIR/ports.json), DIR/genesis.json (each node's libp2p address on its port), then starts
+N committee nodes and M edge nodes as 'fulmen node start' processes. --consensus solo:
+node-1 orders the blocks itself and the others follow the committee's gateways;
+committee: every node runs --consensus committee with its bls.key.
 Once every node answers GET /chain/head, writes DIR/devnet.json:
-  {"genesis": "<path>", "nodes": [{"name", "role", "gateway", "multiaddr", "dataDir"}]}
+  {"genesis", "consensus", "nodes": [{"name", "role", "consensus", "gateway",
+   "multiaddr", "peerId", "blsKey", "dataDir"}], "accounts"}
 and runs until SIGINT or SIGTERM, then stops the nodes. Run again on the same DIR, it
-reuses the keys and genesis and the nodes resume their chain.
+reuses the keys, ports and genesis and the nodes resume their chain.
 
 Options:
   --dir DIR        Where keys, genesis, data dirs and devnet.json go (required)
   --nodes N        Committee nodes (default 1)
   --edge M         Edge nodes (default 0)
   --epoch-ms MS    Epoch length in milliseconds (default 120000)
+  --consensus MODE solo or committee (default solo)
   --host ADDR      Listen address of the nodes (default 127.0.0.1)
   -h, --help       Show this help`,
     load: () => import('./commands/devnet.ts'),

@@ -2,8 +2,11 @@
  * A devnet's keys and genesis on disk: what `fulmen devnet start` and `npm start` write before a
  * node runs. The genesis parses and names the keys written; every key file is 0600; a second
  * run reads the same keys and genesis back; a directory made for other nodes is refused.
+ * Each genesis node names its libp2p address on the ports the directory fixed; a restart
+ * reuses them, and a port held by another process is named.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { bytesToHex } from '@noble/hashes/utils.js'
@@ -11,8 +14,9 @@ import { afterAll, describe, expect, test } from 'vitest'
 import { MemoryKvStore } from '../../kv/memory-kv-store.ts'
 import { StateExecutor } from '../../state/executor.ts'
 import { genesisHash, parseGenesis } from '../../state/genesis.ts'
-import { readNodeIdentityFile } from '../key-files.ts'
-import { DevnetError, prepareDevnet } from './devnet-genesis.ts'
+import { KeyFileError, loadBlsSecretKey, readNodeIdentityFile } from '../key-files.ts'
+import { checkPortFree, DevnetError, prepareDevnet } from './devnet-genesis.ts'
+import { devnetGateway, devnetNodePlan } from './devnet-runner.ts'
 
 const dirs: string[] = []
 function tempDir(): string {
@@ -105,5 +109,134 @@ describe('prepareDevnet', () => {
     expect(layout.nodes.map((n) => n.dataDir)).toEqual(
       ['node-1', 'node-2', 'node-3'].map((n) => join(dir, n)),
     )
+  })
+
+  test('genesis addresses: each node on its own free loopback port, /p2p/<peer id>; a restart reuses them', async () => {
+    const dir = tempDir()
+    const layout = await prepareDevnet({ dir, nodes: 4, edge: 2 })
+    const ports = JSON.parse(readFileSync(join(dir, 'ports.json'), 'utf8'))
+    expect(ports.host).toBe('127.0.0.1')
+    expect(layout.ports).toEqual(ports.nodes)
+    expect(layout.addressed).toBe(true)
+    const all = layout.nodes.flatMap((n) => [layout.ports[n.name]!.http, layout.ports[n.name]!.ws])
+    expect(new Set(all).size).toBe(12)
+    for (const p of all) expect(p).toBeGreaterThan(0)
+    layout.genesis.nodes.forEach((g, i) => {
+      const n = layout.nodes[i]!
+      expect(bytesToHex(g.key)).toBe(bytesToHex(n.identity.nodeKey))
+      expect(g.addresses).toEqual([
+        `/ip4/127.0.0.1/tcp/${layout.ports[n.name]!.ws}/ws/p2p/${n.identity.peerId}`,
+      ])
+      expect(n.multiaddr).toBe(g.addresses[0])
+    })
+    const again = await prepareDevnet({ dir, nodes: 4, edge: 2 })
+    expect(again.ports).toEqual(layout.ports)
+    expect(genesisHash(again.genesis)).toEqual(genesisHash(layout.genesis))
+    // ports.json lost: the genesis keeps the libp2p ports, only gateways are drawn anew.
+    unlinkSync(join(dir, 'ports.json'))
+    const redrawn = await prepareDevnet({ dir, nodes: 4, edge: 2 })
+    expect(redrawn.nodes.map((n) => redrawn.ports[n.name]!.ws)).toEqual(
+      layout.nodes.map((n) => layout.ports[n.name]!.ws),
+    )
+    // ports.json that moves a node away from its genesis address: refused, naming both.
+    const moved = JSON.parse(readFileSync(join(dir, 'ports.json'), 'utf8'))
+    moved.nodes['node-2'].ws += 1
+    writeFileSync(join(dir, 'ports.json'), JSON.stringify(moved))
+    const error = await prepareDevnet({ dir, nodes: 4, edge: 2 }).catch((e: unknown) => e)
+    expect((error as DevnetError).code).toBe('DEVNET_MISMATCH')
+    expect((error as DevnetError).message).toMatch(
+      /places node-2 at \/ip4\/127\.0\.0\.1\/tcp\/\d+\/ws/,
+    )
+    // Another host than the directory was made for: refused.
+    writeFileSync(join(dir, 'ports.json'), JSON.stringify(ports))
+    const host = await prepareDevnet({ dir, nodes: 4, edge: 2, host: '127.0.0.2' }).catch(
+      (e: unknown) => e,
+    )
+    expect((host as DevnetError).message).toMatch(
+      /made for nodes on 127\.0\.0\.1, not 127\.0\.0\.2/,
+    )
+  })
+
+  test('a genesis from before addresses: no addresses, and it says so', async () => {
+    const dir = tempDir()
+    const layout = await prepareDevnet({ dir, nodes: 1, edge: 1 })
+    const text = readFileSync(join(dir, 'genesis.json'), 'utf8')
+    const old = JSON.parse(text)
+    for (const n of old.nodes) n.addresses = []
+    writeFileSync(join(dir, 'genesis.json'), JSON.stringify(old))
+    unlinkSync(join(dir, 'ports.json'))
+    const again = await prepareDevnet({ dir, nodes: 1, edge: 1 })
+    expect(again.addressed).toBe(false)
+    expect(again.nodes.map((n) => n.identity.peerId)).toEqual(
+      layout.nodes.map((n) => n.identity.peerId),
+    )
+  })
+
+  test('a port held by another process: DEVNET_PORT_IN_USE naming it', async () => {
+    const held = createServer()
+    await new Promise<void>((resolve) => held.listen(0, '127.0.0.1', resolve))
+    const port = (held.address() as { port: number }).port
+    try {
+      const error = await checkPortFree('127.0.0.1', port, 'node-2 gateway').catch(
+        (e: unknown) => e,
+      )
+      expect(error).toBeInstanceOf(DevnetError)
+      expect((error as DevnetError).code).toBe('DEVNET_PORT_IN_USE')
+      expect((error as DevnetError).message).toBe(
+        `port ${port} on 127.0.0.1 (node-2 gateway) is in use by another process: stop it, or start a devnet in another --dir`,
+      )
+    } finally {
+      await new Promise((resolve) => held.close(resolve))
+    }
+    await expect(checkPortFree('127.0.0.1', port, 'node-2 gateway')).resolves.toBeUndefined()
+  })
+
+  test('node plans: solo orders on node-1, the others follow every other committee gateway; committee runs all with their bls.key', async () => {
+    const dir = tempDir()
+    const layout = await prepareDevnet({ dir, nodes: 3, edge: 1 })
+    const gw = (name: string) => devnetGateway(layout, name)
+    expect(gw('node-1')).toBe(`http://127.0.0.1:${layout.ports['node-1']!.http}`)
+    const solo = devnetNodePlan(layout)
+    expect(solo.map((p) => [p.node.name, p.httpPort, p.wsPort])).toEqual(
+      layout.nodes.map((n) => [n.name, layout.ports[n.name]!.http, layout.ports[n.name]!.ws]),
+    )
+    expect(solo.map((p) => p.env)).toEqual([
+      { FULMEN_GENESIS: layout.genesisPath, FULMEN_CONSENSUS: 'solo' },
+      {
+        FULMEN_GENESIS: layout.genesisPath,
+        FULMEN_CONSENSUS: 'follow',
+        FULMEN_FOLLOW: `${gw('node-1')},${gw('node-3')}`,
+      },
+      {
+        FULMEN_GENESIS: layout.genesisPath,
+        FULMEN_CONSENSUS: 'follow',
+        FULMEN_FOLLOW: `${gw('node-1')},${gw('node-2')}`,
+      },
+      {
+        FULMEN_GENESIS: layout.genesisPath,
+        FULMEN_CONSENSUS: 'follow',
+        FULMEN_FOLLOW: ['node-1', 'node-2', 'node-3'].map(gw).join(','),
+      },
+    ])
+    const committee = devnetNodePlan(layout, 'committee')
+    expect(committee.map((p) => p.env)).toEqual(
+      layout.nodes.map((n) => ({
+        FULMEN_GENESIS: layout.genesisPath,
+        FULMEN_CONSENSUS: 'committee',
+        FULMEN_BLS_KEY: join(n.dataDir, 'bls.key'),
+      })),
+    )
+    // The key each committee-mode node is pointed at is the one its genesis entry names.
+    for (const [i, p] of committee.entries()) {
+      const key = await loadBlsSecretKey(p.env.FULMEN_BLS_KEY!)
+      expect(bytesToHex(key.publicKey)).toBe(bytesToHex(layout.genesis.nodes[i]!.blsKey))
+    }
+    const missing = await loadBlsSecretKey(join(dir, 'nowhere', 'bls.key')).catch((e) => e)
+    expect(missing).toBeInstanceOf(KeyFileError)
+    expect(missing.code).toBe('KEY_FILE_MISSING')
+    expect(missing.message).toMatch(/nowhere\/bls\.key: no BLS secret key.*--bls-key/)
+    writeFileSync(join(dir, 'junk.key'), 'not a key\n')
+    const junk = await loadBlsSecretKey(join(dir, 'junk.key')).catch((e) => e)
+    expect(junk.code).toBe('KEY_FILE_INVALID')
   })
 })

@@ -9,13 +9,20 @@
  *   DIR/keys/account-K.key       funded demo accounts (FLK and stables)
  *   DIR/<node>/identity.key      each node's Ed25519 identity, where `fulmen node start` reads it
  *   DIR/<node>/bls.key           each node's BLS key (hex), its committee signing key
+ *   DIR/ports.json               each node's loopback ports (gateway, libp2p WebSockets), chosen
+ *                                free when the directory is made and reused by every restart
  *
  * Every node, committee and edge, is staked in the genesis (so it is active and earns for what
  * it serves); the committee nodes form the first committee. Account keys are secp256k1 files
  * that `fulmen tx --key` reads. Run again on a directory that has them, it reads them back
  * instead of making new ones: a devnet restarts on its chain.
+ *
+ * Each genesis node's `addresses` is its libp2p WebSockets multiaddr on its chosen port,
+ * ending in `/p2p/<peer id>`: committee members find each other by what the chain state says,
+ * so the ports are fixed with the genesis (a node listens where the state says it is).
  */
-import { access, readFile, writeFile } from 'node:fs/promises'
+import { access, readFile, rename, writeFile } from 'node:fs/promises'
+import { createServer, isIPv4, isIPv6, type Server } from 'node:net'
 import { join } from 'node:path'
 import { bytesToHex } from '@noble/hashes/utils.js'
 import { FulmenError } from '../../core/errors.ts'
@@ -43,6 +50,7 @@ import {
 export const GENESIS_FILE = 'genesis.json'
 export const KEYS_DIR = 'keys'
 export const BLS_KEY_FILE = 'bls.key'
+export const PORTS_FILE = 'ports.json'
 /** The devnet's chain id unless told otherwise. */
 export const DEVNET_CHAIN_ID = 1515
 /** FLK and stables each demo account starts with. */
@@ -56,6 +64,8 @@ export type DevnetErrorCode =
   | 'DEVNET_MISMATCH'
   /** A node did not start or did not answer its chain head in time. */
   | 'DEVNET_START_FAILED'
+  /** A port the devnet directory fixed for a node is held by another process. */
+  | 'DEVNET_PORT_IN_USE'
 
 export class DevnetError extends FulmenError<DevnetErrorCode> {
   override readonly name = 'DevnetError'
@@ -69,6 +79,22 @@ export interface DevnetNodeKeys {
   readonly dataDir: string
   readonly identity: NodeIdentityKey
   readonly bls: BlsKeyPair
+  /** Its libp2p WebSockets address, `/ip4/<host>/tcp/<ws port>/ws/p2p/<peer id>` (genesis). */
+  readonly multiaddr?: string
+}
+
+/** A node's fixed ports (DIR/ports.json). */
+export interface DevnetPorts {
+  /** The HTTP gateway (`--http-port`). */
+  readonly http: number
+  /** libp2p WebSockets (`--ws-port`): node to node and browser to node. */
+  readonly ws: number
+}
+
+/** DIR/ports.json. */
+export interface DevnetPortsFile {
+  readonly host: string
+  readonly nodes: Readonly<Record<string, DevnetPorts>>
 }
 
 export interface DevnetAccount {
@@ -83,6 +109,12 @@ export interface DevnetLayout {
   readonly genesis: Genesis
   /** Committee nodes first (the first orders blocks), then edge nodes. */
   readonly nodes: readonly DevnetNodeKeys[]
+  /** The address every node listens on. */
+  readonly host: string
+  /** Each node's fixed ports, by node name. */
+  readonly ports: Readonly<Record<string, DevnetPorts>>
+  /** Whether the genesis names each node's address (false: a directory made before it did). */
+  readonly addressed: boolean
   readonly bridge: DevnetAccount
   readonly governance: DevnetAccount
   readonly operator: DevnetAccount
@@ -104,6 +136,8 @@ export interface DevnetOptions {
   readonly nodeName?: (role: DevnetRole, index: number) => string
   /** Block 0's time (default now). */
   readonly now?: () => number
+  /** The address the nodes listen on, in their genesis addresses (default 127.0.0.1). */
+  readonly host?: string
 }
 
 const exists = (path: string) =>
@@ -139,6 +173,102 @@ async function nodeAt(dataDir: string, name: string, role: DevnetRole): Promise<
   return { name, role, dataDir, identity, bls }
 }
 
+/** `count` distinct free TCP ports on `host`, each held until all are drawn. */
+async function freePorts(host: string, count: number): Promise<number[]> {
+  const servers: Server[] = []
+  try {
+    for (let i = 0; i < count; i++) {
+      const server = createServer()
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(0, host, () => resolve())
+      })
+      servers.push(server)
+    }
+    return servers.map((s) => (s.address() as { port: number }).port)
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
+  }
+}
+
+/** Rejects with DEVNET_PORT_IN_USE, naming it, when `port` on `host` cannot be listened on. */
+export async function checkPortFree(host: string, port: number, what: string): Promise<void> {
+  const server = createServer()
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(
+        new DevnetError(
+          'DEVNET_PORT_IN_USE',
+          error.code === 'EADDRINUSE'
+            ? `port ${port} on ${host} (${what}) is in use by another process: stop it, or start a devnet in another --dir`
+            : `port ${port} on ${host} (${what}) cannot be listened on: ${error.message}`,
+          { cause: error, details: { host, port } },
+        ),
+      )
+    })
+    server.listen({ port, host, exclusive: true }, () => server.close(() => resolve()))
+  })
+}
+
+/** The libp2p WebSockets multiaddr of a node listening on `host`:`port`. */
+export function wsMultiaddr(host: string, port: number, peerId: string): string {
+  const proto = isIPv4(host) ? 'ip4' : isIPv6(host) ? 'ip6' : 'dns4'
+  return `/${proto}/${host}/tcp/${port}/ws/p2p/${peerId}`
+}
+
+/** The port of a `/tcp/<port>/ws` multiaddr, if it is one. */
+function wsPortOf(multiaddr: string | undefined): number | undefined {
+  const m = multiaddr === undefined ? null : /\/tcp\/(\d+)\/ws(\/|$)/.exec(multiaddr)
+  return m === null ? undefined : Number(m[1])
+}
+
+/**
+ * DIR/ports.json: read back, else drawn now (free ports on `host`) and written. A genesis that
+ * already names WebSockets ports (ports.json deleted) keeps them; only gateways are drawn anew.
+ */
+async function devnetPorts(
+  dir: string,
+  host: string,
+  names: readonly string[],
+  genesisPortOf: (name: string) => number | undefined,
+): Promise<DevnetPortsFile> {
+  const path = join(dir, PORTS_FILE)
+  if (await exists(path)) {
+    let file: DevnetPortsFile
+    try {
+      file = JSON.parse(await readFile(path, 'utf8')) as DevnetPortsFile
+    } catch (error) {
+      throw new DevnetError('DEVNET_MISMATCH', `${path} is not JSON: ${(error as Error).message}`)
+    }
+    if (file.host !== host)
+      throw new DevnetError(
+        'DEVNET_MISMATCH',
+        `${dir} was made for nodes on ${String(file.host)}, not ${host}: use --host ${String(file.host)}, or another --dir`,
+      )
+    for (const name of names) {
+      const p = file.nodes?.[name]
+      if (
+        p === undefined ||
+        !Number.isInteger(p.http) ||
+        !Number.isInteger(p.ws) ||
+        p.http <= 0 ||
+        p.ws <= 0
+      )
+        throw new DevnetError('DEVNET_MISMATCH', `${path} names no ports for ${name}`)
+    }
+    return file
+  }
+  const drawn = await freePorts(host, names.length * 2)
+  const nodes: Record<string, DevnetPorts> = {}
+  names.forEach((name, i) => {
+    nodes[name] = { http: drawn[2 * i]!, ws: genesisPortOf(name) ?? drawn[2 * i + 1]! }
+  })
+  const file: DevnetPortsFile = { host, nodes }
+  await writeFile(`${path}.tmp`, `${JSON.stringify(file, null, 2)}\n`)
+  await rename(`${path}.tmp`, path)
+  return file
+}
+
 const defaultName = (role: DevnetRole, i: number) =>
   role === 'committee' ? `node-${i + 1}` : `edge-${i + 1}`
 
@@ -168,7 +298,7 @@ export function devnetGenesis(options: {
     key: n.identity.nodeKey,
     owner: options.operator.address,
     blsKey: n.bls.publicKey,
-    addresses: [],
+    addresses: n.multiaddr === undefined ? [] : [n.multiaddr],
     stake,
   }))
   return {
@@ -220,11 +350,30 @@ export async function prepareDevnet(options: DevnetOptions): Promise<DevnetLayou
     })),
     ...Array.from({ length: edge }, (_, i) => ({ role: 'edge' as const, name: name('edge', i) })),
   ]
-  const nodes = await Promise.all(specs.map((s) => nodeAt(join(dir, s.name), s.name, s.role)))
+  const keys = await Promise.all(specs.map((s) => nodeAt(join(dir, s.name), s.name, s.role)))
   const genesisPath = join(dir, GENESIS_FILE)
+  const host = options.host ?? '127.0.0.1'
+  const existing = (await exists(genesisPath))
+    ? parseGenesis(await readFile(genesisPath, 'utf8'))
+    : undefined
+  const inExisting = (name: string) => {
+    const key = keys.find((k) => k.name === name)!.identity.nodeKey
+    return existing?.nodes.find((n) => bytesToHex(n.key) === bytesToHex(key))?.addresses[0]
+  }
+  const ports = await devnetPorts(
+    dir,
+    host,
+    keys.map((k) => k.name),
+    (name) => wsPortOf(inExisting(name)),
+  )
+  const nodes = keys.map((k) => ({
+    ...k,
+    multiaddr: wsMultiaddr(host, ports.nodes[k.name]!.ws, k.identity.peerId),
+  }))
   let genesis: Genesis
-  if (await exists(genesisPath)) {
-    genesis = parseGenesis(await readFile(genesisPath, 'utf8'))
+  let addressed = true
+  if (existing !== undefined) {
+    genesis = existing
     const inGenesis = new Set(genesis.nodes.map((n) => bytesToHex(n.key)))
     const missing = nodes.filter((n) => !inGenesis.has(bytesToHex(n.identity.nodeKey)))
     if (missing.length > 0 || genesis.nodes.length !== nodes.length) {
@@ -235,6 +384,16 @@ export async function prepareDevnet(options: DevnetOptions): Promise<DevnetLayou
     }
     if (formatAddress(genesis.bridge) !== formatAddress(bridge!.key.address)) {
       throw new DevnetError('DEVNET_MISMATCH', `${genesisPath} names another bridge key`)
+    }
+    // A genesis from before addresses were written names none: it still runs solo.
+    addressed = genesis.nodes.every((n) => n.addresses.length > 0)
+    for (const n of nodes) {
+      const named = inExisting(n.name)
+      if (named !== undefined && named !== n.multiaddr)
+        throw new DevnetError(
+          'DEVNET_MISMATCH',
+          `${genesisPath} places ${n.name} at ${named}, ${join(dir, PORTS_FILE)} at ${n.multiaddr}: restore ${PORTS_FILE}, or use another --dir`,
+        )
     }
   } else {
     genesis = devnetGenesis({
@@ -254,6 +413,9 @@ export async function prepareDevnet(options: DevnetOptions): Promise<DevnetLayou
     genesisPath,
     genesis,
     nodes,
+    host,
+    ports: ports.nodes,
+    addressed,
     bridge: bridge!,
     governance: governance!,
     operator: operator!,

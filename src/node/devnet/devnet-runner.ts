@@ -1,31 +1,56 @@
 /**
  * `fulmen devnet start`: the nodes of a prepared devnet (devnet-genesis.ts) as real
- * `fulmen node start` processes. The first committee node orders the blocks (`solo`); every
- * other node follows it. Once each answers `GET /chain/head`, DIR/devnet.json says where they
- * are. Each node's stderr (its JSON log lines) is appended to `<data dir>/node.log`.
+ * `fulmen node start` processes, each on the ports the devnet directory fixed (DIR/ports.json),
+ * which the genesis names as its libp2p address. Two ways to order:
+ *
+ *   solo       the first committee node orders the blocks; every other node follows the
+ *              committee's gateways, that node first (and moves on when one fails).
+ *   committee  every node, committee and edge, runs `--consensus committee` with its bls.key:
+ *              the epoch's committee orders (Narwhal + Bullshark), the others follow it; an
+ *              epoch change may rotate an edge node into the committee.
+ *
+ * Once each answers `GET /chain/head`, DIR/devnet.json says where they are. Each node's stderr
+ * (its JSON log lines) is appended to `<data dir>/node.log`.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createWriteStream, type WriteStream } from 'node:fs'
 import { rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { DevnetError, type DevnetLayout, type DevnetRole } from './devnet-genesis.ts'
+import { bytesToHex } from '@noble/hashes/utils.js'
+import {
+  BLS_KEY_FILE,
+  checkPortFree,
+  DevnetError,
+  type DevnetLayout,
+  type DevnetRole,
+} from './devnet-genesis.ts'
 
 export const DEVNET_FILE = 'devnet.json'
 export const NODE_LOG = 'node.log'
 
+/** How a devnet orders its blocks (see above). */
+export type DevnetConsensus = 'solo' | 'committee'
+export const DEVNET_CONSENSUS_MODES: readonly DevnetConsensus[] = ['solo', 'committee']
+
 export interface DevnetNodeInfo {
   readonly name: string
   readonly role: DevnetRole
+  /** The node's `--consensus`: solo, follow or committee. */
+  readonly consensus: string
   readonly gateway: string
+  /** Its libp2p WebSockets address, the one its genesis entry names. */
   readonly multiaddr: string
   readonly dataDir: string
   readonly peerId: string
+  /** Its BLS public key (hex), the key of the genesis entry. */
+  readonly blsKey: string
 }
 
 /** DIR/devnet.json. */
 export interface DevnetDescription {
   readonly genesis: string
   readonly chainId: number
+  readonly consensus: DevnetConsensus
   readonly nodes: readonly DevnetNodeInfo[]
   readonly accounts: Readonly<Record<string, { readonly key: string; readonly address: string }>>
 }
@@ -40,6 +65,7 @@ export interface RunningDevnet {
 
 export interface StartDevnetOptions {
   readonly layout: DevnetLayout
+  /** The address the nodes listen on (default the layout's, which its genesis names). */
   readonly host?: string
   /** The `fulmen` entry point to run nodes with (default: the script this process runs). */
   readonly cli?: string
@@ -51,6 +77,54 @@ export interface StartDevnetOptions {
   readonly env?: Record<string, string>
   /** Aborting during the start stops the nodes started so far and rejects. */
   readonly signal?: AbortSignal
+  /** How the devnet orders (default solo). */
+  readonly consensus?: DevnetConsensus
+}
+
+/** How one node is started: its ports and its chain settings. */
+export interface DevnetNodePlan {
+  readonly node: DevnetLayout['nodes'][number]
+  readonly httpPort: number
+  readonly wsPort: number
+  /** FULMEN_* chain variables: genesis, consensus, and what it follows or signs with. */
+  readonly env: Readonly<Record<string, string>>
+}
+
+/** The gateway a node of the layout serves on its fixed port. */
+export function devnetGateway(layout: DevnetLayout, name: string): string {
+  const host = layout.host.includes(':') ? `[${layout.host}]` : layout.host
+  return `http://${host}:${layout.ports[name]!.http}`
+}
+
+/**
+ * Each node's start, in start order (the first is started, and answers, before the others).
+ * Solo: the first committee node orders; the others follow every committee gateway but their
+ * own, the ordering node first. Committee: every node runs committee with its own bls.key.
+ */
+export function devnetNodePlan(
+  layout: DevnetLayout,
+  consensus: DevnetConsensus = 'solo',
+): DevnetNodePlan[] {
+  const base = { FULMEN_GENESIS: layout.genesisPath }
+  const committee = layout.nodes.filter((n) => n.role === 'committee')
+  return layout.nodes.map((node, i) => {
+    const ports = layout.ports[node.name]!
+    let env: Record<string, string>
+    if (consensus === 'committee')
+      env = {
+        ...base,
+        FULMEN_CONSENSUS: 'committee',
+        FULMEN_BLS_KEY: join(node.dataDir, BLS_KEY_FILE),
+      }
+    else if (i === 0) env = { ...base, FULMEN_CONSENSUS: 'solo' }
+    else {
+      const follow = committee
+        .filter((c) => c.name !== node.name)
+        .map((c) => devnetGateway(layout, c.name))
+      env = { ...base, FULMEN_CONSENSUS: 'follow', FULMEN_FOLLOW: follow.join(',') }
+    }
+    return { node, httpPort: ports.http, wsPort: ports.ws, env }
+  })
 }
 
 interface Child {
@@ -71,10 +145,10 @@ function tail(text: string, n = 20): string {
 /** Spawns one node and resolves with what it printed (peer id, http, ws multiaddr). */
 async function launch(
   options: StartDevnetOptions,
-  node: DevnetLayout['nodes'][number],
-  chainEnv: Record<string, string>,
+  plan: DevnetNodePlan,
   register: (child: Child) => void,
 ): Promise<{ child: Child; peerId: string; gateway: string; multiaddr: string }> {
+  const { node, env: chainEnv } = plan
   options.signal?.throwIfAborted()
   const cli = options.cli ?? process.argv[1]!
   const args = [
@@ -85,11 +159,11 @@ async function launch(
     '--data-dir',
     node.dataDir,
     '--host',
-    options.host ?? '127.0.0.1',
+    options.host ?? options.layout.host,
     '--http-port',
-    '0',
+    String(plan.httpPort),
     '--ws-port',
-    '0',
+    String(plan.wsPort),
     '--webrtc-port',
     '0',
   ]
@@ -204,6 +278,7 @@ async function stopChild(child: Child, timeoutMs: number): Promise<void> {
 /** Starts the devnet's nodes; rejects (and stops what started) when one does not come up. */
 export async function startDevnet(options: StartDevnetOptions): Promise<RunningDevnet> {
   const { layout } = options
+  const consensus = options.consensus ?? 'solo'
   const log = options.log ?? (() => {})
   const timeoutMs = options.timeoutMs ?? 60_000
   const children: Child[] = []
@@ -238,36 +313,46 @@ export async function startDevnet(options: StartDevnetOptions): Promise<RunningD
     throw error
   }
   async function startAll(): Promise<void> {
-    const [leader, ...others] = layout.nodes
-    const base = { FULMEN_GENESIS: layout.genesisPath }
+    if (consensus === 'committee' && !layout.addressed)
+      throw new DevnetError(
+        'DEVNET_MISMATCH',
+        `${layout.genesisPath} names no node addresses (made before devnets wrote them): committee nodes could not find each other; start it with --consensus solo, or use another --dir`,
+      )
+    const plans = devnetNodePlan(layout, consensus)
+    // Every fixed port first: one held by another process is named here, not in a node's log.
+    for (const p of plans) {
+      await checkPortFree(layout.host, p.httpPort, `${p.node.name} gateway`)
+      await checkPortFree(layout.host, p.wsPort, `${p.node.name} libp2p WebSockets`)
+    }
     const register = (c: Child) => void children.push(c)
-    const first = await launch(options, leader!, { ...base, FULMEN_CONSENSUS: 'solo' }, register)
-    await waitForHead(leader!.name, first.gateway, timeoutMs, first.child)
-    infos.push({
-      name: leader!.name,
-      role: leader!.role,
-      gateway: first.gateway,
-      multiaddr: first.multiaddr,
-      dataDir: leader!.dataDir,
-      peerId: first.peerId,
-    })
-    log(`${leader!.name} up (${leader!.role}, orders blocks): ${first.gateway}`)
-    const followEnv = { ...base, FULMEN_CONSENSUS: 'follow', FULMEN_FOLLOW: first.gateway }
-    const started = await Promise.allSettled(
-      others.map(async (node) => {
-        const s = await launch(options, node, followEnv, register)
-        await waitForHead(node.name, s.gateway, timeoutMs, s.child)
-        log(`${node.name} up (${node.role}, follows ${leader!.name}): ${s.gateway}`)
-        return {
-          name: node.name,
-          role: node.role,
-          gateway: s.gateway,
-          multiaddr: s.multiaddr,
-          dataDir: node.dataDir,
-          peerId: s.peerId,
-        }
-      }),
-    )
+    const up = async (plan: DevnetNodePlan): Promise<DevnetNodeInfo> => {
+      const { node } = plan
+      const s = await launch(options, plan, register)
+      await waitForHead(node.name, s.gateway, timeoutMs, s.child)
+      const mode = plan.env.FULMEN_CONSENSUS!
+      const what =
+        mode === 'solo'
+          ? 'orders blocks'
+          : mode === 'follow'
+            ? `follows ${plan.env.FULMEN_FOLLOW}`
+            : 'committee consensus'
+      log(`${node.name} up (${node.role}, ${what}): ${s.gateway}`)
+      return {
+        name: node.name,
+        role: node.role,
+        consensus: mode,
+        gateway: s.gateway,
+        multiaddr: s.multiaddr,
+        dataDir: node.dataDir,
+        peerId: s.peerId,
+        blsKey: bytesToHex(node.bls.publicKey),
+      }
+    }
+    // Solo: the ordering node answers before its followers start. Committee: all at once (a
+    // committee of 3f+1 orders nothing until 2f+1 of its members are up).
+    const [first, ...others] = plans
+    if (consensus === 'solo') infos.push(await up(first!))
+    const started = await Promise.allSettled((consensus === 'solo' ? others : plans).map(up))
     for (const r of started) {
       if (r.status === 'rejected') throw r.reason
       infos.push(r.value)
@@ -281,6 +366,7 @@ export async function startDevnet(options: StartDevnetOptions): Promise<RunningD
   const description: DevnetDescription = {
     genesis: layout.genesisPath,
     chainId: layout.genesis.chainId,
+    consensus,
     nodes: infos,
     accounts: Object.fromEntries(
       [layout.bridge, layout.governance, layout.operator, ...layout.accounts].map((a) => [

@@ -3,12 +3,15 @@
  * blocks, one following it), then the chain commands against it as real processes: a deposit
  * by the bridge key, a transfer sent through the edge node, the balance read back with a proof
  * checked here too, the head, reverts with their codes, a lying gateway whose proof fails, and
- * a clean stop on SIGINT.
+ * a clean stop on SIGINT. Each node listens where the genesis says (its libp2p address on the
+ * port DIR/ports.json fixed); a restart with one of those ports held names it, and once it is
+ * free the devnet comes back on the same ports.
  */
 import type { ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { createServer as createTcpServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { hexToBytes } from '@noble/hashes/utils.js'
@@ -20,7 +23,17 @@ import { parseTableKey } from '../../state/tables.ts'
 
 interface DevnetJson {
   genesis: string
-  nodes: { name: string; role: string; gateway: string; multiaddr: string; dataDir: string }[]
+  consensus: string
+  nodes: {
+    name: string
+    role: string
+    consensus: string
+    gateway: string
+    multiaddr: string
+    dataDir: string
+    peerId: string
+    blsKey: string
+  }[]
   accounts: Record<string, { key: string; address: string }>
 }
 
@@ -95,6 +108,18 @@ describe('fulmen devnet start --nodes 1 --edge 1', () => {
     }
     expect(genesis.committee).toHaveLength(1)
     expect(genesis.nodes).toHaveLength(2)
+    // Each node listens where its genesis entry says, on the port ports.json fixed.
+    const ports = json<{ nodes: Record<string, { http: number; ws: number }> }>(
+      readFileSync(join(dir, 'ports.json'), 'utf8'),
+    )
+    expect(d.consensus).toBe('solo')
+    d.nodes.forEach((n, i) => {
+      expect(n.multiaddr).toBe(`/ip4/127.0.0.1/tcp/${ports.nodes[n.name]!.ws}/ws/p2p/${n.peerId}`)
+      expect(genesis.nodes[i]!.addresses).toEqual([n.multiaddr])
+      expect(n.gateway).toBe(`http://127.0.0.1:${ports.nodes[n.name]!.http}`)
+      expect(n.blsKey).toBe(Buffer.from(genesis.nodes[i]!.blsKey).toString('hex'))
+    })
+    expect(d.nodes.map((n) => n.consensus)).toEqual(['solo', 'follow'])
     expect(`0x${Buffer.from(genesis.bridge).toString('hex')}`).toBe(d.accounts.bridge!.address)
   })
 
@@ -411,4 +436,47 @@ describe('fulmen devnet start --nodes 1 --edge 1', () => {
     const log = readFileSync(join(dir, 'node-1', 'node.log'), 'utf8')
     expect(log).toMatch(/"msg":"stopped"/)
   })
+
+  test('a restart with a fixed port held by another process names it; once free, the same ports', async () => {
+    const ports = json<{ nodes: Record<string, { http: number; ws: number }> }>(
+      readFileSync(join(dir, 'ports.json'), 'utf8'),
+    )
+    const held = createTcpServer()
+    const port = ports.nodes['edge-1']!.ws
+    await new Promise<void>((resolve) => held.listen(port, '127.0.0.1', resolve))
+    try {
+      const refused = await fulmen(['devnet', 'start', '--nodes', '1', '--edge', '1', '--dir', dir])
+      expect(refused.code).not.toBe(0)
+      expect(refused.stderr).toContain('DEVNET_PORT_IN_USE')
+      expect(refused.stderr).toContain(
+        `port ${port} on 127.0.0.1 (edge-1 libp2p WebSockets) is in use by another process`,
+      )
+    } finally {
+      await new Promise((resolve) => held.close(resolve))
+    }
+    devnetStderr = ''
+    devnet = spawnFulmen(['devnet', 'start', '--nodes', '1', '--edge', '1', '--dir', dir], {
+      cwd: dir,
+    })
+    devnet.stdin!.end()
+    devnet.stderr!.setEncoding('utf8').on('data', (s: string) => {
+      devnetStderr += s
+    })
+    devnet.stdout!.resume()
+    const path = join(dir, 'devnet.json')
+    const again = await waitFor(
+      () => {
+        if (devnet!.exitCode !== null) throw new Error(`the devnet exited:\n${devnetStderr}`)
+        return existsSync(path) ? json<DevnetJson>(readFileSync(path, 'utf8')) : undefined
+      },
+      'devnet.json after the restart',
+      150_000,
+      200,
+    )
+    expect(again.nodes.map((n) => [n.gateway, n.multiaddr])).toEqual(
+      d.nodes.map((n) => [n.gateway, n.multiaddr]),
+    )
+    devnet.kill('SIGINT')
+    expect((await exited(devnet)).code, devnetStderr).toBe(0)
+  }, 180_000)
 })

@@ -1,6 +1,7 @@
 /**
- * `fulmen devnet start --dir D --nodes N [--edge M] [--epoch-ms MS]`: a development chain on
- * this machine, until SIGINT or SIGTERM (src/node/devnet: keys and genesis, then the nodes).
+ * `fulmen devnet start --dir D --nodes N [--edge M] [--epoch-ms MS] [--consensus solo|committee]`:
+ * a development chain on this machine, until SIGINT or SIGTERM (src/node/devnet: keys, ports and
+ * genesis, then the nodes).
  */
 import { mkdir, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
@@ -26,6 +27,7 @@ async function start(args: readonly string[]): Promise<number> {
     edge: { type: 'string' },
     'epoch-ms': { type: 'string' },
     host: { type: 'string' },
+    consensus: { type: 'string' },
   })
   if (positionals.length > 0) {
     throw new UsageError(`unexpected argument '${positionals[0]}'`, COMMAND)
@@ -37,6 +39,9 @@ async function start(args: readonly string[]): Promise<number> {
   const edge = count(values.edge, '--edge', 0, 0)
   const epochMs =
     values['epoch-ms'] === undefined ? undefined : count(values['epoch-ms'], '--epoch-ms', 0, 1000)
+  const consensus = values.consensus ?? 'solo'
+  if (consensus !== 'solo' && consensus !== 'committee')
+    throw new UsageError(`--consensus: '${consensus}' is not one of solo, committee`, COMMAND)
   const log = (line: string) => process.stderr.write(`fulmen devnet: ${line}\n`)
   await mkdir(dir, { recursive: true })
   const { prepareDevnet } = await import('../../devnet/devnet-genesis.ts')
@@ -48,6 +53,7 @@ async function start(args: readonly string[]): Promise<number> {
     nodes,
     edge,
     ...(epochMs === undefined ? {} : { epochMs }),
+    ...(values.host === undefined ? {} : { host: values.host }),
   })
   log(`genesis ${layout.genesisPath} (chain ${layout.genesis.chainId})`)
   const epochTimeMs = layout.genesis.params.epochTimeMs
@@ -83,9 +89,9 @@ async function start(args: readonly string[]): Promise<number> {
   try {
     running = await startDevnet({
       layout,
-      ...(values.host === undefined ? {} : { host: values.host }),
       log,
       signal: abort.signal,
+      consensus,
     })
   } catch (error) {
     if (stopping) return 0
