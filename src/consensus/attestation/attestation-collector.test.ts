@@ -155,6 +155,25 @@ describe('AttestationCollector', () => {
     expect(c.add(...partial(2, header(12))).kind).toBe('attested')
   })
 
+  test('refused partials leave nothing behind; a member whose key is not a key is refused', () => {
+    const c = new AttestationCollector({
+      committeeBlsKeys: [...keys.slice(0, 3), new Uint8Array(96).fill(0xff)],
+    })
+    const block = header(6)
+    const [, , hash, sig0] = partial(0, block)
+    for (let i = 0; i < 3; i++) expect(c.add(1, 6, hash, sig0).kind).toBe('refused')
+    expect(c.heights).toBe(0)
+    const broken = c.add(...partial(3, block))
+    expect(broken.kind === 'refused' && broken.error.code).toBe('ATTESTATION_MALFORMED')
+    expect(c.heights).toBe(0)
+    // The other three still attest (3 of 4).
+    expect(kinds([0, 1, 2].map((m) => c.add(...partial(m, block))))).toEqual([
+      'accepted',
+      'accepted',
+      'attested',
+    ])
+  })
+
   test('a committee of one attests at its own partial', () => {
     const c = new AttestationCollector({ committeeBlsKeys: [keys[0]!] })
     const r = c.add(...partial(0, header(1)))
