@@ -15,13 +15,8 @@ import { type Logger, noopLogger } from '../core/logger.ts'
 import type { Metrics } from '../core/metrics.ts'
 import { MAX_BLOCK_TRANSACTIONS } from '../state/executor.ts'
 import type { BlockBody, ChainExecutor, ChainHead, Digest, ExecutedBlock } from '../state/model.ts'
-import {
-  decodeTransactionWithDigest,
-  type Secp256k1Recover,
-  senderId,
-  TransactionError,
-  verifyDigestSignature,
-} from '../state/transaction.ts'
+import { type Secp256k1Recover, senderId } from '../state/transaction.ts'
+import { admitTransaction } from './admission.ts'
 import { readNonce } from './chain-reads.ts'
 import { createEpochDuty, type EpochDuty } from './epoch-duty.ts'
 import { ConsensusError } from './errors.ts'
@@ -121,40 +116,15 @@ export function createSoloOrderer(options: SoloOrdererOptions): SoloOrderer {
     },
 
     async submit(bytes, submitOptions = {}) {
-      const { signal } = submitOptions
-      if (stopped) throw stoppedError()
-      signal?.throwIfAborted()
-      // Size, shape and signature: TransactionError (TX_TOO_LARGE, TX_MALFORMED, TX_BAD_SIGNATURE).
-      const { tx, digest } = decodeTransactionWithDigest(bytes)
-      if (tx.payload.chainId !== executor.head.chainId) {
-        throw new ConsensusError(
-          'TX_WRONG_CHAIN',
-          `the transaction is for chain ${tx.payload.chainId}, this is chain ${executor.head.chainId}`,
-        )
-      }
-      if (!verifyDigestSignature(tx, digest, options.recover)) {
-        throw new TransactionError(
-          'TX_BAD_SIGNATURE',
-          'the signature does not verify for the sender',
-        )
-      }
-      const [stateNonce, executed] = await Promise.all([
-        readNonce(executor, tx.payload.sender),
-        executor.transaction(digest),
-      ])
-      if (stopped) throw stoppedError()
-      signal?.throwIfAborted()
-      if (executed !== undefined) {
-        throw new ConsensusError(
-          'MEMPOOL_DUPLICATE',
-          `transaction ${bytesToHex(digest)} was executed at height ${executed.height}`,
-        )
-      }
-      mempool.add(
-        { digest, bytes, sender: senderId(tx.payload.sender), nonce: tx.payload.nonce },
-        stateNonce,
-      )
-      return digest
+      const admitted = await admitTransaction(bytes, {
+        executor,
+        mempool,
+        ...(options.recover === undefined ? {} : { recover: options.recover }),
+        ...(submitOptions.signal === undefined ? {} : { signal: submitOptions.signal }),
+        stopped: () => stopped,
+        stoppedError,
+      })
+      return admitted.digest
     },
 
     pending: (digest: Digest) => mempool.has(digest),

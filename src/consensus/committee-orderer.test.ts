@@ -1,0 +1,144 @@
+import { bytesToHex } from '@noble/hashes/utils.js'
+import { afterEach, describe, expect, test } from 'vitest'
+import { MemoryNetwork } from '../net/memory-transport.ts'
+import type { StateExecutor } from '../state/executor.ts'
+import {
+  accountTx,
+  openTestExecutor,
+  type TestAccount,
+  type TestChain,
+  testChain,
+} from '../state/testing/chain-fixture.ts'
+import { type CommitteeOrderer, createCommitteeOrderer } from './committee-orderer.ts'
+
+interface Committee {
+  readonly chain: TestChain
+  readonly network: MemoryNetwork
+  readonly executors: StateExecutor[]
+  readonly orderers: CommitteeOrderer[]
+}
+
+const running: CommitteeOrderer[] = []
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((o) => o.stop()))
+})
+
+const peerOf = (key: Uint8Array) => bytesToHex(key)
+
+async function committee(size = 4): Promise<Committee> {
+  const chain = testChain({ nodeCount: size })
+  const network = new MemoryNetwork()
+  const executors: StateExecutor[] = []
+  const orderers: CommitteeOrderer[] = []
+  for (const node of chain.nodes) {
+    const executor = await openTestExecutor(chain)
+    const orderer = createCommitteeOrderer({
+      executor,
+      nodeSeed: node.seed,
+      transport: network.transport(peerOf(node.key)),
+      peerOf,
+      timing: { maxHeaderDelayMs: 50, batchDelayMs: 10, resendMs: 500 },
+      emptyBlockMs: 60_000,
+    })
+    executors.push(executor)
+    orderers.push(orderer)
+    running.push(orderer)
+  }
+  await Promise.all(orderers.map((o) => o.start()))
+  return { chain, network, executors, orderers }
+}
+
+const transfer = (from: TestAccount, to: TestAccount, nonce: number, amount: bigint) =>
+  accountTx(from, nonce, { type: 'Transfer', to: to.address, token: 'USDC', amount })
+
+/** Every executor has executed every digest; then their heads agree block by block. */
+async function expectSameChain(c: Committee, digests: readonly Uint8Array[], members: number[]) {
+  for (const m of members) {
+    const executor = c.executors[m] as StateExecutor
+    await waitFor(async () => {
+      for (const d of digests) if ((await executor.transaction(d)) === undefined) return false
+      return true
+    }, `member ${m} executes every transaction`)
+  }
+  const height = Math.min(...members.map((m) => (c.executors[m] as StateExecutor).head.height))
+  expect(height).toBeGreaterThan(0)
+  for (let h = 1; h <= height; h++) {
+    const blocks = await Promise.all(members.map((m) => (c.executors[m] as StateExecutor).block(h)))
+    const hashes = new Set(blocks.map((b) => bytesToHex(b?.hash ?? new Uint8Array())))
+    expect(hashes.size, `block ${h}`).toBe(1)
+  }
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, ms = 20_000) {
+  const deadline = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+describe('four committee orderers over an in-memory network', () => {
+  test('transactions submitted to different members execute once, in the same blocks everywhere', async () => {
+    const c = await committee()
+    const { alice, bob } = c.chain
+    const digests: Uint8Array[] = []
+    // Alice's go to member 0, Bob's to member 1, in nonce order (one member keeps one sender's order).
+    for (let nonce = 1; nonce <= 15; nonce++) {
+      digests.push(
+        await (c.orderers[0] as CommitteeOrderer).submit(transfer(alice, bob, nonce, 1n)),
+      )
+      digests.push(
+        await (c.orderers[1] as CommitteeOrderer).submit(transfer(bob, alice, nonce, 2n)),
+      )
+    }
+    await expectSameChain(c, digests, [0, 1, 2, 3])
+    for (const executor of c.executors) {
+      for (const d of digests) {
+        const at = await executor.transaction(d)
+        expect(at?.receipt.status, bytesToHex(d)).toBe('ok')
+      }
+    }
+    const roots = new Set(c.executors.map((e) => bytesToHex(e.head.stateRoot)))
+    expect(roots.size).toBe(1)
+  })
+
+  test('a transaction submitted to two members executes once; the copy costs nothing', async () => {
+    const c = await committee()
+    const tx = transfer(c.chain.alice, c.chain.bob, 1, 5n)
+    const [d0, d2] = await Promise.all([
+      (c.orderers[0] as CommitteeOrderer).submit(tx),
+      (c.orderers[2] as CommitteeOrderer).submit(tx),
+    ])
+    expect(bytesToHex(d0)).toBe(bytesToHex(d2))
+    await expectSameChain(c, [d0], [0, 1, 2, 3])
+    const blocks = await Promise.all(
+      Array.from({ length: c.executors[0]?.head.height ?? 0 }, (_, i) =>
+        (c.executors[0] as StateExecutor).block(i + 1),
+      ),
+    )
+    const copies = blocks.flatMap((b) => b?.body.transactions ?? []).length
+    expect(copies).toBe(1)
+  })
+
+  test('with one member cut off the others keep executing; back, it catches up to the same chain', async () => {
+    const c = await committee()
+    const { alice, bob } = c.chain
+    const cut = peerOf(c.chain.nodes[3]?.key as Uint8Array)
+    c.network.cut(cut)
+    const digests: Uint8Array[] = []
+    for (let nonce = 1; nonce <= 5; nonce++) {
+      digests.push(
+        await (c.orderers[0] as CommitteeOrderer).submit(transfer(alice, bob, nonce, 1n)),
+      )
+    }
+    await expectSameChain(c, digests, [0, 1, 2])
+    expect(c.executors[3]?.head.height).toBe(0)
+    c.network.restore(cut)
+    for (let nonce = 6; nonce <= 8; nonce++) {
+      digests.push(
+        await (c.orderers[1] as CommitteeOrderer).submit(transfer(alice, bob, nonce, 1n)),
+      )
+    }
+    await expectSameChain(c, digests, [0, 1, 2, 3])
+  })
+})

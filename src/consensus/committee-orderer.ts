@@ -1,0 +1,505 @@
+/**
+ * The committee orderer (`--consensus committee`, DESIGN.md "Consensus"): this node's part in
+ * the epoch's committee, behind the same `Orderer` face as the solo orderer.
+ *
+ * - Admission as every orderer does it (admission.ts); an admitted transaction goes to this
+ *   member's CommitteeMember (dag/committee-member.ts), which batches it and orders it with
+ *   the others' by Narwhal and Bullshark over a Messenger (libp2p on a node, in memory in
+ *   tests). Frames from peers go in, actions come out: sends, persists, timers, commits.
+ * - Execution: each committed sub-DAG becomes blocks { height: head + 1, parent: head hash,
+ *   timestamp: max(head's, the leader's), transactions de-duplicated by digest, executed ones
+ *   left out } executed strictly in commit order, so every member executes the same blocks and
+ *   reaches the same state roots. A sub-DAG with no transactions makes a block only when
+ *   `emptyBlockMs` passed since the head (the beacon's phases count blocks).
+ * - Epochs: after each block the head's epoch is compared with the member's; at a change the
+ *   old DAG's later commits are dropped (on every member alike: they come after the same
+ *   block), the new committee is read from the state, and this node's transactions not yet
+ *   executed go to the new member. A node outside the committee orders nothing: its
+ *   transactions wait in its mempool (the node follows blocks by other means, chain-node.ts).
+ * - Its own transactions not executed `refeedMs` after it gave them to the member are given
+ *   again (a batch can be lost with a crashed member); the executor answers a second copy with
+ *   TX_ALREADY_EXECUTED, so a duplicate costs one receipt.
+ */
+import { bytesToHex } from '@noble/hashes/utils.js'
+import { deriveKey } from '../b3/hash.ts'
+import type { Component } from '../core/lifecycle.ts'
+import { type Logger, noopLogger } from '../core/logger.ts'
+import type { Metrics } from '../core/metrics.ts'
+import type { MessageTransport } from '../net/message-transport.ts'
+import { createMessenger, type Messenger } from '../net/messenger.ts'
+import { MAX_BLOCK_TRANSACTIONS } from '../state/executor.ts'
+import type { BlockBody, ChainExecutor, ChainHead, Digest, ExecutedBlock } from '../state/model.ts'
+import {
+  decodeTransactionWithDigest,
+  nodeKeyOfSeed,
+  type Secp256k1Recover,
+  senderId,
+} from '../state/transaction.ts'
+import { admitTransaction } from './admission.ts'
+import { readCommittee, readNonce } from './chain-reads.ts'
+import {
+  CommitteeMember,
+  type CommitteeMemberOptions,
+  type MemberAction,
+  type MemberEvent,
+  type OrderedSubDag,
+} from './dag/committee-member.ts'
+import { CONSENSUS_FRAMES, type ConsensusFrame } from './dag/consensus-frames.ts'
+import type { NarwhalRecord } from './dag/narwhal-core.ts'
+import { ed25519DagSigner, ed25519DagVerifier } from './dag/narwhal-messages.ts'
+import { ConsensusError } from './errors.ts'
+import { Mempool, type MempoolOptions } from './mempool.ts'
+import type { Orderer } from './orderer.ts'
+import { defaultSetTimer, type SetTimer } from './timer.ts'
+
+/** The member's timing knobs (the rest comes from the state and the node's key). */
+export type CommitteeTiming = Pick<
+  CommitteeMemberOptions,
+  'maxHeaderDelayMs' | 'batchDelayMs' | 'resendMs' | 'maxClockSkewMs' | 'gcDepth' | 'maxBatchBytes'
+>
+
+/** Where this member's Narwhal records go before what follows them is sent (a NarwhalStore). */
+export interface MemberRecordSink {
+  append(epoch: bigint, records: readonly NarwhalRecord[]): Promise<void>
+}
+
+export interface CommitteeOrdererOptions {
+  readonly executor: ChainExecutor
+  readonly recover?: Secp256k1Recover
+  /** The node's Ed25519 seed: its node key names it in the committee; it signs headers, votes. */
+  readonly nodeSeed: Uint8Array
+  /** The committee's message network (one protocol id), and a member's peer id by node key. */
+  readonly transport: MessageTransport
+  readonly peerOf: (nodeKey: Uint8Array) => string
+  readonly timing?: CommitteeTiming
+  /** An empty sub-DAG makes a block when the head is at least this old (default 1,000 ms). */
+  readonly emptyBlockMs?: number
+  /** Our transactions not executed this long after they went to the member go again. */
+  readonly refeedMs?: number
+  readonly maxBlockTransactions?: number
+  readonly mempool?: MempoolOptions
+  readonly records?: MemberRecordSink
+  readonly now?: () => number
+  readonly setTimer?: SetTimer
+  readonly logger?: Logger
+  readonly metrics?: Metrics
+}
+
+export interface CommitteeOrderer extends Orderer, Component {
+  /** The epoch the member orders for, its index in the committee (-1: not a member), round. */
+  readonly status: {
+    readonly epoch: number
+    readonly member: number
+    readonly committee: number
+    readonly round: number
+    readonly committedRound: number
+  }
+  readonly mempoolSize: number
+  /** Runs what `beforeEpochChange` registered (the claim settler): the node's epoch duty calls
+   * it before it signals an epoch change. */
+  runBeforeEpochChange(epoch: number, signal: AbortSignal): Promise<void>
+}
+
+/** The epoch's leader order: from the chain, the epoch and its committee, on every member alike. */
+export function leaderSeedOf(
+  chainId: number,
+  epoch: number,
+  members: readonly Uint8Array[],
+): Uint8Array {
+  const material = new Uint8Array(16 + 32 * members.length)
+  const view = new DataView(material.buffer)
+  view.setBigUint64(0, BigInt(chainId))
+  view.setBigUint64(8, BigInt(epoch))
+  members.forEach((m, i) => {
+    material.set(m, 16 + 32 * i)
+  })
+  return deriveKey('fulmen 2026 leader seed', material)
+}
+
+interface Epoch {
+  readonly epoch: number
+  readonly members: readonly Uint8Array[]
+  readonly index: number
+  readonly member: CommitteeMember | undefined
+  readonly messenger: Messenger<ConsensusFrame> | undefined
+  readonly memberOfPeer: ReadonlyMap<string, number>
+  readonly peerOfMember: readonly string[]
+}
+
+export function createCommitteeOrderer(options: CommitteeOrdererOptions): CommitteeOrderer {
+  const { executor } = options
+  const now = options.now ?? Date.now
+  const setTimer = options.setTimer ?? defaultSetTimer
+  const logger = options.logger ?? noopLogger
+  const emptyBlockMs = options.emptyBlockMs ?? 1_000
+  const refeedMs = options.refeedMs ?? 10_000
+  const maxBlockTransactions = options.maxBlockTransactions ?? MAX_BLOCK_TRANSACTIONS
+  const nodeKey = nodeKeyOfSeed(options.nodeSeed)
+  const mempool = new Mempool(options.mempool)
+  const blockListeners = new Set<(block: ExecutedBlock) => void>()
+  const epochListeners = new Set<(epoch: number, signal: AbortSignal) => Promise<void> | void>()
+  const stopping = new AbortController()
+  let stopped = false
+  let started = false
+  let current: Epoch | undefined
+  /** Our transactions given to the member: digest hex → when. */
+  const fed = new Map<string, number>()
+  /** Events for the member, handled one at a time (persists are awaited in between). */
+  const inbox: MemberEvent[] = []
+  let pumping: Promise<void> | undefined
+  /** Committed sub-DAGs waiting to execute, and the chain of executions. */
+  let executing: Promise<unknown> = Promise.resolve()
+  const timers = new Map<number, () => void>()
+  let refeedTimer: (() => void) | undefined
+
+  const blocksMade = options.metrics?.counter({
+    name: 'fulmen_chain_blocks_total',
+    help: 'Blocks this node ordered and executed',
+  })
+  options.metrics?.gauge({
+    name: 'fulmen_mempool_transactions',
+    help: 'Transactions waiting in the mempool',
+    collect: () => mempool.size,
+  })
+  options.metrics?.gauge({
+    name: 'fulmen_consensus_round',
+    help: 'The highest Narwhal round this member proposed',
+    collect: () => current?.member?.round ?? 0,
+  })
+
+  const stoppedError = () => new ConsensusError('ORDERER_STOPPED', 'the orderer has stopped')
+
+  // --- the member's events and actions --------------------------------------------------------
+
+  function post(event: MemberEvent): void {
+    if (stopped || current?.member === undefined) return
+    inbox.push(event)
+    pumping ??= pump().finally(() => {
+      pumping = undefined
+    })
+  }
+
+  async function pump(): Promise<void> {
+    while (inbox.length > 0 && !stopped) {
+      const epoch = current
+      const member = epoch?.member
+      if (epoch === undefined || member === undefined) {
+        inbox.length = 0
+        return
+      }
+      // Everything queued, at once; records persisted before any send they precede.
+      const events = inbox.splice(0, inbox.length)
+      const actions: MemberAction[] = []
+      for (const event of events) {
+        try {
+          for (const a of member.handle(event)) actions.push(a)
+        } catch (error) {
+          // A bug, not an input: the member refuses bad input with `refused` actions.
+          logger.error({ err: error, event: event.kind }, 'the committee member failed an event')
+        }
+      }
+      const records = actions.flatMap((a) => (a.kind === 'persist' ? [a.record] : []))
+      if (records.length > 0 && options.records !== undefined) {
+        await options.records.append(BigInt(epoch.epoch), records)
+      }
+      if (current !== epoch) continue
+      carryOut(epoch, actions)
+    }
+  }
+
+  function carryOut(epoch: Epoch, actions: readonly MemberAction[]): void {
+    for (const action of actions) {
+      switch (action.kind) {
+        case 'broadcast':
+          epoch.messenger?.broadcast(action.frame)
+          break
+        case 'send': {
+          const peer = epoch.peerOfMember[action.to]
+          if (peer !== undefined && peer !== '') epoch.messenger?.send(peer, action.frame)
+          break
+        }
+        case 'timer':
+          arm(action.atMs)
+          break
+        case 'commit':
+          enqueueCommit(epoch, action.subDag)
+          break
+        case 'equivocation':
+          logger.warn(
+            { author: action.first.author, round: action.first.round, epoch: epoch.epoch },
+            'a committee member signed two headers of one round',
+          )
+          break
+        case 'refused':
+          logger.debug(
+            { what: action.what, from: action.from, reason: action.reason },
+            'refused a consensus message',
+          )
+          break
+        case 'persist':
+          break
+      }
+    }
+  }
+
+  function arm(atMs: number): void {
+    if (stopped || timers.has(atMs)) return
+    const disarm = setTimer(
+      () => {
+        timers.delete(atMs)
+        post({ kind: 'tick', nowMs: now() })
+      },
+      Math.max(0, atMs - now()),
+    )
+    timers.set(atMs, disarm)
+  }
+
+  // --- execution ------------------------------------------------------------------------------
+
+  function enqueueCommit(epoch: Epoch, subDag: OrderedSubDag): void {
+    executing = executing
+      .then(() => (current === epoch ? execute(epoch, subDag) : undefined))
+      .catch((error: unknown) => {
+        if (!stopped) logger.error({ err: error }, 'executing a committed sub-DAG failed')
+      })
+  }
+
+  async function execute(epoch: Epoch, subDag: OrderedSubDag): Promise<void> {
+    const seen = new Set<string>()
+    const transactions: Uint8Array[] = []
+    const verified = new Set<string>()
+    for (const bytes of subDag.transactions) {
+      let digest: Digest
+      try {
+        digest = decodeTransactionWithDigest(bytes).digest
+      } catch {
+        // Not a transaction: the executor gives it a TX_MALFORMED receipt, on every member.
+        transactions.push(bytes)
+        continue
+      }
+      const hex = bytesToHex(digest)
+      if (seen.has(hex)) continue
+      seen.add(hex)
+      if ((await executor.transaction(digest)) !== undefined) continue
+      transactions.push(bytes)
+      if (mempool.has(digest)) verified.add(hex)
+    }
+    const head = executor.head
+    if (transactions.length === 0 && subDag.timestampMs - head.timestampMs < emptyBlockMs) return
+    for (let from = 0; from === 0 || from < transactions.length; from += maxBlockTransactions) {
+      if (stopped || current !== epoch) return
+      const at = executor.head
+      const body: BlockBody = {
+        chainId: at.chainId,
+        height: at.height + 1,
+        parent: at.hash,
+        timestampMs: Math.max(at.timestampMs, subDag.timestampMs),
+        transactions: transactions.slice(from, from + maxBlockTransactions),
+      }
+      const block = await executor.execute(body, { verified })
+      mempool.applyReceipts(block.receipts)
+      for (const r of block.receipts) if (r.digest !== undefined) fed.delete(bytesToHex(r.digest))
+      blocksMade?.inc()
+      for (const listener of [...blockListeners]) {
+        try {
+          listener(block)
+        } catch (e) {
+          logger.warn({ err: e, height: block.header.height }, 'a block listener failed')
+        }
+      }
+      if (block.header.epoch !== epoch.epoch) {
+        await enterEpoch(block.header.epoch)
+        return
+      }
+    }
+  }
+
+  // --- epochs ---------------------------------------------------------------------------------
+
+  async function enterEpoch(epochNumber: number): Promise<void> {
+    const previous = current
+    current = undefined
+    inbox.length = 0
+    for (const disarm of timers.values()) disarm()
+    timers.clear()
+    await previous?.messenger?.stop()
+    if (stopped) return
+    const committee = await readCommittee(executor, epochNumber)
+    const members = committee?.members ?? []
+    const keyHex = bytesToHex(nodeKey)
+    const index = members.findIndex((m) => bytesToHex(m) === keyHex)
+    const peerOfMember = members.map((m, i) => (i === index ? '' : options.peerOf(m)))
+    const memberOfPeer = new Map(peerOfMember.map((p, i) => [p, i] as const))
+    let member: CommitteeMember | undefined
+    let messenger: Messenger<ConsensusFrame> | undefined
+    if (index >= 0) {
+      member = new CommitteeMember({
+        ...options.timing,
+        epoch: BigInt(epochNumber),
+        committeeSize: members.length,
+        signer: ed25519DagSigner(index, options.nodeSeed),
+        verifier: ed25519DagVerifier(members),
+        leaderSeed: leaderSeedOf(executor.head.chainId, epochNumber, members),
+        nowMs: now(),
+      })
+      messenger = createMessenger({
+        transport: options.transport,
+        codec: CONSENSUS_FRAMES,
+        peers: peerOfMember.filter((p) => p !== ''),
+        // Batches and certificates matter more than latency: a full queue drops the newest
+        // and the member asks again (resend, batch and certificate requests).
+        queueLimit: 4096,
+        signal: stopping.signal,
+        logger,
+        onPeerError: (peer, error) =>
+          logger.warn({ peer, err: error }, 'a committee peer sent a bad frame'),
+      })
+    }
+    const epoch: Epoch = {
+      epoch: epochNumber,
+      members,
+      index,
+      member,
+      messenger,
+      memberOfPeer,
+      peerOfMember,
+    }
+    current = epoch
+    if (messenger !== undefined) {
+      for (const kind of FRAME_KINDS) {
+        messenger.on(kind, (frame, from) => {
+          const m = epoch.memberOfPeer.get(from)
+          if (m !== undefined && current === epoch) post({ kind: 'frame', frame, from: m })
+        })
+      }
+      await messenger.start()
+    }
+    logger.info(
+      { epoch: epochNumber, member: index, committee: members.length },
+      index >= 0 ? 'ordering as a committee member' : 'not in the committee this epoch',
+    )
+    post({ kind: 'tick', nowMs: now() })
+    // What we admitted and did not see executed goes to the new member.
+    fed.clear()
+    refeed(true)
+  }
+
+  const FRAME_KINDS = [
+    'header',
+    'vote',
+    'certificate',
+    'certificate-request',
+    'batch',
+    'batch-request',
+  ] as const satisfies readonly ConsensusFrame['kind'][]
+
+  function feed(bytes: Uint8Array, digest: Digest): void {
+    if (current?.member === undefined) return
+    fed.set(bytesToHex(digest), now())
+    post({ kind: 'transaction', bytes })
+  }
+
+  /** Gives the member again what it was given `refeedMs` ago and did not execute (all: `all`). */
+  function refeed(all: boolean): void {
+    const cutoff = now() - refeedMs
+    for (const tx of mempool.take(mempool.size, Number.MAX_SAFE_INTEGER)) {
+      const at = fed.get(bytesToHex(tx.digest))
+      if (all || at === undefined || at <= cutoff) feed(tx.bytes, tx.digest)
+    }
+  }
+
+  function armRefeed(): void {
+    if (stopped) return
+    refeedTimer = setTimer(() => {
+      refeedTimer = undefined
+      refeed(false)
+      armRefeed()
+    }, refeedMs)
+  }
+
+  // --- the Orderer face -----------------------------------------------------------------------
+
+  const orderer: CommitteeOrderer = {
+    name: 'orderer',
+
+    get head(): ChainHead {
+      return executor.head
+    },
+
+    get mempoolSize() {
+      return mempool.size
+    },
+
+    get status() {
+      return {
+        epoch: current?.epoch ?? executor.head.epoch,
+        member: current?.index ?? -1,
+        committee: current?.members.length ?? 0,
+        round: current?.member?.round ?? 0,
+        committedRound: current?.member?.committedRound ?? 0,
+      }
+    },
+
+    async submit(bytes, submitOptions = {}) {
+      const admitted = await admitTransaction(bytes, {
+        executor,
+        mempool,
+        ...(options.recover === undefined ? {} : { recover: options.recover }),
+        ...(submitOptions.signal === undefined ? {} : { signal: submitOptions.signal }),
+        stopped: () => stopped,
+        stoppedError,
+      })
+      feed(admitted.bytes, admitted.digest)
+      return admitted.digest
+    },
+
+    pending: (digest: Digest) => mempool.has(digest),
+
+    async nextNonce(sender) {
+      return mempool.nextNonce(senderId(sender), await readNonce(executor, sender))
+    },
+
+    onBlock(listener) {
+      blockListeners.add(listener)
+      return () => blockListeners.delete(listener)
+    },
+
+    beforeEpochChange(listener) {
+      epochListeners.add(listener)
+      return () => epochListeners.delete(listener)
+    },
+
+    async runBeforeEpochChange(epoch, signal) {
+      for (const listener of [...epochListeners]) {
+        try {
+          await listener(epoch, signal)
+        } catch (e) {
+          // The epoch still changes: what the listener missed goes into the next one.
+          logger.warn({ err: e, epoch }, 'a listener before the epoch change failed')
+        }
+      }
+    },
+
+    async start() {
+      if (started || stopped) return
+      started = true
+      await enterEpoch(executor.head.epoch)
+      armRefeed()
+    },
+
+    async stop() {
+      if (stopped) return
+      stopped = true
+      stopping.abort(stoppedError())
+      for (const disarm of timers.values()) disarm()
+      timers.clear()
+      refeedTimer?.()
+      await pumping
+      await executing
+      await current?.messenger?.stop()
+      current = undefined
+    },
+  }
+
+  return orderer
+}
