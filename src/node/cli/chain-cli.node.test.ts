@@ -189,6 +189,10 @@ describe('bad input is refused before anything is sent', () => {
     [['chain', 'block', 'x', '--from', 'http://h'], /'x' is not a block height/],
     [['devnet', 'start'], /missing --dir/],
     [['devnet', 'start', '--dir', 'd', '--nodes', '0'], /--nodes: '0'/],
+    [
+      ['devnet', 'start', '--dir', 'd', '--consensus', 'raft'],
+      /--consensus: 'raft' is not one of solo, committee/,
+    ],
   ])('%j: exit 2', async (args, pattern) => {
     const r = await fulmen(args)
     expect(r.code).toBe(2)
