@@ -67,6 +67,7 @@ describe('the attestation codec', () => {
       signers: signerBitfield([1023]),
       signature: new Uint8Array(48),
     })
+    expect(bytes.length).toBe(259) // docs/protocol.md, "Block attestations"
     expect(bytes.length).toBeLessThanOrEqual(MAX_ATTESTATION_BYTES)
     expect(decodeAttestation(bytes).signers.length).toBe(128)
   })
