@@ -149,7 +149,30 @@ export class CommitteeMember {
   readonly #gcDepth: number
   #askedAtMs = Number.NEGATIVE_INFINITY
 
-  constructor(options: CommitteeMemberOptions) {
+  /**
+   * A member restarted from what it persisted (narwhal-store.ts): its Narwhal records and the
+   * round of the last leader whose sub-DAG was handed on. The actions re-broadcast what peers
+   * may need and hand on the commits after that round (asking for their batches).
+   */
+  static recover(
+    options: CommitteeMemberOptions,
+    records: readonly NarwhalRecord[],
+    committedRound: number,
+  ): { member: CommitteeMember; actions: MemberAction[] } {
+    const member = new CommitteeMember(options, { records, committedRound })
+    const actions: MemberAction[] = []
+    for (const action of member.#recovered) member.#onNarwhal(action, actions)
+    member.#recovered = []
+    return { member, actions }
+  }
+
+  /** What NarwhalCore.recover returned, until `recover` carries it out. */
+  #recovered: NarwhalAction[] = []
+
+  constructor(
+    options: CommitteeMemberOptions,
+    resume?: { readonly records: readonly NarwhalRecord[]; readonly committedRound: number },
+  ) {
     this.#shape = committeeShape(options.committeeSize)
     this.#member = options.signer.member
     this.#nowMs = options.nowMs
@@ -160,7 +183,7 @@ export class CommitteeMember {
     const leaderOf = leaderSchedule(options.committeeSize, options.leaderSeed)
     const gcDepth = options.gcDepth ?? DEFAULT_GC_DEPTH
     this.#gcDepth = gcDepth
-    this.#core = new NarwhalCore({
+    const coreOptions = {
       epoch: options.epoch,
       committeeSize: options.committeeSize,
       signer: options.signer,
@@ -171,8 +194,20 @@ export class CommitteeMember {
       leaderOf,
       resendMs: options.resendMs ?? 2_000,
       maxClockSkewMs: options.maxClockSkewMs ?? 10_000,
+    }
+    if (resume === undefined) {
+      this.#core = new NarwhalCore(coreOptions)
+    } else {
+      const recovered = NarwhalCore.recover(coreOptions, resume.records)
+      this.#core = recovered.core
+      this.#recovered = recovered.actions
+    }
+    this.#bullshark = new Bullshark({
+      committee: this.#shape,
+      leaderOf,
+      gcDepth,
+      lastCommittedRound: resume?.committedRound ?? 0,
     })
-    this.#bullshark = new Bullshark({ committee: this.#shape, leaderOf, gcDepth })
   }
 
   get member(): Member {
@@ -470,14 +505,15 @@ export class CommitteeMember {
           const batch = this.#batches.get(hex) as StoredBatch
           batch.transactions ??= decodeBatch(batch.encoded)
           for (const tx of batch.transactions) transactions.push(tx)
-          // Committed once: a batch is never ordered again, so it need not be kept.
-          this.#batches.delete(hex)
+          // Kept a while: a member that lags (or restarted) asks for the batches it commits.
+          batch.transactions = undefined
         }
       }
       // A batch can come again only in a certificate Bullshark still takes (above its GC round).
       for (const [hex, round] of this.#committedBatches) {
         if (round >= leader.round - 2 * this.#gcDepth) break
         this.#committedBatches.delete(hex)
+        this.#batches.delete(hex)
       }
       out.push({
         kind: 'commit',

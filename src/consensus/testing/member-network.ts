@@ -7,6 +7,7 @@
 import { CommitteeMember, type MemberAction, type OrderedSubDag } from '../dag/committee-member.ts'
 import { CONSENSUS_FRAMES, type ConsensusFrame } from '../dag/consensus-frames.ts'
 import type { Member } from '../dag/dag-types.ts'
+import type { NarwhalRecord } from '../dag/narwhal-core.ts'
 import { toHex } from '../dag/narwhal-messages.ts'
 import { macSigner, macVerifier, seededRandom } from './committee-simulator.ts'
 
@@ -31,26 +32,37 @@ export function runMembers(options: {
   transactions?: number
   durationMs?: number
   net?: Net
+  /**
+   * `member` crashes at `atMs` (loses everything but what it persisted: its Narwhal records
+   * and the round of the last commit it handed on) and restarts `downMs` later through
+   * CommitteeMember.recover. Transactions go to the other members.
+   */
+  restart?: { readonly member: Member; readonly atMs: number; readonly downMs: number }
 }): MemberRun {
   const size = options.size ?? 4
   const random = seededRandom(options.seed)
   const verifier = macVerifier(size)
   const leaderSeed = new Uint8Array(32).fill(options.seed & 0xff)
-  const members = Array.from(
+  const optionsOf = (m: Member, nowMs: number) => ({
+    epoch: 3n,
+    committeeSize: size,
+    signer: macSigner(m),
+    verifier,
+    leaderSeed,
+    nowMs,
+    maxHeaderDelayMs: 100,
+    batchDelayMs: 20,
+    resendMs: 1_000,
+  })
+  const members: (CommitteeMember | undefined)[] = Array.from(
     { length: size },
-    (_, m) =>
-      new CommitteeMember({
-        epoch: 3n,
-        committeeSize: size,
-        signer: macSigner(m),
-        verifier,
-        leaderSeed,
-        nowMs: 0,
-        maxHeaderDelayMs: 100,
-        batchDelayMs: 20,
-        resendMs: 1_000,
-      }),
+    (_, m) => new CommitteeMember(optionsOf(m, 0)),
   )
+  /** What each member persisted, and the leader round of its last commit. */
+  const records: NarwhalRecord[][] = members.map(() => [])
+  const handedOn: number[] = members.map(() => 0)
+  /** Bumped at a crash: the crashed incarnation's timers and frames die with it. */
+  const incarnation: number[] = members.map(() => 0)
   type Item = { at: number; seq: number; run: () => void }
   const queue: Item[] = []
   let seq = 0
@@ -77,10 +89,16 @@ export function runMembers(options: {
         for (let to = 0; to < size; to++) if (to !== m) deliver(m, to, a.frame)
       } else if (a.kind === 'send') deliver(m, a.to, a.frame)
       else if (a.kind === 'timer') {
-        schedule(Math.max(a.atMs, now), () =>
-          act(m, members[m]?.handle({ kind: 'tick', nowMs: now }) ?? []),
-        )
-      } else if (a.kind === 'commit') commits[m]?.push(a.subDag)
+        const alive = incarnation[m]
+        schedule(Math.max(a.atMs, now), () => {
+          if (incarnation[m] === alive)
+            act(m, members[m]?.handle({ kind: 'tick', nowMs: now }) ?? [])
+        })
+      } else if (a.kind === 'persist') records[m]?.push(a.record)
+      else if (a.kind === 'commit') {
+        commits[m]?.push(a.subDag)
+        handedOn[m] = a.subDag.leaderRound
+      }
     }
   }
   const submitted: string[] = []
@@ -91,7 +109,8 @@ export function runMembers(options: {
     tx.fill(i & 0xff)
     new DataView(tx.buffer).setUint32(0, i)
     new DataView(tx.buffer).setUint32(4, options.seed)
-    const to = Math.floor(random() * size)
+    let to = Math.floor(random() * size)
+    if (to === options.restart?.member) to = (to + 1) % size
     submitted.push(toHex(tx))
     schedule(random() * (durationMs / 2), () =>
       act(to, members[to]?.handle({ kind: 'transaction', bytes: tx }) ?? []),
@@ -99,6 +118,24 @@ export function runMembers(options: {
   }
   for (let m = 0; m < size; m++)
     schedule(0, () => act(m, members[m]?.handle({ kind: 'tick', nowMs: 0 }) ?? []))
+  const restart = options.restart
+  if (restart !== undefined) {
+    const m = restart.member
+    schedule(restart.atMs, () => {
+      members[m] = undefined
+      incarnation[m] = (incarnation[m] ?? 0) + 1
+    })
+    schedule(restart.atMs + restart.downMs, () => {
+      const { member, actions } = CommitteeMember.recover(
+        optionsOf(m, now),
+        records[m] ?? [],
+        handedOn[m] ?? 0,
+      )
+      members[m] = member
+      act(m, actions)
+      act(m, member.handle({ kind: 'tick', nowMs: now }))
+    })
+  }
   while (queue.length > 0) {
     let best = 0
     for (let i = 1; i < queue.length; i++) {
