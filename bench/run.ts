@@ -28,8 +28,12 @@
  *     chain       issue 15's execution (bench/node/chain.ts): signed transfers and delivery claims
  *                 executed by StateExecutor on LevelDB beside plain LevelDB writes, a block's
  *                 time by step
+ *     consensus   issue 16's committee (bench/node/consensus.ts): 4 committee processes on
+ *                 loopback libp2p ordering 256-byte transactions, then one killed; the same
+ *                 committee in one process over the in-memory network as the peer
  *     attestation issue 16's block attestations (bench/node/attestation.ts): BLS aggregate verify of
  *                 4 and 100 signers, one partial, beside one plain BLS verify
+ *   --consensus-rate N           consensus: transactions each member generates per second
  *   --only-sessions, --only-browser, --only-tab-node: aliases of --only sessions, browser, tab-node
  *   --startup-base REF           startup: also time REF's CLI, compiled the same way (the "before")
  *   --startup-npx                startup: also time `npx fulmen` in a project that installed the
@@ -47,6 +51,7 @@ import { TreeBuilder } from '../src/b3/tree.ts'
 import { attestationComparisons, measureAttestation } from './node/attestation.ts'
 import { measureB3sum } from './node/b3sum.ts'
 import { chainComparisons, measureChain } from './node/chain.ts'
+import { consensusComparisons, measureConsensus } from './node/consensus.ts'
 import { measureGateway } from './node/gateway.ts'
 import { measureHashers, simdKernel } from './node/hashers.ts'
 import { measureLoad } from './node/load.ts'
@@ -76,6 +81,7 @@ const SECTIONS = [
   'state',
   'chain',
   'attestation',
+  'consensus',
 ] as const
 type Section = (typeof SECTIONS)[number]
 const isSection = (name: string): name is Section => (SECTIONS as readonly string[]).includes(name)
@@ -107,6 +113,7 @@ const skipped: Record<Section, boolean> = {
   state: false,
   chain: false,
   attestation: false,
+  consensus: false,
 }
 const runs = (section: Section): boolean =>
   !skipped[section] && (only.size === 0 || only.has(section))
@@ -132,6 +139,11 @@ const STATE_COMMIT = 10_000
 const STATE_UPDATE_COMMIT = 1_000
 const CHAIN_BLOCK = quick ? 200 : 1_000
 const CHAIN_CLAIMS_PER_TX = 256
+const CONSENSUS_SIZE = 4
+/** `--consensus-rate N`: each member's transactions per second (default 2,750: 11,000/s in all). */
+const CONSENSUS_RATE = argv.includes('--consensus-rate')
+  ? Number(argv[argv.indexOf('--consensus-rate') + 1])
+  : 2_750
 /** `--startup-base REF` (or `=REF`): the CLI of REF timed beside the current one. */
 const startupBase = ((): string | undefined => {
   const i = argv.indexOf('--startup-base')
@@ -337,6 +349,24 @@ if (runs('attestation')) {
   } catch (e) {
     notes.push(`Attestation run failed: ${(e as Error).message.split('\n')[0]}`)
     log(`Attestation run failed: ${(e as Error).stack}`)
+  }
+}
+
+if (runs('consensus')) {
+  try {
+    const result = await measureConsensus({
+      size: CONSENSUS_SIZE,
+      ratePerMember: CONSENSUS_RATE,
+      warmupS: quick ? 3 : 10,
+      measureS: quick ? 5 : 15,
+      settleS: quick ? 3 : 5,
+      log,
+    })
+    figures.push(...result.figures)
+    notes.push(...result.notes)
+  } catch (e) {
+    notes.push(`Consensus run failed: ${(e as Error).message.split('\n')[0]}`)
+    log(`Consensus run failed: ${(e as Error).stack}`)
   }
 }
 
@@ -1192,6 +1222,7 @@ const comparisons: Comparison[] = [
 
 comparisons.push(...stateComparisons(STATE_ENTRIES, STATE_COMMIT, STATE_UPDATE_COMMIT))
 comparisons.push(...chainComparisons({ blockSize: CHAIN_BLOCK, claimsPerTx: CHAIN_CLAIMS_PER_TX }))
+comparisons.push(...consensusComparisons({ size: CONSENSUS_SIZE }))
 comparisons.push(...attestationComparisons())
 
 const byName = new Map(figures.map((f) => [f.name, f]))

@@ -13,6 +13,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { readySync } from '../b3/engine.ts'
 import type { ConsensusFrame } from '../consensus/dag/consensus-frames.ts'
 import { CONSENSUS_FRAMES } from '../consensus/dag/consensus-frames.ts'
 import { MemoryNetwork } from '../net/memory-transport.ts'
@@ -185,6 +186,7 @@ export async function startProcessCommittee(options: CommitteeOptions): Promise<
 // --- one process ----------------------------------------------------------------------------
 
 export async function startLocalCommittee(options: CommitteeOptions): Promise<Committee> {
+  readySync() // as each process does
   const network = new MemoryNetwork()
   const ids = Array.from({ length: options.size }, (_, m) => `member-${m}`)
   const reports: SecondReport[] = []
@@ -264,35 +266,43 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number
 }
 
-/** The figures of seconds [from, to) of `members`' reports. */
+/**
+ * The figures of the reports of `members` that end in (fromMs, toMs]: each member's rate over
+ * the time its reports cover (they start and end within a second of the window's edges).
+ */
 export function summarize(
   reports: readonly SecondReport[],
   members: readonly number[],
-  from: number,
-  to: number,
+  fromMs: number,
+  toMs: number,
 ): WindowSummary {
   const inWindow = reports.filter(
-    (r) => members.includes(r.member) && r.second >= from && r.second < to,
+    (r) => members.includes(r.member) && r.atMs > fromMs && r.atMs <= toMs,
   )
-  const seconds = to - from
-  let committed = 0
+  let tpsSum = 0
   let cpu = 0
   let generated = 0
+  let pending = 0
   const latencies: number[] = []
-  for (const r of inWindow) {
-    committed += r.committed
-    cpu += r.cpuMs
-    generated += r.generated
-    for (const l of r.latenciesMs) latencies.push(l)
+  for (const m of members) {
+    const own = inWindow.filter((r) => r.member === m)
+    if (own.length === 0) continue
+    const spanMs = (own.at(-1) as SecondReport).atMs - (own[0] as SecondReport).sinceMs
+    let committed = 0
+    for (const r of own) {
+      committed += r.committed
+      cpu += r.cpuMs
+      generated += r.generated
+      for (const l of r.latenciesMs) latencies.push(l)
+    }
+    tpsSum += (committed / spanMs) * 1000
+    pending += (own.at(-1) as SecondReport).pending
   }
   latencies.sort((a, b) => a - b)
-  let pending = 0
-  for (const m of members) {
-    const last = inWindow.filter((r) => r.member === m).at(-1)
-    pending += last?.pending ?? 0
-  }
+  const seconds = (toMs - fromMs) / 1000
   return {
-    tps: committed / members.length / seconds,
+    // A member with no report in the window (stalled) counts as ordering nothing.
+    tps: tpsSum / members.length,
     p50Ms: percentile(latencies, 0.5),
     p99Ms: percentile(latencies, 0.99),
     samples: latencies.length,

@@ -53,18 +53,23 @@ export interface BenchNodeJob {
 /** Frames queued per peer: a round's batches and messages, with room for a slow peer. */
 export const BENCH_QUEUE_LIMIT = 8192
 
-/** One second of a member's run. */
+/**
+ * About one second of a member's run: the counts since its previous report. Reports are timed
+ * by the clock, not counted: on a loaded machine a report's timer fires late, and its counts
+ * then cover more than a second.
+ */
 export interface SecondReport {
-  /** Wall-clock second (Date.now() / 1000, floored) the counts belong to. */
-  readonly second: number
   readonly member: Member
+  /** When the counts start and end (Date.now()). */
+  readonly sinceMs: number
+  readonly atMs: number
   readonly committed: number
   /** Sub-DAGs committed. */
   readonly commits: number
   /** Generation → own commit, ms, of own transactions committed this second. */
   readonly latenciesMs: readonly number[]
   readonly generated: number
-  /** CPU time of the whole process this second, ms (user + system). */
+  /** CPU time of the whole process over the report, ms (user + system). */
   readonly cpuMs: number
   readonly round: number
   readonly committedRound: number
@@ -122,8 +127,8 @@ export class BenchMember {
   readonly #deadlines = new Set<number>()
   #timer: ReturnType<typeof setTimeout> | undefined
   #timerAt = Number.POSITIVE_INFINITY
-  // Counts of the current second.
-  #second = 0
+  // Counts since the last report, and when it was.
+  #sinceMs = 0
   #committed = 0
   #commits = 0
   #latencies: number[] = []
@@ -171,7 +176,7 @@ export class BenchMember {
   /** Starts generating and reporting; the messenger must be running. */
   start(): void {
     this.#startedAt = performance.now()
-    this.#second = Math.floor(Date.now() / 1000)
+    this.#sinceMs = Date.now()
     this.#cpu = process.cpuUsage()
     this.#apply(this.#core.handle({ kind: 'tick', nowMs: Date.now() }))
     this.#generator = setInterval(() => this.#generate(), GENERATE_EVERY_MS)
@@ -313,9 +318,10 @@ export class BenchMember {
 
   // --- reports --------------------------------------------------------------------------------
 
+  /** At the next whole second of the clock (the members' reports then line up). */
   #scheduleReport(): void {
-    const nextSecondMs = (this.#second + 1) * 1000
-    this.#reporter = setTimeout(() => this.#report(), Math.max(0, nextSecondMs - Date.now()))
+    const nextSecondMs = (Math.floor(Date.now() / 1000) + 1) * 1000
+    this.#reporter = setTimeout(() => this.#report(), Math.max(1, nextSecondMs - Date.now()))
   }
 
   #report(): void {
@@ -324,9 +330,11 @@ export class BenchMember {
     this.#apply(this.#core.handle({ kind: 'tick', nowMs: Date.now() }))
     const cpu = process.cpuUsage(this.#cpu)
     this.#cpu = process.cpuUsage()
+    const now = Date.now()
     const report: SecondReport = {
-      second: this.#second,
       member: this.#options.member,
+      sinceMs: this.#sinceMs,
+      atMs: now,
       committed: this.#committed,
       commits: this.#commits,
       latenciesMs: this.#latencies,
@@ -337,7 +345,7 @@ export class BenchMember {
       pending: this.#born.size,
       refused: this.#refused,
     }
-    this.#second++
+    this.#sinceMs = now
     this.#committed = 0
     this.#commits = 0
     this.#latencies = []

@@ -16,6 +16,7 @@
  */
 import { createInterface } from 'node:readline'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { readySync } from '../b3/engine.ts'
 import { CONSENSUS_FRAMES, CONSENSUS_PROTOCOL } from '../consensus/dag/consensus-frames.ts'
 import { libp2pMessageTransport } from '../net/message-transport.ts'
 import { createMessenger } from '../net/messenger.ts'
@@ -27,6 +28,7 @@ function say(message: object): void {
 }
 
 async function main(): Promise<void> {
+  readySync() // BLAKE3's SIMD kernel, as a full node has it (batch digests)
   const job = JSON.parse(process.argv[2] ?? '{}') as BenchNodeJob
   const libp2p = await createNodeLibp2p({
     privateKey: await generateKeyPair('Ed25519'),

@@ -1,0 +1,237 @@
+/**
+ * Issue 16's consensus benchmark: a committee of 4 ordering 256-byte random transactions,
+ * consensus alone (nothing executed, nothing persisted).
+ *
+ * - The figure: 4 processes (src/devnet/consensus-bench-node.ts) on loopback libp2p
+ *   (WebSockets, Noise, Yamux), Ed25519 by Node's OpenSSL, each generating `ratePerMember`
+ *   transactions a second. After a warm-up, a window of `measureS` seconds: transactions ordered
+ *   per second (each member orders all of them; the mean over members), and the commit latency
+ *   of each member's own transactions (generation → its own commit), p50 and p99. Then one
+ *   process is killed with SIGKILL and, after `settleS`, the same over the 3 left (`f1-*`; the
+ *   offered load falls by its share).
+ * - The peer: the same 4 members in ONE process over the in-memory network (no sockets, no
+ *   encryption, one core), the same offered load. Narwhal-HotStuff's 130k tx/s at ~2 s and
+ *   Bullshark's 125k tx/s at 2–3 s were on 50 large machines: quoted in a note, not measured.
+ *
+ * CPU time (process.cpuUsage of every member process) is reported beside the rates: on a
+ * shared 2-core machine the wall-clock rates move with the other load; ordered transactions
+ * per CPU second do much less.
+ */
+import os from 'node:os'
+import {
+  type Committee,
+  startLocalCommittee,
+  startProcessCommittee,
+  summarize,
+  type WindowSummary,
+} from '../../src/devnet/consensus-bench-cluster.ts'
+import type { Figure } from '../shared.ts'
+
+export interface ConsensusBenchOptions {
+  readonly size: number
+  readonly ratePerMember: number
+  readonly warmupS: number
+  readonly measureS: number
+  /** After the kill, before the second window. */
+  readonly settleS: number
+  readonly log: (line: string) => void
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Waits until every alive member has committed something (the committee is up), or `ms`. */
+async function untilCommitting(committee: Committee, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms
+  while (Date.now() < deadline) {
+    const committing = new Set(
+      committee.reports.filter((r) => r.committed > 0).map((r) => r.member),
+    )
+    if (committee.alive.every((m) => committing.has(m))) return true
+    await sleep(250)
+  }
+  return false
+}
+
+/** Measures whole seconds [now + 1, now + 1 + seconds) once their reports are in. */
+async function window(
+  committee: Committee,
+  seconds: number,
+): Promise<WindowSummary & { load: string }> {
+  const from = Math.floor(Date.now() / 1000) + 1
+  const before = os.loadavg()[0] as number
+  await sleep((from + seconds) * 1000 - Date.now() + 1_500)
+  const after = os.loadavg()[0] as number
+  return {
+    ...summarize(committee.reports, committee.alive, from, from + seconds),
+    load: `${before.toFixed(1)}–${after.toFixed(1)}`,
+  }
+}
+
+function describe(what: string, s: WindowSummary & { load: string }): string {
+  return (
+    `${what}: ${Math.round(s.tps).toLocaleString('en-US')} tx/s ordered of ${Math.round(s.offeredTps).toLocaleString('en-US')}/s offered, ` +
+    `p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms (${s.samples.toLocaleString('en-US')} own transactions), ` +
+    `CPU ${(s.cpuMsPerSecond / 1000).toFixed(2)} cores in all, ` +
+    `${s.pending.toLocaleString('en-US')} own transactions uncommitted at the end, load average ${s.load}`
+  )
+}
+
+export async function measureConsensus(
+  options: ConsensusBenchOptions,
+): Promise<{ figures: Figure[]; notes: string[] }> {
+  const { log } = options
+  const figures: Figure[] = []
+  const notes: string[] = []
+  const base = { size: options.size, ratePerSecond: options.ratePerMember }
+  const offered = options.size * options.ratePerMember
+
+  log(`consensus: ${options.size} members in one process, in-memory network, ${offered}/s offered`)
+  const local = await startLocalCommittee(base)
+  try {
+    if (!(await untilCommitting(local, 60_000)))
+      throw new Error('the one-process committee did not commit')
+    await sleep(options.warmupS * 1000)
+    const w = await window(local, options.measureS)
+    log(describe('consensus, one process', w))
+    notes.push(
+      describe(
+        `Consensus peer: ${options.size} members in one process over the in-memory network`,
+        w,
+      ),
+    )
+    figures.push(
+      { name: 'consensus.local.tps', value: w.tps, unit: 'tx/s' },
+      { name: 'consensus.local.p50-ms', value: w.p50Ms, unit: 'ms' },
+      { name: 'consensus.local.p99-ms', value: w.p99Ms, unit: 'ms' },
+      { name: 'consensus.local.cpu-cores', value: w.cpuMsPerSecond / 1000, unit: 'cores' },
+    )
+  } finally {
+    await local.stop()
+  }
+
+  log(`consensus: ${options.size} processes on loopback libp2p, ${offered}/s offered`)
+  const committee = await startProcessCommittee({ ...base, log: (line) => log(`  ${line}`) })
+  try {
+    if (!(await untilCommitting(committee, 90_000))) throw new Error('the committee did not commit')
+    await sleep(options.warmupS * 1000)
+    const all = await window(committee, options.measureS)
+    log(describe('consensus, 4 processes', all))
+    notes.push(describe(`Consensus: ${options.size} processes on loopback libp2p`, all))
+    figures.push(
+      { name: 'consensus.tps', value: all.tps, unit: 'tx/s' },
+      { name: 'consensus.p50-ms', value: all.p50Ms, unit: 'ms' },
+      { name: 'consensus.p99-ms', value: all.p99Ms, unit: 'ms' },
+      { name: 'consensus.offered-tps', value: all.offeredTps, unit: 'tx/s' },
+      { name: 'consensus.cpu-cores', value: all.cpuMsPerSecond / 1000, unit: 'cores' },
+      {
+        name: 'consensus.tx-per-cpu-s',
+        value: (all.tps / all.cpuMsPerSecond) * 1000,
+        unit: 'tx/s',
+      },
+    )
+
+    const victim = options.size - 1
+    committee.kill(victim)
+    log(`consensus: member ${victim} killed (SIGKILL)`)
+    await sleep(options.settleS * 1000)
+    const f1 = await window(committee, options.measureS)
+    log(describe('consensus, one process killed', f1))
+    notes.push(
+      describe(
+        `Consensus with member ${victim} killed (SIGKILL), the ${committee.alive.length} left`,
+        f1,
+      ),
+    )
+    figures.push(
+      { name: 'consensus.f1-tps', value: f1.tps, unit: 'tx/s' },
+      { name: 'consensus.f1-p50-ms', value: f1.p50Ms, unit: 'ms' },
+      { name: 'consensus.f1-p99-ms', value: f1.p99Ms, unit: 'ms' },
+      { name: 'consensus.f1-offered-tps', value: f1.offeredTps, unit: 'tx/s' },
+    )
+  } finally {
+    await committee.stop()
+  }
+
+  figures.push(
+    { name: 'consensus.target.tps', value: 10_000, unit: 'tx/s' },
+    { name: 'consensus.target.p50-ms', value: 1_000, unit: 'ms' },
+    { name: 'consensus.target.p99-ms', value: 2_000, unit: 'ms' },
+    { name: 'consensus.target.f1-p50-ms', value: 2_000, unit: 'ms' },
+  )
+  notes.push(
+    `Consensus: ${options.ratePerMember.toLocaleString('en-US')} transactions/s generated by each member ` +
+      `(${offered.toLocaleString('en-US')}/s in all), 256 bytes each; warm-up ${options.warmupS} s after the first commit, ` +
+      `windows of ${options.measureS} s, ${options.settleS} s after the kill. Ordering alone: nothing executed or persisted. ` +
+      'Narwhal-HotStuff reported 130,000 tx/s at ~2 s latency and Bullshark 125,000 tx/s at 2–3 s, ' +
+      'both on 50 large machines (quoted from their papers, not measured here).',
+  )
+  return { figures, notes }
+}
+
+export function consensusComparisons(options: Pick<ConsensusBenchOptions, 'size'>) {
+  const section = `Consensus (issue 16): a committee of ${options.size}, 256-byte transactions, ordering alone`
+  return [
+    {
+      section,
+      label: `ordered, ${options.size} processes over libp2p, vs the target`,
+      figure: 'consensus.tps',
+      peer: 'consensus.target.tps',
+      ratio: 'consensus.ratio.tps/target',
+      target: { text: '≥ 10,000/s', met: (_r: number, f: number) => f >= 10_000 },
+    },
+    {
+      section,
+      label: 'p50 commit latency vs the target',
+      figure: 'consensus.p50-ms',
+      peer: 'consensus.target.p50-ms',
+      ratio: 'consensus.ratio.p50/target',
+      target: { text: '< 1 s', met: (_r: number, f: number) => f < 1_000 },
+    },
+    {
+      section,
+      label: 'p99 commit latency vs the target',
+      figure: 'consensus.p99-ms',
+      peer: 'consensus.target.p99-ms',
+      ratio: 'consensus.ratio.p99/target',
+      target: { text: '< 2 s', met: (_r: number, f: number) => f < 2_000 },
+    },
+    {
+      section,
+      label: 'one process killed: ordered vs all 4',
+      figure: 'consensus.f1-tps',
+      peer: 'consensus.tps',
+      ratio: 'consensus.ratio.f1-tps/tps',
+      percent: true,
+      target: { text: '≥ 50 %', met: (r: number) => r >= 0.5 },
+    },
+    {
+      section,
+      label: 'one process killed: p50 commit latency vs the target',
+      figure: 'consensus.f1-p50-ms',
+      peer: 'consensus.target.f1-p50-ms',
+      ratio: 'consensus.ratio.f1-p50/target',
+      target: { text: '< 2 s', met: (_r: number, f: number) => f < 2_000 },
+    },
+    {
+      section,
+      label: `ordered: ${options.size} processes over libp2p vs one process in memory`,
+      figure: 'consensus.tps',
+      peer: 'consensus.local.tps',
+      ratio: 'consensus.ratio.tps/local',
+    },
+    {
+      section,
+      label: 'p50 latency: processes over libp2p vs one process in memory',
+      figure: 'consensus.p50-ms',
+      peer: 'consensus.local.p50-ms',
+      ratio: 'consensus.ratio.p50/local',
+    },
+    {
+      section,
+      label: 'CPU in use: processes vs one process (cores)',
+      figure: 'consensus.cpu-cores',
+      peer: 'consensus.local.cpu-cores',
+      ratio: 'consensus.ratio.cpu/local',
+    },
+  ]
+}
