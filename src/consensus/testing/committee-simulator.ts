@@ -9,10 +9,27 @@
  */
 import { keyedHash } from '../../b3/hash.ts'
 import { equalBytes } from '../../core/bytes.ts'
+import { MemoryKvStore } from '../../kv/memory-kv-store.ts'
 import { Bullshark, type CommittedSubDag } from '../dag/bullshark.ts'
 import { committeeShape, type Member } from '../dag/dag-types.ts'
-import { type NarwhalAction, NarwhalCore, type NarwhalEvent } from '../dag/narwhal-core.ts'
-import { type DagSigner, type DagVerifier, headerDigest, toHex } from '../dag/narwhal-messages.ts'
+import {
+  type NarwhalAction,
+  NarwhalCore,
+  type NarwhalCoreOptions,
+  type NarwhalEvent,
+  type NarwhalRecord,
+} from '../dag/narwhal-core.ts'
+import {
+  type Certificate,
+  type DagSigner,
+  type DagVerifier,
+  type Header,
+  headerDigest,
+  signerBitfield,
+  toHex,
+  voteDigest,
+} from '../dag/narwhal-messages.ts'
+import { NarwhalStore } from '../dag/narwhal-store.ts'
 
 /** xorshift32: the simulation's only randomness. */
 export function seededRandom(seed: number): () => number {
@@ -70,24 +87,40 @@ export interface SimulationOptions {
     readonly groups: readonly (readonly Member[])[]
   }
   /**
-   * Members paused in [fromMs, toMs): they run nothing, and what is sent to them waits until they
-   * resume (a stopped process whose peers' links retransmit). A restart from a persisted store
-   * is not modelled yet.
+   * Members down in [fromMs, toMs). Paused (the default): they run nothing, and what is sent to
+   * them waits until they resume (a stopped process whose peers' links retransmit). With
+   * `restart`: the process dies at fromMs and loses everything but its store (what is sent to it
+   * while down is lost), and at toMs starts again from its NarwhalStore: `NarwhalCore.recover`
+   * over the records it persisted, a Bullshark resumed at the committed round it persisted, the
+   * recovered certificates delivered to it again.
    */
   readonly crashes?: readonly {
     readonly member: Member
     readonly fromMs: number
     readonly toMs: number
+    readonly restart?: boolean
   }[]
   /**
    * A Byzantine author: each header it broadcasts goes to the lower half of the others, and a
-   * twin (one more batch, signed by it) to the upper half; the member just above the split gets
-   * both, which is evidence of equivocation.
+   * twin (another batch, signed by it) to the upper half; the member just above the split gets
+   * both, which is evidence of equivocation (so does `doubleVoter`). It also signs a vote for
+   * its twin and collects the twin's votes: should they reach a quorum it broadcasts the twin's
+   * certificate too (quorum intersection says they cannot while the original is certified).
    */
   readonly equivocator?: Member
+  /**
+   * A Byzantine voter: when its core refuses a header because it voted for another one of that
+   * author and round, it signs a vote for this one too and sends it (it votes for conflicting
+   * headers). With `equivocator` it is the second of f = 2 faults of 7; as the equivocator
+   * itself it is the one fault of 4.
+   */
+  readonly doubleVoter?: Member
   /** A member slower than the others: its messages take this much longer. */
   readonly slow?: { readonly member: Member; readonly extraMs: number }
   readonly maxHeaderDelayMs?: number
+  /** Narwhal's and Bullshark's garbage-collection depth in rounds (default 50); the stores
+   * prune below it too. */
+  readonly gcDepth?: number
   readonly tickMs?: number
   readonly batchEveryMs?: number
 }
@@ -106,13 +139,26 @@ export interface SimulationResult {
   readonly refusals: Readonly<Record<string, number>>
   readonly equivocations: number
   readonly messages: number
+  /** Certificates of an equivocator's twin headers it managed to broadcast. */
+  readonly twinCertificates: number
+  /** Two different certificates of one (author, round) delivered to one member: must be 0. */
+  readonly conflictingCertificates: number
+  /** Each restart from a store: who, when, and how long its committed sequence was then. */
+  readonly restarts: readonly {
+    readonly member: Member
+    readonly atMs: number
+    readonly committed: number
+  }[]
 }
+
+/** What the simulation schedules: a member's event, or its crash and restart. */
+type SimEvent = NarwhalEvent | { readonly kind: 'crash' } | { readonly kind: 'restart' }
 
 interface Scheduled {
   readonly at: number
   readonly seq: number
   readonly member: Member
-  readonly event: NarwhalEvent
+  readonly event: SimEvent
 }
 
 /** A binary heap by (at, seq): deterministic order for equal times. */
@@ -158,8 +204,25 @@ function before(a: Scheduled, b: Scheduled): boolean {
   return a.at < b.at || (a.at === b.at && a.seq < b.seq)
 }
 
-/** Runs a committee for `durationMs` of virtual time. */
-export function simulate(options: SimulationOptions): SimulationResult {
+/** The simulated committee's epoch (every member's store files its records under it). */
+const EPOCH = 1n
+
+/** One running member: what a crash with restart loses. */
+interface Process {
+  readonly core: NarwhalCore
+  readonly orderer: Bullshark
+  /** Delivered certificates by digest, for the batches of committed ones. */
+  readonly certificates: Map<string, Certificate>
+  /** Per `${round}:${author}`, the certificate digest delivered (to catch two of one slot). */
+  readonly slots: Map<string, string>
+}
+
+/**
+ * Runs a committee for `durationMs` of virtual time. Asynchronous because members write their
+ * records to a `NarwhalStore` (a `KvStore` is asynchronous) before carrying out what follows
+ * them; nothing else waits, so a seed still replays exactly.
+ */
+export async function simulate(options: SimulationOptions): Promise<SimulationResult> {
   const { size, durationMs } = options
   const random = seededRandom(options.seed)
   const minDelay = options.minDelayMs ?? 5
@@ -169,26 +232,35 @@ export function simulate(options: SimulationOptions): SimulationResult {
   const verifier = macVerifier(size)
   const shape = committeeShape(size)
   const leaderOf = (round: number) => (round / 2 - 1) % size
-  const cores = Array.from(
-    { length: size },
-    (_, m) =>
-      new NarwhalCore({
-        epoch: 1n,
-        committeeSize: size,
-        signer: macSigner(m),
-        verifier,
-        maxHeaderDelayMs: options.maxHeaderDelayMs ?? 50,
-        gcDepth: 50,
-        nowMs: 0,
-      }),
+  const crashes = options.crashes ?? []
+  const gcDepth = options.gcDepth ?? 50
+  // Stores only where a restart reads them: the other runs skip the writes (and stay as fast).
+  const persisting = crashes.some((c) => c.restart === true)
+  const stores = Array.from({ length: size }, () =>
+    persisting ? new NarwhalStore(new MemoryKvStore(), 'narwhal/') : undefined,
   )
-  const orderers = Array.from(
-    { length: size },
-    () => new Bullshark({ committee: shape, leaderOf, gcDepth: 50 }),
+  const coreOptions = (m: Member, nowMs: number): NarwhalCoreOptions => ({
+    epoch: EPOCH,
+    committeeSize: size,
+    signer: macSigner(m),
+    verifier,
+    maxHeaderDelayMs: options.maxHeaderDelayMs ?? 50,
+    gcDepth,
+    nowMs,
+  })
+  const fresh = (core: NarwhalCore, lastCommittedRound = 0): Process => ({
+    core,
+    orderer: new Bullshark({ committee: shape, leaderOf, gcDepth, lastCommittedRound }),
+    certificates: new Map(),
+    slots: new Map(),
+  })
+  /** undefined while crashed (its memory is gone). */
+  const processes: (Process | undefined)[] = Array.from({ length: size }, (_, m) =>
+    fresh(new NarwhalCore(coreOptions(m, 0))),
   )
-  const sequences: string[][] = cores.map(() => [])
-  const batches: string[][] = cores.map(() => [])
-  const leaders: string[][] = cores.map(() => [])
+  const sequences: string[][] = processes.map(() => [])
+  const batches: string[][] = processes.map(() => [])
+  const leaders: string[][] = processes.map(() => [])
   const queue = new Queue()
   let seq = 0
   let rounds = 0
@@ -196,17 +268,20 @@ export function simulate(options: SimulationOptions): SimulationResult {
   let equivocations = 0
   let messages = 0
   let batchCounter = 0
+  let twinCertificates = 0
+  let conflictingCertificates = 0
+  const restarts: { member: Member; atMs: number; committed: number }[] = []
 
-  /** When a paused member resumes, or undefined if it is running at `at`. */
-  const resumesAt = (member: Member, at: number) =>
-    (options.crashes ?? []).find((c) => c.member === member && at >= c.fromMs && at < c.toMs)?.toMs
+  /** The crash covering `member` at `at`, if any. */
+  const crashAt = (member: Member, at: number) =>
+    crashes.find((c) => c.member === member && at >= c.fromMs && at < c.toMs)
   const apart = (a: Member, b: Member, at: number) => {
     const p = options.partition
     if (p === undefined || at < p.fromMs || at >= p.toMs) return false
     return p.groups.findIndex((g) => g.includes(a)) !== p.groups.findIndex((g) => g.includes(b))
   }
   const refusals: Record<string, number> = {}
-  const schedule = (at: number, member: Member, event: NarwhalEvent) => {
+  const schedule = (at: number, member: Member, event: SimEvent) => {
     queue.push({ at, seq: seq++, member, event })
   }
   const transmit = (now: number, from: Member, to: Member, event: NarwhalEvent) => {
@@ -226,51 +301,100 @@ export function simulate(options: SimulationOptions): SimulationResult {
       : message.type === 'vote'
         ? { kind: 'vote', vote: message.vote }
         : { kind: 'certificate', certificate: message.certificate, from }
+  const others = (member: Member) =>
+    Array.from({ length: size }, (_, m) => m).filter((m) => m !== member)
 
-  const commitAll = (now: number, member: Member, commits: readonly CommittedSubDag[]) => {
+  // --- the Byzantine equivocator: twins, their votes, their certificates ---------------------
+  const twins = new Map<string, { header: Header; votes: Map<Member, Uint8Array> }>()
+  const makeTwin = (header: Header): Header => {
+    // Other batches than the original's: should the twin be certified instead, the original's
+    // batches go into the author's next header and still commit once (a Byzantine author that
+    // repeats batch digests is the executor's to de-duplicate, not the simulator's to show).
+    const body = { ...header, batches: [keyedHash(memberKey(254), headerDigest(header))] }
+    const twin = { ...body, signature: macSigner(header.author).sign(headerDigest(body)) }
+    const digest = headerDigest(twin)
+    // Its author votes for it as for its original.
+    const own = macSigner(header.author).sign(voteDigest(digest, twin.round, twin.author))
+    twins.set(toHex(digest), { header: twin, votes: new Map([[header.author, own]]) })
+    return twin
+  }
+  /** A vote for a twin, at the equivocator: kept, and a quorum makes a certificate. */
+  const twinVote = (now: number, member: Member, event: NarwhalEvent): boolean => {
+    if (event.kind !== 'vote') return false
+    const twin = twins.get(toHex(event.vote.headerDigest))
+    if (twin === undefined) return false
+    const had = twin.votes.size
+    twin.votes.set(event.vote.voter, event.vote.signature)
+    if (had < shape.quorum && twin.votes.size >= shape.quorum) {
+      const signers = [...twin.votes.keys()].sort((a, b) => a - b).slice(0, shape.quorum)
+      const certificate: Certificate = {
+        header: twin.header,
+        signers: signerBitfield(signers),
+        signatures: signers.map((v) => twin.votes.get(v)!),
+      }
+      twinCertificates++
+      for (const to of others(member)) {
+        transmit(now, member, to, { kind: 'certificate', certificate, from: member })
+      }
+    }
+    return true
+  }
+
+  // --- running a member -----------------------------------------------------------------------
+
+  const commitAll = async (now: number, member: Member, commits: readonly CommittedSubDag[]) => {
+    if (commits.length === 0) return
+    const proc = processes[member]!
+    const round = commits.at(-1)!.leader.round
+    // The position first: a crash after it loses this hand-out, never repeats it.
+    await stores[member]?.saveCommittedRound(EPOCH, round)
     for (const c of commits) {
       leaders[member]!.push(c.leader.digest)
       for (const v of c.vertices) {
         sequences[member]!.push(v.digest)
-        const certificate = certificates[member]!.get(v.digest)
+        const certificate = proc.certificates.get(v.digest)
         for (const b of certificate?.header.batches ?? []) batches[member]!.push(toHex(b))
       }
     }
-    if (commits.length > 0) {
-      run(now, member, { kind: 'committed', round: commits.at(-1)!.leader.round })
-    }
+    await run(now, member, { kind: 'committed', round })
+    // What the core collected, the store drops too.
+    await stores[member]?.prune(EPOCH, round - gcDepth)
   }
-  const certificates = cores.map(
-    () => new Map<string, Extract<NarwhalAction, { kind: 'deliver' }>['certificate']>(),
-  )
 
-  const run = (now: number, member: Member, event: NarwhalEvent): void => {
-    for (const action of cores[member]!.handle(event)) {
+  /** Carries out a member's actions in order; its records are written before what follows. */
+  const carryOut = async (now: number, member: Member, actions: readonly NarwhalAction[]) => {
+    const proc = processes[member]!
+    let pending: NarwhalRecord[] = []
+    const flush = async () => {
+      if (pending.length === 0) return
+      const records = pending
+      pending = []
+      await stores[member]?.append(EPOCH, records)
+    }
+    for (const action of actions) {
+      if (action.kind === 'persist') {
+        pending.push(action.record)
+        continue
+      }
+      await flush()
       switch (action.kind) {
         case 'broadcast': {
           const message = action.message
           if (member === options.equivocator && message.type === 'header') {
-            const others = Array.from({ length: size }, (_, m) => m).filter((m) => m !== member)
-            const split = others.length >> 1
-            const body = {
-              ...message.header,
-              batches: [
-                ...message.header.batches,
-                keyedHash(memberKey(254), headerDigest(message.header)),
-              ],
-            }
-            const twin = { ...body, signature: macSigner(member).sign(headerDigest(body)) }
-            others.forEach((to, i) => {
-              if (i <= split)
+            const twin = makeTwin(message.header)
+            const targets = others(member)
+            const split = targets.length >> 1
+            targets.forEach((to, i) => {
+              // The double voter gets both, so that it can vote for both.
+              const both = to === options.doubleVoter
+              if (i <= split || both)
                 transmit(now, member, to, { kind: 'header', header: message.header, from: member })
-              if (i >= split)
+              if (i >= split || both)
                 transmit(now, member, to, { kind: 'header', header: twin, from: member })
             })
             break
           }
-          for (let to = 0; to < size; to++) {
-            if (to !== member) transmit(now, member, to, eventOf(message, member))
-          }
+          for (const to of others(member)) transmit(now, member, to, eventOf(message, member))
           break
         }
         case 'send':
@@ -283,11 +407,17 @@ export function simulate(options: SimulationOptions): SimulationResult {
             from: member,
           })
           break
-        case 'deliver':
+        case 'deliver': {
           rounds = Math.max(rounds, action.vertex.round)
-          certificates[member]!.set(action.vertex.digest, action.certificate)
-          commitAll(now, member, orderers[member]!.add(action.vertex))
+          const { vertex } = action
+          const slot = `${vertex.round}:${vertex.author}`
+          const before = proc.slots.get(slot)
+          if (before !== undefined && before !== vertex.digest) conflictingCertificates++
+          proc.slots.set(slot, vertex.digest)
+          proc.certificates.set(vertex.digest, action.certificate)
+          await commitAll(now, member, proc.orderer.add(vertex))
           break
+        }
         case 'equivocation':
           equivocations++
           break
@@ -299,6 +429,41 @@ export function simulate(options: SimulationOptions): SimulationResult {
         }
       }
     }
+    await flush()
+  }
+
+  const run = async (now: number, member: Member, event: NarwhalEvent): Promise<void> => {
+    if (member === options.equivocator && twinVote(now, member, event)) return
+    const actions = processes[member]!.core.handle(event)
+    await carryOut(now, member, actions)
+    if (member === options.doubleVoter && event.kind === 'header') {
+      const { header } = event
+      const conflicting = actions.some(
+        (a) => a.kind === 'refused' && a.reason === 'voted for another header',
+      )
+      if (conflicting && header.author !== member) {
+        const digest = headerDigest(header)
+        const vote = {
+          headerDigest: digest,
+          round: header.round,
+          author: header.author,
+          voter: member,
+          signature: macSigner(member).sign(voteDigest(digest, header.round, header.author)),
+        }
+        transmit(now, member, header.author, { kind: 'vote', vote })
+      }
+    }
+  }
+
+  /** A crashed member starts again from its store. */
+  const restart = async (now: number, member: Member) => {
+    const store = stores[member]!
+    const records = await store.load(EPOCH)
+    const committed = await store.loadCommittedRound(EPOCH)
+    const { core, actions } = NarwhalCore.recover(coreOptions(member, now), records)
+    processes[member] = fresh(core, committed)
+    restarts.push({ member, atMs: now, committed: sequences[member]!.length })
+    await carryOut(now, member, actions)
   }
 
   for (let m = 0; m < size; m++) {
@@ -316,21 +481,49 @@ export function simulate(options: SimulationOptions): SimulationResult {
     batchCounter++
     schedule(t, member, { kind: 'batch', digest })
   }
+  for (const c of crashes) {
+    if (c.restart !== true) continue
+    schedule(c.fromMs, c.member, { kind: 'crash' })
+    schedule(c.toMs, c.member, { kind: 'restart' })
+  }
   for (let item = queue.pop(); item !== undefined; item = queue.pop()) {
     if (item.at >= durationMs) break
-    const resume = resumesAt(item.member, item.at)
-    if (resume !== undefined) {
-      // Paused: its own ticks and batches are lost, what peers sent waits for it.
-      if (item.event.kind !== 'tick' && item.event.kind !== 'batch') {
-        schedule(resume, item.member, item.event)
-      }
+    const event = item.event
+    if (event.kind === 'crash') {
+      // Dead: its memory is gone (its store stays), and so is whatever reaches it until restart.
+      processes[item.member] = undefined
       continue
     }
-    run(
+    if (event.kind === 'restart') {
+      await restart(item.at, item.member)
+      continue
+    }
+    if (processes[item.member] === undefined) continue
+    const crash = crashAt(item.member, item.at)
+    if (crash !== undefined) {
+      // Paused: its own ticks and batches are lost, what peers sent waits for it. Dying (the
+      // crash event comes after others of the same instant): lost.
+      const waits = crash.restart !== true && event.kind !== 'tick' && event.kind !== 'batch'
+      if (waits) schedule(crash.toMs, item.member, event)
+      continue
+    }
+    await run(
       item.at,
       item.member,
-      item.event.kind === 'tick' ? { kind: 'tick', nowMs: item.at } : item.event,
+      event.kind === 'tick' ? { kind: 'tick', nowMs: item.at } : event,
     )
   }
-  return { sequences, batches, leaders, rounds, refused, refusals, equivocations, messages }
+  return {
+    sequences,
+    batches,
+    leaders,
+    rounds,
+    refused,
+    refusals,
+    equivocations,
+    messages,
+    twinCertificates,
+    conflictingCertificates,
+    restarts,
+  }
 }
