@@ -1,5 +1,6 @@
 import { bytesToHex } from '@noble/hashes/utils.js'
 import { afterEach, describe, expect, test } from 'vitest'
+import { MemoryKvStore } from '../kv/memory-kv-store.ts'
 import { MemoryNetwork } from '../net/memory-transport.ts'
 import type { StateExecutor } from '../state/executor.ts'
 import {
@@ -7,16 +8,11 @@ import {
   openTestExecutor,
   type TestAccount,
   type TestChain,
+  type TestNode,
   testChain,
 } from '../state/testing/chain-fixture.ts'
 import { type CommitteeOrderer, createCommitteeOrderer } from './committee-orderer.ts'
-
-interface Committee {
-  readonly chain: TestChain
-  readonly network: MemoryNetwork
-  readonly executors: StateExecutor[]
-  readonly orderers: CommitteeOrderer[]
-}
+import { NarwhalStore } from './dag/narwhal-store.ts'
 
 const running: CommitteeOrderer[] = []
 afterEach(async () => {
@@ -25,27 +21,44 @@ afterEach(async () => {
 
 const peerOf = (key: Uint8Array) => bytesToHex(key)
 
+interface Committee {
+  readonly chain: TestChain
+  readonly network: MemoryNetwork
+  readonly executors: StateExecutor[]
+  readonly orderers: CommitteeOrderer[]
+  /** Each member's stores: its chain's and its DAG's (they outlive a restart). */
+  readonly stores: { chain: MemoryKvStore; dag: MemoryKvStore }[]
+}
+
+async function member(c: Omit<Committee, 'orderers' | 'executors'>, i: number) {
+  const node = c.chain.nodes[i] as TestNode
+  const stores = c.stores[i] as { chain: MemoryKvStore; dag: MemoryKvStore }
+  const executor = await openTestExecutor(c.chain, stores.chain)
+  const orderer = createCommitteeOrderer({
+    executor,
+    nodeSeed: node.seed,
+    transport: c.network.transport(peerOf(node.key)),
+    peerOf,
+    store: new NarwhalStore(stores.dag, 'narwhal/'),
+    timing: { maxHeaderDelayMs: 50, batchDelayMs: 10, resendMs: 500 },
+    emptyBlockMs: 60_000,
+  })
+  running.push(orderer)
+  await orderer.start()
+  return { executor, orderer }
+}
+
 async function committee(size = 4): Promise<Committee> {
   const chain = testChain({ nodeCount: size })
   const network = new MemoryNetwork()
-  const executors: StateExecutor[] = []
-  const orderers: CommitteeOrderer[] = []
-  for (const node of chain.nodes) {
-    const executor = await openTestExecutor(chain)
-    const orderer = createCommitteeOrderer({
-      executor,
-      nodeSeed: node.seed,
-      transport: network.transport(peerOf(node.key)),
-      peerOf,
-      timing: { maxHeaderDelayMs: 50, batchDelayMs: 10, resendMs: 500 },
-      emptyBlockMs: 60_000,
-    })
-    executors.push(executor)
-    orderers.push(orderer)
-    running.push(orderer)
+  const stores = chain.nodes.map(() => ({ chain: new MemoryKvStore(), dag: new MemoryKvStore() }))
+  const base = { chain, network, stores }
+  const started = await Promise.all(chain.nodes.map((_, i) => member(base, i)))
+  return {
+    ...base,
+    executors: started.map((s) => s.executor),
+    orderers: started.map((s) => s.orderer),
   }
-  await Promise.all(orderers.map((o) => o.start()))
-  return { chain, network, executors, orderers }
 }
 
 const transfer = (from: TestAccount, to: TestAccount, nonce: number, amount: bigint) =>
@@ -138,6 +151,34 @@ describe('four committee orderers over an in-memory network', () => {
       digests.push(
         await (c.orderers[1] as CommitteeOrderer).submit(transfer(alice, bob, nonce, 1n)),
       )
+    }
+    await expectSameChain(c, digests, [0, 1, 2, 3])
+  })
+
+  test('a member stopped mid-stream restarts from its stores, catches up and orders again', async () => {
+    const c = await committee()
+    const { alice, bob } = c.chain
+    const digests: Uint8Array[] = []
+    for (let nonce = 1; nonce <= 5; nonce++) {
+      digests.push(
+        await (c.orderers[0] as CommitteeOrderer).submit(transfer(alice, bob, nonce, 1n)),
+      )
+    }
+    await expectSameChain(c, digests, [0, 1, 2, 3])
+    await (c.orderers[2] as CommitteeOrderer).stop()
+    for (let nonce = 6; nonce <= 10; nonce++) {
+      digests.push(
+        await (c.orderers[0] as CommitteeOrderer).submit(transfer(alice, bob, nonce, 1n)),
+      )
+    }
+    await expectSameChain(c, digests, [0, 1, 3])
+    const restarted = await member(c, 2)
+    c.executors[2] = restarted.executor
+    c.orderers[2] = restarted.orderer
+    expect(restarted.orderer.status.member).toBe(2)
+    // It orders again: Bob's transactions go to it.
+    for (let nonce = 1; nonce <= 3; nonce++) {
+      digests.push(await restarted.orderer.submit(transfer(bob, alice, nonce, 1n)))
     }
     await expectSameChain(c, digests, [0, 1, 2, 3])
   })

@@ -45,8 +45,13 @@ import {
   type OrderedSubDag,
 } from './dag/committee-member.ts'
 import { CONSENSUS_FRAMES, type ConsensusFrame } from './dag/consensus-frames.ts'
-import type { NarwhalRecord } from './dag/narwhal-core.ts'
-import { ed25519DagSigner, ed25519DagVerifier } from './dag/narwhal-messages.ts'
+import {
+  type DagSigner,
+  type DagVerifier,
+  ed25519DagSigner,
+  ed25519DagVerifier,
+} from './dag/narwhal-messages.ts'
+import type { NarwhalStore } from './dag/narwhal-store.ts'
 import { ConsensusError } from './errors.ts'
 import { Mempool, type MempoolOptions } from './mempool.ts'
 import type { Orderer } from './orderer.ts'
@@ -58,10 +63,14 @@ export type CommitteeTiming = Pick<
   'maxHeaderDelayMs' | 'batchDelayMs' | 'resendMs' | 'maxClockSkewMs' | 'gcDepth' | 'maxBatchBytes'
 >
 
-/** Where this member's Narwhal records go before what follows them is sent (a NarwhalStore). */
-export interface MemberRecordSink {
-  append(epoch: bigint, records: readonly NarwhalRecord[]): Promise<void>
-}
+/**
+ * What a member persists (a NarwhalStore): its records before what follows them is sent, and the
+ * round of the last leader whose sub-DAG was executed, so that a restart resumes there.
+ */
+export type MemberStore = Pick<
+  NarwhalStore,
+  'append' | 'load' | 'saveCommittedRound' | 'loadCommittedRound' | 'prune' | 'dropEpochsBelow'
+>
 
 export interface CommitteeOrdererOptions {
   readonly executor: ChainExecutor
@@ -71,6 +80,11 @@ export interface CommitteeOrdererOptions {
   /** The committee's message network (one protocol id), and a member's peer id by node key. */
   readonly transport: MessageTransport
   readonly peerOf: (nodeKey: Uint8Array) => string
+  /** Called with the epoch's committee before its messenger starts (to learn addresses). */
+  readonly prepare?: (members: readonly Uint8Array[]) => Promise<void>
+  /** The DAG's signatures (default @noble/curves Ed25519; a node passes a faster one). */
+  readonly signerOf?: (member: number, nodeSeed: Uint8Array) => DagSigner
+  readonly verifierOf?: (publicKeys: readonly Uint8Array[]) => DagVerifier
   readonly timing?: CommitteeTiming
   /** An empty sub-DAG makes a block when the head is at least this old (default 1,000 ms). */
   readonly emptyBlockMs?: number
@@ -78,7 +92,7 @@ export interface CommitteeOrdererOptions {
   readonly refeedMs?: number
   readonly maxBlockTransactions?: number
   readonly mempool?: MempoolOptions
-  readonly records?: MemberRecordSink
+  readonly store?: MemberStore
   readonly now?: () => number
   readonly setTimer?: SetTimer
   readonly logger?: Logger
@@ -126,6 +140,13 @@ interface Epoch {
   readonly peerOfMember: readonly string[]
 }
 
+/**
+ * Rounds kept below the last commit. Larger than Narwhal's usual 50: a member that restarts
+ * (or lags) rebuilds what it missed from its peers' DAG and batches, which they keep this long.
+ */
+export const DEFAULT_ORDERER_GC_DEPTH = 300
+const PRUNE_EVERY_ROUNDS = 50
+
 export function createCommitteeOrderer(options: CommitteeOrdererOptions): CommitteeOrderer {
   const { executor } = options
   const now = options.now ?? Date.now
@@ -150,6 +171,9 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
   /** Committed sub-DAGs waiting to execute, and the chain of executions. */
   let executing: Promise<unknown> = Promise.resolve()
   const timers = new Map<number, () => void>()
+  const gcDepth = options.timing?.gcDepth ?? DEFAULT_ORDERER_GC_DEPTH
+  /** The store holds no records below this round (of the current epoch). */
+  let prunedBelow = 0
   let refeedTimer: (() => void) | undefined
 
   const blocksMade = options.metrics?.counter({
@@ -199,8 +223,8 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
         }
       }
       const records = actions.flatMap((a) => (a.kind === 'persist' ? [a.record] : []))
-      if (records.length > 0 && options.records !== undefined) {
-        await options.records.append(BigInt(epoch.epoch), records)
+      if (records.length > 0 && options.store !== undefined) {
+        await options.store.append(BigInt(epoch.epoch), records)
       }
       if (current !== epoch) continue
       carryOut(epoch, actions)
@@ -265,6 +289,26 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
   }
 
   async function execute(epoch: Epoch, subDag: OrderedSubDag): Promise<void> {
+    const changed = await executeBlocks(epoch, subDag)
+    if (changed !== undefined) {
+      await enterEpoch(changed)
+      return
+    }
+    const store = options.store
+    if (store === undefined) return
+    // After the blocks: a crash before this re-executes the sub-DAG, whose transactions are
+    // executed by then and left out (nothing runs twice).
+    const epochId = BigInt(epoch.epoch)
+    await store.saveCommittedRound(epochId, subDag.leaderRound)
+    const below = subDag.leaderRound - 2 * gcDepth
+    if (below > prunedBelow + PRUNE_EVERY_ROUNDS) {
+      prunedBelow = below
+      await store.prune(epochId, below)
+    }
+  }
+
+  /** Executes the sub-DAG's blocks; returns the new epoch if one of them changed it. */
+  async function executeBlocks(epoch: Epoch, subDag: OrderedSubDag): Promise<number | undefined> {
     const seen = new Set<string>()
     const transactions: Uint8Array[] = []
     const verified = new Set<string>()
@@ -285,9 +329,11 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
       if (mempool.has(digest)) verified.add(hex)
     }
     const head = executor.head
-    if (transactions.length === 0 && subDag.timestampMs - head.timestampMs < emptyBlockMs) return
+    if (transactions.length === 0 && subDag.timestampMs - head.timestampMs < emptyBlockMs) {
+      return undefined
+    }
     for (let from = 0; from === 0 || from < transactions.length; from += maxBlockTransactions) {
-      if (stopped || current !== epoch) return
+      if (stopped || current !== epoch) return undefined
       const at = executor.head
       const body: BlockBody = {
         chainId: at.chainId,
@@ -307,11 +353,9 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
           logger.warn({ err: e, height: block.header.height }, 'a block listener failed')
         }
       }
-      if (block.header.epoch !== epoch.epoch) {
-        await enterEpoch(block.header.epoch)
-        return
-      }
+      if (block.header.epoch !== epoch.epoch) return block.header.epoch
     }
+    return undefined
   }
 
   // --- epochs ---------------------------------------------------------------------------------
@@ -328,20 +372,40 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
     const members = committee?.members ?? []
     const keyHex = bytesToHex(nodeKey)
     const index = members.findIndex((m) => bytesToHex(m) === keyHex)
+    if (index >= 0) await options.prepare?.(members)
     const peerOfMember = members.map((m, i) => (i === index ? '' : options.peerOf(m)))
     const memberOfPeer = new Map(peerOfMember.map((p, i) => [p, i] as const))
     let member: CommitteeMember | undefined
     let messenger: Messenger<ConsensusFrame> | undefined
+    let recovered: MemberAction[] = []
+    const store = options.store
+    const epochId = BigInt(epochNumber)
+    prunedBelow = 0
+    if (store !== undefined) await store.dropEpochsBelow(epochId)
     if (index >= 0) {
-      member = new CommitteeMember({
+      const memberOptions: CommitteeMemberOptions = {
         ...options.timing,
-        epoch: BigInt(epochNumber),
+        gcDepth,
+        epoch: epochId,
         committeeSize: members.length,
-        signer: ed25519DagSigner(index, options.nodeSeed),
-        verifier: ed25519DagVerifier(members),
+        signer: (options.signerOf ?? ed25519DagSigner)(index, options.nodeSeed),
+        verifier: (options.verifierOf ?? ed25519DagVerifier)(members),
         leaderSeed: leaderSeedOf(executor.head.chainId, epochNumber, members),
         nowMs: now(),
-      })
+      }
+      const records = store === undefined ? [] : await store.load(epochId)
+      if (records.length > 0 && store !== undefined) {
+        const committedRound = await store.loadCommittedRound(epochId)
+        const restarted = CommitteeMember.recover(memberOptions, records, committedRound)
+        member = restarted.member
+        recovered = restarted.actions
+        logger.info(
+          { epoch: epochNumber, records: records.length, committedRound },
+          'the committee member restarts from its records',
+        )
+      } else {
+        member = new CommitteeMember(memberOptions)
+      }
       messenger = createMessenger({
         transport: options.transport,
         codec: CONSENSUS_FRAMES,
@@ -373,6 +437,7 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
         })
       }
       await messenger.start()
+      carryOut(epoch, recovered)
     }
     logger.info(
       { epoch: epochNumber, member: index, committee: members.length },
