@@ -277,7 +277,8 @@ dir; bridge, governance and demo account keys in DIR/keys), free ports for every
 (DIR/ports.json), DIR/genesis.json (each node's libp2p address on its port), then starts
 N committee nodes and M edge nodes as 'fulmen node start' processes. --consensus solo:
 node-1 orders the blocks itself and the others follow the committee's gateways;
-committee: every node runs --consensus committee with its bls.key.
+committee: every node runs --consensus committee with its bls.key (and the other
+committee gateways as --follow, for when it is outside the epoch's committee).
 Once every node answers GET /chain/head, writes DIR/devnet.json:
   {"genesis", "consensus", "nodes": [{"name", "role", "consensus", "gateway",
    "multiaddr", "peerId", "blsKey", "dataDir"}], "accounts"}

@@ -220,10 +220,12 @@ describe('prepareDevnet', () => {
     ])
     const committee = devnetNodePlan(layout, 'committee')
     expect(committee.map((p) => p.env)).toEqual(
-      layout.nodes.map((n) => ({
+      layout.nodes.map((n, i) => ({
         FULMEN_GENESIS: layout.genesisPath,
         FULMEN_CONSENSUS: 'committee',
         FULMEN_BLS_KEY: join(n.dataDir, 'bls.key'),
+        // What a node outside the epoch's committee follows: the same lists as in solo.
+        FULMEN_FOLLOW: solo[i]!.env.FULMEN_FOLLOW ?? `${gw('node-2')},${gw('node-3')}`,
       })),
     )
     // The key each committee-mode node is pointed at is the one its genesis entry names.

@@ -99,7 +99,8 @@ export function devnetGateway(layout: DevnetLayout, name: string): string {
 /**
  * Each node's start, in start order (the first is started, and answers, before the others).
  * Solo: the first committee node orders; the others follow every committee gateway but their
- * own, the ordering node first. Committee: every node runs committee with its own bls.key.
+ * own, the ordering node first. Committee: every node runs committee with its own bls.key,
+ * and is given the same gateway list (FULMEN_FOLLOW) for when it is outside the committee.
  */
 export function devnetNodePlan(
   layout: DevnetLayout,
@@ -109,20 +110,22 @@ export function devnetNodePlan(
   const committee = layout.nodes.filter((n) => n.role === 'committee')
   return layout.nodes.map((node, i) => {
     const ports = layout.ports[node.name]!
+    // Every committee gateway but its own, in committee order.
+    const follow = committee
+      .filter((c) => c.name !== node.name)
+      .map((c) => devnetGateway(layout, c.name))
+      .join(',')
     let env: Record<string, string>
     if (consensus === 'committee')
+      // The gateways too: a node outside the epoch's committee follows it through them.
       env = {
         ...base,
         FULMEN_CONSENSUS: 'committee',
         FULMEN_BLS_KEY: join(node.dataDir, BLS_KEY_FILE),
+        ...(follow === '' ? {} : { FULMEN_FOLLOW: follow }),
       }
     else if (i === 0) env = { ...base, FULMEN_CONSENSUS: 'solo' }
-    else {
-      const follow = committee
-        .filter((c) => c.name !== node.name)
-        .map((c) => devnetGateway(layout, c.name))
-      env = { ...base, FULMEN_CONSENSUS: 'follow', FULMEN_FOLLOW: follow.join(',') }
-    }
+    else env = { ...base, FULMEN_CONSENSUS: 'follow', FULMEN_FOLLOW: follow }
     return { node, httpPort: ports.http, wsPort: ports.ws, env }
   })
 }
