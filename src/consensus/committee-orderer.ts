@@ -9,8 +9,8 @@
  * - Execution: each committed sub-DAG becomes blocks { height: head + 1, parent: head hash,
  *   timestamp: max(head's, the leader's), transactions de-duplicated by digest, executed ones
  *   left out } executed strictly in commit order, so every member executes the same blocks and
- *   reaches the same state roots. A sub-DAG with no transactions makes a block only when
- *   `emptyBlockMs` passed since the head (the beacon's phases count blocks).
+ *   reaches the same state roots. A sub-DAG with no transactions makes a block only during the
+ *   beacon's phases (they count blocks), and `emptyBlockMs` after the head.
  * - Epochs: after each block the head's epoch is compared with the member's; at a change the
  *   old DAG's later commits are dropped (on every member alike: they come after the same
  *   block), the new committee is read from the state, and this node's transactions not yet
@@ -36,7 +36,7 @@ import {
   senderId,
 } from '../state/transaction.ts'
 import { admitTransaction } from './admission.ts'
-import { readCommittee, readNonce } from './chain-reads.ts'
+import { readCommittee, readMetadata, readNonce } from './chain-reads.ts'
 import {
   CommitteeMember,
   type CommitteeMemberOptions,
@@ -82,6 +82,11 @@ export interface CommitteeOrdererOptions {
   readonly peerOf: (nodeKey: Uint8Array) => string
   /** Called with the epoch's committee before its messenger starts (to learn addresses). */
   readonly prepare?: (members: readonly Uint8Array[]) => Promise<void>
+  /**
+   * Told at every epoch whether this node is in its committee. Outside it, the node follows the
+   * chain by other means (chain-node.ts) and calls `headMoved` after each block it executes.
+   */
+  readonly onRole?: (member: boolean, epoch: number) => void
   /** The DAG's signatures (default @noble/curves Ed25519; a node passes a faster one). */
   readonly signerOf?: (member: number, nodeSeed: Uint8Array) => DagSigner
   readonly verifierOf?: (publicKeys: readonly Uint8Array[]) => DagVerifier
@@ -112,6 +117,11 @@ export interface CommitteeOrderer extends Orderer, Component {
   /** Runs what `beforeEpochChange` registered (the claim settler): the node's epoch duty calls
    * it before it signals an epoch change. */
   runBeforeEpochChange(epoch: number, signal: AbortSignal): Promise<void>
+  /**
+   * The head moved by other means (a follower executed a block): when this node is not in the
+   * committee and the epoch changed, it reads the new committee (and may join it).
+   */
+  headMoved(): Promise<void>
 }
 
 /** The epoch's leader order: from the chain, the epoch and its committee, on every member alike. */
@@ -328,9 +338,12 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
       transactions.push(bytes)
       if (mempool.has(digest)) verified.add(hex)
     }
-    const head = executor.head
-    if (transactions.length === 0 && subDag.timestampMs - head.timestampMs < emptyBlockMs) {
-      return undefined
+    if (transactions.length === 0) {
+      // Only the beacon's phases count blocks: an idle chain between them makes none. Read from
+      // the state, so every member decides alike.
+      const head = executor.head
+      if (subDag.timestampMs - head.timestampMs < emptyBlockMs) return undefined
+      if ((await readMetadata(executor)).beacon.kind === 'none') return undefined
     }
     for (let from = 0; from === 0 || from < transactions.length; from += maxBlockTransactions) {
       if (stopped || current !== epoch) return undefined
@@ -447,6 +460,7 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
     // What we admitted and did not see executed goes to the new member.
     fed.clear()
     refeed(true)
+    options.onRole?.(index >= 0, epochNumber)
   }
 
   const FRAME_KINDS = [
@@ -542,6 +556,19 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
           // The epoch still changes: what the listener missed goes into the next one.
           logger.warn({ err: e, epoch }, 'a listener before the epoch change failed')
         }
+      }
+    },
+
+    async headMoved() {
+      const epoch = current
+      if (stopped || !started || epoch === undefined || epoch.member !== undefined) return
+      if (executor.head.epoch !== epoch.epoch) {
+        executing = executing.then(() =>
+          current === epoch && executor.head.epoch !== epoch.epoch
+            ? enterEpoch(executor.head.epoch)
+            : undefined,
+        )
+        await executing
       }
     },
 

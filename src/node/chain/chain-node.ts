@@ -7,6 +7,8 @@
  *      writes the genesis state into an empty store, resumes at the last block otherwise, and
  *      refuses a store of another genesis),
  *   3. orders: `solo` runs the solo orderer (this node orders the transactions it receives);
+ *      `committee` orders with the epoch's committee by Narwhal and Bullshark when the node is
+ *      a member and follows the members otherwise (committee-chain.ts);
  *      `follow` re-executes another node's blocks (chain-follower.ts) and forwards transactions
  *      to it (forwarding-orderer.ts); either way the claim settler puts the DA pool's claims on
  *      chain every `settleEveryMs`, signed with the node's Ed25519 identity,
@@ -20,6 +22,7 @@ import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { bytesToHex } from '@noble/hashes/utils.js'
 import type { DaPool } from '../../acks/da-pool.ts'
 import { createClaimSettler } from '../../consensus/claim-settler.ts'
+import { NarwhalStore } from '../../consensus/dag/narwhal-store.ts'
 import { createEpochDutyLoop } from '../../consensus/epoch-duty-loop.ts'
 import type { Orderer } from '../../consensus/orderer.ts'
 import { createSoloOrderer } from '../../consensus/solo-orderer.ts'
@@ -40,11 +43,14 @@ import { type NodeMetrics, promMetrics } from '../metrics.ts'
 import { type ChainApi, ChainError, type HeadJson, type StateJson } from './chain-api.ts'
 import { type ChainFollower, createChainFollower } from './chain-follower.ts'
 import { chainProtocolServer } from './chain-protocol.ts'
+import { createCommitteeChain } from './committee-chain.ts'
 import { createForwardingOrderer } from './forwarding-orderer.ts'
 import { nativeRecover } from './native-secp256k1.ts'
 
 /** The chain's LevelDB, under the node's data directory. */
 export const CHAIN_DIR = 'chain'
+/** Where a committee member keeps its Narwhal DAG, in the chain's store (narwhal-store.ts). */
+const NARWHAL_PREFIX = 'narwhal/'
 
 export interface ChainNodeOptions {
   readonly chain: ChainConfig & { readonly genesis: string }
@@ -54,7 +60,7 @@ export interface ChainNodeOptions {
   /** The node's DA pool (the node core opens it before this starts). */
   readonly pool: () => DaPool
   /** The node's libp2p, started before this. */
-  readonly libp2p: () => Pick<Libp2p, 'handle' | 'unhandle'>
+  readonly libp2p: () => Pick<Libp2p, 'peerId' | 'dial' | 'handle' | 'unhandle'>
   readonly metrics: NodeMetrics
   readonly logger: Logger
 }
@@ -262,6 +268,44 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
       orderer = solo
       solo.onBlock(countBlock)
       parts = [solo, settlerOf(solo, state, seed)]
+    } else if (config.consensus === 'committee') {
+      const followUrls = config.follow
+      const committee = createCommitteeChain({
+        executor: state,
+        recover: nativeRecover,
+        nodeSeed: seed,
+        libp2p: options.libp2p(),
+        store: new NarwhalStore(store, NARWHAL_PREFIX),
+        maxBlockTransactions: config.maxBlockTransactions,
+        emptyBlockMs: config.blockMs,
+        metrics,
+        logger: log.child({ component: 'committee' }),
+        ...(followUrls === undefined
+          ? {}
+          : {
+              follower: () => {
+                const next = createChainFollower({
+                  executor: state,
+                  urls: followUrls,
+                  pollMs: config.blockMs,
+                  logger: log.child({ component: 'follower' }),
+                })
+                follower = next
+                return next
+              },
+            }),
+      })
+      orderer = committee
+      committee.onBlock(countBlock)
+      const duty = createEpochDutyLoop({
+        orderer: committee,
+        executor: state,
+        nodeSeed: seed,
+        everyMs: config.blockMs,
+        beforeChangeEpoch: (epoch, signal) => committee.runBeforeEpochChange(epoch, signal),
+        logger: log.child({ component: 'epoch-duty' }),
+      })
+      parts = [committee, settlerOf(committee, state, seed), duty]
     } else {
       follower = createChainFollower({
         executor: state,
