@@ -5,13 +5,19 @@
  * member that signs two blocks at one height (with evidence that verifies), and holds at most
  * `window` heights.
  */
+import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { blockHash, executedBlockOf } from '../../state/block.ts'
 import type { BlockHeader } from '../../state/model.ts'
 import { makeBlsKey } from '../../state/transaction.ts'
 import { signersOf } from '../dag/narwhal-messages.ts'
 import { AttestationCollector, type AttestationCollectorResult } from './attestation-collector.ts'
-import { signBlock, verifyAttestation, verifyBlockHashSignature } from './block-attestation.ts'
+import {
+  signBlock,
+  verifyAttestation,
+  verifyAttestedHash,
+  verifyBlockHashSignature,
+} from './block-attestation.ts'
 
 const members = [1, 2, 3, 4].map((i) => makeBlsKey(new Uint8Array(32).fill(i)))
 const keys = members.map((m) => m.publicKey)
@@ -180,5 +186,110 @@ describe('AttestationCollector', () => {
     expect(r.kind).toBe('attested')
     if (r.kind === 'attested')
       expect(() => verifyAttestation(header(1), r.attestation, [keys[0]!])).not.toThrow()
+  })
+})
+
+describe('AttestationCollector with deferVerification (partials checked as one sum)', () => {
+  const deferred = () =>
+    new AttestationCollector({ committeeBlsKeys: keys, deferVerification: true })
+
+  test('emits once at the third of four, and the attestation verifies', () => {
+    const c = deferred()
+    const block = header(1)
+    const results = [3, 1, 0, 2].map((m) => c.add(...partial(m, block)))
+    expect(kinds(results)).toEqual(['accepted', 'accepted', 'attested', 'accepted'])
+    const attested = results[2] as Extract<AttestationCollectorResult, { kind: 'attested' }>
+    expect(signersOf(attested.attestation.signers)).toEqual([0, 1, 3])
+    expect(() => verifyAttestation(block, attested.attestation, keys)).not.toThrow()
+  })
+
+  test('a forged partial in the quorum: the sum fails, it is found and dropped, the next completes', () => {
+    const c = deferred()
+    const block = header(2)
+    const [, , hash, sig0] = partial(0, block)
+    expect(c.add(...partial(0, block)).kind).toBe('accepted')
+    // Member 0's signature relayed as member 1's: kept unchecked.
+    expect(c.add(1, 2, hash, sig0)).toEqual({ kind: 'accepted', signers: 2 })
+    expect(c.add(...partial(2, block))).toEqual({ kind: 'accepted', signers: 2, dropped: [1] })
+    const done = c.add(...partial(3, block))
+    expect(done.kind).toBe('attested')
+    if (done.kind === 'attested') {
+      expect(signersOf(done.attestation.signers)).toEqual([0, 2, 3])
+      expect(() => verifyAttestation(block, done.attestation, keys)).not.toThrow()
+    }
+  })
+
+  test("a forged partial does not hold a member's place, nor frame it as equivocating", () => {
+    const c = deferred()
+    const a = header(3, 0)
+    const b = header(3, 1)
+    // Forged "member 1 signed a", then member 1's real signature of a: the real one replaces it.
+    expect(c.add(1, 3, blockHash(a), partial(0, a)[3]).kind).toBe('accepted')
+    expect(c.add(...partial(1, a))).toEqual({ kind: 'accepted', signers: 1 })
+    // Forged "member 2 signed b", then member 2's real signature of a: no equivocation.
+    expect(c.add(2, 3, blockHash(b), partial(0, b)[3]).kind).toBe('accepted')
+    expect(c.add(...partial(2, a))).toEqual({ kind: 'accepted', signers: 2 })
+    expect(c.add(...partial(0, a)).kind).toBe('attested')
+    // A real second block by member 2: evidence, and it verifies.
+    const report = c.add(...partial(2, b))
+    expect(report.kind).toBe('equivocation')
+    if (report.kind === 'equivocation') {
+      for (const signed of [report.evidence.first, report.evidence.second]) {
+        expect(verifyBlockHashSignature(keys[2]!, 3, signed.blockHash, signed.signature)).toBe(true)
+      }
+    }
+  })
+
+  test('property: deferred and eager collectors give the same attestations and reports', () => {
+    const blocks = [header(7, 0), header(7, 1)]
+    // Every member's signature of each block, signed once (signing costs a scalar multiplication).
+    const sigs = blocks.map((h) => members.map((m) => signBlock(m.secretKey, h)))
+    const seen = { attested: 0, equivocations: 0 }
+    const event = fc.record({
+      member: fc.integer({ min: 0, max: 3 }),
+      // Mostly block 0, so that quorums form.
+      block: fc.constantFrom(0, 0, 0, 1),
+      // Whose signature it carries: mostly the member's own, sometimes another's (forged).
+      signer: fc.option(fc.integer({ min: 0, max: 3 }), { freq: 3 }),
+    })
+    fc.assert(
+      fc.property(fc.array(event, { minLength: 1, maxLength: 10 }), (events) => {
+        const eager = new AttestationCollector({ committeeBlsKeys: keys })
+        const lazy = deferred()
+        const outcome = (c: AttestationCollector) =>
+          events.map(({ member, block, signer }) => {
+            const r = c.add(member, 7, blockHash(blocks[block]!), sigs[block]![signer ?? member]!)
+            if (r.kind === 'attested') {
+              expect(() =>
+                verifyAttestedHash(7, r.attestation.blockHash, r.attestation, keys),
+              ).not.toThrow()
+              return `attested ${block} ${[...signersOf(r.attestation.signers)]}`
+            }
+            if (r.kind === 'equivocation') {
+              const { first, second } = r.evidence
+              expect(
+                verifyBlockHashSignature(keys[member]!, 7, first.blockHash, first.signature),
+              ).toBe(true)
+              expect(
+                verifyBlockHashSignature(keys[member]!, 7, second.blockHash, second.signature),
+              ).toBe(true)
+              return `equivocation ${member}`
+            }
+            return '-'
+          })
+        const a = outcome(eager)
+        expect(outcome(lazy)).toEqual(a)
+        seen.attested += a.filter((o) => o.startsWith('attested')).length
+        seen.equivocations += a.filter((o) => o.startsWith('equivocation')).length
+        expect(a.filter((o) => o.startsWith('attested 0')).length).toBeLessThanOrEqual(1)
+      }),
+      {
+        numRuns: 12,
+        examples: [[[0, 1, 2, 3].map((member) => ({ member, block: 0 as const, signer: null }))]],
+      },
+    )
+    // The property saw attestations and reports, not only refusals.
+    expect(seen.attested).toBeGreaterThan(0)
+    expect(seen.equivocations).toBeGreaterThan(0)
   })
 })

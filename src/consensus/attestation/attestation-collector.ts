@@ -48,6 +48,14 @@ export interface AttestationCollectorOptions {
   readonly window?: number
   /** The first height collected (later `prune` raises it). Default 0. */
   readonly floor?: number
+  /**
+   * Check partials together, not one by one: a partial is kept unchecked (only decoded), and
+   * when n − f are in for one block their sum is checked with one pairing; only if that fails
+   * is each checked alone, and those that fail are dropped. A member's second partial at a
+   * height is always checked alone (so a forged partial cannot hold a member's place, and
+   * equivocation evidence always verifies). Default false: each partial checked on arrival.
+   */
+  readonly deferVerification?: boolean
 }
 
 /** One member's signatures of two blocks at one height (each verifies under its key). */
@@ -59,8 +67,10 @@ export interface AttestationEquivocation {
 }
 
 export type AttestationCollectorResult =
-  /** Kept; `signers` members have signed this block so far (the attestation may be out). */
-  | { readonly kind: 'accepted'; readonly signers: number }
+  /** Kept; `signers` members have signed this block so far (the attestation may be out). With
+   * `deferVerification`, kept unchecked; `dropped` names members whose unchecked partials of
+   * this block failed when checked alone (this one's too, maybe). */
+  | { readonly kind: 'accepted'; readonly signers: number; readonly dropped?: readonly Member[] }
   /** This partial completed the quorum: the attestation, returned this once. */
   | { readonly kind: 'attested'; readonly attestation: BlockAttestation }
   /** Nothing kept: the member's partial for this block is in already, the height is below the
@@ -79,13 +89,16 @@ interface Partial {
   readonly blockHash: Uint8Array
   readonly signature: Uint8Array
   readonly point: G1Point
+  /** 'alone': verified by itself; 'sum': part of a sum that verified (colluding members could
+   * split a signature between them, so not evidence by itself); 'no': not checked yet. */
+  checked: 'alone' | 'sum' | 'no'
 }
 
 interface HeightEntry {
-  /** Each member's first valid partial. */
+  /** Each member's first valid partial (first kept, with deferVerification). */
   readonly byMember: Map<Member, Partial>
   /** The same partials grouped by block hash (hex). */
-  readonly byHash: Map<string, Map<Member, G1Point>>
+  readonly byHash: Map<string, Map<Member, Partial>>
   /** Each block hash's message hashed onto G1 (hex of the hash). */
   readonly messages: Map<string, G1Point>
   /** Members reported for equivocation at this height. */
@@ -100,11 +113,13 @@ export class AttestationCollector {
   readonly #keyPoints: (G2Point | null | undefined)[]
   readonly #quorum: number
   readonly #window: number
+  readonly #defer: boolean
   #floor: number
   readonly #heights = new Map<number, HeightEntry>()
 
   constructor(options: AttestationCollectorOptions) {
     const { committeeBlsKeys, window = DEFAULT_ATTESTATION_WINDOW, floor = 0 } = options
+    this.#defer = options.deferVerification === true
     if (committeeBlsKeys.length < 1) throw new RangeError('a committee has at least one member')
     if (!Number.isSafeInteger(window) || window < 1) {
       throw new RangeError(`the window is a positive integer, got ${window}`)
@@ -152,10 +167,16 @@ export class AttestationCollector {
     if (height >= this.#floor + this.#window) return { kind: 'ignored', reason: 'beyond-window' }
 
     const entry = this.#heights.get(height)
-    const earlier = entry?.byMember.get(member)
     // The cheap answers first: a signature check costs a pairing.
     if (entry?.reported.has(member)) return { kind: 'ignored', reason: 'reported' }
-    if (earlier !== undefined && equalBytes(earlier.blockHash, blockHash)) {
+    const earlier = entry?.byMember.get(member)
+    // One message has one valid signature (BLS is deterministic): the same bytes again are a
+    // repeat, and other bytes a forgery, unless the kept ones were never checked.
+    if (
+      earlier !== undefined &&
+      equalBytes(earlier.blockHash, blockHash) &&
+      (earlier.checked !== 'no' || equalBytes(earlier.signature, signature))
+    ) {
       return { kind: 'ignored', reason: 'duplicate' }
     }
     const key = this.#keyPoint(member)
@@ -163,15 +184,15 @@ export class AttestationCollector {
       return refused('ATTESTATION_MALFORMED', `member ${member}'s committee key is not a G2 key`)
     }
     const point = decodeSignaturePoint(signature)
+    if (point === undefined) {
+      return refused('ATTESTATION_INVALID', `member ${member}'s signature is not a G1 point`)
+    }
     const id = bytesToHex(blockHash)
     const held = entry ?? this.#entry(height)
-    let message = held.messages.get(id)
-    if (message === undefined) {
-      message = attestationPoint(height, blockHash)
-      held.messages.set(id, message)
-    }
-    if (point === undefined || !verifyPoints(key, message, point)) {
-      // Kept only for hashes some valid partial names: at most one per member and height.
+    const message = this.#message(held, height, id, blockHash)
+    const checkNow = !this.#defer || earlier !== undefined
+    if (checkNow && !verifyPoints(key, message, point)) {
+      // Kept only while a kept partial names them: bounded by the members.
       if (!held.byHash.has(id)) held.messages.delete(id)
       if (held.byMember.size === 0) this.#heights.delete(height)
       return refused(
@@ -180,23 +201,35 @@ export class AttestationCollector {
       )
     }
     if (earlier !== undefined) {
-      held.reported.add(member)
-      const first = { blockHash: earlier.blockHash, signature: earlier.signature }
-      return {
-        kind: 'equivocation',
-        evidence: { member, height, first, second: { blockHash, signature } },
+      if (earlier.checked !== 'alone' && !this.#checkAlone(held, height, member, earlier)) {
+        // The kept partial was forged (by whoever relayed it): this valid one takes its place.
+        this.#drop(held, member, earlier)
+      } else if (equalBytes(earlier.blockHash, blockHash)) {
+        return { kind: 'ignored', reason: 'duplicate' }
+      } else {
+        held.reported.add(member)
+        const first = { blockHash: earlier.blockHash, signature: earlier.signature }
+        return {
+          kind: 'equivocation',
+          evidence: { member, height, first, second: { blockHash, signature } },
+        }
       }
     }
 
-    held.byMember.set(member, { blockHash, signature, point })
+    const partial: Partial = { blockHash, signature, point, checked: checkNow ? 'alone' : 'no' }
+    held.byMember.set(member, partial)
     let partials = held.byHash.get(id)
     if (partials === undefined) {
       partials = new Map()
       held.byHash.set(id, partials)
     }
-    partials.set(member, point)
+    partials.set(member, partial)
     if (partials.size < this.#quorum || held.attested.has(id)) {
       return { kind: 'accepted', signers: partials.size }
+    }
+    const dropped = this.#checkUnchecked(held, height, message, partials)
+    if (partials.size < this.#quorum) {
+      return { kind: 'accepted', signers: partials.size, dropped }
     }
     held.attested.add(id)
     const signers = [...partials.keys()].sort((a, b) => a - b)
@@ -204,9 +237,70 @@ export class AttestationCollector {
       height,
       blockHash,
       signers: signerBitfield(signers),
-      signature: sumSignatures(signers.map((m) => partials.get(m) as G1Point)),
+      signature: sumSignatures(signers.map((m) => (partials.get(m) as Partial).point)),
     }
     return { kind: 'attested', attestation }
+  }
+
+  /** The block's message on G1, hashed once per height and hash. */
+  #message(held: HeightEntry, height: number, id: string, blockHash: Uint8Array): G1Point {
+    let message = held.messages.get(id)
+    if (message === undefined) {
+      message = attestationPoint(height, blockHash)
+      held.messages.set(id, message)
+    }
+    return message
+  }
+
+  #checkAlone(held: HeightEntry, height: number, member: Member, partial: Partial): boolean {
+    const id = bytesToHex(partial.blockHash)
+    const message = this.#message(held, height, id, partial.blockHash)
+    const ok = verifyPoints(this.#keyPoint(member) as G2Point, message, partial.point)
+    if (ok) partial.checked = 'alone'
+    return ok
+  }
+
+  #drop(held: HeightEntry, member: Member, partial: Partial): void {
+    held.byMember.delete(member)
+    const id = bytesToHex(partial.blockHash)
+    const partials = held.byHash.get(id)
+    partials?.delete(member)
+    if (partials?.size === 0) {
+      held.byHash.delete(id)
+      held.messages.delete(id)
+    }
+  }
+
+  /**
+   * Checks the unchecked partials of one block: their sum against the sum of their keys (one
+   * pairing); if that fails, each alone, dropping those that fail. The members dropped.
+   */
+  #checkUnchecked(
+    held: HeightEntry,
+    height: number,
+    message: G1Point,
+    partials: Map<Member, Partial>,
+  ): Member[] {
+    const unchecked = [...partials].filter(([, p]) => p.checked === 'no')
+    if (unchecked.length === 0) return []
+    let signature = (unchecked[0] as [Member, Partial])[1].point
+    let key = this.#keyPoint((unchecked[0] as [Member, Partial])[0]) as G2Point
+    for (const [m, p] of unchecked.slice(1)) {
+      signature = signature.add(p.point)
+      key = key.add(this.#keyPoint(m) as G2Point)
+    }
+    if (verifyPoints(key, message, signature)) {
+      for (const [, p] of unchecked) p.checked = unchecked.length === 1 ? 'alone' : 'sum'
+      return []
+    }
+    const dropped: Member[] = []
+    for (const [m, p] of unchecked) {
+      if (!this.#checkAlone(held, height, m, p)) {
+        this.#drop(held, m, p)
+        dropped.push(m)
+      }
+    }
+    return dropped
   }
 
   #keyPoint(member: Member): G2Point | null {
