@@ -11,7 +11,10 @@
  *   (non-deterministic execution) shows up the same way.
  * - Memory is bounded: only heights in [floor, floor + window) are collected, each holding at
  *   most one entry per member; `prune(belowHeight)` moves the floor up as blocks are attested.
- *   Each member can make the collector verify at most two signatures per height.
+ *   Once a member's valid partial is kept and checked, its later partials at that height cost
+ *   at most one more check (the other block's, for evidence); before, each forged partial in
+ *   its name costs one check, as any invalid message does: the transport's peer scoring, not
+ *   this collector, limits what a relay may send.
  * - Points are decoded once: each member's key when its first partial arrives, each partial's
  *   signature when it is checked (kept for the aggregate), each block's hashed message once per
  *   height (measured, bench/node/attestation.ts: aggregating 67 partials from their bytes cost
