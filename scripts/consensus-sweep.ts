@@ -6,10 +6,12 @@
  *
  * Each seed runs six scenarios: delays with a slow member; a 2-way partition that heals; a
  * paused member; an equivocating author; a member that crashes, loses its memory and restarts
- * from its NarwhalStore; an equivocating author whose twins a Byzantine voter also votes for
+ * from its NarwhalStore (killed between two of its actions, or right after a header or vote it
+ * sends); an equivocating author whose twins a Byzantine voter also votes for
  * (the equivocator itself in 4 members, f = 1; another member in 7, f = 2). It checks safety
  * (every member's committed sequence a prefix of the longest, nothing twice on a member, across
- * its restart too; never two certificates of one author and round delivered to a member) and
+ * its restart too; never two certificates of one author and round delivered to a member; an
+ * honest member never signs two headers of a round or two votes of a slot, restarts included) and
  * progress (every member commits; a restarted one commits again after its restart). A failing
  * seed is printed with its scenario and the command that replays it exactly. Exit code 1 on any
  * failure. The last line gives the virtual rounds per CPU second (process.cpuUsage).
@@ -45,6 +47,9 @@ function problem(result: SimulationResult): string | undefined {
   }
   if (result.conflictingCertificates > 0) {
     return `${result.conflictingCertificates} times two certificates of one author and round`
+  }
+  if (result.honestConflicts > 0) {
+    return `an honest member signed two headers of a round or two votes of a slot (${result.honestConflicts})`
   }
   if (result.sequences.some((s) => s.length === 0)) return 'a member committed nothing'
   for (const r of result.restarts) {

@@ -143,6 +143,12 @@ export interface SimulationResult {
   readonly twinCertificates: number
   /** Two different certificates of one (author, round) delivered to one member: must be 0. */
   readonly conflictingCertificates: number
+  /**
+   * An honest member (neither `equivocator` nor `doubleVoter`) that sent two different headers
+   * of one round, or votes for two different headers of one author and round, across its
+   * restarts too: must be 0 (what its persisted records are for).
+   */
+  readonly honestConflicts: number
   /** Each restart from a store: who, when, and how long its committed sequence was then. */
   readonly restarts: readonly {
     readonly member: Member
@@ -270,6 +276,27 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   let batchCounter = 0
   let twinCertificates = 0
   let conflictingCertificates = 0
+  let honestConflicts = 0
+  /** What each honest member signed, by `${member}:${kind}:${round}:${author}`: header digest. */
+  const signed = new Map<string, string>()
+  const noteSigned = (member: Member, message: NarwhalAction & { kind: 'broadcast' | 'send' }) => {
+    if (member === options.equivocator || member === options.doubleVoter) return
+    const m = message.message
+    let key: string
+    let digest: string
+    if (m.type === 'header' && m.header.author === member) {
+      key = `${member}:h:${m.header.round}`
+      digest = toHex(headerDigest(m.header))
+    } else if (m.type === 'vote' && m.vote.voter === member) {
+      key = `${member}:v:${m.vote.round}:${m.vote.author}`
+      digest = toHex(m.vote.headerDigest)
+    } else return
+    const before = signed.get(key)
+    if (before !== undefined && before !== digest) honestConflicts++
+    signed.set(key, digest)
+    // Killed right after it, before anything else it would do.
+    if (dying.get(member) === 'signed') dying.set(member, 0)
+  }
   const restarts: { member: Member; atMs: number; committed: number }[] = []
 
   /** The crash covering `member` at `at`, if any. */
@@ -357,8 +384,28 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       }
     }
     await run(now, member, { kind: 'committed', round })
-    // What the core collected, the store drops too.
-    await stores[member]?.prune(EPOCH, round - gcDepth)
+    // What the core collected, the store drops too (unless the member died meanwhile).
+    if (processes[member] === proc) await stores[member]?.prune(EPOCH, round - gcDepth)
+  }
+
+  /**
+   * Members killed in the middle of what they do: how many more actions each carries out. The
+   * kill lands between any two actions (a record written or not yet, a vote persisted and not
+   * sent), which is what the write-before rule of `persist` is for.
+   */
+  const dying = new Map<Member, number | 'signed'>()
+  /** Whether `member` (running `proc`) is dead, or dies now, before its next action. */
+  const killed = (member: Member, proc: Process): boolean => {
+    if (processes[member] !== proc) return true
+    const left = dying.get(member)
+    if (left === undefined || left === 'signed') return false
+    if (left > 0) {
+      dying.set(member, left - 1)
+      return false
+    }
+    dying.delete(member)
+    processes[member] = undefined
+    return true
   }
 
   /** Carries out a member's actions in order; its records are written before what follows. */
@@ -372,11 +419,14 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       await stores[member]?.append(EPOCH, records)
     }
     for (const action of actions) {
+      // Killed here: what it had not written yet is lost with the rest.
+      if (killed(member, proc)) return
       if (action.kind === 'persist') {
         pending.push(action.record)
         continue
       }
       await flush()
+      if (action.kind === 'broadcast' || action.kind === 'send') noteSigned(member, action)
       switch (action.kind) {
         case 'broadcast': {
           const message = action.message
@@ -416,6 +466,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
           proc.slots.set(slot, vertex.digest)
           proc.certificates.set(vertex.digest, action.certificate)
           await commitAll(now, member, proc.orderer.add(vertex))
+          if (processes[member] !== proc) return
           break
         }
         case 'equivocation':
@@ -429,13 +480,15 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
         }
       }
     }
-    await flush()
+    if (!killed(member, proc)) await flush()
   }
 
   const run = async (now: number, member: Member, event: NarwhalEvent): Promise<void> => {
     if (member === options.equivocator && twinVote(now, member, event)) return
-    const actions = processes[member]!.core.handle(event)
+    const proc = processes[member]!
+    const actions = proc.core.handle(event)
     await carryOut(now, member, actions)
+    if (processes[member] !== proc) return
     if (member === options.doubleVoter && event.kind === 'header') {
       const { header } = event
       const conflicting = actions.some(
@@ -460,6 +513,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     const store = stores[member]!
     const records = await store.load(EPOCH)
     const committed = await store.loadCommittedRound(EPOCH)
+    dying.delete(member)
     const { core, actions } = NarwhalCore.recover(coreOptions(member, now), records)
     processes[member] = fresh(core, committed)
     restarts.push({ member, atMs: now, committed: sequences[member]!.length })
@@ -490,8 +544,12 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     if (item.at >= durationMs) break
     const event = item.event
     if (event.kind === 'crash') {
-      // Dead: its memory is gone (its store stays), and so is whatever reaches it until restart.
-      processes[item.member] = undefined
+      // Killed within its next event after 0 to 7 more actions, or (one crash in two) right
+      // after the next header or vote it sends; then its memory is gone (its store stays), and
+      // so is whatever reaches it until the restart.
+      if (processes[item.member] !== undefined) {
+        dying.set(item.member, random() < 0.5 ? 'signed' : Math.floor(random() * 8))
+      }
       continue
     }
     if (event.kind === 'restart') {
@@ -499,19 +557,25 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       continue
     }
     if (processes[item.member] === undefined) continue
+    const next: NarwhalEvent = event.kind === 'tick' ? { kind: 'tick', nowMs: item.at } : event
+    if (dying.has(item.member)) {
+      // The event it is killed in (at the end of it, if it has fewer actions).
+      await run(item.at, item.member, next)
+      if (dying.get(item.member) !== 'signed') {
+        dying.delete(item.member)
+        processes[item.member] = undefined
+      }
+      continue
+    }
     const crash = crashAt(item.member, item.at)
     if (crash !== undefined) {
-      // Paused: its own ticks and batches are lost, what peers sent waits for it. Dying (the
-      // crash event comes after others of the same instant): lost.
+      // Paused: its own ticks and batches are lost, what peers sent waits for it. (A killed
+      // member is dead by now, see above.)
       const waits = crash.restart !== true && event.kind !== 'tick' && event.kind !== 'batch'
       if (waits) schedule(crash.toMs, item.member, event)
       continue
     }
-    await run(
-      item.at,
-      item.member,
-      event.kind === 'tick' ? { kind: 'tick', nowMs: item.at } : event,
-    )
+    await run(item.at, item.member, next)
   }
   return {
     sequences,
@@ -524,6 +588,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     messages,
     twinCertificates,
     conflictingCertificates,
+    honestConflicts,
     restarts,
   }
 }
