@@ -68,6 +68,17 @@ export interface HeadJson {
   readonly hash: string
   readonly stateRoot: string
   readonly timestampMs: number
+  /** How this node orders: `solo`, `follow` (re-executes another node's blocks) or `committee`. */
+  readonly consensus: 'solo' | 'follow' | 'committee'
+  /** The head epoch's committee as the state holds it (`committees/<epoch>`): node keys, hex,
+   * in committee order; empty when the state has none for that epoch. */
+  readonly committee: readonly string[]
+  /** Committee nodes only: this node's index in the committee it orders for, -1 outside it. */
+  readonly member?: number
+  /** Committee nodes only: the DAG round this node is at, 0 outside the committee. */
+  readonly round?: number
+  /** Committee nodes only: the last leader round this node committed, 0 outside the committee. */
+  readonly committedRound?: number
 }
 
 export interface StateJson {
@@ -82,7 +93,8 @@ export interface StateJson {
 
 /** The chain as the doors see it (chain-node.ts implements it over the executor). */
 export interface ChainApi {
-  head(): HeadJson
+  /** Async: the committee is a state read. */
+  head(): Promise<HeadJson>
   /** Admits an encoded transaction; resolves with its digest (hex). */
   submit(bytes: Uint8Array, signal?: AbortSignal): Promise<{ readonly digest: string }>
   /** `{ digest, status: 'pending' }`, or where it executed with its receipt. */
@@ -101,7 +113,7 @@ export function answerChainRequest(
 ): Promise<unknown> {
   switch (request.op) {
     case 'head':
-      return Promise.resolve(api.head())
+      return api.head()
     case 'tx':
       return api.transaction(request.digest)
     case 'submit':

@@ -69,6 +69,11 @@ interface Head {
   hash: string
   stateRoot: string
   timestampMs: number
+  consensus: string
+  committee: string[]
+  member?: number
+  round?: number
+  committedRound?: number
 }
 
 async function get(path: string): Promise<{ status: number; body: Json; headers: Headers }> {
@@ -124,6 +129,13 @@ describe('a node started with a genesis', () => {
     expect(head).toMatchObject({ chainId: genesis.genesis.chainId, epoch: 0 })
     expect(head.hash).toMatch(/^[0-9a-f]{64}$/)
     expect(head.stateRoot).toMatch(/^[0-9a-f]{64}$/)
+    // How it orders and the epoch's committee from the state; the round fields are a
+    // committee node's only.
+    expect(head.consensus).toBe('solo')
+    expect(head.committee).toEqual(genesis.genesis.committee.map((k) => bytesToHex(k)))
+    expect(head).not.toHaveProperty('member')
+    expect(head).not.toHaveProperty('round')
+    expect(head).not.toHaveProperty('committedRound')
   })
 
   test('a signed transfer is admitted, executed, and its entry proven against the root', async () => {
@@ -450,4 +462,49 @@ test('start-up refusals are one line each: bad flags, follow without a URL, bad 
     code: 1,
     line: expect.stringMatching(/\(STATE_WRONG_GENESIS\)$/),
   })
+}, 120_000)
+
+test('a committee node of a one-node committee: its head names the committee, its index and rounds', async () => {
+  const committeeDir = join(dir, 'committee')
+  mkdirSync(committeeDir)
+  const one = await writeTestGenesis(committeeDir, join(committeeDir, 'node'))
+  const member = await startNode({
+    dataDir: join(committeeDir, 'node'),
+    env: env(),
+    args: ['--genesis', one.path, '--consensus', 'committee'],
+  })
+  try {
+    const headOf = async () => (await (await fetch(`${member.url}/chain/head`)).json()) as Head
+    const first = await headOf()
+    expect(first).toMatchObject({
+      chainId: one.genesis.chainId,
+      consensus: 'committee',
+      committee: [bytesToHex(one.genesis.committee[0]!)],
+      member: 0,
+    })
+    // A transfer commits through the DAG: the committed round moves past 0, the round with it.
+    const res = await fetch(`${member.url}/chain/tx`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/cbor' },
+      body: transfer(1, 5n) as Uint8Array<ArrayBuffer>,
+    })
+    expect(res.status).toBe(202)
+    const after = await waitFor(async () => {
+      const head = await headOf()
+      return head.height > 0 && (head.committedRound ?? 0) > 0 ? head : undefined
+    }, 'a committed block on the committee node')
+    expect(after.member).toBe(0)
+    expect(after.round).toBeGreaterThanOrEqual(after.committedRound!)
+    // The libp2p door answers the same fields.
+    const libp2p = await createClientLibp2p()
+    try {
+      const over = (await requestChain(libp2p, wsAddressOf(member), { op: 'head' })) as Head
+      expect(over).toMatchObject({ consensus: 'committee', committee: after.committee, member: 0 })
+      expect(over.round).toBeGreaterThanOrEqual(after.round!)
+    } finally {
+      await libp2p.stop()
+    }
+  } finally {
+    await member.stop()
+  }
 }, 120_000)

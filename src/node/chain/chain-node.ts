@@ -21,6 +21,7 @@ import { join } from 'node:path'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { bytesToHex } from '@noble/hashes/utils.js'
 import type { DaPool } from '../../acks/da-pool.ts'
+import { readCommittee } from '../../consensus/chain-reads.ts'
 import { createClaimSettler } from '../../consensus/claim-settler.ts'
 import { NarwhalStore } from '../../consensus/dag/narwhal-store.ts'
 import { createEpochDutyLoop } from '../../consensus/epoch-duty-loop.ts'
@@ -43,7 +44,7 @@ import { type NodeMetrics, promMetrics } from '../metrics.ts'
 import { type ChainApi, ChainError, type HeadJson, type StateJson } from './chain-api.ts'
 import { type ChainFollower, createChainFollower } from './chain-follower.ts'
 import { chainProtocolServer } from './chain-protocol.ts'
-import { createCommitteeChain } from './committee-chain.ts'
+import { type CommitteeChain, createCommitteeChain } from './committee-chain.ts'
 import { createForwardingOrderer } from './forwarding-orderer.ts'
 import { nativeRecover } from './native-secp256k1.ts'
 
@@ -144,16 +145,27 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
   }
 
   const api: ChainApi = {
-    head(): HeadJson {
-      const h = ready().head
-      return {
+    async head(): Promise<HeadJson> {
+      const state = ready()
+      const h = state.head
+      // The committee of the head's epoch, read after `h` was taken: an epoch's entry stays
+      // once written, so a block executed meanwhile does not make it another epoch's.
+      const entry = await readCommittee(state, h.epoch)
+      const base = {
         chainId: h.chainId,
         epoch: h.epoch,
         height: h.height,
         hash: hex(h.hash),
         stateRoot: hex(h.stateRoot),
         timestampMs: h.timestampMs,
+        consensus: config.consensus,
+        committee: entry?.members.map(hex) ?? [],
       }
+      // In committee mode the orderer is the committee chain (startParts); its orderer's
+      // status says where this node is in the DAG.
+      if (config.consensus !== 'committee' || orderer === undefined) return base
+      const { member, round, committedRound } = (orderer as CommitteeChain).committee.status
+      return { ...base, member, round, committedRound }
     },
     async submit(bytes, signal) {
       ready()
