@@ -8,6 +8,7 @@ import { ConsensusError } from '../errors.ts'
 import {
   CONSENSUS_FRAMES,
   type ConsensusFrame,
+  FRAME_ATTESTATION,
   FRAME_BATCH,
   FRAME_BATCH_REQUEST,
   FRAME_CERTIFICATE,
@@ -73,6 +74,13 @@ const frame: fc.Arbitrary<ConsensusFrame> = fc.oneof(
     .array(fc.uint8Array({ minLength: 1, maxLength: 300 }), { minLength: 1, maxLength: 20 })
     .map((txs) => ({ kind: 'batch' as const, encoded: encodeBatch(txs) })),
   digests.map((ds) => ({ kind: 'batch-request' as const, digests: ds })),
+  fc
+    .record({
+      height: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+      blockHash: bytes(32),
+      signature: bytes(48),
+    })
+    .map((a) => ({ kind: 'attestation' as const, ...a })),
 )
 
 function decodeAll(stream: Uint8Array[]): ConsensusFrame[] {
@@ -93,7 +101,7 @@ describe('consensus frames', () => {
     )
   })
 
-  test('kinds 0x70-0x75 only', () => {
+  test('kinds 0x70-0x76 only', () => {
     const kinds = [
       FRAME_HEADER,
       FRAME_VOTE,
@@ -101,8 +109,9 @@ describe('consensus frames', () => {
       FRAME_CERTIFICATE_REQUEST,
       FRAME_BATCH,
       FRAME_BATCH_REQUEST,
+      FRAME_ATTESTATION,
     ]
-    expect(kinds).toEqual([0x70, 0x71, 0x72, 0x73, 0x74, 0x75])
+    expect(kinds).toEqual([0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76])
     for (let k = 0; k < 256; k++) expect(CONSENSUS_FRAMES.accepts(k)).toBe(kinds.includes(k))
     expect(wireCodeOf(() => decodeAll([encodeRawFrame(0x50, new Uint8Array(1))]))).toBe(
       'WIRE_UNKNOWN_FRAME',

@@ -20,7 +20,7 @@
 import { WireError } from '../../wire/errors.ts'
 import type { FrameCodec } from '../../wire/frame-codec.ts'
 import { encodeRawFrame } from '../../wire/frame-splitter.ts'
-import { PayloadWriter } from '../../wire/payload.ts'
+import { PayloadReader, PayloadWriter } from '../../wire/payload.ts'
 import { ConsensusError } from '../errors.ts'
 import { checkBatch, MAX_BATCH_ENCODED_BYTES } from './narwhal-batch.ts'
 import {
@@ -44,6 +44,10 @@ export const FRAME_CERTIFICATE = 0x72
 export const FRAME_CERTIFICATE_REQUEST = 0x73
 export const FRAME_BATCH = 0x74
 export const FRAME_BATCH_REQUEST = 0x75
+/** A member's BLS signature of a block it executed (block attestations, attestation/). */
+export const FRAME_ATTESTATION = 0x76
+/** height u64 ‖ block hash 32 ‖ BLS signature 48. */
+const ATTESTATION_PAYLOAD = 8 + 32 + 48
 
 /** The most digests one request names. */
 export const MAX_REQUEST_DIGESTS = 1024
@@ -61,6 +65,12 @@ export type ConsensusFrame =
   | { readonly kind: 'certificate-request'; readonly digests: readonly Uint8Array[] }
   | { readonly kind: 'batch'; readonly encoded: Uint8Array }
   | { readonly kind: 'batch-request'; readonly digests: readonly Uint8Array[] }
+  | {
+      readonly kind: 'attestation'
+      readonly height: number
+      readonly blockHash: Uint8Array
+      readonly signature: Uint8Array
+    }
 
 function wireMalformed(message: string, cause?: unknown): WireError {
   return new WireError('WIRE_MALFORMED', message, cause === undefined ? undefined : { cause })
@@ -110,7 +120,7 @@ function frameOf(kind: number, payload: Uint8Array): Uint8Array {
 }
 
 export const CONSENSUS_FRAMES: FrameCodec<ConsensusFrame> = {
-  accepts: (kind) => kind >= FRAME_HEADER && kind <= FRAME_BATCH_REQUEST,
+  accepts: (kind) => kind >= FRAME_HEADER && kind <= FRAME_ATTESTATION,
   maxPayload: MAX_CONSENSUS_PAYLOAD,
   decode(kind, payload) {
     switch (kind) {
@@ -135,6 +145,15 @@ export const CONSENSUS_FRAMES: FrameCodec<ConsensusFrame> = {
       }
       case FRAME_BATCH_REQUEST:
         return { kind: 'batch-request', digests: decodeDigests(payload, 'BATCH-REQUEST') }
+      case FRAME_ATTESTATION: {
+        const r = PayloadReader.exact(payload, ATTESTATION_PAYLOAD, 'ATTESTATION')
+        return {
+          kind: 'attestation',
+          height: r.safeU64('height'),
+          blockHash: r.bytes(32, 'block hash').slice(),
+          signature: r.bytes(48, 'signature').slice(),
+        }
+      }
       default:
         throw new WireError('WIRE_UNKNOWN_FRAME', `unknown consensus frame type ${kind}`)
     }
@@ -153,6 +172,12 @@ export const CONSENSUS_FRAMES: FrameCodec<ConsensusFrame> = {
         return frameOf(FRAME_BATCH, frame.encoded)
       case 'batch-request':
         return encodeDigests(frame.digests, FRAME_BATCH_REQUEST, 'a batch request')
+      case 'attestation':
+        return new PayloadWriter(ATTESTATION_PAYLOAD)
+          .u64(frame.height, 'height')
+          .raw(frame.blockHash, 32, 'block hash')
+          .raw(frame.signature, 48, 'signature')
+          .frame(FRAME_ATTESTATION)
     }
   },
 }

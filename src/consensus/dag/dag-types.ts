@@ -16,7 +16,8 @@ export interface CommitteeShape {
   readonly size: number
   /** f = ⌊(n − 1) / 3⌋ */
   readonly faults: number
-  /** 2f + 1: votes that certify a header, certificates that advance a round. */
+  /** n − f (2f + 1 when n = 3f + 1): votes that certify a header, certificates that advance a
+   * round. */
   readonly quorum: number
   /** f + 1: certificates of the next round that commit a leader. */
   readonly validity: number
@@ -27,7 +28,9 @@ export function committeeShape(size: number): CommitteeShape {
     throw new RangeError(`a committee has at least one member, got ${size}`)
   }
   const faults = Math.floor((size - 1) / 3)
-  return { size, faults, quorum: 2 * faults + 1, validity: faults + 1 }
+  // n − f, not 2f + 1: equal when n = 3f + 1, but for other sizes (5 members: f = 1) two sets
+  // of 2f + 1 could meet only in a faulty member; two sets of n − f always meet in f + 1.
+  return { size, faults, quorum: size - faults, validity: faults + 1 }
 }
 
 /**
