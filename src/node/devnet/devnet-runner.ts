@@ -61,6 +61,21 @@ export interface RunningDevnet {
   readonly unexpectedExit: Promise<{ name: string; code: number | null; signal: string | null }>
   /** SIGTERM to every node, the followers first; SIGKILL after `timeoutMs`. */
   stop(timeoutMs?: number): Promise<void>
+  /** The process id of node `name` now (another after a restart). */
+  pid(name: string): number
+  /**
+   * Sends `signal` (default SIGKILL: a crash, nothing flushed) to node `name` and resolves when
+   * it has exited; not an unexpected exit. Tests use it to crash a committee member.
+   */
+  kill(
+    name: string,
+    signal?: NodeJS.Signals,
+  ): Promise<{ code: number | null; signal: string | null }>
+  /**
+   * Starts node `name` again, stopped or killed: the same data dir, ports and command line as
+   * its first start; resolves once it answers its head (its log is appended to).
+   */
+  restartNode(name: string): Promise<DevnetNodeInfo>
 }
 
 export interface StartDevnetOptions {
@@ -293,6 +308,11 @@ export async function startDevnet(options: StartDevnetOptions): Promise<RunningD
       exitListener = resolve
     },
   )
+  const watchExit = (child: Child) => {
+    void child.exit.then(({ code, signal }) => {
+      if (!child.stopping) exitListener({ name: child.name, code, signal })
+    })
+  }
   const stop = async (stopTimeoutMs = 20_000) => {
     // Followers first: the node they follow stays up while they stop.
     await Promise.all(children.slice(1).map((c) => stopChild(c, stopTimeoutMs)))
@@ -361,11 +381,37 @@ export async function startDevnet(options: StartDevnetOptions): Promise<RunningD
       infos.push(r.value)
     }
   }
-  for (const child of children) {
-    void child.exit.then(({ code, signal }) => {
-      if (!child.stopping) exitListener({ name: child.name, code, signal })
-    })
+  for (const child of children) watchExit(child)
+  const plans = new Map(devnetNodePlan(layout, consensus).map((p) => [p.node.name, p]))
+  const childOf = (name: string): Child => {
+    const child = children.find((c) => c.name === name)
+    if (child === undefined) throw new DevnetError('DEVNET_MISMATCH', `no devnet node ${name}`)
+    return child
   }
+  const kill = async (name: string, signal: NodeJS.Signals = 'SIGKILL') => {
+    const child = childOf(name)
+    child.stopping = true
+    if (child.process.exitCode === null && child.process.signalCode === null)
+      child.process.kill(signal)
+    const exit = await child.exit
+    await new Promise<void>((resolve) => child.log.end(() => resolve()))
+    return exit
+  }
+  const restartNode = async (name: string): Promise<DevnetNodeInfo> => {
+    const old = childOf(name)
+    if (old.process.exitCode === null && old.process.signalCode === null)
+      throw new DevnetError('DEVNET_MISMATCH', `${name} is still running (pid ${old.process.pid})`)
+    const plan = plans.get(name)!
+    // The new process takes the old one's place: stop() and pid() find it there.
+    const s = await launch(options, plan, (c) => {
+      children[children.indexOf(old)] = c
+    })
+    watchExit(s.child)
+    await waitForHead(name, s.gateway, timeoutMs, s.child)
+    log(`${name} restarted: ${s.gateway}`)
+    return infos.find((i) => i.name === name)!
+  }
+  const pid = (name: string) => childOf(name).process.pid!
   const description: DevnetDescription = {
     genesis: layout.genesisPath,
     chainId: layout.genesis.chainId,
@@ -382,5 +428,5 @@ export async function startDevnet(options: StartDevnetOptions): Promise<RunningD
   const path = join(layout.dir, DEVNET_FILE)
   await writeFile(`${path}.tmp`, `${JSON.stringify(description, null, 2)}\n`)
   await rename(`${path}.tmp`, path)
-  return { description, unexpectedExit, stop }
+  return { description, unexpectedExit, stop, pid, kill, restartNode }
 }
