@@ -284,3 +284,90 @@ describe('gateways that misbehave', () => {
     expectOneLine(r2.stderr, /this node runs no chain \(CHAIN_NOT_ENABLED\)/)
   })
 })
+
+describe('chain head prints how the node orders', () => {
+  const servers: Server[] = []
+  afterAll(() => {
+    for (const s of servers) s.close()
+  })
+
+  /** A gateway whose /chain/head is `head` (what a node of that kind answers). */
+  async function gatewayWithHead(head: Record<string, unknown>): Promise<string> {
+    const server = createHttpServer((req, res) => {
+      req.resume()
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(head))
+    })
+    servers.push(server)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    return `http://127.0.0.1:${(server.address() as { port: number }).port}`
+  }
+
+  const base = {
+    chainId: 7,
+    epoch: 3,
+    height: 120,
+    hash: '11'.repeat(32),
+    stateRoot: '22'.repeat(32),
+    timestampMs: 1_700_000_000_000,
+  }
+  const keys = ['aa', 'bb', 'cc', 'dd'].map((b) => b.repeat(32))
+
+  test('a committee member: the committee, this node marked, its round and committed round', async () => {
+    const head = {
+      ...base,
+      consensus: 'committee',
+      committee: keys,
+      member: 2,
+      round: 57,
+      committedRound: 54,
+    }
+    const gateway = await gatewayWithHead(head)
+    const json = await fulmen(['chain', 'head', '--from', gateway, '--json'])
+    expect(json.code, json.stderr).toBe(0)
+    expect(JSON.parse(json.stdout)).toEqual(head)
+    const human = await fulmen(['chain', 'head', '--from', gateway])
+    expect(human.code, human.stderr).toBe(0)
+    const lines = human.stdout.split('\n')
+    expect(lines).toContain('epoch      3')
+    expect(lines).toContain('height     120')
+    expect(lines).toContain('consensus  committee')
+    expect(lines).toContain('committee  4 members')
+    expect(lines).toContain(`  2  ${keys[2]}  (this node)`)
+    expect(lines).toContain(`  0  ${keys[0]}`)
+    expect(lines.filter((l) => l.includes('(this node)'))).toHaveLength(1)
+    expect(lines).toContain('member     2')
+    expect(lines).toContain('round      57')
+    expect(lines).toContain('committed  round 54')
+  })
+
+  test('a committee node outside the epoch committee: member -1, no key marked', async () => {
+    const head = {
+      ...base,
+      consensus: 'committee',
+      committee: keys,
+      member: -1,
+      round: 0,
+      committedRound: 0,
+    }
+    const human = await fulmen(['chain', 'head', '--from', await gatewayWithHead(head)])
+    expect(human.code, human.stderr).toBe(0)
+    expect(human.stdout).not.toMatch(/this node/)
+    expect(human.stdout).toMatch(/^member {5}no \(follows the committee\)$/m)
+  })
+
+  test('a solo node: consensus and committee, no round; a node from before: the six fields', async () => {
+    const solo = { ...base, consensus: 'solo', committee: keys.slice(0, 1) }
+    const json = await fulmen(['chain', 'head', '--from', await gatewayWithHead(solo), '--json'])
+    expect(JSON.parse(json.stdout)).toEqual(solo)
+    const human = await fulmen(['chain', 'head', '--from', await gatewayWithHead(solo)])
+    expect(human.stdout).toMatch(/^consensus {2}solo$/m)
+    expect(human.stdout).toMatch(/^committee {2}1 member$/m)
+    expect(human.stdout).not.toMatch(/^(member|round|committed) /m)
+    const old = await fulmen(['chain', 'head', '--from', await gatewayWithHead(base), '--json'])
+    expect(old.code, old.stderr).toBe(0)
+    expect(JSON.parse(old.stdout)).toEqual(base)
+    const oldHuman = await fulmen(['chain', 'head', '--from', await gatewayWithHead(base)])
+    expect(oldHuman.code, oldHuman.stderr).toBe(0)
+    expect(oldHuman.stdout).not.toMatch(/consensus|committee/)
+  })
+})

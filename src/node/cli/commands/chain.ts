@@ -2,7 +2,7 @@
  * `fulmen chain head|block <n> --from URL [--json]`: the latest block a node executed, or one
  * block by height, as the node's gateway serves them.
  */
-import { chainClient, gatewayUrl } from '../chain-client.ts'
+import { chainClient, gatewayUrl, type HeadJson } from '../chain-client.ts'
 import { parseCommandArgs, UsageError } from '../command.ts'
 import { write } from '../output.ts'
 
@@ -18,6 +18,53 @@ function clientOf(from: string | undefined) {
   }
 }
 
+/**
+ * The head's fields `chain head` prints, in this order: those every node gives, then how it
+ * orders and the epoch's committee, then a committee node's place in it. A node from before the
+ * consensus fields answers without them, and they are left out rather than invented.
+ */
+export function headFields(h: HeadJson): Record<string, unknown> {
+  const head: Record<string, unknown> = {
+    chainId: h.chainId,
+    epoch: h.epoch,
+    height: h.height,
+    hash: h.hash,
+    stateRoot: h.stateRoot,
+    timestampMs: h.timestampMs,
+  }
+  if (h.consensus !== undefined) head.consensus = h.consensus
+  if (Array.isArray(h.committee)) head.committee = h.committee
+  for (const key of ['member', 'round', 'committedRound'] as const)
+    if (typeof h[key] === 'number') head[key] = h[key]
+  return head
+}
+
+/** The human form: one field a line, the committee one key a line, this node's marked. */
+export function headLines(head: Record<string, unknown>): string[] {
+  const lines = [
+    `chain      ${head.chainId}`,
+    `epoch      ${head.epoch}`,
+    `height     ${head.height}`,
+    `hash       ${head.hash}`,
+    `stateRoot  ${head.stateRoot}`,
+    `time       ${new Date(head.timestampMs as number).toISOString()}`,
+  ]
+  if (head.consensus !== undefined) lines.push(`consensus  ${head.consensus}`)
+  const committee = head.committee as readonly string[] | undefined
+  if (committee !== undefined) {
+    const member = typeof head.member === 'number' ? head.member : -1
+    lines.push(`committee  ${committee.length} member${committee.length === 1 ? '' : 's'}`)
+    committee.forEach((key, i) => {
+      lines.push(`  ${i}  ${key}${i === member ? '  (this node)' : ''}`)
+    })
+  }
+  if (typeof head.member === 'number')
+    lines.push(`member     ${head.member === -1 ? 'no (follows the committee)' : head.member}`)
+  if (typeof head.round === 'number') lines.push(`round      ${head.round}`)
+  if (typeof head.committedRound === 'number') lines.push(`committed  round ${head.committedRound}`)
+  return [...lines, '']
+}
+
 /** Runs `fulmen chain` with the arguments after its name; resolves to the exit code. */
 export async function run(args: readonly string[]): Promise<number> {
   const [sub, ...rest] = args
@@ -30,29 +77,12 @@ export async function run(args: readonly string[]): Promise<number> {
       throw new UsageError(`unexpected argument '${positionals[0]}'`, COMMAND)
     }
     const h = await clientOf(values.from).head()
-    const head = {
-      chainId: h.chainId,
-      epoch: h.epoch,
-      height: h.height,
-      hash: h.hash,
-      stateRoot: h.stateRoot,
-      timestampMs: h.timestampMs,
-    }
+    const head = headFields(h)
     if (values.json) {
       await write(`${JSON.stringify(head)}\n`)
       return 0
     }
-    await write(
-      [
-        `chain      ${head.chainId}`,
-        `epoch      ${head.epoch}`,
-        `height     ${head.height}`,
-        `hash       ${head.hash}`,
-        `stateRoot  ${head.stateRoot}`,
-        `time       ${new Date(head.timestampMs).toISOString()}`,
-        '',
-      ].join('\n'),
-    )
+    await write(headLines(head).join('\n'))
     return 0
   }
   if (sub === 'block') {
