@@ -11,6 +11,8 @@ import {
   type TestNode,
   testChain,
 } from '../state/testing/chain-fixture.ts'
+import { AttestationStore } from './attestation/attestation-store.ts'
+import { verifyAttestation } from './attestation/block-attestation.ts'
 import { type CommitteeOrderer, createCommitteeOrderer } from './committee-orderer.ts'
 import { NarwhalStore } from './dag/narwhal-store.ts'
 
@@ -40,6 +42,8 @@ async function member(c: Omit<Committee, 'orderers' | 'executors'>, i: number) {
     transport: c.network.transport(peerOf(node.key)),
     peerOf,
     store: new NarwhalStore(stores.dag, 'narwhal/'),
+    blsSecretKey: node.bls.secretKey,
+    attestations: new AttestationStore(stores.chain),
     timing: { maxHeaderDelayMs: 50, batchDelayMs: 10, resendMs: 500 },
     emptyBlockMs: 60_000,
   })
@@ -113,6 +117,19 @@ describe('four committee orderers over an in-memory network', () => {
     }
     const roots = new Set(c.executors.map((e) => bytesToHex(e.head.stateRoot)))
     expect(roots.size).toBe(1)
+    // Every member assembles every block's attestation, and it verifies against the committee.
+    const keys = c.chain.nodes.map((n) => n.bls.publicKey)
+    for (const [i, executor] of c.executors.entries()) {
+      const store = new AttestationStore(c.stores[i]?.chain as MemoryKvStore)
+      for (let h = 1; h <= executor.head.height; h++) {
+        const block = await executor.block(h)
+        await waitFor(async () => (await store.get(h)) !== undefined, `member ${i} attests ${h}`)
+        const attestation = await store.get(h)
+        expect(() =>
+          verifyAttestation(block?.header as never, attestation as never, keys),
+        ).not.toThrow()
+      }
+    }
   })
 
   test('a transaction submitted to two members executes once; the copy costs nothing', async () => {

@@ -29,6 +29,7 @@ import type { MessageTransport } from '../net/message-transport.ts'
 import { createMessenger, type Messenger } from '../net/messenger.ts'
 import { MAX_BLOCK_TRANSACTIONS } from '../state/executor.ts'
 import type { BlockBody, ChainExecutor, ChainHead, Digest, ExecutedBlock } from '../state/model.ts'
+import { decodeEntry } from '../state/tables.ts'
 import {
   decodeTransactionWithDigest,
   nodeKeyOfSeed,
@@ -36,6 +37,9 @@ import {
   senderId,
 } from '../state/transaction.ts'
 import { admitTransaction } from './admission.ts'
+import { AttestationCollector } from './attestation/attestation-collector.ts'
+import type { AttestationStore } from './attestation/attestation-store.ts'
+import { signBlockHash } from './attestation/block-attestation.ts'
 import { readCommittee, readMetadata, readNonce } from './chain-reads.ts'
 import {
   CommitteeMember,
@@ -98,6 +102,10 @@ export interface CommitteeOrdererOptions {
   readonly maxBlockTransactions?: number
   readonly mempool?: MempoolOptions
   readonly store?: MemberStore
+  /** The node's BLS secret key: as a member it signs every block it executes (attestations). */
+  readonly blsSecretKey?: Uint8Array
+  /** Where assembled attestations go (served with the blocks). */
+  readonly attestations?: Pick<AttestationStore, 'put'>
   readonly now?: () => number
   readonly setTimer?: SetTimer
   readonly logger?: Logger
@@ -145,10 +153,21 @@ interface Epoch {
   readonly members: readonly Uint8Array[]
   readonly index: number
   readonly member: CommitteeMember | undefined
-  readonly messenger: Messenger<ConsensusFrame> | undefined
   readonly memberOfPeer: ReadonlyMap<string, number>
   readonly peerOfMember: readonly string[]
+  /** The committee's BLS keys and the partial signatures of its blocks (members with a key). */
+  readonly collector: AttestationCollector | undefined
 }
+
+/** How long the last committee's members stay peers after an epoch change: they finish
+ * attesting the blocks of their epoch (the last one is executed just before the change). */
+const RETIRE_AFTER_MS = 15_000
+/** Partials for heights not executed here yet, at most (they wait for the block). */
+const MAX_EARLY_PARTIALS = 4_096
+/** Heights whose ordering epoch is remembered (attestations come within these). */
+const ATTESTED_HEIGHTS = 256
+/** How often our partials for blocks still unattested here are said again. */
+const PARTIAL_RESEND_MS = 2_000
 
 /**
  * Rounds kept below the last commit. Larger than Narwhal's usual 50: a member that restarts
@@ -156,6 +175,8 @@ interface Epoch {
  */
 export const DEFAULT_ORDERER_GC_DEPTH = 300
 const PRUNE_EVERY_ROUNDS = 50
+
+type AttestationFrame = Extract<ConsensusFrame, { kind: 'attestation' }>
 
 export function createCommitteeOrderer(options: CommitteeOrdererOptions): CommitteeOrderer {
   const { executor } = options
@@ -173,7 +194,18 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
   let stopped = false
   let started = false
   let current: Epoch | undefined
-  /** Our transactions given to the member: digest hex → when. */
+  /** The node's one committee messenger; its peers follow the epochs' committees. */
+  let messenger: Messenger<ConsensusFrame> | undefined
+  /** Height → the epoch that ordered it, for the partial signatures of that block. */
+  const orderedIn = new Map<number, Epoch>()
+  /** Partials that came before we executed their block: height → [peer, frame]. */
+  const earlyPartials = new Map<number, [string, AttestationFrame][]>()
+  let earlyCount = 0
+  /** Our own partials of recent blocks not yet attested here: said again until they are. */
+  const ownPartials = new Map<number, AttestationFrame>()
+  let partialTimer:
+    | (() => void)
+    | undefined /** Our transactions given to the member: digest hex → when. */
   const fed = new Map<string, number>()
   /** Events for the member, handled one at a time (persists are awaited in between). */
   const inbox: MemberEvent[] = []
@@ -185,6 +217,11 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
   /** The store holds no records below this round (of the current epoch). */
   let prunedBelow = 0
   let refeedTimer: (() => void) | undefined
+  const retireTimers = new Set<() => void>()
+  const attested = options.metrics?.counter({
+    name: 'fulmen_chain_attested_blocks_total',
+    help: 'Blocks whose committee attestation (n − f BLS signatures) this member assembled',
+  })
 
   const blocksMade = options.metrics?.counter({
     name: 'fulmen_chain_blocks_total',
@@ -245,11 +282,13 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
     for (const action of actions) {
       switch (action.kind) {
         case 'broadcast':
-          epoch.messenger?.broadcast(action.frame)
+          messenger?.broadcast(action.frame)
           break
         case 'send': {
           const peer = epoch.peerOfMember[action.to]
-          if (peer !== undefined && peer !== '') epoch.messenger?.send(peer, action.frame)
+          if (peer !== undefined && peer !== '' && messenger?.peers.includes(peer)) {
+            messenger.send(peer, action.frame)
+          }
           break
         }
         case 'timer':
@@ -356,6 +395,7 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
         transactions: transactions.slice(from, from + maxBlockTransactions),
       }
       const block = await executor.execute(body, { verified })
+      attest(epoch, block)
       mempool.applyReceipts(block.receipts)
       for (const r of block.receipts) if (r.digest !== undefined) fed.delete(bytesToHex(r.digest))
       blocksMade?.inc()
@@ -379,7 +419,6 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
     inbox.length = 0
     for (const disarm of timers.values()) disarm()
     timers.clear()
-    await previous?.messenger?.stop()
     if (stopped) return
     const committee = await readCommittee(executor, epochNumber)
     const members = committee?.members ?? []
@@ -389,7 +428,7 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
     const peerOfMember = members.map((m, i) => (i === index ? '' : options.peerOf(m)))
     const memberOfPeer = new Map(peerOfMember.map((p, i) => [p, i] as const))
     let member: CommitteeMember | undefined
-    let messenger: Messenger<ConsensusFrame> | undefined
+    let collector: AttestationCollector | undefined
     let recovered: MemberAction[] = []
     const store = options.store
     const epochId = BigInt(epochNumber)
@@ -419,39 +458,26 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
       } else {
         member = new CommitteeMember(memberOptions)
       }
-      messenger = createMessenger({
-        transport: options.transport,
-        codec: CONSENSUS_FRAMES,
-        peers: peerOfMember.filter((p) => p !== ''),
-        // Batches and certificates matter more than latency: a full queue drops the newest
-        // and the member asks again (resend, batch and certificate requests).
-        queueLimit: 4096,
-        signal: stopping.signal,
-        logger,
-        onPeerError: (peer, error) =>
-          logger.warn({ peer, err: error }, 'a committee peer sent a bad frame'),
-      })
+      if (options.blsSecretKey !== undefined) {
+        collector = new AttestationCollector({
+          committeeBlsKeys: await readBlsKeys(members),
+          floor: executor.head.height + 1,
+          deferVerification: true,
+        })
+      }
     }
     const epoch: Epoch = {
       epoch: epochNumber,
       members,
       index,
       member,
-      messenger,
       memberOfPeer,
       peerOfMember,
+      collector,
     }
     current = epoch
-    if (messenger !== undefined) {
-      for (const kind of FRAME_KINDS) {
-        messenger.on(kind, (frame, from) => {
-          const m = epoch.memberOfPeer.get(from)
-          if (m !== undefined && current === epoch) post({ kind: 'frame', frame, from: m })
-        })
-      }
-      await messenger.start()
-      carryOut(epoch, recovered)
-    }
+    syncPeers(epoch, previous)
+    carryOut(epoch, recovered)
     logger.info(
       { epoch: epochNumber, member: index, committee: members.length },
       index >= 0 ? 'ordering as a committee member' : 'not in the committee this epoch',
@@ -463,6 +489,38 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
     options.onRole?.(index >= 0, epochNumber)
   }
 
+  /** The members' BLS keys, from their node entries (in member order). */
+  async function readBlsKeys(members: readonly Uint8Array[]): Promise<Uint8Array[]> {
+    const keys: Uint8Array[] = []
+    for (const m of members) {
+      const bytes = await executor.get('nodes', m)
+      // A committee member without a node entry is a broken state: no key can sign for it.
+      keys.push(bytes === undefined ? new Uint8Array(96) : decodeEntry('nodes', bytes).blsKey)
+    }
+    return keys
+  }
+
+  /**
+   * The messenger's peers become this epoch's other members (if we are one); the last
+   * epoch's leave after RETIRE_AFTER_MS, once they could finish attesting their blocks.
+   */
+  function syncPeers(epoch: Epoch, previous: Epoch | undefined): void {
+    const m = messenger
+    if (m === undefined) return
+    const wanted = new Set(epoch.index >= 0 ? epoch.peerOfMember.filter((p) => p !== '') : [])
+    for (const p of wanted) if (!m.peers.includes(p)) m.addPeer(p)
+    const leaving = (previous?.peerOfMember ?? []).filter((p) => p !== '' && !wanted.has(p))
+    if (leaving.length === 0) return
+    const disarm = setTimer(() => {
+      for (const p of leaving) {
+        const stillWanted =
+          current?.index !== undefined && current.index >= 0 && current.peerOfMember.includes(p)
+        if (!stillWanted && m.peers.includes(p)) m.removePeer(p)
+      }
+    }, RETIRE_AFTER_MS)
+    retireTimers.add(disarm)
+  }
+
   const FRAME_KINDS = [
     'header',
     'vote',
@@ -470,7 +528,101 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
     'certificate-request',
     'batch',
     'batch-request',
+    'attestation',
   ] as const satisfies readonly ConsensusFrame['kind'][]
+
+  function onFrame(frame: ConsensusFrame, from: string): void {
+    if (frame.kind === 'attestation') {
+      onPartial(from, frame)
+      return
+    }
+    const epoch = current
+    const m = epoch?.memberOfPeer.get(from)
+    if (m !== undefined) post({ kind: 'frame', frame, from: m })
+  }
+
+  // --- attestations ---------------------------------------------------------------------------
+
+  /** After executing `block` in `epoch` as a member: our partial, to us and to the others. */
+  function attest(epoch: Epoch, block: ExecutedBlock): void {
+    const height = block.header.height
+    orderedIn.set(height, epoch)
+    orderedIn.delete(height - ATTESTED_HEIGHTS)
+    const secret = options.blsSecretKey
+    if (epoch.collector !== undefined && secret !== undefined && epoch.index >= 0) {
+      const frame: AttestationFrame = {
+        kind: 'attestation',
+        height,
+        blockHash: block.hash,
+        signature: signBlockHash(secret, height, block.hash),
+      }
+      ownPartials.set(height, frame)
+      addPartial(epoch, epoch.index, frame)
+      messenger?.broadcast(frame)
+    }
+    const early = earlyPartials.get(height)
+    if (early !== undefined) {
+      earlyPartials.delete(height)
+      earlyCount -= early.length
+      for (const [peer, frame] of early) onPartial(peer, frame)
+    }
+  }
+
+  function onPartial(from: string, frame: AttestationFrame): void {
+    const epoch = orderedIn.get(frame.height)
+    if (epoch === undefined) {
+      // Not executed here yet (a faster member), or long ago: keep a bounded few for later.
+      if (frame.height > executor.head.height && earlyCount < MAX_EARLY_PARTIALS) {
+        const list = earlyPartials.get(frame.height) ?? []
+        list.push([from, frame])
+        earlyPartials.set(frame.height, list)
+        earlyCount++
+      }
+      return
+    }
+    const member = epoch.memberOfPeer.get(from)
+    if (member !== undefined) addPartial(epoch, member, frame)
+  }
+
+  function addPartial(epoch: Epoch, member: number, frame: AttestationFrame): void {
+    const collector = epoch.collector
+    if (collector === undefined) return
+    const result = collector.add(member, frame.height, frame.blockHash, frame.signature)
+    if (result.kind === 'attested') {
+      ownPartials.delete(frame.height)
+      collector.prune(Math.max(0, frame.height - 16))
+      attested?.inc()
+      options.attestations
+        ?.put(result.attestation)
+        .catch((e: unknown) =>
+          logger.warn({ err: e, height: frame.height }, 'storing an attestation failed'),
+        )
+    } else if (result.kind === 'equivocation') {
+      logger.warn(
+        { member, height: frame.height, epoch: epoch.epoch },
+        'a committee member signed two blocks of one height',
+      )
+    } else if (result.kind === 'refused') {
+      logger.debug(
+        { member, height: frame.height, err: result.error },
+        'refused a partial signature',
+      )
+    }
+  }
+
+  /** Says our partials again for blocks this node has no attestation of yet. */
+  function armPartials(): void {
+    if (stopped) return
+    partialTimer = setTimer(() => {
+      partialTimer = undefined
+      const head = executor.head.height
+      for (const [height, frame] of ownPartials) {
+        if (height < head - ATTESTED_HEIGHTS) ownPartials.delete(height)
+        else messenger?.broadcast(frame)
+      }
+      armPartials()
+    }, PARTIAL_RESEND_MS)
+  }
 
   function feed(bytes: Uint8Array, digest: Digest): void {
     if (current?.member === undefined) return
@@ -575,8 +727,23 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
     async start() {
       if (started || stopped) return
       started = true
+      const m = createMessenger({
+        transport: options.transport,
+        codec: CONSENSUS_FRAMES,
+        // Batches and certificates matter more than latency: a full queue drops the newest
+        // and the member asks again (resend, batch and certificate requests).
+        queueLimit: 4096,
+        signal: stopping.signal,
+        logger,
+        onPeerError: (peer, error) =>
+          logger.warn({ peer, err: error }, 'a committee peer sent a bad frame'),
+      })
+      for (const kind of FRAME_KINDS) m.on(kind, (frame, from) => onFrame(frame, from))
+      await m.start()
+      messenger = m
       await enterEpoch(executor.head.epoch)
       armRefeed()
+      armPartials()
     },
 
     async stop() {
@@ -586,9 +753,11 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
       for (const disarm of timers.values()) disarm()
       timers.clear()
       refeedTimer?.()
+      partialTimer?.()
+      for (const disarm of retireTimers) disarm()
       await pumping
       await executing
-      await current?.messenger?.stop()
+      await messenger?.stop()
       current = undefined
     },
   }
