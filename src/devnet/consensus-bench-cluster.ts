@@ -38,6 +38,13 @@ export interface CommitteeOptions {
   readonly batchDelayMs?: number
   readonly maxHeaderDelayMs?: number
   readonly signatures?: 'node' | 'noble'
+  /** Batches on the consensus streams too (default: streams of their own). */
+  readonly oneStream?: boolean
+  readonly maxBatchBytes?: number
+  /** False: no transactions until `generate()` (default true). */
+  readonly generate?: boolean
+  /** Processes: libp2p over TCP (default) or WebSockets (a full node's listeners). */
+  readonly transport?: 'tcp' | 'ws'
   /** Node flags of member `m`'s process (`--cpu-prof`…); processes only. */
   readonly execArgv?: (member: number) => readonly string[]
   /** Where `--cpu-prof` writes, and the processes' working directory. */
@@ -50,6 +57,8 @@ export interface Committee {
   readonly reports: readonly SecondReport[]
   /** Members not killed. */
   readonly alive: readonly number[]
+  /** Starts the transactions (of a committee started with `generate: false`). */
+  generate(): void
   /** Stops member `m` at once (SIGKILL for a process). */
   kill(member: number): void
   /** Stops every member; the committed transaction ids of each (when recorded). */
@@ -64,6 +73,7 @@ function tuningOf(options: CommitteeOptions) {
       ? {}
       : { maxHeaderDelayMs: options.maxHeaderDelayMs }),
     ...(options.signatures === undefined ? {} : { signatures: options.signatures }),
+    ...(options.maxBatchBytes === undefined ? {} : { maxBatchBytes: options.maxBatchBytes }),
   }
 }
 
@@ -91,6 +101,9 @@ export async function startProcessCommittee(options: CommitteeOptions): Promise<
       ratePerSecond: options.ratePerSecond,
       recordSequence: options.recordSequence ?? false,
       ...tuningOf(options),
+      ...(options.oneStream ? { oneStream: true } : {}),
+      ...(options.generate === false ? { generate: false } : {}),
+      ...(options.transport === undefined ? {} : { transport: options.transport }),
     }
     const child = spawn(
       process.execPath,
@@ -154,6 +167,9 @@ export async function startProcessCommittee(options: CommitteeOptions): Promise<
     get alive() {
       return [...alive].sort((a, b) => a - b)
     },
+    generate() {
+      for (const m of alive) children[m]?.stdin?.write(`${JSON.stringify({ type: 'generate' })}\n`)
+    },
     kill(member) {
       alive.delete(member)
       children[member]?.kill('SIGKILL')
@@ -187,27 +203,34 @@ export async function startProcessCommittee(options: CommitteeOptions): Promise<
 
 export async function startLocalCommittee(options: CommitteeOptions): Promise<Committee> {
   readySync() // as each process does
-  const network = new MemoryNetwork()
+  // Two networks: one for consensus, one for batches (each peer id listens once on each).
+  const networks = options.oneStream
+    ? [new MemoryNetwork()]
+    : [new MemoryNetwork(), new MemoryNetwork()]
   const ids = Array.from({ length: options.size }, (_, m) => `member-${m}`)
   const reports: SecondReport[] = []
   const alive = new Set<number>()
   const messengers: Messenger<ConsensusFrame>[] = []
   const members: BenchMember[] = []
   for (let m = 0; m < options.size; m++) {
-    const messenger = createMessenger({
-      transport: network.transport(ids[m] as string),
-      codec: CONSENSUS_FRAMES,
-      peers: ids.filter((_, i) => i !== m),
-      queueLimit: BENCH_QUEUE_LIMIT,
-      backoff: { initialMs: 100, maxMs: 1_000 },
-    })
+    const [messenger, batchMessenger] = networks.map((network) =>
+      createMessenger({
+        transport: network.transport(ids[m] as string),
+        codec: CONSENSUS_FRAMES,
+        peers: ids.filter((_, i) => i !== m),
+        queueLimit: BENCH_QUEUE_LIMIT,
+        backoff: { initialMs: 100, maxMs: 1_000 },
+      }),
+    ) as [Messenger<ConsensusFrame>, Messenger<ConsensusFrame> | undefined]
     messengers.push(messenger)
+    if (batchMessenger !== undefined) messengers.push(batchMessenger)
     members.push(
       new BenchMember({
         member: m,
         size: options.size,
         ratePerSecond: options.ratePerSecond,
         messenger,
+        ...(batchMessenger === undefined ? {} : { batchMessenger }),
         peerIds: ids,
         recordSequence: options.recordSequence ?? false,
         ...tuningOf(options),
@@ -219,17 +242,19 @@ export async function startLocalCommittee(options: CommitteeOptions): Promise<Co
     alive.add(m)
   }
   await Promise.all(messengers.map((x) => x.start()))
-  for (const member of members) member.start()
+  for (const member of members) member.start({ generate: options.generate !== false })
   return {
     reports,
     get alive() {
       return [...alive].sort((a, b) => a - b)
     },
+    generate() {
+      for (const m of alive) members[m]?.generate()
+    },
     kill(member) {
       alive.delete(member)
       members[member]?.stop()
-      network.cut(ids[member] as string)
-      void messengers[member]?.stop()
+      for (const network of networks) network.cut(ids[member] as string)
     },
     async stop() {
       const sequences = new Map<number, readonly string[]>()

@@ -48,7 +48,21 @@ export interface BenchNodeJob {
   readonly maxHeaderDelayMs?: number
   /** Who checks Ed25519: Node's OpenSSL (default) or @noble/curves (what a browser has). */
   readonly signatures?: 'node' | 'noble'
+  /** Batches on the consensus streams too (default: on streams of their own). */
+  readonly oneStream?: boolean
+  /** False: no transactions until the parent says `generate`. */
+  readonly generate?: boolean
+  /** libp2p's transport between members (default 'tcp'). */
+  readonly transport?: 'tcp' | 'ws'
+  /** A batch is sealed at this many bytes of transactions (the member's default: 512 KiB). */
+  readonly maxBatchBytes?: number
 }
+
+/**
+ * The batches' streams (see `BenchMemberOptions.batchMessenger`): the same frames as
+ * `/fulmen/consensus/1.0.0`, on a protocol of their own so they never hold up consensus.
+ */
+export const BENCH_BATCH_PROTOCOL = '/fulmen/consensus/batches/1.0.0'
 
 /** Frames queued per peer: a round's batches and messages, with room for a slow peer. */
 export const BENCH_QUEUE_LIMIT = 8192
@@ -84,6 +98,13 @@ export interface BenchMemberOptions {
   /** Transactions generated per second. */
   readonly ratePerSecond: number
   readonly messenger: Messenger<ConsensusFrame>
+  /**
+   * Batches (and requests for them) on streams of their own, as Narwhal's workers have: on one
+   * ordered stream a header, a vote or a certificate waits behind every batch queued before it,
+   * and at 10,000 transactions a second that is megabytes (the committee then stalled at round 1
+   * on a loaded machine). Same peer ids as `messenger`; without it everything shares one.
+   */
+  readonly batchMessenger?: Messenger<ConsensusFrame>
   /** The messenger's peer id of each member (index = member). */
   readonly peerIds: readonly string[]
   /** Called once a second with the second just ended. */
@@ -92,6 +113,7 @@ export interface BenchMemberOptions {
   readonly recordSequence?: boolean
   readonly batchDelayMs?: number
   readonly maxHeaderDelayMs?: number
+  readonly maxBatchBytes?: number
   /** Who checks Ed25519 (default 'node': OpenSSL, node-ed25519.ts; 'noble': @noble/curves). */
   readonly signatures?: 'node' | 'noble'
   /** Whether to report the process's CPU time (false in one-process runs of several members). */
@@ -162,9 +184,11 @@ export class BenchMember {
       ...(options.maxHeaderDelayMs === undefined
         ? {}
         : { maxHeaderDelayMs: options.maxHeaderDelayMs }),
+      ...(options.maxBatchBytes === undefined ? {} : { maxBatchBytes: options.maxBatchBytes }),
     })
     for (const kind of KINDS) {
       options.messenger.on(kind, (frame, from) => this.#onFrame(frame, from))
+      options.batchMessenger?.on(kind, (frame, from) => this.#onFrame(frame, from))
     }
   }
 
@@ -174,13 +198,24 @@ export class BenchMember {
   }
 
   /** Starts generating and reporting; the messenger must be running. */
-  start(): void {
-    this.#startedAt = performance.now()
+  /**
+   * Starts the member and its reports; transactions too unless `generate` is false (then
+   * `generate()` starts them: the bench lets the committee connect and commit empty rounds
+   * first, so that its first seconds over cold connections leave no backlog behind).
+   */
+  start(options: { generate?: boolean } = {}): void {
     this.#sinceMs = Date.now()
     this.#cpu = process.cpuUsage()
     this.#apply(this.#core.handle({ kind: 'tick', nowMs: Date.now() }))
-    this.#generator = setInterval(() => this.#generate(), GENERATE_EVERY_MS)
     this.#scheduleReport()
+    if (options.generate !== false) this.generate()
+  }
+
+  /** Starts generating transactions at the member's rate (once). */
+  generate(): void {
+    if (this.#generator !== undefined || this.#stopped) return
+    this.#startedAt = performance.now()
+    this.#generator = setInterval(() => this.#generate(), GENERATE_EVERY_MS)
   }
 
   stop(): void {
@@ -236,16 +271,16 @@ export class BenchMember {
   }
 
   #apply(actions: readonly MemberAction[]): void {
-    const { messenger, peerIds } = this.#options
+    const { peerIds } = this.#options
     for (const action of actions) {
       switch (action.kind) {
         case 'send': {
           const peer = peerIds[action.to]
-          if (peer !== undefined) messenger.send(peer, action.frame)
+          if (peer !== undefined) this.#messengerFor(action.frame).send(peer, action.frame)
           break
         }
         case 'broadcast':
-          messenger.broadcast(action.frame)
+          this.#messengerFor(action.frame).broadcast(action.frame)
           break
         case 'timer':
           this.#arm(action.atMs)
@@ -256,11 +291,24 @@ export class BenchMember {
         case 'refused':
         case 'equivocation':
           this.#refused++
+          if (process.env.CONSENSUS_BENCH_DEBUG) {
+            process.stderr.write(
+              `${action.kind}: ${JSON.stringify(action, (_k, v) => (v instanceof Uint8Array ? v.length : typeof v === 'bigint' ? String(v) : v))}\n`,
+            )
+          }
           break
         case 'persist':
           break // ordering alone: nothing stored (see the header)
       }
     }
+  }
+
+  #messengerFor(frame: ConsensusFrame): Messenger<ConsensusFrame> {
+    const { messenger, batchMessenger } = this.#options
+    return batchMessenger !== undefined &&
+      (frame.kind === 'batch' || frame.kind === 'batch-request')
+      ? batchMessenger
+      : messenger
   }
 
   #onCommit(transactions: readonly Uint8Array[]): void {
@@ -351,6 +399,21 @@ export class BenchMember {
     this.#latencies = []
     this.#generated = 0
     this.#refused = 0
+    if (process.env.CONSENSUS_BENCH_DEBUG) {
+      const link = (messenger: Messenger<ConsensusFrame> | undefined, p: string) => {
+        const st = messenger?.stats(p)
+        return st === undefined
+          ? ''
+          : `q${st.queued}/s${st.sent}/d${st.dropped}${st.connected ? '' : '/down'}`
+      }
+      const { messenger, batchMessenger } = this.#options
+      const links = messenger.peers.map(
+        (p) => `${this.#memberOf.get(p)}:${link(messenger, p)},${link(batchMessenger, p)}`,
+      )
+      process.stderr.write(
+        `round ${this.#core.round} committed ${this.#core.committedRound} unsealed ${this.#core.unsealed} waiting ${this.#core.waitingCommits} links ${links.join(' ')}\n`,
+      )
+    }
     this.#options.onReport?.(report)
     this.#scheduleReport()
   }
