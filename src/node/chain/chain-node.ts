@@ -21,6 +21,8 @@ import { join } from 'node:path'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { bytesToHex } from '@noble/hashes/utils.js'
 import type { DaPool } from '../../acks/da-pool.ts'
+import { encodeAttestation } from '../../consensus/attestation/attestation-codec.ts'
+import { AttestationStore } from '../../consensus/attestation/attestation-store.ts'
 import { readCommittee } from '../../consensus/chain-reads.ts'
 import { createClaimSettler } from '../../consensus/claim-settler.ts'
 import { NarwhalStore } from '../../consensus/dag/narwhal-store.ts'
@@ -40,6 +42,7 @@ import type { ExecutedBlock, Genesis } from '../../state/model.ts'
 import { entryToJson, isTableName, parseTableKey } from '../../state/tables.ts'
 import { nodeKeyOfSeed } from '../../state/transaction.ts'
 import type { ChainConfig } from '../config.ts'
+import { loadBlsSecretKey } from '../key-files.ts'
 import { type NodeMetrics, promMetrics } from '../metrics.ts'
 import { type ChainApi, ChainError, type HeadJson, type StateJson } from './chain-api.ts'
 import { type ChainFollower, createChainFollower } from './chain-follower.ts'
@@ -118,6 +121,7 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
     labelNames: ['status'],
   })
   let store: LevelKvStore | undefined
+  let attestations: AttestationStore | undefined
   let executor: StateExecutor | undefined
   let orderer: Orderer | undefined
   let follower: ChainFollower | undefined
@@ -218,7 +222,12 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
           'CHAIN_BLOCK_UNKNOWN',
           `no block at height ${height} (the head is at ${ready().head.height})`,
         )
-      return blockToJson(block)
+      // The committee's aggregate signature, when this node has it: whoever fetches the block
+      // checks it against the committee instead of trusting this node.
+      const attestation = await attestations?.get(height)
+      return attestation === undefined
+        ? blockToJson(block)
+        : { ...blockToJson(block), attestation: bytesToHex(encodeAttestation(attestation)) }
     },
     async state(table, keyText): Promise<StateJson> {
       const state = ready()
@@ -266,6 +275,7 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
     store = await openLevelKvStore({ dir: join(options.dataDir, CHAIN_DIR), syncReads: true })
     // libsecp256k1 checks account signatures (23× @noble/curves, same answers).
     executor = await StateExecutor.open(store, genesis, { recover: nativeRecover })
+    attestations = new AttestationStore(store)
     const state = executor
     if (config.consensus === 'solo') {
       const solo = createSoloOrderer({
@@ -282,12 +292,16 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
       parts = [solo, settlerOf(solo, state, seed)]
     } else if (config.consensus === 'committee') {
       const followUrls = config.follow
+      // The committee key signs block attestations (devnet writes <dataDir>/bls.key).
+      const bls = await loadBlsSecretKey(config.blsKey ?? join(options.dataDir, 'bls.key'))
       const committee = createCommitteeChain({
         executor: state,
         recover: nativeRecover,
         nodeSeed: seed,
         libp2p: options.libp2p(),
         store: new NarwhalStore(store, NARWHAL_PREFIX),
+        blsSecretKey: bls.secretKey,
+        attestations,
         maxBlockTransactions: config.maxBlockTransactions,
         emptyBlockMs: config.blockMs,
         metrics,
@@ -372,6 +386,7 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
     follower = undefined
     await store?.close()
     store = undefined
+    attestations = undefined
     if (head !== undefined)
       log.info({ height: head.height, stateRoot: hex(head.stateRoot) }, 'chain stopped')
   }

@@ -3,6 +3,7 @@
  * ahead of its start (the identity file a node loads from its data directory), with funded
  * accounts whose secret keys the test holds, written where `fulmen node start --genesis` reads it.
  */
+import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { genesisToJson } from '../../state/genesis.ts'
@@ -17,6 +18,7 @@ import {
 } from '../../state/transaction.ts'
 import { ed25519SeedOf } from '../chain/chain-node.ts'
 import { loadOrCreateIdentity } from '../identity.ts'
+import { writeBlsKeyFile } from '../key-files.ts'
 
 export const TEST_CHAIN_ID = 31_337
 
@@ -55,6 +57,11 @@ export async function writeTestGenesis(
   const { key } = await loadOrCreateIdentity(dataDir)
   const nodeSeed = ed25519SeedOf(key)
   const nodeKey = key.publicKey.raw
+  const bls = makeBlsKey(nodeSeed)
+  // The key a committee node signs block attestations with, where the node looks by default
+  // (once: the file is never overwritten).
+  const blsPath = join(dataDir, 'bls.key')
+  if (!existsSync(blsPath)) await writeBlsKeyFile(blsPath, bls)
   const genesis: Genesis = {
     chainId: options.chainId ?? TEST_CHAIN_ID,
     timestampMs: Date.now() - 1000,
@@ -70,7 +77,7 @@ export async function writeTestGenesis(
       {
         key: nodeKey,
         owner: OWNER,
-        blsKey: makeBlsKey(nodeSeed).publicKey,
+        blsKey: bls.publicKey,
         addresses: ['/ip4/127.0.0.1/tcp/4070/ws'],
         stake: DEVNET_PARAMS.minimumNodeStake,
       },
