@@ -75,7 +75,8 @@ async function window(
 
 function describe(what: string, s: WindowSummary & { load: string }): string {
   return (
-    `${what}: ${Math.round(s.tps).toLocaleString('en-US')} tx/s ordered of ${Math.round(s.offeredTps).toLocaleString('en-US')}/s offered, ` +
+    `${what}: ${Math.round(s.tps).toLocaleString('en-US')} tx/s ordered of ${Math.round(s.offeredTps).toLocaleString('en-US')}/s offered ` +
+    `(${Math.round(s.turnedAwayTps).toLocaleString('en-US')}/s turned away by a full mempool), ` +
     `p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms (${s.samples.toLocaleString('en-US')} own transactions), ` +
     `CPU ${(s.cpuMsPerSecond / 1000).toFixed(2)} cores in all, ` +
     `${s.pending.toLocaleString('en-US')} own transactions uncommitted at the end, load average ${s.load}`

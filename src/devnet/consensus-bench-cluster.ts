@@ -279,8 +279,10 @@ export interface WindowSummary {
   readonly samples: number
   /** CPU time per wall second, summed over the members' processes (ms/s; 1000 = one core). */
   readonly cpuMsPerSecond: number
-  /** Transactions generated per second, all members. */
+  /** Transactions generated per second, all members (turned away or not). */
   readonly offeredTps: number
+  /** Of those, turned away per second (a full mempool). */
+  readonly turnedAwayTps: number
   /** Own transactions still uncommitted at the window's end, all members. */
   readonly pending: number
   readonly seconds: number
@@ -307,6 +309,7 @@ export function summarize(
   let tpsSum = 0
   let cpu = 0
   let generated = 0
+  let turnedAway = 0
   let pending = 0
   const latencies: number[] = []
   for (const m of members) {
@@ -318,6 +321,7 @@ export function summarize(
       committed += r.committed
       cpu += r.cpuMs
       generated += r.generated
+      turnedAway += r.turnedAway
       for (const l of r.latenciesMs) latencies.push(l)
     }
     tpsSum += (committed / spanMs) * 1000
@@ -332,7 +336,8 @@ export function summarize(
     p99Ms: percentile(latencies, 0.99),
     samples: latencies.length,
     cpuMsPerSecond: cpu / seconds,
-    offeredTps: generated / seconds,
+    offeredTps: (generated + turnedAway) / seconds,
+    turnedAwayTps: turnedAway / seconds,
     pending,
     seconds,
   }

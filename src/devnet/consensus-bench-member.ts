@@ -83,6 +83,8 @@ export interface SecondReport {
   /** Generation → own commit, ms, of own transactions committed this second. */
   readonly latenciesMs: readonly number[]
   readonly generated: number
+  /** Transactions turned away (own ones uncommitted at `maxPending`). */
+  readonly turnedAway: number
   /** CPU time of the whole process over the report, ms (user + system). */
   readonly cpuMs: number
   readonly round: number
@@ -90,6 +92,8 @@ export interface SecondReport {
   /** Own transactions generated and not yet committed, at the end of the second. */
   readonly pending: number
   readonly refused: number
+  /** The process's V8 heap in use at the report, MiB. */
+  readonly heapMiB: number
 }
 
 export interface BenchMemberOptions {
@@ -99,10 +103,11 @@ export interface BenchMemberOptions {
   readonly ratePerSecond: number
   readonly messenger: Messenger<ConsensusFrame>
   /**
-   * Batches (and requests for them) on streams of their own, as Narwhal's workers have: on one
-   * ordered stream a header, a vote or a certificate waits behind every batch queued before it,
-   * and at 10,000 transactions a second that is megabytes (the committee then stalled at round 1
-   * on a loaded machine). Same peer ids as `messenger`; without it everything shares one.
+   * Batches (with requests for them, and headers: see ON_BATCH_STREAMS) on streams of their
+   * own, as Narwhal's workers have: on one ordered stream a vote or a certificate waits behind
+   * every batch queued before it, and at 10,000 transactions a second that is megabytes (the
+   * committee then stalled at round 1 on a loaded machine). Same peer ids as `messenger`;
+   * without it everything shares one.
    */
   readonly batchMessenger?: Messenger<ConsensusFrame>
   /** The messenger's peer id of each member (index = member). */
@@ -116,6 +121,11 @@ export interface BenchMemberOptions {
   readonly maxBatchBytes?: number
   /** Who checks Ed25519 (default 'node': OpenSSL, node-ed25519.ts; 'noble': @noble/curves). */
   readonly signatures?: 'node' | 'noble'
+  /**
+   * Own transactions uncommitted at most (default: 2 seconds of the rate); more are turned
+   * away, as a full mempool does.
+   */
+  readonly maxPending?: number
   /** Whether to report the process's CPU time (false in one-process runs of several members). */
   readonly processCpu?: boolean
 }
@@ -128,6 +138,19 @@ const KINDS: readonly ConsensusFrame['kind'][] = [
   'batch',
   'batch-request',
 ]
+
+/**
+ * Frames that go on the batch streams: batches, requests for them, and headers. A header
+ * follows its own batches on the same ordered stream, so it never arrives before them: ahead
+ * of them (on the consensus streams) every header made its receivers ask for batches already
+ * on their way, the author sent them again behind the rest, and the backlog grew. Votes and
+ * certificates never wait behind batches.
+ */
+const ON_BATCH_STREAMS: ReadonlySet<ConsensusFrame['kind']> = new Set([
+  'batch',
+  'batch-request',
+  'header',
+])
 
 /** How often transactions are generated (each time, the ones due since the last). */
 const GENERATE_EVERY_MS = 5
@@ -155,6 +178,8 @@ export class BenchMember {
   #commits = 0
   #latencies: number[] = []
   #generated = 0
+  #turnedAway = 0
+  readonly #maxPending: number
   #refused = 0
   #cpu = process.cpuUsage()
   /** Random bytes for the transactions' bodies, refilled when used up. */
@@ -163,6 +188,7 @@ export class BenchMember {
 
   constructor(options: BenchMemberOptions) {
     this.#options = options
+    this.#maxPending = options.maxPending ?? Math.max(1, Math.round(options.ratePerSecond * 2))
     options.peerIds.forEach((id, m) => {
       this.#memberOf.set(id, m)
     })
@@ -230,9 +256,17 @@ export class BenchMember {
   #generate(): void {
     if (this.#stopped) return
     const elapsedS = (performance.now() - this.#startedAt) / 1000
-    const due = Math.floor(elapsedS * this.#options.ratePerSecond) - this.#generatedSince
+    let due = Math.floor(elapsedS * this.#options.ratePerSecond) - this.#generatedSince
     if (due <= 0) return
     this.#generatedSince += due
+    // A full mempool turns transactions away (what MEMPOOL_FULL does for clients): past it the
+    // backlog only grows, and with it every latency, until the committee stalls altogether.
+    const room = this.#maxPending - this.#born.size
+    if (room < due) {
+      this.#turnedAway += due - Math.max(0, room)
+      due = Math.max(0, room)
+      if (due === 0) return
+    }
     const now = performance.now()
     const actions: MemberAction[] = []
     for (let i = 0; i < due; i++) {
@@ -305,8 +339,7 @@ export class BenchMember {
 
   #messengerFor(frame: ConsensusFrame): Messenger<ConsensusFrame> {
     const { messenger, batchMessenger } = this.#options
-    return batchMessenger !== undefined &&
-      (frame.kind === 'batch' || frame.kind === 'batch-request')
+    return batchMessenger !== undefined && ON_BATCH_STREAMS.has(frame.kind)
       ? batchMessenger
       : messenger
   }
@@ -387,17 +420,20 @@ export class BenchMember {
       commits: this.#commits,
       latenciesMs: this.#latencies,
       generated: this.#generated,
+      turnedAway: this.#turnedAway,
       cpuMs: this.#options.processCpu === false ? 0 : (cpu.user + cpu.system) / 1000,
       round: this.#core.round,
       committedRound: this.#core.committedRound,
       pending: this.#born.size,
       refused: this.#refused,
+      heapMiB: Math.round(process.memoryUsage().heapUsed / 1048576),
     }
     this.#sinceMs = now
     this.#committed = 0
     this.#commits = 0
     this.#latencies = []
     this.#generated = 0
+    this.#turnedAway = 0
     this.#refused = 0
     if (process.env.CONSENSUS_BENCH_DEBUG) {
       const link = (messenger: Messenger<ConsensusFrame> | undefined, p: string) => {
