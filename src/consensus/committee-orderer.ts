@@ -29,7 +29,6 @@ import type { MessageTransport } from '../net/message-transport.ts'
 import { createMessenger, type Messenger } from '../net/messenger.ts'
 import { MAX_BLOCK_TRANSACTIONS } from '../state/executor.ts'
 import type { BlockBody, ChainExecutor, ChainHead, Digest, ExecutedBlock } from '../state/model.ts'
-import { decodeEntry } from '../state/tables.ts'
 import {
   decodeTransactionWithDigest,
   nodeKeyOfSeed,
@@ -40,6 +39,7 @@ import { admitTransaction } from './admission.ts'
 import { AttestationCollector } from './attestation/attestation-collector.ts'
 import type { AttestationStore } from './attestation/attestation-store.ts'
 import { signBlockHash } from './attestation/block-attestation.ts'
+import { readBlsKeys } from './attestation/committee-keys.ts'
 import { readCommittee, readMetadata, readNonce } from './chain-reads.ts'
 import {
   CommitteeMember,
@@ -460,7 +460,7 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
       }
       if (options.blsSecretKey !== undefined) {
         collector = new AttestationCollector({
-          committeeBlsKeys: await readBlsKeys(members),
+          committeeBlsKeys: await readBlsKeys(executor, members),
           floor: executor.head.height + 1,
           deferVerification: true,
         })
@@ -487,17 +487,6 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
     fed.clear()
     refeed(true)
     options.onRole?.(index >= 0, epochNumber)
-  }
-
-  /** The members' BLS keys, from their node entries (in member order). */
-  async function readBlsKeys(members: readonly Uint8Array[]): Promise<Uint8Array[]> {
-    const keys: Uint8Array[] = []
-    for (const m of members) {
-      const bytes = await executor.get('nodes', m)
-      // A committee member without a node entry is a broken state: no key can sign for it.
-      keys.push(bytes === undefined ? new Uint8Array(96) : decodeEntry('nodes', bytes).blsKey)
-    }
-    return keys
   }
 
   /**
