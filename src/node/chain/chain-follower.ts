@@ -7,8 +7,12 @@
  * keeps serving what it had verified. Transactions it receives are forwarded to the followed
  * node, which orders them.
  *
- * Nothing the followed node sends is trusted: every block is executed here; the only thing
- * taken on its word is which transactions are in which block, which is what following means.
+ * Nothing the followed node sends is trusted: every block is executed here. With `attested`
+ * (committee chains), which transactions are in which block is not taken on its word either:
+ * each block must come with the committee's attestation (an aggregate BLS signature of n − f
+ * members of the epoch's committee, read from this node's own state), checked before the block
+ * is executed; a block served without one is waited for, one with a bad one is the gateway's
+ * failure (the next is tried). Without it, the block order is what following means.
  *
  * The node may be given several gateways to follow (the committee's): it follows one at a time
  * and moves to the next, saying which and why, when the one it follows does not answer, or has
@@ -16,7 +20,10 @@
  * the others answers but never advances). Blocks are checked the same whichever node served
  * them, so moving costs nothing but the requests. With one gateway it retries that one.
  */
-import { bytesToHex } from '@noble/hashes/utils.js'
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
+import type { AttestationStore } from '../../consensus/attestation/attestation-store.ts'
+import type { BlockAttestation } from '../../consensus/attestation/block-attestation.ts'
+import { checkServedAttestation } from '../../consensus/attestation/committee-keys.ts'
 import type { Component } from '../../core/lifecycle.ts'
 import type { Logger } from '../../core/logger.ts'
 import { bodyFromJson, headerToJson } from '../../state/block.ts'
@@ -31,6 +38,11 @@ export interface ChainFollowerOptions {
   /** Pause between two polls of the head, milliseconds. */
   readonly pollMs: number
   readonly logger: Logger
+  /**
+   * Committee chains: every block must carry a valid attestation of the epoch's committee, kept
+   * in `store` once checked (so that this node serves it in turn).
+   */
+  readonly attested?: { readonly store: Pick<AttestationStore, 'put'> }
   /** How long one request to the followed node may take, milliseconds (default 10 s). */
   readonly requestTimeoutMs?: number
   /**
@@ -201,7 +213,10 @@ export function createChainFollower(options: ChainFollowerOptions): ChainFollowe
       const served = (await call(`/chain/block/${height}`, { signal: signalOf() })) as {
         hash?: unknown
         header?: unknown
+        attestation?: unknown
       }
+      const attestation = await checkAttestation(height, served)
+      if (attestation === 'wait') return
       let block: ExecutedBlock
       try {
         block = await executor.execute(bodyFromJson(served))
@@ -219,7 +234,48 @@ export function createChainFollower(options: ChainFollowerOptions): ChainFollowe
         )
         return
       }
+      if (attestation !== undefined) await options.attested?.store.put(attestation)
       for (const listener of [...listeners]) listener(block)
+    }
+  }
+
+  /** The height last waited for an attestation of (said once). */
+  let waitingFor = -1
+
+  /**
+   * With `attested`: the served block's attestation, checked against the committee of the
+   * epoch it was ordered in (this node's head epoch, before the block); 'wait' when the gateway
+   * has none yet. A bad one throws CHAIN_UPSTREAM (the gateway's failure: the next is tried).
+   */
+  const checkAttestation = async (
+    height: number,
+    served: { hash?: unknown; attestation?: unknown },
+  ): Promise<BlockAttestation | 'wait' | undefined> => {
+    if (options.attested === undefined) return undefined
+    if (served.attestation === undefined || served.attestation === null) {
+      if (waitingFor !== height) {
+        waitingFor = height
+        log.debug({ follow: urls[current], height }, 'waiting for the block attestation')
+      }
+      return 'wait'
+    }
+    try {
+      if (typeof served.attestation !== 'string' || typeof served.hash !== 'string') {
+        throw new Error('the attestation or the hash is not hex')
+      }
+      return await checkServedAttestation(
+        executor,
+        executor.head.epoch,
+        height,
+        hexToBytes(served.hash),
+        hexToBytes(served.attestation),
+      )
+    } catch (error) {
+      throw new ChainError(
+        'CHAIN_UPSTREAM',
+        `block ${height} from ${urls[current]} is not attested by the committee: ${(error as Error).message}`,
+        { cause: error },
+      )
     }
   }
 
@@ -281,6 +337,9 @@ export function createChainFollower(options: ChainFollowerOptions): ChainFollowe
       return answer.digest
     },
     async pending(digestHex, signal) {
+      // Stopped (its committee node was drawn into the committee and orders itself now), it
+      // holds nothing pending: not a failure of the receipt route that still asks it.
+      if (stopping.signal.aborted) return false
       try {
         const answer = (await callAny(`/chain/tx/${digestHex}`, () => ({
           signal: signalOf(signal),
@@ -288,6 +347,7 @@ export function createChainFollower(options: ChainFollowerOptions): ChainFollowe
         return answer.status === 'pending'
       } catch (error) {
         if (error instanceof RemoteChainError && error.code === 'CHAIN_TX_UNKNOWN') return false
+        if (stopping.signal.aborted) return false
         throw error
       }
     },

@@ -19,16 +19,18 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { bytesToHex } from '@noble/hashes/utils.js'
+import { bytesToHex, randomBytes } from '@noble/hashes/utils.js'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import { FULMEN_CLI, waitFor } from '../../devnet/processes.ts'
 import { encodeTransaction, signAccountTransaction } from '../../state/transaction.ts'
-import { chainClient, GatewayError, type HeadJson } from '../cli/chain-client.ts'
+import { ChainClientError, chainClient, GatewayError, type HeadJson } from '../cli/chain-client.ts'
 import { type AccountKey, readAccountKeyFile } from '../key-files.ts'
 import { type DevnetLayout, prepareDevnet } from './devnet-genesis.ts'
 import { NODE_LOG, type RunningDevnet, startDevnet } from './devnet-runner.ts'
 
 const SENDERS = 6
+/** Failed tests so far: their devnet directories are kept. */
+let failures = 0
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 interface Net {
@@ -60,10 +62,12 @@ async function startNet(prefix: string, epochMs: number): Promise<Net> {
   return { dir, layout, running, gateways, senders, nonces: senders.map(() => 1), sent: new Map() }
 }
 
-async function stopNet(net: Net | undefined): Promise<void> {
+/** Stops the nodes; the directory stays when a test failed (its node.log files). */
+async function stopNet(net: Net | undefined, failed: boolean): Promise<void> {
   if (net === undefined) return
   await net.running.stop(10_000)
-  rmSync(net.dir, { recursive: true, force: true })
+  if (failed) process.stderr.write(`devnet kept for its logs: ${net.dir}\n`)
+  else rmSync(net.dir, { recursive: true, force: true })
 }
 
 /** After a failed test: the last lines of each node's node.log. */
@@ -71,6 +75,7 @@ function printLogsOnFailure(net: () => Net | undefined, lines = 40): void {
   afterEach((ctx) => {
     const n = net()
     if (ctx.task.result?.state !== 'fail' || n === undefined) return
+    failures++
     for (const node of n.layout.nodes) {
       let text = ''
       try {
@@ -107,7 +112,7 @@ async function block(gateway: string, height: number): Promise<BlockJson> {
  * for the receipt there; resolves with the digest once it executed ("ok").
  */
 async function transfer(net: Net, i: number, name: string, timeoutMs = 45_000): Promise<string> {
-  const client = chainClient(net.gateways.get(name)!, 5000)
+  const client = chainClient(net.gateways.get(name)!, 15_000)
   const from = net.senders[i]!
   const to = net.senders[(i + 1) % net.senders.length]!
   const tx = signAccountTransaction(
@@ -134,7 +139,12 @@ async function transfer(net: Net, i: number, name: string, timeoutMs = 45_000): 
         return digest
       }
     } catch (e) {
-      if (!(e instanceof GatewayError && e.status === 404)) throw e
+      // 404: not known there yet (a follower hears of it with the block). No answer in time:
+      // a loaded node, asked again until the bound (the message says which).
+      const unknown = e instanceof GatewayError && e.status === 404
+      const slow = e instanceof ChainClientError && e.code === 'CLI_GATEWAY_UNREACHABLE'
+      if (!unknown && !slow) throw e
+      status = (e as Error).message
     }
     if (Date.now() - started > timeoutMs) {
       throw new Error(
@@ -164,6 +174,10 @@ function flow(net: Net, targets: () => readonly string[], senders: readonly numb
       try {
         await transfer(net, i, name)
         count++
+      } catch (e) {
+        // One sender's failure ends the flow: the test reports it, not the others' aftermath.
+        stopping = true
+        throw e
       } finally {
         inFlight.set(name, inFlight.get(name)! - 1)
       }
@@ -279,7 +293,7 @@ describe('a committee devnet (4 committee + 2 edge, long epochs)', () => {
   }, 120_000)
 
   afterAll(async () => {
-    await stopNet(net)
+    await stopNet(net, failures > 0)
   }, 60_000)
 
   test('transactions sent to an edge node execute once, with the same blocks and root on all six', async () => {
@@ -340,4 +354,96 @@ describe('a committee devnet (4 committee + 2 edge, long epochs)', () => {
     await sameBlockAt(n, ALL, height)
     await executedOnce(n, ALL, height)
   }, 180_000)
+})
+
+describe('a committee devnet with short epochs', () => {
+  let net: Net | undefined
+  printLogsOnFailure(() => net)
+
+  beforeAll(async () => {
+    // Epoch 0 ends 10 s after the genesis: its change comes while the transactions flow (the
+    // six processes take a few seconds to start), then every ~10 s plus the beacon's phases.
+    net = await startNet('fulmen-devnet-epochs-', 10_000)
+  }, 120_000)
+
+  afterAll(async () => {
+    await stopNet(net, failures > 0)
+  }, 60_000)
+
+  test('epoch changes draw new committees while transactions flow to every node; each executes once, all on one root', async () => {
+    const n = net!
+    const nodeKeys = new Map(n.layout.nodes.map((x) => [bytesToHex(x.identity.nodeKey), x.name]))
+    const first = (await committeeOf(n, 'node-1', 0))!
+    expect(first.map((k) => nodeKeys.get(k)).sort()).toEqual([
+      'node-1',
+      'node-2',
+      'node-3',
+      'node-4',
+    ])
+    const f = flow(n, () => ALL, [0, 1, 2, 3, 4, 5])
+    const startEpoch = (await head(n.gateways.get('node-1')!)).epoch
+    // Two epoch changes on every node while the senders go on; failures of a sender surface.
+    const epochs = new Map<number, string[]>()
+    let rotated: number | undefined
+    await Promise.race([
+      f.done.then((c) => {
+        throw new Error(`the senders stopped after ${c} transactions`)
+      }),
+      waitFor(
+        async () => {
+          const hs = await heads(n, ALL)
+          const low = Math.min(...[...hs.values()].map((h) => h.epoch))
+          for (let e = 1; e <= low; e++) {
+            if (epochs.has(e)) continue
+            const c = await committeeOf(n, 'edge-1', e)
+            if (c === undefined) continue
+            epochs.set(e, c)
+            if (rotated === undefined && [...c].sort().join() !== [...first].sort().join())
+              rotated = e
+          }
+          // At least two changes seen under load, and (unless the beacon kept drawing the first
+          // committee, 1 in 15 a draw) one that rotated it.
+          return low >= startEpoch + 2 && (rotated !== undefined || low >= 4) && low
+        },
+        'two epoch changes on all six nodes',
+        150_000,
+        500,
+      ),
+    ])
+    const countAtChange = f.count
+    // Transactions still execute after the changes, on every node's gateway.
+    await waitFor(
+      () => f.count >= countAtChange + 6,
+      `six transactions after the epoch changes (at ${f.count - countAtChange})`,
+      60_000,
+      100,
+    )
+    const total = await f.stop()
+    expect(total).toBe(n.sent.size)
+    for (const [e, c] of epochs) {
+      const names = c.map((k) => nodeKeys.get(k))
+      expect({ epoch: e, size: new Set(names).size }).toEqual({ epoch: e, size: 4 })
+      for (const name of names) expect(ALL, `epoch ${e} member ${name}`).toContain(name)
+    }
+    // With 6 active nodes and committees of 4, some epoch drew an edge node in.
+    expect(rotated, `committees: ${JSON.stringify([...epochs])}`).toBeDefined()
+    const rotatedIn = epochs.get(rotated!)!.map((k) => nodeKeys.get(k)!)
+    expect(rotatedIn.some((x) => x.startsWith('edge-'))).toBe(true)
+    // A node that followed and now orders (or the reverse) still answers an unknown digest
+    // with CHAIN_TX_UNKNOWN (a rotated-in edge node answered 500 "the follower is stopping").
+    const unknown = bytesToHex(randomBytes(32))
+    for (const name of ALL) {
+      const answer = await chainClient(n.gateways.get(name)!, 5000)
+        .receipt(unknown)
+        .then(
+          () => 'answered',
+          (e: Error & { code?: string; status?: number }) => `${e.status} ${e.code}`,
+        )
+      expect({ name, answer }).toEqual({ name, answer: '404 CHAIN_TX_UNKNOWN' })
+    }
+    const height = Math.max(...[...(await heads(n, ALL)).values()].map((h) => h.height))
+    const b = await sameBlockAt(n, ALL, height)
+    expect(b.header.epoch).toBeGreaterThanOrEqual(2)
+    await executedOnce(n, ALL, height)
+  }, 240_000)
 })
