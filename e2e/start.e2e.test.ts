@@ -41,6 +41,7 @@ describe('npm start', () => {
     [['--port'], /'--port <value>' argument missing/],
     [['stray'], /Unexpected argument 'stray'/],
     [['--port', 'abc'], /--port: 'abc' is not a port/],
+    [['--consensus', 'raft'], /--consensus: 'raft' is not committee or solo/],
   ])('%j: a usage line and exit 2, no stack trace', async (args, message) => {
     const run = startScript(args)
     const { code } = await exited(run.child)

@@ -1,21 +1,24 @@
 /**
- * `npm start`: a local Fulmen network (three full nodes, an HTTP origin, a lying node) and the
- * demo page served by Vite, until Ctrl-C.
+ * `npm start`: a local Fulmen network (full nodes, an HTTP origin, a lying node) and the demo
+ * page served by Vite, until Ctrl-C.
  *
- *   npm start -- [--port N] [--host ADDR] [--dir DIR] [--download-size BYTES]
+ *   npm start -- [--port N] [--host ADDR] [--dir DIR] [--download-size BYTES] [--consensus committee|solo]
  *
  * (`npm start` runs it with the project's Node 24, which strips the types; Node 20 cannot.)
  * --port (or PORT): Vite's port, 5173 by default (the next free one if taken). --dir keeps the
  * nodes' data and logs between runs (default: a temp dir, removed at the end). Each node's log
  * goes to `<dir>/node-N/node.log`, the liar's to `<dir>/liar.log`. Ctrl-C or SIGTERM stops
  * Vite and every process and exits 0; a second Ctrl-C exits at once. A bad flag prints the
- * usage and exits 2.
+ * usage and exits 2. --consensus: `committee` (the default) runs four committee nodes ordering
+ * by Narwhal + Bullshark and two edge nodes; `solo` three nodes, node-1 ordering (quicker to
+ * start). A --dir made in one mode does not start in the other.
  */
 import { parseArgs } from 'node:util'
 import type { LocalNetwork } from '../src/devnet/local-network.ts'
 import { DEFAULT_DEMO_PORT, type Demo, startDemo } from './demo-server.ts'
 
-const USAGE = 'Usage: npm start -- [--port N] [--host ADDR] [--dir DIR] [--download-size BYTES]\n'
+const USAGE =
+  'Usage: npm start -- [--port N] [--host ADDR] [--dir DIR] [--download-size BYTES] [--consensus committee|solo]\n'
 
 function fail(message: string): never {
   process.stderr.write(`fulmen start: ${message}\n${USAGE}`)
@@ -34,6 +37,12 @@ function formatBytes(n: number): string {
   return `${n} B`
 }
 
+function orderedBy(network: LocalNetwork): string {
+  if (network.chain.consensus === 'solo') return 'blocks ordered by node-1'
+  const committee = network.devnet.nodes.filter((n) => n.role === 'committee').map((n) => n.name)
+  return `blocks ordered by the committee ${committee.join(', ')} (Narwhal + Bullshark; the beacon redraws it each epoch)`
+}
+
 function banner(url: string, network: LocalNetwork): string {
   const { nodes, liar, origin, content } = network.toJSON()
   const lines = [
@@ -49,7 +58,7 @@ function banner(url: string, network: LocalNetwork): string {
     `          lies     ${liar.mode}, forwarding to ${nodes.find((n) => n.peerId === liar.upstream)?.name ?? liar.upstream}`,
     `          libp2p   ${liar.multiaddr}`,
     `  origin  ${origin.url}`,
-    `  chain   ${network.chain.chainId}, blocks ordered by node-1, genesis ${network.chain.genesis}`,
+    `  chain   ${network.chain.chainId}, ${orderedBy(network)}, genesis ${network.chain.genesis}`,
     `          demo account ${network.chain.demoAccount.address}; keys in ${network.dir}/keys`,
     `          fulmen chain head --from ${network.chain.gateway}`,
     '',
@@ -82,6 +91,7 @@ function parseFlags() {
         host: { type: 'string' },
         dir: { type: 'string' },
         'download-size': { type: 'string' },
+        consensus: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values
@@ -102,6 +112,10 @@ const downloadBytes =
   values['download-size'] === undefined ? undefined : Number(values['download-size'])
 if (downloadBytes !== undefined && !(Number.isSafeInteger(downloadBytes) && downloadBytes >= 0))
   fail(`--download-size: '${values['download-size']}' is not a byte count`)
+
+const consensus = values.consensus ?? 'committee'
+if (consensus !== 'committee' && consensus !== 'solo')
+  fail(`--consensus: '${consensus}' is not committee or solo`)
 
 const log = (line: string) => process.stderr.write(`fulmen: ${line}\n`)
 const abort = new AbortController()
@@ -143,6 +157,7 @@ try {
     ...(values.host === undefined ? {} : { host: values.host }),
     network: {
       detached: true,
+      consensus,
       ...(values.dir === undefined ? {} : { dir: values.dir }),
       ...(downloadBytes === undefined ? {} : { downloadBytes }),
     },

@@ -2,10 +2,17 @@
  * A whole Fulmen network on one machine, as real processes: what `npm start` serves the demo
  * from and what the e2e tests run against.
  *
- *   node-1..3  `fulmen node start` (processes.ts), each with its own data dir, on ports chosen
- *              by the system: an HTTP gateway and a libp2p WebSockets listener a browser dials.
- *              They run a devnet chain (src/node/devnet/devnet-genesis.ts: keys and genesis in
- *              the network's dir): node-1 orders the blocks (`solo`), node-2 and node-3 follow it
+ *   node-1..N  `fulmen node start` (processes.ts), each with its own data dir: an HTTP gateway
+ *              and a libp2p WebSockets listener a browser dials. They run a devnet chain
+ *              (src/node/devnet/devnet-genesis.ts: keys and genesis in the network's dir), as
+ *              `consensus` says:
+ *              - `solo` (the default): node-1..3, node-1 orders the blocks, node-2 and node-3
+ *                follow it; ports chosen by the system;
+ *              - `committee` (`npm start`): node-1..4 are the first committee and order by
+ *                Narwhal + Bullshark (`--consensus committee`, each with its bls.key), node-5 and
+ *                node-6 are edge nodes (staked, drawn into later committees by the beacon); each
+ *                on the ports DIR/ports.json fixed with the genesis, whose node addresses are
+ *                how members find each other.
  *   origin     an HTTP server in this process, serving the sample image with CORS
  *   liar       lying-node-main.ts in flip-byte mode, forwarding to node-1 and tampering with
  *              every response from its third block on
@@ -27,7 +34,8 @@ import { join } from 'node:path'
 import { formatContentId } from '../b3/content-id.ts'
 import { ready } from '../b3/engine.ts'
 import { hash } from '../b3/hash.ts'
-import { type DevnetLayout, prepareDevnet } from '../node/devnet/devnet-genesis.ts'
+import { checkPortFree, type DevnetLayout, prepareDevnet } from '../node/devnet/devnet-genesis.ts'
+import { type DevnetNodePlan, devnetNodePlan } from '../node/devnet/devnet-runner.ts'
 import { formatPointer } from '../origin/pointer.ts'
 import { startServer, type TestServer } from './http-server.ts'
 import { type LyingMode, type LyingNodeProcess, spawnLyingNode } from './lying-node.ts'
@@ -56,7 +64,14 @@ export interface LocalNetworkOptions {
   readonly detached?: boolean
   /** The chain's epoch length (default 60 s: the demo shows an epoch change within minutes). */
   readonly epochMs?: number
+  /**
+   * How the chain orders (default `solo`): `solo` is node-1 ordering for three nodes;
+   * `committee` is four committee nodes and two edge nodes (COMMITTEE_NODES, EDGE_NODES).
+   */
+  readonly consensus?: LocalConsensus
 }
+
+export type LocalConsensus = 'solo' | 'committee'
 
 export interface NetworkNodeInfo {
   readonly name: string
@@ -109,6 +124,8 @@ export interface NetworkContent {
  */
 export interface NetworkChainInfo {
   readonly gateway: string
+  /** How the blocks are ordered: by node-1 alone, or by the committee. */
+  readonly consensus: LocalConsensus
   readonly chainId: number
   readonly genesis: string
   readonly demoAccount: { readonly address: string; readonly secretKey: string }
@@ -159,7 +176,11 @@ export class LocalNetworkError extends Error {
   }
 }
 
+/** Nodes of a solo network. */
 export const NODE_COUNT = 3
+/** A committee network: the first committee (3f + 1 with f = 1), then edge nodes. */
+export const COMMITTEE_NODES = 4
+export const EDGE_NODES = 2
 /** The local network's epoch unless told otherwise. */
 export const LOCAL_EPOCH_MS = 60_000
 export const IMAGE_PATH = '/fulmen.png'
@@ -299,6 +320,13 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
   const host = options.host ?? '127.0.0.1'
   const signal = options.signal
   const detached = options.detached ?? false
+  const consensus = options.consensus ?? 'solo'
+  if (consensus !== 'solo' && consensus !== 'committee')
+    throw new LocalNetworkError(
+      'NETWORK_START_FAILED',
+      `consensus '${String(consensus)}': solo or committee`,
+    )
+  const nodeCount = consensus === 'committee' ? COMMITTEE_NODES + EDGE_NODES : NODE_COUNT
   signal?.throwIfAborted()
   const ownDir = options.dir === undefined
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'fulmen-network-')))
@@ -310,7 +338,7 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
   let content: NetworkContent | undefined
   let devnet: DevnetLayout | undefined
   let stopped: Promise<void> | undefined
-  const slots: Slot[] = Array.from({ length: NODE_COUNT }, (_, i) => ({
+  const slots: Slot[] = Array.from({ length: nodeCount }, (_, i) => ({
     name: `node-${i + 1}`,
     dataDir: join(dir, `node-${i + 1}`),
     logPath: join(dir, `node-${i + 1}`, NODE_LOG),
@@ -358,9 +386,14 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
     }
   }
 
-  /** node-1 orders the chain's blocks; the others follow node-1's gateway. */
+  /**
+   * Solo: node-1 orders the chain's blocks; the others follow node-1's gateway. Committee: as
+   * `fulmen devnet start --consensus committee` starts each node (devnetNodePlan: its bls.key,
+   * and the other committee gateways to follow while outside the epoch's committee).
+   */
   const chainEnv = (slot: Slot): Record<string, string> => {
     if (devnet === undefined) return {}
+    if (consensus === 'committee') return { ...planOf(slot).env }
     const base = { FULMEN_GENESIS: devnet.genesisPath }
     if (slot === slots[0]) return { ...base, FULMEN_CONSENSUS: 'solo' }
     const leader = slots[0]!.info.gateway
@@ -368,20 +401,49 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
     return { ...base, FULMEN_CONSENSUS: 'follow', FULMEN_FOLLOW: leader }
   }
 
+  /** A committee network's start of `slot`, from the devnet layout. */
+  const planOf = (slot: Slot): DevnetNodePlan => {
+    const plan = devnetNodePlan(devnet!, 'committee').find((p) => p.node.name === slot.name)
+    if (plan === undefined) throw new Error(`${slot.name} is not in ${devnet!.genesisPath}`)
+    return plan
+  }
+
+  /**
+   * The ports the genesis fixed (committee: a member dials the others where the state says
+   * they are), with WebRTC drawn by the system. Solo: none, or the last ones it had.
+   */
+  const fixedPorts = (slot: Slot): Ports | undefined => {
+    if (consensus !== 'committee') return slot.ports
+    const plan = planOf(slot)
+    return {
+      http: String(plan.httpPort),
+      ws: String(plan.wsPort),
+      webrtc: slot.ports?.webrtc ?? '0',
+    }
+  }
+
   const startSlot = async (slot: Slot): Promise<void> => {
     if (stopped !== undefined) throw new LocalNetworkError('NETWORK_STOPPED', 'network stopped')
     if (slot.process !== undefined) return
     await mkdir(slot.dataDir, { recursive: true })
     let proc: NodeProcess
+    const wanted = fixedPorts(slot)
     try {
-      proc = await launch(slot, slot.ports)
+      proc = await launch(slot, wanted)
     } catch (error) {
-      // A port taken by someone else meanwhile: its old ports, or the UDP port WebRTC drew for
-      // itself (a fresh-clone suite run hit that once). Start again on new ones (the page reads
-      // them live).
-      if (!PORT_TAKEN.test(messageOf(error))) throw error
-      log(`${slot.name}: a port is taken, starting on new ones`)
-      proc = await launch(slot, undefined)
+      if (consensus === 'committee') {
+        if (!PORT_TAKEN.test(messageOf(error)) || wanted?.webrtc === '0') throw error
+        // Only WebRTC's port may move: the gateway and WebSockets ports are in the genesis.
+        log(`${slot.name}: a port is taken, starting with a new WebRTC port`)
+        proc = await launch(slot, { ...wanted!, webrtc: '0' })
+      } else {
+        // A port taken by someone else meanwhile: its old ports, or the UDP port WebRTC drew for
+        // itself (a fresh-clone suite run hit that once). Start again on new ones (the page reads
+        // them live).
+        if (!PORT_TAKEN.test(messageOf(error))) throw error
+        log(`${slot.name}: a port is taken, starting on new ones`)
+        proc = await launch(slot, undefined)
+      }
     }
     let addresses: ReturnType<typeof readAddresses>
     try {
@@ -432,7 +494,7 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
   const slotAt = (i: number): Slot => {
     const slot = Number.isInteger(i) ? slots[i] : undefined
     if (slot === undefined)
-      throw new LocalNetworkError('NETWORK_NO_SUCH_NODE', `no node ${i} (0..${NODE_COUNT - 1})`)
+      throw new LocalNetworkError('NETWORK_NO_SUCH_NODE', `no node ${i} (0..${nodeCount - 1})`)
     return slot
   }
 
@@ -493,19 +555,34 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
     log(`origin ${origin.url}`)
     signal?.throwIfAborted()
 
+    // Solo: node-1 is the one committee node, the others edge nodes that follow it.
+    const committeeSize = consensus === 'committee' ? COMMITTEE_NODES : 1
     devnet = await prepareDevnet({
       dir,
-      nodes: 1,
-      edge: NODE_COUNT - 1,
-      nodeName: (role, i) => (role === 'committee' ? 'node-1' : `node-${i + 2}`),
+      nodes: committeeSize,
+      edge: nodeCount - committeeSize,
+      nodeName: (role, i) => `node-${role === 'committee' ? i + 1 : committeeSize + i + 1}`,
       epochMs: options.epochMs ?? LOCAL_EPOCH_MS,
+      // Committee members dial each other at the genesis addresses, on this host.
+      ...(consensus === 'committee' ? { host } : {}),
     })
     log(`chain ${devnet.genesis.chainId}: genesis ${devnet.genesisPath}`)
-    log(`starting ${NODE_COUNT} nodes in ${dir}`)
-    // node-1 first: the others follow its gateway.
-    const [leader, ...followers] = slots
-    await serially(leader!, () => startSlot(leader!))
-    await Promise.all(followers.map((slot) => serially(slot, () => startSlot(slot))))
+    log(`starting ${nodeCount} nodes in ${dir} (${consensus})`)
+    if (consensus === 'committee') {
+      // All at once: a committee of 3f + 1 orders nothing until 2f + 1 members are up. Each on
+      // its fixed ports, checked first so that one held by another process is named here.
+      for (const slot of slots) {
+        const plan = planOf(slot)
+        await checkPortFree(host, plan.httpPort, `${slot.name} gateway`)
+        await checkPortFree(host, plan.wsPort, `${slot.name} libp2p WebSockets`)
+      }
+      await Promise.all(slots.map((slot) => serially(slot, () => startSlot(slot))))
+    } else {
+      // node-1 first: the others follow its gateway.
+      const [leader, ...followers] = slots
+      await serially(leader!, () => startSlot(leader!))
+      await Promise.all(followers.map((slot) => serially(slot, () => startSlot(slot))))
+    }
     signal?.throwIfAborted()
 
     for (const key of ['video', 'download'] as const) {
@@ -551,6 +628,7 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
   const demo = layout.accounts[0]!
   const chainInfo = (): NetworkChainInfo => ({
     gateway: slots[0]!.info.gateway,
+    consensus,
     chainId: layout.genesis.chainId,
     genesis: layout.genesisPath,
     demoAccount: {
