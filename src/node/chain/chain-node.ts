@@ -313,6 +313,8 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
                 const next = createChainFollower({
                   executor: state,
                   urls: followUrls,
+                  // Blocks of a committee chain come with the committee's signature.
+                  ...(attestations === undefined ? {} : { attested: { store: attestations } }),
                   pollMs: config.blockMs,
                   logger: log.child({ component: 'follower' }),
                 })
