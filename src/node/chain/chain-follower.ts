@@ -43,6 +43,8 @@ export interface ChainFollowerOptions {
    * in `store` once checked (so that this node serves it in turn).
    */
   readonly attested?: { readonly store: Pick<AttestationStore, 'put'> }
+  /** Transactions go to this many gateways (default 1): committee members each take a copy. */
+  readonly submitCopies?: number
   /** How long one request to the followed node may take, milliseconds (default 10 s). */
   readonly requestTimeoutMs?: number
   /**
@@ -73,6 +75,7 @@ export function createChainFollower(options: ChainFollowerOptions): ChainFollowe
   if (urls.length === 0) throw new ChainError('CHAIN_UPSTREAM', 'no gateway to follow')
   const timeoutMs = options.requestTimeoutMs ?? 10_000
   const stallMs = options.stallMs ?? 10_000
+  const submitCopies = options.submitCopies ?? 1
   let current = 0
   /** Polls that failed in a row: past one per gateway, failures are no longer logged. */
   let failuresInARow = 0
@@ -326,6 +329,24 @@ export function createChainFollower(options: ChainFollowerOptions): ChainFollowe
       return urls[current]!
     },
     async submit(bytes, signal) {
+      // Copies to the next gateways as well (committee members): whichever member batches it
+      // first orders it, the others' copies are left out of the blocks (duplicates cost
+      // nothing), and a member that crashes with it unbatched loses nothing.
+      for (let i = 1; i < Math.min(submitCopies, urls.length); i++) {
+        const url = urls[(current + i) % urls.length]!
+        call(
+          '/chain/tx',
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/cbor' },
+            body: bytes as Uint8Array<ArrayBuffer>,
+            signal: signalOf(signal),
+          },
+          url,
+        ).catch((error: unknown) =>
+          log.debug({ url, err: error }, 'a copy of a forwarded transaction was refused'),
+        )
+      }
       const answer = (await callAny('/chain/tx', () => ({
         method: 'POST',
         headers: { 'content-type': 'application/cbor' },

@@ -315,6 +315,7 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
                   urls: followUrls,
                   // Blocks of a committee chain come with the committee's signature.
                   ...(attestations === undefined ? {} : { attested: { store: attestations } }),
+                  submitCopies: 2,
                   pollMs: config.blockMs,
                   logger: log.child({ component: 'follower' }),
                 })
