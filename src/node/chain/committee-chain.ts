@@ -146,7 +146,18 @@ export function createCommitteeChain(options: CommitteeChainOptions): CommitteeC
     get head() {
       return executor.head
     },
-    submit: (bytes, submitOptions) => active().submit(bytes, submitOptions),
+    // A role change may stop the side a submission went to while it is in flight (the
+    // follower of a node drawn into the committee aborts its forward): the side active now
+    // takes it (a copy that did reach the committee is the same digest, dropped as such).
+    async submit(bytes, submitOptions) {
+      const side = active()
+      try {
+        return await side.submit(bytes, submitOptions)
+      } catch (error) {
+        if (active() === side) throw error
+        return active().submit(bytes, submitOptions)
+      }
+    },
     pending: (digest) => active().pending(digest),
     nextNonce: (sender) => active().nextNonce(sender),
     onBlock(listener) {
