@@ -1,5 +1,7 @@
 /**
- * The chain panel (issue 15, "DAs settle"): the epoch and height, the time to the next epoch,
+ * The chain panel (issue 15, "DAs settle"; issue 16): the epoch and height, the time to the next
+ * epoch, the epoch's committee (short node keys, the node this page reads from marked when it is
+ * a member) and, on a committee node, its consensus round,
  * per node its stake, the work it served this epoch and what it earned at epoch changes, the
  * demo account's stables going down as the nodes settle this page's acknowledgements, and a
  * log of the settlements, rewards and epoch changes in new blocks.
@@ -66,6 +68,8 @@ interface NodeView {
 /** The chain's state as last read: what `render` shows. */
 interface View {
   head?: ChainHead
+  /** The gateway that answered the head: the node this page talks to. */
+  headGateway?: string
   epochStartMs?: number
   epochTimeMs?: number
   /** Stables per byte of bandwidth (prices/0): turns a settlement's payment into bytes. */
@@ -128,7 +132,16 @@ export function mountChain(state: DemoState): void {
     tile('chain-height', 'block height'),
     tile('chain-stables', 'demo account stables'),
     tile('chain-proofs', 'state proofs checked'),
+    tile('chain-round', 'consensus round'),
   )
+  // The epoch's committee, one chip a member, under the tiles.
+  const committeeLine = h('p', {
+    id: 'chain-committee',
+    class: 'chain-committee small',
+    'data-testid': 'chain-committee',
+    'aria-live': 'polite',
+  })
+  tiles.after(committeeLine)
   setText(byId('chain-account'), chainInfo.demoAccount.address)
 
   const nodes: NodeView[] = []
@@ -332,7 +345,8 @@ export function mountChain(state: DemoState): void {
 
   const poll = async () => {
     try {
-      const head = await chain.head()
+      const { head, gateway } = await chain.headFrom()
+      view.headGateway = gateway
       const moved = view.head?.height !== head.height || view.head.epoch !== head.epoch
       view.head = head
       // Read again now and then without a new block too: another node may answer now.
@@ -352,6 +366,91 @@ export function mountChain(state: DemoState): void {
     render()
   }
 
+  /** The node key of the node behind `gateway` (the network description names them). */
+  const keyAt = (gateway: string | undefined): string | undefined => {
+    const peerId = state.network.nodes.find((n) => n.gateway === gateway)?.peerId
+    return peerId === undefined ? undefined : nodeKeyOf(peerId)
+  }
+
+  /** The round tile and the committee chips, from the head and who answered it. */
+  const renderConsensus = (head: ChainHead) => {
+    const round = byId('chain-round')
+    const split = byId('chain-round-split')
+    if (typeof head.round === 'number') {
+      setText(round, head.round.toLocaleString())
+      round.dataset.value = String(head.round)
+      setText(
+        split,
+        head.member === -1
+          ? 'this node follows the committee'
+          : `committed round ${(head.committedRound ?? 0).toLocaleString()}`,
+      )
+    } else {
+      setText(round, '—')
+      delete round.dataset.value
+      setText(
+        split,
+        head.consensus === 'solo'
+          ? 'solo: this node orders alone'
+          : head.consensus === 'follow'
+            ? 'this node follows another'
+            : '',
+      )
+    }
+    const committee = head.committee ?? []
+    const self = keyAt(view.headGateway)
+    // The node answering marks itself by its index; a solo or following node by its key.
+    const selfIndex =
+      typeof head.member === 'number' && head.member >= 0
+        ? head.member
+        : self === undefined
+          ? -1
+          : committee.indexOf(self)
+    const signature = `${head.epoch}|${committee.join(',')}|${selfIndex}|${view.headGateway}`
+    if (committeeLine.dataset.signature === signature) return
+    committeeLine.dataset.signature = signature
+    committeeLine.dataset.epoch = String(head.epoch)
+    committeeLine.dataset.size = String(committee.length)
+    committeeLine.dataset.self = String(selfIndex)
+    if (committee.length === 0) {
+      committeeLine.replaceChildren('No committee in the state for this epoch.')
+      return
+    }
+    const reader = state.network.nodes.find((n) => n.gateway === view.headGateway)?.name
+    committeeLine.replaceChildren(
+      h('span', {
+        class: 'committee-title',
+        text: `Committee of epoch ${head.epoch} (${plural(committee.length, 'member')}${head.consensus === 'committee' ? ', Narwhal + Bullshark' : ''}): `,
+      }),
+      ...committee.map((key, i) => {
+        const known = nodes.find((n) => n.keyHex === key)
+        return h(
+          'span',
+          {
+            class: 'committee-member',
+            'data-key': key,
+            'data-index': String(i),
+            ...(i === selfIndex ? { 'data-self': 'true' } : {}),
+            title: `node key ${key}${i === selfIndex ? ' — the node this page reads the chain from' : ''}`,
+          },
+          ...(known === undefined
+            ? []
+            : [
+                h('span', { class: 'dot', style: `background:${known.color}` }),
+                h('span', { class: 'node-name', text: known.name }),
+              ]),
+          h('code', { text: `${key.slice(0, 8)}…` }),
+          ...(i === selfIndex
+            ? [h('span', { class: 'committee-self', text: ' ← this page reads it' })]
+            : []),
+        )
+      }),
+      ...(selfIndex === -1 && reader !== undefined
+        ? [h('span', { class: 'muted', text: ` (${reader}, which this page reads, is not in it)` })]
+        : []),
+    )
+  }
+
   const render = () => {
     const head = view.head
     section.dataset.state =
@@ -367,6 +466,7 @@ export function mountChain(state: DemoState): void {
       setText(byId('chain-height-split'), `root ${head.stateRoot.slice(0, 12)}…`)
       byId('chain-height').dataset.value = String(head.height)
       byId('chain-epoch').dataset.value = String(head.epoch)
+      renderConsensus(head)
     }
     const demo = view.demo?.value
     const stables = byId('chain-stables')

@@ -38,6 +38,21 @@ export interface ChainHead {
   readonly hash: string
   readonly stateRoot: string
   readonly timestampMs: number
+  /** How the answering node orders (absent from a node before these fields). */
+  readonly consensus?: 'solo' | 'follow' | 'committee'
+  /** The head epoch's committee, node keys hex, in committee order. */
+  readonly committee?: readonly string[]
+  /** A committee node's index in the committee it orders for (-1: outside it). */
+  readonly member?: number
+  /** A committee node's DAG round and last committed leader round. */
+  readonly round?: number
+  readonly committedRound?: number
+}
+
+/** A head and the gateway that answered it: the node the page talks to. */
+export interface HeadFrom {
+  readonly head: ChainHead
+  readonly gateway: string
 }
 
 interface StateAnswer {
@@ -116,6 +131,14 @@ export class ChainHttp {
   }
 
   private async request<T>(path: string, init?: RequestInit): Promise<T> {
+    return (await this.requestFrom<T>(path, init)).body
+  }
+
+  /** The answer and the gateway that gave it. */
+  private async requestFrom<T>(
+    path: string,
+    init?: RequestInit,
+  ): Promise<{ body: T; gateway: string }> {
     while (this.inFlight >= MAX_IN_FLIGHT) await new Promise<void>((go) => this.waiting.push(go))
     this.inFlight++
     try {
@@ -126,7 +149,10 @@ export class ChainHttp {
     }
   }
 
-  private async requestNow<T>(path: string, init?: RequestInit): Promise<T> {
+  private async requestNow<T>(
+    path: string,
+    init?: RequestInit,
+  ): Promise<{ body: T; gateway: string }> {
     let lastError: unknown = new ChainRequestError('CHAIN_NO_GATEWAY', 'no node to ask', 0)
     for (const gateway of this.gateways()) {
       let response: Response
@@ -155,15 +181,20 @@ export class ChainHttp {
           response.status,
         )
       }
-      return body as T
+      return { body: body as T, gateway }
     }
     throw lastError
   }
 
   async head(): Promise<ChainHead> {
-    const head = await this.request<ChainHead>('/chain/head')
+    return (await this.headFrom()).head
+  }
+
+  /** The head, and which gateway answered (the first running one). */
+  async headFrom(): Promise<HeadFrom> {
+    const { body: head, gateway } = await this.requestFrom<ChainHead>('/chain/head')
     this.roots.set(head.height, head.stateRoot)
-    return head
+    return { head, gateway }
   }
 
   async block(height: number): Promise<BlockJson> {

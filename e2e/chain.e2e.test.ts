@@ -118,6 +118,26 @@ describe('the chain panel', () => {
     expect(await t.page.locator('#chain-stables').getAttribute('data-verified')).toBe('true')
     const rows = t.page.locator('#chain-nodes tr[data-node]')
     expect(await rows.count()).toBe(3)
+    // The epoch's committee from the head (solo: node-1 alone), the node the page reads from
+    // (node-1) marked in it; a solo node has no consensus round.
+    const committee = t.page.locator('#chain-committee')
+    // node-1 marked: a head answered by another node (node-1 slow to answer, the page asks the
+    // next) shows no mark, so wait for one from node-1.
+    await t.page.waitForFunction(
+      () => document.querySelector('#chain-committee [data-self="true"]') !== null,
+      null,
+      { timeout: 60_000 },
+    )
+    const chainHead = (await (
+      await fetch(`${t.demo.network.chain.gateway}/chain/head`)
+    ).json()) as { committee: string[]; consensus: string }
+    expect(chainHead.consensus).toBe('solo')
+    expect(await committee.getAttribute('data-size')).toBe(String(chainHead.committee.length))
+    const self = committee.locator('[data-self="true"]')
+    expect(await self.count()).toBe(1)
+    expect(chainHead.committee).toContain(await self.getAttribute('data-key'))
+    expect(await self.textContent()).toContain('node-1')
+    expect(await t.page.locator('#chain-round').textContent()).toBe('—')
     for (const status of await rows.evaluateAll((trs) =>
       trs.map((tr) => (tr as HTMLElement).dataset.status),
     ))
