@@ -213,7 +213,16 @@ describe('fulmen devnet start --nodes 1 --edge 1', () => {
     expect(r.code, r.stderr).toBe(0)
     const head = json<Record<string, unknown>>(r.stdout)
     expect(Object.keys(head).sort()).toEqual(
-      ['chainId', 'epoch', 'hash', 'height', 'stateRoot', 'timestampMs'].sort(),
+      [
+        'chainId',
+        'epoch',
+        'hash',
+        'height',
+        'stateRoot',
+        'timestampMs',
+        'consensus',
+        'committee',
+      ].sort(),
     )
     expect(head.height).toBeGreaterThanOrEqual(2)
     expect(head.stateRoot).toMatch(/^[0-9a-f]{64}$/)
