@@ -21,7 +21,7 @@ import type { ConsensusFrame } from '../consensus/dag/consensus-frames.ts'
 import type { Member } from '../consensus/dag/dag-types.ts'
 import { ed25519DagSigner, ed25519DagVerifier } from '../consensus/dag/narwhal-messages.ts'
 import type { Messenger } from '../net/messenger.ts'
-import { nodeEd25519DagSigner, nodeEd25519DagVerifier } from './node-ed25519.ts'
+import { nodeEd25519DagSigner, nodeEd25519DagVerifier } from '../node/chain/node-ed25519.ts'
 
 export const TRANSACTION_BYTES = 256
 /** Bytes of a transaction that name it: author (1 byte) and sequence number (u32be). */

@@ -33,6 +33,7 @@ import type { ExecutedBlock } from '../../state/model.ts'
 import { decodeEntry } from '../../state/tables.ts'
 import type { ChainFollower } from './chain-follower.ts'
 import { createForwardingOrderer, type ForwardingOrderer } from './forwarding-orderer.ts'
+import { nodeEd25519DagSigner, nodeEd25519DagVerifier } from './node-ed25519.ts'
 
 /** A committee member's libp2p peer id: its node key is its Ed25519 identity. */
 export function peerIdOfNodeKey(nodeKey: Uint8Array): string {
@@ -91,6 +92,9 @@ export function createCommitteeChain(options: CommitteeChainOptions): CommitteeC
   })
 
   const committee = createCommitteeOrderer({
+    // Headers and votes by Node's OpenSSL: the same signatures, ~20x faster to verify.
+    signerOf: nodeEd25519DagSigner,
+    verifierOf: nodeEd25519DagVerifier,
     ...options,
     transport,
     peerOf: peerIdOfNodeKey,

@@ -1,7 +1,7 @@
 import { ed25519 } from '@noble/curves/ed25519.js'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
-import { ed25519DagSigner, ed25519DagVerifier } from '../consensus/dag/narwhal-messages.ts'
+import { ed25519DagSigner, ed25519DagVerifier } from '../../consensus/dag/narwhal-messages.ts'
 import { nodeEd25519DagSigner, nodeEd25519DagVerifier } from './node-ed25519.ts'
 
 const key = fc.uint8Array({ minLength: 32, maxLength: 32 })

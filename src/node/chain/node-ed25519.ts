@@ -7,12 +7,12 @@
  * a Node process passes these in.
  */
 import { createPrivateKey, createPublicKey, type KeyObject, sign, verify } from 'node:crypto'
-import type { Member } from '../consensus/dag/dag-types.ts'
+import type { Member } from '../../consensus/dag/dag-types.ts'
 import {
   type DagSigner,
   type DagVerifier,
   SIGNATURE_BYTES,
-} from '../consensus/dag/narwhal-messages.ts'
+} from '../../consensus/dag/narwhal-messages.ts'
 
 /** DER prefixes of an Ed25519 PKCS#8 private key and SPKI public key (RFC 8410). */
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
