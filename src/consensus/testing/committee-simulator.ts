@@ -425,7 +425,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
         pending.push(action.record)
         continue
       }
-      await flush()
+      // Awaited only with something to write (an await per action costs a promise each).
+      if (pending.length > 0) await flush()
       if (action.kind === 'broadcast' || action.kind === 'send') noteSigned(member, action)
       switch (action.kind) {
         case 'broadcast': {
