@@ -29,6 +29,7 @@ import type { Logger } from '../../core/logger.ts'
 import { bodyFromJson, headerToJson } from '../../state/block.ts'
 import type { StateExecutor } from '../../state/executor.ts'
 import type { ExecutedBlock } from '../../state/model.ts'
+import { decodeTransactionWithDigest } from '../../state/transaction.ts'
 import { ChainError, RemoteChainError } from './chain-api.ts'
 
 export interface ChainFollowerOptions {
@@ -347,12 +348,23 @@ export function createChainFollower(options: ChainFollowerOptions): ChainFollowe
           log.debug({ url, err: error }, 'a copy of a forwarded transaction was refused'),
         )
       }
-      const answer = (await callAny('/chain/tx', () => ({
-        method: 'POST',
-        headers: { 'content-type': 'application/cbor' },
-        body: bytes as Uint8Array<ArrayBuffer>,
-        signal: signalOf(signal),
-      }))) as { digest?: unknown }
+      const copies = Math.min(submitCopies, urls.length) > 1
+      let answer: { digest?: unknown }
+      try {
+        answer = (await callAny('/chain/tx', () => ({
+          method: 'POST',
+          headers: { 'content-type': 'application/cbor' },
+          body: bytes as Uint8Array<ArrayBuffer>,
+          signal: signalOf(signal),
+        }))) as { digest?: unknown }
+      } catch (error) {
+        // Our own copy may reach the followed member first (straight, or through another node
+        // outside the committee that forwards it too): a duplicate there is this transaction
+        // accepted, not a refusal to pass back (devnet-committee saw "is pending already").
+        if (copies && error instanceof RemoteChainError && error.code === 'MEMPOOL_DUPLICATE')
+          return bytesToHex(decodeTransactionWithDigest(bytes).digest)
+        throw error
+      }
       if (typeof answer.digest !== 'string' || !/^[0-9a-f]{64}$/.test(answer.digest))
         throw new ChainError('CHAIN_UPSTREAM', 'the followed node answered without a digest')
       return answer.digest

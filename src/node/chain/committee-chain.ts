@@ -152,7 +152,8 @@ export function createCommitteeChain(options: CommitteeChainOptions): CommitteeC
     },
     // A role change may stop the side a submission went to while it is in flight (the
     // follower of a node drawn into the committee aborts its forward): the side active now
-    // takes it (a copy that did reach the committee is the same digest, dropped as such).
+    // takes it (a copy that did reach the committee is the same digest: pending there, or
+    // refused as executed once it is).
     async submit(bytes, submitOptions) {
       const side = active()
       try {

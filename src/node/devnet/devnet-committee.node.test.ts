@@ -147,8 +147,20 @@ async function transfer(net: Net, i: number, name: string, timeoutMs = 45_000): 
       status = (e as Error).message
     }
     if (Date.now() - started > timeoutMs) {
+      // What every node says of it: executed elsewhere (this node's answer is stale) or nowhere.
+      const elsewhere = await Promise.all(
+        [...net.gateways].map(async ([n, g]) => {
+          const r = await chainClient(g, 5000)
+            .receipt(digest)
+            .then(
+              (x) => `${x.status}${x.height === undefined ? '' : `@${x.height}`}`,
+              (e: Error & { code?: string }) => e.code ?? e.message,
+            )
+          return `${n} ${r}`
+        }),
+      )
       throw new Error(
-        `sender ${i} nonce ${net.nonces[i]}: ${digest} sent to ${name} still ${status} after ${timeoutMs} ms (head there ${JSON.stringify(await head(net.gateways.get(name)!).catch((e: Error) => e.message))})`,
+        `sender ${i} nonce ${net.nonces[i]}: ${digest} sent to ${name} still ${status} after ${timeoutMs} ms; receipts: ${elsewhere.join(', ')}; head there ${JSON.stringify(await head(net.gateways.get(name)!).catch((e: Error) => e.message))}`,
       )
     }
     await sleep(150)

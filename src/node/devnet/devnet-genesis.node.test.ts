@@ -191,7 +191,7 @@ describe('prepareDevnet', () => {
     await expect(checkPortFree('127.0.0.1', port, 'node-2 gateway')).resolves.toBeUndefined()
   })
 
-  test('node plans: solo orders on node-1, the others follow every other committee gateway; committee runs all with their bls.key', async () => {
+  test('node plans: solo orders on node-1, the others follow every other committee gateway; committee runs all with their bls.key and the ring of the others', async () => {
     const dir = tempDir()
     const layout = await prepareDevnet({ dir, nodes: 3, edge: 1 })
     const gw = (name: string) => devnetGateway(layout, name)
@@ -224,8 +224,11 @@ describe('prepareDevnet', () => {
         FULMEN_GENESIS: layout.genesisPath,
         FULMEN_CONSENSUS: 'committee',
         FULMEN_BLS_KEY: join(n.dataDir, 'bls.key'),
-        // What a node outside the epoch's committee follows: the same lists as in solo.
-        FULMEN_FOLLOW: solo[i]!.env.FULMEN_FOLLOW ?? `${gw('node-2')},${gw('node-3')}`,
+        // What a node outside the epoch's committee follows: every other node from the next
+        // one around the ring (two outsiders never list each other first).
+        FULMEN_FOLLOW: [...layout.nodes.slice(i + 1), ...layout.nodes.slice(0, i)]
+          .map((x) => gw(x.name))
+          .join(','),
       })),
     )
     // The key each committee-mode node is pointed at is the one its genesis entry names.

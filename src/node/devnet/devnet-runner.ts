@@ -115,7 +115,8 @@ export function devnetGateway(layout: DevnetLayout, name: string): string {
  * Each node's start, in start order (the first is started, and answers, before the others).
  * Solo: the first committee node orders; the others follow every committee gateway but their
  * own, the ordering node first. Committee: every node runs committee with its own bls.key,
- * and is given the same gateway list (FULMEN_FOLLOW) for when it is outside the committee.
+ * and is given every other node's gateway, in ring order (FULMEN_FOLLOW), for when it is
+ * outside the committee.
  */
 export function devnetNodePlan(
   layout: DevnetLayout,
@@ -130,14 +131,22 @@ export function devnetNodePlan(
       .filter((c) => c.name !== node.name)
       .map((c) => devnetGateway(layout, c.name))
       .join(',')
+    // Committee: every other node, committee and edge, from the one after this node around
+    // the ring. A rotation may draw edge nodes in and leave genesis members out, and two nodes
+    // outside a committee never list each other first: with the genesis committee's list,
+    // node-1 and node-2 both left at an epoch change, followed each other (neither advanced
+    // until the stall timeout) and forwarded transactions to each other in a loop.
+    const ring = [...layout.nodes.slice(i + 1), ...layout.nodes.slice(0, i)]
+      .map((n) => devnetGateway(layout, n.name))
+      .join(',')
     let env: Record<string, string>
     if (consensus === 'committee')
-      // The gateways too: a node outside the epoch's committee follows it through them.
+      // A node outside the epoch's committee follows it, and forwards to it, through these.
       env = {
         ...base,
         FULMEN_CONSENSUS: 'committee',
         FULMEN_BLS_KEY: join(node.dataDir, BLS_KEY_FILE),
-        ...(follow === '' ? {} : { FULMEN_FOLLOW: follow }),
+        ...(ring === '' ? {} : { FULMEN_FOLLOW: ring }),
       }
     else if (i === 0) env = { ...base, FULMEN_CONSENSUS: 'solo' }
     else env = { ...base, FULMEN_CONSENSUS: 'follow', FULMEN_FOLLOW: follow }
