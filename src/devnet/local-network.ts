@@ -181,6 +181,10 @@ export const NODE_COUNT = 3
 /** A committee network: the first committee (3f + 1 with f = 1), then edge nodes. */
 export const COMMITTEE_NODES = 4
 export const EDGE_NODES = 2
+/** How long a committee network's node may take to start (they all start at once). */
+const COMMITTEE_START_MS = 90_000
+/** Imports tried again after a failure at the socket (not a refusal the node answered). */
+const IMPORT_RETRIES = 2
 /** The local network's epoch unless told otherwise. */
 export const LOCAL_EPOCH_MS = 60_000
 export const IMAGE_PATH = '/fulmen.png'
@@ -302,13 +306,34 @@ function describe(file: SampleFile, root: Uint8Array, pointer: string, path: str
   }
 }
 
-/** `PUT /admin/content?pin=1`: imports `file` into the node and checks the root it reports. */
-async function importInto(gateway: string, file: SampleFile, hex: string): Promise<void> {
-  const res = await fetch(`${gateway}/admin/content?pin=1`, {
-    method: 'PUT',
-    body: file.bytes as Uint8Array<ArrayBuffer>,
-    headers: { 'content-type': 'application/octet-stream' },
-  })
+/**
+ * `PUT /admin/content?pin=1`: imports `file` into the node and checks the root it reports. An
+ * upload the node's socket cut (EPIPE while six nodes took 64 MiB each at load ~16) is sent
+ * again: the import is idempotent, the same bytes give the same root.
+ */
+async function importInto(
+  gateway: string,
+  file: SampleFile,
+  hex: string,
+  log: (line: string) => void,
+): Promise<void> {
+  let res: Response
+  for (let attempt = 0; ; attempt++) {
+    try {
+      res = await fetch(`${gateway}/admin/content?pin=1`, {
+        method: 'PUT',
+        body: file.bytes as Uint8Array<ArrayBuffer>,
+        headers: { 'content-type': 'application/octet-stream' },
+      })
+      break
+    } catch (error) {
+      if (attempt >= IMPORT_RETRIES) throw error
+      const cause = (error as { cause?: { code?: string } }).cause?.code ?? messageOf(error)
+      log(
+        `import of ${file.name} into ${gateway} failed at the socket (${cause}), sending it again`,
+      )
+    }
+  }
   const text = await res.text()
   if (res.status !== 201) throw new Error(`import of ${file.name}: ${res.status} ${text}`)
   const { root } = JSON.parse(text) as { root: string }
@@ -378,6 +403,8 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
         args,
         env,
         detached,
+        // Six nodes starting at once on a busy two-core machine took over 30 s (load ~16).
+        ...(consensus === 'committee' ? { timeoutMs: COMMITTEE_START_MS } : {}),
         onStderr: (text) => log.write(text),
       })
     } catch (error) {
@@ -587,7 +614,7 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
 
     for (const key of ['video', 'download'] as const) {
       await Promise.all(
-        slots.map((slot) => importInto(slot.info.gateway, files[key], content![key].hex)),
+        slots.map((slot) => importInto(slot.info.gateway, files[key], content![key].hex, log)),
       )
       log(`${files[key].name} (${files[key].bytes.length} bytes) imported into every node`)
     }
