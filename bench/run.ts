@@ -34,6 +34,8 @@
  *     attestation issue 16's block attestations (bench/node/attestation.ts): BLS aggregate verify of
  *                 4 and 100 signers, one partial, beside one plain BLS verify
  *   --consensus-rate N           consensus: transactions each member generates per second
+ *   --consensus-exec-rate N      consensus: signed transfers/s offered to the executing devnet
+ *   --consensus-exec-senders N   consensus: funded accounts sending them (one in flight each)
  *   --only-sessions, --only-browser, --only-tab-node: aliases of --only sessions, browser, tab-node
  *   --startup-base REF           startup: also time REF's CLI, compiled the same way (the "before")
  *   --startup-npx                startup: also time `npx fulmen` in a project that installed the
@@ -144,6 +146,17 @@ const CONSENSUS_SIZE = 4
 const CONSENSUS_RATE = argv.includes('--consensus-rate')
   ? Number(argv[argv.indexOf('--consensus-rate') + 1])
   : 2_750
+/**
+ * `--consensus-exec-rate N`: signed transfers a second offered to the executing committee (and
+ * to the solo peer); `--consensus-exec-senders N`: the funded accounts sending them, one
+ * transaction in flight each (bench/node/consensus-exec.ts).
+ */
+const CONSENSUS_EXEC_RATE = argv.includes('--consensus-exec-rate')
+  ? Number(argv[argv.indexOf('--consensus-exec-rate') + 1])
+  : 500
+const CONSENSUS_EXEC_SENDERS = argv.includes('--consensus-exec-senders')
+  ? Number(argv[argv.indexOf('--consensus-exec-senders') + 1])
+  : 2_000
 /** `--startup-base REF` (or `=REF`): the CLI of REF timed beside the current one. */
 const startupBase = ((): string | undefined => {
   const i = argv.indexOf('--startup-base')
@@ -361,6 +374,12 @@ if (runs('consensus')) {
       measureS: quick ? 5 : 15,
       settleS: quick ? 3 : 5,
       log,
+      exec: {
+        senders: CONSENSUS_EXEC_SENDERS,
+        rate: CONSENSUS_EXEC_RATE,
+        warmupS: quick ? 3 : 5,
+        measureS: quick ? 5 : 15,
+      },
     })
     figures.push(...result.figures)
     notes.push(...result.notes)

@@ -203,6 +203,9 @@ export async function measureExec(options: ExecBenchOptions): Promise<ExecResult
       nodes,
       edge: 0,
       demoAccounts: options.senders,
+      // One epoch for the whole run: signing the transfers takes a minute on a loaded machine,
+      // and an epoch change in the window (the devnet's default is 2 min) is not what is measured.
+      epochMs: 3_600_000,
     })
     const perSender = Math.ceil(
       (options.rate / options.senders) * (options.warmupS + options.measureS + 2),

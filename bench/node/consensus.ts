@@ -13,6 +13,10 @@
  *   encryption, one core), the same offered load. Narwhal-HotStuff's 130k tx/s at ~2 s and
  *   Bullshark's 125k tx/s at 2–3 s were on 50 large machines: quoted in a note, not measured.
  *
+ * - Ordered AND executed (`consensus.exec-*`, consensus-exec.ts): a devnet of 4 committee
+ *   `fulmen node` processes fed pre-signed secp256k1 transfers over POST /chain/tx; the peer,
+ *   the same load on one solo-ordering node (`consensus.solo.exec-*`).
+ *
  * CPU time (process.cpuUsage of every member process) is reported beside the rates: on a
  * shared 2-core machine the wall-clock rates move with the other load; ordered transactions
  * per CPU second do much less.
@@ -26,6 +30,7 @@ import {
   type WindowSummary,
 } from '../../src/devnet/consensus-bench-cluster.ts'
 import type { Figure } from '../shared.ts'
+import { describeExec, type ExecResult, measureExec } from './consensus-exec.ts'
 
 export interface ConsensusBenchOptions {
   readonly size: number
@@ -35,6 +40,17 @@ export interface ConsensusBenchOptions {
   /** After the kill, before the second window. */
   readonly settleS: number
   readonly log: (line: string) => void
+  /**
+   * Ordered AND executed (consensus-exec.ts): a devnet of `size` committee `fulmen node`
+   * processes fed signed transfers over HTTP, then the peer, one solo node with the same load.
+   */
+  readonly exec?: {
+    readonly senders: number
+    /** Transactions a second offered, in all. */
+    readonly rate: number
+    readonly warmupS: number
+    readonly measureS: number
+  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -163,6 +179,57 @@ export async function measureConsensus(
     await committee.stop()
   }
 
+  if (options.exec !== undefined) {
+    const exec = options.exec
+    const run = (consensus: 'committee' | 'solo', nodes: number) =>
+      measureExec({ ...exec, consensus, nodes, log: (line) => log(`  ${line}`) })
+    const figuresOf = (prefix: string, r: ExecResult): Figure[] => [
+      { name: `${prefix}-tps`, value: r.tps, unit: 'tx/s' },
+      { name: `${prefix}-p50-ms`, value: r.p50Ms, unit: 'ms' },
+      { name: `${prefix}-p99-ms`, value: r.p99Ms, unit: 'ms' },
+      { name: `${prefix}-min-tps`, value: r.minTps, unit: 'tx/s' },
+      { name: `${prefix}-offered-tps`, value: r.offeredTps, unit: 'tx/s' },
+      { name: `${prefix}-accepted-tps`, value: r.acceptedTps, unit: 'tx/s' },
+      { name: `${prefix}-cpu-cores`, value: r.nodeCores, unit: 'cores' },
+      { name: `${prefix}-loader-cpu-cores`, value: r.loaderCores, unit: 'cores' },
+      { name: `${prefix}-load-average`, value: Number(r.load.split('–')[1]), unit: '' },
+    ]
+    log(
+      `consensus: executed — ${options.size} committee node processes, ${exec.rate}/s signed transfers offered by ${exec.senders} senders`,
+    )
+    try {
+      const committee = await run('committee', options.size)
+      log(describeExec('consensus, executed by the committee', committee))
+      notes.push(
+        describeExec(
+          `Consensus, ordered and executed: ${options.size} committee fulmen node processes`,
+          committee,
+        ),
+      )
+      figures.push(...figuresOf('consensus.exec', committee))
+    } catch (e) {
+      notes.push(`Consensus exec run failed: ${(e as Error).message.split('\n')[0]}`)
+      log(`Consensus exec run failed: ${(e as Error).stack}`)
+    }
+    log(`consensus: executed — one solo node, the same load`)
+    try {
+      const solo = await run('solo', 1)
+      log(describeExec('consensus, executed by one solo node', solo))
+      notes.push(describeExec('Consensus exec peer: one solo-ordering fulmen node', solo))
+      figures.push(...figuresOf('consensus.solo.exec', solo))
+    } catch (e) {
+      notes.push(`Consensus solo exec run failed: ${(e as Error).message.split('\n')[0]}`)
+      log(`Consensus solo exec run failed: ${(e as Error).stack}`)
+    }
+    figures.push({ name: 'consensus.target.exec-tps', value: 3_000, unit: 'tx/s' })
+    notes.push(
+      `Consensus exec: ${exec.rate.toLocaleString('en-US')}/s signed secp256k1 transfers offered over POST /chain/tx by ${exec.senders.toLocaleString('en-US')} funded accounts, ` +
+        `each pinned to one node with one transaction in flight (its next after its last executed), pre-signed before the nodes start; ` +
+        `a warm-up of ${exec.warmupS} s, a window of ${exec.measureS} s; executed = receipts "ok" in the blocks each node's head reached in the window (mean over nodes), ` +
+        'latency = POST → the block seen executed on the node it was sent to (heads polled every 100 ms).',
+    )
+  }
+
   figures.push(
     { name: 'consensus.target.tps', value: 10_000, unit: 'tx/s' },
     { name: 'consensus.target.p50-ms', value: 1_000, unit: 'ms' },
@@ -181,7 +248,30 @@ export async function measureConsensus(
 
 export function consensusComparisons(options: Pick<ConsensusBenchOptions, 'size'>) {
   const section = `Consensus (issue 16): a committee of ${options.size}, 256-byte transactions, ordering alone`
+  const execSection = `Consensus (issue 16): ordered and executed, ${options.size} committee node processes, signed transfers over HTTP`
   return [
+    {
+      section: execSection,
+      label: `ordered and executed, ${options.size} committee processes, vs the target`,
+      figure: 'consensus.exec-tps',
+      peer: 'consensus.target.exec-tps',
+      ratio: 'consensus.ratio.exec-tps/target',
+      target: { text: '≥ 3,000/s', met: (_r: number, f: number) => f >= 3_000 },
+    },
+    {
+      section: execSection,
+      label: `executed: ${options.size} committee processes vs one solo node, the same load`,
+      figure: 'consensus.exec-tps',
+      peer: 'consensus.solo.exec-tps',
+      ratio: 'consensus.ratio.exec-tps/solo',
+    },
+    {
+      section: execSection,
+      label: 'p50 submit → executed: committee vs one solo node',
+      figure: 'consensus.exec-p50-ms',
+      peer: 'consensus.solo.exec-p50-ms',
+      ratio: 'consensus.ratio.exec-p50/solo',
+    },
     {
       section,
       label: `ordered, ${options.size} processes over libp2p, vs the target`,
