@@ -289,7 +289,16 @@ describe('AttestationCollector with deferVerification (partials checked as one s
       }),
       {
         numRuns: 12,
-        examples: [[[0, 1, 2, 3].map((member) => ({ member, block: 0 as const, signer: null }))]],
+        examples: [
+          [[0, 1, 2, 3].map((member) => ({ member, block: 0 as const, signer: null }))],
+          // Member 2 signs both blocks: equivocation, whatever the random runs draw.
+          [
+            [
+              { member: 2, block: 0 as const, signer: null },
+              { member: 2, block: 1 as const, signer: null },
+            ],
+          ],
+        ],
       },
     )
     // The property saw attestations and reports, not only refusals.
