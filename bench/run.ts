@@ -30,7 +30,9 @@
  *                 time by step
  *     consensus   issue 16's committee (bench/node/consensus.ts): 4 committee processes on
  *                 loopback libp2p ordering 256-byte transactions, then one killed; the same
- *                 committee in one process over the in-memory network as the peer
+ *                 committee in one process over the in-memory network as the peer; then
+ *                 ordered AND executed by a devnet of 4 committee `fulmen node` processes fed
+ *                 signed transfers over HTTP, one solo node as the peer (consensus-exec.ts)
  *     attestation issue 16's block attestations (bench/node/attestation.ts): BLS aggregate verify of
  *                 4 and 100 signers, one partial, beside one plain BLS verify
  *   --consensus-rate N           consensus: transactions each member generates per second
