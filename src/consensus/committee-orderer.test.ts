@@ -132,6 +132,28 @@ describe('four committee orderers over an in-memory network', () => {
     }
   })
 
+  test('a sender’s later nonce that executes first waits for the earlier one, then executes', async () => {
+    const c = await committee()
+    const { alice, bob } = c.chain
+    const second = await (c.orderers[0] as CommitteeOrderer).submit(transfer(alice, bob, 2, 2n))
+    // Let the second commit alone first (a re-proposed batch can land behind a later one).
+    await waitFor(
+      async () =>
+        (await c.executors[0]?.transaction(second)) !== undefined ||
+        c.executors[0]!.head.height > 0,
+      'a first block',
+    )
+    const first = await (c.orderers[1] as CommitteeOrderer).submit(transfer(alice, bob, 1, 1n))
+    await expectSameChain(c, [first], [0, 1, 2, 3])
+    await waitFor(async () => {
+      const at = await c.executors[0]?.transaction(second)
+      return at?.receipt.status === 'ok'
+    }, 'the later nonce executes after the earlier one')
+    for (const executor of c.executors) {
+      expect((await executor.transaction(first))?.receipt.status).toBe('ok')
+    }
+  })
+
   test('a transaction submitted to two members executes once; the copy costs nothing', async () => {
     const c = await committee()
     const tx = transfer(c.chain.alice, c.chain.bob, 1, 5n)

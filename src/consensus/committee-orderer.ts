@@ -28,7 +28,15 @@ import type { Metrics } from '../core/metrics.ts'
 import type { MessageTransport } from '../net/message-transport.ts'
 import { createMessenger, type Messenger } from '../net/messenger.ts'
 import { MAX_BLOCK_TRANSACTIONS } from '../state/executor.ts'
-import type { BlockBody, ChainExecutor, ChainHead, Digest, ExecutedBlock } from '../state/model.ts'
+import type {
+  BlockBody,
+  ChainExecutor,
+  ChainHead,
+  Digest,
+  ExecutedBlock,
+  Receipt,
+  Sender,
+} from '../state/model.ts'
 import {
   decodeTransactionWithDigest,
   nodeKeyOfSeed,
@@ -57,7 +65,7 @@ import {
 } from './dag/narwhal-messages.ts'
 import type { NarwhalStore } from './dag/narwhal-store.ts'
 import { ConsensusError } from './errors.ts'
-import { Mempool, type MempoolOptions } from './mempool.ts'
+import { Mempool, type MempoolOptions, type PendingTransaction } from './mempool.ts'
 import type { Orderer } from './orderer.ts'
 import { defaultSetTimer, type SetTimer } from './timer.ts'
 
@@ -168,6 +176,13 @@ const MAX_EARLY_PARTIALS = 4_096
 const ATTESTED_HEIGHTS = 256
 /** How often our partials for blocks still unattested here are said again. */
 const PARTIAL_RESEND_MS = 2_000
+/** How long a transaction that came before its predecessor waits for it. */
+const TOO_EARLY_MS = 60_000
+
+/** The sender a mempool id names: a 20-byte account address or a 32-byte node key. */
+function senderOf(id: Uint8Array): Sender {
+  return id.length === 20 ? { kind: 'account', address: id } : { kind: 'node', key: id }
+}
 
 /**
  * Rounds kept below the last commit. Larger than Narwhal's usual 50: a member that restarts
@@ -218,6 +233,8 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
   let prunedBelow = 0
   let refeedTimer: (() => void) | undefined
   const retireTimers = new Set<() => void>()
+  /** Our transactions that executed before their predecessor (TX_NONCE), waiting for it. */
+  const tooEarly = new Map<string, { tx: PendingTransaction; since: number }>()
   const attested = options.metrics?.counter({
     name: 'fulmen_chain_attested_blocks_total',
     help: 'Blocks whose committee attestation (n − f BLS signatures) this member assembled',
@@ -282,13 +299,11 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
     for (const action of actions) {
       switch (action.kind) {
         case 'broadcast':
-          messenger?.broadcast(action.frame)
+          broadcast(action.frame)
           break
         case 'send': {
           const peer = epoch.peerOfMember[action.to]
-          if (peer !== undefined && peer !== '' && messenger?.peers.includes(peer)) {
-            messenger.send(peer, action.frame)
-          }
+          if (peer !== undefined && peer !== '') sendTo(peer, action.frame)
           break
         }
         case 'timer':
@@ -313,6 +328,15 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
           break
       }
     }
+  }
+
+  /** Frames go out only while the messenger runs (a stop can land between two actions). */
+  function broadcast(frame: ConsensusFrame): void {
+    if (messenger?.running) messenger.broadcast(frame)
+  }
+
+  function sendTo(peer: string, frame: ConsensusFrame): void {
+    if (messenger?.running && messenger.peers.includes(peer)) messenger.send(peer, frame)
   }
 
   function arm(atMs: number): void {
@@ -396,8 +420,7 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
       }
       const block = await executor.execute(body, { verified })
       attest(epoch, block)
-      mempool.applyReceipts(block.receipts)
-      for (const r of block.receipts) if (r.digest !== undefined) fed.delete(bytesToHex(r.digest))
+      await settleReceipts(block.receipts)
       blocksMade?.inc()
       for (const listener of [...blockListeners]) {
         try {
@@ -409,6 +432,36 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
       if (block.header.epoch !== epoch.epoch) return block.header.epoch
     }
     return undefined
+  }
+
+  /**
+   * After a block: what executed leaves the mempool, except our transactions that came too
+   * early (TX_NONCE with a nonce past the sender's: a re-proposed batch can land behind a later
+   * one of the same sender). Those did not take their nonce nor count as executed, so they wait
+   * and go to the member again once their predecessor executed.
+   */
+  async function settleReceipts(receipts: readonly Receipt[]): Promise<void> {
+    const settled: Receipt[] = []
+    for (const r of receipts) {
+      if (r.digest === undefined) continue
+      const hex = bytesToHex(r.digest)
+      fed.delete(hex)
+      const mine = r.status === 'TX_NONCE' ? mempool.get(r.digest) : undefined
+      if (mine === undefined) settled.push(r)
+      else tooEarly.set(hex, { tx: mine, since: now() })
+    }
+    mempool.applyReceipts(settled)
+    for (const [hex, { tx, since }] of tooEarly) {
+      const stateNonce = await readNonce(executor, senderOf(tx.sender))
+      if (tx.nonce === stateNonce + 1) {
+        tooEarly.delete(hex)
+        feed(tx.bytes, tx.digest)
+      } else if (tx.nonce <= stateNonce || now() - since > TOO_EARLY_MS) {
+        // Passed (another transaction took the nonce), or its predecessor never came.
+        tooEarly.delete(hex)
+        mempool.drop([tx.digest])
+      }
+    }
   }
 
   // --- epochs ---------------------------------------------------------------------------------
@@ -547,7 +600,7 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
       }
       ownPartials.set(height, frame)
       addPartial(epoch, epoch.index, frame)
-      messenger?.broadcast(frame)
+      broadcast(frame)
     }
     const early = earlyPartials.get(height)
     if (early !== undefined) {
@@ -607,7 +660,7 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
       const head = executor.head.height
       for (const [height, frame] of ownPartials) {
         if (height < head - ATTESTED_HEIGHTS) ownPartials.delete(height)
-        else messenger?.broadcast(frame)
+        else broadcast(frame)
       }
       armPartials()
     }, PARTIAL_RESEND_MS)

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest'
+import { macSigner, macVerifier } from '../testing/committee-simulator.ts'
 import { type MemberRun, runMembers } from '../testing/member-network.ts'
-import type { OrderedSubDag } from './committee-member.ts'
+import { CommitteeMember, type MemberAction, type OrderedSubDag } from './committee-member.ts'
 import type { Member } from './dag-types.ts'
 import { toHex } from './narwhal-messages.ts'
 
@@ -60,5 +61,45 @@ describe('a committee of CommitteeMembers', () => {
       const rounds = (result.commits[2] ?? []).map((c) => c.leaderRound)
       expect(new Set(rounds).size).toBe(rounds.length)
     }
+  })
+
+  test('the same transaction given again later is a new (salted) batch and commits again, without the salt', () => {
+    const member = new CommitteeMember({
+      epoch: 1n,
+      committeeSize: 1,
+      signer: macSigner(0),
+      verifier: macVerifier(1),
+      leaderSeed: new Uint8Array(32),
+      nowMs: 0,
+      maxHeaderDelayMs: 10,
+      batchDelayMs: 5,
+    })
+    const tx = Uint8Array.of(0xa1, 0x61, 0x61, 0x01)
+    const commits: OrderedSubDag[] = []
+    const broadcastBatches: Uint8Array[] = []
+    let now = 0
+    const run = (actions: MemberAction[]) => {
+      for (const a of actions) {
+        if (a.kind === 'commit') commits.push(a.subDag)
+        if (a.kind === 'broadcast' && a.frame.kind === 'batch')
+          broadcastBatches.push(a.frame.encoded)
+      }
+    }
+    const until = (count: number) => {
+      while (commits.length < count && now < 5_000) {
+        now += 5
+        run(member.handle({ kind: 'tick', nowMs: now }))
+      }
+    }
+    run(member.handle({ kind: 'transaction', bytes: tx }))
+    until(1)
+    run(member.handle({ kind: 'transaction', bytes: tx }))
+    until(2)
+    const withTx = commits.filter((c) => c.transactions.length > 0)
+    expect(withTx.map((c) => c.transactions.map(toHex))).toEqual([[toHex(tx)], [toHex(tx)]])
+    expect(broadcastBatches).toHaveLength(2)
+    expect(toHex(broadcastBatches[0] as Uint8Array)).not.toBe(
+      toHex(broadcastBatches[1] as Uint8Array),
+    )
   })
 })

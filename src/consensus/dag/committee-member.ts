@@ -148,6 +148,8 @@ export class CommitteeMember {
   readonly #committedBatches = new Map<string, number>()
   readonly #gcDepth: number
   #askedAtMs = Number.NEGATIVE_INFINITY
+  /** Salts used so far (see `#seal`). */
+  #salt = 0
 
   /**
    * A member restarted from what it persisted (narwhal-store.ts): its Narwhal records and the
@@ -278,9 +280,15 @@ export class CommitteeMember {
     const transactions = this.#open
     this.#open = []
     this.#openBytes = 0
-    const encoded = encodeBatch(transactions)
-    const digest = batchDigest(encoded)
-    this.#keepBatch(toHex(digest), { encoded, transactions })
+    let encoded = encodeBatch(transactions)
+    let digest = batchDigest(encoded)
+    // The same transactions again (given again after they failed, TX_NONCE) would be the same
+    // batch, which a member commits once: a salt element makes it another.
+    while (this.#batches.has(toHex(digest)) || this.#committedBatches.has(toHex(digest))) {
+      encoded = encodeBatch([...transactions, batchSalt(this.#salt++)])
+      digest = batchDigest(encoded)
+    }
+    this.#keepBatch(toHex(digest), { encoded })
     out.push({ kind: 'broadcast', frame: { kind: 'batch', encoded } })
     this.#narwhal({ kind: 'batch', digest }, out)
   }
@@ -547,10 +555,24 @@ export class CommitteeMember {
 function batchTransactions(batch: StoredBatch): readonly Uint8Array[] {
   if (batch.transactions !== undefined) return batch.transactions
   try {
-    return decodeBatch(batch.encoded)
+    return decodeBatch(batch.encoded).filter((tx) => !isBatchSalt(tx))
   } catch {
     return []
   }
+}
+
+/**
+ * A batch salt: 0x00 then a u64. No transaction starts with 0x00 (an encoded transaction is a
+ * DAG-CBOR map, 0xa0–0xbb), so members drop salts from what they commit, all alike.
+ */
+export function batchSalt(n: number): Uint8Array {
+  const salt = new Uint8Array(9)
+  new DataView(salt.buffer).setBigUint64(1, BigInt(n))
+  return salt
+}
+
+export function isBatchSalt(element: Uint8Array): boolean {
+  return element.length === 9 && element[0] === 0
 }
 
 function frameOf(message: NarwhalMessage): ConsensusFrame {
