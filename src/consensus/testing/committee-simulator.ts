@@ -374,7 +374,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     const proc = processes[member]!
     const round = commits.at(-1)!.leader.round
     // The position first: a crash after it loses this hand-out, never repeats it.
-    await stores[member]?.saveCommittedRound(EPOCH, round)
+    const store = stores[member]
+    if (store !== undefined) await store.saveCommittedRound(EPOCH, round)
     for (const c of commits) {
       leaders[member]!.push(c.leader.digest)
       for (const v of c.vertices) {
@@ -385,7 +386,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     }
     await run(now, member, { kind: 'committed', round })
     // What the core collected, the store drops too (unless the member died meanwhile).
-    if (processes[member] === proc) await stores[member]?.prune(EPOCH, round - gcDepth)
+    if (store !== undefined && processes[member] === proc) await store.prune(EPOCH, round - gcDepth)
   }
 
   /**
@@ -481,7 +482,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
         }
       }
     }
-    if (!killed(member, proc)) await flush()
+    if (!killed(member, proc) && pending.length > 0) await flush()
   }
 
   const run = async (now: number, member: Member, event: NarwhalEvent): Promise<void> => {
