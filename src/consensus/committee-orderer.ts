@@ -67,6 +67,7 @@ import type { NarwhalStore } from './dag/narwhal-store.ts'
 import { ConsensusError } from './errors.ts'
 import { Mempool, type MempoolOptions, type PendingTransaction } from './mempool.ts'
 import type { Orderer } from './orderer.ts'
+import { OrdererListeners } from './orderer-listeners.ts'
 import { defaultSetTimer, type SetTimer } from './timer.ts'
 
 /** The member's timing knobs (the rest comes from the state and the node's key). */
@@ -203,8 +204,7 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
   const maxBlockTransactions = options.maxBlockTransactions ?? MAX_BLOCK_TRANSACTIONS
   const nodeKey = nodeKeyOfSeed(options.nodeSeed)
   const mempool = new Mempool(options.mempool)
-  const blockListeners = new Set<(block: ExecutedBlock) => void>()
-  const epochListeners = new Set<(epoch: number, signal: AbortSignal) => Promise<void> | void>()
+  const listeners = new OrdererListeners(logger)
   const stopping = new AbortController()
   let stopped = false
   let started = false
@@ -422,13 +422,7 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
       attest(epoch, block)
       await settleReceipts(block.receipts)
       blocksMade?.inc()
-      for (const listener of [...blockListeners]) {
-        try {
-          listener(block)
-        } catch (e) {
-          logger.warn({ err: e, height: block.header.height }, 'a block listener failed')
-        }
-      }
+      listeners.emitBlock(block)
       if (block.header.epoch !== epoch.epoch) return block.header.epoch
     }
     return undefined
@@ -732,26 +726,11 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
       return mempool.nextNonce(senderId(sender), await readNonce(executor, sender))
     },
 
-    onBlock(listener) {
-      blockListeners.add(listener)
-      return () => blockListeners.delete(listener)
-    },
+    onBlock: (listener) => listeners.onBlock(listener),
 
-    beforeEpochChange(listener) {
-      epochListeners.add(listener)
-      return () => epochListeners.delete(listener)
-    },
+    beforeEpochChange: (listener) => listeners.beforeEpochChange(listener),
 
-    async runBeforeEpochChange(epoch, signal) {
-      for (const listener of [...epochListeners]) {
-        try {
-          await listener(epoch, signal)
-        } catch (e) {
-          // The epoch still changes: what the listener missed goes into the next one.
-          logger.warn({ err: e, epoch }, 'a listener before the epoch change failed')
-        }
-      }
-    },
+    runBeforeEpochChange: (epoch, signal) => listeners.runBeforeEpochChange(epoch, signal),
 
     async headMoved() {
       const epoch = current

@@ -23,6 +23,7 @@ import { ConsensusError } from './errors.ts'
 import { Mempool, type MempoolOptions } from './mempool.ts'
 import { createNodeSender } from './node-sender.ts'
 import type { Orderer } from './orderer.ts'
+import { OrdererListeners } from './orderer-listeners.ts'
 import { defaultSetTimer, type SetTimer } from './timer.ts'
 
 /** Default bound on a block's bytes: 64 transactions of the largest size. */
@@ -83,8 +84,7 @@ export function createSoloOrderer(options: SoloOrdererOptions): SoloOrderer {
     )
   }
   const mempool = new Mempool(options.mempool)
-  const blockListeners = new Set<(block: ExecutedBlock) => void>()
-  const epochListeners = new Set<(epoch: number, signal: AbortSignal) => Promise<void> | void>()
+  const listeners = new OrdererListeners(logger)
   const stopping = new AbortController()
   let started = false
   let stopped = false
@@ -133,15 +133,9 @@ export function createSoloOrderer(options: SoloOrdererOptions): SoloOrderer {
       return mempool.nextNonce(senderId(sender), await readNonce(executor, sender))
     },
 
-    onBlock(listener) {
-      blockListeners.add(listener)
-      return () => blockListeners.delete(listener)
-    },
+    onBlock: (listener) => listeners.onBlock(listener),
 
-    beforeEpochChange(listener) {
-      epochListeners.add(listener)
-      return () => epochListeners.delete(listener)
-    },
+    beforeEpochChange: (listener) => listeners.beforeEpochChange(listener),
 
     produceBlock() {
       if (stopped) return Promise.reject(stoppedError())
@@ -175,16 +169,7 @@ export function createSoloOrderer(options: SoloOrdererOptions): SoloOrderer {
           now,
           pending: (digest) => mempool.has(digest),
           logger: logger.child({ component: 'epoch-duty' }),
-          beforeChangeEpoch: async (epoch, signal) => {
-            for (const listener of [...epochListeners]) {
-              try {
-                await listener(epoch, signal)
-              } catch (e) {
-                // The epoch still changes: what the listener missed goes into the next one.
-                logger.warn({ err: e, epoch }, 'a listener before the epoch change failed')
-              }
-            }
-          },
+          beforeChangeEpoch: (epoch, signal) => listeners.runBeforeEpochChange(epoch, signal),
         })
 
   async function runRound(): Promise<ExecutedBlock | undefined> {
@@ -216,13 +201,7 @@ export function createSoloOrderer(options: SoloOrdererOptions): SoloOrderer {
     // Whatever the receipts did not name (bytes that did not decode there) goes as well.
     mempool.drop(taken.map((t) => t.digest))
     blocksMade?.inc()
-    for (const listener of [...blockListeners]) {
-      try {
-        listener(block)
-      } catch (e) {
-        logger.warn({ err: e, height: block.header.height }, 'a block listener failed')
-      }
-    }
+    listeners.emitBlock(block)
     return block
   }
 

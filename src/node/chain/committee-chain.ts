@@ -26,6 +26,7 @@ import {
 } from '../../consensus/committee-orderer.ts'
 import { CONSENSUS_PROTOCOL } from '../../consensus/dag/consensus-frames.ts'
 import type { Orderer } from '../../consensus/orderer.ts'
+import { OrdererListeners } from '../../consensus/orderer-listeners.ts'
 import type { Logger } from '../../core/logger.ts'
 import { libp2pMessageTransport } from '../../net/message-transport.ts'
 import type { StateExecutor } from '../../state/executor.ts'
@@ -68,22 +69,13 @@ export function createCommitteeChain(options: CommitteeChainOptions): CommitteeC
   const { executor, logger } = options
   /** Peer id → the multiaddrs the state gives for that node. */
   const addresses = new Map<string, string>()
-  const blockListeners = new Set<(block: ExecutedBlock) => void>()
-  const epochListeners = new Set<(epoch: number, signal: AbortSignal) => Promise<void> | void>()
+  const listeners = new OrdererListeners(logger)
   let outside: Outside | undefined
   /** Role changes, one after another. */
   let switching: Promise<void> = Promise.resolve()
   let stopped = false
 
-  const emit = (block: ExecutedBlock) => {
-    for (const listener of [...blockListeners]) {
-      try {
-        listener(block)
-      } catch (e) {
-        logger.warn({ err: e, height: block.header.height }, 'a block listener failed')
-      }
-    }
-  }
+  const emit = (block: ExecutedBlock) => listeners.emitBlock(block)
 
   const transport = libp2pMessageTransport({
     libp2p: options.libp2p,
@@ -165,23 +157,9 @@ export function createCommitteeChain(options: CommitteeChainOptions): CommitteeC
     },
     pending: (digest) => active().pending(digest),
     nextNonce: (sender) => active().nextNonce(sender),
-    onBlock(listener) {
-      blockListeners.add(listener)
-      return () => blockListeners.delete(listener)
-    },
-    beforeEpochChange(listener) {
-      epochListeners.add(listener)
-      return () => epochListeners.delete(listener)
-    },
-    async runBeforeEpochChange(epoch, signal) {
-      for (const listener of [...epochListeners]) {
-        try {
-          await listener(epoch, signal)
-        } catch (e) {
-          logger.warn({ err: e, epoch }, 'a listener before the epoch change failed')
-        }
-      }
-    },
+    onBlock: (listener) => listeners.onBlock(listener),
+    beforeEpochChange: (listener) => listeners.beforeEpochChange(listener),
+    runBeforeEpochChange: (epoch, signal) => listeners.runBeforeEpochChange(epoch, signal),
     async start() {
       // Who the first committee is, for the log line; the orderer reads it again itself.
       const first = await readCommittee(executor, executor.head.epoch)
