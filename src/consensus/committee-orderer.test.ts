@@ -32,7 +32,16 @@ interface Committee {
   readonly stores: { chain: MemoryKvStore; dag: MemoryKvStore }[]
 }
 
-async function member(c: Omit<Committee, 'orderers' | 'executors'>, i: number) {
+interface MemberOptions {
+  readonly gcDepth?: number
+  readonly onRole?: (member: boolean, epoch: number) => void
+}
+
+async function member(
+  c: Omit<Committee, 'orderers' | 'executors'>,
+  i: number,
+  extra: MemberOptions = {},
+) {
   const node = c.chain.nodes[i] as TestNode
   const stores = c.stores[i] as { chain: MemoryKvStore; dag: MemoryKvStore }
   const executor = await openTestExecutor(c.chain, stores.chain)
@@ -44,20 +53,29 @@ async function member(c: Omit<Committee, 'orderers' | 'executors'>, i: number) {
     store: new NarwhalStore(stores.dag, 'narwhal/'),
     blsSecretKey: node.bls.secretKey,
     attestations: new AttestationStore(stores.chain),
-    timing: { maxHeaderDelayMs: 50, batchDelayMs: 10, resendMs: 500 },
+    timing: {
+      maxHeaderDelayMs: 50,
+      batchDelayMs: 10,
+      resendMs: 500,
+      ...(extra.gcDepth === undefined ? {} : { gcDepth: extra.gcDepth }),
+    },
     emptyBlockMs: 60_000,
+    ...(extra.onRole === undefined ? {} : { onRole: extra.onRole }),
   })
   running.push(orderer)
   await orderer.start()
   return { executor, orderer }
 }
 
-async function committee(size = 4): Promise<Committee> {
+async function committee(
+  size = 4,
+  extra: (i: number) => MemberOptions = () => ({}),
+): Promise<Committee> {
   const chain = testChain({ nodeCount: size })
   const network = new MemoryNetwork()
   const stores = chain.nodes.map(() => ({ chain: new MemoryKvStore(), dag: new MemoryKvStore() }))
   const base = { chain, network, stores }
-  const started = await Promise.all(chain.nodes.map((_, i) => member(base, i)))
+  const started = await Promise.all(chain.nodes.map((_, i) => member(base, i, extra(i))))
   return {
     ...base,
     executors: started.map((s) => s.executor),
@@ -220,5 +238,29 @@ describe('four committee orderers over an in-memory network', () => {
       digests.push(await restarted.orderer.submit(transfer(bob, alice, nonce, 1n)))
     }
     await expectSameChain(c, digests, [0, 1, 2, 3])
+  })
+
+  test('a member away longer than the others keep their DAG leaves it for the epoch and says so', async () => {
+    const roles: boolean[] = []
+    const c = await committee(4, (i) => ({
+      gcDepth: 4,
+      ...(i === 3 ? { onRole: (m: boolean) => roles.push(m) } : {}),
+    }))
+    expect(roles).toEqual([true])
+    const away = peerOf(c.chain.nodes[3]?.key as Uint8Array)
+    c.network.cut(away)
+    // Empty headers go out every 50 ms: the others soon pass the 4 rounds they keep.
+    await waitFor(
+      async () => (c.orderers[0] as CommitteeOrderer).status.round > 40,
+      'the others move 40 rounds on',
+    )
+    c.network.restore(away)
+    await waitFor(async () => roles.length === 2, 'member 3 leaves the DAG')
+    expect(roles).toEqual([true, false])
+    // The others are not held back by it.
+    const tx = await (c.orderers[0] as CommitteeOrderer).submit(
+      transfer(c.chain.alice, c.chain.bob, 1, 1n),
+    )
+    await expectSameChain(c, [tx], [0, 1, 2])
   })
 })

@@ -574,7 +574,38 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
     }
     const epoch = current
     const m = epoch?.memberOfPeer.get(from)
-    if (m !== undefined) post({ kind: 'frame', frame, from: m })
+    if (m === undefined || epoch === undefined) return
+    const round =
+      frame.kind === 'certificate'
+        ? frame.certificate.header.round
+        : frame.kind === 'header'
+          ? frame.header.round
+          : 0
+    const ours = epoch.member?.round ?? 0
+    // The others are past what they keep (their GC window): the parents we would ask for are
+    // gone, so this member can never catch up in this epoch's DAG.
+    if (epoch.member !== undefined && round > ours + gcDepth + 2) {
+      leaveDag(epoch, round)
+      return
+    }
+    post({ kind: 'frame', frame, from: m })
+  }
+
+  /**
+   * A member too far behind its committee (down longer than the others keep their DAG) stops
+   * voting and proposing for the rest of the epoch and follows the chain by blocks instead, as
+   * a node outside the committee does; it takes part again from the next epoch.
+   */
+  function leaveDag(epoch: Epoch, theirRound: number): void {
+    logger.warn(
+      { epoch: epoch.epoch, round: epoch.member?.round ?? 0, theirRound, gcDepth },
+      'too far behind the committee to rejoin its DAG: following by blocks until the next epoch',
+    )
+    inbox.length = 0
+    for (const disarm of timers.values()) disarm()
+    timers.clear()
+    current = { ...epoch, member: undefined, collector: undefined }
+    options.onRole?.(false, epoch.epoch)
   }
 
   // --- attestations ---------------------------------------------------------------------------
