@@ -99,20 +99,27 @@ describe('a client discovers a tab node and fetches from it', () => {
     expect(after.every((e) => e.type === 'block' && e.node !== leaving.peerId)).toBe(true)
   })
 
-  test('a dozen contents at once, each discovered: every one is served by the tab', async () => {
+  test('a dozen contents, eleven discovered at once after the first: every one is served by the tab', async () => {
     // Images no other suite's tab holds: the relay names this tab alone for them.
     const dozen = network.images.slice(12, 24)
     const holder = await tabHolding(dozen[0]!.hex)
     for (const image of dozen.slice(1)) await holder.cache(image.hex)
     const c = await client()
+    // The tab reachable through its relay first (under load its reservation and announcements
+    // can lag the test: a fresh run of the suite at load ~12 had all twelve from a full node).
+    await until(async () => {
+      const res = await c.fetch(dozen[0]!.hex)
+      await res.arrayBuffer()
+      return res.headers.get('x-fulmen-node') === holder.peerId ? true : undefined
+    }, 'the first content from the tab')
     const served = await Promise.all(
-      dozen.map(async (image) => {
+      dozen.slice(1).map(async (image) => {
         const res = await c.fetch(image.hex)
         const bytes = new Uint8Array(await res.arrayBuffer())
         expect(bytes).toHaveLength(image.size)
         return res.headers.get('x-fulmen-node')
       }),
     )
-    expect(served).toEqual(dozen.map(() => holder.peerId))
+    expect(served).toEqual(dozen.slice(1).map(() => holder.peerId))
   })
 })
