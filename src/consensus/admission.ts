@@ -21,8 +21,8 @@ import type { Mempool, PendingTransaction } from './mempool.ts'
 export interface AdmitOptions {
   readonly executor: ChainExecutor
   readonly mempool: Mempool
-  readonly recover?: Secp256k1Recover
-  readonly signal?: AbortSignal
+  readonly recover?: Secp256k1Recover | undefined
+  readonly signal?: AbortSignal | undefined
   /** Checked again after the state reads: a stopped orderer admits nothing. */
   readonly stopped: () => boolean
   readonly stoppedError: () => Error

@@ -742,8 +742,8 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
       const admitted = await admitTransaction(bytes, {
         executor,
         mempool,
-        ...(options.recover === undefined ? {} : { recover: options.recover }),
-        ...(submitOptions.signal === undefined ? {} : { signal: submitOptions.signal }),
+        recover: options.recover,
+        signal: submitOptions.signal,
         stopped: () => stopped,
         stoppedError,
       })

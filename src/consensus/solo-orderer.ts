@@ -119,8 +119,8 @@ export function createSoloOrderer(options: SoloOrdererOptions): SoloOrderer {
       const admitted = await admitTransaction(bytes, {
         executor,
         mempool,
-        ...(options.recover === undefined ? {} : { recover: options.recover }),
-        ...(submitOptions.signal === undefined ? {} : { signal: submitOptions.signal }),
+        recover: options.recover,
+        signal: submitOptions.signal,
         stopped: () => stopped,
         stoppedError,
       })

@@ -23,7 +23,10 @@
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import type { AttestationStore } from '../../consensus/attestation/attestation-store.ts'
 import type { BlockAttestation } from '../../consensus/attestation/block-attestation.ts'
-import { checkServedAttestation } from '../../consensus/attestation/committee-keys.ts'
+import {
+  checkServedAttestation,
+  committeeKeys,
+} from '../../consensus/attestation/committee-keys.ts'
 import type { Component } from '../../core/lifecycle.ts'
 import type { Logger } from '../../core/logger.ts'
 import { bodyFromJson, headerToJson } from '../../state/block.ts'
@@ -243,6 +246,24 @@ export function createChainFollower(options: ChainFollowerOptions): ChainFollowe
     }
   }
 
+  /**
+   * The committee's BLS keys, read once per epoch: the check caches the decoded keys by the
+   * array's identity, so one array an epoch spares a state read per member and a decode per
+   * block.
+   */
+  let keysEpoch = -1
+  let keys: Promise<readonly Uint8Array[]> | undefined
+  const committeeKeysOf = (epoch: number): Promise<readonly Uint8Array[]> => {
+    if (keys === undefined || keysEpoch !== epoch) {
+      keysEpoch = epoch
+      keys = committeeKeys(executor, epoch)
+      keys.catch(() => {
+        if (keysEpoch === epoch) keys = undefined // read again next time
+      })
+    }
+    return keys
+  }
+
   /** The height last waited for an attestation of (said once). */
   let waitingFor = -1
 
@@ -273,6 +294,7 @@ export function createChainFollower(options: ChainFollowerOptions): ChainFollowe
         height,
         hexToBytes(served.hash),
         hexToBytes(served.attestation),
+        committeeKeysOf,
       )
     } catch (error) {
       throw new ChainError(
