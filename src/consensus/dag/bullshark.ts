@@ -57,6 +57,8 @@ export class Bullshark {
   #lastCommittedRound = 0
   /** Resuming: the committed leader round whose certificate has not been added again yet. */
   #resumeRound = 0
+  /** The resumed leader's history, until `takeResumed` hands it out. */
+  #resumed: DagVertex[] = []
 
   constructor(options: BullsharkOptions) {
     this.#committee = options.committee
@@ -103,7 +105,7 @@ export class Bullshark {
         return []
       }
       // The leader we had committed before the restart: its history is what we committed.
-      this.#orderDag(vertex)
+      this.#resumed = this.#orderDag(vertex)
       this.#resumeRound = 0
       // Later rounds added before it (a re-delivery is causal, so none reference it) may
       // already support later leaders.
@@ -114,6 +116,17 @@ export class Bullshark {
       return out
     }
     return this.#tryCommit(vertex.round - 1)
+  }
+
+  /**
+   * Once resumed (the last committed leader's certificate added again): the certificates that
+   * counted as committed then, once; empty before and after. A member marks their batches
+   * committed, as they were before the restart or before it rejoined the DAG.
+   */
+  takeResumed(): readonly DagVertex[] {
+    const resumed = this.#resumed
+    this.#resumed = []
+    return resumed
   }
 
   #vertex(round: number, author: Member): DagVertex | undefined {

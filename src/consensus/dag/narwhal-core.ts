@@ -280,6 +280,35 @@ export class NarwhalCore {
     return this.#delivered.get(digest)?.certificate
   }
 
+  /**
+   * Delivered certificates of rounds ≥ `fromRound`, parents before children (by round), at
+   * most `max`: what a member that rejoins the DAG above its own records asks for at once,
+   * instead of walking down one round of missing parents per round trip while the others'
+   * garbage collection moves away from it.
+   */
+  certificatesFrom(fromRound: number, max: number): Certificate[] {
+    const out: Certificate[] = []
+    const rounds = [...this.#byRound.keys()].filter((r) => r >= fromRound).sort((a, b) => a - b)
+    for (const r of rounds) {
+      for (const d of this.#byRound.get(r) ?? []) {
+        if (out.length >= max) return out
+        const stored = this.#delivered.get(d)
+        if (stored !== undefined) out.push(stored.certificate)
+      }
+    }
+    return out
+  }
+
+  /** The round below which nothing is kept (garbage-collected, or never had: a rejoin). */
+  get gcRound(): number {
+    return this.#gcRound
+  }
+
+  /** The highest round with certificates of a quorum of authors delivered. */
+  get quorumRound(): number {
+    return this.#quorumRound
+  }
+
   /** How many certificates wait for parents (for tests and metrics). */
   get waitingCount(): number {
     return this.#waiting.size
@@ -337,6 +366,9 @@ export class NarwhalCore {
     const parentsRound = this.#quorumRound
     const round = parentsRound + 1
     if (round <= this.#proposedRound) return
+    // Resumed above collected rounds (a member rejoining): nothing to propose on until a
+    // quorum of a round we keep is here.
+    if (parentsRound < this.#gcRound) return
     // Batches go out at once (once the leader rule is met); an empty header waits, so a quiet
     // committee does not spin; after the delay nothing waits any more.
     const waited = this.#nowMs - this.#readySinceMs >= this.#maxDelayMs
