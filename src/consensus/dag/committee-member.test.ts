@@ -63,6 +63,40 @@ describe('a committee of CommitteeMembers', () => {
     }
   })
 
+  test('a member down longer than the DAG is kept rejoins at a committed round the others give it, and commits what they commit after it, over 6 seeds', () => {
+    for (let seed = 31; seed <= 36; seed++) {
+      // GC depth 10: the 8 s outage is tens of rounds, far more than the others keep.
+      const result = runMembers({
+        seed,
+        durationMs: 30_000,
+        gcDepth: 10,
+        rejoin: { member: 2, atMs: 3_000, downMs: 8_000, from: 0 },
+      })
+      expectAgreement(result, [0, 1, 3])
+      const others = result.commits[0] ?? []
+      const mine = result.commits[2] ?? []
+      const before = result.rejoinedAt[2] ?? 0
+      const after = mine.slice(before)
+      expect(after.length).toBeGreaterThan(2)
+      // Before: a prefix of the others'. After: exactly theirs from the first leader it commits.
+      expect(sequence(mine.slice(0, before))).toEqual(sequence(others.slice(0, before)))
+      const from = others.findIndex((c) => c.leaderRound === after[0]?.leaderRound)
+      expect(from).toBeGreaterThan(before)
+      // The run ends at an arbitrary moment: either side may be a commit or two ahead.
+      const common = Math.min(after.length, others.length - from)
+      expect(common).toBeGreaterThan(2)
+      const theirs = others.slice(from, from + common)
+      expect(after.slice(0, common).map((c) => c.leaderRound)).toEqual(
+        theirs.map((c) => c.leaderRound),
+      )
+      expect(sequence(after.slice(0, common))).toEqual(sequence(theirs))
+      // It resumed after the round it was given: nothing it was told was committed comes again.
+      const given = others[from - 1]
+      expect(given).toBeDefined()
+      expect(after[0]?.leaderRound).toBeGreaterThan(given?.leaderRound ?? 0)
+    }
+  })
+
   test('the same transaction given again later is a new (salted) batch and commits again, without the salt', () => {
     const member = new CommitteeMember({
       epoch: 1n,

@@ -116,6 +116,8 @@ interface PendingCommit {
 }
 
 const MAX_BATCHES_PER_ANSWER = 64
+/** Certificates in one answer to a range request (a GC window of 300 rounds of 4 is 1,200). */
+const MAX_RANGE_CERTIFICATES = 4_096
 /** How soon batches a commit waits for are asked for again. */
 const ASK_AGAIN_MS = 1_000
 
@@ -148,6 +150,8 @@ export class CommitteeMember {
   readonly #committedBatches = new Map<string, number>()
   readonly #gcDepth: number
   #askedAtMs = Number.NEGATIVE_INFINITY
+  #rangeAskedAtMs = Number.NEGATIVE_INFINITY
+  readonly #rangeAnsweredAtMs = new Map<Member, number>()
   /** Salts used so far (see `#seal`). */
   #salt = 0
 
@@ -165,6 +169,7 @@ export class CommitteeMember {
     const actions: MemberAction[] = []
     for (const action of member.#recovered) member.#onNarwhal(action, actions)
     member.#recovered = []
+    member.#askForRange(actions)
     return { member, actions }
   }
 
@@ -191,7 +196,9 @@ export class CommitteeMember {
       signer: options.signer,
       verifier: options.verifier,
       maxHeaderDelayMs: options.maxHeaderDelayMs ?? 500,
-      gcDepth,
+      // Narwhal keeps twice what Bullshark needs: a member rejoining at a committed round a
+      // little behind ours still finds here every certificate Bullshark orders after it.
+      gcDepth: 2 * gcDepth,
       nowMs: options.nowMs,
       leaderOf,
       resendMs: options.resendMs ?? 2_000,
@@ -210,6 +217,13 @@ export class CommitteeMember {
       gcDepth,
       lastCommittedRound: resume?.committedRound ?? 0,
     })
+    // Resumed at a committed leader: Narwhal needs no rounds below Bullshark's GC round after
+    // it, so a member rejoining with no records of them does not ask for them. (Narwhal
+    // collects below `round − 2 gcDepth`.)
+    if (resume !== undefined && resume.committedRound > 0) {
+      const round = resume.committedRound + gcDepth
+      this.#recovered.push(...this.#core.handle({ kind: 'committed', round }))
+    }
   }
 
   get member(): Member {
@@ -252,6 +266,7 @@ export class CommitteeMember {
         if (this.#commits.length > 0 && this.#nowMs - this.#askedAtMs >= ASK_AGAIN_MS) {
           this.#askFor(this.#commits[0] as PendingCommit, out)
         }
+        if (this.#nowMs - this.#rangeAskedAtMs >= ASK_AGAIN_MS) this.#askForRange(out)
         break
       case 'frame':
         this.#onFrame(event.frame, event.from, out)
@@ -363,6 +378,32 @@ export class CommitteeMember {
       case 'certificate-request':
         this.#narwhal({ kind: 'request', digests: frame.digests, from }, out)
         break
+      case 'certificate-range':
+        this.#onRangeRequest(frame.fromRound, from, out)
+        break
+    }
+  }
+
+  /**
+   * Resumed above every round we hold (rejoining the DAG at a committed round the committee
+   * gave): ask every peer for all it keeps from our floor up, at once. Walking down one round
+   * of missing parents per round trip, the rejoining member would fall behind the others'
+   * garbage collection faster than it caught up.
+   */
+  #askForRange(out: MemberAction[]): void {
+    const gcRound = this.#core.gcRound
+    if (gcRound === 0 || this.#core.quorumRound >= gcRound) return
+    this.#rangeAskedAtMs = this.#nowMs
+    out.push({ kind: 'broadcast', frame: { kind: 'certificate-range', fromRound: gcRound } })
+  }
+
+  /** A peer's range request: what we keep from that round, parents first, once a second. */
+  #onRangeRequest(fromRound: number, from: Member, out: MemberAction[]): void {
+    const last = this.#rangeAnsweredAtMs.get(from) ?? Number.NEGATIVE_INFINITY
+    if (this.#nowMs - last < ASK_AGAIN_MS) return
+    this.#rangeAnsweredAtMs.set(from, this.#nowMs)
+    for (const certificate of this.#core.certificatesFrom(fromRound, MAX_RANGE_CERTIFICATES)) {
+      out.push({ kind: 'send', to: from, frame: { kind: 'certificate', certificate } })
     }
   }
 
@@ -444,6 +485,7 @@ export class CommitteeMember {
       })
     }
     const committed = this.#bullshark.add(vertex)
+    this.#markResumed(vertex, certificate)
     if (committed.length === 0) return
     // Certificates are read now: the garbage collection the commit allows may drop them.
     for (const subDag of committed) {
@@ -454,6 +496,22 @@ export class CommitteeMember {
     this.#reproposeOrphans(round, out)
     this.#drainCommits(out)
     this.#narwhal({ kind: 'committed', round }, out)
+  }
+
+  /**
+   * Resumed at the last committed leader (a restart, or rejoining the DAG at a position the
+   * committee gave): its history was committed before, so its batches count as committed and a
+   * second certificate naming one (a re-proposal) is skipped here as on every other member.
+   */
+  #markResumed(last: DagVertex, lastCertificate: Certificate): void {
+    const resumed = this.#bullshark.takeResumed()
+    if (resumed.length === 0) return
+    const round = last.round
+    for (const v of resumed) {
+      this.#ownUncommitted.delete(v.digest)
+      const c = v.digest === last.digest ? lastCertificate : this.#core.certificate(v.digest)
+      for (const d of c?.header.batches ?? []) this.#committedBatches.set(toHex(d), round)
+    }
   }
 
   /**

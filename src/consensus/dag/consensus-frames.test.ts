@@ -12,8 +12,11 @@ import {
   FRAME_BATCH,
   FRAME_BATCH_REQUEST,
   FRAME_CERTIFICATE,
+  FRAME_CERTIFICATE_RANGE,
   FRAME_CERTIFICATE_REQUEST,
   FRAME_HEADER,
+  FRAME_POSITION,
+  FRAME_POSITION_REQUEST,
   FRAME_VOTE,
   MAX_CONSENSUS_PAYLOAD,
   MAX_REQUEST_DIGESTS,
@@ -81,6 +84,23 @@ const frame: fc.Arbitrary<ConsensusFrame> = fc.oneof(
       signature: bytes(48),
     })
     .map((a) => ({ kind: 'attestation' as const, ...a })),
+  fc
+    .integer({ min: 0, max: Number.MAX_SAFE_INTEGER })
+    .map((fromRound) => ({ kind: 'certificate-range' as const, fromRound })),
+  fc
+    .record({
+      epoch: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+      height: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+    })
+    .map((r) => ({ kind: 'position-request' as const, ...r })),
+  fc
+    .record({
+      epoch: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+      height: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+      blockHash: bytes(32),
+      committedRound: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+    })
+    .map((r) => ({ kind: 'position' as const, ...r })),
 )
 
 function decodeAll(stream: Uint8Array[]): ConsensusFrame[] {
@@ -101,7 +121,7 @@ describe('consensus frames', () => {
     )
   })
 
-  test('kinds 0x70-0x76 only', () => {
+  test('kinds 0x70-0x79 only', () => {
     const kinds = [
       FRAME_HEADER,
       FRAME_VOTE,
@@ -110,8 +130,11 @@ describe('consensus frames', () => {
       FRAME_BATCH,
       FRAME_BATCH_REQUEST,
       FRAME_ATTESTATION,
+      FRAME_CERTIFICATE_RANGE,
+      FRAME_POSITION_REQUEST,
+      FRAME_POSITION,
     ]
-    expect(kinds).toEqual([0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76])
+    expect(kinds).toEqual([0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79])
     for (let k = 0; k < 256; k++) expect(CONSENSUS_FRAMES.accepts(k)).toBe(kinds.includes(k))
     expect(wireCodeOf(() => decodeAll([encodeRawFrame(0x50, new Uint8Array(1))]))).toBe(
       'WIRE_UNKNOWN_FRAME',
@@ -217,7 +240,7 @@ describe('consensus frames', () => {
         return b
       })
     const random = fc
-      .tuple(fc.integer({ min: 0x6e, max: 0x77 }), fc.uint8Array({ maxLength: 200 }))
+      .tuple(fc.integer({ min: 0x6e, max: 0x7b }), fc.uint8Array({ maxLength: 200 }))
       .map(([kind, payload]) => encodeRawFrame(kind, payload))
     const raw = fc.uint8Array({ maxLength: 200 })
     fc.assert(

@@ -1,7 +1,7 @@
 /**
  * The committee's libp2p protocol (`/fulmen/consensus/1.0.0`): the frames members exchange
  * over the messenger (src/net/messenger.ts), framed as every Fulmen stream is
- * (`kind:u8 length:u32be payload`, src/wire/frame-codec.ts). Kinds 0x70–0x75, clear of every
+ * (`kind:u8 length:u32be payload`, src/wire/frame-codec.ts). Kinds 0x70–0x79, clear of every
  * other protocol's (docs/protocol.md):
  *
  *   0x70 HEADER               a header's DAG-CBOR (narwhal-messages.ts)
@@ -10,6 +10,10 @@
  *   0x73 CERTIFICATE_REQUEST  digest[32] × 1..1024: certificates the sender is missing
  *   0x74 BATCH                a batch's DAG-CBOR (narwhal-batch.ts)
  *   0x75 BATCH_REQUEST        digest[32] × 1..1024: batches the sender is missing
+ *   0x76 ATTESTATION          height:u64 blockHash[32] signature[48]: a block's partial
+ *   0x77 CERTIFICATE_RANGE    fromRound:u64: every certificate the receiver keeps from there
+ *   0x78 POSITION_REQUEST     epoch:u64 height:u64: where did the DAG stand after this block?
+ *   0x79 POSITION             epoch:u64 height:u64 blockHash[32] committedRound:u64: the answer
  *
  * A batch frame keeps its bytes: the receiver digests them as they came and decodes the
  * transactions when it needs them; the codec still checks they parse, so a member never stores
@@ -48,6 +52,11 @@ export const FRAME_BATCH_REQUEST = 0x75
 export const FRAME_ATTESTATION = 0x76
 /** height u64 ‖ block hash 32 ‖ BLS signature 48. */
 const ATTESTATION_PAYLOAD = 8 + 32 + 48
+export const FRAME_CERTIFICATE_RANGE = 0x77
+export const FRAME_POSITION_REQUEST = 0x78
+export const FRAME_POSITION = 0x79
+const POSITION_REQUEST_PAYLOAD = 8 + 8
+const POSITION_PAYLOAD = 8 + 8 + 32 + 8
 
 /** The most digests one request names. */
 export const MAX_REQUEST_DIGESTS = 1024
@@ -70,6 +79,18 @@ export type ConsensusFrame =
       readonly height: number
       readonly blockHash: Uint8Array
       readonly signature: Uint8Array
+    }
+  /** A member rejoining the DAG: every certificate the receiver keeps of rounds ≥ fromRound. */
+  | { readonly kind: 'certificate-range'; readonly fromRound: number }
+  /** A member rejoining: the committed round after the block of this height, in this epoch? */
+  | { readonly kind: 'position-request'; readonly epoch: number; readonly height: number }
+  /** The answer: after executing `height` (`blockHash`), Bullshark had committed this round. */
+  | {
+      readonly kind: 'position'
+      readonly epoch: number
+      readonly height: number
+      readonly blockHash: Uint8Array
+      readonly committedRound: number
     }
 
 function wireMalformed(message: string, cause?: unknown): WireError {
@@ -120,7 +141,7 @@ function frameOf(kind: number, payload: Uint8Array): Uint8Array {
 }
 
 export const CONSENSUS_FRAMES: FrameCodec<ConsensusFrame> = {
-  accepts: (kind) => kind >= FRAME_HEADER && kind <= FRAME_ATTESTATION,
+  accepts: (kind) => kind >= FRAME_HEADER && kind <= FRAME_POSITION,
   maxPayload: MAX_CONSENSUS_PAYLOAD,
   decode(kind, payload) {
     switch (kind) {
@@ -154,6 +175,24 @@ export const CONSENSUS_FRAMES: FrameCodec<ConsensusFrame> = {
           signature: r.bytes(48, 'signature').slice(),
         }
       }
+      case FRAME_CERTIFICATE_RANGE: {
+        const r = PayloadReader.exact(payload, 8, 'CERTIFICATE-RANGE')
+        return { kind: 'certificate-range', fromRound: r.safeU64('from round') }
+      }
+      case FRAME_POSITION_REQUEST: {
+        const r = PayloadReader.exact(payload, POSITION_REQUEST_PAYLOAD, 'POSITION-REQUEST')
+        return { kind: 'position-request', epoch: r.safeU64('epoch'), height: r.safeU64('height') }
+      }
+      case FRAME_POSITION: {
+        const r = PayloadReader.exact(payload, POSITION_PAYLOAD, 'POSITION')
+        return {
+          kind: 'position',
+          epoch: r.safeU64('epoch'),
+          height: r.safeU64('height'),
+          blockHash: r.bytes(32, 'block hash').slice(),
+          committedRound: r.safeU64('committed round'),
+        }
+      }
       default:
         throw new WireError('WIRE_UNKNOWN_FRAME', `unknown consensus frame type ${kind}`)
     }
@@ -178,6 +217,22 @@ export const CONSENSUS_FRAMES: FrameCodec<ConsensusFrame> = {
           .raw(frame.blockHash, 32, 'block hash')
           .raw(frame.signature, 48, 'signature')
           .frame(FRAME_ATTESTATION)
+      case 'certificate-range':
+        return new PayloadWriter(8)
+          .u64(frame.fromRound, 'from round')
+          .frame(FRAME_CERTIFICATE_RANGE)
+      case 'position-request':
+        return new PayloadWriter(POSITION_REQUEST_PAYLOAD)
+          .u64(frame.epoch, 'epoch')
+          .u64(frame.height, 'height')
+          .frame(FRAME_POSITION_REQUEST)
+      case 'position':
+        return new PayloadWriter(POSITION_PAYLOAD)
+          .u64(frame.epoch, 'epoch')
+          .u64(frame.height, 'height')
+          .raw(frame.blockHash, 32, 'block hash')
+          .u64(frame.committedRound, 'committed round')
+          .frame(FRAME_POSITION)
     }
   },
 }

@@ -20,6 +20,8 @@ export interface MemberRun {
   readonly commits: OrderedSubDag[][]
   readonly submitted: string[]
   readonly batchRequests: number
+  /** By member: how many commits it had handed on when it came back (restart or rejoin). */
+  readonly rejoinedAt: readonly number[]
 }
 
 /**
@@ -38,6 +40,19 @@ export function runMembers(options: {
    * CommitteeMember.recover. Transactions go to the other members.
    */
   restart?: { readonly member: Member; readonly atMs: number; readonly downMs: number }
+  /**
+   * The same crash, but down longer than the others keep their DAG: it comes back with its own
+   * records and, as the committed round, the one member `from` handed on last (what the
+   * committee orderer asks its peers for once it followed the chain by blocks up to there).
+   */
+  rejoin?: {
+    readonly member: Member
+    readonly atMs: number
+    readonly downMs: number
+    readonly from: Member
+  }
+  /** Narwhal's and Bullshark's GC depth (the member's default otherwise). */
+  gcDepth?: number
 }): MemberRun {
   const size = options.size ?? 4
   const random = seededRandom(options.seed)
@@ -53,6 +68,7 @@ export function runMembers(options: {
     maxHeaderDelayMs: 100,
     batchDelayMs: 20,
     resendMs: 1_000,
+    gcDepth: options.gcDepth,
   })
   const members: (CommitteeMember | undefined)[] = Array.from(
     { length: size },
@@ -110,7 +126,7 @@ export function runMembers(options: {
     new DataView(tx.buffer).setUint32(0, i)
     new DataView(tx.buffer).setUint32(4, options.seed)
     let to = Math.floor(random() * size)
-    if (to === options.restart?.member) to = (to + 1) % size
+    if (to === options.restart?.member || to === options.rejoin?.member) to = (to + 1) % size
     submitted.push(toHex(tx))
     schedule(random() * (durationMs / 2), () =>
       act(to, members[to]?.handle({ kind: 'transaction', bytes: tx }) ?? []),
@@ -118,18 +134,22 @@ export function runMembers(options: {
   }
   for (let m = 0; m < size; m++)
     schedule(0, () => act(m, members[m]?.handle({ kind: 'tick', nowMs: 0 }) ?? []))
-  const restart = options.restart
-  if (restart !== undefined) {
-    const m = restart.member
-    schedule(restart.atMs, () => {
+  const rejoinedAt: number[] = []
+  for (const down of [options.restart, options.rejoin]) {
+    if (down === undefined) continue
+    const m = down.member
+    schedule(down.atMs, () => {
       members[m] = undefined
       incarnation[m] = (incarnation[m] ?? 0) + 1
     })
-    schedule(restart.atMs + restart.downMs, () => {
+    schedule(down.atMs + down.downMs, () => {
+      const from = down === options.rejoin ? options.rejoin.from : m
+      const committedRound = handedOn[from] ?? 0
+      rejoinedAt[m] = commits[m]?.length ?? 0
       const { member, actions } = CommitteeMember.recover(
         optionsOf(m, now),
         records[m] ?? [],
-        handedOn[m] ?? 0,
+        committedRound,
       )
       members[m] = member
       act(m, actions)
@@ -148,5 +168,5 @@ export function runMembers(options: {
     now = item.at
     item.run()
   }
-  return { commits, submitted, batchRequests }
+  return { commits, submitted, batchRequests, rejoinedAt }
 }
