@@ -25,6 +25,7 @@ import {
   compareBytes,
   type DagSigner,
   type DagVerifier,
+  digestHex,
   type Header,
   headerDigest,
   MAX_HEADER_BATCHES,
@@ -235,13 +236,13 @@ export class NarwhalCore {
     const floor = certificates[0]?.header.round ?? 0
     if (floor > 1) core.#gcRound = floor
     for (const c of certificates) {
-      const digest = toHex(headerDigest(c.header))
+      const digest = digestHex(headerDigest(c.header))
       core.#firstHeader.set(`${c.header.round}:${c.header.author}`, { digest, header: c.header })
       core.#accept(core.#stored(c, digest), actions)
     }
     for (const r of records) {
       if (r.type !== 'vote') continue
-      const digest = toHex(r.vote.headerDigest)
+      const digest = digestHex(r.vote.headerDigest)
       core.#votedFor.set(`${r.vote.round}:${r.vote.author}`, { digest, vote: r.vote })
     }
     let own: Header | undefined
@@ -254,11 +255,11 @@ export class NarwhalCore {
       core.#ownHeader = { header: own, digest, votes: new Map() }
       const key = `${own.round}:${own.author}`
       if (!core.#firstHeader.has(key))
-        core.#firstHeader.set(key, { digest: toHex(digest), header: own })
+        core.#firstHeader.set(key, { digest: digestHex(digest), header: own })
       const ownVote = core.#votedFor.get(key)
       if (ownVote !== undefined) core.#ownHeader.votes.set(core.member, ownVote.vote.signature)
       // Certified before the crash: its certificate went out then (peers that missed it ask).
-      if (!core.#delivered.has(toHex(digest))) {
+      if (!core.#delivered.has(digestHex(digest))) {
         actions.push({ kind: 'broadcast', message: { type: 'header', header: own } })
       }
     }
@@ -351,7 +352,7 @@ export class NarwhalCore {
     const own = this.#ownHeader
     if (own === undefined || this.#nowMs - this.#lastSaidMs < this.#resendMs) return
     this.#lastSaidMs = this.#nowMs
-    const certified = this.#delivered.get(toHex(own.digest))
+    const certified = this.#delivered.get(digestHex(own.digest))
     out.push({
       kind: 'broadcast',
       message:
@@ -383,22 +384,20 @@ export class NarwhalCore {
     // Our previous header, never certified, can no longer be (we moved on and ignore its votes):
     // its batches go into this one, ahead of newer ones, so no batch is lost.
     const previous = this.#ownHeader
-    if (previous !== undefined && !this.#delivered.has(toHex(previous.digest))) {
+    if (previous !== undefined && !this.#delivered.has(digestHex(previous.digest))) {
       this.#pendingBatches = [...previous.header.batches, ...this.#pendingBatches]
     }
-    const parents =
-      parentsRound === 0
-        ? []
-        : [...(this.#byRound.get(parentsRound) as Set<string>)].map(fromHex).sort(compareBytes)
+    // The parents' own digest objects (not copies decoded from hex): their hex is known.
+    const parentHeaders: Header[] = []
+    for (const hex of parentsRound === 0 ? [] : (this.#byRound.get(parentsRound) as Set<string>)) {
+      parentHeaders.push((this.#delivered.get(hex) as Stored).certificate.header)
+    }
+    const parents = parentHeaders.map(headerDigest).sort(compareBytes)
     const batches = this.#pendingBatches.slice(0, this.#maxBatches)
     this.#pendingBatches = this.#pendingBatches.slice(batches.length)
     // Whole milliseconds: the encoding carries an unsigned integer.
     let timestampMs = Math.floor(this.#nowMs)
-    for (const p of parents) {
-      const parent = this.#delivered.get(toHex(p))
-      if (parent !== undefined)
-        timestampMs = Math.max(timestampMs, parent.certificate.header.timestampMs)
-    }
+    for (const parent of parentHeaders) timestampMs = Math.max(timestampMs, parent.timestampMs)
     const body = { epoch: this.#epoch, round, author: this.member, parents, batches, timestampMs }
     const digest = headerDigest(body)
     const header: Header = { ...body, signature: this.#signer.sign(digest) }
@@ -466,7 +465,7 @@ export class NarwhalCore {
     if (
       seen !== undefined &&
       equalBytes(seen.header.signature, header.signature) &&
-      seen.digest === toHex(digest)
+      seen.digest === digestHex(digest)
     ) {
       return undefined
     }
@@ -492,7 +491,7 @@ export class NarwhalCore {
     const digestBytes = headerDigest(header)
     const problem = this.#headerProblem(header, digestBytes)
     if (problem !== undefined) return void refuse(problem)
-    const digest = toHex(digestBytes)
+    const digest = digestHex(digestBytes)
     this.#noteHeader(header, digest, out)
     const missing = this.#missingParents(header)
     if (missing.length > 0) {
@@ -581,7 +580,7 @@ export class NarwhalCore {
     if (vote.voter >= this.#shape.size) return void refuse('voter is not a member')
     if (own.votes.has(vote.voter)) return void refuse('duplicate vote')
     // Certified before a restart: votes re-sent for it are no fault, and make nothing new.
-    if (this.#delivered.has(toHex(own.digest))) return
+    if (this.#delivered.has(digestHex(own.digest))) return
     if (own.votes.size >= this.#shape.quorum) return // certified already: a late vote is no fault
     const message = voteDigest(own.digest, vote.round, vote.author)
     if (!this.#verifier.verify(vote.voter, message, vote.signature)) {
@@ -596,7 +595,7 @@ export class NarwhalCore {
       signatures: signers.map((m) => own.votes.get(m) as Uint8Array),
     }
     out.push({ kind: 'broadcast', message: { type: 'certificate', certificate } })
-    this.#accept(this.#stored(certificate, toHex(own.digest)), out)
+    this.#accept(this.#stored(certificate, digestHex(own.digest)), out)
   }
 
   // --- certificates ---------------------------------------------------------------------------
@@ -635,7 +634,7 @@ export class NarwhalCore {
     const h = certificate.header
     if (h.round < this.#gcRound) return // old news, not a fault
     const digestBytes = headerDigest(h)
-    const digest = toHex(digestBytes)
+    const digest = digestHex(digestBytes)
     if (this.#delivered.has(digest) || this.#waiting.has(digest)) return
     const problem = this.#certificateProblem(certificate, digestBytes)
     if (problem !== undefined) return void refuse(problem)
@@ -701,7 +700,7 @@ export class NarwhalCore {
           waiting.missing.delete(vertex.digest)
           if (waiting.missing.size > 0) continue
           this.#waitingHeaders.delete(digest)
-          this.#vote(waiting.header, digest, fromHex(digest), waiting.from, out)
+          this.#vote(waiting.header, digest, headerDigest(waiting.header), waiting.from, out)
         }
       }
     }
@@ -771,7 +770,7 @@ const parentsHexOf = new WeakMap<Header, readonly string[]>()
 function parentsHex(header: Header): readonly string[] {
   let hex = parentsHexOf.get(header)
   if (hex === undefined) {
-    hex = header.parents.map(toHex)
+    hex = header.parents.map(digestHex)
     parentsHexOf.set(header, hex)
   }
   return hex

@@ -104,9 +104,25 @@ export function headerDigest(header: HeaderBody): Uint8Array {
   return digest
 }
 
+/**
+ * Vote digests already computed, by header digest object: each voter signs one, the author
+ * checks each vote against it and every member checks 2f + 1 vote signatures on each certificate
+ * against it, and `headerDigest` hands out one digest object per header. Digests are values too:
+ * nothing may change one (or a vote digest returned here) in place.
+ */
+const voteDigests = new WeakMap<
+  Uint8Array,
+  { readonly round: number; readonly author: Member; readonly digest: Uint8Array }
+>()
+
 /** What a voter signs: which header, of which round and author. */
 export function voteDigest(headerDigest: Uint8Array, round: number, author: Member): Uint8Array {
-  return deriveKey(VOTE_CONTEXT, encodeCanonical({ header: headerDigest, round, author }))
+  const known = voteDigests.get(headerDigest)
+  if (known !== undefined && known.round === round && known.author === author) return known.digest
+  const digest = deriveKey(VOTE_CONTEXT, encodeCanonical({ header: headerDigest, round, author }))
+  // Kept for the first (round, author) asked, which in the core is always the header's own.
+  if (known === undefined) voteDigests.set(headerDigest, { round, author, digest })
+  return digest
 }
 
 // --- encoders -------------------------------------------------------------------------------
@@ -273,6 +289,23 @@ export function toHex(bytes: Uint8Array): string {
   let s = ''
   for (let i = 0; i < bytes.length; i++) s += HEX[bytes[i] as number]
   return s
+}
+
+/**
+ * Hex already computed, by digest object: a header's digest (and each parent digest) is looked
+ * up by hex when the header is checked, voted for, certified, delivered and referenced, and
+ * `headerDigest` hands out one object per header. Digests are never changed in place.
+ */
+const hexes = new WeakMap<Uint8Array, string>()
+
+/** `toHex(digest)`, computed once per digest object. */
+export function digestHex(digest: Uint8Array): string {
+  let hex = hexes.get(digest)
+  if (hex === undefined) {
+    hex = toHex(digest)
+    hexes.set(digest, hex)
+  }
+  return hex
 }
 
 // --- Ed25519 --------------------------------------------------------------------------------

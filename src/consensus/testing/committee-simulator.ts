@@ -23,10 +23,10 @@ import {
   type Certificate,
   type DagSigner,
   type DagVerifier,
+  digestHex,
   type Header,
   headerDigest,
   signerBitfield,
-  toHex,
   voteDigest,
 } from '../dag/narwhal-messages.ts'
 import { NarwhalStore } from '../dag/narwhal-store.ts'
@@ -55,17 +55,37 @@ function memberKey(member: Member): Uint8Array {
 /** Signatures are 64 bytes, like Ed25519's, so that the codecs (and a NarwhalStore) take them. */
 const MAC_BYTES = 64
 
+/**
+ * MACs already computed, per message object and member. In one process every member signs and
+ * checks the very digest objects the others made (`headerDigest` and `voteDigest` hand out one
+ * per header), so a header's MAC is computed once, not once by its author and again by each
+ * receiver of the header and of its certificate. Digests are never changed in place.
+ */
+const macs = new WeakMap<Uint8Array, (Uint8Array | undefined)[]>()
+
+function mac(member: Member, message: Uint8Array): Uint8Array {
+  let byMember = macs.get(message)
+  if (byMember === undefined) {
+    byMember = []
+    macs.set(message, byMember)
+  }
+  let tag = byMember[member]
+  if (tag === undefined) {
+    tag = keyedHash(memberKey(member), message, MAC_BYTES)
+    byMember[member] = tag
+  }
+  return tag
+}
+
 export function macSigner(member: Member): DagSigner {
-  const key = memberKey(member)
-  return { member, sign: (message) => keyedHash(key, message, MAC_BYTES) }
+  return { member, sign: (message) => mac(member, message) }
 }
 
 export function macVerifier(size: number): DagVerifier {
-  const keys = Array.from({ length: size }, (_, m) => memberKey(m))
   return {
     verify(member, message, signature) {
-      const key = keys[member]
-      return key !== undefined && equalBytes(keyedHash(key, message, MAC_BYTES), signature)
+      const known = Number.isInteger(member) && member >= 0 && member < size
+      return known && equalBytes(mac(member, message), signature)
     },
   }
 }
@@ -210,6 +230,9 @@ function before(a: Scheduled, b: Scheduled): boolean {
   return a.at < b.at || (a.at === b.at && a.seq < b.seq)
 }
 
+/** What a step of a member still waits for: its store's write, or nothing (undefined). */
+type Later = Promise<void> | undefined
+
 /** The simulated committee's epoch (every member's store files its records under it). */
 const EPOCH = 1n
 
@@ -286,10 +309,10 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     let digest: string
     if (m.type === 'header' && m.header.author === member) {
       key = `${member}:h:${m.header.round}`
-      digest = toHex(headerDigest(m.header))
+      digest = digestHex(headerDigest(m.header))
     } else if (m.type === 'vote' && m.vote.voter === member) {
       key = `${member}:v:${m.vote.round}:${m.vote.author}`
-      digest = toHex(m.vote.headerDigest)
+      digest = digestHex(m.vote.headerDigest)
     } else return
     const before = signed.get(key)
     if (before !== undefined && before !== digest) honestConflicts++
@@ -328,8 +351,10 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       : message.type === 'vote'
         ? { kind: 'vote', vote: message.vote }
         : { kind: 'certificate', certificate: message.certificate, from }
-  const others = (member: Member) =>
-    Array.from({ length: size }, (_, m) => m).filter((m) => m !== member)
+  /** Per member, the others, in member order. */
+  const others = Array.from({ length: size }, (_, member) =>
+    Array.from({ length: size }, (_, m) => m).filter((m) => m !== member),
+  )
 
   // --- the Byzantine equivocator: twins, their votes, their certificates ---------------------
   const twins = new Map<string, { header: Header; votes: Map<Member, Uint8Array> }>()
@@ -342,13 +367,13 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     const digest = headerDigest(twin)
     // Its author votes for it as for its original.
     const own = macSigner(header.author).sign(voteDigest(digest, twin.round, twin.author))
-    twins.set(toHex(digest), { header: twin, votes: new Map([[header.author, own]]) })
+    twins.set(digestHex(digest), { header: twin, votes: new Map([[header.author, own]]) })
     return twin
   }
   /** A vote for a twin, at the equivocator: kept, and a quorum makes a certificate. */
   const twinVote = (now: number, member: Member, event: NarwhalEvent): boolean => {
     if (event.kind !== 'vote') return false
-    const twin = twins.get(toHex(event.vote.headerDigest))
+    const twin = twins.get(digestHex(event.vote.headerDigest))
     if (twin === undefined) return false
     const had = twin.votes.size
     twin.votes.set(event.vote.voter, event.vote.signature)
@@ -360,7 +385,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
         signatures: signers.map((v) => twin.votes.get(v)!),
       }
       twinCertificates++
-      for (const to of others(member)) {
+      for (const to of others[member]!) {
         transmit(now, member, to, { kind: 'certificate', certificate, from: member })
       }
     }
@@ -368,25 +393,34 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   }
 
   // --- running a member -----------------------------------------------------------------------
+  //
+  // Synchronous unless a store is written: each step returns the promise of its write when there
+  // is one (then the rest runs after it), undefined when done. Everything runs one event at a
+  // time, so this is the order an `await` at each step gives, without a promise per action.
 
-  const commitAll = async (now: number, member: Member, commits: readonly CommittedSubDag[]) => {
+  const commitAll = (now: number, member: Member, commits: readonly CommittedSubDag[]): Later => {
     if (commits.length === 0) return
     const proc = processes[member]!
     const round = commits.at(-1)!.leader.round
-    // The position first: a crash after it loses this hand-out, never repeats it.
     const store = stores[member]
-    if (store !== undefined) await store.saveCommittedRound(EPOCH, round)
-    for (const c of commits) {
-      leaders[member]!.push(c.leader.digest)
-      for (const v of c.vertices) {
-        sequences[member]!.push(v.digest)
-        const certificate = proc.certificates.get(v.digest)
-        for (const b of certificate?.header.batches ?? []) batches[member]!.push(toHex(b))
+    const handOut = (): Later => {
+      for (const c of commits) {
+        leaders[member]!.push(c.leader.digest)
+        for (const v of c.vertices) {
+          sequences[member]!.push(v.digest)
+          const certificate = proc.certificates.get(v.digest)
+          for (const b of certificate?.header.batches ?? []) batches[member]!.push(digestHex(b))
+        }
       }
+      const ran = run(now, member, { kind: 'committed', round })
+      if (store === undefined) return ran
+      // What the core collected, the store drops too (unless the member died meanwhile).
+      const prune = () =>
+        processes[member] === proc ? store.prune(EPOCH, round - gcDepth) : undefined
+      return ran === undefined ? prune() : ran.then(prune)
     }
-    await run(now, member, { kind: 'committed', round })
-    // What the core collected, the store drops too (unless the member died meanwhile).
-    if (store !== undefined && processes[member] === proc) await store.prune(EPOCH, round - gcDepth)
+    // The position first: a crash after it loses this hand-out, never repeats it.
+    return store === undefined ? handOut() : store.saveCommittedRound(EPOCH, round).then(handOut)
   }
 
   /**
@@ -409,32 +443,50 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     return true
   }
 
+  /** Writes a run of a member's records (nothing to wait for without a store). */
+  const write = (member: Member, records: NarwhalRecord[]): Later =>
+    stores[member]?.append(EPOCH, records)
+
   /** Carries out a member's actions in order; its records are written before what follows. */
-  const carryOut = async (now: number, member: Member, actions: readonly NarwhalAction[]) => {
-    const proc = processes[member]!
+  const carryOut = (now: number, member: Member, actions: readonly NarwhalAction[]): Later =>
+    carryOutFrom(now, member, processes[member]!, actions, 0, false)
+
+  /**
+   * `actions` from index `from` on, by `proc`; `resumed`: the kill check of `actions[from]` was
+   * made before the write this resumes after.
+   */
+  const carryOutFrom = (
+    now: number,
+    member: Member,
+    proc: Process,
+    actions: readonly NarwhalAction[],
+    from: number,
+    resumed: boolean,
+  ): Later => {
     let pending: NarwhalRecord[] = []
-    const flush = async () => {
-      if (pending.length === 0) return
-      const records = pending
-      pending = []
-      await stores[member]?.append(EPOCH, records)
-    }
-    for (const action of actions) {
+    for (let i = from; i < actions.length; i++) {
+      const action = actions[i]!
       // Killed here: what it had not written yet is lost with the rest.
-      if (killed(member, proc)) return
+      if (!(resumed && i === from) && killed(member, proc)) return
       if (action.kind === 'persist') {
         pending.push(action.record)
         continue
       }
-      // Awaited only with something to write (an await per action costs a promise each).
-      if (pending.length > 0) await flush()
+      if (pending.length > 0) {
+        const written = write(member, pending)
+        pending = []
+        if (written !== undefined) {
+          const at = i
+          return written.then(() => carryOutFrom(now, member, proc, actions, at, true))
+        }
+      }
       if (action.kind === 'broadcast' || action.kind === 'send') noteSigned(member, action)
       switch (action.kind) {
         case 'broadcast': {
           const message = action.message
           if (member === options.equivocator && message.type === 'header') {
             const twin = makeTwin(message.header)
-            const targets = others(member)
+            const targets = others[member]!
             const split = targets.length >> 1
             targets.forEach((to, i) => {
               // The double voter gets both, so that it can vote for both.
@@ -446,7 +498,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
             })
             break
           }
-          for (const to of others(member)) transmit(now, member, to, eventOf(message, member))
+          const event = eventOf(message, member)
+          for (const to of others[member]!) transmit(now, member, to, event)
           break
         }
         case 'send':
@@ -467,7 +520,15 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
           if (before !== undefined && before !== vertex.digest) conflictingCertificates++
           proc.slots.set(slot, vertex.digest)
           proc.certificates.set(vertex.digest, action.certificate)
-          await commitAll(now, member, proc.orderer.add(vertex))
+          const committed = commitAll(now, member, proc.orderer.add(vertex))
+          if (committed !== undefined) {
+            const next = i + 1
+            return committed.then(() =>
+              processes[member] === proc
+                ? carryOutFrom(now, member, proc, actions, next, false)
+                : undefined,
+            )
+          }
           if (processes[member] !== proc) return
           break
         }
@@ -482,14 +543,26 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
         }
       }
     }
-    if (!killed(member, proc) && pending.length > 0) await flush()
+    if (!killed(member, proc) && pending.length > 0) return write(member, pending)
   }
 
-  const run = async (now: number, member: Member, event: NarwhalEvent): Promise<void> => {
+  const run = (now: number, member: Member, event: NarwhalEvent): Later => {
     if (member === options.equivocator && twinVote(now, member, event)) return
     const proc = processes[member]!
     const actions = proc.core.handle(event)
-    await carryOut(now, member, actions)
+    const done = carryOut(now, member, actions)
+    if (done !== undefined) return done.then(() => doubleVote(now, member, proc, event, actions))
+    doubleVote(now, member, proc, event, actions)
+  }
+
+  /** The double voter's second vote, after a header its core refused for its first. */
+  const doubleVote = (
+    now: number,
+    member: Member,
+    proc: Process,
+    event: NarwhalEvent,
+    actions: readonly NarwhalAction[],
+  ): void => {
     if (processes[member] !== proc) return
     if (member === options.doubleVoter && event.kind === 'header') {
       const { header } = event
@@ -562,7 +635,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     const next: NarwhalEvent = event.kind === 'tick' ? { kind: 'tick', nowMs: item.at } : event
     if (dying.has(item.member)) {
       // The event it is killed in (at the end of it, if it has fewer actions).
-      await run(item.at, item.member, next)
+      const ran = run(item.at, item.member, next)
+      if (ran !== undefined) await ran
       if (dying.get(item.member) !== 'signed') {
         dying.delete(item.member)
         processes[item.member] = undefined
@@ -577,7 +651,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       if (waits) schedule(crash.toMs, item.member, event)
       continue
     }
-    await run(item.at, item.member, next)
+    const ran = run(item.at, item.member, next)
+    if (ran !== undefined) await ran
   }
   return {
     sequences,
