@@ -34,7 +34,7 @@ interface Committee {
 
 interface MemberOptions {
   readonly gcDepth?: number
-  readonly onRole?: (member: boolean, epoch: number) => void
+  readonly onRole?: (member: boolean, epoch: number) => void | Promise<void>
 }
 
 async function member(
@@ -244,7 +244,13 @@ describe('four committee orderers over an in-memory network', () => {
     const roles: boolean[] = []
     const c = await committee(4, (i) => ({
       gcDepth: 4,
-      ...(i === 3 ? { onRole: (m: boolean) => roles.push(m) } : {}),
+      ...(i === 3
+        ? {
+            onRole: (m: boolean) => {
+              roles.push(m)
+            },
+          }
+        : {}),
     }))
     expect(roles).toEqual([true])
     const away = peerOf(c.chain.nodes[3]?.key as Uint8Array)
@@ -262,5 +268,76 @@ describe('four committee orderers over an in-memory network', () => {
       transfer(c.chain.alice, c.chain.bob, 1, 1n),
     )
     await expectSameChain(c, [tx], [0, 1, 2])
+  })
+
+  test('a member that left the DAG follows by blocks, rejoins at the position f + 1 peers give, and orders again', async () => {
+    const roles: boolean[] = []
+    /** Member 3's follower: while it is outside, member 0's blocks executed here one by one. */
+    let following: Promise<void> | undefined
+    let outside = false
+    const follow = async () => {
+      const source = c.executors[0] as StateExecutor
+      const target = c.executors[3] as StateExecutor
+      while (outside) {
+        const next = await source.block(target.head.height + 1)
+        if (next === undefined) await new Promise((r) => setTimeout(r, 20))
+        else {
+          await target.execute(next.body)
+          await (c.orderers[3] as CommitteeOrderer).headMoved()
+        }
+      }
+    }
+    const c = await committee(4, (i) => ({
+      gcDepth: 30,
+      ...(i === 3
+        ? {
+            async onRole(member: boolean) {
+              roles.push(member)
+              if (!member && !outside) {
+                outside = true
+                following = follow()
+              } else if (member && outside) {
+                outside = false
+                await following
+              }
+            },
+          }
+        : {}),
+    }))
+    const { alice, bob } = c.chain
+    const away = peerOf(c.chain.nodes[3]?.key as Uint8Array)
+    c.network.cut(away)
+    const digests: Uint8Array[] = []
+    for (let nonce = 1; nonce <= 3; nonce++) {
+      digests.push(
+        await (c.orderers[0] as CommitteeOrderer).submit(transfer(alice, bob, nonce, 1n)),
+      )
+    }
+    await expectSameChain(c, digests, [0, 1, 2])
+    // Empty headers every 50 ms: the others pass the 2 × 30 rounds they keep.
+    await waitFor(
+      async () => (c.orderers[0] as CommitteeOrderer).status.round > 70,
+      'the others move 70 rounds on',
+    )
+    c.network.restore(away)
+    await waitFor(async () => roles.length === 2, 'member 3 leaves the DAG')
+    expect(roles).toEqual([true, false])
+    // It follows to the head; a new block is one the others executed recently: it rejoins.
+    for (let nonce = 4; nonce <= 5; nonce++) {
+      digests.push(
+        await (c.orderers[1] as CommitteeOrderer).submit(transfer(alice, bob, nonce, 1n)),
+      )
+    }
+    await waitFor(async () => roles.length === 3, 'member 3 rejoins the DAG')
+    expect(roles).toEqual([true, false, true])
+    expect((c.orderers[3] as CommitteeOrderer).status.member).toBe(3)
+    // It orders again: Bob's transactions go to it, and every member executes the same chain.
+    for (let nonce = 1; nonce <= 3; nonce++) {
+      digests.push(
+        await (c.orderers[3] as CommitteeOrderer).submit(transfer(bob, alice, nonce, 1n)),
+      )
+    }
+    await expectSameChain(c, digests, [0, 1, 2, 3])
+    expect((c.orderers[3] as CommitteeOrderer).status.round).toBeGreaterThan(70)
   })
 })

@@ -22,6 +22,7 @@
  */
 import { bytesToHex } from '@noble/hashes/utils.js'
 import { deriveKey } from '../b3/hash.ts'
+import { equalBytes } from '../core/bytes.ts'
 import type { Component } from '../core/lifecycle.ts'
 import { type Logger, noopLogger } from '../core/logger.ts'
 import type { Metrics } from '../core/metrics.ts'
@@ -57,6 +58,7 @@ import {
   type OrderedSubDag,
 } from './dag/committee-member.ts'
 import { CONSENSUS_FRAMES, type ConsensusFrame } from './dag/consensus-frames.ts'
+import { committeeShape } from './dag/dag-types.ts'
 import {
   type DagSigner,
   type DagVerifier,
@@ -64,6 +66,7 @@ import {
   ed25519DagVerifier,
 } from './dag/narwhal-messages.ts'
 import type { NarwhalStore } from './dag/narwhal-store.ts'
+import { type Position, PositionBook, PositionTally } from './dag-position.ts'
 import { ConsensusError } from './errors.ts'
 import { Mempool, type MempoolOptions, type PendingTransaction } from './mempool.ts'
 import type { Orderer } from './orderer.ts'
@@ -99,7 +102,7 @@ export interface CommitteeOrdererOptions {
    * Told at every epoch whether this node is in its committee. Outside it, the node follows the
    * chain by other means (chain-node.ts) and calls `headMoved` after each block it executes.
    */
-  readonly onRole?: (member: boolean, epoch: number) => void
+  readonly onRole?: (member: boolean, epoch: number) => void | Promise<void>
   /** The DAG's signatures (default @noble/curves Ed25519; a node passes a faster one). */
   readonly signerOf?: (member: number, nodeSeed: Uint8Array) => DagSigner
   readonly verifierOf?: (publicKeys: readonly Uint8Array[]) => DagVerifier
@@ -171,6 +174,19 @@ interface Epoch {
 /** How long the last committee's members stay peers after an epoch change: they finish
  * attesting the blocks of their epoch (the last one is executed just before the change). */
 const RETIRE_AFTER_MS = 15_000
+/** Out of the DAG: how often the peers are asked where it stood after our head. */
+const REJOIN_ASK_MS = 1_000
+
+/** A member out of its epoch's DAG, asking its way back in. */
+interface Rejoin {
+  readonly epoch: Epoch
+  readonly tally: PositionTally
+  /** f + 1 agreed: the follower is stopping and the member is being made. */
+  joining: boolean
+  /** The highest round seen in the others' headers and certificates since we left. */
+  seenRound: number
+  disarm: () => void
+}
 /** Partials for heights not executed here yet, at most (they wait for the block). */
 const MAX_EARLY_PARTIALS = 4_096
 /** Heights whose ordering epoch is remembered (attestations come within these). */
@@ -209,6 +225,9 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
   let stopped = false
   let started = false
   let current: Epoch | undefined
+  /** Where the DAG stood after each recent block we executed as a member (for a rejoiner). */
+  const positions = new PositionBook()
+  let rejoin: Rejoin | undefined
   /** The node's one committee messenger; its peers follow the epochs' committees. */
   let messenger: Messenger<ConsensusFrame> | undefined
   /** Height → the epoch that ordered it, for the partial signatures of that block. */
@@ -367,6 +386,13 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
       await enterEpoch(changed)
       return
     }
+    if (stopped || current !== epoch) return // cut short: the head is no position
+    const head = executor.head
+    positions.record({
+      height: head.height,
+      blockHash: head.hash,
+      committedRound: subDag.leaderRound,
+    })
     const store = options.store
     if (store === undefined) return
     // After the blocks: a crash before this re-executes the sub-DAG, whose transactions are
@@ -474,45 +500,15 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
     if (index >= 0) await options.prepare?.(members)
     const peerOfMember = members.map((m, i) => (i === index ? '' : options.peerOf(m)))
     const memberOfPeer = new Map(peerOfMember.map((p, i) => [p, i] as const))
-    let member: CommitteeMember | undefined
-    let collector: AttestationCollector | undefined
-    let recovered: MemberAction[] = []
     const store = options.store
-    const epochId = BigInt(epochNumber)
     prunedBelow = 0
-    if (store !== undefined) await store.dropEpochsBelow(epochId)
-    if (index >= 0) {
-      const memberOptions: CommitteeMemberOptions = {
-        ...options.timing,
-        gcDepth,
-        epoch: epochId,
-        committeeSize: members.length,
-        signer: (options.signerOf ?? ed25519DagSigner)(index, options.nodeSeed),
-        verifier: (options.verifierOf ?? ed25519DagVerifier)(members),
-        leaderSeed: leaderSeedOf(executor.head.chainId, epochNumber, members),
-        nowMs: now(),
-      }
-      const records = store === undefined ? [] : await store.load(epochId)
-      if (records.length > 0 && store !== undefined) {
-        const committedRound = await store.loadCommittedRound(epochId)
-        const restarted = CommitteeMember.recover(memberOptions, records, committedRound)
-        member = restarted.member
-        recovered = restarted.actions
-        logger.info(
-          { epoch: epochNumber, records: records.length, committedRound },
-          'the committee member restarts from its records',
-        )
-      } else {
-        member = new CommitteeMember(memberOptions)
-      }
-      if (options.blsSecretKey !== undefined) {
-        collector = new AttestationCollector({
-          committeeBlsKeys: await readBlsKeys(executor, members),
-          floor: executor.head.height + 1,
-          deferVerification: true,
-        })
-      }
-    }
+    positions.clear()
+    stopRejoin()
+    if (store !== undefined) await store.dropEpochsBelow(BigInt(epochNumber))
+    const made = index >= 0 ? await makeMember(epochNumber, index, members) : undefined
+    const member = made?.member
+    const collector = made?.collector
+    const recovered = made?.actions ?? []
     const epoch: Epoch = {
       epoch: epochNumber,
       members,
@@ -534,6 +530,64 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
     fed.clear()
     refeed(true)
     options.onRole?.(index >= 0, epochNumber)
+  }
+
+  /**
+   * This node's member of the epoch: new; from its records after a restart (resuming at the
+   * committed round it saved); or, rejoining the DAG mid-epoch, from its records but resuming
+   * at `rejoinRound`, the committee's position after the block its head is at.
+   */
+  async function makeMember(
+    epochNumber: number,
+    index: number,
+    members: readonly Uint8Array[],
+    rejoinRound?: number,
+  ): Promise<{
+    member: CommitteeMember
+    collector: AttestationCollector | undefined
+    actions: MemberAction[]
+  }> {
+    const store = options.store
+    const epochId = BigInt(epochNumber)
+    const memberOptions: CommitteeMemberOptions = {
+      ...options.timing,
+      gcDepth,
+      epoch: epochId,
+      committeeSize: members.length,
+      signer: (options.signerOf ?? ed25519DagSigner)(index, options.nodeSeed),
+      verifier: (options.verifierOf ?? ed25519DagVerifier)(members),
+      leaderSeed: leaderSeedOf(executor.head.chainId, epochNumber, members),
+      nowMs: now(),
+    }
+    const records = store === undefined ? [] : await store.load(epochId)
+    let member: CommitteeMember
+    let actions: MemberAction[] = []
+    if (rejoinRound !== undefined || (records.length > 0 && store !== undefined)) {
+      const committedRound =
+        rejoinRound ?? (await (store as MemberStore).loadCommittedRound(epochId))
+      const restarted = CommitteeMember.recover(memberOptions, records, committedRound)
+      member = restarted.member
+      actions = restarted.actions
+      // A crash from here resumes where the member now stands, not where it left the DAG.
+      if (rejoinRound !== undefined) await store?.saveCommittedRound(epochId, rejoinRound)
+      logger.info(
+        { epoch: epochNumber, records: records.length, committedRound },
+        rejoinRound === undefined
+          ? 'the committee member restarts from its records'
+          : 'the committee member rejoins the DAG at the committed round its peers gave',
+      )
+    } else {
+      member = new CommitteeMember(memberOptions)
+    }
+    const collector =
+      options.blsSecretKey === undefined
+        ? undefined
+        : new AttestationCollector({
+            committeeBlsKeys: await readBlsKeys(executor, members),
+            floor: executor.head.height + 1,
+            deferVerification: true,
+          })
+    return { member, collector, actions }
   }
 
   /**
@@ -565,6 +619,9 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
     'batch',
     'batch-request',
     'attestation',
+    'certificate-range',
+    'position-request',
+    'position',
   ] as const satisfies readonly ConsensusFrame['kind'][]
 
   function onFrame(frame: ConsensusFrame, from: string): void {
@@ -575,37 +632,120 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
     const epoch = current
     const m = epoch?.memberOfPeer.get(from)
     if (m === undefined || epoch === undefined) return
+    if (frame.kind === 'position-request') {
+      const p = epoch.member === undefined ? undefined : positions.at(frame.height)
+      if (frame.epoch === epoch.epoch && p !== undefined) {
+        sendTo(from, { kind: 'position', epoch: epoch.epoch, ...p })
+      }
+      return
+    }
+    if (frame.kind === 'position') {
+      onPosition(epoch, m, frame)
+      return
+    }
     const round =
       frame.kind === 'certificate'
         ? frame.certificate.header.round
         : frame.kind === 'header'
           ? frame.header.round
           : 0
-    const ours = epoch.member?.round ?? 0
-    // The others are past what they keep (their GC window): the parents we would ask for are
-    // gone, so this member can never catch up in this epoch's DAG.
-    if (epoch.member !== undefined && round > ours + gcDepth + 2) {
+    // What we still need from the others: from our round, or our floor when we rejoined above
+    // it. They keep 2 gcDepth rounds below their committed leader (committee-member.ts): past
+    // that the parents we would ask for are gone and we cannot catch up in this DAG.
+    const ours = Math.max(epoch.member?.round ?? 0, epoch.member?.floorRound ?? 0)
+    if (epoch.member !== undefined && round > ours + 2 * gcDepth) {
       leaveDag(epoch, round)
       return
+    }
+    if (rejoin !== undefined && rejoin.epoch === epoch && round > rejoin.seenRound) {
+      rejoin.seenRound = round
     }
     post({ kind: 'frame', frame, from: m })
   }
 
   /**
    * A member too far behind its committee (down longer than the others keep their DAG) stops
-   * voting and proposing for the rest of the epoch and follows the chain by blocks instead, as
-   * a node outside the committee does; it takes part again from the next epoch.
+   * voting and proposing and follows the chain by blocks instead, as a node outside the
+   * committee does; once its head is a block the others executed recently, it rejoins the DAG
+   * at their position after that block (`startRejoin`), or else at the next epoch.
    */
   function leaveDag(epoch: Epoch, theirRound: number): void {
     logger.warn(
       { epoch: epoch.epoch, round: epoch.member?.round ?? 0, theirRound, gcDepth },
-      'too far behind the committee to rejoin its DAG: following by blocks until the next epoch',
+      'too far behind the committee to catch up in its DAG: following by blocks, then rejoining',
     )
     inbox.length = 0
     for (const disarm of timers.values()) disarm()
     timers.clear()
     current = { ...epoch, member: undefined, collector: undefined }
-    options.onRole?.(false, epoch.epoch)
+    void options.onRole?.(false, epoch.epoch)
+    startRejoin(current, theirRound)
+  }
+
+  // --- rejoining the DAG ------------------------------------------------------------------------
+
+  /**
+   * Out of the DAG but in the committee (`leaveDag`): while the follower executes the blocks,
+   * ask the peers every REJOIN_ASK_MS where the DAG stood after our head (dag-position.ts).
+   */
+  function startRejoin(epoch: Epoch, seenRound: number): void {
+    stopRejoin()
+    const tally = new PositionTally(committeeShape(epoch.members.length).validity)
+    const r: Rejoin = { epoch, tally, joining: false, seenRound, disarm: () => {} }
+    const ask = () => {
+      if (stopped || rejoin !== r) return
+      if (!r.joining && current === epoch) {
+        const head = executor.head
+        tally.ask(head.height, head.hash)
+        broadcast({ kind: 'position-request', epoch: epoch.epoch, height: head.height })
+      }
+      r.disarm = setTimer(ask, REJOIN_ASK_MS)
+    }
+    rejoin = r
+    r.disarm = setTimer(ask, REJOIN_ASK_MS)
+  }
+
+  function stopRejoin(): void {
+    rejoin?.disarm()
+    rejoin = undefined
+  }
+
+  function onPosition(epoch: Epoch, from: number, answer: Position & { epoch: number }): void {
+    const r = rejoin
+    if (r === undefined || r.joining || r.epoch !== epoch || answer.epoch !== epoch.epoch) return
+    const round = r.tally.add(from, answer)
+    // Our head's block is older than what the others keep of their DAG (an idle chain makes
+    // no blocks for many rounds): we would only leave again. The next block brings us closer.
+    if (round !== undefined && round + gcDepth >= r.seenRound) void joinAt(r, answer, round)
+  }
+
+  /** f + 1 peers agree: stop following, and if the head is still theirs, order again. */
+  async function joinAt(r: Rejoin, at: Position, round: number): Promise<void> {
+    r.joining = true
+    const epoch = r.epoch
+    try {
+      await options.onRole?.(true, epoch.epoch)
+      if (stopped || rejoin !== r || current !== epoch) return
+      const head = executor.head
+      if (head.height !== at.height || !equalBytes(head.hash, at.blockHash)) {
+        // The follower executed another block before it stopped: follow on, ask again.
+        r.joining = false
+        void options.onRole?.(false, epoch.epoch)
+        return
+      }
+      const made = await makeMember(epoch.epoch, epoch.index, epoch.members, round)
+      if (stopped || rejoin !== r || current !== epoch) return
+      stopRejoin()
+      const joined: Epoch = { ...epoch, member: made.member, collector: made.collector }
+      current = joined
+      carryOut(joined, made.actions)
+      post({ kind: 'tick', nowMs: now() })
+      fed.clear()
+      refeed(true)
+    } catch (error) {
+      logger.error({ err: error }, 'rejoining the DAG failed')
+      if (rejoin === r) r.joining = false
+    }
   }
 
   // --- attestations ---------------------------------------------------------------------------

@@ -235,6 +235,14 @@ export class CommitteeMember {
     return this.#core.round
   }
 
+  /**
+   * Narwhal keeps nothing below this round: collected, or, for a member that rejoined the DAG
+   * at a committed round, never had.
+   */
+  get floorRound(): number {
+    return this.#core.gcRound
+  }
+
   /** The round of the last committed leader (0 before any). */
   get committedRound(): number {
     return this.#bullshark.lastCommittedRound

@@ -97,10 +97,12 @@ export function createCommitteeChain(options: CommitteeChainOptions): CommitteeC
         if (address !== undefined) addresses.set(peerIdOfNodeKey(key), address)
       }
     },
+    // Settles once the switch is made (a member rejoining its DAG waits for the follower to stop).
     onRole(member, epoch) {
       switching = switching
         .then(() => (member ? leaveOutside() : goOutside(epoch)))
         .catch((e: unknown) => logger.error({ err: e }, 'switching the committee role failed'))
+      return switching
     },
   })
   committee.onBlock(emit)
