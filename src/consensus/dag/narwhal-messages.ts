@@ -115,6 +115,14 @@ const voteDigests = new WeakMap<
   { readonly round: number; readonly author: Member; readonly digest: Uint8Array }
 >()
 
+/** `body` signed: a header whose digest is body's, already computed if it was. */
+export function signedHeader(body: HeaderBody, signature: Uint8Array): Header {
+  const header: Header = { ...body, signature }
+  const digest = digests.get(body)
+  if (digest !== undefined) digests.set(header, digest)
+  return header
+}
+
 /** What a voter signs: which header, of which round and author. */
 export function voteDigest(headerDigest: Uint8Array, round: number, author: Member): Uint8Array {
   const known = voteDigests.get(headerDigest)

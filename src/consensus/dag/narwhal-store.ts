@@ -147,12 +147,26 @@ export class NarwhalStore {
     return concat(this.#epochKey(epoch), Uint8Array.of(type))
   }
 
-  #recordKey(f: KeyFields): Uint8Array {
+  /** `f`'s key under `epoch`, written in place (a member writes one per record it persists). */
+  #recordKey(epoch: bigint, f: KeyFields): Uint8Array {
     if (!Number.isInteger(f.author) || f.author < 0 || f.author >= MAX_COMMITTEE) {
       throw new RangeError(`author ${f.author} is not a committee member`)
     }
-    const author = Uint8Array.of(f.author >> 8, f.author & 0xff)
-    return concat(this.#typeKey(f.epoch, TYPE[f.type]), u64(f.round, 'round'), author, f.digest)
+    if (!Number.isSafeInteger(f.round) || f.round < 0) {
+      throw new RangeError(`round ${f.round} is not a u64`)
+    }
+    if (epoch < 0n || epoch > MAX_U64) throw new RangeError(`epoch ${epoch} is not a u64`)
+    const at = this.#prefix.length
+    const key = new Uint8Array(at + RECORD_KEY_BYTES - DIGEST_BYTES + f.digest.length)
+    const view = new DataView(key.buffer)
+    key.set(this.#prefix)
+    view.setBigUint64(at, epoch)
+    key[at + EPOCH_BYTES] = TYPE[f.type]
+    view.setUint32(at + EPOCH_BYTES + 1, Math.floor(f.round / 2 ** 32))
+    view.setUint32(at + EPOCH_BYTES + 5, f.round >>> 0)
+    view.setUint16(at + EPOCH_BYTES + 1 + ROUND_BYTES, f.author)
+    key.set(f.digest, at + EPOCH_BYTES + 1 + ROUND_BYTES + 2)
+    return key
   }
 
   /**
@@ -167,7 +181,7 @@ export class NarwhalStore {
       if (fields.type !== 'vote' && fields.epoch !== epoch) {
         throw new RangeError(`a ${fields.type} of epoch ${fields.epoch} appended to epoch ${epoch}`)
       }
-      return { type: 'put', key: this.#recordKey({ ...fields, epoch }), value: encodeValue(record) }
+      return { type: 'put', key: this.#recordKey(epoch, fields), value: encodeValue(record) }
     })
     await this.#kv.batch(operations)
   }
