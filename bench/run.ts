@@ -56,6 +56,7 @@ import { attestationComparisons, measureAttestation } from './node/attestation.t
 import { measureB3sum } from './node/b3sum.ts'
 import { chainComparisons, measureChain } from './node/chain.ts'
 import { consensusComparisons, measureConsensus } from './node/consensus.ts'
+import { consensusSimComparisons, measureConsensusSim } from './node/consensus-sim.ts'
 import { measureGateway } from './node/gateway.ts'
 import { measureHashers, simdKernel } from './node/hashers.ts'
 import { measureLoad } from './node/load.ts'
@@ -368,6 +369,14 @@ if (runs('attestation')) {
 }
 
 if (runs('consensus')) {
+  try {
+    const sim = await measureConsensusSim({ seeds: quick ? 10 : 50, log })
+    figures.push(...sim.figures)
+    notes.push(...sim.notes)
+  } catch (e) {
+    notes.push(`Consensus simulator run failed: ${(e as Error).message.split('\n')[0]}`)
+    log(`Consensus simulator run failed: ${(e as Error).stack}`)
+  }
   try {
     const result = await measureConsensus({
       size: CONSENSUS_SIZE,
@@ -1244,6 +1253,7 @@ const comparisons: Comparison[] = [
 comparisons.push(...stateComparisons(STATE_ENTRIES, STATE_COMMIT, STATE_UPDATE_COMMIT))
 comparisons.push(...chainComparisons({ blockSize: CHAIN_BLOCK, claimsPerTx: CHAIN_CLAIMS_PER_TX }))
 comparisons.push(...consensusComparisons({ size: CONSENSUS_SIZE }))
+comparisons.push(...consensusSimComparisons())
 comparisons.push(...attestationComparisons())
 
 const byName = new Map(figures.map((f) => [f.name, f]))

@@ -18,9 +18,9 @@
  */
 import { parseArgs } from 'node:util'
 import {
-  type SimulationOptions,
-  type SimulationResult,
   simulate,
+  sweepProblem,
+  sweepScenarios,
 } from '../src/consensus/testing/committee-simulator.ts'
 
 const { values } = parseArgs({
@@ -38,81 +38,6 @@ const from = Number(values.seed ?? values.from)
 const sizes = values.size.split(',').map(Number)
 const durationMs = Number(values.ms)
 
-function problem(result: SimulationResult): string | undefined {
-  const longest = result.sequences.reduce((a, b) => (b.length > a.length ? b : a))
-  for (const [m, s] of result.sequences.entries()) {
-    if (!s.every((d, i) => longest[i] === d))
-      return `member ${m} diverges from the longest sequence`
-    if (new Set(s).size !== s.length) return `member ${m} commits a certificate twice`
-  }
-  if (result.conflictingCertificates > 0) {
-    return `${result.conflictingCertificates} times two certificates of one author and round`
-  }
-  if (result.honestConflicts > 0) {
-    return `an honest member signed two headers of a round or two votes of a slot (${result.honestConflicts})`
-  }
-  if (result.sequences.some((s) => s.length === 0)) return 'a member committed nothing'
-  for (const r of result.restarts) {
-    if (result.sequences[r.member]!.length <= r.committed) {
-      return `member ${r.member} commits nothing after its restart at ${r.atMs} ms`
-    }
-  }
-  return undefined
-}
-
-function scenarios(seed: number, size: number): Record<string, SimulationOptions> {
-  const halves = [
-    Array.from({ length: size >> 1 }, (_, i) => i),
-    Array.from({ length: size - (size >> 1) }, (_, i) => i + (size >> 1)),
-  ]
-  const equivocator = (seed + 1) % size
-  return {
-    // The slow member's links need time too (see the simulator test).
-    delays: {
-      seed,
-      size,
-      durationMs: durationMs + 25 * (1 + (seed % 120) + 100),
-      minDelayMs: 1,
-      maxDelayMs: 1 + (seed % 120),
-      slow: { member: seed % size, extraMs: 100 },
-    },
-    partition: {
-      seed,
-      size,
-      durationMs,
-      partition: { fromMs: durationMs / 5, toMs: durationMs / 2, groups: halves },
-    },
-    equivocator: { seed, size, durationMs, equivocator },
-    pause: {
-      seed,
-      size,
-      durationMs,
-      crashes: [{ member: seed % size, fromMs: durationMs / 5, toMs: durationMs / 2 }],
-    },
-    // Down for 0.2 to 0.5 of the run from a seeded instant; a second of virtual time after it.
-    restart: {
-      seed,
-      size,
-      durationMs: durationMs + 1_000,
-      crashes: [
-        {
-          member: seed % size,
-          fromMs: ((seed * 37) % 500) + 100,
-          toMs: ((seed * 37) % 500) + 100 + durationMs * (0.2 + ((seed * 13) % 30) / 100),
-          restart: true,
-        },
-      ],
-    },
-    'conflicting-votes': {
-      seed,
-      size,
-      durationMs,
-      equivocator,
-      doubleVoter: size < 7 ? equivocator : (equivocator + 3) % size,
-    },
-  }
-}
-
 let failures = 0
 let runs = 0
 let rounds = 0
@@ -122,14 +47,14 @@ const t0 = performance.now()
 const cpu0 = process.cpuUsage()
 for (let seed = from; seed < from + seeds; seed++) {
   for (const size of sizes) {
-    for (const [name, options] of Object.entries(scenarios(seed, size))) {
+    for (const [name, options] of Object.entries(sweepScenarios(seed, size, durationMs))) {
       if (values.scenario !== undefined && values.scenario !== name) continue
       runs++
       const result = await simulate(options)
       rounds += result.rounds
       twins += result.twinCertificates
       restarts += result.restarts.length
-      const why = problem(result)
+      const why = sweepProblem(result)
       if (why !== undefined) {
         failures++
         console.error(

@@ -709,3 +709,95 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     restarts,
   }
 }
+
+// --- the seed sweep ------------------------------------------------------------------------
+
+/**
+ * What is wrong with a run, for the seed sweep (scripts/consensus-sweep.ts) and its bench
+ * (bench/node/consensus-sim.ts), or undefined: every member's committed sequence a prefix of the
+ * longest, nothing twice on a member (across its restart too), never two certificates of one
+ * author and round delivered to a member, an honest member never signing two headers of a round
+ * or two votes of a slot, every member committing, a restarted one committing again after it.
+ */
+export function sweepProblem(result: SimulationResult): string | undefined {
+  const longest = result.sequences.reduce((a, b) => (b.length > a.length ? b : a))
+  for (const [m, s] of result.sequences.entries()) {
+    if (!s.every((d, i) => longest[i] === d))
+      return `member ${m} diverges from the longest sequence`
+    if (new Set(s).size !== s.length) return `member ${m} commits a certificate twice`
+  }
+  if (result.conflictingCertificates > 0) {
+    return `${result.conflictingCertificates} times two certificates of one author and round`
+  }
+  if (result.honestConflicts > 0) {
+    return `an honest member signed two headers of a round or two votes of a slot (${result.honestConflicts})`
+  }
+  if (result.sequences.some((s) => s.length === 0)) return 'a member committed nothing'
+  for (const r of result.restarts) {
+    if (result.sequences[r.member]!.length <= r.committed) {
+      return `member ${r.member} commits nothing after its restart at ${r.atMs} ms`
+    }
+  }
+  return undefined
+}
+
+/**
+ * The sweep's six scenarios of one seed and committee size, `durationMs` of virtual time each
+ * (see scripts/consensus-sweep.ts).
+ */
+export function sweepScenarios(
+  seed: number,
+  size: number,
+  durationMs: number,
+): Record<string, SimulationOptions> {
+  const halves = [
+    Array.from({ length: size >> 1 }, (_, i) => i),
+    Array.from({ length: size - (size >> 1) }, (_, i) => i + (size >> 1)),
+  ]
+  const equivocator = (seed + 1) % size
+  return {
+    // The slow member's links need time too (see the simulator test).
+    delays: {
+      seed,
+      size,
+      durationMs: durationMs + 25 * (1 + (seed % 120) + 100),
+      minDelayMs: 1,
+      maxDelayMs: 1 + (seed % 120),
+      slow: { member: seed % size, extraMs: 100 },
+    },
+    partition: {
+      seed,
+      size,
+      durationMs,
+      partition: { fromMs: durationMs / 5, toMs: durationMs / 2, groups: halves },
+    },
+    equivocator: { seed, size, durationMs, equivocator },
+    pause: {
+      seed,
+      size,
+      durationMs,
+      crashes: [{ member: seed % size, fromMs: durationMs / 5, toMs: durationMs / 2 }],
+    },
+    // Down for 0.2 to 0.5 of the run from a seeded instant; a second of virtual time after it.
+    restart: {
+      seed,
+      size,
+      durationMs: durationMs + 1_000,
+      crashes: [
+        {
+          member: seed % size,
+          fromMs: ((seed * 37) % 500) + 100,
+          toMs: ((seed * 37) % 500) + 100 + durationMs * (0.2 + ((seed * 13) % 30) / 100),
+          restart: true,
+        },
+      ],
+    },
+    'conflicting-votes': {
+      seed,
+      size,
+      durationMs,
+      equivocator,
+      doubleVoter: size < 7 ? equivocator : (equivocator + 3) % size,
+    },
+  }
+}
