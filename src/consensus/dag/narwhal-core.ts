@@ -32,7 +32,6 @@ import {
   signedHeader,
   signerBitfield,
   signersOf,
-  toHex,
   type Vote,
   voteDigest,
 } from './narwhal-messages.ts'
@@ -192,7 +191,9 @@ export class NarwhalCore {
   #pendingBatches: Uint8Array[] = []
   /** The round we last proposed (0: none yet), its header and the votes it gathered. */
   #proposedRound = 0
-  #ownHeader: { header: Header; digest: Uint8Array; votes: Map<Member, Uint8Array> } | undefined
+  #ownHeader:
+    | { header: Header; digest: Uint8Array; hex: string; votes: Map<Member, Uint8Array> }
+    | undefined
   /** When the parents of the next round became available (the empty-header delay starts). */
   #readySinceMs: number
   /** The last deadline announced by a `timer` action. */
@@ -258,7 +259,7 @@ export class NarwhalCore {
     if (own !== undefined) {
       const digest = headerDigest(own)
       core.#proposedRound = own.round
-      core.#ownHeader = { header: own, digest, votes: new Map() }
+      core.#ownHeader = { header: own, digest, hex: digestHex(digest), votes: new Map() }
       const key = `${own.round}:${own.author}`
       if (!core.#firstHeader.has(key))
         core.#firstHeader.set(key, { digest: digestHex(digest), header: own })
@@ -358,7 +359,7 @@ export class NarwhalCore {
     const own = this.#ownHeader
     if (own === undefined || this.#nowMs - this.#lastSaidMs < this.#resendMs) return
     this.#lastSaidMs = this.#nowMs
-    const certified = this.#delivered.get(digestHex(own.digest))
+    const certified = this.#delivered.get(own.hex)
     out.push({
       kind: 'broadcast',
       message:
@@ -390,7 +391,7 @@ export class NarwhalCore {
     // Our previous header, never certified, can no longer be (we moved on and ignore its votes):
     // its batches go into this one, ahead of newer ones, so no batch is lost.
     const previous = this.#ownHeader
-    if (previous !== undefined && !this.#delivered.has(digestHex(previous.digest))) {
+    if (previous !== undefined && !this.#delivered.has(previous.hex)) {
       this.#pendingBatches = [...previous.header.batches, ...this.#pendingBatches]
     }
     // The parents' own digest objects (not copies decoded from hex): their hex is known.
@@ -408,7 +409,7 @@ export class NarwhalCore {
     const digest = headerDigest(body)
     const header = signedHeader(body, this.#signer.sign(digest))
     this.#proposedRound = round
-    this.#ownHeader = { header, digest, votes: new Map() }
+    this.#ownHeader = { header, digest, hex: digestHex(digest), votes: new Map() }
     this.#readySinceMs = this.#nowMs
     this.#lastSaidMs = this.#nowMs
     if (Number.isFinite(this.#resendMs)) {
@@ -448,7 +449,7 @@ export class NarwhalCore {
   // --- headers and votes ----------------------------------------------------------------------
 
   /** Checks that need no DAG: epoch, author, round, parent count, signature. */
-  #headerProblem(header: Header, digest: Uint8Array): string | undefined {
+  #headerProblem(header: Header, digest: Uint8Array, hex: string): string | undefined {
     if (header.epoch !== this.#epoch) return `epoch ${header.epoch} is not ${this.#epoch}`
     if (header.author >= this.#shape.size) return `author ${header.author} is not a member`
     if (header.round < 1) return 'round 0'
@@ -471,7 +472,7 @@ export class NarwhalCore {
     if (
       seen !== undefined &&
       equalBytes(seen.header.signature, header.signature) &&
-      seen.digest === digestHex(digest)
+      seen.digest === hex
     ) {
       return undefined
     }
@@ -495,9 +496,9 @@ export class NarwhalCore {
     const refuse = (reason: string) => out.push({ kind: 'refused', what: 'header', from, reason })
     if (header.round < this.#gcRound) return void refuse('round below garbage collection')
     const digestBytes = headerDigest(header)
-    const problem = this.#headerProblem(header, digestBytes)
-    if (problem !== undefined) return void refuse(problem)
     const digest = digestHex(digestBytes)
+    const problem = this.#headerProblem(header, digestBytes, digest)
+    if (problem !== undefined) return void refuse(problem)
     this.#noteHeader(header, digest, out)
     const missing = this.#missingParents(header)
     if (missing.length > 0) {
@@ -508,7 +509,7 @@ export class NarwhalCore {
       const waiting: WaitingHeader = { header, digest, from, missing: new Set(missing) }
       this.#waitingHeaders.set(digest, waiting)
       for (const m of missing) this.#block(m, `h:${digest}`)
-      out.push({ kind: 'request', to: from, digests: missing.map(fromHex) })
+      out.push({ kind: 'request', to: from, digests: parentDigests(header, missing) })
       return
     }
     this.#vote(header, digest, digestBytes, from, out)
@@ -587,11 +588,13 @@ export class NarwhalCore {
     if (own === undefined || vote.author !== this.member || vote.round !== own.header.round) {
       return void refuse('not for our current header')
     }
-    if (!equalBytes(vote.headerDigest, own.digest)) return void refuse('for another header')
+    if (vote.headerDigest !== own.digest && !equalBytes(vote.headerDigest, own.digest)) {
+      return void refuse('for another header')
+    }
     if (vote.voter >= this.#shape.size) return void refuse('voter is not a member')
     if (own.votes.has(vote.voter)) return void refuse('duplicate vote')
     // Certified before a restart: votes re-sent for it are no fault, and make nothing new.
-    if (this.#delivered.has(digestHex(own.digest))) return
+    if (this.#delivered.has(own.hex)) return
     if (own.votes.size >= this.#shape.quorum) return // certified already: a late vote is no fault
     const message = voteDigest(own.digest, vote.round, vote.author)
     if (!this.#verifier.verify(vote.voter, message, vote.signature)) {
@@ -606,7 +609,7 @@ export class NarwhalCore {
       signatures: signers.map((m) => own.votes.get(m) as Uint8Array),
     }
     out.push({ kind: 'broadcast', message: { type: 'certificate', certificate } })
-    this.#accept(this.#stored(certificate, digestHex(own.digest)), out)
+    this.#accept(this.#stored(certificate, own.hex), out)
   }
 
   // --- certificates ---------------------------------------------------------------------------
@@ -619,8 +622,12 @@ export class NarwhalCore {
     }
   }
 
-  #certificateProblem(certificate: Certificate, digestBytes: Uint8Array): string | undefined {
-    const problem = this.#headerProblem(certificate.header, digestBytes)
+  #certificateProblem(
+    certificate: Certificate,
+    digestBytes: Uint8Array,
+    digest: string,
+  ): string | undefined {
+    const problem = this.#headerProblem(certificate.header, digestBytes, digest)
     if (problem !== undefined) return `header: ${problem}`
     const signers = signersOf(certificate.signers)
     if (signers.length !== certificate.signatures.length) return 'signers and signatures differ'
@@ -647,7 +654,7 @@ export class NarwhalCore {
     const digestBytes = headerDigest(h)
     const digest = digestHex(digestBytes)
     if (this.#delivered.has(digest) || this.#waiting.has(digest)) return
-    const problem = this.#certificateProblem(certificate, digestBytes)
+    const problem = this.#certificateProblem(certificate, digestBytes, digest)
     if (problem !== undefined) return void refuse(problem)
     this.#noteHeader(h, digest, out)
     const stored = this.#stored(certificate, digest)
@@ -665,7 +672,9 @@ export class NarwhalCore {
     for (const m of missing) this.#block(m, `c:${digest}`)
     // Ask for what nobody is fetching yet: the rest are requested (or waiting) already.
     const unknown = missing.filter((m) => !this.#waiting.has(m))
-    if (unknown.length > 0) out.push({ kind: 'request', to: from, digests: unknown.map(fromHex) })
+    if (unknown.length > 0) {
+      out.push({ kind: 'request', to: from, digests: parentDigests(h, unknown) })
+    }
   }
 
   #block(missing: string, waiter: string): void {
@@ -719,7 +728,7 @@ export class NarwhalCore {
 
   #onRequest(digests: readonly Uint8Array[], from: Member, out: NarwhalAction[]): void {
     for (const d of digests) {
-      const stored = this.#delivered.get(toHex(d))
+      const stored = this.#delivered.get(digestHex(d))
       if (stored === undefined) continue
       out.push({
         kind: 'send',
@@ -787,8 +796,8 @@ function parentsHex(header: Header): readonly string[] {
   return hex
 }
 
-function fromHex(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2)
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16)
-  return out
+/** The header's own digests of `hexes` (some of its parents): no copies decoded from hex. */
+function parentDigests(header: Header, hexes: readonly string[]): Uint8Array[] {
+  const all = parentsHex(header)
+  return hexes.map((hex) => header.parents[all.indexOf(hex)] as Uint8Array)
 }
