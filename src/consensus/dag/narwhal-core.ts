@@ -28,6 +28,7 @@ import {
   digestHex,
   type Header,
   headerDigest,
+  MAX_COMMITTEE,
   MAX_HEADER_BATCHES,
   signedHeader,
   signerBitfield,
@@ -171,11 +172,11 @@ export class NarwhalCore {
   readonly #waiting = new Map<string, Waiting>()
   readonly #waitingHeaders = new Map<string, WaitingHeader>()
   readonly #blockedOn = new Map<string, Set<string>>()
-  /** The first signed header seen of each `${round}:${author}`, and which ones equivocated. */
-  readonly #firstHeader = new Map<string, { digest: string; header: Header }>()
-  readonly #equivocated = new Set<string>()
-  /** The header digest we voted for, per `${round}:${author}`. */
-  readonly #votedFor = new Map<string, { digest: string; vote: Vote }>()
+  /** The first signed header seen of each slot (`slotKey`), and which ones equivocated. */
+  readonly #firstHeader = new Map<Slot, { digest: string; header: Header }>()
+  readonly #equivocated = new Set<Slot>()
+  /** The header digest we voted for, per slot (`slotKey`). */
+  readonly #votedFor = new Map<Slot, { digest: string; vote: Vote }>()
   /** Rounds below this are collected: their certificates count as delivered parents. */
   #gcRound = 0
   /** Rounds below this have no keys left in the per-(round, author) maps. */
@@ -244,13 +245,13 @@ export class NarwhalCore {
     if (floor > 1) core.#gcRound = floor
     for (const c of certificates) {
       const digest = digestHex(headerDigest(c.header))
-      core.#firstHeader.set(`${c.header.round}:${c.header.author}`, { digest, header: c.header })
+      core.#firstHeader.set(slotKey(c.header.round, c.header.author), { digest, header: c.header })
       core.#accept(core.#stored(c, digest), actions)
     }
     for (const r of records) {
       if (r.type !== 'vote') continue
       const digest = digestHex(r.vote.headerDigest)
-      core.#votedFor.set(`${r.vote.round}:${r.vote.author}`, { digest, vote: r.vote })
+      core.#votedFor.set(slotKey(r.vote.round, r.vote.author), { digest, vote: r.vote })
     }
     let own: Header | undefined
     for (const r of records) {
@@ -260,7 +261,7 @@ export class NarwhalCore {
       const digest = headerDigest(own)
       core.#proposedRound = own.round
       core.#ownHeader = { header: own, digest, hex: digestHex(digest), votes: new Map() }
-      const key = `${own.round}:${own.author}`
+      const key = slotKey(own.round, own.author)
       if (!core.#firstHeader.has(key))
         core.#firstHeader.set(key, { digest: digestHex(digest), header: own })
       const ownVote = core.#votedFor.get(key)
@@ -426,7 +427,7 @@ export class NarwhalCore {
     const leaderOf = this.#leaderOf
     if (leaderOf === undefined || parentsRound === 0) return true
     const certificateOf = (round: number, author: Member): string | undefined => {
-      const first = this.#firstHeader.get(`${round}:${author}`)
+      const first = this.#firstHeader.get(slotKey(round, author))
       return first !== undefined && this.#delivered.has(first.digest) ? first.digest : undefined
     }
     if (parentsRound % 2 === 0)
@@ -468,7 +469,7 @@ export class NarwhalCore {
     }
     // A header seen before under this digest had its signature checked then; the digest does
     // not cover the signature, so compare it too (a different signature is checked afresh).
-    const seen = this.#firstHeader.get(`${header.round}:${header.author}`)
+    const seen = this.#firstHeader.get(slotKey(header.round, header.author))
     if (
       seen !== undefined &&
       equalBytes(seen.header.signature, header.signature) &&
@@ -482,7 +483,7 @@ export class NarwhalCore {
 
   /** Reports the second distinct header of one (round, author), once. */
   #noteHeader(header: Header, digest: string, out: NarwhalAction[]): void {
-    const key = `${header.round}:${header.author}`
+    const key = slotKey(header.round, header.author)
     const first = this.#firstHeader.get(key)
     if (first === undefined) {
       this.#firstHeader.set(key, { digest, header })
@@ -525,7 +526,7 @@ export class NarwhalCore {
     const refuse = (reason: string) => out.push({ kind: 'refused', what: 'header', from, reason })
     const parentProblem = this.#parentProblem(header)
     if (parentProblem !== undefined) return void refuse(parentProblem)
-    const key = `${header.round}:${header.author}`
+    const key = slotKey(header.round, header.author)
     const voted = this.#votedFor.get(key)
     if (voted !== undefined && voted.digest !== digest) {
       return void refuse('voted for another header')
@@ -748,11 +749,11 @@ export class NarwhalCore {
       for (const d of digests) this.#delivered.delete(d)
       this.#byRound.delete(round)
     }
-    // Keys are `${round}:${author}` with author < n (set only for checked headers): drop the
+    // Keys are slots of authors < n (set only for checked headers): drop the
     // collected rounds' keys by name instead of parsing every key at every commit.
     for (let round = this.#keysFrom; round < below; round++) {
       for (let author = 0; author < this.#shape.size; author++) {
-        const key = `${round}:${author}`
+        const key = slotKey(round, author)
         this.#firstHeader.delete(key)
         this.#votedFor.delete(key)
         this.#equivocated.delete(key)
@@ -783,6 +784,20 @@ export class NarwhalCore {
     for (const s of ready) this.#accept(s, out)
   }
 }
+
+/** Rounds whose slots are exact as numbers (round × MAX_COMMITTEE + author ≤ 2^53 − 1). */
+const MAX_NUMBER_SLOT_ROUND = Math.floor(Number.MAX_SAFE_INTEGER / MAX_COMMITTEE) - 1
+
+/**
+ * A (round, author) slot as one number (authors are below MAX_COMMITTEE): the per-slot maps are
+ * looked up for every header, vote and certificate, and a string key was built for each. A
+ * round too large for that (only a hostile header's) keeps a string key, which no number equals.
+ */
+function slotKey(round: number, author: Member): Slot {
+  return round <= MAX_NUMBER_SLOT_ROUND ? round * MAX_COMMITTEE + author : `${round}:${author}`
+}
+
+type Slot = number | string
 
 /** A header's parents as hex, computed once per header object (checks and delivery use them). */
 const parentsHexOf = new WeakMap<Header, readonly string[]>()

@@ -253,8 +253,8 @@ interface Process {
   readonly orderer: Bullshark
   /** Delivered certificates by digest, for the batches of committed ones. */
   readonly certificates: Map<string, Certificate>
-  /** Per `${round}:${author}`, the certificate digest delivered (to catch two of one slot). */
-  readonly slots: Map<string, string>
+  /** Per round × size + author, the certificate digest delivered (to catch two of one slot). */
+  readonly slots: Map<number, string>
 }
 
 /**
@@ -536,7 +536,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
         case 'deliver': {
           rounds = Math.max(rounds, action.vertex.round)
           const { vertex } = action
-          const slot = `${vertex.round}:${vertex.author}`
+          const slot = vertex.round * size + vertex.author
           const before = proc.slots.get(slot)
           if (before !== undefined && before !== vertex.digest) conflictingCertificates++
           proc.slots.set(slot, vertex.digest)
