@@ -13,8 +13,10 @@
  *   headers, votes and certificates, and 2f + 1 = 5 vote signatures a certificate).
  *
  * The two sizes alternate in halves of the seeds, so load from other processes on the shared
- * machine falls on both alike; the load average is noted beside the figures. A few seeds of
- * each size run first, unmeasured, to warm up the JIT.
+ * machine falls on both alike; the load average is noted beside the figures. Ten seeds of each
+ * size run first, unmeasured, to warm up the JIT (a sweep of thousands of seeds runs warm; the
+ * compilers' threads count in process.cpuUsage, and cold, the first seeds cost about twice as
+ * much CPU a round): their rate is noted.
  */
 import os from 'node:os'
 import {
@@ -27,7 +29,7 @@ import type { Figure } from '../shared.ts'
 export interface ConsensusSimBenchOptions {
   /** Seeds measured per committee size (six runs each). */
   readonly seeds: number
-  /** Unmeasured seeds per size first (default 3). */
+  /** Unmeasured seeds per size first (default 10): JIT warm-up. */
   readonly warmupSeeds?: number
   /** Virtual time of a run (default 2,000 ms, the sweep's). */
   readonly durationMs?: number
@@ -97,13 +99,13 @@ export async function measureConsensusSim(
 ): Promise<{ figures: Figure[]; notes: string[] }> {
   const { log, seeds } = options
   const durationMs = options.durationMs ?? 2_000
-  const warmup = options.warmupSeeds ?? 3
+  const warmup = options.warmupSeeds ?? 10
   const loadBefore = loadText()
   log(`consensus simulator: the sweep's 6 scenarios, ${seeds} seeds at 4 and at 7 members`)
-  const ignored: Tally = { seeds: 0, runs: 0, rounds: 0, failures: 0, wallS: 0, cpuS: 0 }
   // Warm-up seeds far from the measured ones (1..seeds).
-  await sweep(4, 1_000_001, warmup, durationMs, ignored, log)
-  await sweep(7, 1_000_001, warmup, durationMs, ignored, log)
+  const cold: Tally = { seeds: 0, runs: 0, rounds: 0, failures: 0, wallS: 0, cpuS: 0 }
+  await sweep(4, 1_000_001, warmup, durationMs, cold, log)
+  await sweep(7, 1_000_001, warmup, durationMs, cold, log)
   const four: Tally = { seeds: 0, runs: 0, rounds: 0, failures: 0, wallS: 0, cpuS: 0 }
   const seven: Tally = { seeds: 0, runs: 0, rounds: 0, failures: 0, wallS: 0, cpuS: 0 }
   const half = Math.ceil(seeds / 2)
@@ -141,6 +143,7 @@ export async function measureConsensusSim(
       `${durationMs} ms of virtual time each, rounds = the highest round of each run; ` +
       `${describe(4, four)}; peer, ${describe(7, seven)}. ` +
       `A 1,000-seed sweep at both sizes: ${(thousandSeedsS / 60).toFixed(1)} CPU minutes. ` +
+      `The warm-up first (${warmup} seeds a size, other seeds, cold JIT): ${Math.round(cold.rounds / cold.cpuS).toLocaleString('en-US')} rounds per CPU second over both sizes, ${cold.failures} failures. ` +
       `Load average (1, 5, 15 min) ${loadBefore} before, ${loadAfter} after (a shared 2-core machine: the per-CPU-second rates move less with it).`,
   ]
   return { figures, notes }
