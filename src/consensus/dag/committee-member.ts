@@ -486,7 +486,14 @@ export class CommitteeMember {
   }
 
   #order(vertex: DagVertex, certificate: Certificate, out: MemberAction[]): void {
-    if (vertex.author === this.#member && certificate.header.batches.length > 0) {
+    // Ours, and still one Bullshark can commit: at or below its GC round (our records re-read
+    // after a restart, or from before we rejoined) it never commits here again, and was most
+    // likely committed by the others long ago.
+    if (
+      vertex.author === this.#member &&
+      certificate.header.batches.length > 0 &&
+      vertex.round > this.#bullshark.gcRound
+    ) {
       this.#ownUncommitted.set(vertex.digest, {
         round: vertex.round,
         batches: certificate.header.batches,
@@ -533,7 +540,10 @@ export class CommitteeMember {
       if (own.round > committedRound - 2) continue
       this.#ownUncommitted.delete(digest)
       for (const batch of own.batches) {
-        if (!this.#committedBatches.has(toHex(batch))) {
+        const hex = toHex(batch)
+        // Only batches we still hold (a restart loses them, their transactions come again from
+        // the mempool): a header naming one nobody can send would never get a vote.
+        if (!this.#committedBatches.has(hex) && this.#batches.has(hex)) {
           this.#narwhal({ kind: 'batch', digest: batch }, out)
         }
       }

@@ -126,11 +126,21 @@ export function runMembers(options: {
     new DataView(tx.buffer).setUint32(0, i)
     new DataView(tx.buffer).setUint32(4, options.seed)
     let to = Math.floor(random() * size)
-    if (to === options.restart?.member || to === options.rejoin?.member) to = (to + 1) % size
+    const at = random() * (durationMs / 2)
+    if (to === options.restart?.member) to = (to + 1) % size
+    // The rejoining member takes transactions before it goes down (a second for them to
+    // commit) and after it is back: its own batches must commit after the rejoin too.
+    const rejoin = options.rejoin
+    if (
+      rejoin !== undefined &&
+      to === rejoin.member &&
+      at > rejoin.atMs - 1_000 &&
+      at < rejoin.atMs + rejoin.downMs + 1_000
+    ) {
+      to = (to + 1) % size
+    }
     submitted.push(toHex(tx))
-    schedule(random() * (durationMs / 2), () =>
-      act(to, members[to]?.handle({ kind: 'transaction', bytes: tx }) ?? []),
-    )
+    schedule(at, () => act(to, members[to]?.handle({ kind: 'transaction', bytes: tx }) ?? []))
   }
   for (let m = 0; m < size; m++)
     schedule(0, () => act(m, members[m]?.handle({ kind: 'tick', nowMs: 0 }) ?? []))
