@@ -82,13 +82,14 @@ describe('scrub settings', () => {
 })
 
 describe('chain settings', () => {
-  it('default to no chain, solo, 250 ms blocks of 1000, settling 256 claims every 5 s', () => {
+  it('default to no chain, solo, 250 ms blocks of 1000, settling 256 claims every 5 s, GC depth 300', () => {
     expect(defaults().chain).toEqual({
       consensus: 'solo',
       blockMs: 250,
       maxBlockTransactions: 1000,
       settleEveryMs: 5000,
       maxClaimsPerSettlement: 256,
+      gcDepth: 300,
     })
   })
 
@@ -101,6 +102,7 @@ describe('chain settings', () => {
       FULMEN_CONSENSUS: 'follow',
       FULMEN_FOLLOW: 'http://127.0.0.1:4069/',
       FULMEN_SETTLE_EVERY_MS: '750',
+      FULMEN_GC_DEPTH: '20',
     })
     expect(mergeConfig(defaults(), file, env).chain).toEqual({
       genesis: resolve('g.json'),
@@ -110,6 +112,7 @@ describe('chain settings', () => {
       maxBlockTransactions: 1000,
       settleEveryMs: 750,
       maxClaimsPerSettlement: 8,
+      gcDepth: 20,
     })
     expect(envLayer({ FULMEN_GENESIS: 'x/genesis.json' }).chain).toEqual({
       genesis: resolve('x/genesis.json'),

@@ -93,6 +93,12 @@ export interface ChainConfig {
   readonly settleEveryMs: number
   /** Claims in one settlement transaction at most. */
   readonly maxClaimsPerSettlement: number
+  /**
+   * `committee` only: the Narwhal/Bullshark rounds kept below the last committed leader (300).
+   * A member down longer than about twice this many rounds leaves the DAG, follows by blocks,
+   * then rejoins.
+   */
+  readonly gcDepth: number
 }
 
 export class ConfigError extends FulmenError<'CONFIG_INVALID'> {
@@ -151,6 +157,7 @@ export function defaults(env: NodeJS.ProcessEnv = process.env): NodeConfig {
       maxBlockTransactions: 1000,
       settleEveryMs: 5000,
       maxClaimsPerSettlement: 256,
+      gcDepth: 300,
     },
   }
 }
@@ -314,6 +321,7 @@ export function envLayer(env: NodeJS.ProcessEnv = process.env): ConfigLayer {
   if (env.FULMEN_BLS_KEY) chain.blsKey = resolve(env.FULMEN_BLS_KEY)
   if (env.FULMEN_SETTLE_EVERY_MS)
     chain.settleEveryMs = parsePositive(env.FULMEN_SETTLE_EVERY_MS, 'FULMEN_SETTLE_EVERY_MS')
+  if (env.FULMEN_GC_DEPTH) chain.gcDepth = parsePositive(env.FULMEN_GC_DEPTH, 'FULMEN_GC_DEPTH')
   if (Object.keys(chain).length > 0) layer.chain = chain
   return layer as ConfigLayer
 }
@@ -352,6 +360,7 @@ const CHAIN_COUNTS = [
   'maxBlockTransactions',
   'settleEveryMs',
   'maxClaimsPerSettlement',
+  'gcDepth',
 ] as const
 const CHAIN_KEYS = ['genesis', 'consensus', 'follow', 'blsKey', ...CHAIN_COUNTS] as const
 

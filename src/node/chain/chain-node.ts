@@ -304,6 +304,7 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
         attestations,
         maxBlockTransactions: config.maxBlockTransactions,
         emptyBlockMs: config.blockMs,
+        timing: { gcDepth: config.gcDepth },
         metrics,
         logger: log.child({ component: 'committee' }),
         ...(followUrls === undefined

@@ -46,7 +46,11 @@ interface Net {
   readonly sent: Map<string, string>
 }
 
-async function startNet(prefix: string, epochMs: number): Promise<Net> {
+async function startNet(
+  prefix: string,
+  epochMs: number,
+  chainEnv: Record<string, string> = {},
+): Promise<Net> {
   const dir = mkdtempSync(join(tmpdir(), prefix))
   const layout = await prepareDevnet({ dir, nodes: 4, edge: 2, epochMs, demoAccounts: SENDERS })
   const running = await startDevnet({
@@ -54,7 +58,7 @@ async function startNet(prefix: string, epochMs: number): Promise<Net> {
     consensus: 'committee',
     cli: FULMEN_CLI,
     // No data of a real node is touched; the nodes log at info into their node.log.
-    env: { XDG_DATA_HOME: join(dir, 'xdg'), NODE_OPTIONS: '', VITEST: '' },
+    env: { XDG_DATA_HOME: join(dir, 'xdg'), NODE_OPTIONS: '', VITEST: '', ...chainEnv },
     timeoutMs: 90_000,
   })
   const gateways = new Map(running.description.nodes.map((n) => [n.name, n.gateway]))
@@ -295,13 +299,16 @@ async function committeeOf(net: Net, name: string, epoch: number): Promise<strin
 }
 
 const ALL = ['node-1', 'node-2', 'node-3', 'node-4', 'edge-1', 'edge-2']
+const GC_DEPTH = 20
 
 describe('a committee devnet (4 committee + 2 edge, long epochs)', () => {
   let net: Net | undefined
   printLogsOnFailure(() => net)
 
   beforeAll(async () => {
-    net = await startNet('fulmen-devnet-committee-', 600_000)
+    // A short DAG window (20 rounds kept below the last commit): the killed node is down for
+    // longer than the others keep, so it comes back by following, then rejoins the DAG.
+    net = await startNet('fulmen-devnet-committee-', 600_000, { FULMEN_GC_DEPTH: String(GC_DEPTH) })
   }, 120_000)
 
   afterAll(async () => {
@@ -323,12 +330,13 @@ describe('a committee devnet (4 committee + 2 edge, long epochs)', () => {
     await executedOnce(n, ALL, height)
   }, 90_000)
 
-  test('kill -9 of a committee node: the others commit on; restarted, it catches up and orders again', async () => {
+  test('kill -9 of a committee node: the others commit on; restarted, it follows by blocks, rejoins the DAG and orders again', async () => {
     const n = net!
     const victim = 'node-2'
     let up = ALL
     const f = flow(n, () => up, [0, 1, 2, 3])
     await waitFor(() => f.count >= 6, 'six transactions before the kill', 60_000, 100)
+    const roundAtKill = (await head(n.gateways.get(victim)!)).round ?? 0
     // Nothing of ours waits on the victim when it dies (a client would resend what it lost).
     up = ALL.filter((x) => x !== victim)
     await f.drained(victim)
@@ -345,6 +353,16 @@ describe('a committee devnet (4 committee + 2 edge, long epochs)', () => {
       100,
     )
     expect(await commonHeight(n, others)).toBeGreaterThan(atKill)
+    // Down longer than the others keep their DAG: well past 2 × GC_DEPTH rounds.
+    const othersRound = async () =>
+      Math.min(...[...(await heads(n, ['node-1', 'node-3'])).values()].map((h) => h.round ?? 0))
+    await waitFor(
+      async () => (await othersRound()) > roundAtKill + 3 * GC_DEPTH,
+      `the others ${3 * GC_DEPTH} rounds past ${victim}'s ${roundAtKill}`,
+      60_000,
+      200,
+    )
+    const roundAtRestart = await othersRound()
 
     await n.running.restartNode(victim)
     // It catches up: the block at the others' head, same hash and root.
@@ -361,11 +379,23 @@ describe('a committee devnet (4 committee + 2 edge, long epochs)', () => {
       60_000,
       100,
     )
+    // Back in the DAG, proposing past where the others were when it restarted (a member outside
+    // its DAG says round 0), having said how it came back.
+    await waitFor(
+      async () => ((await head(n.gateways.get(victim)!)).round ?? 0) > roundAtRestart,
+      `${victim} proposes again past round ${roundAtRestart}`,
+      60_000,
+      200,
+    )
+    const dataDir = n.layout.nodes.find((x) => x.name === victim)!.dataDir
+    const log = readFileSync(join(dataDir, NODE_LOG), 'utf8')
+    expect(log).toMatch(/too far behind the committee to catch up in its DAG/)
+    expect(log).toMatch(/rejoins the DAG at the committed round its peers gave/)
     await f.stop()
     const height = Math.max(...[...(await heads(n, ALL)).values()].map((h) => h.height))
     await sameBlockAt(n, ALL, height)
     await executedOnce(n, ALL, height)
-  }, 180_000)
+  }, 240_000)
 })
 
 describe('a committee devnet with short epochs', () => {
