@@ -134,6 +134,13 @@ export interface CommitteeOrderer extends Orderer, Component {
     readonly committedRound: number
   }
   readonly mempoolSize: number
+  /**
+   * Out of the DAG (not in this epoch's committee, or left it): the admitted transactions not
+   * executed yet, each sender's in nonce order, taken out of the mempool so that the node
+   * passes them on to the committee (its forwarding orderer). Kept here they would wait
+   * until this node orders again, perhaps epochs later.
+   */
+  takePending(): Uint8Array[]
   /** Runs what `beforeEpochChange` registered (the claim settler): the node's epoch duty calls
    * it before it signals an epoch change. */
   runBeforeEpochChange(epoch: number, signal: AbortSignal): Promise<void>
@@ -862,6 +869,14 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
 
     get head(): ChainHead {
       return executor.head
+    },
+
+    takePending() {
+      if (current?.member !== undefined) return []
+      const taken = mempool.take(mempool.size, Number.MAX_SAFE_INTEGER)
+      mempool.drop(taken.map((tx) => tx.digest))
+      for (const tx of taken) fed.delete(bytesToHex(tx.digest))
+      return taken.map((tx) => tx.bytes)
     },
 
     get mempoolSize() {

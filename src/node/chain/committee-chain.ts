@@ -119,6 +119,24 @@ export function createCommitteeChain(options: CommitteeChainOptions): CommitteeC
     forwarding.start()
     await follower.start()
     logger.info({ epoch, following: follower.following }, 'following the committee')
+    // What this node admitted as a member and did not see executed goes to the committee now.
+    const stranded = committee.takePending()
+    if (stranded.length > 0) void passOn(forwarding, stranded)
+  }
+
+  /** One after the other (a sender's nonces in order); one refused does not stop the rest. */
+  async function passOn(forwarding: Orderer, transactions: readonly Uint8Array[]): Promise<void> {
+    let refused = 0
+    for (const bytes of transactions) {
+      if (stopped) return
+      await forwarding.submit(bytes).catch(() => {
+        refused++
+      })
+    }
+    logger.info(
+      { transactions: transactions.length, refused },
+      'passed the transactions admitted as a member on to the committee',
+    )
   }
 
   async function leaveOutside(): Promise<void> {
