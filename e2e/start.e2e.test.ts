@@ -63,7 +63,7 @@ describe('npm start', () => {
         120_000,
         100,
       )
-      expect(run.child.exitCode).toBeNull()
+      expect(run.child.exitCode, `npm start exited early; its stderr:\n${run.stderr()}`).toBeNull()
       const banner = run.stdout()
       const nodeLogs = [1, 2, 3].map((n) => join(dir, `node-${n}`, 'node.log'))
       const liarLog = join(dir, 'liar.log')

@@ -296,7 +296,7 @@ describe('four committee orderers over an in-memory network', () => {
       }
     }
     const c = await committee(4, (i) => ({
-      gcDepth: 30,
+      gcDepth: 40,
       ...(i === 3
         ? {
             async onRole(member: boolean) {
@@ -322,10 +322,10 @@ describe('four committee orderers over an in-memory network', () => {
       )
     }
     await expectSameChain(c, digests, [0, 1, 2])
-    // Empty headers every 50 ms: the others pass the 2 × 30 rounds they keep.
+    // Empty headers every 50 ms: the others pass the 2 × 40 rounds they keep.
     await waitFor(
-      async () => (c.orderers[0] as CommitteeOrderer).status.round > 70,
-      'the others move 70 rounds on',
+      async () => (c.orderers[0] as CommitteeOrderer).status.round > 95,
+      'the others move 95 rounds on',
     )
     c.network.restore(away)
     await waitFor(async () => roles.length === 2, 'member 3 leaves the DAG')
@@ -345,7 +345,8 @@ describe('four committee orderers over an in-memory network', () => {
       'member 3 rejoins the DAG',
       60_000,
     )
-    expect(roles).toEqual([true, false, true])
+    // (Under a heavy load it may fall behind again and leave and rejoin once more.)
+    expect(roles.slice(0, 3)).toEqual([true, false, true])
     expect((c.orderers[3] as CommitteeOrderer).status.member).toBe(3)
     // It orders again: Bob's transactions go to it, and every member executes the same chain.
     for (let nonce = 1; nonce <= 3; nonce++) {
@@ -354,6 +355,9 @@ describe('four committee orderers over an in-memory network', () => {
       )
     }
     await expectSameChain(c, digests, [0, 1, 2, 3])
-    expect((c.orderers[3] as CommitteeOrderer).status.round).toBeGreaterThan(70)
+    await waitFor(
+      async () => (c.orderers[3] as CommitteeOrderer).status.round > 95,
+      'member 3 proposes in the DAG again',
+    )
   })
 })

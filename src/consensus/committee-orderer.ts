@@ -656,10 +656,11 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
         : frame.kind === 'header'
           ? frame.header.round
           : 0
-    // What we still need from the others: from our round, or our floor when we rejoined above
-    // it. They keep 2 gcDepth rounds below their committed leader (committee-member.ts): past
+    // What we still need from the others: from our round, or, rejoined above our records,
+    // from our floor, or from the highest round we hold a quorum of once the range came. They keep 2 gcDepth rounds below their committed leader (committee-member.ts): past
     // that the parents we would ask for are gone and we cannot catch up in this DAG.
-    const ours = Math.max(epoch.member?.round ?? 0, epoch.member?.floorRound ?? 0)
+    const own = epoch.member
+    const ours = own === undefined ? 0 : Math.max(own.round, own.floorRound, own.quorumRound)
     if (epoch.member !== undefined && round > ours + 2 * gcDepth) {
       leaveDag(epoch, round)
       return

@@ -243,6 +243,11 @@ export class CommitteeMember {
     return this.#core.gcRound
   }
 
+  /** The highest round with certificates of a quorum delivered here. */
+  get quorumRound(): number {
+    return this.#core.quorumRound
+  }
+
   /** The round of the last committed leader (0 before any). */
   get committedRound(): number {
     return this.#bullshark.lastCommittedRound
