@@ -525,18 +525,23 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
       peerOfMember,
       collector,
     }
-    current = epoch
     syncPeers(epoch, previous)
-    carryOut(epoch, recovered)
     logger.info(
       { epoch: epochNumber, member: index, committee: members.length },
       index >= 0 ? 'ordering as a committee member' : 'not in the committee this epoch',
     )
+    beginOrdering(epoch, recovered)
+    options.onRole?.(index >= 0, epochNumber)
+  }
+
+  /** `epoch` is current: its member's first actions, a tick, and what we admitted, again. */
+  function beginOrdering(epoch: Epoch, actions: readonly MemberAction[]): void {
+    current = epoch
+    carryOut(epoch, actions)
     post({ kind: 'tick', nowMs: now() })
     // What we admitted and did not see executed goes to the new member.
     fed.clear()
     refeed(true)
-    options.onRole?.(index >= 0, epochNumber)
   }
 
   /**
@@ -744,12 +749,7 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
       const made = await makeMember(epoch.epoch, epoch.index, epoch.members, round)
       if (stopped || rejoin !== r || current !== epoch) return
       stopRejoin()
-      const joined: Epoch = { ...epoch, member: made.member, collector: made.collector }
-      current = joined
-      carryOut(joined, made.actions)
-      post({ kind: 'tick', nowMs: now() })
-      fed.clear()
-      refeed(true)
+      beginOrdering({ ...epoch, member: made.member, collector: made.collector }, made.actions)
     } catch (error) {
       logger.error({ err: error }, 'rejoining the DAG failed')
       if (rejoin === r) r.joining = false

@@ -529,9 +529,18 @@ export class CommitteeMember {
     const round = last.round
     for (const v of resumed) {
       this.#ownUncommitted.delete(v.digest)
-      const c = v.digest === last.digest ? lastCertificate : this.#core.certificate(v.digest)
+      const c = this.#certificateOf(v, last, lastCertificate)
       for (const d of c?.header.batches ?? []) this.#committedBatches.set(toHex(d), round)
     }
+  }
+
+  /** A vertex's certificate: the one just added, or one Narwhal still holds. */
+  #certificateOf(
+    v: DagVertex,
+    last: DagVertex,
+    lastCertificate: Certificate,
+  ): Certificate | undefined {
+    return v.digest === last.digest ? lastCertificate : this.#core.certificate(v.digest)
   }
 
   /**
@@ -557,7 +566,7 @@ export class CommitteeMember {
 
   #pending(subDag: CommittedSubDag, last: DagVertex, lastCertificate: Certificate): PendingCommit {
     const certificateOf = (v: DagVertex) =>
-      v.digest === last.digest ? lastCertificate : (this.#core.certificate(v.digest) as Certificate)
+      this.#certificateOf(v, last, lastCertificate) as Certificate
     const certificates = subDag.vertices.map(certificateOf)
     const missing = new Set<string>()
     for (const c of certificates) {
