@@ -525,6 +525,7 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
       peerOfMember,
       collector,
     }
+    current = epoch
     syncPeers(epoch, previous)
     logger.info(
       { epoch: epochNumber, member: index, committee: members.length },
