@@ -59,6 +59,9 @@ export interface AttestationCollectorOptions {
    * equivocation evidence always verifies). Default false: each partial checked on arrival.
    */
   readonly deferVerification?: boolean
+  /** The tag the partials are signed under (block-attestation.ts `attestationPoint`): blocks by
+   * default; the checkpoint collector passes the checkpoint tag. */
+  readonly dst?: string
 }
 
 /** One member's signatures of two blocks at one height (each verifies under its key). */
@@ -117,12 +120,14 @@ export class AttestationCollector {
   readonly #quorum: number
   readonly #window: number
   readonly #defer: boolean
+  readonly #dst: string | undefined
   #floor: number
   readonly #heights = new Map<number, HeightEntry>()
 
   constructor(options: AttestationCollectorOptions) {
     const { committeeBlsKeys, window = DEFAULT_ATTESTATION_WINDOW, floor = 0 } = options
     this.#defer = options.deferVerification === true
+    this.#dst = options.dst
     if (committeeBlsKeys.length < 1) throw new RangeError('a committee has at least one member')
     if (!Number.isSafeInteger(window) || window < 1) {
       throw new RangeError(`the window is a positive integer, got ${window}`)
@@ -249,7 +254,7 @@ export class AttestationCollector {
   #message(held: HeightEntry, height: number, id: string, blockHash: Uint8Array): G1Point {
     let message = held.messages.get(id)
     if (message === undefined) {
-      message = attestationPoint(height, blockHash)
+      message = attestationPoint(height, blockHash, this.#dst)
       held.messages.set(id, message)
     }
     return message

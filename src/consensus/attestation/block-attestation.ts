@@ -95,9 +95,17 @@ export function attestationMessage(height: number, hash: Uint8Array): Uint8Array
   return message
 }
 
-/** The message as a G1 point (hash-to-curve costs ~1 ms: done once per check). */
-export function attestationPoint(height: number, hash: Uint8Array): G1Point {
-  return bls.hash(attestationMessage(height, hash), BLOCK_ATTESTATION_DST)
+/**
+ * The message as a G1 point (hash-to-curve costs ~1 ms: done once per check). `dst` names what
+ * is signed: blocks by default; checkpoints (src/checkpoint) sign height ‖ checkpoint hash the
+ * same way under their own tag, so one signature can never stand for the other.
+ */
+export function attestationPoint(
+  height: number,
+  hash: Uint8Array,
+  dst: string = BLOCK_ATTESTATION_DST,
+): G1Point {
+  return bls.hash(attestationMessage(height, hash), dst)
 }
 
 // --- one member -----------------------------------------------------------------------------
@@ -107,9 +115,15 @@ export function signBlock(secretKey: Uint8Array, header: BlockHeader): Uint8Arra
   return signBlockHash(secretKey, header.height, blockHash(header))
 }
 
-/** The same, from the height and hash alone (a member that stored only those). */
-export function signBlockHash(secretKey: Uint8Array, height: number, hash: Uint8Array): Uint8Array {
-  return bls.Signature.toBytes(bls.sign(attestationPoint(height, hash), secretKey))
+/** The same, from the height and hash alone (a member that stored only those); `dst` as in
+ * `attestationPoint`. */
+export function signBlockHash(
+  secretKey: Uint8Array,
+  height: number,
+  hash: Uint8Array,
+  dst: string = BLOCK_ATTESTATION_DST,
+): Uint8Array {
+  return bls.Signature.toBytes(bls.sign(attestationPoint(height, hash, dst), secretKey))
 }
 
 /** Checks one member's partial signature; false (never a throw) for anything invalid. */
@@ -317,12 +331,14 @@ export function verifyAttestation(
   verifyAttestedHash(header.height, hash, attestation, committeeBlsKeys)
 }
 
-/** `verifyAttestation` from the height and the block hash alone. */
+/** `verifyAttestation` from the height and the block hash alone; `dst` as in
+ * `attestationPoint` (a checkpoint's aggregate is checked here under the checkpoint tag). */
 export function verifyAttestedHash(
   height: number,
   hash: Uint8Array,
   attestation: AggregateSignature,
   committeeBlsKeys: readonly Uint8Array[],
+  dst: string = BLOCK_ATTESTATION_DST,
 ): void {
   const n = committeeBlsKeys.length
   if (n < 1 || n > MAX_ATTESTATION_COMMITTEE) throw malformed(`a committee of ${n} members`)
@@ -350,7 +366,7 @@ export function verifyAttestedHash(
   }
   const publicKey = aggregateKey(committeeKeys(committeeBlsKeys), attestation.signers, members)
   // noble's verify answers false (does not throw) for the point at infinity and failed pairings.
-  if (!bls.verify(signature, attestationPoint(height, hash), publicKey)) {
+  if (!bls.verify(signature, attestationPoint(height, hash, dst), publicKey)) {
     throw new ConsensusError(
       'ATTESTATION_INVALID',
       `the aggregate signature of ${members.length} members does not verify for block ${height}`,
