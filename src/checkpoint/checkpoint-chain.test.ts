@@ -112,10 +112,16 @@ describe('a walk from genesis', () => {
     const seven = buildCheckpointChain({
       epochs: 2,
       committeeSize: 7,
-      poolSize: 9,
+      poolSize: 10,
       insidePerEpoch: 1,
       chainId: 11,
     })
+    // Distinct members within an epoch, shared ones across epochs.
+    const hex = (k: FixtureKey) => k.publicKey.join()
+    const [e0, e1] = seven.committees.map((c) => new Set(c.map(hex))) as Set<string>[]
+    expect(e0?.size).toBe(7)
+    expect(e1?.size).toBe(7)
+    expect([...(e0 as Set<string>)].some((k) => e1?.has(k))).toBe(true)
     const steps = walk(seven.genesis, seven.served)
     expect(steps.map((s) => s.kind)).toEqual(['head', 'handoff', 'head', 'handoff'])
   })
