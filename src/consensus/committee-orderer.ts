@@ -47,7 +47,7 @@ import {
 import { admitTransaction } from './admission.ts'
 import { AttestationCollector } from './attestation/attestation-collector.ts'
 import type { AttestationStore } from './attestation/attestation-store.ts'
-import { signBlockHash } from './attestation/block-attestation.ts'
+import { type AggregateSignature, signBlockHash } from './attestation/block-attestation.ts'
 import { readBlsKeys } from './attestation/committee-keys.ts'
 import { readCommittee, readMetadata, readNonce } from './chain-reads.ts'
 import {
@@ -118,10 +118,25 @@ export interface CommitteeOrdererOptions {
   readonly blsSecretKey?: Uint8Array
   /** Where assembled attestations go (served with the blocks). */
   readonly attestations?: Pick<AttestationStore, 'put'>
+  /** Checkpoints: a member with a BLS key also signs the checkpoint each executed block
+   * completes, and the aggregates assembled go here (src/checkpoint). */
+  readonly checkpoints?: CheckpointSigning
   readonly now?: () => number
   readonly setTimer?: SetTimer
   readonly logger?: Logger
   readonly metrics?: Metrics
+}
+
+/**
+ * What the orderer needs of checkpoints (src/checkpoint's book implements it in the node): which
+ * executed block completes one and its hash, the tag partials are signed under, and where an
+ * aggregate of n − f partials goes. Checkpoints sit above consensus; this is their seam.
+ */
+export interface CheckpointSigning {
+  /** The hash of the checkpoint taken after `block`, or undefined when none is. */
+  checkpointOf(block: ExecutedBlock): Promise<Uint8Array | undefined>
+  readonly dst: string
+  signed(height: number, aggregate: AggregateSignature): Promise<void>
 }
 
 export interface CommitteeOrderer extends Orderer, Component {
@@ -176,6 +191,8 @@ interface Epoch {
   readonly peerOfMember: readonly string[]
   /** The committee's BLS keys and the partial signatures of its blocks (members with a key). */
   readonly collector: AttestationCollector | undefined
+  /** The same for the checkpoints of its blocks (with `checkpoints`). */
+  readonly checkpointCollector: AttestationCollector | undefined
 }
 
 /** How long the last committee's members stay peers after an epoch change: they finish
@@ -216,6 +233,11 @@ export const DEFAULT_ORDERER_GC_DEPTH = 300
 const PRUNE_EVERY_ROUNDS = 50
 
 type AttestationFrame = Extract<ConsensusFrame, { kind: 'attestation' }>
+type CheckpointFrame = Extract<ConsensusFrame, { kind: 'checkpoint-signature' }>
+/** A member's partial signature: of a block, or of the checkpoint after it. */
+type PartialFrame = AttestationFrame | CheckpointFrame
+/** Checkpoint heights collected at once (a handoff and an interval checkpoint may overlap). */
+const CHECKPOINT_WINDOW = 4_096
 
 export function createCommitteeOrderer(options: CommitteeOrdererOptions): CommitteeOrderer {
   const { executor } = options
@@ -240,10 +262,11 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
   /** Height → the epoch that ordered it, for the partial signatures of that block. */
   const orderedIn = new Map<number, Epoch>()
   /** Partials that came before we executed their block: height → [peer, frame]. */
-  const earlyPartials = new Map<number, [string, AttestationFrame][]>()
+  const earlyPartials = new Map<number, [string, PartialFrame][]>()
   let earlyCount = 0
   /** Our own partials of recent blocks not yet attested here: said again until they are. */
   const ownPartials = new Map<number, AttestationFrame>()
+  const ownCheckpointPartials = new Map<number, CheckpointFrame>()
   let partialTimer:
     | (() => void)
     | undefined /** Our transactions given to the member: digest hex → when. */
@@ -515,6 +538,7 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
     const made = index >= 0 ? await makeMember(epochNumber, index, members) : undefined
     const member = made?.member
     const collector = made?.collector
+    const checkpointCollector = made?.checkpointCollector
     const recovered = made?.actions ?? []
     const epoch: Epoch = {
       epoch: epochNumber,
@@ -524,6 +548,7 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
       memberOfPeer,
       peerOfMember,
       collector,
+      checkpointCollector,
     }
     current = epoch
     syncPeers(epoch, previous)
@@ -558,6 +583,7 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
   ): Promise<{
     member: CommitteeMember
     collector: AttestationCollector | undefined
+    checkpointCollector: AttestationCollector | undefined
     actions: MemberAction[]
   }> {
     const store = options.store
@@ -592,15 +618,27 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
     } else {
       member = new CommitteeMember(memberOptions)
     }
+    const keys =
+      options.blsSecretKey === undefined ? undefined : await readBlsKeys(executor, members)
     const collector =
-      options.blsSecretKey === undefined
+      keys === undefined
         ? undefined
         : new AttestationCollector({
-            committeeBlsKeys: await readBlsKeys(executor, members),
+            committeeBlsKeys: keys,
             floor: executor.head.height + 1,
             deferVerification: true,
           })
-    return { member, collector, actions }
+    const checkpointCollector =
+      keys === undefined || options.checkpoints === undefined
+        ? undefined
+        : new AttestationCollector({
+            committeeBlsKeys: keys,
+            floor: executor.head.height + 1,
+            window: CHECKPOINT_WINDOW,
+            deferVerification: true,
+            dst: options.checkpoints.dst,
+          })
+    return { member, collector, checkpointCollector, actions }
   }
 
   /**
@@ -632,13 +670,14 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
     'batch',
     'batch-request',
     'attestation',
+    'checkpoint-signature',
     'certificate-range',
     'position-request',
     'position',
   ] as const satisfies readonly ConsensusFrame['kind'][]
 
   function onFrame(frame: ConsensusFrame, from: string): void {
-    if (frame.kind === 'attestation') {
+    if (frame.kind === 'attestation' || frame.kind === 'checkpoint-signature') {
       onPartial(from, frame)
       return
     }
@@ -691,7 +730,7 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
     inbox.length = 0
     for (const disarm of timers.values()) disarm()
     timers.clear()
-    current = { ...epoch, member: undefined, collector: undefined }
+    current = { ...epoch, member: undefined, collector: undefined, checkpointCollector: undefined }
     void options.onRole?.(false, epoch.epoch)
     startRejoin(current, theirRound)
   }
@@ -750,7 +789,15 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
       const made = await makeMember(epoch.epoch, epoch.index, epoch.members, round)
       if (stopped || rejoin !== r || current !== epoch) return
       stopRejoin()
-      beginOrdering({ ...epoch, member: made.member, collector: made.collector }, made.actions)
+      beginOrdering(
+        {
+          ...epoch,
+          member: made.member,
+          collector: made.collector,
+          checkpointCollector: made.checkpointCollector,
+        },
+        made.actions,
+      )
     } catch (error) {
       logger.error({ err: error }, 'rejoining the DAG failed')
       if (rejoin === r) r.joining = false
@@ -775,6 +822,7 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
       ownPartials.set(height, frame)
       addPartial(epoch, epoch.index, frame)
       broadcast(frame)
+      if (epoch.checkpointCollector !== undefined) void signCheckpoint(epoch, block, secret)
     }
     const early = earlyPartials.get(height)
     if (early !== undefined) {
@@ -784,7 +832,30 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
     }
   }
 
-  function onPartial(from: string, frame: AttestationFrame): void {
+  /** Our partial of the checkpoint `block` completes, if it completes one. */
+  async function signCheckpoint(epoch: Epoch, block: ExecutedBlock, secret: Uint8Array) {
+    const signing = options.checkpoints as CheckpointSigning
+    let hash: Uint8Array | undefined
+    try {
+      hash = await signing.checkpointOf(block)
+    } catch (error) {
+      logger.warn({ err: error, height: block.header.height }, 'taking a checkpoint failed')
+      return
+    }
+    if (hash === undefined || stopped) return
+    const height = block.header.height
+    const frame: CheckpointFrame = {
+      kind: 'checkpoint-signature',
+      height,
+      checkpointHash: hash,
+      signature: signBlockHash(secret, height, hash, signing.dst),
+    }
+    ownCheckpointPartials.set(height, frame)
+    addPartial(epoch, epoch.index, frame)
+    broadcast(frame)
+  }
+
+  function onPartial(from: string, frame: PartialFrame): void {
     const epoch = orderedIn.get(frame.height)
     if (epoch === undefined) {
       // Not executed here yet (a faster member), or long ago: keep a bounded few for later.
@@ -800,7 +871,11 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
     if (member !== undefined) addPartial(epoch, member, frame)
   }
 
-  function addPartial(epoch: Epoch, member: number, frame: AttestationFrame): void {
+  function addPartial(epoch: Epoch, member: number, frame: PartialFrame): void {
+    if (frame.kind === 'checkpoint-signature') {
+      addCheckpointPartial(epoch, member, frame)
+      return
+    }
     const collector = epoch.collector
     if (collector === undefined) return
     const result = collector.add(member, frame.height, frame.blockHash, frame.signature)
@@ -826,15 +901,43 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
     }
   }
 
+  function addCheckpointPartial(epoch: Epoch, member: number, frame: CheckpointFrame): void {
+    const collector = epoch.checkpointCollector
+    if (collector === undefined) return
+    const result = collector.add(member, frame.height, frame.checkpointHash, frame.signature)
+    if (result.kind === 'attested') {
+      ownCheckpointPartials.delete(frame.height)
+      collector.prune(Math.max(0, frame.height - 64))
+      const { signers, signature } = result.attestation
+      options.checkpoints
+        ?.signed(frame.height, { signers, signature })
+        .catch((e: unknown) =>
+          logger.warn({ err: e, height: frame.height }, 'storing a checkpoint failed'),
+        )
+    } else if (result.kind === 'equivocation') {
+      logger.warn(
+        { member, height: frame.height, epoch: epoch.epoch },
+        'a committee member signed two checkpoints of one height',
+      )
+    } else if (result.kind === 'refused') {
+      logger.debug(
+        { member, height: frame.height, err: result.error },
+        'refused a checkpoint signature',
+      )
+    }
+  }
+
   /** Says our partials again for blocks this node has no attestation of yet. */
   function armPartials(): void {
     if (stopped) return
     partialTimer = setTimer(() => {
       partialTimer = undefined
       const head = executor.head.height
-      for (const [height, frame] of ownPartials) {
-        if (height < head - ATTESTED_HEIGHTS) ownPartials.delete(height)
-        else broadcast(frame)
+      for (const own of [ownPartials, ownCheckpointPartials] as Map<number, PartialFrame>[]) {
+        for (const [height, frame] of own) {
+          if (height < head - ATTESTED_HEIGHTS) own.delete(height)
+          else broadcast(frame)
+        }
       }
       armPartials()
     }, PARTIAL_RESEND_MS)

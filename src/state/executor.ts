@@ -367,14 +367,21 @@ export class StateExecutor implements ChainExecutor {
     return { height: at.height, index: at.index, receipt }
   }
 
+  /** The entry and its proof against the root of the state after block `height` (default: the
+   * head; 0: genesis). Every version stays readable: the node never prunes the tree. */
   async prove(
     table: TableName,
     key: Uint8Array,
+    height: number = this.#head.height,
   ): Promise<{ value: Uint8Array | undefined; proof: Uint8Array; root: Digest; height: number }> {
-    const head = this.#head
-    const version = head.height + 1
-    const result = await this.#tree.prove(table, key, version)
-    return { value: result.value, proof: result.proof, root: result.root, height: head.height }
+    if (!Number.isSafeInteger(height) || height < 0 || height > this.#head.height) {
+      throw new StateError(
+        'STATE_INVALID_ARGUMENT',
+        `no state at height ${height} (the head is at ${this.#head.height})`,
+      )
+    }
+    const result = await this.#tree.prove(table, key, height + 1)
+    return { value: result.value, proof: result.proof, root: result.root, height }
   }
 
   // --- typed reads ---------------------------------------------------------------------------

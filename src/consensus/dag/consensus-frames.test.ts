@@ -14,6 +14,7 @@ import {
   FRAME_CERTIFICATE,
   FRAME_CERTIFICATE_RANGE,
   FRAME_CERTIFICATE_REQUEST,
+  FRAME_CHECKPOINT_SIGNATURE,
   FRAME_HEADER,
   FRAME_POSITION,
   FRAME_POSITION_REQUEST,
@@ -85,6 +86,13 @@ const frame: fc.Arbitrary<ConsensusFrame> = fc.oneof(
     })
     .map((a) => ({ kind: 'attestation' as const, ...a })),
   fc
+    .record({
+      height: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+      checkpointHash: bytes(32),
+      signature: bytes(48),
+    })
+    .map((a) => ({ kind: 'checkpoint-signature' as const, ...a })),
+  fc
     .integer({ min: 0, max: Number.MAX_SAFE_INTEGER })
     .map((fromRound) => ({ kind: 'certificate-range' as const, fromRound })),
   fc
@@ -121,7 +129,7 @@ describe('consensus frames', () => {
     )
   })
 
-  test('kinds 0x70-0x79 only', () => {
+  test('kinds 0x70-0x7a only', () => {
     const kinds = [
       FRAME_HEADER,
       FRAME_VOTE,
@@ -133,8 +141,9 @@ describe('consensus frames', () => {
       FRAME_CERTIFICATE_RANGE,
       FRAME_POSITION_REQUEST,
       FRAME_POSITION,
+      FRAME_CHECKPOINT_SIGNATURE,
     ]
-    expect(kinds).toEqual([0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79])
+    expect(kinds).toEqual([0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79, 0x7a])
     for (let k = 0; k < 256; k++) expect(CONSENSUS_FRAMES.accepts(k)).toBe(kinds.includes(k))
     expect(wireCodeOf(() => decodeAll([encodeRawFrame(0x50, new Uint8Array(1))]))).toBe(
       'WIRE_UNKNOWN_FRAME',

@@ -55,6 +55,8 @@ const ATTESTATION_PAYLOAD = 8 + 32 + 48
 export const FRAME_CERTIFICATE_RANGE = 0x77
 export const FRAME_POSITION_REQUEST = 0x78
 export const FRAME_POSITION = 0x79
+/** A member's BLS signature of a checkpoint (src/checkpoint), laid out as ATTESTATION. */
+export const FRAME_CHECKPOINT_SIGNATURE = 0x7a
 const POSITION_REQUEST_PAYLOAD = 8 + 8
 const POSITION_PAYLOAD = 8 + 8 + 32 + 8
 
@@ -78,6 +80,13 @@ export type ConsensusFrame =
       readonly kind: 'attestation'
       readonly height: number
       readonly blockHash: Uint8Array
+      readonly signature: Uint8Array
+    }
+  /** A member's partial signature of the checkpoint taken after the block at `height`. */
+  | {
+      readonly kind: 'checkpoint-signature'
+      readonly height: number
+      readonly checkpointHash: Uint8Array
       readonly signature: Uint8Array
     }
   /** A member rejoining the DAG: every certificate the receiver keeps of rounds ≥ fromRound. */
@@ -141,7 +150,7 @@ function frameOf(kind: number, payload: Uint8Array): Uint8Array {
 }
 
 export const CONSENSUS_FRAMES: FrameCodec<ConsensusFrame> = {
-  accepts: (kind) => kind >= FRAME_HEADER && kind <= FRAME_POSITION,
+  accepts: (kind) => kind >= FRAME_HEADER && kind <= FRAME_CHECKPOINT_SIGNATURE,
   maxPayload: MAX_CONSENSUS_PAYLOAD,
   decode(kind, payload) {
     switch (kind) {
@@ -172,6 +181,15 @@ export const CONSENSUS_FRAMES: FrameCodec<ConsensusFrame> = {
           kind: 'attestation',
           height: r.safeU64('height'),
           blockHash: r.bytes(32, 'block hash').slice(),
+          signature: r.bytes(48, 'signature').slice(),
+        }
+      }
+      case FRAME_CHECKPOINT_SIGNATURE: {
+        const r = PayloadReader.exact(payload, ATTESTATION_PAYLOAD, 'CHECKPOINT-SIGNATURE')
+        return {
+          kind: 'checkpoint-signature',
+          height: r.safeU64('height'),
+          checkpointHash: r.bytes(32, 'checkpoint hash').slice(),
           signature: r.bytes(48, 'signature').slice(),
         }
       }
@@ -217,6 +235,12 @@ export const CONSENSUS_FRAMES: FrameCodec<ConsensusFrame> = {
           .raw(frame.blockHash, 32, 'block hash')
           .raw(frame.signature, 48, 'signature')
           .frame(FRAME_ATTESTATION)
+      case 'checkpoint-signature':
+        return new PayloadWriter(ATTESTATION_PAYLOAD)
+          .u64(frame.height, 'height')
+          .raw(frame.checkpointHash, 32, 'checkpoint hash')
+          .raw(frame.signature, 48, 'signature')
+          .frame(FRAME_CHECKPOINT_SIGNATURE)
       case 'certificate-range':
         return new PayloadWriter(8)
           .u64(frame.fromRound, 'from round')

@@ -19,7 +19,7 @@ export type ChainErrorCode =
   /** A table name the state does not have. */
   | 'CHAIN_UNKNOWN_TABLE'
   /** A request the node cannot read: a digest that is not 64 hex, a height that is not a
-   * number, a libp2p request that is not one of the five. */
+   * number, a libp2p request that is not one of the six. */
   | 'CHAIN_BAD_REQUEST'
   /** The body of a POST did not arrive within the node's timeout. */
   | 'CHAIN_BODY_TIMEOUT'
@@ -59,7 +59,15 @@ export type ChainRequest =
   | { readonly op: 'tx'; readonly digest: Uint8Array }
   | { readonly op: 'submit'; readonly tx: Uint8Array }
   | { readonly op: 'block'; readonly height: number }
-  | { readonly op: 'state'; readonly table: string; readonly key: string }
+  | {
+      readonly op: 'state'
+      readonly table: string
+      readonly key: string
+      /** The state after this block (default: the head's). */
+      readonly height?: number
+    }
+  /** The signed handoffs after epoch `from`, then the newest checkpoint (src/checkpoint). */
+  | { readonly op: 'checkpoints'; readonly from: number }
 
 export interface HeadJson {
   readonly chainId: number
@@ -101,8 +109,11 @@ export interface ChainApi {
   transaction(digest: Uint8Array): Promise<unknown>
   /** blockToJson of the block at `height` (1…head). */
   block(height: number): Promise<unknown>
-  /** The entry under `key` (the table's text syntax) with its proof against the head's root. */
-  state(table: string, key: string): Promise<StateJson>
+  /** The entry under `key` (the table's text syntax) with its proof against the root of the
+   * state after block `height` (default: the head's; 0 is the genesis state). */
+  state(table: string, key: string, height?: number): Promise<StateJson>
+  /** CheckpointRunJson (src/checkpoint/checkpoint-codec.ts) from the epoch `from` on. */
+  checkpoints(from: number): Promise<unknown>
 }
 
 /** The answer to one request. */
@@ -121,7 +132,9 @@ export function answerChainRequest(
     case 'block':
       return api.block(request.height)
     case 'state':
-      return api.state(request.table, request.key)
+      return api.state(request.table, request.key, request.height)
+    case 'checkpoints':
+      return api.checkpoints(request.from)
   }
 }
 

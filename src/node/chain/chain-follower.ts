@@ -47,6 +47,15 @@ export interface ChainFollowerOptions {
    * in `store` once checked (so that this node serves it in turn).
    */
   readonly attested?: { readonly store: Pick<AttestationStore, 'put'> }
+  /**
+   * Checkpoints (src/checkpoint): after each block, `take` gets the signed checkpoint the
+   * gateway served with it (hex), if any; 'missing' means the block completes a checkpoint this
+   * node has no aggregate of yet, and the block is asked for again a few times (the committee
+   * assembles the checkpoint's signatures alongside the block's).
+   */
+  readonly checkpoints?: {
+    take(block: ExecutedBlock, served: string | undefined): Promise<'done' | 'missing'>
+  }
   /** Transactions go to this many gateways (default 1): committee members each take a copy. */
   readonly submitCopies?: number
   /** How long one request to the followed node may take, milliseconds (default 10 s). */
@@ -72,6 +81,9 @@ export interface ChainFollower extends Component {
 
 /** Blocks fetched and executed in one poll at most, so that a stop is never far off. */
 const BLOCKS_PER_POLL = 64
+/** A checkpoint the gateway has no aggregate of yet: asked again this often, this many times. */
+const CHECKPOINT_RETRY_MS = 500
+const CHECKPOINT_RETRIES = 6
 
 export function createChainFollower(options: ChainFollowerOptions): ChainFollower {
   const { executor, logger: log } = options
@@ -221,6 +233,7 @@ export function createChainFollower(options: ChainFollowerOptions): ChainFollowe
         hash?: unknown
         header?: unknown
         attestation?: unknown
+        checkpoint?: unknown
       }
       const attestation = await checkAttestation(height, served)
       if (attestation === 'wait') return
@@ -243,6 +256,27 @@ export function createChainFollower(options: ChainFollowerOptions): ChainFollowe
       }
       if (attestation !== undefined) await options.attested?.store.put(attestation)
       for (const listener of [...listeners]) listener(block)
+      await takeCheckpoint(block, served)
+    }
+  }
+
+  const takeCheckpoint = async (block: ExecutedBlock, served: { checkpoint?: unknown }) => {
+    const take = options.checkpoints?.take
+    if (take === undefined) return
+    const hexOf = (s: { checkpoint?: unknown }) =>
+      typeof s.checkpoint === 'string' ? s.checkpoint : undefined
+    let state = await take(block, hexOf(served))
+    const height = block.header.height
+    for (let i = 0; state === 'missing' && i < CHECKPOINT_RETRIES; i++) {
+      await new Promise((resolve) => setTimeout(resolve, CHECKPOINT_RETRY_MS))
+      if (stopping.signal.aborted) return
+      const again = (await call(`/chain/block/${height}`, { signal: signalOf() })) as {
+        checkpoint?: unknown
+      }
+      state = await take(block, hexOf(again))
+    }
+    if (state === 'missing') {
+      log.debug({ follow: urls[current], height }, 'the gateway has no signed checkpoint here')
     }
   }
 

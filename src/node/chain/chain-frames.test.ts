@@ -30,6 +30,16 @@ const requestArb: fc.Arbitrary<ChainRequest> = fc.oneof(
     table: fc.string({ maxLength: MAX_TABLE_NAME }),
     key: fc.string({ maxLength: MAX_KEY_TEXT }),
   }),
+  fc.record({
+    op: fc.constant('state' as const),
+    table: fc.string({ maxLength: MAX_TABLE_NAME }),
+    key: fc.string({ maxLength: MAX_KEY_TEXT }),
+    height: fc.nat({ max: Number.MAX_SAFE_INTEGER }),
+  }),
+  fc.record({
+    op: fc.constant('checkpoints' as const),
+    from: fc.nat({ max: Number.MAX_SAFE_INTEGER }),
+  }),
 )
 
 /** A JSON value as the routes answer (no -0, no NaN: JSON has neither). */
@@ -94,7 +104,7 @@ describe('chain frames', () => {
     ).toThrow(RangeError)
   })
 
-  test('requests that are not one of the five are WireErrors: fields, types, extras, ops', () => {
+  test('requests that are not one of the six are WireErrors: fields, types, extras, ops', () => {
     const cases: Record<string, unknown>[] = [
       { op: 'heads' },
       { op: 'head', extra: 1 },
@@ -103,6 +113,9 @@ describe('chain frames', () => {
       { op: 'block', height: -1 },
       { op: 'block', height: 1.5 },
       { op: 'state', table: 'accounts' },
+      { op: 'state', table: 'accounts', key: 'k', height: -1 },
+      { op: 'checkpoints' },
+      { op: 'checkpoints', from: 1.5 },
       { op: 'state', table: 'a'.repeat(MAX_TABLE_NAME + 1), key: 'k' },
       { op: 'submit', tx: new Uint8Array(MAX_CHAIN_BODY + 1) },
       {},

@@ -7,7 +7,8 @@
  *                                { op: "tx", digest: bytes(32) }
  *                                { op: "submit", tx: bytes(≤ 128 KiB) }
  *                                { op: "block", height: uint }
- *                                { op: "state", table: text, key: text }
+ *                                { op: "state", table: text, key: text, height?: uint }
+ *                                { op: "checkpoints", from: uint }
  *   RESULT    0x51  node → peer  the answer, the same object as the HTTP route's JSON body
  *   ERROR     0x52  node → peer  { code: text, message: text, status: uint } (the HTTP status)
  *   TERMINATE 0x1f  node → peer  reason:u8 message:utf8 (a frame that is not a request)
@@ -90,7 +91,22 @@ function requestMap(request: ChainRequest): Record<string, unknown> {
         throw new RangeError(
           `a table name is at most ${MAX_TABLE_NAME} characters, a key ${MAX_KEY_TEXT}`,
         )
-      return { op: 'state', table: request.table, key: request.key }
+      if (
+        request.height !== undefined &&
+        (!Number.isSafeInteger(request.height) || request.height < 0)
+      ) {
+        throw new RangeError('a height is a non-negative safe integer')
+      }
+      return {
+        op: 'state',
+        table: request.table,
+        key: request.key,
+        ...(request.height === undefined ? {} : { height: request.height }),
+      }
+    case 'checkpoints':
+      if (!Number.isSafeInteger(request.from) || request.from < 0)
+        throw new RangeError('an epoch is a non-negative safe integer')
+      return { op: 'checkpoints', from: request.from }
   }
 }
 
@@ -140,8 +156,14 @@ function decodeRequest(payload: Uint8Array): ChainRequest {
     case 'block':
       request = { op, height: r.uint('height') }
       break
-    case 'state':
-      request = { op, table: r.string('table', MAX_TABLE_NAME), key: r.string('key', MAX_KEY_TEXT) }
+    case 'state': {
+      const table = r.string('table', MAX_TABLE_NAME)
+      const key = r.string('key', MAX_KEY_TEXT)
+      request = r.has('height') ? { op, table, key, height: r.uint('height') } : { op, table, key }
+      break
+    }
+    case 'checkpoints':
+      request = { op, from: r.uint('from') }
       break
     default:
       throw fail(`a chain REQUEST with an unknown op '${op}'`)

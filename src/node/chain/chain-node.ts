@@ -19,8 +19,16 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
-import { bytesToHex } from '@noble/hashes/utils.js'
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import type { DaPool } from '../../acks/da-pool.ts'
+import { CHECKPOINT_DST, checkpointHash } from '../../checkpoint/checkpoint.ts'
+import { CheckpointBook } from '../../checkpoint/checkpoint-book.ts'
+import {
+  checkpointRunToJson,
+  decodeSignedCheckpoint,
+  encodeSignedCheckpoint,
+} from '../../checkpoint/checkpoint-codec.ts'
+import { genesisAnchor } from '../../checkpoint/genesis-anchor.ts'
 import { encodeAttestation } from '../../consensus/attestation/attestation-codec.ts'
 import { AttestationStore } from '../../consensus/attestation/attestation-store.ts'
 import { readCommittee } from '../../consensus/chain-reads.ts'
@@ -122,6 +130,7 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
   })
   let store: LevelKvStore | undefined
   let attestations: AttestationStore | undefined
+  let checkpoints: CheckpointBook | undefined
   let executor: StateExecutor | undefined
   let orderer: Orderer | undefined
   let follower: ChainFollower | undefined
@@ -146,6 +155,33 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
 
   const countBlock = (block: ExecutedBlock) => {
     for (const receipt of block.receipts) executed.labels(receipt.status).inc()
+    // Every executed block, member's or follower's: the checkpoint bodies are computed here.
+    checkpoints
+      ?.observe(block)
+      .catch((e: unknown) =>
+        log.warn({ err: e, height: block.header.height }, 'taking a checkpoint failed'),
+      )
+  }
+
+  /** The checkpoint a followed gateway served with `block` (hex), taken when it checks:
+   * 'missing' when the block completes a checkpoint this node has no aggregate of yet. */
+  const takeServedCheckpoint = async (
+    block: ExecutedBlock,
+    served: string | undefined,
+  ): Promise<'done' | 'missing'> => {
+    const book = checkpoints
+    if (book === undefined) return 'done'
+    const body = await book.observe(block)
+    if (body === undefined) return 'done'
+    if (served !== undefined) {
+      try {
+        await book.acceptServed(decodeSignedCheckpoint(hexToBytes(served)))
+        return 'done'
+      } catch (error) {
+        log.warn({ err: error, height: body.height }, 'refused a served checkpoint')
+      }
+    }
+    return (await book.signedAt(body.height)) === undefined ? 'missing' : 'done'
   }
 
   const api: ChainApi = {
@@ -225,11 +261,25 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
       // The committee's aggregate signature, when this node has it: whoever fetches the block
       // checks it against the committee instead of trusting this node.
       const attestation = await attestations?.get(height)
-      return attestation === undefined
-        ? blockToJson(block)
-        : { ...blockToJson(block), attestation: bytesToHex(encodeAttestation(attestation)) }
+      // And the committee's signed checkpoint taken after it, if it is one and this node has it.
+      const checkpoint = await checkpoints?.signedAt(height)
+      return {
+        ...blockToJson(block),
+        ...(attestation === undefined
+          ? {}
+          : { attestation: bytesToHex(encodeAttestation(attestation)) }),
+        ...(checkpoint === undefined
+          ? {}
+          : { checkpoint: bytesToHex(encodeSignedCheckpoint(checkpoint)) }),
+      }
     },
-    async state(table, keyText): Promise<StateJson> {
+    async checkpoints(fromEpoch) {
+      ready()
+      const book = checkpoints
+      if (book === undefined) throw new ChainError('CHAIN_UNAVAILABLE', 'the chain is not started')
+      return checkpointRunToJson(await book.run(fromEpoch))
+    },
+    async state(table, keyText, height): Promise<StateJson> {
       const state = ready()
       if (!isTableName(table))
         throw new ChainError('CHAIN_UNKNOWN_TABLE', `no table '${table.slice(0, 64)}'`)
@@ -242,7 +292,13 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
         throw error
       }
       if (key.length === 0) throw new ChainError('CHAIN_BAD_KEY', 'a key is at least one byte')
-      const proved = await state.prove(table, key)
+      if (height !== undefined && height > state.head.height) {
+        throw new ChainError(
+          'CHAIN_BLOCK_UNKNOWN',
+          `no state at height ${height} (the head is at ${state.head.height})`,
+        )
+      }
+      const proved = await state.prove(table, key, height)
       return {
         table,
         key: hex(key),
@@ -276,6 +332,11 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
     // libsecp256k1 checks account signatures (23× @noble/curves, same answers).
     executor = await StateExecutor.open(store, genesis, { recover: nativeRecover })
     attestations = new AttestationStore(store)
+    checkpoints = await CheckpointBook.open({
+      kv: store,
+      genesis: await genesisAnchor(genesis),
+      chain: executor,
+    })
     const state = executor
     if (config.consensus === 'solo') {
       const solo = createSoloOrderer({
@@ -302,6 +363,15 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
         store: new NarwhalStore(store, NARWHAL_PREFIX),
         blsSecretKey: bls.secretKey,
         attestations,
+        checkpoints: {
+          dst: CHECKPOINT_DST,
+          async checkpointOf(block) {
+            const body = await checkpoints?.observe(block)
+            return body === undefined ? undefined : checkpointHash(body)
+          },
+          signed: async (height, { signers, signature }) =>
+            checkpoints?.putAggregate(height, signers, signature),
+        },
         maxBlockTransactions: config.maxBlockTransactions,
         emptyBlockMs: config.blockMs,
         timing: { gcDepth: config.gcDepth },
@@ -316,6 +386,7 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
                   urls: followUrls,
                   // Blocks of a committee chain come with the committee's signature.
                   ...(attestations === undefined ? {} : { attested: { store: attestations } }),
+                  checkpoints: { take: takeServedCheckpoint },
                   submitCopies: 2,
                   pollMs: config.blockMs,
                   logger: log.child({ component: 'follower' }),
@@ -391,6 +462,7 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
     await store?.close()
     store = undefined
     attestations = undefined
+    checkpoints = undefined
     if (head !== undefined)
       log.info({ height: head.height, stateRoot: hex(head.stateRoot) }, 'chain stopped')
   }

@@ -7,6 +7,9 @@
  *   GET  /chain/tx/<digest hex>            { digest, status: "pending" } or its receipt
  *   GET  /chain/block/<height>             the executed block (blockToJson)
  *   GET  /chain/state/<table>/<key>        the entry and its proof against the head's root
+ *        ?height=<h>                       … against the root of the state after block h
+ *   GET  /chain/checkpoints?from=<epoch>   the signed handoffs after that epoch, then the newest
+ *                                          checkpoint (CheckpointRunJson, src/checkpoint)
  *   OPTIONS on any of them                 CORS preflight (GET, HEAD, POST; Content-Type, Accept)
  *
  * Everything is readable cross-origin, POST included (a page submits transactions). Errors are
@@ -63,9 +66,21 @@ type Routed =
   | { readonly request: () => ChainRequest; readonly method: 'GET' }
   | { readonly request: undefined; readonly method: 'POST' }
 
+/** A query parameter that must be a decimal safe integer when present. */
+function numberParam(query: URLSearchParams, name: string): number | undefined {
+  const text = query.get(name)
+  return text === null ? undefined : parseHeight(text)
+}
+
 /** What a path under /chain/ asks; undefined for no such route. */
-function routeOf(path: string): Routed | undefined {
+function routeOf(path: string, query: URLSearchParams): Routed | undefined {
   if (path === '/chain/head') return { method: 'GET', request: () => ({ op: 'head' }) }
+  if (path === '/chain/checkpoints') {
+    return {
+      method: 'GET',
+      request: () => ({ op: 'checkpoints', from: numberParam(query, 'from') ?? 0 }),
+    }
+  }
   if (path === '/chain/tx') return { method: 'POST', request: undefined }
   let m = /^\/chain\/tx\/([^/]+)$/.exec(path)
   if (m !== null) {
@@ -81,7 +96,13 @@ function routeOf(path: string): Routed | undefined {
   if (m !== null) {
     const table = decodeSegment(m[1]!)
     const key = decodeSegment(m[2]!)
-    return { method: 'GET', request: () => ({ op: 'state', table, key }) }
+    return {
+      method: 'GET',
+      request: () => {
+        const height = numberParam(query, 'height')
+        return { op: 'state', table, key, ...(height === undefined ? {} : { height }) }
+      },
+    }
   }
   return undefined
 }
@@ -116,7 +137,7 @@ export async function serveChain(
   }
   for (const [name, value] of Object.entries(CORS_HEADERS)) res.setHeader(name, value)
   try {
-    const routed = routeOf(url.pathname)
+    const routed = routeOf(url.pathname, url.searchParams)
     if (options.api === undefined) {
       throw new ChainError(
         'CHAIN_NOT_ENABLED',
