@@ -17,7 +17,8 @@
  *   client.verifyValue(table, key, served, at?) → proven entry bytes | undefined (absent)
  *   client.verifyEntry(table, key, served, at?) → decoded entry | undefined (absent)
  *   client.anchor, client.head, client.epoch, client.height, client.stateRoot, client.genesis,
- *   client.verified (checkpoints verified since made), client.state (what to persist)
+ *   client.verified / client.accepted (checkpoints verified / that moved it since made),
+ *   client.state (what to persist)
  *
  * `applyRun` checks the items of a served run one by one with `checkNextCheckpoint` and
  * advances after each: a bad item throws its CheckpointError and leaves the client as of the
@@ -98,6 +99,7 @@ export class LightClient {
   #anchor: CheckpointAnchor
   #head: LightHead
   #verified = 0
+  #accepted = 0
 
   private constructor(state: LightClientState) {
     this.#genesis = state.genesis
@@ -164,9 +166,13 @@ export class LightClient {
   get stateRoot(): Uint8Array {
     return this.#head.body.stateRoot
   }
-  /** Checkpoints this client verified since it was made or restored. */
+  /** Checkpoints this client verified since it was made or restored (repeats included). */
   get verified(): number {
     return this.#verified
+  }
+  /** Of them, those that moved it: each handoff, and each checkpoint that became the head. */
+  get accepted(): number {
+    return this.#accepted
   }
   get state(): LightClientState {
     return { genesis: this.#genesis, anchor: this.#anchor, head: this.#head }
@@ -179,8 +185,10 @@ export class LightClient {
     if (step.kind === 'handoff') {
       this.#anchor = step.anchor
       this.#head = { body: step.anchor.body, hash: step.anchor.hash }
+      this.#accepted++
     } else if (step.body.height > this.#head.body.height) {
       this.#head = { body: step.body, hash: step.hash }
+      this.#accepted++
     }
     return step
   }

@@ -59,12 +59,12 @@ export interface LightProgress {
   readonly source: string
   readonly epoch: number
   readonly height: number
-  /** Checkpoints verified in this sync so far. */
+  /** Checkpoints that moved the client (handoffs, newer heads) in this sync so far. */
   readonly checkpoints: number
 }
 
 export interface LightSyncOptions {
-  /** Called after every run that verified something. */
+  /** Called after every run that moved the client. */
   readonly onProgress?: (progress: LightProgress) => void
   /** Where to persist the client after every run that moved it (light-head-store.ts). */
   readonly store?: KvStore
@@ -74,7 +74,7 @@ export interface LightSyncResult {
   readonly epoch: number
   readonly height: number
   readonly stateRoot: Uint8Array
-  /** Checkpoints verified by this sync. */
+  /** Checkpoints verified by this sync that moved the client (handoffs, newer heads). */
   readonly checkpoints: number
   /** The source whose newest checkpoint this is. */
   readonly source: string
@@ -243,6 +243,14 @@ function noSource(what: string, failures: readonly SourceFailure[]): LightError 
   )
 }
 
+/** A failure to persist, passed through failover untouched (no source is blamed for it). */
+class StoreFailure {
+  readonly cause: unknown
+  constructor(cause: unknown) {
+    this.cause = cause
+  }
+}
+
 export class LightSync {
   readonly client: LightClient
   readonly #sources: readonly LightSource[]
@@ -292,6 +300,8 @@ export class LightSync {
         return await attempt(source)
       } catch (e) {
         signal?.throwIfAborted()
+        // The store failing is ours, not the source's.
+        if (e instanceof StoreFailure) throw e.cause
         const failure = failureOf(source.id, e)
         failures.push(failure)
         this.#failures.push(failure)
@@ -303,31 +313,36 @@ export class LightSync {
 
   async #persist(): Promise<void> {
     const { store } = this.#options
-    if (store === undefined || this.#saved === this.client.verified) return
-    await saveLightHead(store, this.client)
-    this.#saved = this.client.verified
+    if (store === undefined || this.#saved === this.client.accepted) return
+    try {
+      await saveLightHead(store, this.client)
+    } catch (e) {
+      throw new StoreFailure(e)
+    }
+    this.#saved = this.client.accepted
   }
 
   /** Walks the client to the newest checkpoint a source serves (see the top). */
   async sync(signal?: AbortSignal): Promise<LightSyncResult> {
-    const start = this.client.verified
+    const start = this.client.accepted
     const client = this.client
     return this.#failover('sync from', signal, async (source) => {
       for (;;) {
         const run = await source.checkpoints(client.anchor.body.epoch, signal)
         signal?.throwIfAborted()
-        const before = client.verified
+        const before = client.accepted
         let handoffs: number
         try {
           handoffs = client.applyRun(run).handoffs
         } finally {
-          if (client.verified > before) {
+          // What verified before a bad item is kept, and stored.
+          if (client.accepted > before) {
             await this.#persist()
             this.#options.onProgress?.({
               source: source.id,
               epoch: client.epoch,
               height: client.height,
-              checkpoints: client.verified - start,
+              checkpoints: client.accepted - start,
             })
           }
         }
@@ -336,7 +351,7 @@ export class LightSync {
             epoch: client.epoch,
             height: client.height,
             stateRoot: client.stateRoot,
-            checkpoints: client.verified - start,
+            checkpoints: client.accepted - start,
             source: source.id,
           }
         }
