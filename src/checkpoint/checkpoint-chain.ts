@@ -17,17 +17,22 @@
  * A handoff becomes the next anchor; a checkpoint inside the epoch becomes the head only.
  */
 
-import { verifyAttestedHash } from '../consensus/attestation/block-attestation.ts'
-import { ConsensusError } from '../consensus/errors.ts'
 import { equalBytes } from '../core/bytes.ts'
 import {
-  CHECKPOINT_DST,
   type CheckpointBody,
   checkpointHash,
   committeeKeysHash,
   type SignedCheckpoint,
 } from './checkpoint.ts'
+import type { ServedCheckpoint } from './checkpoint-codec.ts'
 import { CheckpointError } from './errors.ts'
+import {
+  firstInvalidSignature,
+  type PreparedSignature,
+  prepareCheckpointSignature,
+  signatureError,
+  verifyPrepared,
+} from './handoff-verifier.ts'
 
 /** A trusted handoff: its body, its hash, and the keys of the committee that signs after it. */
 export interface CheckpointAnchor {
@@ -68,6 +73,17 @@ export function checkNextCheckpoint(
   checkpoint: SignedCheckpoint,
   committee?: readonly Uint8Array[],
 ): CheckpointStep {
+  const { step, signature } = nextStep(anchor, checkpoint, committee)
+  if (!verifyPrepared(signature)) throw signatureError(signature)
+  return step
+}
+
+/** Everything `checkNextCheckpoint` checks but the pairing, whose inputs it returns. */
+function nextStep(
+  anchor: CheckpointAnchor,
+  checkpoint: SignedCheckpoint,
+  committee: readonly Uint8Array[] | undefined,
+): { readonly step: CheckpointStep; readonly signature: PreparedSignature } {
   const { body } = checkpoint
   const from = anchor.body
   if (body.chainId !== from.chainId) {
@@ -100,29 +116,87 @@ export function checkNextCheckpoint(
     )
   }
   const hash = checkpointHash(body)
-  verifyCheckpointSignature(body.height, hash, checkpoint, anchor.committee)
-  return handoff
+  const signature = prepareCheckpointSignature(body.height, hash, checkpoint, anchor.committee)
+  const step: CheckpointStep = handoff
     ? { kind: 'handoff', anchor: { body, hash, committee: committee as readonly Uint8Array[] } }
     : { kind: 'head', body, hash }
+  return { step, signature }
 }
 
-const CODE_OF = {
-  ATTESTATION_QUORUM: 'CHECKPOINT_QUORUM',
-  ATTESTATION_INVALID: 'CHECKPOINT_SIGNATURE',
-} as const
+/** What a run of checkpoints established, up to its first bad one. */
+export interface CheckpointRunResult {
+  /** The last handoff accepted (the anchor given when there is none). */
+  readonly anchor: CheckpointAnchor
+  /** The newest checkpoint accepted, handoff or not (the anchor's when none was). */
+  readonly head: { readonly body: CheckpointBody; readonly hash: Uint8Array }
+  /** One step per checkpoint accepted, in order: `checkNextCheckpoint`'s answers. */
+  readonly steps: readonly CheckpointStep[]
+  /** The first checkpoint refused, at `index` of the run, with the error
+   * `checkNextCheckpoint` throws for it; absent when the whole run was accepted. */
+  readonly failure?: { readonly index: number; readonly error: CheckpointError }
+}
 
-/** The aggregate check of block attestations under the checkpoint tag, in checkpoint codes. */
+/**
+ * Checks a served run (handoffs with their committees, checkpoints inside an epoch) from
+ * `anchor`, as `checkNextCheckpoint` item after item would, and stops at the same first bad
+ * item with the same error; but every signature of the run is checked with one product of
+ * pairings (handoff-verifier.ts), the first bad one found by bisection only when it fails.
+ * A CheckpointError is returned as `failure` (with what was established before it); any other
+ * error (a body whose fields are not numbers and bytes) is thrown, as `checkNextCheckpoint`
+ * throws it, once the signatures before it are known to hold.
+ */
+export function checkCheckpointRun(
+  anchor: CheckpointAnchor,
+  run: readonly ServedCheckpoint[],
+): CheckpointRunResult {
+  const steps: CheckpointStep[] = []
+  const signatures: PreparedSignature[] = []
+  let current = anchor
+  let stopped: { index: number; error: unknown } | undefined
+  for (let i = 0; i < run.length; i++) {
+    const { checkpoint, committee } = run[i] as ServedCheckpoint
+    try {
+      const { step, signature } = nextStep(current, checkpoint, committee)
+      steps.push(step)
+      signatures.push(signature)
+      if (step.kind === 'handoff') current = step.anchor
+    } catch (e) {
+      stopped = { index: i, error: e }
+      break
+    }
+  }
+  // A bad signature before the item that stopped the walk is the first error.
+  const bad = firstInvalidSignature(signatures)
+  if (bad >= 0) {
+    stopped = { index: bad, error: signatureError(signatures[bad] as PreparedSignature) }
+    steps.length = bad
+  } else if (stopped !== undefined && !(stopped.error instanceof CheckpointError)) {
+    throw stopped.error
+  }
+  let last = anchor
+  let head: CheckpointRunResult['head'] = anchor
+  for (const step of steps) {
+    if (step.kind === 'handoff') last = step.anchor
+    head = step.kind === 'handoff' ? step.anchor : step
+  }
+  return {
+    anchor: last,
+    head: { body: head.body, hash: head.hash },
+    steps,
+    ...(stopped === undefined
+      ? {}
+      : { failure: { index: stopped.index, error: stopped.error as CheckpointError } }),
+  }
+}
+
+/** The aggregate check of a checkpoint's signers under the checkpoint tag, in checkpoint
+ * codes: CHECKPOINT_MALFORMED, CHECKPOINT_QUORUM, CHECKPOINT_SIGNATURE. */
 export function verifyCheckpointSignature(
   height: number,
   hash: Uint8Array,
   signed: Pick<SignedCheckpoint, 'signers' | 'signature'>,
   committee: readonly Uint8Array[],
 ): void {
-  try {
-    verifyAttestedHash(height, hash, signed, committee, CHECKPOINT_DST)
-  } catch (e) {
-    if (!(e instanceof ConsensusError)) throw e
-    const code = (CODE_OF as Record<string, 'CHECKPOINT_QUORUM' | 'CHECKPOINT_SIGNATURE'>)[e.code]
-    throw new CheckpointError(code ?? 'CHECKPOINT_MALFORMED', e.message, { cause: e })
-  }
+  const prepared = prepareCheckpointSignature(height, hash, signed, committee)
+  if (!verifyPrepared(prepared)) throw signatureError(prepared)
 }
