@@ -32,6 +32,7 @@ import { libp2pMessageTransport } from '../../net/message-transport.ts'
 import type { StateExecutor } from '../../state/executor.ts'
 import type { ExecutedBlock } from '../../state/model.ts'
 import { decodeEntry } from '../../state/tables.ts'
+import { decodeTransactionWithDigest } from '../../state/transaction.ts'
 import type { ChainFollower } from './chain-follower.ts'
 import { createForwardingOrderer, type ForwardingOrderer } from './forwarding-orderer.ts'
 import { nodeEd25519DagSigner, nodeEd25519DagVerifier } from './node-ed25519.ts'
@@ -172,7 +173,19 @@ export function createCommitteeChain(options: CommitteeChainOptions): CommitteeC
         return await side.submit(bytes, submitOptions)
       } catch (error) {
         if (active() === side) throw error
-        return active().submit(bytes, submitOptions)
+        // The role switched under the call: the other side takes it. MEMPOOL_DUPLICATE there
+        // for this very transaction (the first side admitted it and passed it on, or it has
+        // executed meanwhile) is the submission succeeding, not failing.
+        try {
+          return await active().submit(bytes, submitOptions)
+        } catch (again) {
+          if ((again as { code?: unknown }).code !== 'MEMPOOL_DUPLICATE') throw again
+          const { digest } = decodeTransactionWithDigest(bytes)
+          if (active().pending(digest) || (await executor.transaction(digest)) !== undefined) {
+            return digest
+          }
+          throw again
+        }
       }
     },
     pending: (digest) => active().pending(digest),
