@@ -267,6 +267,35 @@ Options:
     load: () => import('./commands/chain.ts'),
   },
   {
+    name: 'light',
+    summary: 'Light client: verify the chain from genesis by checkpoints, then state entries',
+    help: `Usage: fulmen light sync --genesis FILE --from URL [--from URL...] [--data DIR] [--json]
+       fulmen light verify TABLE KEY --genesis FILE --from URL [--from URL...] [--data DIR]
+
+Trusts the genesis file alone. Walks the committee-signed checkpoints the nodes serve
+(GET /chain/checkpoints), one epoch's handoff at a time, from genesis or from the last
+handoff stored in DIR, to the newest checkpoint; a node that serves a checkpoint that does
+not verify, or that cannot be reached, is dropped and the next --from is asked.
+
+sync    Prints the verified head: epoch, height, state root and how many checkpoints
+        this run verified. --json prints {"epoch","height","stateRoot","checkpoints"}.
+verify  Syncs, then asks for one state entry (GET /chain/state/TABLE/KEY?height=H) and
+        checks its proof (or the proof of its absence) against the head's state root;
+        prints {table, key, epoch, height, root, value, entry, verified} as JSON.
+        TABLE and KEY as 'fulmen state' takes them (account 0xADDR, node NODE, ...).
+
+Exits 1 with the error's code when no node is left (LIGHT_NO_SOURCE, naming each node's
+failure: CHECKPOINT_SIGNATURE, CHECKPOINT_GAP, LIGHT_PROOF_INVALID, ...).
+
+Options:
+  --genesis FILE  The chain's genesis.json
+  --from URL      A node's HTTP gateway; repeat for failover, in order
+  --data DIR      Keep the verified head in DIR (LevelDB) and start from it next time
+  --json          (sync) Print the head as JSON
+  -h, --help      Show this help`,
+    load: () => import('./commands/light.ts'),
+  },
+  {
     name: 'devnet',
     summary: 'Run a local chain: keys, genesis and nodes, until Ctrl-C',
     help: `Usage: fulmen devnet start --dir DIR [--nodes N] [--edge M] [--epoch-ms MS] [--host ADDR]
