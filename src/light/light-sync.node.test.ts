@@ -141,6 +141,23 @@ describe('sync over sources', () => {
     expect(result.checkpoints).toBe(4)
   })
 
+  test('a source that withholds newer checkpoints: the next one, asked once, takes the walk on', async () => {
+    // The first source answers as if it were at epoch 1: a run that stops, no error.
+    const withholding = memorySource('withholding', served, {
+      run: (from) => (from >= 1 ? [] : runFrom(served, from, 1)),
+    })
+    const honest = memorySource('honest', served)
+    const light = new LightSync(fresh(), [withholding, honest])
+    const result = await light.sync()
+    expect(result).toMatchObject({ epoch: 3, height: tailHeight(), source: 'honest' })
+    expect(result.checkpoints).toBe(4)
+    expect(honest.asked[0]).toBe(1)
+    expect(light.failures).toEqual([])
+    // When the first is honest and up to date, the others are asked once and change nothing.
+    const again = new LightSync(fresh(), [memorySource('a', served), memorySource('b', served)])
+    expect(await again.sync()).toMatchObject({ source: 'a', checkpoints: 4 })
+  })
+
   test('every source lying or failing: LIGHT_NO_SOURCE with each failure', async () => {
     const malformed: LightSource = {
       id: 'malformed',
@@ -280,8 +297,10 @@ describe('HTTP sources', () => {
     ])
     const result = await light.sync()
     expect(result).toMatchObject({ epoch: 3, height: tailHeight(), source: good.url })
+    // The down node is passed over twice: in the walk, and when asked whether it is ahead.
     expect(light.failures.map((f) => f.code)).toEqual([
       'CHECKPOINT_MALFORMED',
+      'LIGHT_SOURCE_FAILED',
       'LIGHT_SOURCE_FAILED',
     ])
     expect(good.requests).toEqual([

@@ -14,7 +14,8 @@
  * Sync: ask a source for the run after the anchor's epoch, apply it, and ask again until a run
  * brings no handoff (that source's newest epoch reached, with its newest checkpoint inside it).
  * A source's failure mid-sync keeps what was verified before it; the next source continues from
- * there.
+ * there. Then every other source is asked once from where the walk ended, so one source that
+ * withholds newer checkpoints cannot hold the client back while another serves them.
  */
 import { bytesToHex } from '@noble/hashes/utils.js'
 import {
@@ -325,38 +326,61 @@ export class LightSync {
   /** Walks the client to the newest checkpoint a source serves (see the top). */
   async sync(signal?: AbortSignal): Promise<LightSyncResult> {
     const start = this.client.accepted
-    const client = this.client
-    return this.#failover('sync from', signal, async (source) => {
-      for (;;) {
-        const run = await source.checkpoints(client.anchor.body.epoch, signal)
+    let result = await this.#failover('sync from', signal, (source) =>
+      this.#walk(source, start, signal),
+    )
+    // A source may withhold what it has (answer a short run, say it is at its newest): every
+    // other source is asked once from where the walk ended, and one that is ahead takes it on.
+    // One there that cannot be reached changes nothing; one that serves a forgery is dropped.
+    for (const source of this.#sources) {
+      if (source.id === result.source || this.#dropped.has(source.id)) continue
+      const before = this.client.accepted
+      try {
+        const further = await this.#walk(source, start, signal)
+        if (this.client.accepted > before) result = further
+      } catch (e) {
         signal?.throwIfAborted()
-        const before = client.accepted
-        let handoffs: number
-        try {
-          handoffs = client.applyRun(run).handoffs
-        } finally {
-          // What verified before a bad item is kept, and stored.
-          if (client.accepted > before) {
-            await this.#persist()
-            this.#options.onProgress?.({
-              source: source.id,
-              epoch: client.epoch,
-              height: client.height,
-              checkpoints: client.accepted - start,
-            })
-          }
-        }
-        if (handoffs === 0) {
-          return {
+        if (e instanceof StoreFailure) throw e.cause
+        const failure = failureOf(source.id, e)
+        this.#failures.push(failure)
+        if (isForgery(e)) this.#dropped.set(source.id, failure)
+      }
+    }
+    return { ...result, checkpoints: this.client.accepted - start }
+  }
+
+  /** Walks the client with one source's runs until a run brings no handoff. */
+  async #walk(source: LightSource, start: number, signal?: AbortSignal): Promise<LightSyncResult> {
+    const client = this.client
+    for (;;) {
+      const run = await source.checkpoints(client.anchor.body.epoch, signal)
+      signal?.throwIfAborted()
+      const before = client.accepted
+      let handoffs: number
+      try {
+        handoffs = client.applyRun(run).handoffs
+      } finally {
+        // What verified before a bad item is kept, and stored.
+        if (client.accepted > before) {
+          await this.#persist()
+          this.#options.onProgress?.({
+            source: source.id,
             epoch: client.epoch,
             height: client.height,
-            stateRoot: client.stateRoot,
             checkpoints: client.accepted - start,
-            source: source.id,
-          }
+          })
         }
       }
-    })
+      if (handoffs === 0) {
+        return {
+          epoch: client.epoch,
+          height: client.height,
+          stateRoot: client.stateRoot,
+          checkpoints: client.accepted - start,
+          source: source.id,
+        }
+      }
+    }
   }
 
   /**
