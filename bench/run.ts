@@ -35,6 +35,9 @@
  *                 signed transfers over HTTP, one solo node as the peer (consensus-exec.ts)
  *     attestation issue 16's block attestations (bench/node/attestation.ts): BLS aggregate verify of
  *                 4 and 100 signers, one partial, beside one plain BLS verify
+ *     light       issue 17's light client (bench/node/light.ts): a year of checkpoint handoffs
+ *                 (365, committee 16 from a pool of 64) walked in Node and in a Chromium worker
+ *                 beside one plain BLS verify per handoff, and one state proof check
  *   --consensus-rate N           consensus: transactions each member generates per second
  *   --consensus-exec-rate N      consensus: signed transfers/s offered to the executing devnet
  *   --consensus-exec-senders N   consensus: funded accounts sending them (one in flight each)
@@ -59,6 +62,7 @@ import { consensusComparisons, measureConsensus } from './node/consensus.ts'
 import { consensusSimComparisons, measureConsensusSim } from './node/consensus-sim.ts'
 import { measureGateway } from './node/gateway.ts'
 import { measureHashers, simdKernel } from './node/hashers.ts'
+import { lightComparisons, measureLightSection } from './node/light.ts'
 import { measureLoad } from './node/load.ts'
 import { describeMachine } from './node/machine.ts'
 import { measureMemory } from './node/memory.ts'
@@ -87,6 +91,7 @@ const SECTIONS = [
   'chain',
   'attestation',
   'consensus',
+  'light',
 ] as const
 type Section = (typeof SECTIONS)[number]
 const isSection = (name: string): name is Section => (SECTIONS as readonly string[]).includes(name)
@@ -119,6 +124,7 @@ const skipped: Record<Section, boolean> = {
   chain: false,
   attestation: false,
   consensus: false,
+  light: false,
 }
 const runs = (section: Section): boolean =>
   !skipped[section] && (only.size === 0 || only.has(section))
@@ -365,6 +371,29 @@ if (runs('attestation')) {
   } catch (e) {
     notes.push(`Attestation run failed: ${(e as Error).message.split('\n')[0]}`)
     log(`Attestation run failed: ${(e as Error).stack}`)
+  }
+}
+
+// Light client (issue 17): a year of handoffs and a state proof, in Node and a Chromium worker.
+const LIGHT_EPOCHS = quick ? 64 : 365
+const LIGHT_COMMITTEE = 16
+const LIGHT_POOL = 64
+if (runs('light')) {
+  try {
+    const result = await measureLightSection({
+      epochs: LIGHT_EPOCHS,
+      committeeSize: LIGHT_COMMITTEE,
+      poolSize: LIGHT_POOL,
+      freshEpochs: quick ? 8 : 32,
+      rounds: quick ? 1 : 3,
+      chromium: !args.has('--no-browser'),
+      log,
+    })
+    figures.push(...result.figures)
+    notes.push(...result.notes)
+  } catch (e) {
+    notes.push(`Light run failed: ${(e as Error).message.split('\n')[0]}`)
+    log(`Light run failed: ${(e as Error).stack}`)
   }
 }
 
@@ -1255,6 +1284,7 @@ comparisons.push(...chainComparisons({ blockSize: CHAIN_BLOCK, claimsPerTx: CHAI
 comparisons.push(...consensusComparisons({ size: CONSENSUS_SIZE }))
 comparisons.push(...consensusSimComparisons())
 comparisons.push(...attestationComparisons())
+comparisons.push(...lightComparisons(LIGHT_EPOCHS, LIGHT_COMMITTEE, LIGHT_POOL))
 
 const byName = new Map(figures.map((f) => [f.name, f]))
 const ratios: Figure[] = []
