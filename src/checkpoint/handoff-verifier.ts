@@ -55,20 +55,24 @@ type Lines = ReturnType<typeof bls12_381.utils.calcPairingPrecomputes>
 const { Fp12 } = bls12_381.fields
 const G1 = bls12_381.G1.Point
 
-/** A committee key decoded (on the curve, in G2, not the identity), with its Miller lines. */
+/** A committee key decoded (on the curve, in G2, not the identity). */
 interface DecodedKey {
   readonly point: G2Point
-  lines: Lines | undefined
 }
 
-/** Decoded keys by their hex bytes; `null` for bytes that are not a key. Oldest out first. */
+/** Decoded keys by their hex bytes; `null` for bytes that are not a key. Oldest out first.
+ * 4,096 keys (a decoded G2 point is ~1 KB): many times a year of committees. */
 const keyCache = new Map<string, DecodedKey | null>()
-/** 4,096 keys (~40 MiB with their lines at most): many times a year of committees. */
 export const MAX_CACHED_KEYS = 4096
+/** Miller-loop lines of the keys paired most recently: ~52 KB each, so fewer of them (a pool
+ * of 256 nodes keeps all its lines). */
+const lineCache = new Map<DecodedKey, Lines>()
+export const MAX_CACHED_LINES = 256
 
-/** Forgets every decoded key (benchmarks of a cold walk; tests). */
+/** Forgets every decoded key and its lines (benchmarks of a cold walk; tests). */
 export function clearKeyCache(): void {
   keyCache.clear()
+  lineCache.clear()
 }
 
 function decodedKey(bytes: Uint8Array): DecodedKey | undefined {
@@ -79,14 +83,20 @@ function decodedKey(bytes: Uint8Array): DecodedKey | undefined {
   if (keyCache.size >= MAX_CACHED_KEYS) {
     keyCache.delete(keyCache.keys().next().value as string)
   }
-  const entry = point === undefined ? null : { point, lines: undefined }
+  const entry = point === undefined ? null : { point }
   keyCache.set(id, entry)
   return entry ?? undefined
 }
 
 function linesOf(key: DecodedKey): Lines {
-  key.lines ??= bls12_381.utils.calcPairingPrecomputes(key.point)
-  return key.lines
+  const known = lineCache.get(key)
+  if (known !== undefined) return known
+  const lines = bls12_381.utils.calcPairingPrecomputes(key.point)
+  if (lineCache.size >= MAX_CACHED_LINES) {
+    lineCache.delete(lineCache.keys().next().value as DecodedKey)
+  }
+  lineCache.set(key, lines)
+  return lines
 }
 
 let generatorLines: Lines | undefined
