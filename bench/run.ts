@@ -385,7 +385,7 @@ if (runs('light')) {
       committeeSize: LIGHT_COMMITTEE,
       poolSize: LIGHT_POOL,
       freshEpochs: quick ? 8 : 32,
-      rounds: quick ? 1 : 3,
+      rounds: quick ? 1 : 5,
       chromium: !args.has('--no-browser'),
       log,
     })
