@@ -11,7 +11,8 @@
  * Vite and every process and exits 0; a second Ctrl-C exits at once. A bad flag prints the
  * usage and exits 2. --consensus: `committee` (the default) runs four committee nodes ordering
  * by Narwhal + Bullshark and two edge nodes; `solo` three nodes, node-1 ordering (quicker to
- * start). A --dir made in one mode does not start in the other.
+ * start). A --dir made in one mode does not start in the other. Either way one more node,
+ * unstaked-1, runs outside the genesis (not staked): the demo's light client refuses it.
  */
 import { parseArgs } from 'node:util'
 import type { LocalNetwork } from '../src/devnet/local-network.ts'
@@ -158,6 +159,8 @@ try {
     network: {
       detached: true,
       consensus,
+      // A full node outside the genesis: the demo's light client refuses it (not staked).
+      unstaked: 1,
       ...(values.dir === undefined ? {} : { dir: values.dir }),
       ...(downloadBytes === undefined ? {} : { downloadBytes }),
     },

@@ -13,6 +13,9 @@
  *                node-6 are edge nodes (staked, drawn into later committees by the beacon); each
  *                on the ports DIR/ports.json fixed with the genesis, whose node addresses are
  *                how members find each other.
+ *   unstaked-K `unstaked` of them (default none; `npm start` one): full nodes outside the genesis
+ *              (no stake, no node entry), started and given the content like the others and
+ *              following them: the node the demo's light client refuses.
  *   origin     an HTTP server in this process, serving the sample image with CORS
  *   liar       lying-node-main.ts in flip-byte mode, forwarding to node-1 and tampering with
  *              every response from its third block on
@@ -69,6 +72,8 @@ export interface LocalNetworkOptions {
    * `committee` is four committee nodes and two edge nodes (COMMITTEE_NODES, EDGE_NODES).
    */
   readonly consensus?: LocalConsensus
+  /** Full nodes not in the genesis (`unstaked-1`…, after the others; default 0). */
+  readonly unstaked?: number
 }
 
 export type LocalConsensus = 'solo' | 'committee'
@@ -351,7 +356,13 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
       'NETWORK_START_FAILED',
       `consensus '${String(consensus)}': solo or committee`,
     )
-  const nodeCount = consensus === 'committee' ? COMMITTEE_NODES + EDGE_NODES : NODE_COUNT
+  const stakedCount = consensus === 'committee' ? COMMITTEE_NODES + EDGE_NODES : NODE_COUNT
+  const unstaked = options.unstaked ?? 0
+  if (!Number.isSafeInteger(unstaked) || unstaked < 0)
+    throw new LocalNetworkError('NETWORK_START_FAILED', `unstaked ${unstaked}: not a count`)
+  const nodeCount = stakedCount + unstaked
+  const slotName = (i: number) =>
+    i < stakedCount ? `node-${i + 1}` : `unstaked-${i - stakedCount + 1}`
   signal?.throwIfAborted()
   const ownDir = options.dir === undefined
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'fulmen-network-')))
@@ -364,13 +375,13 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
   let devnet: DevnetLayout | undefined
   let stopped: Promise<void> | undefined
   const slots: Slot[] = Array.from({ length: nodeCount }, (_, i) => ({
-    name: `node-${i + 1}`,
-    dataDir: join(dir, `node-${i + 1}`),
-    logPath: join(dir, `node-${i + 1}`, NODE_LOG),
+    name: slotName(i),
+    dataDir: join(dir, slotName(i)),
+    logPath: join(dir, slotName(i), NODE_LOG),
     log: undefined,
     process: undefined,
     last: undefined,
-    info: { name: `node-${i + 1}`, peerId: '', multiaddr: '', gateway: '', running: false },
+    info: { name: slotName(i), peerId: '', multiaddr: '', gateway: '', running: false },
     ports: undefined,
     queue: Promise.resolve(),
     stopping: false,
@@ -587,8 +598,12 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
     devnet = await prepareDevnet({
       dir,
       nodes: committeeSize,
-      edge: nodeCount - committeeSize,
-      nodeName: (role, i) => `node-${role === 'committee' ? i + 1 : committeeSize + i + 1}`,
+      edge: stakedCount - committeeSize,
+      unstaked,
+      nodeName: (role, i) =>
+        role === 'unstaked'
+          ? slotName(stakedCount + i)
+          : `node-${role === 'committee' ? i + 1 : committeeSize + i + 1}`,
       epochMs: options.epochMs ?? LOCAL_EPOCH_MS,
       // Committee members dial each other at the genesis addresses, on this host.
       ...(consensus === 'committee' ? { host } : {}),

@@ -298,16 +298,18 @@ Options:
   {
     name: 'devnet',
     summary: 'Run a local chain: keys, genesis and nodes, until Ctrl-C',
-    help: `Usage: fulmen devnet start --dir DIR [--nodes N] [--edge M] [--epoch-ms MS] [--host ADDR]
-                           [--consensus solo|committee]
+    help: `Usage: fulmen devnet start --dir DIR [--nodes N] [--edge M] [--unstaked K]
+                           [--epoch-ms MS] [--host ADDR] [--consensus solo|committee]
 
 Writes the keys of a development chain into DIR (node identities in each node's data
 dir; bridge, governance and demo account keys in DIR/keys), free ports for every node
 (DIR/ports.json), DIR/genesis.json (each node's libp2p address on its port), then starts
-N committee nodes and M edge nodes as 'fulmen node start' processes. --consensus solo:
+N committee nodes, M edge nodes and K unstaked nodes as 'fulmen node start' processes. --consensus solo:
 node-1 orders the blocks itself and the others follow the committee's gateways;
 committee: every node runs --consensus committee with its bls.key (and the other
 committee gateways as --follow, for when it is outside the epoch's committee).
+Unstaked nodes (unstaked-1…, role "unstaked") are not in the genesis (no stake, no node
+entry) but run like edge nodes, following the staked nodes: a light client refuses them.
 Once every node answers GET /chain/head, writes DIR/devnet.json:
   {"genesis", "consensus", "nodes": [{"name", "role", "consensus", "gateway",
    "multiaddr", "peerId", "blsKey", "dataDir"}], "accounts"}
@@ -318,6 +320,7 @@ Options:
   --dir DIR        Where keys, genesis, data dirs and devnet.json go (required)
   --nodes N        Committee nodes (default 1)
   --edge M         Edge nodes (default 0)
+  --unstaked K     Full nodes outside the genesis, not staked (default 0)
   --epoch-ms MS    Epoch length in milliseconds (default 120000)
   --consensus MODE solo or committee (default solo)
   --host ADDR      Listen address of the nodes (default 127.0.0.1)

@@ -245,3 +245,47 @@ describe('prepareDevnet', () => {
     expect(junk.code).toBe('KEY_FILE_INVALID')
   })
 })
+
+describe('unstaked devnet nodes', () => {
+  test('have keys and ports but no genesis entry; they follow the staked nodes, which never follow them', async () => {
+    const dir = tempDir()
+    const layout = await prepareDevnet({ dir, nodes: 2, edge: 1, unstaked: 2, now: () => 1000 })
+    expect(layout.nodes.map((n) => [n.name, n.role])).toEqual([
+      ['node-1', 'committee'],
+      ['node-2', 'committee'],
+      ['edge-1', 'edge'],
+      ['unstaked-1', 'unstaked'],
+      ['unstaked-2', 'unstaked'],
+    ])
+    const inGenesis = layout.genesis.nodes.map((n) => bytesToHex(n.key))
+    expect(inGenesis).toEqual(layout.nodes.slice(0, 3).map((n) => bytesToHex(n.identity.nodeKey)))
+    // Own ports, distinct from every other node's.
+    const all = layout.nodes.flatMap((n) => [layout.ports[n.name]!.http, layout.ports[n.name]!.ws])
+    expect(new Set(all).size).toBe(10)
+    const gw = (name: string) => devnetGateway(layout, name)
+    const plan = devnetNodePlan(layout, 'committee')
+    const follow = (name: string) =>
+      plan.find((p) => p.node.name === name)!.env.FULMEN_FOLLOW!.split(',')
+    for (const name of ['node-1', 'node-2', 'edge-1']) {
+      expect(follow(name).some((g) => g === gw('unstaked-1') || g === gw('unstaked-2'))).toBe(false)
+    }
+    expect(follow('unstaked-1')).toEqual(['node-1', 'node-2', 'edge-1'].map(gw))
+    expect(follow('unstaked-2')).toEqual(['node-2', 'edge-1', 'node-1'].map(gw))
+    expect(plan.find((p) => p.node.name === 'unstaked-1')!.env.FULMEN_CONSENSUS).toBe('committee')
+    const solo = devnetNodePlan(layout, 'solo').find((p) => p.node.name === 'unstaked-1')!
+    expect(solo.env.FULMEN_CONSENSUS).toBe('follow')
+    // Run again: the same keys, ports and genesis. A devnet made without them takes them on.
+    const again = await prepareDevnet({ dir, nodes: 2, edge: 1, unstaked: 2 })
+    expect(again.ports).toEqual(layout.ports)
+    expect(genesisHash(again.genesis)).toEqual(genesisHash(layout.genesis))
+    const plain = tempDir()
+    const before = await prepareDevnet({ dir: plain, nodes: 1, edge: 1 })
+    const after = await prepareDevnet({ dir: plain, nodes: 1, edge: 1, unstaked: 1 })
+    expect(genesisHash(after.genesis)).toEqual(genesisHash(before.genesis))
+    expect(after.ports['node-1']).toEqual(before.ports['node-1'])
+    const added = after.ports['unstaked-1']!
+    expect(Object.values(before.ports).flatMap((p) => [p.http, p.ws])).not.toContain(added.http)
+    const file = JSON.parse(readFileSync(join(plain, 'ports.json'), 'utf8'))
+    expect(file.nodes['unstaked-1']).toEqual(added)
+  })
+})

@@ -13,7 +13,9 @@
  *                                free when the directory is made and reused by every restart
  *
  * Every node, committee and edge, is staked in the genesis (so it is active and earns for what
- * it serves); the committee nodes form the first committee. Account keys are secp256k1 files
+ * it serves); the committee nodes form the first committee. Unstaked nodes (`unstaked-K`) have
+ * keys and ports like the others but are not in the genesis (no stake, no node entry): full
+ * nodes a light client must refuse to count as staked. Account keys are secp256k1 files
  * that `fulmen tx --key` reads. Run again on a directory that has them, it reads them back
  * instead of making new ones: a devnet restarts on its chain.
  *
@@ -71,7 +73,7 @@ export class DevnetError extends FulmenError<DevnetErrorCode> {
   override readonly name = 'DevnetError'
 }
 
-export type DevnetRole = 'committee' | 'edge'
+export type DevnetRole = 'committee' | 'edge' | 'unstaked'
 
 export interface DevnetNodeKeys {
   readonly name: string
@@ -107,7 +109,7 @@ export interface DevnetLayout {
   readonly dir: string
   readonly genesisPath: string
   readonly genesis: Genesis
-  /** Committee nodes first (the first orders blocks), then edge nodes. */
+  /** Committee nodes first (the first orders blocks), then edge nodes, then unstaked ones. */
   readonly nodes: readonly DevnetNodeKeys[]
   /** The address every node listens on. */
   readonly host: string
@@ -127,12 +129,17 @@ export interface DevnetOptions {
   readonly nodes: number
   /** Edge nodes (not in the first committee). */
   readonly edge?: number
+  /** Full nodes not in the genesis: no stake, no node entry (default 0). */
+  readonly unstaked?: number
   /** Epoch length (default DEVNET_PARAMS: 120 s). */
   readonly epochMs?: number
   /** Funded demo accounts (default 3). */
   readonly demoAccounts?: number
   readonly chainId?: number
-  /** Names of the node data dirs (default committee `node-K`, edge `edge-K`, from 1). */
+  /**
+   * Names of the node data dirs (default committee `node-K`, edge `edge-K`, unstaked
+   * `unstaked-K`, from 1).
+   */
   readonly nodeName?: (role: DevnetRole, index: number) => string
   /** Block 0's time (default now). */
   readonly now?: () => number
@@ -222,15 +229,23 @@ function wsPortOf(multiaddr: string | undefined): number | undefined {
   return m === null ? undefined : Number(m[1])
 }
 
+async function writePorts(path: string, file: DevnetPortsFile): Promise<void> {
+  await writeFile(`${path}.tmp`, `${JSON.stringify(file, null, 2)}\n`)
+  await rename(`${path}.tmp`, path)
+}
+
 /**
  * DIR/ports.json: read back, else drawn now (free ports on `host`) and written. A genesis that
  * already names WebSockets ports (ports.json deleted) keeps them; only gateways are drawn anew.
+ * Nodes `addable` says may join later (unstaked ones: no genesis names their ports) get ports
+ * drawn and added when the file has none for them.
  */
 async function devnetPorts(
   dir: string,
   host: string,
   names: readonly string[],
   genesisPortOf: (name: string) => number | undefined,
+  addable: (name: string) => boolean,
 ): Promise<DevnetPortsFile> {
   const path = join(dir, PORTS_FILE)
   if (await exists(path)) {
@@ -245,6 +260,20 @@ async function devnetPorts(
         'DEVNET_MISMATCH',
         `${dir} was made for nodes on ${String(file.host)}, not ${host}: use --host ${String(file.host)}, or another --dir`,
       )
+    const added = names.filter((name) => file.nodes?.[name] === undefined && addable(name))
+    if (added.length > 0) {
+      // Free now, but maybe a stopped node's: draw enough that those can be passed over.
+      const taken = new Set(Object.values(file.nodes ?? {}).flatMap((p) => [p.http, p.ws]))
+      const drawn = (await freePorts(host, added.length * 2 + taken.size)).filter(
+        (p) => !taken.has(p),
+      )
+      const nodes = { ...file.nodes }
+      added.forEach((name, i) => {
+        nodes[name] = { http: drawn[2 * i]!, ws: drawn[2 * i + 1]! }
+      })
+      file = { ...file, nodes }
+      await writePorts(path, file)
+    }
     for (const name of names) {
       const p = file.nodes?.[name]
       if (
@@ -264,15 +293,17 @@ async function devnetPorts(
     nodes[name] = { http: drawn[2 * i]!, ws: genesisPortOf(name) ?? drawn[2 * i + 1]! }
   })
   const file: DevnetPortsFile = { host, nodes }
-  await writeFile(`${path}.tmp`, `${JSON.stringify(file, null, 2)}\n`)
-  await rename(`${path}.tmp`, path)
+  await writePorts(path, file)
   return file
 }
 
 const defaultName = (role: DevnetRole, i: number) =>
-  role === 'committee' ? `node-${i + 1}` : `edge-${i + 1}`
+  role === 'committee' ? `node-${i + 1}` : role === 'edge' ? `edge-${i + 1}` : `unstaked-${i + 1}`
 
-/** The genesis of a devnet with these keys (pure: the same keys and time give the same file). */
+/**
+ * The genesis of a devnet with these keys (pure: the same keys and time give the same file).
+ * Unstaked nodes are left out of it.
+ */
 export function devnetGenesis(options: {
   readonly chainId: number
   readonly timestampMs: number
@@ -294,13 +325,15 @@ export function devnetGenesis(options: {
     ...(options.epochMs === undefined ? {} : { epochTimeMs: BigInt(options.epochMs) }),
   }
   const stake = params.minimumNodeStake
-  const nodes: GenesisNode[] = options.nodes.map((n) => ({
-    key: n.identity.nodeKey,
-    owner: options.operator.address,
-    blsKey: n.bls.publicKey,
-    addresses: n.multiaddr === undefined ? [] : [n.multiaddr],
-    stake,
-  }))
+  const nodes: GenesisNode[] = options.nodes
+    .filter((n) => n.role !== 'unstaked')
+    .map((n) => ({
+      key: n.identity.nodeKey,
+      owner: options.operator.address,
+      blsKey: n.bls.publicKey,
+      addresses: n.multiaddr === undefined ? [] : [n.multiaddr],
+      stake,
+    }))
   return {
     chainId: options.chainId,
     timestampMs: options.timestampMs,
@@ -328,6 +361,10 @@ export function devnetGenesis(options: {
  */
 export async function prepareDevnet(options: DevnetOptions): Promise<DevnetLayout> {
   const edge = options.edge ?? 0
+  const unstaked = options.unstaked ?? 0
+  if (!Number.isSafeInteger(unstaked) || unstaked < 0) {
+    throw new DevnetError('DEVNET_MISMATCH', `unstaked nodes: ${unstaked} is not a count`)
+  }
   if (!Number.isSafeInteger(options.nodes) || options.nodes < 1) {
     throw new DevnetError(
       'DEVNET_MISMATCH',
@@ -349,6 +386,10 @@ export async function prepareDevnet(options: DevnetOptions): Promise<DevnetLayou
       name: name('committee', i),
     })),
     ...Array.from({ length: edge }, (_, i) => ({ role: 'edge' as const, name: name('edge', i) })),
+    ...Array.from({ length: unstaked }, (_, i) => ({
+      role: 'unstaked' as const,
+      name: name('unstaked', i),
+    })),
   ]
   const keys = await Promise.all(specs.map((s) => nodeAt(join(dir, s.name), s.name, s.role)))
   const genesisPath = join(dir, GENESIS_FILE)
@@ -365,6 +406,7 @@ export async function prepareDevnet(options: DevnetOptions): Promise<DevnetLayou
     host,
     keys.map((k) => k.name),
     (name) => wsPortOf(inExisting(name)),
+    (name) => keys.find((k) => k.name === name)!.role === 'unstaked',
   )
   const nodes = keys.map((k) => ({
     ...k,
@@ -375,8 +417,17 @@ export async function prepareDevnet(options: DevnetOptions): Promise<DevnetLayou
   if (existing !== undefined) {
     genesis = existing
     const inGenesis = new Set(genesis.nodes.map((n) => bytesToHex(n.key)))
-    const missing = nodes.filter((n) => !inGenesis.has(bytesToHex(n.identity.nodeKey)))
-    if (missing.length > 0 || genesis.nodes.length !== nodes.length) {
+    const staked = nodes.filter((n) => n.role !== 'unstaked')
+    const missing = staked.filter((n) => !inGenesis.has(bytesToHex(n.identity.nodeKey)))
+    const unexpected = nodes.filter(
+      (n) => n.role === 'unstaked' && inGenesis.has(bytesToHex(n.identity.nodeKey)),
+    )
+    if (unexpected.length > 0)
+      throw new DevnetError(
+        'DEVNET_MISMATCH',
+        `${genesisPath} stakes ${unexpected.map((n) => n.name).join(', ')}, asked for unstaked: use another --dir`,
+      )
+    if (missing.length > 0 || genesis.nodes.length !== staked.length) {
       throw new DevnetError(
         'DEVNET_MISMATCH',
         `${genesisPath} was made for other nodes (${genesis.nodes.length} nodes; ${missing.map((n) => n.name).join(', ') || 'none'} not in it): use another --dir, or the same --nodes and --edge as before`,

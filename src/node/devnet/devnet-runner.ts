@@ -9,7 +9,9 @@
  *              the epoch's committee orders (Narwhal + Bullshark), the others follow it; an
  *              epoch change may rotate an edge node into the committee.
  *
- * Once each answers `GET /chain/head`, DIR/devnet.json says where they are. Each node's stderr
+ * Unstaked nodes (not in the genesis) run as edge nodes do, following the staked nodes' gateways
+ * (which never follow them back). Once each answers `GET /chain/head`, DIR/devnet.json says where
+ * they are. Each node's stderr
  * (its JSON log lines) is appended to `<data dir>/node.log`.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -124,6 +126,8 @@ export function devnetNodePlan(
 ): DevnetNodePlan[] {
   const base = { FULMEN_GENESIS: layout.genesisPath }
   const committee = layout.nodes.filter((n) => n.role === 'committee')
+  // The nodes in the genesis: only they follow each other and are followed.
+  const staked = layout.nodes.filter((n) => n.role !== 'unstaked')
   return layout.nodes.map((node, i) => {
     const ports = layout.ports[node.name]!
     // Every committee gateway but its own, in committee order.
@@ -136,7 +140,9 @@ export function devnetNodePlan(
     // outside a committee never list each other first: with the genesis committee's list,
     // node-1 and node-2 both left at an epoch change, followed each other (neither advanced
     // until the stall timeout) and forwarded transactions to each other in a loop.
-    const ring = [...layout.nodes.slice(i + 1), ...layout.nodes.slice(0, i)]
+    // An unstaked node starts its ring at a staked node of its own (they spread their load).
+    const at = node.role === 'unstaked' ? (i - staked.length) % staked.length : i
+    const ring = [...staked.slice(node.role === 'unstaked' ? at : at + 1), ...staked.slice(0, at)]
       .map((n) => devnetGateway(layout, n.name))
       .join(',')
     let env: Record<string, string>

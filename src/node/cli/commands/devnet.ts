@@ -1,5 +1,6 @@
 /**
- * `fulmen devnet start --dir D --nodes N [--edge M] [--epoch-ms MS] [--consensus solo|committee]`:
+ * `fulmen devnet start --dir D --nodes N [--edge M] [--unstaked K] [--epoch-ms MS]
+ * [--consensus solo|committee]`:
  * a development chain on this machine, until SIGINT or SIGTERM (src/node/devnet: keys, ports and
  * genesis, then the nodes).
  */
@@ -25,6 +26,7 @@ async function start(args: readonly string[]): Promise<number> {
     dir: { type: 'string' },
     nodes: { type: 'string' },
     edge: { type: 'string' },
+    unstaked: { type: 'string' },
     'epoch-ms': { type: 'string' },
     host: { type: 'string' },
     consensus: { type: 'string' },
@@ -37,6 +39,7 @@ async function start(args: readonly string[]): Promise<number> {
   const dir = resolve(values.dir)
   const nodes = count(values.nodes, '--nodes', 1, 1)
   const edge = count(values.edge, '--edge', 0, 0)
+  const unstaked = count(values.unstaked, '--unstaked', 0, 0)
   const epochMs =
     values['epoch-ms'] === undefined ? undefined : count(values['epoch-ms'], '--epoch-ms', 0, 1000)
   const consensus = values.consensus ?? 'solo'
@@ -52,6 +55,7 @@ async function start(args: readonly string[]): Promise<number> {
     dir,
     nodes,
     edge,
+    unstaked,
     ...(epochMs === undefined ? {} : { epochMs }),
     ...(values.host === undefined ? {} : { host: values.host }),
   })
