@@ -14,7 +14,19 @@ import { libp2pDialer } from '../net/libp2p-dialer.ts'
 import type { PeerDialer } from '../net/peer-dialer.ts'
 import { formatPointer, type Pointer, parsePointer } from '../origin/pointer.ts'
 import type { CdnFrame } from '../wire/cdn-frames.ts'
-import { ClientOptionsError, describeError, FetchError, type NodeFailure } from './errors.ts'
+import {
+  type ClientChainOptions,
+  chainVetterOf,
+  type NodeVetter,
+  type NodeVetting,
+} from './chain-vetter.ts'
+import {
+  ClientOptionsError,
+  describeError,
+  FetchError,
+  type NodeFailure,
+  nodeFailure,
+} from './errors.ts'
 import { FifoSlots } from './fifo-slots.ts'
 import { HoldingBuffer, type HoldingOptions } from './holding-buffer.ts'
 import { type AckCounters, NodeSession } from './node-session.ts'
@@ -81,6 +93,14 @@ export interface ClientOptions {
    * IndexedDB.
    */
   readonly holding?: HoldingOptions
+  /**
+   * Verify the chain and use staked nodes only: `{ genesis, gateways }` (see
+   * ClientChainOptions for the whole rule). With it, a node is dialled only once the light
+   * client proved it staked and active in the current epoch (CLIENT_NOT_STAKED otherwise, in
+   * `NodeStatus.lastFailure` and in a failed fetch's `failures`), and nodes are ordered by
+   * verified reputation first, then by `order`.
+   */
+  readonly chain?: ClientChainOptions
 }
 
 export interface ClientFetchOptions {
@@ -101,6 +121,11 @@ export interface NodeStatus {
   readonly acks: AckCounters | undefined
   /** Found by discovery (a tab node holding content), not one of `bootstrap`. */
   readonly discovered: boolean
+  /**
+   * With `chain.verifyChain`: the node as the light client last proved it (staked, its
+   * reputation, at which head); undefined until vetted, and while refused (`lastFailure`).
+   */
+  readonly vetting: NodeVetting | undefined
 }
 
 export interface FulmenClient {
@@ -121,6 +146,10 @@ interface KnownNode extends NodeRef {
   opening: Promise<NodeSession> | undefined
   failedAt: number
   lastFailure: NodeFailure | undefined
+  /** Proven staked at the last check (chain.verifyChain). */
+  vetting: NodeVetting | undefined
+  /** Refused at the last check (chain.verifyChain): CLIENT_NOT_STAKED or CLIENT_CHAIN_UNVERIFIED. */
+  refused: NodeFailure | undefined
 }
 
 /** A bootstrap address and the node it names, or CLIENT_BAD_ADDRESS naming the address. */
@@ -176,6 +205,7 @@ function checkOptions(options: ClientOptions): void {
       String(options.order),
       `order must be 'latency' or 'given', not ${String(options.order)}`,
     )
+  checkChainOptions(options.chain)
   const memory = options.holding?.memoryLimit
   if (memory !== undefined && !(Number.isSafeInteger(memory) && memory >= 0))
     throw new ClientOptionsError(
@@ -186,6 +216,39 @@ function checkOptions(options: ClientOptions): void {
     )
 }
 
+function checkChainOptions(chain: ClientChainOptions | undefined): void {
+  if (chain === undefined) return
+  const bad = (value: unknown, message: string) =>
+    new ClientOptionsError('CLIENT_BAD_OPTION', 'chain', String(value), `chain: ${message}`)
+  if (typeof chain !== 'object' || chain === null) throw bad(chain, 'an object')
+  const { genesis, gateways, verifyChain, vetter, resyncMs } = chain
+  if (verifyChain !== undefined && typeof verifyChain !== 'boolean')
+    throw bad(verifyChain, 'verifyChain is true or false')
+  if (verifyChain === false) return
+  if (vetter !== undefined) {
+    if (typeof vetter?.check !== 'function') throw bad(vetter, 'vetter has no check()')
+    return
+  }
+  if (genesis === undefined) {
+    if (verifyChain === true) throw bad(verifyChain, 'verifyChain needs a genesis (or a vetter)')
+    return
+  }
+  if (typeof genesis !== 'string' && (typeof genesis !== 'object' || genesis === null))
+    throw bad(genesis, 'genesis is a Genesis or its JSON text')
+  if (!Array.isArray(gateways) || gateways.length === 0)
+    throw bad(gateways, "gateways lists the nodes' HTTP gateways the light client asks")
+  for (const g of gateways) {
+    let url: URL | undefined
+    try {
+      url = new URL(g)
+    } catch {}
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+      throw bad(g, `gateway ${String(g)} is not an http(s) URL`)
+  }
+  if (resyncMs !== undefined && !(typeof resyncMs === 'number' && resyncMs >= 0))
+    throw bad(resyncMs, 'resyncMs is a non-negative number of ms')
+}
+
 /**
  * Checks every option first (ClientOptionsError: CLIENT_BAD_ADDRESS, CLIENT_BAD_OPTION), then
  * starts libp2p (unless given one); whatever fails after that stops what was started.
@@ -193,13 +256,25 @@ function checkOptions(options: ClientOptions): void {
 export async function createClient(options: ClientOptions): Promise<FulmenClient> {
   checkOptions(options)
   const bootstrap = options.bootstrap.map(parseBootstrap)
+  let vetter: NodeVetter | undefined
+  try {
+    vetter = await chainVetterOf(options.chain)
+  } catch (error) {
+    // A genesis that does not parse (or a store of another chain's head).
+    throw new ClientOptionsError(
+      'CLIENT_BAD_OPTION',
+      'chain',
+      typeof options.chain?.genesis === 'string' ? 'genesis' : String(options.chain?.genesis),
+      `chain: ${describeError(error)}`,
+    )
+  }
   // Verification hashes every byte: use the WebAssembly SIMD kernel where there is one
   // (3× the portable kernel; without it the client is CPU-bound well below the network).
   await ready()
   const ownLibp2p = options.dialer === undefined && options.libp2p === undefined
   const libp2p = ownLibp2p ? await createClientLibp2p() : options.libp2p
   try {
-    return startClient(options, bootstrap, libp2p, ownLibp2p)
+    return startClient(options, bootstrap, libp2p, ownLibp2p, vetter)
   } catch (error) {
     if (ownLibp2p) await Promise.resolve(libp2p?.stop()).catch(() => {})
     throw error
@@ -211,6 +286,7 @@ function startClient(
   bootstrap: readonly { address: Multiaddr; peer: string }[],
   libp2p: ClientLibp2p | undefined,
   ownLibp2p: boolean,
+  vetter: NodeVetter | undefined,
 ): FulmenClient {
   const key = options.key ?? generateClientKey()
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000
@@ -225,6 +301,8 @@ function startClient(
     opening: undefined,
     failedAt: 0,
     lastFailure: undefined,
+    vetting: undefined,
+    refused: undefined,
   }))
   // Lengths proven by a verified last block: a ranged fetch checks a root's length once.
   const lengths = new VerifiedLengths()
@@ -243,11 +321,37 @@ function startClient(
     lastFailure: n.lastFailure,
     acks: n.session?.ackCounters,
     discovered: n.discovered,
+    vetting: n.vetting,
   })
+
+  /**
+   * With a vetter: whether `n` is proven staked now (cached per head epoch by the vetter). A
+   * refusal is recorded on the node and thrown; without a vetter every node passes.
+   */
+  const vet = async (n: KnownNode, signal?: AbortSignal): Promise<void> => {
+    if (vetter === undefined) return
+    try {
+      n.vetting = await vetter.check(n.peer, signal)
+      n.refused = undefined
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason
+      n.vetting = undefined
+      n.refused = nodeFailure(n.peer, error)
+      n.lastFailure = n.refused
+      throw error
+    }
+  }
 
   const measure = async (signal?: AbortSignal) => {
     await Promise.all(
       known.map(async (n) => {
+        try {
+          // Never a ping (a dial) to a node the chain does not vouch for.
+          await vet(n, signal)
+        } catch {
+          n.latencyMs = undefined
+          return
+        }
         try {
           const timeout = AbortSignal.timeout(handshakeTimeoutMs)
           const s = signal === undefined ? timeout : AbortSignal.any([signal, timeout])
@@ -263,14 +367,30 @@ function startClient(
   const given = options.order === 'given'
   const rank = (n: KnownNode, now: number): number =>
     (now - n.failedAt < penaltyMs ? 1e9 : 0) + (given ? known.indexOf(n) : (n.latencyMs ?? 1e6))
+  // With a vetter: refused nodes last; then, before the penalty and the order, verified
+  // reputation (higher first, none 0, not vetted yet −1).
+  const reputation = (n: KnownNode) => (n.vetting === undefined ? -1 : (n.vetting.reputation ?? 0))
+  const compare = (a: KnownNode, b: KnownNode, now: number): number => {
+    if (vetter !== undefined) {
+      const refused = Number(a.refused !== undefined) - Number(b.refused !== undefined)
+      if (refused !== 0) return refused
+      const penalty = Number(now - a.failedAt < penaltyMs) - Number(now - b.failedAt < penaltyMs)
+      if (penalty !== 0) return penalty
+      const better = reputation(b) - reputation(a)
+      if (better !== 0) return better
+    }
+    return rank(a, now) - rank(b, now)
+  }
 
   const source: NodeSource<KnownNode> = {
     candidates(exclude) {
       const now = Date.now()
-      return known.filter((n) => !exclude.has(n.peer)).sort((a, b) => rank(a, now) - rank(b, now))
+      return known.filter((n) => !exclude.has(n.peer)).sort((a, b) => compare(a, b, now))
     },
     async open(node, request: CdnFrame, signal) {
       if (closed) throw new FetchError('FETCH_CLOSED', 'the client is closed')
+      // Vetted before anything is sent (a refusal is this node's failure in the fetch).
+      await vet(node, signal)
       // Concurrent fetches share one session per node: wait for one being opened.
       if (node.opening !== undefined) await node.opening.catch(() => {})
       if (node.session?.isOpen) {
@@ -350,7 +470,8 @@ function startClient(
     const timeout = AbortSignal.timeout(handshakeTimeoutMs)
     const answers = await Promise.allSettled(
       known
-        .filter((n) => !n.discovered)
+        // With a vetter, only nodes proven staked are asked (measure vetted them).
+        .filter((n) => !n.discovered && (vetter === undefined || n.vetting !== undefined))
         .map((n) => {
           let slots = lookupSlots.get(n.peer)
           if (slots === undefined) {
@@ -379,6 +500,8 @@ function startClient(
           opening: undefined,
           failedAt: 0,
           lastFailure: undefined,
+          vetting: undefined,
+          refused: undefined,
         })
       }
     }

@@ -56,6 +56,18 @@ export type NodeFailureCode =
   | 'CLIENT_WRONG_DIGEST'
   /** The length the node claims does not verify: its last block does not fit the root. */
   | 'CLIENT_WRONG_LENGTH'
+  /**
+   * With `chain.verifyChain`: the node is not proven staked and active in the verified head's
+   * epoch (not registered, not active, under the minimum stake, or a peer id with no Ed25519
+   * key). It is refused before it is dialled, whatever it would serve.
+   */
+  | 'CLIENT_NOT_STAKED'
+  /**
+   * With `chain.verifyChain`: the node's record could not be proven either way (the light
+   * client could not sync or get a proof that verifies from any gateway); `details.code` is
+   * the light client's code. Not used; asked again on the next fetch.
+   */
+  | 'CLIENT_CHAIN_UNVERIFIED'
 
 export class NodeFailureError extends FulmenError<NodeFailureCode> {
   override readonly name = 'NodeFailureError'

@@ -1,4 +1,15 @@
 /** The dapp API: `createClient`, `client.fetch` → a verified `Response`, typed errors and events. */
+
+export {
+  type ClientChainOptions,
+  type LightVetterOptions,
+  lightNodeVetter,
+  type NodeVetter,
+  type NodeVetting,
+  nodeKeyOf,
+  nodeKeyOfPeer,
+  type VettingLight,
+} from './chain-vetter.ts'
 export type {
   ClientFetchOptions,
   ClientOptions,
