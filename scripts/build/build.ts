@@ -33,6 +33,7 @@ const WORKERS_OUT = join(DIST, 'workers')
 export const BROWSER_ENTRIES = [
   'browser/index.js',
   'browser/sw/index.js',
+  'browser/light/index.js',
   'b3/index.js',
   'crypto/index.js',
 ]

@@ -10,7 +10,13 @@ import { join } from 'node:path'
 import { rolldown } from 'rolldown'
 
 /** Every file of workers/, by the name its bundle gets (dist/workers/<name>.js). */
-export const WORKERS = ['client-worker', 'tab-node-worker', 'b3-worker', 'fulmen-sw'] as const
+export const WORKERS = [
+  'client-worker',
+  'tab-node-worker',
+  'b3-worker',
+  'fulmen-sw',
+  'light-client-worker',
+] as const
 
 export type WorkerName = (typeof WORKERS)[number]
 

@@ -39,6 +39,7 @@ export const LAYERING: Layering = {
     'src/browser/sw/fulmen-sw.ts',
     'src/browser/node/tab-node-service.ts',
     'src/browser/client-worker-service.ts',
+    'src/browser/light/light-worker-service.ts',
     'src/browser/thread-errors.ts',
   ],
   // Imports tolerated for now, each `{ from, to, reason }` (root-relative paths): none left.

@@ -5,8 +5,31 @@
 import type { ByteRange } from '../b3/verified-stream.ts'
 import type { NodeStatus } from '../client/client.ts'
 import type { FetchProgress } from '../client/progress.ts'
+import type { Genesis } from '../state/model.ts'
 import type { PageDialerApi } from './page-dialer.ts'
 import type { ErrorData } from './thread-errors.ts'
+
+/**
+ * `chain` of the browser client, the service worker and the tab node: ClientChainOptions
+ * (src/client/chain-vetter.ts) as plain data. The light client runs in the thread of the
+ * client itself (the client worker, the service worker, the tab node's worker), its verified
+ * head in IndexedDB.
+ */
+export interface BrowserChainOptions {
+  /** The chain's genesis, or the genesis file's JSON text: all the light client trusts. */
+  readonly genesis?: Genesis | string
+  /** Nodes' HTTP gateways (`http://host:port`) the light client syncs from. */
+  readonly gateways?: readonly string[]
+  /** Use only nodes proven staked and active (default: true when `genesis` is given). */
+  readonly verifyChain?: boolean
+  /**
+   * IndexedDB database of the light client's verified head (default `fulmen-light`, shared with
+   * `fulmen/light`'s client of the same genesis), or `false` to keep it in memory.
+   */
+  readonly database?: string | false
+  /** Sync the light client again when its last sync is older than this (default 60 s). */
+  readonly resyncMs?: number
+}
 
 export interface WorkerClientOptions {
   readonly bootstrap: readonly string[]
@@ -18,10 +41,11 @@ export interface WorkerClientOptions {
   readonly discover?: boolean
   /** IndexedDB database of the client key; `false`: a fresh key for this client only. */
   readonly keyDatabase: string | false
+  readonly chain?: BrowserChainOptions
 }
 
 /** The client's tuning, passed from the page to the worker and on to `createClient` as set. */
-export type ClientTuning = Omit<WorkerClientOptions, 'bootstrap' | 'keyDatabase'>
+export type ClientTuning = Omit<WorkerClientOptions, 'bootstrap' | 'keyDatabase' | 'chain'>
 
 const TUNING_KEYS = [
   'order',

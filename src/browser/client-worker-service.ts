@@ -10,6 +10,7 @@ import { FetchError } from '../client/errors.ts'
 import { generateClientKey } from '../crypto/client-key.ts'
 import { type ClientLibp2p, createClientLibp2p } from '../net/client-libp2p.ts'
 import { libp2pDialer } from '../net/libp2p-dialer.ts'
+import { type OpenedChain, openBrowserChain } from './browser-chain.ts'
 import { type ClientWorkerApi, tuningOf, type WorkerResponse } from './client-worker-api.ts'
 import { idbSpill } from './idb-spill.ts'
 import { loadOrCreateClientKey } from './key-store.ts'
@@ -20,6 +21,7 @@ import { type ErrorData, errorFromData, errorToData } from './thread-errors.ts'
 export function createClientWorkerService(): ClientWorkerApi {
   let client: FulmenClient | undefined
   let libp2p: ClientLibp2p | undefined
+  let chain: OpenedChain | undefined
   let fetches = 0
   // Why each failed body failed; read once by the page, then forgotten.
   const bodyErrors = new Map<number, ErrorData>()
@@ -63,6 +65,8 @@ export function createClientWorkerService(): ClientWorkerApi {
   return {
     async start(options, page) {
       if (client !== undefined) throw new FetchError('FETCH_BAD_REQUEST', 'already started')
+      // With chain.verifyChain the light client syncs here, in this worker, as nodes are vetted.
+      chain = await openBrowserChain(options.chain)
       libp2p = await createClientLibp2p()
       // WebSockets from here; WebRTC (tab nodes) through the page, which holds RTCPeerConnection.
       const dialer = routeDialer(
@@ -81,6 +85,7 @@ export function createClientWorkerService(): ClientWorkerApi {
         // An IPFS or HTTP pointer's body waits for its digest check: past 32 MiB, in IndexedDB.
         holding: { spill: idbSpill() },
         ...tuningOf(options),
+        ...(chain.chain === undefined ? {} : { chain: chain.chain }),
       })
       return { publicKey: client.publicKey }
     },
@@ -135,8 +140,10 @@ export function createClientWorkerService(): ClientWorkerApi {
     async close() {
       await client?.close()
       await libp2p?.stop()
+      await chain?.close()
       client = undefined
       libp2p = undefined
+      chain = undefined
     },
   }
 }

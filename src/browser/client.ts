@@ -15,13 +15,13 @@ import { FetchError } from '../client/errors.ts'
 import type { PeerDialer } from '../net/peer-dialer.ts'
 import type { WindowLibp2p } from '../net/window-libp2p.ts'
 import { formatPointer, type Pointer } from '../origin/pointer.ts'
-import { type ClientWorkerApi, tuningOf } from './client-worker-api.ts'
+import { type BrowserChainOptions, type ClientWorkerApi, tuningOf } from './client-worker-api.ts'
 import { KEY_DATABASE } from './key-store.ts'
 import { pageDialerApi } from './page-dialer.ts'
 import { errorFromData, errorToData, installThreadErrors } from './thread-errors.ts'
 
 export interface BrowserClientOptions
-  extends Omit<ClientOptions, 'key' | 'libp2p' | 'bootstrap' | 'holding'> {
+  extends Omit<ClientOptions, 'key' | 'libp2p' | 'bootstrap' | 'holding' | 'chain'> {
   /** Multiaddrs of nodes (WebSockets), each with its `/p2p/<peer id>`. */
   readonly bootstrap: readonly (string | { toString(): string })[]
   /**
@@ -36,6 +36,12 @@ export interface BrowserClientOptions
    * window's libp2p starts on the first such dial.
    */
   readonly webrtc?: boolean
+  /**
+   * Verify the chain and use staked nodes only (ClientOptions.chain: the rule): `{ genesis,
+   * gateways }`. The light client runs in the client worker, its verified head in IndexedDB
+   * (`database`, default `fulmen-light`).
+   */
+  readonly chain?: BrowserChainOptions
 }
 
 export interface BrowserClient extends FulmenClient {
@@ -82,6 +88,7 @@ export async function createClient(options: BrowserClientOptions): Promise<Brows
         bootstrap: options.bootstrap.map(String),
         keyDatabase: options.keyDatabase ?? KEY_DATABASE,
         ...tuningOf(options),
+        ...(options.chain === undefined ? {} : { chain: options.chain }),
       },
       page,
     ),

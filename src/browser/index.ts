@@ -15,6 +15,7 @@ export type { AckCounters } from '../client/node-session.ts'
 export type { FetchProgress } from '../client/progress.ts'
 export { FulmenError, type FulmenErrorOptions } from '../core/errors.ts'
 export { type BrowserClient, type BrowserClientOptions, createClient } from './client.ts'
+export type { BrowserChainOptions } from './client-worker-api.ts'
 export { deleteClientKey, KEY_DATABASE, loadOrCreateClientKey } from './key-store.ts'
 export {
   type CacheOptions,

@@ -1,5 +1,9 @@
 import { describe, expect, test } from 'vitest'
+import { CheckpointError } from '../checkpoint/errors.ts'
 import { ClientOptionsError, FetchError, NodeFailureError } from '../client/errors.ts'
+import { LightError } from '../light/errors.ts'
+import { StateError } from '../state/errors.ts'
+import { LightWorkerError } from './light/errors.ts'
 import { TabNodeError } from './node/tab-node-errors.ts'
 import { errorFromData, errorToData } from './thread-errors.ts'
 
@@ -28,6 +32,29 @@ describe('thread errors', () => {
     expect([(options as ClientOptionsError).option, (options as ClientOptionsError).value]).toEqual(
       ['order', 'x'],
     )
+  })
+
+  test('the light client errors keep their classes, codes and details', () => {
+    const failures = [{ source: 'http://a', code: 'CHECKPOINT_SIGNATURE', message: 'forged' }]
+    const light = across(new LightError('LIGHT_NO_SOURCE', 'none', { details: { failures } }))
+    expect(light).toBeInstanceOf(LightError)
+    expect((light as LightError).code).toBe('LIGHT_NO_SOURCE')
+    expect((light as LightError).details).toEqual({ failures })
+    const checkpoint = across(new CheckpointError('CHECKPOINT_GAP', 'gap'))
+    expect(checkpoint).toBeInstanceOf(CheckpointError)
+    expect((checkpoint as CheckpointError).code).toBe('CHECKPOINT_GAP')
+    expect(across(new StateError('STATE_INVALID_ARGUMENT', 'x'))).toBeInstanceOf(StateError)
+    const worker = across(new LightWorkerError('LIGHT_WORKER_CLOSED', 'closed'))
+    expect(worker).toBeInstanceOf(LightWorkerError)
+    // A refused node's failure, with its cause's code in details.
+    const refused = across(
+      new NodeFailureError('CLIENT_CHAIN_UNVERIFIED', 'no', {
+        cause: light,
+        details: { peer: 'p', code: 'LIGHT_NO_SOURCE' },
+      }),
+    )
+    expect(refused).toBeInstanceOf(NodeFailureError)
+    expect(refused.cause).toBeInstanceOf(LightError)
   })
 
   test('another class arrives an Error with its name and code; an abort stays a DOMException', () => {

@@ -5,17 +5,25 @@
  * registry (src/core/error-registry.ts) carries every data field and rebuilds these classes.
  */
 import * as Comlink from 'comlink'
+import { CheckpointError } from '../checkpoint/errors.ts'
 import { ClientOptionsError, FetchError, NodeFailureError } from '../client/errors.ts'
 import { type ErrorData, ErrorRegistry } from '../core/error-registry.ts'
+import { LightError } from '../light/errors.ts'
+import { StateError } from '../state/errors.ts'
+import { LightWorkerError } from './light/errors.ts'
 import { TabNodeError } from './node/tab-node-errors.ts'
 
 export type { ErrorData }
 
 /** The classes a page or a worker throws to the other side; any other comes back an `Error`. */
 const registry = new ErrorRegistry({
+  CheckpointError,
   ClientOptionsError,
   FetchError,
+  LightError,
+  LightWorkerError,
   NodeFailureError,
+  StateError,
   TabNodeError,
 })
 

@@ -3,6 +3,8 @@
  * Everything crossing is plain data, a transferred MessagePort, or a comlink proxy.
  */
 
+import type { BrowserChainOptions } from '../client-worker-api.ts'
+
 export interface TabNodeWorkerOptions {
   /** IndexedDB database of the block store (the DA pool's is `<database>-das`). */
   readonly database: string
@@ -20,6 +22,8 @@ export interface TabNodeWorkerOptions {
   readonly relays: readonly string[]
   /** IndexedDB database of the client key `cache` fetches with; `false`: a fresh one. */
   readonly keyDatabase: string | false
+  /** `cache`'s client verifies the chain and fetches from staked relays only. */
+  readonly chain?: BrowserChainOptions
 }
 
 /** What `cache` stored. */

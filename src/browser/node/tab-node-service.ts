@@ -17,6 +17,7 @@ import { createNodeCore, type NodeCore, storeComponent } from '../../host/node-c
 import { formatPointer, parsePointer } from '../../origin/pointer.ts'
 import { openIdbBlockStore } from '../../store/idb-block-store.ts'
 import { portChannel } from '../../wire/port-channel.ts'
+import { openBrowserChain } from '../browser-chain.ts'
 import { idbSpill } from '../idb-spill.ts'
 import { loadOrCreateClientKey } from '../key-store.ts'
 import { type ErrorData, errorFromData } from '../thread-errors.ts'
@@ -72,7 +73,21 @@ export function createTabNodeService(): TabNodeWorkerApi {
           : await loadOrCreateClientKey({ database: r.options.keyDatabase })
       // An IPFS or HTTP pointer is stored only once it matched its digest: the client holds
       // its body until then (past 32 MiB, in IndexedDB) and releases nothing unverified.
-      return createClient({ bootstrap: r.options.relays, key, holding: { spill: idbSpill() } })
+      // With a chain, the relays are vetted by a light client in this worker (head in IndexedDB).
+      const chain = await openBrowserChain(r.options.chain)
+      try {
+        const client = await createClient({
+          bootstrap: r.options.relays,
+          key,
+          holding: { spill: idbSpill() },
+          ...(chain.chain === undefined ? {} : { chain: chain.chain }),
+        })
+        const close = client.close.bind(client)
+        return { ...client, close: () => close().finally(() => chain.close()) }
+      } catch (error) {
+        await chain.close()
+        throw error
+      }
     })()
     // A client that cannot start is that cache call's failure; the next one tries again.
     r.client.catch(() => {

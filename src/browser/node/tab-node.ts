@@ -14,6 +14,7 @@ import { streamChannel } from '../../net/stream-channel.ts'
 import { createWindowLibp2p, type WindowLibp2p } from '../../net/window-libp2p.ts'
 import { formatPointer, type Pointer } from '../../origin/pointer.ts'
 import { joinChannels, portChannel } from '../../wire/port-channel.ts'
+import type { BrowserChainOptions } from '../client-worker-api.ts'
 import { KEY_DATABASE } from '../key-store.ts'
 import { errorToData, installThreadErrors } from '../thread-errors.ts'
 import { announceRoots } from './announce-roots.ts'
@@ -44,6 +45,12 @@ export interface TabNodeOptions {
   readonly database?: string
   /** Client key database for `cache`'s fetches (default `fulmen-keys`); `false`: a fresh key. */
   readonly keyDatabase?: string | false
+  /**
+   * `cache` fetches only from relays the light client proves staked (ClientOptions.chain: the
+   * rule), the light client in the tab node's worker. Relaying itself (circuit reservations)
+   * is not vetted: a tab node has no node selection there.
+   */
+  readonly chain?: BrowserChainOptions
   /** How long to wait for a relay reservation (default 20 s). */
   readonly reservationTimeoutMs?: number
   /** Starts the worker (default: workers/tab-node-worker.ts as a module worker). */
@@ -211,6 +218,7 @@ export async function startNode(options: TabNodeOptions): Promise<TabNode> {
         nodePeerId: libp2p.peerId.toMultihash().bytes,
         relays,
         keyDatabase: options.keyDatabase ?? KEY_DATABASE,
+        ...(options.chain === undefined ? {} : { chain: options.chain }),
       }),
       workerFailed,
     ])

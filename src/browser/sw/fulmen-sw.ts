@@ -7,6 +7,7 @@
  * before anything can be read.
  */
 import { createClient, type FulmenClient } from '../../client/client.ts'
+import { openBrowserChain } from '../browser-chain.ts'
 import { loadOrCreateClientKey } from '../key-store.ts'
 import { type BlockCache, createBlockCache } from './block-cache.ts'
 import type { BlockSource } from './block-source.ts'
@@ -78,11 +79,22 @@ export function installFulmenServiceWorker(
         })
         .catch(() => {})
       const t0 = performance.now()
-      const c = await createClient({
-        bootstrap: config.nodes,
-        key: await loadOrCreateClientKey(),
-        order: config.order,
-      })
+      // With a chain, nodes are vetted by a light client running here, its head in IndexedDB.
+      const chain = await openBrowserChain(config.chain)
+      let c: FulmenClient
+      try {
+        c = await createClient({
+          bootstrap: config.nodes,
+          key: await loadOrCreateClientKey(),
+          order: config.order,
+          ...(chain.chain === undefined ? {} : { chain: chain.chain }),
+        })
+      } catch (error) {
+        await chain.close()
+        throw error
+      }
+      const close = c.close.bind(c)
+      c = { ...c, close: () => close().finally(() => chain.close()) }
       stats.clientStartMs = Math.round(performance.now() - t0)
       if (generation === clientsStarted) {
         running = c

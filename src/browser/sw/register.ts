@@ -3,7 +3,7 @@
  * waits until it controls the page (on a first visit, its `clients.claim()`), and sends it the
  * configuration, which it persists. Then `<img src="/fulmen/<cid>">` just works.
  */
-import type { SwConfig } from './sw-config.ts'
+import type { SwChainConfig, SwConfig } from './sw-config.ts'
 import { SwError } from './sw-errors.ts'
 import type { SwMessage, SwReply } from './sw-messages.ts'
 import type { SwStats } from './sw-stats.ts'
@@ -19,6 +19,12 @@ export interface RegisterFulmenOptions {
    */
   readonly gateways?: readonly string[]
   readonly order?: 'latency' | 'given'
+  /**
+   * Verify the chain and use staked nodes only: the genesis file's text and the gateways the
+   * light client syncs from (see ClientOptions.chain). The HTTP fallback `gateways` is not
+   * vetted.
+   */
+  readonly chain?: SwChainConfig
   /** The worker script (default `/fulmen-sw.js`). */
   readonly scriptUrl?: string
   /** `module` for an ES module script (what Vite's dev server serves). */
@@ -99,6 +105,7 @@ export async function registerFulmen(options: RegisterFulmenOptions): Promise<Fu
     nodes: [...options.nodes],
     gateways: [...(options.gateways ?? [])],
     ...(options.order === undefined ? {} : { order: options.order }),
+    ...(options.chain === undefined ? {} : { chain: options.chain }),
   })
   return {
     registration,

@@ -48,6 +48,26 @@ describe('service worker configuration', () => {
     }
   })
 
+  it('keeps a chain over later changes, checks it, and drops it on null', () => {
+    const chain = { genesis: '{"chainId":1}', gateways: ['http://127.0.0.1:8080'] }
+    const a = mergeConfig(undefined, { nodes: [NODE], chain })
+    expect(a.chain).toEqual(chain)
+    expect(mergeConfig(a, { order: 'given' }).chain).toEqual(chain)
+    expect(mergeConfig(a, { chain: { ...chain, verifyChain: false } }).chain?.verifyChain).toBe(
+      false,
+    )
+    expect(mergeConfig(a, { chain: null }).chain).toBeUndefined()
+    for (const bad of [
+      'x',
+      { gateways: ['http://a'] },
+      { genesis: '{}', gateways: [] },
+      { genesis: '{}', gateways: ['ftp://a'] },
+      { genesis: '{}', gateways: ['http://a'], verifyChain: 'yes' },
+    ]) {
+      expect(() => mergeConfig(a, { chain: bad }), JSON.stringify(bad)).toThrow(SwError)
+    }
+  })
+
   it('persists the configuration across reopening', async () => {
     const name = `fulmen-sw-config-${Date.now()}`
     const db = await open(name)

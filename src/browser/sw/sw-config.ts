@@ -17,12 +17,56 @@ export interface SwConfig {
   readonly gateways: readonly string[]
   /** `latency` (nearest first, measured) or `given` (the order of `nodes`). */
   readonly order: 'latency' | 'given'
+  /**
+   * Verify the chain and use staked nodes only (ClientOptions.chain): the genesis file's text
+   * and the gateways the light client syncs from (its head kept in IndexedDB). `gateways`
+   * above, the HTTP fallback, is not vetted: it has no peer id to prove staked.
+   */
+  readonly chain?: SwChainConfig
+}
+
+export interface SwChainConfig {
+  /** The genesis file's JSON text. */
+  readonly genesis: string
+  /** Nodes' HTTP gateways (`http://host:port`) the light client syncs from. */
+  readonly gateways: readonly string[]
+  /** Default true. */
+  readonly verifyChain?: boolean
 }
 
 export const DEFAULT_PREFIX = '/fulmen/'
 
 function fail(message: string): never {
   throw new SwError('SW_BAD_CONFIG', message)
+}
+
+function httpUrls(list: readonly string[], what: string): void {
+  for (const g of list) {
+    let url: URL | undefined
+    try {
+      url = new URL(g)
+    } catch {}
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+      fail(`${what} ${JSON.stringify(g)} is not an http(s) URL`)
+  }
+}
+
+/** `chain` checked for shape (the genesis is parsed when the client starts). */
+function chainOf(value: unknown): SwChainConfig | undefined {
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'object') fail('chain is { genesis, gateways, verifyChain? }')
+  const c = value as Record<string, unknown>
+  if (typeof c.genesis !== 'string') fail("chain.genesis is the genesis file's text")
+  const gateways = strings(c.gateways, 'chain.gateways')
+  if (gateways.length === 0) fail('chain.gateways lists at least one gateway')
+  httpUrls(gateways, 'chain gateway')
+  if (c.verifyChain !== undefined && typeof c.verifyChain !== 'boolean')
+    fail('chain.verifyChain is true or false')
+  return {
+    genesis: c.genesis,
+    gateways,
+    ...(c.verifyChain === undefined ? {} : { verifyChain: c.verifyChain }),
+  }
 }
 
 function strings(value: unknown, what: string): string[] {
@@ -52,17 +96,12 @@ export function mergeConfig(base: SwConfig | undefined, partial: unknown): SwCon
   }
   const gateways =
     p.gateways === undefined ? [...(base?.gateways ?? [])] : strings(p.gateways, 'gateways')
-  for (const g of gateways) {
-    let url: URL | undefined
-    try {
-      url = new URL(g)
-    } catch {}
-    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:'))
-      fail(`gateway ${JSON.stringify(g)} is not an http(s) URL`)
-  }
+  httpUrls(gateways, 'gateway')
   const order = p.order === undefined ? (base?.order ?? 'latency') : p.order
   if (order !== 'latency' && order !== 'given') fail('order is "latency" or "given"')
-  return { prefix, nodes, gateways, order }
+  // `chain: null` removes it.
+  const chain = 'chain' in p ? chainOf(p.chain) : base?.chain
+  return { prefix, nodes, gateways, order, ...(chain === undefined ? {} : { chain }) }
 }
 
 export async function loadConfig(db: SwDatabase): Promise<SwConfig | undefined> {

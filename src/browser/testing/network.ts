@@ -16,6 +16,24 @@ export interface BrowserTestNetwork {
   }[]
   /** An HTML page (on both nodes) of `images.slice(0, count)`, each `<img src="<hex>">`. */
   readonly gallery: { readonly hex: string; readonly count: number }
+  /**
+   * Chain gateways for the light client (src/client/testing/chain-gateway.ts): a genesis in
+   * which `nodes[0]` is staked and `nodes[1]` is not, served honestly and forged.
+   */
+  readonly chain: {
+    /** The genesis file's text. */
+    readonly genesis: string
+    /** The head a synced light client reaches (epoch 0). */
+    readonly headHeight: number
+    readonly honest: string
+    /** Serves the head with another state root than the one signed. */
+    readonly forgedCheckpoint: string
+    /** Serves every present entry with a flipped value byte. */
+    readonly forgedProof: string
+    /** Peer ids of `nodes[0]` (staked) and `nodes[1]` (not). */
+    readonly stakedPeer: string
+    readonly unstakedPeer: string
+  }
 }
 
 declare module 'vitest' {

@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
 import { seededContent } from '../../b3/testing/content.ts'
+import { nodeKeyOfPeer } from '../../client/chain-vetter.ts'
+import { chainGatewayFixture } from '../../client/testing/chain-gateway.ts'
 import { spawnLyingNode } from '../../devnet/lying-node.ts'
 import { runFulmen, startNode, wsAddressOf } from '../../devnet/processes.ts'
 import {
@@ -46,6 +48,17 @@ export default async function setup(project: TestProject) {
     if (!added[0]!.stdout.includes(`${f.hex}  `)) throw new Error(`${f.name} was not added`)
   const nodes = await Promise.all(dataDirs.map((dataDir) => startNode({ dataDir, env })))
   const liar = await spawnLyingNode({ upstream: wsAddressOf(nodes[0]!), mode: 'flip-byte' })
+  const peers = nodes.map((n) => {
+    const address = wsAddressOf(n)
+    return address.slice(address.lastIndexOf('/p2p/') + 5)
+  })
+  // The light client's chain: node 0 staked, node 1 not (both serve the same content).
+  const chain = await chainGatewayFixture({ staked: [nodeKeyOfPeer(peers[0]!)!] })
+  const gateways = await Promise.all([
+    chain.serve(),
+    chain.serve('checkpoint'),
+    chain.serve('proof'),
+  ])
   const network: BrowserTestNetwork = {
     nodes: nodes.map(wsAddressOf),
     liar: liar.address,
@@ -58,10 +71,23 @@ export default async function setup(project: TestProject) {
       height,
     })),
     gallery: { hex: gallery.hex, count: GALLERY_PAGE_IMAGES },
+    chain: {
+      genesis: chain.genesisJson,
+      headHeight: chain.headHeight,
+      honest: gateways[0].url,
+      forgedCheckpoint: gateways[1].url,
+      forgedProof: gateways[2].url,
+      stakedPeer: peers[0]!,
+      unstakedPeer: peers[1]!,
+    },
   }
   project.provide('network', network)
   return async () => {
-    await Promise.allSettled([liar.stop(), ...nodes.map((n) => n.stop())])
+    await Promise.allSettled([
+      liar.stop(),
+      ...nodes.map((n) => n.stop()),
+      ...gateways.map((g) => g.close()),
+    ])
     rmSync(dir, { recursive: true, force: true })
   }
 }
