@@ -8,8 +8,10 @@
 import type { ClientChainOptions } from '../client/chain-vetter.ts'
 import { openIdbKvStore } from '../kv/idb-kv-store.ts'
 import type { KvStore } from '../kv/kv-store.ts'
+import { parseGenesis } from '../state/genesis.ts'
+import type { Genesis } from '../state/model.ts'
 import type { BrowserChainOptions } from './client-worker-api.ts'
-import { LIGHT_DATABASE } from './light/light-worker-api.ts'
+import { lightDatabaseOf } from './light/light-worker-service.ts'
 
 export interface OpenedChain {
   /** What to give `createClient` (undefined: no chain asked for). */
@@ -27,10 +29,20 @@ export async function openBrowserChain(
     return { chain: options, close: async () => {} }
   }
   const { database, ...rest } = options
+  let genesis: Genesis
+  try {
+    genesis =
+      typeof rest.genesis === 'string' ? parseGenesis(rest.genesis) : (rest.genesis as Genesis)
+  } catch {
+    // Not a genesis: createClient refuses it as CLIENT_BAD_OPTION (option `chain`).
+    return { chain: rest, close: async () => {} }
+  }
   const store: KvStore | undefined =
-    database === false ? undefined : await openIdbKvStore({ name: database ?? LIGHT_DATABASE })
+    database === false
+      ? undefined
+      : await openIdbKvStore({ name: database ?? lightDatabaseOf(genesis) })
   return {
-    chain: store === undefined ? rest : { ...rest, store },
+    chain: store === undefined ? { ...rest, genesis } : { ...rest, genesis, store },
     close: async () => {
       await store?.close()
     },

@@ -23,8 +23,8 @@ export interface BrowserChainOptions {
   /** Use only nodes proven staked and active (default: true when `genesis` is given). */
   readonly verifyChain?: boolean
   /**
-   * IndexedDB database of the light client's verified head (default `fulmen-light`, shared with
-   * `fulmen/light`'s client of the same genesis), or `false` to keep it in memory.
+   * IndexedDB database of the light client's verified head (default `fulmen-light-<genesis hash
+   * prefix>`, shared with `fulmen/light`'s client of the same genesis), or `false` for memory.
    */
   readonly database?: string | false
   /** Sync the light client again when its last sync is older than this (default 60 s). */

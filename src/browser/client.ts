@@ -39,7 +39,7 @@ export interface BrowserClientOptions
   /**
    * Verify the chain and use staked nodes only (ClientOptions.chain: the rule): `{ genesis,
    * gateways }`. The light client runs in the client worker, its verified head in IndexedDB
-   * (`database`, default `fulmen-light`).
+   * (`database`, default `fulmen-light-<genesis hash prefix>`, one per chain).
    */
   readonly chain?: BrowserChainOptions
 }

@@ -7,7 +7,12 @@ import type { LightNodeRecord } from '../../light/light-queries.ts'
 import type { LightProgress, LightSyncResult } from '../../light/light-sync.ts'
 import type { Genesis } from '../../state/model.ts'
 
-/** The IndexedDB database of the verified head, by default (one per origin). */
+/**
+ * The IndexedDB database of the verified head, by default: this prefix, `-`, and the first 16
+ * hex digits of the genesis hash, one per chain (a database holds one chain's head; a devnet
+ * started again with a new genesis gets a database of its own instead of
+ * LIGHT_STORE_OTHER_CHAIN).
+ */
 export const LIGHT_DATABASE = 'fulmen-light'
 
 export interface LightWorkerOptions {
@@ -15,8 +20,8 @@ export interface LightWorkerOptions {
   readonly genesis: Genesis | string
   /** Nodes' HTTP gateways (`http://host:port`) to sync from and ask proofs of, in order. */
   readonly gateways: readonly string[]
-  /** IndexedDB database of the verified head; `false`: kept in memory only. */
-  readonly database: string | false
+  /** IndexedDB database of the verified head (default: per genesis); `false`: memory only. */
+  readonly database?: string | false
 }
 
 /** The verified head, as plain data. */

@@ -22,18 +22,24 @@ import {
   type LightSyncResult,
 } from '../../light/light-sync.ts'
 import { StateError } from '../../state/errors.ts'
-import { parseGenesis } from '../../state/genesis.ts'
+import { genesisHash, parseGenesis } from '../../state/genesis.ts'
 import type { Genesis } from '../../state/model.ts'
 import { entryToJson, isTableName, parseTableKey } from '../../state/tables.ts'
 import { type ErrorData, errorFromData } from '../thread-errors.ts'
 import { LightWorkerError } from './errors.ts'
-import type {
-  LightCallOptions,
-  LightHeadInfo,
-  LightProgressListener,
-  LightWorkerApi,
-  LightWorkerOptions,
+import {
+  LIGHT_DATABASE,
+  type LightCallOptions,
+  type LightHeadInfo,
+  type LightProgressListener,
+  type LightWorkerApi,
+  type LightWorkerOptions,
 } from './light-worker-api.ts'
+
+/** The default database of `genesis`'s verified head (LIGHT_DATABASE says why per genesis). */
+export function lightDatabaseOf(genesis: Genesis): string {
+  return `${LIGHT_DATABASE}-${bytesToHex(genesisHash(genesis)).slice(0, 16)}`
+}
 
 /**
  * A LightSync from `genesis` over `gateways`, restored from the head stored in `database`
@@ -43,12 +49,14 @@ import type {
 export async function openBrowserLight(
   genesis: Genesis | string,
   gateways: readonly string[],
-  database: string | false,
+  database: string | false | undefined,
   onProgress?: (progress: LightProgress) => void,
 ): Promise<{ light: LightSync; store: KvStore }> {
   const parsed = typeof genesis === 'string' ? parseGenesis(genesis) : genesis
   const store: KvStore =
-    database === false ? new MemoryKvStore() : await openIdbKvStore({ name: database })
+    database === false
+      ? new MemoryKvStore()
+      : await openIdbKvStore({ name: database ?? lightDatabaseOf(parsed) })
   try {
     const client = await openLightClient(store, await genesisAnchor(parsed))
     const light = new LightSync(

@@ -157,7 +157,8 @@ describe('the browser client with chain.verifyChain', () => {
       bootstrap: [network.nodes[1]!, network.nodes[0]!],
       keyDatabase: false,
       order: 'given',
-      chain: { genesis: chain.genesis, gateways: [chain.honest], database: false },
+      // The default database: the genesis's own, shared with fulmen/light below.
+      chain: { genesis: chain.genesis, gateways: [chain.honest] },
     })
     opened.push(c)
     const res = await c.fetch(network.images[0]!.hex)
@@ -172,6 +173,9 @@ describe('the browser client with chain.verifyChain', () => {
       epoch: 0,
       height: chain.headHeight,
     })
+    // The client worker's light client kept its verified head in the genesis's database.
+    const shared = await light({ database: undefined })
+    expect((await shared.head()).height).toBe(chain.headHeight)
   })
 
   test('a forging gateway: no node is vetted, the fetch fails typed with each node', async () => {

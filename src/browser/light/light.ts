@@ -21,12 +21,11 @@ import type { LightProgress, LightSyncResult } from '../../light/light-sync.ts'
 import type { Genesis, TableName } from '../../state/model.ts'
 import { errorToData, installThreadErrors } from '../thread-errors.ts'
 import { LightWorkerError } from './errors.ts'
-import {
-  LIGHT_DATABASE,
-  type LightCallOptions,
-  type LightHeadInfo,
-  type LightWorkerApi,
-  type VerifiedEntry,
+import type {
+  LightCallOptions,
+  LightHeadInfo,
+  LightWorkerApi,
+  VerifiedEntry,
 } from './light-worker-api.ts'
 
 export interface LightClientOptions {
@@ -35,8 +34,8 @@ export interface LightClientOptions {
   /** Nodes' HTTP gateways (`http://host:port`, CORS-enabled as nodes serve them), in order. */
   readonly gateways: readonly string[]
   /**
-   * IndexedDB database of the verified head (default `fulmen-light`), or `false` to start
-   * from genesis every time and keep nothing.
+   * IndexedDB database of the verified head (default `fulmen-light-<genesis hash prefix>`, one
+   * per chain), or `false` to start from genesis every time and keep nothing.
    */
   readonly database?: string | false
   /** Starts the worker (default: workers/light-client-worker.ts as a module worker). */
@@ -98,7 +97,7 @@ export async function createLightClient(options: LightClientOptions): Promise<Br
     remote.start({
       genesis: options.genesis,
       gateways: [...options.gateways],
-      database: options.database ?? LIGHT_DATABASE,
+      ...(options.database === undefined ? {} : { database: options.database }),
     }),
     failed,
   ]).catch((error: unknown) => {
