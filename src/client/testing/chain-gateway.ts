@@ -28,7 +28,8 @@ export interface ChainGatewayFixture {
   readonly genesis: Genesis
   /** The genesis file's text (what a page passes as `chain.genesis`). */
   readonly genesisJson: string
-  /** The verified head a light client reaches: epoch 0, this height. */
+  /** The verified head a light client reaches: this epoch (0 unless `epochs`) and height. */
+  readonly headEpoch: number
   readonly headHeight: number
   /** Serves the chain (honest unless `forge`). */
   serve(forge?: GatewayForgery): Promise<ChainGateway>
@@ -41,10 +42,15 @@ export interface ChainGateway {
   close(): Promise<void>
 }
 
-/** The chain: `staked` node keys staked and active, `underMinimum` registered below the minimum. */
+/**
+ * The chain: `staked` node keys staked and active, `underMinimum` registered below the minimum.
+ * `epochs` handoffs (default 0) come before the head, to time a walk: the state stays the
+ * genesis's, so node records are right only with none (committees/<epoch> is epoch 0's alone).
+ */
 export async function chainGatewayFixture(options: {
   readonly staked: readonly Uint8Array[]
   readonly underMinimum?: readonly Uint8Array[]
+  readonly epochs?: number
 }): Promise<ChainGatewayFixture> {
   const chain = testChain({ nodeCount: 1 })
   const member = chain.nodes[0]!
@@ -69,11 +75,12 @@ export async function chainGatewayFixture(options: {
   const served = chainFromGenesis({
     genesis: anchor,
     genesisCommittee: [member.bls],
-    epochs: 0,
+    epochs: options.epochs ?? 0,
     inside: 1,
     rootAt: () => root,
   })
   const headHeight = served.head.height
+  const headEpoch = served.head.epoch
 
   async function serve(forge?: GatewayForgery): Promise<ChainGateway> {
     const run = (from: number): readonly ServedCheckpoint[] => {
@@ -85,6 +92,7 @@ export async function chainGatewayFixture(options: {
       })
     }
     const state = async (table: TableName, keyText: string, height: number) => {
+      // The state is the genesis's: at genesis (0) and at the head alike.
       if (height !== headHeight && height !== 0) return undefined
       const answer = await servedState(executor, table, parseTableKey(table, keyText), height)
       if (forge !== 'proof' || answer.value === null) return answer
@@ -136,5 +144,5 @@ export async function chainGatewayFixture(options: {
     }
   }
 
-  return { genesis, genesisJson: genesisToJson(genesis), headHeight, serve }
+  return { genesis, genesisJson: genesisToJson(genesis), headEpoch, headHeight, serve }
 }
