@@ -20,9 +20,9 @@
  *   client.verified / client.accepted (checkpoints verified / that moved it since made),
  *   client.state (what to persist)
  *
- * `applyRun` checks the items of a served run one by one with `checkNextCheckpoint` and
- * advances after each: a bad item throws its CheckpointError and leaves the client as of the
- * last good item (each item before it was verified on its own, so that progress is kept and
+ * `applyRun` checks the items of a served run as `checkNextCheckpoint` would one by one (their
+ * signatures together, checkCheckpointRun) and advances over each good one: a bad item throws
+ * its CheckpointError and leaves the client as of the last good item (each item before it was verified on its own, so that progress is kept and
  * another source is asked from there, as IncrementalVerifier resumes from its last block).
  * Inside a run, checkpoints inside the anchor's epoch come in increasing heights (a repeated
  * or lower one is CHECKPOINT_GAP); a valid one not above a head from an earlier run (a source
@@ -34,6 +34,7 @@ import {
   type CheckpointBody,
   CheckpointError,
   type CheckpointStep,
+  checkCheckpointRun,
   checkNextCheckpoint,
   checkpointHash,
   type ServedCheckpoint,
@@ -181,6 +182,11 @@ export class LightClient {
   /** Checks one served checkpoint after the current anchor and advances (see the top). */
   applyCheckpoint(served: ServedCheckpoint): CheckpointStep {
     const step = checkNextCheckpoint(this.#anchor, served.checkpoint, served.committee)
+    this.#advance(step)
+    return step
+  }
+
+  #advance(step: CheckpointStep): void {
     this.#verified++
     if (step.kind === 'handoff') {
       this.#anchor = step.anchor
@@ -190,33 +196,47 @@ export class LightClient {
       this.#head = { body: step.body, hash: step.hash }
       this.#accepted++
     }
-    return step
   }
 
-  /** Checks and applies a served run in order (see the top for what a bad item leaves). */
+  /**
+   * Checks and applies a served run in order (see the top for what a bad item leaves). The
+   * signatures of the whole run are checked together (checkCheckpointRun: one product of
+   * pairings, the first bad item found by bisection), with the same outcome as item by item.
+   */
   applyRun(run: readonly ServedCheckpoint[]): RunResult {
-    let applied = 0
-    let handoffs = 0
-    // The height of the last checkpoint inside the epoch in this run: the next must be above.
+    // The first item out of order inside its epoch in this run (a repeated or lower height):
+    // the run is checked up to it, then refused there.
+    let epoch = this.#anchor.body.epoch
     let lastInside = -1
-    for (const served of run) {
+    let outOfOrder: { index: number; error: CheckpointError } | undefined
+    for (const [index, served] of run.entries()) {
       const { body } = served.checkpoint
-      if (body.epoch === this.#anchor.body.epoch && body.height <= lastInside) {
-        throw new CheckpointError(
-          'CHECKPOINT_GAP',
-          `checkpoint ${body.height} after checkpoint ${lastInside} of the same run`,
-        )
-      }
-      const step = this.applyCheckpoint(served)
-      applied++
-      if (step.kind === 'handoff') {
-        handoffs++
+      if (body.epoch === epoch + 1) {
+        epoch++
         lastInside = -1
+      } else if (body.epoch === epoch && body.height <= lastInside) {
+        outOfOrder = {
+          index,
+          error: new CheckpointError(
+            'CHECKPOINT_GAP',
+            `checkpoint ${body.height} after checkpoint ${lastInside} of the same run`,
+          ),
+        }
+        break
       } else {
-        lastInside = step.body.height
+        lastInside = body.height
       }
     }
-    return { applied, handoffs }
+    const checked = outOfOrder === undefined ? run : run.slice(0, outOfOrder.index)
+    const result = checkCheckpointRun(this.#anchor, checked)
+    let handoffs = 0
+    for (const step of result.steps) {
+      this.#advance(step)
+      if (step.kind === 'handoff') handoffs++
+    }
+    const failure = result.failure ?? outOfOrder
+    if (failure !== undefined) throw failure.error
+    return { applied: result.steps.length, handoffs }
   }
 
   /**
