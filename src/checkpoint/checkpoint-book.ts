@@ -329,12 +329,16 @@ export class CheckpointBook {
     const handoff = await this.#kv.get(keyOf(HANDOFF, epoch))
     if (handoff === undefined) return out
     anchorHeight = heightOf(handoff)
-    // The newest signed checkpoint; served when it is inside the epoch reached.
-    for await (const { key } of this.#kv.entries({ prefix: SIGNED, reverse: true, limit: 1 })) {
+    // The newest signed checkpoint inside the epoch reached (newer ones may be of a later
+    // epoch whose handoff is not signed here yet: those are passed over).
+    for await (const { key } of this.#kv.entries({ prefix: SIGNED, reverse: true, limit: 64 })) {
       const height = heightOf(key.subarray(SIGNED.length))
       if (height <= anchorHeight) break
       const signed = await this.signedAt(height)
-      if (signed !== undefined && signed.body.epoch === epoch) out.push({ checkpoint: signed })
+      if (signed !== undefined && signed.body.epoch === epoch) {
+        out.push({ checkpoint: signed })
+        break
+      }
     }
     return out
   }

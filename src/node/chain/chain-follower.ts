@@ -81,9 +81,11 @@ export interface ChainFollower extends Component {
 
 /** Blocks fetched and executed in one poll at most, so that a stop is never far off. */
 const BLOCKS_PER_POLL = 64
-/** A checkpoint the gateway has no aggregate of yet: asked again this often, this many times. */
-const CHECKPOINT_RETRY_MS = 500
-const CHECKPOINT_RETRIES = 6
+/** A checkpoint the gateway had no aggregate of yet is asked again at each poll for this long
+ * (the committee may assemble its signatures well after the block under load), at most this
+ * many heights at once. */
+const CHECKPOINT_RETRY_FOR_MS = 300_000
+const MAX_MISSING_CHECKPOINTS = 64
 
 export function createChainFollower(options: ChainFollowerOptions): ChainFollower {
   const { executor, logger: log } = options
@@ -226,6 +228,7 @@ export function createChainFollower(options: ChainFollowerOptions): ChainFollowe
       seenHeight = head.height
       advancedAt = Date.now()
     }
+    await retryCheckpoints()
     const until = Math.min(head.height, executor.head.height + BLOCKS_PER_POLL)
     while (executor.head.height < until && !stopping.signal.aborted) {
       const height = executor.head.height + 1
@@ -260,23 +263,38 @@ export function createChainFollower(options: ChainFollowerOptions): ChainFollowe
     }
   }
 
+  /** Blocks that complete a checkpoint still unsigned here: height → block, asked until. */
+  const missingCheckpoints = new Map<number, { block: ExecutedBlock; until: number }>()
+  const checkpointHex = (s: { checkpoint?: unknown }) =>
+    typeof s.checkpoint === 'string' ? s.checkpoint : undefined
+
   const takeCheckpoint = async (block: ExecutedBlock, served: { checkpoint?: unknown }) => {
     const take = options.checkpoints?.take
     if (take === undefined) return
-    const hexOf = (s: { checkpoint?: unknown }) =>
-      typeof s.checkpoint === 'string' ? s.checkpoint : undefined
-    let state = await take(block, hexOf(served))
-    const height = block.header.height
-    for (let i = 0; state === 'missing' && i < CHECKPOINT_RETRIES; i++) {
-      await new Promise((resolve) => setTimeout(resolve, CHECKPOINT_RETRY_MS))
+    if ((await take(block, checkpointHex(served))) === 'missing') {
+      const height = block.header.height
+      log.debug({ follow: urls[current], height }, 'no signed checkpoint yet: asking again later')
+      if (missingCheckpoints.size >= MAX_MISSING_CHECKPOINTS) {
+        missingCheckpoints.delete(missingCheckpoints.keys().next().value as number)
+      }
+      missingCheckpoints.set(height, { block, until: Date.now() + CHECKPOINT_RETRY_FOR_MS })
+    }
+  }
+
+  /** Asks the followed node again for the checkpoints it had not signed yet. */
+  const retryCheckpoints = async (): Promise<void> => {
+    const take = options.checkpoints?.take
+    if (take === undefined) return
+    for (const [height, { block, until }] of [...missingCheckpoints]) {
       if (stopping.signal.aborted) return
       const again = (await call(`/chain/block/${height}`, { signal: signalOf() })) as {
         checkpoint?: unknown
       }
-      state = await take(block, hexOf(again))
-    }
-    if (state === 'missing') {
-      log.debug({ follow: urls[current], height }, 'the gateway has no signed checkpoint here')
+      if ((await take(block, checkpointHex(again))) === 'done') missingCheckpoints.delete(height)
+      else if (Date.now() > until) {
+        missingCheckpoints.delete(height)
+        log.warn({ follow: urls[current], height }, 'gave up waiting for a signed checkpoint')
+      }
     }
   }
 
