@@ -30,6 +30,17 @@ const malformed: FailWith = (message) => new CheckpointError('CHECKPOINT_MALFORM
 
 export function encodeSignedCheckpoint(checkpoint: SignedCheckpoint): Uint8Array {
   encodeCheckpointBody(checkpoint.body) // checks the body's fields
+  const { signers, signature } = checkpoint
+  // Only what the decoder takes back: a shortest bitfield, a 48-byte signature.
+  if (!(signers instanceof Uint8Array) || signers.length === 0 || signers.at(-1) === 0) {
+    throw new RangeError('the signers are a non-empty bitfield without a trailing zero byte')
+  }
+  if (signers.length > MAX_ATTESTATION_COMMITTEE / 8) {
+    throw new RangeError(`the signers bitfield is at most ${MAX_ATTESTATION_COMMITTEE / 8} bytes`)
+  }
+  if (!(signature instanceof Uint8Array) || signature.length !== ATTESTATION_SIGNATURE_BYTES) {
+    throw new RangeError(`a checkpoint signature is ${ATTESTATION_SIGNATURE_BYTES} bytes`)
+  }
   const { chainId, epoch, height, stateRoot, previous, nextCommittee } = checkpoint.body
   return encodeCanonical({
     chainId,

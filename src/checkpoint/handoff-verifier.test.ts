@@ -61,11 +61,11 @@ const summary = (r: {
       : { index: r.failure.index, code: r.failure.error.code, message: r.failure.error.message },
 })
 
-// Committees of 4 from a pool of 6 (keys repeat), a checkpoint inside each epoch.
+// Committees of 4 from a pool of 7 (keys repeat across epochs), a checkpoint inside each epoch.
 const pooled = buildCheckpointChain({
   epochs: 6,
   committeeSize: 4,
-  poolSize: 6,
+  poolSize: 7,
   insidePerEpoch: 1,
 })
 // Fresh keys every epoch (no repeats: the batch pairs per checkpoint).

@@ -98,6 +98,10 @@ export function buildCheckpointChain(options: CheckpointChainOptions): Checkpoin
   const epochBlocks = options.epochBlocks ?? 100
   const inside = options.insidePerEpoch ?? 0
   const rootAt = options.stateRootAt ?? madeUpRoot
+  // The draw steps by 3 through the pool: a pool size that 3 divides would repeat members.
+  if (options.poolSize !== undefined && (options.poolSize % 3 === 0 || options.poolSize < n)) {
+    throw new RangeError(`a pool of ${options.poolSize} cannot draw ${n} distinct members`)
+  }
   const pool = options.poolSize === undefined ? undefined : fixtureKeys(options.poolSize, 1)
   const committeeOf = (epoch: number): FixtureKey[] => {
     if (pool === undefined) return fixtureKeys(n, 1000 + epoch)
