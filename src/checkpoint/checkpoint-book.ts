@@ -31,6 +31,7 @@ import {
   checkpointKindOf,
   committeeKeysHash,
   encodeCheckpointBody,
+  readCheckpointBody,
   type SignedCheckpoint,
 } from './checkpoint.ts'
 import type { CheckpointAnchor } from './checkpoint-chain.ts'
@@ -78,14 +79,7 @@ const corrupt: FailWith = (message) =>
 
 function decodeBody(bytes: Uint8Array): CheckpointBody {
   const r = RecordReader.decode(bytes, 'checkpoint body', corrupt)
-  const body = {
-    chainId: r.uint('chainId'),
-    epoch: r.uint('epoch'),
-    height: r.uint('height'),
-    stateRoot: r.bytes('stateRoot', CHECKPOINT_HASH_BYTES),
-    previous: r.bytes('previous', CHECKPOINT_HASH_BYTES),
-    nextCommittee: r.bytes('nextCommittee', CHECKPOINT_HASH_BYTES),
-  }
+  const body = readCheckpointBody(r)
   r.done()
   return body
 }

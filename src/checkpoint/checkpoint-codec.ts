@@ -16,7 +16,12 @@ import {
   MAX_ATTESTATION_COMMITTEE,
 } from '../consensus/attestation/block-attestation.ts'
 import { encodeCanonical, type FailWith, RecordReader } from '../state/cbor-shape.ts'
-import { CHECKPOINT_HASH_BYTES, encodeCheckpointBody, type SignedCheckpoint } from './checkpoint.ts'
+import {
+  checkpointBodyRecord,
+  encodeCheckpointBody,
+  readCheckpointBody,
+  type SignedCheckpoint,
+} from './checkpoint.ts'
 import { CheckpointError } from './errors.ts'
 
 /** Above the most bytes an encoded checkpoint takes (a 1,024-member bitfield, the largest
@@ -41,17 +46,7 @@ export function encodeSignedCheckpoint(checkpoint: SignedCheckpoint): Uint8Array
   if (!(signature instanceof Uint8Array) || signature.length !== ATTESTATION_SIGNATURE_BYTES) {
     throw new RangeError(`a checkpoint signature is ${ATTESTATION_SIGNATURE_BYTES} bytes`)
   }
-  const { chainId, epoch, height, stateRoot, previous, nextCommittee } = checkpoint.body
-  return encodeCanonical({
-    chainId,
-    epoch,
-    height,
-    stateRoot,
-    previous,
-    nextCommittee,
-    signers: checkpoint.signers,
-    signature: checkpoint.signature,
-  })
+  return encodeCanonical({ ...checkpointBodyRecord(checkpoint.body), signers, signature })
 }
 
 function rethrowMalformed(e: unknown, what: string): never {
@@ -68,14 +63,7 @@ export function decodeSignedCheckpoint(bytes: Uint8Array): SignedCheckpoint {
       throw malformed(`a checkpoint is at most ${MAX_CHECKPOINT_BYTES} bytes`)
     }
     const r = RecordReader.decode(bytes, 'checkpoint', malformed)
-    const body = {
-      chainId: r.uint('chainId'),
-      epoch: r.uint('epoch'),
-      height: r.uint('height'),
-      stateRoot: r.bytes('stateRoot', CHECKPOINT_HASH_BYTES),
-      previous: r.bytes('previous', CHECKPOINT_HASH_BYTES),
-      nextCommittee: r.bytes('nextCommittee', CHECKPOINT_HASH_BYTES),
-    }
+    const body = readCheckpointBody(r)
     const signers = r.bytes('signers')
     if (signers.length === 0 || signers.length > MAX_ATTESTATION_COMMITTEE / 8) {
       throw r.fail(`signers is ${signers.length} bytes`)

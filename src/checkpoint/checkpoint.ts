@@ -33,7 +33,7 @@ import {
   ATTESTATION_KEY_BYTES,
   signBlockHash,
 } from '../consensus/attestation/block-attestation.ts'
-import { encodeCanonical } from '../state/cbor-shape.ts'
+import { type CborRecord, encodeCanonical, type RecordReader } from '../state/cbor-shape.ts'
 import type { ExecutedBlock } from '../state/model.ts'
 
 const CHECKPOINT_CONTEXT = 'fulmen 2026 checkpoint'
@@ -63,6 +63,24 @@ export interface SignedCheckpoint extends AggregateSignature {
   readonly body: CheckpointBody
 }
 
+/** A body's fields as a CBOR record (the signed form and the light client's store add to it). */
+export function checkpointBodyRecord(body: CheckpointBody): CborRecord {
+  const { chainId, epoch, height, stateRoot, previous, nextCommittee } = body
+  return { chainId, epoch, height, stateRoot, previous, nextCommittee }
+}
+
+/** Reads a body's fields from a record (the caller checks for other fields: `done()`). */
+export function readCheckpointBody(r: RecordReader): CheckpointBody {
+  return {
+    chainId: r.uint('chainId'),
+    epoch: r.uint('epoch'),
+    height: r.uint('height'),
+    stateRoot: r.bytes('stateRoot', CHECKPOINT_HASH_BYTES),
+    previous: r.bytes('previous', CHECKPOINT_HASH_BYTES),
+    nextCommittee: r.bytes('nextCommittee', CHECKPOINT_HASH_BYTES),
+  }
+}
+
 /** The canonical DAG-CBOR of a body (what its hash is taken over). */
 export function encodeCheckpointBody(body: CheckpointBody): Uint8Array {
   const { chainId, epoch, height, stateRoot, previous, nextCommittee } = body
@@ -84,7 +102,7 @@ export function encodeCheckpointBody(body: CheckpointBody): Uint8Array {
       throw new RangeError(`a checkpoint's ${name} is ${CHECKPOINT_HASH_BYTES} bytes`)
     }
   }
-  return encodeCanonical({ chainId, epoch, height, stateRoot, previous, nextCommittee })
+  return encodeCanonical(checkpointBodyRecord(body))
 }
 
 export function checkpointHash(body: CheckpointBody): Uint8Array {

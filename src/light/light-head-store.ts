@@ -17,7 +17,9 @@ import {
   CHECKPOINT_HASH_BYTES,
   type CheckpointAnchor,
   type CheckpointBody,
+  checkpointBodyRecord,
   checkpointHash,
+  readCheckpointBody,
 } from '../checkpoint/index.ts'
 import { ATTESTATION_KEY_BYTES } from '../consensus/attestation/block-attestation.ts'
 import { equalBytes } from '../core/bytes.ts'
@@ -33,36 +35,20 @@ const VERSION = 1
 /** The most committee keys a record holds (a signer bitfield's limit). */
 const MAX_COMMITTEE = 1024
 
-const bodyRecord = (b: CheckpointBody) => ({
-  chainId: b.chainId,
-  epoch: b.epoch,
-  height: b.height,
-  stateRoot: b.stateRoot,
-  previous: b.previous,
-  nextCommittee: b.nextCommittee,
-})
-
 export function encodeLightState(state: LightClientState): Uint8Array {
   return encodeCanonical({
     v: VERSION,
     genesis: state.genesis,
-    anchor: bodyRecord(state.anchor.body),
+    anchor: checkpointBodyRecord(state.anchor.body),
     committee: [...state.anchor.committee],
-    head: bodyRecord(state.head.body),
+    head: checkpointBodyRecord(state.head.body),
   })
 }
 
 const corrupt = (message: string) => new LightError('LIGHT_STORE_CORRUPT', message)
 
 function readBody(r: RecordReader): CheckpointBody {
-  const body = {
-    chainId: r.uint('chainId'),
-    epoch: r.uint('epoch'),
-    height: r.uint('height'),
-    stateRoot: r.bytes('stateRoot', CHECKPOINT_HASH_BYTES),
-    previous: r.bytes('previous', CHECKPOINT_HASH_BYTES),
-    nextCommittee: r.bytes('nextCommittee', CHECKPOINT_HASH_BYTES),
-  }
+  const body = readCheckpointBody(r)
   r.done()
   return body
 }
