@@ -13,8 +13,10 @@
  * with another key (one started without the store) is registered when it appears.
  *
  * Every figure comes from a state entry whose proof the page checks (chain.ts): "verified" says
- * the entry is what the node's block header commits to. Headers are not checked against the
- * committee yet: that is the light client, a later issue.
+ * the entry is what the node's block header commits to. This panel takes the header from the
+ * node; the light client panel (sections/light.ts) is what checks the chain against the
+ * committee: it verifies the signed checkpoints from the genesis and proves each node's stake
+ * at its verified state root, and the download client uses only the nodes proven staked.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { bytesToHex } from '@noble/hashes/utils.js'

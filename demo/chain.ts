@@ -6,9 +6,10 @@
  *
  * The proofs are checked here (verifyStateProof over the entry's bytes, against the root the
  * node named, which must be the state root of a block header it served at that height). That
- * trusts the node for the header itself: checking headers against the committee's signatures is
- * the light client, a later issue. Until then "verified" means "the entry is the one the served
- * root commits to", not "the chain agreed on that root".
+ * trusts the node for the header itself: here "verified" means "the entry is the one the served
+ * root commits to", not "the chain agreed on that root". The light client panel
+ * (sections/light.ts) is the check against the committee: signed checkpoints from the genesis,
+ * and node records proven at the root they sign.
  *
  * DEVNET ONLY: the demo account's secp256k1 secret key comes to the page in
  * /fulmen-network.json, so anyone who can load the page can spend the account. That is what a

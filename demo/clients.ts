@@ -1,6 +1,6 @@
 /**
  * The page's browser client (libp2p, verification and DA signing in a Web Worker), recreated
- * when the route changes. Sections read `clients.current` and listen for `change`.
+ * when the route changes; on the honest route of a committee chain it uses staked nodes only. Sections read `clients.current` and listen for `change`.
  */
 import { type BrowserClient, createClient } from '../src/browser/client.ts'
 import type { Route } from './routing.ts'
@@ -37,6 +37,12 @@ export class ClientHolder extends EventTarget {
         // Ask the full nodes which browser tabs hold the content and try those first. Not on the
         // lying route: it exists to show the lie caught, which a tab answering first would hide.
         discover: !route.liar,
+        // The honest route on a committee chain: every node is vetted by a proof the light
+        // client verified (staked and active in the head's epoch); the unstaked node is refused
+        // (CLIENT_NOT_STAKED) whatever it would serve. routing.ts says why the liar route is not.
+        ...(route.chain === undefined
+          ? {}
+          : { chain: { genesis: route.chain.genesis, gateways: [...route.chain.gateways] } }),
       })
       // Superseded meanwhile: the newer switch closes this one.
       if (generation !== this.generation) return client

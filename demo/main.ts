@@ -12,6 +12,7 @@ import { mountDa } from './sections/da.ts'
 import { mountDownload } from './sections/download.ts'
 import { mountHero } from './sections/hero.ts'
 import { mountLiarSwitch } from './sections/liar-switch.ts'
+import { mountLight } from './sections/light.ts'
 import { mountLocalFile } from './sections/local-file.ts'
 import { mountMedia } from './sections/media.ts'
 import { mountNodes } from './sections/nodes.ts'
@@ -36,6 +37,7 @@ async function startNetworkSections(network: NetworkDescription): Promise<void> 
   mountMedia(state)
   mountDownload(state)
   mountNodes(state)
+  mountLight(state)
   mountDa(state)
   mountTabNode(state)
   mountChain(state)
@@ -76,7 +78,8 @@ async function main(): Promise<void> {
   } catch {
     // Served without the local network (plain `vite demo`): the in-browser part still works.
     banner('No Fulmen network is running behind this page: start it with `npm start`.')
-    for (const id of ['media', 'download', 'network', 'chain', 'contribute']) byId(id).hidden = true
+    for (const id of ['media', 'download', 'network', 'light', 'chain', 'contribute'])
+      byId(id).hidden = true
     byId('liar-card').hidden = true
     return
   }

@@ -5,6 +5,7 @@
  * worker's figures (blocks, acknowledgements, the nodes it dropped) are read on the same poll.
  */
 
+import type { LightNodeRecord } from '../src/browser/light/index.ts'
 import type { SwFailureEvent, SwStats } from '../src/browser/sw/sw-stats.ts'
 import type { NodeStatus } from '../src/client/client.ts'
 import { ClientHolder } from './clients.ts'
@@ -15,6 +16,14 @@ import { PeerDirectory } from './peers.ts'
 import { routeFor } from './routing.ts'
 import { ServedCounter } from './served.ts'
 import type { PageServiceWorker } from './sw.ts'
+
+/** A node's record as the page's light client proved it at its head, or why it could not. */
+export type NodeProof =
+  | { readonly record: LightNodeRecord; readonly error?: undefined }
+  | {
+      readonly record?: undefined
+      readonly error: { readonly code: string; readonly message: string }
+    }
 
 export class DemoState extends EventTarget {
   network: NetworkDescription
@@ -33,6 +42,8 @@ export class DemoState extends EventTarget {
   readonly labels = new NodeLabels()
   /** The client's view of each node, by peer id; kept across clients (the liar's too). */
   readonly statuses = new Map<string, NodeStatus>()
+  /** Each node's record proven by the light panel's client (sections/light.ts), by peer id. */
+  readonly proofs = new Map<string, NodeProof>()
   /** Full nodes stopped from this page (by index). */
   readonly stopped = new Set<number>()
   /** A download holds the client: the route cannot change under it. */
@@ -164,9 +175,9 @@ export class DemoState extends EventTarget {
 
   /**
    * `refresh`: new counters; `route`: the client or the switch changed; `sw`: the worker is up
-   * (or failed); `peers`: a tab joined the directory.
+   * (or failed); `peers`: a tab joined the directory; `light`: new node proofs.
    */
-  emit(type: 'refresh' | 'route' | 'sw' | 'peers'): void {
+  emit(type: 'refresh' | 'route' | 'sw' | 'peers' | 'light'): void {
     this.dispatchEvent(new Event(type))
   }
 }

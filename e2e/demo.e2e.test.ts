@@ -5,7 +5,10 @@
  * and in the media the service worker fetches), counts delivery acknowledgements (the service
  * worker's too), stops and restarts a node from its panel, labels each node's failure by kind
  * and drops a label that went stale, shows a failed media fetch in place of the media, and
- * fits a phone's width. Screenshots of each state go to test-results/e2e/demo-*.png.
+ * fits a phone's width. On a committee network with one unstaked node (as `npm start` runs
+ * it): the light client panel shows the chain verified from the genesis, and the page's client
+ * refuses the unstaked node (CLIENT_NOT_STAKED) although it serves the same bytes. Screenshots
+ * of each state go to test-results/e2e/demo-*.png.
  */
 import { describe, expect, test } from 'vitest'
 import { screenshot, useDemoPage } from './harness.ts'
@@ -16,7 +19,7 @@ const DOWNLOAD_BYTES = 24 * BLOCK + 4321
 const BLOCKS = Math.ceil(DOWNLOAD_BYTES / BLOCK)
 
 const t = useDemoPage({
-  demo: { network: { downloadBytes: DOWNLOAD_BYTES } },
+  demo: { network: { downloadBytes: DOWNLOAD_BYTES, consensus: 'committee', unstaked: 1 } },
   context: { viewport: { width: 1280, height: 900 } },
 })
 
@@ -50,14 +53,45 @@ describe('the demo page', () => {
     await t.page.waitForFunction(
       () =>
         /service worker active/.test(document.querySelector('#chip-sw')?.textContent ?? '') &&
-        /3\/3 nodes reachable/.test(document.querySelector('#chip-nodes')?.textContent ?? ''),
+        /6\/6 nodes reachable/.test(document.querySelector('#chip-nodes')?.textContent ?? ''),
       null,
       { timeout: 60_000 },
     )
     expect(await text('#chip-key')).toMatch(/client key [0-9a-f]{4}·[0-9a-f]{4}·[0-9a-f]{4}/)
-    expect(await t.page.locator('#nodes tr[data-peer]').count()).toBe(4)
+    // 4 committee, 2 edge, the unstaked node and the liar.
+    expect(await t.page.locator('#nodes tr[data-peer]').count()).toBe(8)
     expect(await t.page.locator('#offline-banner').isHidden()).toBe(true)
+    // The light client verified the chain from the genesis: a head, its committee, and the
+    // staked nodes' records proven at it.
+    await t.page.locator('#light[data-state="verified"]').waitFor({ timeout: 60_000 })
+    expect(Number(await text('#light-epoch'))).toBeGreaterThanOrEqual(0)
+    expect(await text('#light-height')).toMatch(/^\d[\d,]*$/)
+    expect(await text('#light-root')).toMatch(/^[0-9a-f]{12}…$/)
+    expect(await text('#light-status')).toMatch(/^Verified from the genesis/)
+    await expect
+      .poll(() => t.page.locator('#light-committee').getAttribute('data-size'), {
+        timeout: 30_000,
+      })
+      .toBe('4')
+    const node1 = t.page.locator(`#nodes tr[data-peer="${t.demo.network.nodes[0]!.peerId}"]`)
+    await expect
+      .poll(async () => (await node1.locator('td[data-label="Proof"]').textContent()) ?? '', {
+        timeout: 30_000,
+      })
+      .toMatch(
+        /^staked ✓ epoch \d+ \(committee\), stake [\d,.]+, reputation .+, proven at height \d+/,
+      )
+    // The unstaked node serves the same content, and the client refuses it, proven unstaked.
+    const unstaked = t.demo.network.nodes.find((n) => n.role === 'unstaked')!
+    const unstakedRow = t.page.locator(`#nodes tr[data-peer="${unstaked.peerId}"]`)
+    await expect
+      .poll(async () => (await unstakedRow.textContent()) ?? '', { timeout: 30_000 })
+      .toMatch(/refused: CLIENT_NOT_STAKED \(not staked/)
+    expect(await unstakedRow.getAttribute('data-status')).toBe('bad')
+    expect(await unstakedRow.locator('td[data-label="Served"]').getAttribute('data-page')).toBe('0')
     await screenshot(t.page, 'demo-1-loaded')
+    await t.page.locator('#light').scrollIntoViewIfNeeded()
+    await screenshot(t.page, 'demo-1b-light', { fullPage: false })
     expect(t.logs.errors).toEqual([])
     expect(t.logs.lines.filter((l) => l.startsWith('[error]'))).toEqual([])
   })
@@ -210,7 +244,7 @@ describe('the demo page', () => {
     expect((await row.textContent()) ?? '').toMatch(/stopped/)
     await expect
       .poll(() => text('#chip-nodes'), { timeout: 30_000 })
-      .toMatch(/2\/3 nodes reachable/)
+      .toMatch(/5\/6 nodes reachable/)
     await screenshot(t.page, 'demo-6-node-stopped')
     // The download still completes, from the nodes still up.
     expect(await download()).toMatch(/verified:/)
@@ -273,10 +307,30 @@ describe('the demo page', () => {
     // Back: fetched again, the media come back in place of the failure.
     await expect
       .poll(() => text('#chip-nodes'), { timeout: 60_000 })
-      .toMatch(/3\/3 nodes reachable/)
+      .toMatch(/6\/6 nodes reachable/)
     await t.page.locator('#media-reload:enabled').click()
     await t.page.locator('#image:visible').waitFor({ timeout: 60_000 })
     expect(await t.page.locator('#image-failed').isHidden()).toBe(true)
+  })
+
+  test('the light client follows the chain past the genesis', async () => {
+    // The committee signs a checkpoint at each epoch change (60 s epochs) and every 32 blocks:
+    // by now the panel has verified one after the genesis, and the nodes' proofs are at it.
+    await expect
+      .poll(async () => Number(await t.page.locator('#light-height').getAttribute('data-height')), {
+        timeout: 90_000,
+      })
+      .toBeGreaterThan(0)
+    expect(Number(await text('#light-checkpoints'))).toBeGreaterThanOrEqual(1)
+    expect(await text('#light-status')).toMatch(/^Verified from the genesis/)
+    const node1 = t.page.locator(`#nodes tr[data-peer="${t.demo.network.nodes[0]!.peerId}"]`)
+    await expect
+      .poll(async () => (await node1.locator('td[data-label="Proof"]').textContent()) ?? '', {
+        timeout: 30_000,
+      })
+      .toMatch(/proven at height [1-9]\d*$/)
+    await t.page.locator('#light').scrollIntoViewIfNeeded()
+    await screenshot(t.page, 'demo-8b-light-later', { fullPage: false })
   })
 
   test('fits a 390 px wide phone screen without sideways scrolling', async () => {

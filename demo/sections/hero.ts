@@ -35,7 +35,10 @@ export function mountHero(state: DemoState): void {
         `EdDSA-Poseidon public key ${hex}`,
       )
     }
-    const full = state.peers.all.filter((p) => p.role === 'node')
+    // Staked nodes: the unstaked one is refused by design (the nodes panel says so).
+    const full = state.peers.all.filter(
+      (p) => p.role === 'node' && state.network.nodes[p.index ?? -1]?.role !== 'unstaked',
+    )
     const reachable = full.filter(
       (p) =>
         !state.stopped.has(p.index ?? -1) && state.statuses.get(p.peerId)?.latencyMs !== undefined,

@@ -4,8 +4,13 @@
  * acknowledgements and status; stop/start for full nodes (real processes, stopped by the dev
  * server) to show failover and the offline cache live. The status names what went wrong by
  * kind (node-labels.ts): "lied", "unreachable", "closed"… Browser tabs the client discovered
- * get a row of their own as they appear, labelled "browser tab".
+ * get a row of their own as they appear, labelled "browser tab". The Proof column says what
+ * the page's light client proved of each node at its verified head (sections/light.ts):
+ * staked, with its stake and reputation, or not; and the client's refusal of a node it proved
+ * unstaked (CLIENT_NOT_STAKED), however correct the bytes that node would serve.
  */
+
+import { formatAmount } from '../chain.ts'
 import { byId, h, setText } from '../dom.ts'
 import { formatMs, plural } from '../format.ts'
 import { setNodeRunning } from '../network.ts'
@@ -20,7 +25,7 @@ const ROLE_LABELS: Record<Peer['role'], string> = {
 
 interface Row {
   readonly tr: HTMLTableRowElement
-  readonly cells: Record<'latency' | 'session' | 'served' | 'das' | 'status', HTMLElement>
+  readonly cells: Record<'latency' | 'session' | 'served' | 'das' | 'proof' | 'status', HTMLElement>
   readonly button: HTMLButtonElement | undefined
 }
 
@@ -31,6 +36,7 @@ function makeRow(state: DemoState, peer: Peer): Row {
     session: cell('Session'),
     served: cell('Served'),
     das: cell('DAs'),
+    proof: cell('Proof'),
     status: cell('Status'),
   }
   const button =
@@ -70,6 +76,7 @@ function makeRow(state: DemoState, peer: Peer): Row {
     cells.session,
     cells.served,
     cells.das,
+    cells.proof,
     cells.status,
     h('td', { class: 'row-actions' }, button),
   )
@@ -92,6 +99,58 @@ function renderServed(state: DemoState, peer: Peer, cell: HTMLElement): void {
   )
 }
 
+/** Refused by the page's client because its light client proved the node is not staked. */
+function refusedUnstaked(state: DemoState, peer: Peer): boolean {
+  const failure = state.statuses.get(peer.peerId)?.lastFailure
+  return state.clients.route?.chain !== undefined && failure?.code === 'CLIENT_NOT_STAKED'
+}
+
+/**
+ * "staked ✓ epoch 3, | stake 1,000, reputation 80, proven at height 120", "refused:
+ * CLIENT_NOT_STAKED | (not staked, proven at height 120)", or why no proof could be had: a
+ * headline and, in small type under it, the detail.
+ */
+function renderProof(state: DemoState, peer: Peer, cell: HTMLElement): void {
+  const proof = state.proofs.get(peer.peerId)
+  let head: string
+  let detail = ''
+  let tone: string
+  if (refusedUnstaked(state, peer)) {
+    const where = proof?.record === undefined ? '' : `, proven at height ${proof.record.height}`
+    ;[head, detail, tone] = ['refused: CLIENT_NOT_STAKED ', `(not staked${where})`, 'bad']
+  } else if (proof === undefined)
+    [head, tone] = [peer.role === 'tab' ? '—' : 'no proof yet', 'idle']
+  else if (proof.error !== undefined) [head, tone] = [`no proof: ${proof.error.code}`, 'warn']
+  else {
+    const r = proof.record
+    const reputation = r.reputation === undefined ? 'none yet' : String(r.reputation.score)
+    if (r.staked && r.active)
+      [head, detail, tone] = [
+        `staked ✓ epoch ${r.epoch}${r.member ? ' (committee)' : ''}, `,
+        `stake ${formatAmount(r.stake, 2)}, reputation ${reputation}, proven at height ${r.height}`,
+        'ok',
+      ]
+    else
+      [head, detail, tone] = [
+        r.registered ? (r.staked ? 'not active ' : 'stake below the minimum ') : 'not staked ',
+        `(proven at height ${r.height})${peer.role === 'liar' ? '; the lying route does not verify' : ''}`,
+        'warn',
+      ]
+  }
+  const signature = `${tone}|${head}|${detail}`
+  if (cell.dataset.signature === signature) return
+  cell.dataset.signature = signature
+  cell.dataset.proof = tone
+  cell.replaceChildren(
+    h('span', { text: head }),
+    ...(detail === '' ? [] : [h('span', { class: 'proof-detail', text: detail })]),
+  )
+  cell.title =
+    proof?.record === undefined
+      ? (proof?.error?.message ?? '')
+      : `Proven against the light client's verified state root at epoch ${proof.record.epoch}, height ${proof.record.height}`
+}
+
 function renderRow(state: DemoState, peer: Peer, row: Row): void {
   const s = state.statuses.get(peer.peerId)
   const stopped = peer.index !== undefined && state.stopped.has(peer.index)
@@ -105,6 +164,7 @@ function renderRow(state: DemoState, peer: Peer, row: Row): void {
   setText(row.cells.latency, stopped || !inRoute ? '—' : formatMs(s?.latencyMs))
   setText(row.cells.session, inRoute && s?.session === true ? 'open' : '—')
   renderServed(state, peer, row.cells.served)
+  renderProof(state, peer, row.cells.proof)
   setText(
     row.cells.das,
     `${da.verifiedUnits.toLocaleString()} / ${da.acknowledgedUnits.toLocaleString()} · ${plural(da.commitments, 'commitment')}`,
@@ -113,6 +173,8 @@ function renderRow(state: DemoState, peer: Peer, row: Row): void {
   let status: string
   let tone: string
   if (stopped) [status, tone] = ['stopped', 'bad']
+  else if (inRoute && refusedUnstaked(state, peer))
+    [status, tone] = ['refused: CLIENT_NOT_STAKED', 'bad']
   else if (!inRoute && label?.kind !== 'lied') [status, tone] = ['not in route', 'idle']
   else if (label !== undefined)
     [status, tone] = [
@@ -163,5 +225,6 @@ export function mountNodes(state: DemoState): void {
   state.addEventListener('refresh', render)
   state.addEventListener('route', render)
   state.addEventListener('peers', render)
+  state.addEventListener('light', render)
   render()
 }

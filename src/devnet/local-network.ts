@@ -30,7 +30,7 @@
  * after the fact (`logFiles`).
  */
 import { createWriteStream, type WriteStream } from 'node:fs'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import type { ServerResponse } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -87,6 +87,8 @@ export interface NetworkNodeInfo {
   readonly gateway: string
   /** False while stopped (stopNode, or it died). */
   readonly running: boolean
+  /** In the first committee, staked outside it (edge), or not in the genesis at all. */
+  readonly role: 'committee' | 'edge' | 'unstaked'
 }
 
 export interface LiarInfo {
@@ -132,7 +134,10 @@ export interface NetworkChainInfo {
   /** How the blocks are ordered: by node-1 alone, or by the committee. */
   readonly consensus: LocalConsensus
   readonly chainId: number
+  /** The genesis file's path. */
   readonly genesis: string
+  /** Its JSON text: what the page's light client trusts (and nothing else). */
+  readonly genesisJson: string
   readonly demoAccount: { readonly address: string; readonly secretKey: string }
 }
 
@@ -381,7 +386,19 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
     log: undefined,
     process: undefined,
     last: undefined,
-    info: { name: slotName(i), peerId: '', multiaddr: '', gateway: '', running: false },
+    info: {
+      name: slotName(i),
+      peerId: '',
+      multiaddr: '',
+      gateway: '',
+      running: false,
+      role:
+        i >= stakedCount
+          ? 'unstaked'
+          : i < (consensus === 'committee' ? COMMITTEE_NODES : 1)
+            ? 'committee'
+            : 'edge',
+    },
     ports: undefined,
     queue: Promise.resolve(),
     stopping: false,
@@ -501,6 +518,7 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
       multiaddr,
       gateway: proc.url,
       running: true,
+      role: slot.info.role,
     }
     void proc.exit.then(({ code, signal: sig }) => {
       slot.log?.mark(`exited (${code ?? sig})`)
@@ -668,11 +686,13 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
 
   const layout = devnet!
   const demo = layout.accounts[0]!
+  const genesisJson = await readFile(layout.genesisPath, 'utf8')
   const chainInfo = (): NetworkChainInfo => ({
     gateway: slots[0]!.info.gateway,
     consensus,
     chainId: layout.genesis.chainId,
     genesis: layout.genesisPath,
+    genesisJson,
     demoAccount: {
       address: `0x${Buffer.from(demo.key.address).toString('hex')}`,
       secretKey: Buffer.from(demo.key.secretKey).toString('hex'),
