@@ -11,7 +11,9 @@
  * the epoch's checkpoints, and a handoff serves them as the committee it binds.
  *
  * Storage, in the chain's KvStore beside its blocks (prefix `ckpt/`):
- *   ckpt/at                 { observed, handoff hash, handoff epoch, handoff height }
+ *   ckpt/at                 { observed, handoff hash, handoff epoch, handoff height }, written
+ *                           with each checkpoint only: the blocks after it are read back from
+ *                           the chain store when the book opens (fewer than one interval)
  *   ckpt/b/<height u64>     a checkpoint body (canonical DAG-CBOR)
  *   ckpt/s/<height u64>     its aggregate { signers, signature }
  *   ckpt/h/<epoch u64>      the height of the handoff into that epoch
@@ -130,7 +132,14 @@ export class CheckpointBook {
       ) {
         throw corrupt('it holds the checkpoints of another genesis')
       }
-      return new CheckpointBook(options, state)
+      const book = new CheckpointBook(options, state)
+      // What was observed after the last checkpoint written is observed again.
+      for (let h = state.observed + 1; ; h++) {
+        const block = await options.chain.block(h)
+        if (block === undefined) break
+        await book.#take(block)
+      }
+      return book
     }
     const state: BookState = {
       observed: 0,
@@ -181,8 +190,8 @@ export class CheckpointBook {
     const kind = checkpointKindOf(block, this.#interval)
     const was = this.#state
     if (kind === undefined) {
+      // Not written: a block that completes no checkpoint is cheap to observe again on open.
       this.#state = { ...was, observed: header.height }
-      await this.#kv.put(AT_KEY, encodeState(this.#state))
       return undefined
     }
     const ops: KvOperation[] = []

@@ -102,6 +102,29 @@ export type ConsensusFrame =
       readonly committedRound: number
     }
 
+/** ATTESTATION and CHECKPOINT-SIGNATURE: height u64 ‖ hash 32 ‖ BLS signature 48. */
+function readSignedHash(payload: Uint8Array, frameName: string, hashName: string) {
+  const r = PayloadReader.exact(payload, ATTESTATION_PAYLOAD, frameName)
+  return {
+    height: r.safeU64('height'),
+    hash: r.bytes(32, hashName).slice(),
+    signature: r.bytes(48, 'signature').slice(),
+  }
+}
+
+function writeSignedHash(
+  kind: number,
+  height: number,
+  hash: Uint8Array,
+  signature: Uint8Array,
+): Uint8Array {
+  return new PayloadWriter(ATTESTATION_PAYLOAD)
+    .u64(height, 'height')
+    .raw(hash, 32, 'hash')
+    .raw(signature, 48, 'signature')
+    .frame(kind)
+}
+
 function wireMalformed(message: string, cause?: unknown): WireError {
   return new WireError('WIRE_MALFORMED', message, cause === undefined ? undefined : { cause })
 }
@@ -176,21 +199,16 @@ export const CONSENSUS_FRAMES: FrameCodec<ConsensusFrame> = {
       case FRAME_BATCH_REQUEST:
         return { kind: 'batch-request', digests: decodeDigests(payload, 'BATCH-REQUEST') }
       case FRAME_ATTESTATION: {
-        const r = PayloadReader.exact(payload, ATTESTATION_PAYLOAD, 'ATTESTATION')
-        return {
-          kind: 'attestation',
-          height: r.safeU64('height'),
-          blockHash: r.bytes(32, 'block hash').slice(),
-          signature: r.bytes(48, 'signature').slice(),
-        }
+        const { height, hash, signature } = readSignedHash(payload, 'ATTESTATION', 'block hash')
+        return { kind: 'attestation', height, blockHash: hash, signature }
       }
       case FRAME_CHECKPOINT_SIGNATURE: {
-        const r = PayloadReader.exact(payload, ATTESTATION_PAYLOAD, 'CHECKPOINT-SIGNATURE')
+        const signed = readSignedHash(payload, 'CHECKPOINT-SIGNATURE', 'checkpoint hash')
         return {
           kind: 'checkpoint-signature',
-          height: r.safeU64('height'),
-          checkpointHash: r.bytes(32, 'checkpoint hash').slice(),
-          signature: r.bytes(48, 'signature').slice(),
+          height: signed.height,
+          checkpointHash: signed.hash,
+          signature: signed.signature,
         }
       }
       case FRAME_CERTIFICATE_RANGE: {
@@ -230,17 +248,14 @@ export const CONSENSUS_FRAMES: FrameCodec<ConsensusFrame> = {
       case 'batch-request':
         return encodeDigests(frame.digests, FRAME_BATCH_REQUEST, 'a batch request')
       case 'attestation':
-        return new PayloadWriter(ATTESTATION_PAYLOAD)
-          .u64(frame.height, 'height')
-          .raw(frame.blockHash, 32, 'block hash')
-          .raw(frame.signature, 48, 'signature')
-          .frame(FRAME_ATTESTATION)
+        return writeSignedHash(FRAME_ATTESTATION, frame.height, frame.blockHash, frame.signature)
       case 'checkpoint-signature':
-        return new PayloadWriter(ATTESTATION_PAYLOAD)
-          .u64(frame.height, 'height')
-          .raw(frame.checkpointHash, 32, 'checkpoint hash')
-          .raw(frame.signature, 48, 'signature')
-          .frame(FRAME_CHECKPOINT_SIGNATURE)
+        return writeSignedHash(
+          FRAME_CHECKPOINT_SIGNATURE,
+          frame.height,
+          frame.checkpointHash,
+          frame.signature,
+        )
       case 'certificate-range':
         return new PayloadWriter(8)
           .u64(frame.fromRound, 'from round')
