@@ -18,7 +18,7 @@ import { formatPointer, type Pointer } from '../origin/pointer.ts'
 import { type BrowserChainOptions, type ClientWorkerApi, tuningOf } from './client-worker-api.ts'
 import { KEY_DATABASE } from './key-store.ts'
 import { pageDialerApi } from './page-dialer.ts'
-import { errorFromData, errorToData, installThreadErrors } from './thread-errors.ts'
+import { errorFromData, errorToData, installThreadErrors, workerFailure } from './thread-errors.ts'
 
 export interface BrowserClientOptions
   extends Omit<ClientOptions, 'key' | 'libp2p' | 'bootstrap' | 'holding' | 'chain'> {
@@ -60,13 +60,10 @@ function defaultWorker(): Worker {
 export async function createClient(options: BrowserClientOptions): Promise<BrowserClient> {
   installThreadErrors()
   const worker = (options.worker ?? defaultWorker)()
-  const failed = new Promise<never>((_, reject) => {
-    worker.addEventListener('error', (event) => {
-      event.preventDefault()
-      const why = event.message || 'it did not load'
-      reject(new FetchError('FETCH_WORKER_FAILED', `the client worker failed: ${why}`))
-    })
-  })
+  const failed = workerFailure(
+    worker,
+    (why) => new FetchError('FETCH_WORKER_FAILED', `the client worker failed: ${why}`),
+  )
   const remote = Comlink.wrap<ClientWorkerApi>(worker)
   let closed = false
   let snapshot: readonly NodeStatus[] = []

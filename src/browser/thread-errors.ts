@@ -53,3 +53,17 @@ export function installThreadErrors(): void {
     },
   } as Comlink.TransferHandler<unknown, ErrorData>)
 }
+
+/**
+ * Rejects with `failure(why)` when `worker` reports an error (its script failed to load or
+ * threw at the top), and keeps the event from reaching the page's console as uncaught: the
+ * page's API names it instead. Never resolves.
+ */
+export function workerFailure(worker: Worker, failure: (why: string) => Error): Promise<never> {
+  return new Promise<never>((_, reject) => {
+    worker.addEventListener('error', (event) => {
+      event.preventDefault()
+      reject(failure(event.message || 'it did not load'))
+    })
+  })
+}

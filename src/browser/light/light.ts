@@ -19,7 +19,7 @@ import * as Comlink from 'comlink'
 import type { LightNodeRecord } from '../../light/light-queries.ts'
 import type { LightProgress, LightSyncResult } from '../../light/light-sync.ts'
 import type { Genesis, TableName } from '../../state/model.ts'
-import { errorToData, installThreadErrors } from '../thread-errors.ts'
+import { errorToData, installThreadErrors, workerFailure } from '../thread-errors.ts'
 import { LightWorkerError } from './errors.ts'
 import type {
   LightCallOptions,
@@ -82,13 +82,10 @@ function defaultWorker(): Worker {
 export async function createLightClient(options: LightClientOptions): Promise<BrowserLightClient> {
   installThreadErrors()
   const worker = (options.worker ?? defaultWorker)()
-  const failed = new Promise<never>((_, reject) => {
-    worker.addEventListener('error', (event) => {
-      event.preventDefault()
-      const why = event.message || 'it did not load'
-      reject(new LightWorkerError('LIGHT_WORKER_FAILED', `the light client worker failed: ${why}`))
-    })
-  })
+  const failed = workerFailure(
+    worker,
+    (why) => new LightWorkerError('LIGHT_WORKER_FAILED', `the light client worker failed: ${why}`),
+  )
   failed.catch(() => {})
   const remote = Comlink.wrap<LightWorkerApi>(worker)
   let closed = false
