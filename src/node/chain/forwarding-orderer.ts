@@ -10,12 +10,12 @@
  * follower executed carries it, the sender's nonce in the state passes it, or `forgetAfterMs`
  * goes by (the followed node may drop a transaction without a word).
  */
-import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
+import { bytesToHex } from '@noble/hashes/utils.js'
 import { readNonce } from '../../consensus/chain-reads.ts'
 import type { Orderer } from '../../consensus/orderer.ts'
 import type { StateExecutor } from '../../state/executor.ts'
 import type { ExecutedBlock, Sender } from '../../state/model.ts'
-import { decodeTransaction, senderId } from '../../state/transaction.ts'
+import { decodeTransactionWithDigest, senderId } from '../../state/transaction.ts'
 import type { ChainFollower } from './chain-follower.ts'
 
 interface Forwarded {
@@ -63,14 +63,30 @@ export function createForwardingOrderer(options: ForwardingOrdererOptions): Forw
     },
     async submit(bytes, submitOptions = {}) {
       // Decoded here only to remember sender and nonce; the followed node admits or refuses.
-      const tx = decodeTransaction(bytes)
-      const digestHex = await follower.submit(bytes, submitOptions.signal)
-      forwarded.set(digestHex, {
+      const { tx, digest } = decodeTransactionWithDigest(bytes)
+      const digestHex = bytesToHex(digest)
+      // Remembered before it is sent: the block carrying it may be executed here before the
+      // followed node's answer arrives, and a digest remembered after that block would count
+      // as pending until it expires.
+      const entry = {
         sender: bytesToHex(senderId(tx.payload.sender)),
         nonce: tx.payload.nonce,
         at: now(),
-      })
-      return hexToBytes(digestHex)
+      }
+      const already = forwarded.get(digestHex)
+      forwarded.set(digestHex, entry)
+      try {
+        await follower.submit(bytes, submitOptions.signal)
+      } catch (error) {
+        // Refused or not delivered: not pending because of this call (an earlier forward of
+        // the same bytes still is).
+        if (forwarded.get(digestHex) === entry) {
+          if (already === undefined) forwarded.delete(digestHex)
+          else forwarded.set(digestHex, already)
+        }
+        throw error
+      }
+      return digest
     },
     pending(digest) {
       expire()
