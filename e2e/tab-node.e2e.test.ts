@@ -23,10 +23,11 @@ const BLOCK = 262_144
 const DOWNLOAD_BYTES = 28 * BLOCK + 1234
 const BLOCKS = Math.ceil(DOWNLOAD_BYTES / BLOCK)
 /**
- * A's upload cap for the mid-transfer test, bytes/s: 29 blocks take ~14 s, so closing A after
- * its first blocks (and a screenshot, seconds under the full suite's load) leaves most to go.
+ * A's upload cap for the mid-transfer test, bytes/s: 29 blocks take ~29 s, so closing A after
+ * its first blocks (seconds under the full suite's load) leaves most to go. At 512 KiB/s a
+ * loaded run once had all 29 from A before its page closed.
  */
-const SLOW_UPLOAD = 524_288
+const SLOW_UPLOAD = 262_144
 
 let demo: Demo | undefined
 let browser: Browser | undefined
@@ -117,6 +118,60 @@ async function startDownload(page: Page): Promise<{ done: Promise<string> }> {
     )
     .then(async () => (await page.locator('#download-status').textContent()) ?? '')
   return { done }
+}
+
+/**
+ * Starts B's download and waits until A served it 3 blocks; resolves with the download's `done`.
+ * B may have gone to a full node first: right after A's tab node restarts, a dial to it can fail
+ * (CLIENT_UNREACHABLE, seen for ~20 s in one run of three; a holder query unanswered under load
+ * does the same). That is failover working, not the case this test is about, so B's page is
+ * reloaded and the download started again, twice at most, each miss written to stderr with what
+ * B saw.
+ */
+async function downloadStartingFrom(page: Page, peer: string): Promise<{ done: Promise<string> }> {
+  const misses: string[] = []
+  for (let attempt = 1; ; attempt++) {
+    const { done } = await startDownload(page)
+    const fromPeer = page
+      .waitForFunction(
+        (p) => document.querySelectorAll(`#blocks .b[data-peer="${p}"]`).length >= 3,
+        peer,
+        { timeout: 60_000, polling: 100 },
+      )
+      .then(
+        () => 'served' as const,
+        (e: Error) => `no 3 blocks from A in 60 s (${e.message.split('\n')[0]})`,
+      )
+    const outcome = await Promise.race([
+      fromPeer,
+      done.then(
+        (status) => `finished first: ${status}`,
+        (e: Error) => `no end in sight: ${e.message.split('\n')[0]}`,
+      ),
+    ])
+    // In an object: an async function returning `done` itself would wait for it.
+    if (outcome === 'served') return { done }
+    const cells = await blockCells(page).catch(() => [])
+    const byNode = new Map<string, number>()
+    for (const c of cells) byNode.set(c.node, (byNode.get(c.node) ?? 0) + 1)
+    const failovers = await page
+      .locator('#failover-log li')
+      .allTextContents()
+      .catch(() => [])
+    const nodes = await page
+      .locator('#nodes tr')
+      .allTextContents()
+      .catch(() => [])
+    misses.push(
+      `try ${attempt}: ${outcome}; blocks by node ${JSON.stringify([...byNode])}; failovers ${JSON.stringify(failovers)}; nodes ${JSON.stringify(nodes)}`,
+    )
+    process.stderr.write(`tab-node e2e: B's download did not start from A. ${misses.at(-1)}\n`)
+    if (attempt === 3) throw new Error(`B's download never started from A:\n${misses.join('\n')}`)
+    // Let the unfinished download end with the page, then start from a fresh client.
+    done.catch(() => {})
+    await page.reload()
+    await waitReady(page)
+  }
 }
 
 function blockCells(page: Page) {
@@ -214,16 +269,12 @@ describe('contribute this tab', () => {
     await pageB.reload()
     await waitReady(pageB)
 
-    const { done } = await startDownload(pageB)
     // A few blocks from A, then A's page goes away.
-    await pageB.waitForFunction(
-      (peer) => document.querySelectorAll(`#blocks .b[data-peer="${peer}"]`).length >= 3,
-      peerA,
-      { timeout: 60_000 },
-    )
+    const { done } = await downloadStartingFrom(pageB, peerA)
+    await pageA.close()
+    // After the close, not before: a screenshot takes seconds under load, A's transfer goes on.
     await pageB.locator('#download').scrollIntoViewIfNeeded()
     await screenshot(pageB, 'tab-node-4-b-mid-transfer')
-    await pageA.close()
     const status = await done
     expect(status).toMatch(/verified: \d+ blocks from tab-\w+ \+ node-\d/)
     // A tab that left is a failover, not a lie: nothing failed verification.
