@@ -6,7 +6,7 @@
  *
  * - year: `checkCheckpointRun` over the served runs (≤ 256 checkpoints each) decoded and put
  *   end to end, the key cache emptied first, as a client that has never seen the committee keys
- *   (handoff-verifier.ts).
+ *   (handoff-verifier.ts), with the signature kernel installed by the caller (Node: mcl).
  * - year, warm: the same with the keys of the pool already decoded (a client resuming).
  * - plain (the peer): per handoff, the same structural checks, then @noble/curves'
  *   `shortSignatures.verify` of the aggregate with the signers' keys decoded from their bytes
@@ -33,7 +33,7 @@ import {
   type CheckpointRunJson,
   checkpointRunFromJson,
 } from '../src/checkpoint/checkpoint-codec.ts'
-import { clearKeyCache } from '../src/checkpoint/handoff-verifier.ts'
+import { checkpointSignatureKernel } from '../src/checkpoint/handoff-verifier.ts'
 import { attestationMessage } from '../src/consensus/attestation/block-attestation.ts'
 import { signersOf } from '../src/consensus/dag/narwhal-messages.ts'
 import { equalBytes } from '../src/core/bytes.ts'
@@ -153,7 +153,7 @@ export function measureLight(config: LightBenchConfig, now: () => number): Light
   const timed = (run: () => number, rounds: number, cold: boolean): number => {
     const times: number[] = []
     for (let r = 0; r < rounds; r++) {
-      if (cold) clearKeyCache()
+      if (cold) checkpointSignatureKernel().clearCache()
       const t0 = now()
       const height = run()
       times.push(now() - t0)

@@ -27,11 +27,11 @@ import {
 import type { ServedCheckpoint } from './checkpoint-codec.ts'
 import { CheckpointError } from './errors.ts'
 import {
+  type CheckpointSignatureKernel,
+  checkpointSignatureKernel,
   firstInvalidSignature,
-  type PreparedSignature,
-  prepareCheckpointSignature,
+  type PreparedCheckpointSignature,
   signatureError,
-  verifyPrepared,
 } from './handoff-verifier.ts'
 
 /** A trusted handoff: its body, its hash, and the keys of the committee that signs after it. */
@@ -73,8 +73,9 @@ export function checkNextCheckpoint(
   checkpoint: SignedCheckpoint,
   committee?: readonly Uint8Array[],
 ): CheckpointStep {
-  const { step, signature } = nextStep(anchor, checkpoint, committee)
-  if (!verifyPrepared(signature)) throw signatureError(signature)
+  const kernel = checkpointSignatureKernel()
+  const { step, signature } = nextStep(anchor, checkpoint, committee, kernel)
+  if (!kernel.verify(signature)) throw signatureError(signature)
   return step
 }
 
@@ -83,7 +84,8 @@ function nextStep(
   anchor: CheckpointAnchor,
   checkpoint: SignedCheckpoint,
   committee: readonly Uint8Array[] | undefined,
-): { readonly step: CheckpointStep; readonly signature: PreparedSignature } {
+  kernel: CheckpointSignatureKernel,
+): { readonly step: CheckpointStep; readonly signature: PreparedCheckpointSignature } {
   const { body } = checkpoint
   const from = anchor.body
   if (body.chainId !== from.chainId) {
@@ -116,7 +118,7 @@ function nextStep(
     )
   }
   const hash = checkpointHash(body)
-  const signature = prepareCheckpointSignature(body.height, hash, checkpoint, anchor.committee)
+  const signature = kernel.prepare(body.height, hash, checkpoint, anchor.committee)
   const step: CheckpointStep = handoff
     ? { kind: 'handoff', anchor: { body, hash, committee: committee as readonly Uint8Array[] } }
     : { kind: 'head', body, hash }
@@ -149,14 +151,15 @@ export function checkCheckpointRun(
   anchor: CheckpointAnchor,
   run: readonly ServedCheckpoint[],
 ): CheckpointRunResult {
+  const kernel = checkpointSignatureKernel()
   const steps: CheckpointStep[] = []
-  const signatures: PreparedSignature[] = []
+  const signatures: PreparedCheckpointSignature[] = []
   let current = anchor
   let stopped: { index: number; error: unknown } | undefined
   for (let i = 0; i < run.length; i++) {
     const { checkpoint, committee } = run[i] as ServedCheckpoint
     try {
-      const { step, signature } = nextStep(current, checkpoint, committee)
+      const { step, signature } = nextStep(current, checkpoint, committee, kernel)
       steps.push(step)
       signatures.push(signature)
       if (step.kind === 'handoff') current = step.anchor
@@ -166,9 +169,9 @@ export function checkCheckpointRun(
     }
   }
   // A bad signature before the item that stopped the walk is the first error.
-  const bad = firstInvalidSignature(signatures)
+  const bad = firstInvalidSignature(signatures, kernel)
   if (bad >= 0) {
-    stopped = { index: bad, error: signatureError(signatures[bad] as PreparedSignature) }
+    stopped = { index: bad, error: signatureError(signatures[bad] as PreparedCheckpointSignature) }
     steps.length = bad
   } else if (stopped !== undefined && !(stopped.error instanceof CheckpointError)) {
     throw stopped.error
@@ -197,6 +200,7 @@ export function verifyCheckpointSignature(
   signed: Pick<SignedCheckpoint, 'signers' | 'signature'>,
   committee: readonly Uint8Array[],
 ): void {
-  const prepared = prepareCheckpointSignature(height, hash, signed, committee)
-  if (!verifyPrepared(prepared)) throw signatureError(prepared)
+  const kernel = checkpointSignatureKernel()
+  const prepared = kernel.prepare(height, hash, signed, committee)
+  if (!kernel.verify(prepared)) throw signatureError(prepared)
 }

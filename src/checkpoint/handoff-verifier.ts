@@ -106,9 +106,36 @@ let generatorLines: Lines | undefined
 const g2Lines = (): Lines =>
   (generatorLines ??= bls12_381.utils.calcPairingPrecomputes(bls12_381.G2.Point.BASE))
 
-/** One checkpoint's signature, decoded and checked for everything but the pairing. */
-export interface PreparedSignature {
+/** What every kernel's prepared signature tells the walk: whose it is and how many signed. */
+export interface PreparedCheckpointSignature {
   readonly height: number
+  readonly signerCount: number
+}
+
+/**
+ * The BLS arithmetic behind a checkpoint walk: this file's, on @noble/curves (the reference,
+ * everywhere), or mcl's WebAssembly (mcl-signature-kernel.ts, loaded by the Node entry points).
+ * `prepare` checks everything but the pairing, with the codes of `verifyAttestedHash`; `verify`
+ * checks one, `verifyBatch` all at once (true: all hold, but with probability 2⁻⁶⁴).
+ */
+export interface CheckpointSignatureKernel<
+  P extends PreparedCheckpointSignature = PreparedCheckpointSignature,
+> {
+  readonly name: string
+  prepare(
+    height: number,
+    hash: Uint8Array,
+    signed: AggregateSignature,
+    committee: readonly Uint8Array[],
+  ): P
+  verify(item: P): boolean
+  verifyBatch(items: readonly P[]): boolean
+  /** Forgets the decoded keys and their lines (benchmarks of a cold walk; tests). */
+  clearCache(): void
+}
+
+/** One checkpoint's signature, decoded and checked for everything but the pairing. */
+export interface PreparedSignature extends PreparedCheckpointSignature {
   /** height ‖ checkpoint hash hashed onto the curve under CHECKPOINT_DST, before its cofactor
    * is cleared (hash-to-g1.ts): `clearCofactor` of it is the message's G1 point. */
   readonly messageOnCurve: G1Point
@@ -131,6 +158,34 @@ export function prepareCheckpointSignature(
   signed: AggregateSignature,
   committee: readonly Uint8Array[],
 ): PreparedSignature {
+  const members = checkedSigners(signed, committee)
+  let signature: G1Point
+  try {
+    signature = bls12_381.shortSignatures.Signature.fromBytes(signed.signature)
+  } catch (e) {
+    throw new CheckpointError('CHECKPOINT_MALFORMED', 'the signature is not a G1 point', {
+      cause: e,
+    })
+  }
+  const keys = members.map((m) => {
+    const key = decodedKey(committee[m] as Uint8Array)
+    if (key === undefined) throw malformed(`member ${m}'s committee key is not a G2 key`)
+    return key
+  })
+  const message = messageOnCurve(attestationMessage(height, hash), CHECKPOINT_DST)
+  return { height, signerCount: keys.length, messageOnCurve: message, signature, keys }
+}
+
+/**
+ * The checks before any point is decoded, in `verifyAttestedHash`'s order and with its codes:
+ * the committee's size and the bitfield (CHECKPOINT_MALFORMED), the quorum
+ * (CHECKPOINT_QUORUM), the signature's length (CHECKPOINT_MALFORMED). The signers, in member
+ * order.
+ */
+export function checkedSigners(
+  signed: AggregateSignature,
+  committee: readonly Uint8Array[],
+): number[] {
   const n = committee.length
   if (n < 1 || n > MAX_ATTESTATION_COMMITTEE) throw malformed(`a committee of ${n} members`)
   let members: number[]
@@ -153,21 +208,7 @@ export function prepareCheckpointSignature(
   ) {
     throw malformed(`the signature is not ${ATTESTATION_SIGNATURE_BYTES} bytes`)
   }
-  let signature: G1Point
-  try {
-    signature = bls12_381.shortSignatures.Signature.fromBytes(signed.signature)
-  } catch (e) {
-    throw new CheckpointError('CHECKPOINT_MALFORMED', 'the signature is not a G1 point', {
-      cause: e,
-    })
-  }
-  const keys = members.map((m) => {
-    const key = decodedKey(committee[m] as Uint8Array)
-    if (key === undefined) throw malformed(`member ${m}'s committee key is not a G2 key`)
-    return key
-  })
-  const message = messageOnCurve(attestationMessage(height, hash), CHECKPOINT_DST)
-  return { height, messageOnCurve: message, signature, keys }
+  return members
 }
 
 /** Is Π e(g1ᵢ, g2ᵢ) the identity of GT? One Miller loop per pair, one final exponentiation. */
@@ -195,7 +236,7 @@ export function verifyPrepared(item: PreparedSignature): boolean {
 }
 
 /** A random non-zero 64-bit scalar (drawn after the items are fixed). */
-function randomScalar(): bigint {
+export function randomScalar(): bigint {
   const words = crypto.getRandomValues(new Uint32Array(2))
   const r = (BigInt(words[0] as number) << 32n) | BigInt(words[1] as number)
   return r === 0n ? 1n : r
@@ -290,24 +331,52 @@ export function verifyPreparedBatch(items: readonly PreparedSignature[]): boolea
  * checked alone. Should the batch and the single check ever disagree (probability 2⁻⁶⁴), the
  * items are checked one by one.
  */
-export function firstInvalidSignature(items: readonly PreparedSignature[]): number {
-  if (verifyPreparedBatch(items)) return -1
+export function firstInvalidSignature<P extends PreparedCheckpointSignature>(
+  items: readonly P[],
+  kernel: CheckpointSignatureKernel<P>,
+): number {
+  if (kernel.verifyBatch(items)) return -1
   // Invariant: items[0..hi] fails as a batch; items[0..lo) passed.
   let lo = 0
   let hi = items.length - 1
   while (lo < hi) {
     const mid = (lo + hi) >> 1
-    if (verifyPreparedBatch(items.slice(lo, mid + 1))) lo = mid + 1
+    if (kernel.verifyBatch(items.slice(lo, mid + 1))) lo = mid + 1
     else hi = mid
   }
-  if (!verifyPrepared(items[lo] as PreparedSignature)) return lo
-  return items.findIndex((item) => !verifyPrepared(item))
+  if (!kernel.verify(items[lo] as P)) return lo
+  return items.findIndex((item) => !kernel.verify(item))
 }
 
 /** The error of a prepared signature that does not verify (as `verifyCheckpointSignature`). */
-export function signatureError(item: PreparedSignature): CheckpointError {
+export function signatureError(item: PreparedCheckpointSignature): CheckpointError {
   return new CheckpointError(
     'CHECKPOINT_SIGNATURE',
-    `the aggregate signature of ${item.keys.length} members does not verify for checkpoint ${item.height}`,
+    `the aggregate signature of ${item.signerCount} members does not verify for checkpoint ${item.height}`,
   )
+}
+
+/** The reference kernel: @noble/curves, in every thread of every platform. */
+export const nobleCheckpointKernel: CheckpointSignatureKernel<PreparedSignature> = {
+  name: 'noble',
+  prepare: prepareCheckpointSignature,
+  verify: verifyPrepared,
+  verifyBatch: verifyPreparedBatch,
+  clearCache: clearKeyCache,
+}
+
+let active: CheckpointSignatureKernel = nobleCheckpointKernel as CheckpointSignatureKernel
+
+/** The kernel checkpoint walks use now (noble until a faster one is installed). */
+export function checkpointSignatureKernel(): CheckpointSignatureKernel {
+  return active
+}
+
+/**
+ * Makes `kernel` the one checkpoint walks use (mcl-signature-kernel.ts installs its own on
+ * Node); without an argument, noble again. Prepared signatures are the kernel's own: a walk
+ * takes the kernel once and uses it throughout.
+ */
+export function useCheckpointSignatureKernel(kernel?: CheckpointSignatureKernel): void {
+  active = kernel ?? (nobleCheckpointKernel as CheckpointSignatureKernel)
 }

@@ -142,13 +142,19 @@ function mapToCurve(u: bigint): G1Point {
   return isogeny(x, y)
 }
 
-/** hash_to_curve(message) before clear_cofactor: a point of E(Fp), in G1 only once cleared. */
-export function messageOnCurve(message: Uint8Array, dst: string): G1Point {
+/** hash_to_field(message, 2) of RFC 9380 for G1 (expand_message_xmd, SHA-256) under `dst`. */
+export function messageToField(message: Uint8Array, dst: string): readonly [bigint, bigint] {
   const [u0, u1] = hash_to_field(message, 2, { ...bls12_381.G1.defaults, DST: dst }) as [
     [bigint],
     [bigint],
   ]
-  return mapToCurve(u0[0]).add(mapToCurve(u1[0]))
+  return [u0[0], u1[0]]
+}
+
+/** hash_to_curve(message) before clear_cofactor: a point of E(Fp), in G1 only once cleared. */
+export function messageOnCurve(message: Uint8Array, dst: string): G1Point {
+  const [u0, u1] = messageToField(message, dst)
+  return mapToCurve(u0).add(mapToCurve(u1))
 }
 
 /** clear_cofactor (multiplication by h_eff = 1 − x): from E(Fp) into G1. */

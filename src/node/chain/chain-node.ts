@@ -29,6 +29,7 @@ import {
   encodeSignedCheckpoint,
 } from '../../checkpoint/checkpoint-codec.ts'
 import { genesisAnchor } from '../../checkpoint/genesis-anchor.ts'
+import { useMclCheckpointKernel } from '../../checkpoint/mcl-signature-kernel.ts'
 import { encodeAttestation } from '../../consensus/attestation/attestation-codec.ts'
 import { AttestationStore } from '../../consensus/attestation/attestation-store.ts'
 import { readCommittee } from '../../consensus/chain-reads.ts'
@@ -332,6 +333,8 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
     // libsecp256k1 checks account signatures (23× @noble/curves, same answers).
     executor = await StateExecutor.open(store, genesis, { recover: nativeRecover })
     attestations = new AttestationStore(store)
+    // Served checkpoints are checked with mcl's WebAssembly pairing (same answers as noble).
+    await useMclCheckpointKernel()
     checkpoints = await CheckpointBook.open({
       kv: store,
       genesis: await genesisAnchor(genesis),

@@ -9,6 +9,7 @@
 import { readFile } from 'node:fs/promises'
 import { bytesToHex } from '@noble/hashes/utils.js'
 import { genesisAnchor } from '../../../checkpoint/genesis-anchor.ts'
+import { useMclCheckpointKernel } from '../../../checkpoint/mcl-signature-kernel.ts'
 import type { KvStore } from '../../../kv/kv-store.ts'
 import { openLevelKvStore } from '../../../kv/level-kv-store.ts'
 import { httpLightSource, LightClient, LightSync, openLightClient } from '../../../light/index.ts'
@@ -41,6 +42,8 @@ async function setUp(values: { genesis?: string; from?: string[]; data?: string 
     }
   })
   const anchor = await genesisAnchor(parseGenesis(await readFile(values.genesis, 'utf8')))
+  // The walk's pairings in mcl's WebAssembly (same answers as noble, ~4× faster in Node).
+  await useMclCheckpointKernel()
   const store = values.data === undefined ? undefined : await openLevelKvStore({ dir: values.data })
   try {
     const client =
