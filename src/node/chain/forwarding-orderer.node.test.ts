@@ -3,6 +3,7 @@
  * a solo orderer on the same executor, so a block carrying a forwarded transaction can be made
  * (and seen here) at any point of the forward, before or after the followed node's answer.
  */
+import { bytesToHex } from '@noble/hashes/utils.js'
 import { describe, expect, test } from 'vitest'
 import { createSoloOrderer, type SoloOrderer } from '../../consensus/solo-orderer.ts'
 import {
@@ -30,7 +31,7 @@ function followerOver(solo: SoloOrderer, when: () => When): ChainFollower {
       if (when() === 'refused') throw Object.assign(new Error('refused'), { code: 'TX_NONCE' })
       const digest = await solo.submit(bytes)
       if (when() === 'before-answer') await solo.produceBlock()
-      return Buffer.from(digest).toString('hex')
+      return bytesToHex(digest)
     },
     pending: async () => false,
     onBlock(listener) {
