@@ -10,6 +10,8 @@ export interface FirstFetchConfig {
   /** A chain of many handoffs, for the light sync alone. */
   readonly longGenesis: string
   readonly longGateway: string
+  /** A trusted handoff of the long chain to start its sync at (JSON), or genesis when absent. */
+  readonly longCheckpoint?: string
   readonly rounds: number
 }
 

@@ -7,11 +7,16 @@
  * head, from `createClient` to the image's last byte, with `chain` (light sync from genesis,
  * both nodes' records proven) and without, alternating. The sync there is short (a head inside
  * epoch 0: one checkpoint); a fresh `fulmen/light` client's sync of a chain of `--epochs`
- * handoffs (default 365, committees of 4) is timed beside it, since a page of a year-old chain
+ * handoffs (default 365; committees of `--committee` keys, default 4, fresh each epoch or drawn
+ * from a `--pool` of keys) is timed beside it, since a page of a year-old chain
  * walks that much first: `verified + longSync` bounds the first verified fetch on such a chain
  * from above (the walk overlaps libp2p's start; the worker start is counted twice).
  *
- *   npx node bench/light-first-fetch.ts [--rounds 6] [--epochs 365] [--json]
+ *   npx node bench/light-first-fetch.ts [--rounds 6] [--epochs 365] [--committee 16 --pool 64]
+ *     [--trusted-back N] [--json]
+ *
+ * `--trusted-back N`: the long sync starts at a trusted checkpoint, the handoff N before the
+ * head (ClientChainOptions.checkpoint), as a dapp shipping a recent one would.
  *
  * Wall-clock times on a loaded machine: the load average is printed with them.
  */
@@ -23,6 +28,7 @@ import { chromium } from 'playwright'
 import { createServer } from 'vite'
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../e2e/chromium.ts'
 import { seededContent } from '../src/b3/testing/content.ts'
+import { checkpointRunToJson } from '../src/checkpoint/checkpoint-codec.ts'
 import { nodeKeyOfPeer } from '../src/client/chain-vetter.ts'
 import { chainGatewayFixture } from '../src/client/testing/chain-gateway.ts'
 import { type NodeProcess, runFulmen, startNode, wsAddressOf } from '../src/devnet/processes.ts'
@@ -115,7 +121,13 @@ const median = (xs: readonly number[]) => {
 }
 
 export async function runLightFirstFetch(
-  options: { rounds?: number; epochs?: number } = {},
+  options: {
+    rounds?: number
+    epochs?: number
+    committee?: { readonly size: number; readonly pool?: number }
+    /** Start the long sync at the handoff this many before the head (a trusted checkpoint). */
+    trustedBack?: number
+  } = {},
   log: (line: string) => void = () => {},
 ): Promise<FirstFetchFigures> {
   const dir = mkdtempSync(join(tmpdir(), 'fulmen-bench-first-fetch-'))
@@ -135,7 +147,11 @@ export async function runLightFirstFetch(
     const keys = addresses.map((a) => nodeKeyOfPeer(a.slice(a.lastIndexOf('/p2p/') + 5))!)
     log('chains: signing the gateways’ checkpoints')
     const short = await chainGatewayFixture({ staked: keys })
-    const long = await chainGatewayFixture({ staked: keys, epochs: options.epochs ?? 365 })
+    const long = await chainGatewayFixture({
+      staked: keys,
+      epochs: options.epochs ?? 365,
+      ...(options.committee === undefined ? {} : { committee: options.committee }),
+    })
     const [g, lg] = await Promise.all([short.serve(), long.serve()])
     closers.push(g.close, lg.close)
     const config: FirstFetchConfig = {
@@ -146,6 +162,14 @@ export async function runLightFirstFetch(
       gateway: g.url,
       longGenesis: long.genesisJson,
       longGateway: lg.url,
+      ...(options.trustedBack === undefined
+        ? {}
+        : {
+            longCheckpoint: JSON.stringify(
+              checkpointRunToJson([long.handoffs[long.handoffs.length - options.trustedBack]!])
+                .checkpoints[0],
+            ),
+          }),
       rounds: options.rounds ?? 6,
     }
     log(`Chromium: ${config.rounds} rounds`)
@@ -182,7 +206,16 @@ if (import.meta.main) {
     return i === -1 ? undefined : Number(args[i + 1])
   }
   const figures = await runLightFirstFetch(
-    { rounds: value('--rounds') ?? 6, epochs: value('--epochs') ?? 365 },
+    {
+      rounds: value('--rounds') ?? 6,
+      epochs: value('--epochs') ?? 365,
+      ...(value('--trusted-back') === undefined ? {} : { trustedBack: value('--trusted-back') }),
+      committee: (() => {
+        const size = value('--committee') ?? 4
+        const pool = value('--pool')
+        return pool === undefined ? { size } : { size, pool }
+      })(),
+    },
     (line) => console.error(line),
   )
   if (args.includes('--json')) console.log(JSON.stringify(figures, null, 2))

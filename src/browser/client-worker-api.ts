@@ -5,6 +5,7 @@
 import type { ByteRange } from '../b3/verified-stream.ts'
 import type { NodeStatus } from '../client/client.ts'
 import type { FetchProgress } from '../client/progress.ts'
+import type { TrustedCheckpointJson } from '../light/trusted-checkpoint.ts'
 import type { Genesis } from '../state/model.ts'
 import type { PageDialerApi } from './page-dialer.ts'
 import type { ErrorData } from './thread-errors.ts'
@@ -22,6 +23,8 @@ export interface BrowserChainOptions {
   readonly gateways?: readonly string[]
   /** Use only nodes proven staked and active (default: true when `genesis` is given). */
   readonly verifyChain?: boolean
+  /** Start the light client at this trusted handoff (ClientChainOptions.checkpoint). */
+  readonly checkpoint?: string | TrustedCheckpointJson
   /**
    * IndexedDB database of the light client's verified head (default `fulmen-light-<genesis hash
    * prefix>`, shared with `fulmen/light`'s client of the same genesis), or `false` for memory.

@@ -18,11 +18,9 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import { CheckpointError } from '../checkpoint/errors.ts'
-import { genesisAnchor } from '../checkpoint/genesis-anchor.ts'
 import type { KvStore } from '../kv/kv-store.ts'
 import { MemoryKvStore } from '../kv/memory-kv-store.ts'
 import { LightError } from '../light/errors.ts'
-import { openLightClient } from '../light/light-head-store.ts'
 import type { LightNodeRecord } from '../light/light-queries.ts'
 import {
   httpLightSource,
@@ -30,6 +28,7 @@ import {
   LightSync,
   type LightSyncResult,
 } from '../light/light-sync.ts'
+import { openTrustedLightClient, type TrustedCheckpointJson } from '../light/trusted-checkpoint.ts'
 import { parseGenesis } from '../state/genesis.ts'
 import type { Genesis } from '../state/model.ts'
 import { NodeFailureError } from './errors.ts'
@@ -82,6 +81,12 @@ export interface ClientChainOptions {
    * kept elsewhere, a test). Takes precedence over them.
    */
   readonly vetter?: NodeVetter
+  /**
+   * Start the light client at this handoff instead of genesis (`trusted-checkpoint.ts`: one item
+   * of `GET /chain/checkpoints`, from a source the dapp trusts): on an old chain, the first sync
+   * walks from there, not from genesis. It must be of `genesis`'s chain.
+   */
+  readonly checkpoint?: string | TrustedCheckpointJson
   /** Where the light client keeps its verified head (default: memory, from genesis each time). */
   readonly store?: KvStore
   /** Sync the light client again when its last sync is older than this (default 60 s). */
@@ -258,7 +263,7 @@ export async function chainVetterOf(
   const genesis =
     typeof chain.genesis === 'string' ? parseGenesis(chain.genesis) : (chain.genesis as Genesis)
   const store = chain.store ?? new MemoryKvStore()
-  const client = await openLightClient(store, await genesisAnchor(genesis))
+  const client = await openTrustedLightClient(store, genesis, chain.checkpoint)
   const sources = (chain.gateways ?? []).map((url) => httpLightSource(url))
   const light = new LightSync(client, sources, {
     store,

@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { checkpointRunToJson } from '../checkpoint/checkpoint-codec.ts'
 import {
   type NodeProcess,
   pseudoRandomBytes,
@@ -185,8 +186,39 @@ describe('verifyChain over real nodes', () => {
     await res.arrayBuffer()
   })
 
+  test('a trusted checkpoint: the light client walks from its epoch, not from genesis', async () => {
+    // The fixture's state stays the genesis's, so its later epochs have no committees/<epoch>
+    // entry: no node is active at this head, both are refused by a verified proof. What the
+    // test shows is where the walk starts and that the head it reaches is the chain's.
+    const long = await chainGatewayFixture({ staked: [nodeKeyOfPeer(peerA)!], epochs: 3 })
+    const served = await long.serve()
+    gateways.push(served)
+    const trusted = checkpointRunToJson([long.handoffs[1]!]).checkpoints[0]!
+    const chain = {
+      genesis: long.genesisJson,
+      gateways: [served.url],
+      checkpoint: JSON.stringify(trusted),
+    }
+    const c = await client({ order: 'given', chain }, [nodes[1]!, nodes[0]!])
+    const e = await rejection(c.fetch(hex), FetchError)
+    expect(e.code).toBe('FETCH_ALL_NODES_FAILED')
+    for (const n of c.nodes()) expect(n.lastFailure?.code).toBe('CLIENT_NOT_STAKED')
+    // From the trusted handoff's epoch (2), not from genesis (0); then the records at the head.
+    expect(served.requests[0]).toBe('/chain/checkpoints?from=2')
+    expect(served.requests.some((r) => r.includes(`height=${long.headHeight}`))).toBe(true)
+  })
+
   test('bad chain options are refused before anything starts', async () => {
+    const otherChain = await chainGatewayFixture({ staked: [], epochs: 1 })
+    const trusted = JSON.stringify(checkpointRunToJson([otherChain.handoffs[0]!]).checkpoints[0])
     const bad = [
+      // Not a handoff; another chain's handoff for this genesis.
+      { genesis: fixture.genesisJson, gateways: [honest.url], checkpoint: '{"checkpoint":"00"}' },
+      {
+        genesis: fixture.genesisJson.replace(/"chainId":\s*\d+/, '"chainId": 77'),
+        gateways: [honest.url],
+        checkpoint: trusted,
+      },
       { genesis: fixture.genesisJson },
       { genesis: fixture.genesisJson, gateways: ['ftp://x'] },
       { genesis: '{not json', gateways: [honest.url] },

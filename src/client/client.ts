@@ -9,10 +9,12 @@ import { ready } from '../b3/engine.ts'
 import type { ByteRange } from '../b3/verified-stream.ts'
 import { type ClientKey, generateClientKey } from '../crypto/client-key.ts'
 import { queryProviders } from '../discovery/provider-client.ts'
+import { trustedCheckpointAnchor } from '../light/trusted-checkpoint.ts'
 import { type ClientLibp2p, createClientLibp2p } from '../net/client-libp2p.ts'
 import { libp2pDialer } from '../net/libp2p-dialer.ts'
 import type { PeerDialer } from '../net/peer-dialer.ts'
 import { formatPointer, type Pointer, parsePointer } from '../origin/pointer.ts'
+import { parseGenesis } from '../state/genesis.ts'
 import type { CdnFrame } from '../wire/cdn-frames.ts'
 import {
   type ClientChainOptions,
@@ -247,6 +249,19 @@ function checkChainOptions(chain: ClientChainOptions | undefined): void {
   }
   if (resyncMs !== undefined && !(typeof resyncMs === 'number' && resyncMs >= 0))
     throw bad(resyncMs, 'resyncMs is a non-negative number of ms')
+  if (chain.checkpoint !== undefined) {
+    let chainId: number
+    try {
+      chainId = (typeof genesis === 'string' ? parseGenesis(genesis) : genesis).chainId
+    } catch (e) {
+      throw bad(genesis, `genesis: ${(e as Error).message}`)
+    }
+    try {
+      trustedCheckpointAnchor(chain.checkpoint, chainId)
+    } catch (e) {
+      throw bad(chain.checkpoint, `checkpoint: ${(e as Error).message}`)
+    }
+  }
 }
 
 /**

@@ -41,6 +41,7 @@ async function longSync(config: FirstFetchConfig): Promise<{ ms: number; checkpo
     genesis: config.longGenesis,
     gateways: [config.longGateway],
     database: false,
+    ...(config.longCheckpoint === undefined ? {} : { checkpoint: config.longCheckpoint }),
   })
   try {
     const result = await light.sync()

@@ -5,6 +5,7 @@
  */
 import type { LightNodeRecord } from '../../light/light-queries.ts'
 import type { LightProgress, LightSyncResult } from '../../light/light-sync.ts'
+import type { TrustedCheckpointJson } from '../../light/trusted-checkpoint.ts'
 import type { Genesis } from '../../state/model.ts'
 
 /**
@@ -22,6 +23,8 @@ export interface LightWorkerOptions {
   readonly gateways: readonly string[]
   /** IndexedDB database of the verified head (default: per genesis); `false`: memory only. */
   readonly database?: string | false
+  /** Start at this trusted handoff instead of genesis (src/light/trusted-checkpoint.ts). */
+  readonly checkpoint?: string | TrustedCheckpointJson
 }
 
 /** The verified head, as plain data. */

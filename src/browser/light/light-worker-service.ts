@@ -9,18 +9,20 @@
  */
 import { bytesToHex } from '@noble/hashes/utils.js'
 import * as Comlink from 'comlink'
-import { genesisAnchor } from '../../checkpoint/genesis-anchor.ts'
 import { nodeKeyOf } from '../../client/chain-vetter.ts'
 import { openIdbKvStore } from '../../kv/idb-kv-store.ts'
 import type { KvStore } from '../../kv/kv-store.ts'
 import { MemoryKvStore } from '../../kv/memory-kv-store.ts'
-import { openLightClient } from '../../light/light-head-store.ts'
 import {
   httpLightSource,
   type LightProgress,
   LightSync,
   type LightSyncResult,
 } from '../../light/light-sync.ts'
+import {
+  openTrustedLightClient,
+  type TrustedCheckpointJson,
+} from '../../light/trusted-checkpoint.ts'
 import { StateError } from '../../state/errors.ts'
 import { genesisHash, parseGenesis } from '../../state/genesis.ts'
 import type { Genesis } from '../../state/model.ts'
@@ -42,7 +44,8 @@ export function lightDatabaseOf(genesis: Genesis): string {
 }
 
 /**
- * A LightSync from `genesis` over `gateways`, restored from the head stored in `database`
+ * A LightSync from `genesis` (or a trusted `checkpoint` of its chain) over `gateways`, restored
+ * from the head stored in `database`
  * (IndexedDB; `false`: memory), persisting there as it verifies. LIGHT_STORE_OTHER_CHAIN when
  * the database holds another genesis's head.
  */
@@ -51,6 +54,7 @@ export async function openBrowserLight(
   gateways: readonly string[],
   database: string | false | undefined,
   onProgress?: (progress: LightProgress) => void,
+  checkpoint?: string | TrustedCheckpointJson,
 ): Promise<{ light: LightSync; store: KvStore }> {
   const parsed = typeof genesis === 'string' ? parseGenesis(genesis) : genesis
   const store: KvStore =
@@ -58,7 +62,7 @@ export async function openBrowserLight(
       ? new MemoryKvStore()
       : await openIdbKvStore({ name: database ?? lightDatabaseOf(parsed) })
   try {
-    const client = await openLightClient(store, await genesisAnchor(parsed))
+    const client = await openTrustedLightClient(store, parsed, checkpoint)
     const light = new LightSync(
       client,
       gateways.map((g) => httpLightSource(g)),
@@ -140,9 +144,15 @@ export function createLightWorkerService(): LightWorkerApi {
       if (running !== undefined)
         throw new LightWorkerError('LIGHT_WORKER_CLOSED', 'the light client is already started')
       // Progress goes to every listener of the sync in flight (it may be shared).
-      running = await openBrowserLight(options.genesis, options.gateways, options.database, (p) => {
-        for (const l of listeners) void Promise.resolve(l(p)).catch(() => {})
-      })
+      running = await openBrowserLight(
+        options.genesis,
+        options.gateways,
+        options.database,
+        (p) => {
+          for (const l of listeners) void Promise.resolve(l(p)).catch(() => {})
+        },
+        options.checkpoint,
+      )
       return head()
     },
 

@@ -18,6 +18,7 @@
 import * as Comlink from 'comlink'
 import type { LightNodeRecord } from '../../light/light-queries.ts'
 import type { LightProgress, LightSyncResult } from '../../light/light-sync.ts'
+import type { TrustedCheckpointJson } from '../../light/trusted-checkpoint.ts'
 import type { Genesis, TableName } from '../../state/model.ts'
 import { errorToData, installThreadErrors, workerFailure } from '../thread-errors.ts'
 import { LightWorkerError } from './errors.ts'
@@ -38,6 +39,11 @@ export interface LightClientOptions {
    * per chain), or `false` to start from genesis every time and keep nothing.
    */
   readonly database?: string | false
+  /**
+   * Start at this trusted handoff instead of genesis (one item of `GET /chain/checkpoints`, from
+   * a source the dapp trusts): on an old chain the first sync walks from there.
+   */
+  readonly checkpoint?: string | TrustedCheckpointJson
   /** Starts the worker (default: workers/light-client-worker.ts as a module worker). */
   readonly worker?: () => Worker
   /** Called after each step of every sync that moved the head. */
@@ -95,6 +101,7 @@ export async function createLightClient(options: LightClientOptions): Promise<Br
       genesis: options.genesis,
       gateways: [...options.gateways],
       ...(options.database === undefined ? {} : { database: options.database }),
+      ...(options.checkpoint === undefined ? {} : { checkpoint: options.checkpoint }),
     }),
     failed,
   ]).catch((error: unknown) => {

@@ -31,6 +31,8 @@ export interface ChainGatewayFixture {
   /** The verified head a light client reaches: this epoch (0 unless `epochs`) and height. */
   readonly headEpoch: number
   readonly headHeight: number
+  /** The signed handoffs (with their committees) before the head: trusted checkpoints. */
+  readonly handoffs: readonly ServedCheckpoint[]
   /** Serves the chain (honest unless `forge`). */
   serve(forge?: GatewayForgery): Promise<ChainGateway>
 }
@@ -51,6 +53,8 @@ export async function chainGatewayFixture(options: {
   readonly staked: readonly Uint8Array[]
   readonly underMinimum?: readonly Uint8Array[]
   readonly epochs?: number
+  /** The handoffs' committees: `size` keys (default 4), fresh each epoch or from a `pool`. */
+  readonly committee?: { readonly size: number; readonly pool?: number }
 }): Promise<ChainGatewayFixture> {
   const chain = testChain({ nodeCount: 1 })
   const member = chain.nodes[0]!
@@ -77,6 +81,7 @@ export async function chainGatewayFixture(options: {
     genesisCommittee: [member.bls],
     epochs: options.epochs ?? 0,
     inside: 1,
+    ...(options.committee === undefined ? {} : options.committee),
     rootAt: () => root,
   })
   const headHeight = served.head.height
@@ -144,5 +149,12 @@ export async function chainGatewayFixture(options: {
     }
   }
 
-  return { genesis, genesisJson: genesisToJson(genesis), headEpoch, headHeight, serve }
+  return {
+    genesis,
+    genesisJson: genesisToJson(genesis),
+    headEpoch,
+    headHeight,
+    handoffs: served.handoffs,
+    serve,
+  }
 }

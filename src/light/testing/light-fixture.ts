@@ -109,8 +109,10 @@ export function memorySource(
 
 /**
  * A signed chain from a genesis anchor whose committee's secret keys the test holds (a real
- * genesis file's nodes): `epochs` handoffs with fresh committees of `size` (seeded keys), and
- * `inside` checkpoints inside the last epoch (the newest is the tail). Roots from `rootAt`.
+ * genesis file's nodes): `epochs` handoffs with fresh committees of `size` (seeded keys), or,
+ * with `pool`, committees of `size` drawn from `pool` seeded keys (a window that moves 13 keys
+ * an epoch: keys repeat, as when the beacon draws from the active nodes), and `inside`
+ * checkpoints inside the last epoch (the newest is the tail). Roots from `rootAt`.
  */
 export function chainFromGenesis(options: {
   readonly genesis: CheckpointAnchor
@@ -118,6 +120,7 @@ export function chainFromGenesis(options: {
   readonly epochs: number
   readonly inside?: number
   readonly size?: number
+  readonly pool?: number
   readonly epochBlocks?: number
   readonly rootAt: (height: number, epoch: number) => Uint8Array
 }): ServedChain & { readonly head: CheckpointBody } {
@@ -129,8 +132,16 @@ export function chainFromGenesis(options: {
   let anchorHash = genesis.hash
   let head = genesis.body
   const handoffs: ServedCheckpoint[] = []
+  const pool = options.pool === undefined ? undefined : fixtureKeys(options.pool, 9000)
+  if (pool !== undefined && size > pool.length) {
+    throw new RangeError(`committees of ${size} from a pool of ${pool.length}`)
+  }
+  const committeeOf = (epoch: number): readonly FixtureKey[] =>
+    pool === undefined
+      ? fixtureKeys(size, 5000 + epoch)
+      : Array.from({ length: size }, (_, j) => pool[(epoch * 13 + j) % pool.length] as FixtureKey)
   for (let epoch = 0; epoch < epochs; epoch++) {
-    const next = fixtureKeys(size, 5000 + epoch)
+    const next = committeeOf(epoch)
     const height = (epoch + 1) * epochBlocks
     const body: CheckpointBody = {
       chainId: genesis.body.chainId,

@@ -269,10 +269,10 @@ Options:
   {
     name: 'light',
     summary: 'Light client: verify the chain from genesis by checkpoints, then state entries',
-    help: `Usage: fulmen light sync --genesis FILE --from URL [--from URL...] [--data DIR] [--json]
-       fulmen light verify TABLE KEY --genesis FILE --from URL [--from URL...] [--data DIR]
+    help: `Usage: fulmen light sync --genesis FILE --from URL [--from URL...] [--checkpoint FILE] [--data DIR] [--json]
+       fulmen light verify TABLE KEY --genesis FILE --from URL [--from URL...] [--checkpoint FILE] [--data DIR]
 
-Trusts the genesis file alone. Walks the committee-signed checkpoints the nodes serve
+Trusts the genesis file alone (or, with --checkpoint, that handoff as well). Walks the committee-signed checkpoints the nodes serve
 (GET /chain/checkpoints), one epoch's handoff at a time, from genesis or from the last
 handoff stored in DIR, to the newest checkpoint; a node that serves a checkpoint that does
 not verify, or that cannot be reached, is dropped and the next --from is asked.
@@ -290,6 +290,10 @@ failure: CHECKPOINT_SIGNATURE, CHECKPOINT_GAP, LIGHT_PROOF_INVALID, ...).
 Options:
   --genesis FILE  The chain's genesis.json
   --from URL      A node's HTTP gateway; repeat for failover, in order
+  --checkpoint FILE
+                  Start from this trusted handoff instead of genesis: one item of
+                  GET /chain/checkpoints, {"checkpoint":"<hex>","committee":["<hex>",...]},
+                  from a source you trust (an old chain's first sync walks from there)
   --data DIR      Keep the verified head in DIR (LevelDB) and start from it next time
   --json          (sync) Print the head as JSON
   -h, --help      Show this help`,

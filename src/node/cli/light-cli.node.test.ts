@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { bytesToHex } from '@noble/hashes/utils.js'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { genesisAnchor } from '../../checkpoint/genesis-anchor.ts'
-import type { ServedCheckpoint } from '../../checkpoint/index.ts'
+import { checkpointRunToJson, type ServedCheckpoint } from '../../checkpoint/index.ts'
 import { runFulmen } from '../../devnet/processes.ts'
 import {
   chainFromGenesis,
@@ -146,6 +146,53 @@ describe('fulmen light', () => {
     expect(second.code).toBe(0)
     expect(JSON.parse(second.stdout)).toMatchObject({ epoch: 2, checkpoints: 0 })
     expect(honest.requests.slice(asked)).toEqual(['/chain/checkpoints?from=2'])
+  })
+
+  test('--checkpoint starts at a trusted handoff: the walk asks from its epoch, verifies the rest', async () => {
+    const item = checkpointRunToJson([served.handoffs[0] as ServedCheckpoint]).checkpoints[0]
+    const file = join(dir, 'trusted.json')
+    writeFileSync(file, JSON.stringify(item))
+    const asked = honest.requests.length
+    const r = await light(['sync', '--from', honest.url, '--checkpoint', file, '--json'])
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    // The second handoff and the newest checkpoint: the first one was trusted, not walked.
+    expect(JSON.parse(r.stdout)).toEqual({
+      epoch: 2,
+      height: served.head.height,
+      stateRoot: root,
+      checkpoints: 2,
+    })
+    expect(honest.requests[asked]).toBe('/chain/checkpoints?from=1')
+    // A liar cannot move a client that starts there either.
+    const lied = await light(['sync', '--from', liar.url, '--checkpoint', file])
+    expect(lied.code).toBe(1)
+    // Bytes that are no handoff, and keys that are not the committee it binds: typed, exit 1.
+    writeFileSync(file, JSON.stringify({ checkpoint: item?.checkpoint }))
+    const noCommittee = await light(['sync', '--from', honest.url, '--checkpoint', file])
+    expect(noCommittee.code).toBe(1)
+    expect(noCommittee.stderr).toMatch(/CHECKPOINT_MALFORMED/)
+    writeFileSync(
+      file,
+      JSON.stringify({ ...item, committee: [...(item?.committee ?? [])].reverse() }),
+    )
+    const wrongKeys = await light(['sync', '--from', honest.url, '--checkpoint', file])
+    expect(wrongKeys.code).toBe(1)
+    expect(wrongKeys.stderr).toMatch(/CHECKPOINT_WRONG_COMMITTEE/)
+    // Another chain's handoff.
+    const other = chainFromGenesis({
+      genesis: {
+        ...(await genesisAnchor(chain.genesis)),
+        body: { ...(await genesisAnchor(chain.genesis)).body, chainId: 999 },
+      },
+      genesisCommittee: chain.nodes.map((n) => n.bls),
+      epochs: 1,
+      rootAt: () => new Uint8Array(32),
+    })
+    writeFileSync(file, JSON.stringify(checkpointRunToJson(other.handoffs).checkpoints[0]))
+    const otherChain = await light(['sync', '--from', honest.url, '--checkpoint', file])
+    expect(otherChain.code).toBe(1)
+    expect(otherChain.stderr).toMatch(/chain 999.*CHECKPOINT_WRONG_CHAIN/)
   })
 
   test('usage errors exit 2', async () => {

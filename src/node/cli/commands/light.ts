@@ -8,11 +8,11 @@
  */
 import { readFile } from 'node:fs/promises'
 import { bytesToHex } from '@noble/hashes/utils.js'
-import { genesisAnchor } from '../../../checkpoint/genesis-anchor.ts'
 import { useMclCheckpointKernel } from '../../../checkpoint/mcl-signature-kernel.ts'
 import type { KvStore } from '../../../kv/kv-store.ts'
 import { openLevelKvStore } from '../../../kv/level-kv-store.ts'
-import { httpLightSource, LightClient, LightSync, openLightClient } from '../../../light/index.ts'
+import { MemoryKvStore } from '../../../kv/memory-kv-store.ts'
+import { httpLightSource, LightSync, openTrustedLightClient } from '../../../light/index.ts'
 import { StateError } from '../../../state/errors.ts'
 import { parseGenesis } from '../../../state/genesis.ts'
 import type { TableName } from '../../../state/model.ts'
@@ -30,7 +30,12 @@ interface Setup {
   readonly store: KvStore | undefined
 }
 
-async function setUp(values: { genesis?: string; from?: string[]; data?: string }): Promise<Setup> {
+async function setUp(values: {
+  genesis?: string
+  from?: string[]
+  data?: string
+  checkpoint?: string
+}): Promise<Setup> {
   if (values.genesis === undefined) throw new UsageError('missing --genesis FILE', COMMAND)
   const froms = values.from ?? []
   if (froms.length === 0) throw new UsageError('missing --from URL', COMMAND)
@@ -41,13 +46,15 @@ async function setUp(values: { genesis?: string; from?: string[]; data?: string 
       throw new UsageError(`--from: '${text}' is not an http(s) URL`, COMMAND)
     }
   })
-  const anchor = await genesisAnchor(parseGenesis(await readFile(values.genesis, 'utf8')))
+  const genesis = parseGenesis(await readFile(values.genesis, 'utf8'))
+  const checkpoint =
+    values.checkpoint === undefined ? undefined : await readFile(values.checkpoint, 'utf8')
   // The walk's pairings in mcl's WebAssembly (same answers as noble, ~4× faster in Node).
   await useMclCheckpointKernel()
   const store = values.data === undefined ? undefined : await openLevelKvStore({ dir: values.data })
   try {
-    const client =
-      store === undefined ? LightClient.fromGenesis(anchor) : await openLightClient(store, anchor)
+    // Without --data: a store in memory, from the trust root every time.
+    const client = await openTrustedLightClient(store ?? new MemoryKvStore(), genesis, checkpoint)
     return { light: new LightSync(client, sources, store === undefined ? {} : { store }), store }
   } catch (e) {
     await store?.close()
@@ -82,6 +89,7 @@ export async function run(args: readonly string[]): Promise<number> {
     genesis: { type: 'string' },
     from: { type: 'string', multiple: true },
     data: { type: 'string' },
+    checkpoint: { type: 'string' },
     json: { type: 'boolean' },
   })
   if (sub !== 'sync' && sub !== 'verify') {
