@@ -7,6 +7,7 @@
  * (noble, mcl), and under mcl every answer is also held against noble's.
  */
 import { bls12_381 } from '@noble/curves/bls12-381.js'
+import { numberToBytesBE } from '@noble/curves/utils.js'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { attestationPoint } from '../consensus/attestation/block-attestation.ts'
@@ -38,12 +39,7 @@ import { buildCheckpointChain, fixtureKeys, signByCommittee } from './testing/ch
 /** The ZCash compressed encoding of any point of E(Fp) (noble's refuses points outside G1). */
 function compressedG1(point: ReturnType<typeof messageOnCurve>): Uint8Array {
   const { x, y } = point.toAffine()
-  const bytes = new Uint8Array(48)
-  let v = x
-  for (let i = 47; i >= 0; i--) {
-    bytes[i] = Number(v & 0xffn)
-    v >>= 8n
-  }
+  const bytes = numberToBytesBE(x, 48)
   const p = bls12_381.fields.Fp.ORDER
   bytes[0] = (bytes[0] as number) | 0x80 | (y > (p - 1n) / 2n ? 0x20 : 0)
   return bytes

@@ -52,6 +52,7 @@ import {
 import { ConsensusError } from '../consensus/errors.ts'
 import { CHECKPOINT_DST } from './checkpoint.ts'
 import { CheckpointError } from './errors.ts'
+import { FifoCache } from './fifo-cache.ts'
 import { clearCofactor, messageOnCurve } from './hash-to-g1.ts'
 
 type Lines = ReturnType<typeof bls12_381.utils.calcPairingPrecomputes>
@@ -65,12 +66,12 @@ interface DecodedKey {
 
 /** Decoded keys by their hex bytes; `null` for bytes that are not a key. Oldest out first.
  * 4,096 keys (a decoded G2 point is ~1 KB): many times a year of committees. */
-const keyCache = new Map<string, DecodedKey | null>()
 export const MAX_CACHED_KEYS = 4096
+const keyCache = new FifoCache<string, DecodedKey | null>(MAX_CACHED_KEYS)
 /** Miller-loop lines of the keys paired most recently: ~52 KB each, so fewer of them (a pool
  * of 256 nodes keeps all its lines). */
-const lineCache = new Map<DecodedKey, Lines>()
 export const MAX_CACHED_LINES = 256
+const lineCache = new FifoCache<DecodedKey, Lines>(MAX_CACHED_LINES)
 
 /** Forgets every decoded key and its lines (benchmarks of a cold walk; tests). */
 export function clearKeyCache(): void {
@@ -79,28 +80,15 @@ export function clearKeyCache(): void {
 }
 
 function decodedKey(bytes: Uint8Array): DecodedKey | undefined {
-  const id = bytesToHex(bytes)
-  const known = keyCache.get(id)
-  if (known !== undefined) return known ?? undefined
-  const point = decodeKeyPoint(bytes)
-  if (keyCache.size >= MAX_CACHED_KEYS) {
-    keyCache.delete(keyCache.keys().next().value as string)
-  }
-  const entry = point === undefined ? null : { point }
-  keyCache.set(id, entry)
+  const entry = keyCache.get(bytesToHex(bytes), () => {
+    const point = decodeKeyPoint(bytes)
+    return point === undefined ? null : { point }
+  })
   return entry ?? undefined
 }
 
-function linesOf(key: DecodedKey): Lines {
-  const known = lineCache.get(key)
-  if (known !== undefined) return known
-  const lines = bls12_381.utils.calcPairingPrecomputes(key.point)
-  if (lineCache.size >= MAX_CACHED_LINES) {
-    lineCache.delete(lineCache.keys().next().value as DecodedKey)
-  }
-  lineCache.set(key, lines)
-  return lines
-}
+const linesOf = (key: DecodedKey): Lines =>
+  lineCache.get(key, () => bls12_381.utils.calcPairingPrecomputes(key.point))
 
 let generatorLines: Lines | undefined
 const g2Lines = (): Lines =>
@@ -236,7 +224,7 @@ export function verifyPrepared(item: PreparedSignature): boolean {
 }
 
 /** A random non-zero 64-bit scalar (drawn after the items are fixed). */
-export function randomScalar(): bigint {
+function randomScalar(): bigint {
   const words = crypto.getRandomValues(new Uint32Array(2))
   const r = (BigInt(words[0] as number) << 32n) | BigInt(words[1] as number)
   return r === 0n ? 1n : r

@@ -17,17 +17,22 @@
  * checks on decoding. Nothing else in Fulmen uses mcl.
  */
 import { bls12_381 } from '@noble/curves/bls12-381.js'
+import { numberToBytesLE } from '@noble/curves/utils.js'
 import { bytesToHex } from '@noble/hashes/utils.js'
 import * as mcl from 'mcl-wasm'
 import {
   type AggregateSignature,
+  ATTESTATION_KEY_BYTES,
   attestationMessage,
 } from '../consensus/attestation/block-attestation.ts'
 import { CHECKPOINT_DST } from './checkpoint.ts'
 import { CheckpointError } from './errors.ts'
+import { FifoCache } from './fifo-cache.ts'
 import {
   type CheckpointSignatureKernel,
   checkedSigners,
+  MAX_CACHED_KEYS,
+  MAX_CACHED_LINES,
   type PreparedCheckpointSignature,
   useCheckpointSignatureKernel,
 } from './handoff-verifier.ts'
@@ -45,13 +50,13 @@ export interface MclPreparedSignature extends PreparedCheckpointSignature {
   readonly keys: readonly MclKey[]
 }
 
-/** Decoded keys by hex bytes (`null`: not a key), as the noble kernel's cache. */
-const keyCache = new Map<string, MclKey | null>()
-const MAX_CACHED_KEYS = 4096
+/** Decoded keys by hex bytes (`null`: not a key), bounded as the noble kernel's cache. */
+const keyCache = new FifoCache<string, MclKey | null>(MAX_CACHED_KEYS)
 /** Miller-loop lines of the keys paired last; mcl keeps them in WebAssembly memory, freed on
  * eviction. */
-const lineCache = new Map<MclKey, mcl.PrecomputedG2>()
-const MAX_CACHED_LINES = 256
+const lineCache = new FifoCache<MclKey, mcl.PrecomputedG2>(MAX_CACHED_LINES, (lines) =>
+  lines.destroy(),
+)
 
 let generatorLines: mcl.PrecomputedG2 | undefined
 let loading: Promise<CheckpointSignatureKernel<MclPreparedSignature>> | undefined
@@ -60,47 +65,26 @@ const malformed = (message: string, cause?: unknown) =>
   new CheckpointError('CHECKPOINT_MALFORMED', message, cause === undefined ? undefined : { cause })
 
 function decodedKey(bytes: Uint8Array): MclKey | undefined {
-  const id = bytesToHex(bytes)
-  const known = keyCache.get(id)
-  if (known !== undefined) return known ?? undefined
-  let entry: MclKey | null = null
-  if (bytes.length === 96) {
+  const entry = keyCache.get(bytesToHex(bytes), () => {
+    if (bytes.length !== ATTESTATION_KEY_BYTES) return null
     try {
       const point = new mcl.G2()
       point.deserialize(bytes)
-      if (!point.isZero()) entry = { point }
+      return point.isZero() ? null : { point }
     } catch {
-      entry = null
+      return null
     }
-  }
-  if (keyCache.size >= MAX_CACHED_KEYS) keyCache.delete(keyCache.keys().next().value as string)
-  keyCache.set(id, entry)
+  })
   return entry ?? undefined
 }
 
-function linesOf(key: MclKey): mcl.PrecomputedG2 {
-  const known = lineCache.get(key)
-  if (known !== undefined) return known
-  const lines = new mcl.PrecomputedG2(key.point)
-  if (lineCache.size >= MAX_CACHED_LINES) {
-    const [oldest, old] = lineCache.entries().next().value as [MclKey, mcl.PrecomputedG2]
-    lineCache.delete(oldest)
-    old.destroy()
-  }
-  lineCache.set(key, lines)
-  return lines
-}
+const linesOf = (key: MclKey): mcl.PrecomputedG2 =>
+  lineCache.get(key, () => new mcl.PrecomputedG2(key.point))
 
 /** A field element of Fp from its value (< p), through its 48 little-endian bytes. */
 function fp(value: bigint): mcl.Fp {
-  const bytes = new Uint8Array(48)
-  let v = value
-  for (let i = 0; i < 48; i++) {
-    bytes[i] = Number(v & 0xffn)
-    v >>= 8n
-  }
   const x = new mcl.Fp()
-  x.setLittleEndian(bytes)
+  x.setLittleEndian(numberToBytesLE(value, 48))
   return x
 }
 
@@ -242,6 +226,5 @@ export async function useMclCheckpointKernel(): Promise<void> {
 /** Forgets every decoded key and frees their lines. */
 function clearMclKeyCache(): void {
   keyCache.clear()
-  for (const lines of lineCache.values()) lines.destroy()
   lineCache.clear()
 }

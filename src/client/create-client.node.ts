@@ -12,8 +12,7 @@ import { tempFileSpill } from './temp-file-spill.node.ts'
 
 export async function createClient(options: ClientOptions): Promise<FulmenClient> {
   // A client that verifies the chain walks checkpoints with mcl's WebAssembly pairing (same
-  // answers as noble, ~4× faster in Node).
-  // Loaded only then: a client without `chain` never pays for mcl's 600 KB module.
+  // answers as noble, ~3× faster in Node), loaded only then: mcl's module is ~600 KB.
   if (options.chain !== undefined) {
     const { useMclCheckpointKernel } = await import('../checkpoint/mcl-signature-kernel.ts')
     await useMclCheckpointKernel()

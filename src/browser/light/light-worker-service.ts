@@ -45,9 +45,8 @@ export function lightDatabaseOf(genesis: Genesis): string {
 
 /**
  * A LightSync from `genesis` (or a trusted `checkpoint` of its chain) over `gateways`, restored
- * from the head stored in `database`
- * (IndexedDB; `false`: memory), persisting there as it verifies. LIGHT_STORE_OTHER_CHAIN when
- * the database holds another genesis's head.
+ * from the head stored in `database` (IndexedDB; `false`: memory), persisting there as it
+ * verifies. LIGHT_STORE_OTHER_CHAIN when the database holds another genesis's head.
  */
 export async function openBrowserLight(
   genesis: Genesis | string,

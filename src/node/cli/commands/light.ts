@@ -49,7 +49,7 @@ async function setUp(values: {
   const genesis = parseGenesis(await readFile(values.genesis, 'utf8'))
   const checkpoint =
     values.checkpoint === undefined ? undefined : await readFile(values.checkpoint, 'utf8')
-  // The walk's pairings in mcl's WebAssembly (same answers as noble, ~4× faster in Node).
+  // The walk's pairings in mcl's WebAssembly (same answers as noble, ~3× faster in Node).
   await useMclCheckpointKernel()
   const store = values.data === undefined ? undefined : await openLevelKvStore({ dir: values.data })
   try {
