@@ -63,6 +63,19 @@ describe('a committee of CommitteeMembers', () => {
     }
   })
 
+  test('a member whose last batch was lost with it proposes without it after the restart, and its new transactions commit, over 6 seeds', () => {
+    for (let seed = 41; seed <= 46; seed++) {
+      const result = runMembers({
+        seed,
+        durationMs: 30_000,
+        restart: { member: 2, atMs: 4_000, downMs: 1_500, loseLastBatch: true },
+      })
+      // Every transaction given to it after it is back commits, on every member.
+      expectAgreement(result, [0, 1, 2, 3])
+      expect(result.commits[2]?.length).toBeGreaterThan(result.rejoinedAt[2] ?? 0)
+    }
+  })
+
   test('a member down longer than the DAG is kept rejoins at a committed round the others give it, and commits what they commit after it, over 6 seeds', () => {
     for (let seed = 31; seed <= 36; seed++) {
       // GC depth 10: the 8 s outage is tens of rounds, far more than the others keep.

@@ -203,6 +203,11 @@ export class CommitteeMember {
       leaderOf,
       resendMs: options.resendMs ?? 2_000,
       maxClockSkewMs: options.maxClockSkewMs ?? 10_000,
+      // A restart loses the batches (their transactions come again from the mempool).
+      canRepropose: (batch: Uint8Array) => {
+        const hex = toHex(batch)
+        return this.#batches.has(hex) && !this.#committedBatches.has(hex)
+      },
     }
     if (resume === undefined) {
       this.#core = new NarwhalCore(coreOptions)

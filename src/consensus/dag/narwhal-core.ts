@@ -126,6 +126,13 @@ export interface NarwhalCoreOptions {
    * messages were lost waits forever. Default: never.
    */
   readonly resendMs?: number
+  /**
+   * Whether a batch of our previous header, never certified, can still be sent to a peer that
+   * asks for it (we hold it, and it is not committed yet). Only those go into the next header:
+   * a batch lost with a crash, or committed and then collected, would keep every later header
+   * of ours from a vote. Default: all of them.
+   */
+  readonly canRepropose?: (batch: Uint8Array) => boolean
 }
 
 export const DEFAULT_MAX_WAITING = 10_000
@@ -161,6 +168,7 @@ export class NarwhalCore {
   readonly #leaderOf: ((round: number) => Member) | undefined
   readonly #maxSkewMs: number
   readonly #resendMs: number
+  readonly #canRepropose: (batch: Uint8Array) => boolean
   #nowMs: number
   /** When we last proposed or said our header or certificate again. */
   #lastSaidMs: number
@@ -212,6 +220,7 @@ export class NarwhalCore {
     this.#leaderOf = options.leaderOf
     this.#maxSkewMs = options.maxClockSkewMs ?? Number.POSITIVE_INFINITY
     this.#resendMs = options.resendMs ?? Number.POSITIVE_INFINITY
+    this.#canRepropose = options.canRepropose ?? (() => true)
     this.#nowMs = options.nowMs
     this.#lastSaidMs = options.nowMs
     this.#readySinceMs = options.nowMs
@@ -390,10 +399,12 @@ export class NarwhalCore {
       return
     }
     // Our previous header, never certified, can no longer be (we moved on and ignore its votes):
-    // its batches go into this one, ahead of newer ones, so no batch is lost.
+    // its batches go into this one, ahead of newer ones, so no batch is lost. Not one that no
+    // peer could get (lost in a crash, or committed and collected): that header gets no vote.
     const previous = this.#ownHeader
     if (previous !== undefined && !this.#delivered.has(previous.hex)) {
-      this.#pendingBatches = [...previous.header.batches, ...this.#pendingBatches]
+      const again = previous.header.batches.filter(this.#canRepropose)
+      this.#pendingBatches = [...again, ...this.#pendingBatches]
     }
     // The parents' own digest objects (not copies decoded from hex): their hex is known.
     const parentHeaders: Header[] = []

@@ -39,7 +39,18 @@ export function runMembers(options: {
    * and the round of the last commit it handed on) and restarts `downMs` later through
    * CommitteeMember.recover. Transactions go to the other members.
    */
-  restart?: { readonly member: Member; readonly atMs: number; readonly downMs: number }
+  restart?: {
+    readonly member: Member
+    readonly atMs: number
+    readonly downMs: number
+    /**
+     * Its last batch never leaves it: given a transaction 300 ms before the crash, its batch
+     * frames of the last 500 ms are lost, so its last headers name a batch only it held. The
+     * transaction is not counted as submitted (the orderer's mempool gives it again, as a new
+     * batch). It takes transactions again once it is back.
+     */
+    readonly loseLastBatch?: boolean
+  }
   /**
    * The same crash, but down longer than the others keep their DAG: it comes back with its own
    * records and, as the committed round, the one member `from` handed on last (what the
@@ -88,8 +99,15 @@ export function runMembers(options: {
   }
   const commits: OrderedSubDag[][] = members.map(() => [])
   let batchRequests = 0
+  const restart = options.restart
+  const lostBatch = (from: Member, frame: ConsensusFrame) =>
+    restart?.loseLastBatch === true &&
+    from === restart.member &&
+    frame.kind === 'batch' &&
+    now >= restart.atMs - 500 &&
+    now < restart.atMs
   const deliver = (from: Member, to: Member, frame: ConsensusFrame) => {
-    if (options.net?.drop?.(from, to, frame, now)) return
+    if (options.net?.drop?.(from, to, frame, now) || lostBatch(from, frame)) return
     if (frame.kind === 'batch-request') batchRequests++
     const bytes = CONSENSUS_FRAMES.encode(frame)
     const delay = 5 + Math.floor(random() * 60)
@@ -127,7 +145,13 @@ export function runMembers(options: {
     new DataView(tx.buffer).setUint32(4, options.seed)
     let to = Math.floor(random() * size)
     const at = random() * (durationMs / 2)
-    if (to === options.restart?.member) to = (to + 1) % size
+    if (
+      restart !== undefined &&
+      to === restart.member &&
+      (restart.loseLastBatch !== true || at < restart.atMs + restart.downMs + 500)
+    ) {
+      to = (to + 1) % size
+    }
     // The rejoining member takes transactions before it goes down (a second for them to
     // commit) and after it is back: its own batches must commit after the rejoin too.
     const rejoin = options.rejoin
@@ -141,6 +165,14 @@ export function runMembers(options: {
     }
     submitted.push(toHex(tx))
     schedule(at, () => act(to, members[to]?.handle({ kind: 'transaction', bytes: tx }) ?? []))
+  }
+  if (restart?.loseLastBatch === true) {
+    const lost = new Uint8Array(40).fill(0xee)
+    new DataView(lost.buffer).setUint32(4, options.seed)
+    const m = restart.member
+    schedule(restart.atMs - 300, () =>
+      act(m, members[m]?.handle({ kind: 'transaction', bytes: lost }) ?? []),
+    )
   }
   for (let m = 0; m < size; m++)
     schedule(0, () => act(m, members[m]?.handle({ kind: 'tick', nowMs: 0 }) ?? []))
