@@ -56,9 +56,31 @@ afterAll(async () => {
 
 describe('a client discovers a tab node and fetches from it', () => {
   test('served by the tab over WebRTC, verified; the tab earns the DAs', async () => {
-    const c = await client()
-    const events: FetchProgress[] = []
-    const res = await c.fetch(network.content.hex, { onProgress: (e) => events.push(e) })
+    // A client that finds no holder in time, or cannot reach the tab in time, rightly fetches
+    // from a full node; the full suite's load has made that happen. A fresh client tries again
+    // (at most 3 in all), and each miss says what the client knew of the tab.
+    const misses: string[] = []
+    let c: BrowserClient | undefined
+    let res: Response | undefined
+    let events: FetchProgress[] = []
+    for (let attempt = 1; attempt <= 3 && res === undefined; attempt++) {
+      const tryClient = await client()
+      const tried: FetchProgress[] = []
+      const got = await tryClient.fetch(network.content.hex, { onProgress: (e) => tried.push(e) })
+      if (got.headers.get('x-fulmen-node') === tab.peerId) {
+        c = tryClient
+        res = got
+        events = tried
+        break
+      }
+      await got.arrayBuffer()
+      const known = (await tryClient.status()).find((s) => s.peer === tab.peerId)
+      const miss = `attempt ${attempt}: served by ${got.headers.get('x-fulmen-node')}; the tab ${known === undefined ? 'not discovered' : JSON.stringify({ ...known, acks: undefined })}`
+      console.warn(`client-discovery: ${miss}`)
+      misses.push(miss)
+    }
+    if (res === undefined || c === undefined)
+      throw new Error(`never served by the tab: ${misses.join('; ')}`)
     expect(res.headers.get('x-fulmen-node')).toBe(tab.peerId)
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(content)
     expect(events.filter((e) => e.type === 'failover')).toEqual([])

@@ -113,7 +113,7 @@ async function waitFor(check: () => Promise<boolean>, what: string, ms = 45_000)
   }
 }
 
-describe('four committee orderers over an in-memory network', { timeout: 180_000 }, () => {
+describe('four committee orderers over an in-memory network', { timeout: 240_000 }, () => {
   test('transactions submitted to different members execute once, in the same blocks everywhere', async () => {
     const c = await committee()
     const { alice, bob } = c.chain
@@ -261,12 +261,13 @@ describe('four committee orderers over an in-memory network', { timeout: 180_000
     const member3 = c.orderers[3] as CommitteeOrderer
     await member3.submit(strandedTx)
     expect(member3.takePending()).toEqual([]) // a member orders what it admitted itself
-    // Empty headers go out every 50 ms: the others soon pass the 4 rounds they keep.
-    // A deadline, not a measure: the full suite's load has slowed this past 20 s.
+    // Empty headers go out every 50 ms: the others soon pass the 2 × 4 rounds they keep (it
+    // leaves at a frame 8 rounds past its own). A deadline, not a measure: the full suite's load
+    // has slowed the three, signing and checking Ed25519 in JavaScript, to a few rounds a second.
     await waitFor(
-      async () => (c.orderers[0] as CommitteeOrderer).status.round > 40,
-      'the others move 40 rounds on',
-      60_000,
+      async () => (c.orderers[0] as CommitteeOrderer).status.round > 20,
+      'the others move 20 rounds on',
+      150_000,
     )
     c.network.restore(away)
     await waitFor(async () => roles.length === 2, 'member 3 leaves the DAG')
@@ -279,7 +280,7 @@ describe('four committee orderers over an in-memory network', { timeout: 180_000
       transfer(c.chain.alice, c.chain.bob, 1, 1n),
     )
     await expectSameChain(c, [tx], [0, 1, 2])
-  }, 180_000)
+  }, 300_000)
 
   test('a member that left the DAG follows by blocks, rejoins at the position f + 1 peers give, and orders again', async () => {
     const roles: boolean[] = []
@@ -334,6 +335,7 @@ describe('four committee orderers over an in-memory network', { timeout: 180_000
     await waitFor(
       async () => (c.orderers[0] as CommitteeOrderer).status.round > 95,
       'the others move 95 rounds on',
+      150_000,
     )
     c.network.restore(away)
     await waitFor(async () => roles.length === 2, 'member 3 leaves the DAG')
@@ -381,5 +383,5 @@ describe('four committee orderers over an in-memory network', { timeout: 180_000
       'member 3 proposes in the DAG again',
       60_000,
     )
-  }, 300_000)
+  }, 420_000)
 })
