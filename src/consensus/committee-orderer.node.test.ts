@@ -76,6 +76,7 @@ async function committee(
   const stores = chain.nodes.map(() => ({ chain: new MemoryKvStore(), dag: new MemoryKvStore() }))
   const base = { chain, network, stores }
   const started = await Promise.all(chain.nodes.map((_, i) => member(base, i, extra(i))))
+  shown = started.map((s) => s.orderer)
   return {
     ...base,
     executors: started.map((s) => s.executor),
@@ -104,11 +105,17 @@ async function expectSameChain(c: Committee, digests: readonly Uint8Array[], mem
   }
 }
 
+/** The members of the test running: a wait that times out says where each stood. */
+let shown: readonly CommitteeOrderer[] = []
+
 /** Bounds, not timings: a loaded CI machine runs the members several times slower. */
 async function waitFor(check: () => Promise<boolean>, what: string, ms = 45_000) {
   const deadline = Date.now() + ms
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`)
+    if (Date.now() > deadline) {
+      const where = shown.map((o) => ({ ...o.status, head: o.head.height, mempool: o.mempoolSize }))
+      throw new Error(`timed out: ${what}; the members: ${JSON.stringify(where)}`)
+    }
     await new Promise((r) => setTimeout(r, 20))
   }
 }
