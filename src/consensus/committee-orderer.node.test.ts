@@ -105,6 +105,22 @@ async function expectSameChain(c: Committee, digests: readonly Uint8Array[], mem
   }
 }
 
+/** Member 3 off the network; `count` of Alice's transfers, through member 0, executed by 0-2. */
+async function withoutMember3(c: Committee, count: number) {
+  const away = peerOf(c.chain.nodes[3]?.key as Uint8Array)
+  c.network.cut(away)
+  const digests: Uint8Array[] = []
+  for (let nonce = 1; nonce <= count; nonce++) {
+    digests.push(
+      await (c.orderers[0] as CommitteeOrderer).submit(
+        transfer(c.chain.alice, c.chain.bob, nonce, 1n),
+      ),
+    )
+  }
+  await expectSameChain(c, digests, [0, 1, 2])
+  return { away, digests }
+}
+
 /** The members of the test running: a wait that times out says where each stood. */
 let shown: readonly CommitteeOrderer[] = []
 
@@ -201,15 +217,7 @@ describe('four committee orderers over an in-memory network', { timeout: 240_000
   test('with one member cut off the others keep executing; back, it catches up to the same chain', async () => {
     const c = await committee()
     const { alice, bob } = c.chain
-    const cut = peerOf(c.chain.nodes[3]?.key as Uint8Array)
-    c.network.cut(cut)
-    const digests: Uint8Array[] = []
-    for (let nonce = 1; nonce <= 5; nonce++) {
-      digests.push(
-        await (c.orderers[0] as CommitteeOrderer).submit(transfer(alice, bob, nonce, 1n)),
-      )
-    }
-    await expectSameChain(c, digests, [0, 1, 2])
+    const { away: cut, digests } = await withoutMember3(c, 5)
     expect(c.executors[3]?.head.height).toBe(0)
     c.network.restore(cut)
     for (let nonce = 6; nonce <= 8; nonce++) {
@@ -329,15 +337,7 @@ describe('four committee orderers over an in-memory network', { timeout: 240_000
         : {}),
     }))
     const { alice, bob } = c.chain
-    const away = peerOf(c.chain.nodes[3]?.key as Uint8Array)
-    c.network.cut(away)
-    const digests: Uint8Array[] = []
-    for (let nonce = 1; nonce <= 3; nonce++) {
-      digests.push(
-        await (c.orderers[0] as CommitteeOrderer).submit(transfer(alice, bob, nonce, 1n)),
-      )
-    }
-    await expectSameChain(c, digests, [0, 1, 2])
+    const { away, digests } = await withoutMember3(c, 3)
     // Empty headers every 50 ms: the others pass the 2 × 40 rounds they keep.
     await waitFor(
       async () => (c.orderers[0] as CommitteeOrderer).status.round > 95,
