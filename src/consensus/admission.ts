@@ -46,12 +46,23 @@ export async function admitTransaction(
   if (!verifyDigestSignature(tx, digest, options.recover)) {
     throw new TransactionError('TX_BAD_SIGNATURE', 'the signature does not verify for the sender')
   }
-  const [stateNonce, executed] = await Promise.all([
-    readNonce(executor, tx.payload.sender),
-    executor.transaction(digest),
-  ])
-  if (options.stopped()) throw options.stoppedError()
-  signal?.throwIfAborted()
+  // The reads and the add see one head. A block executed while the reads were in flight (a copy
+  // sent to another member too, ordered there) has settled the mempool already: added on reads
+  // from before it, the transaction would stay pending for good, and its own copy, ordered
+  // later, is skipped as executed. So read again until no block came in between; the add
+  // follows the last read synchronously, and a block after it settles the mempool as usual.
+  let height: number
+  let stateNonce: number
+  let executed: Awaited<ReturnType<ChainExecutor['transaction']>>
+  do {
+    height = executor.head.height
+    ;[stateNonce, executed] = await Promise.all([
+      readNonce(executor, tx.payload.sender),
+      executor.transaction(digest),
+    ])
+    if (options.stopped()) throw options.stoppedError()
+    signal?.throwIfAborted()
+  } while (executor.head.height !== height && executed === undefined)
   if (executed !== undefined) {
     throw new ConsensusError(
       'MEMPOOL_DUPLICATE',
