@@ -2,6 +2,7 @@ import { bytesToHex } from '@noble/hashes/utils.js'
 import { afterEach, describe, expect, test } from 'vitest'
 import { MemoryKvStore } from '../kv/memory-kv-store.ts'
 import { MemoryNetwork } from '../net/memory-transport.ts'
+import { createMessenger } from '../net/messenger.ts'
 import type { StateExecutor } from '../state/executor.ts'
 import {
   accountTx,
@@ -14,6 +15,7 @@ import {
 import { AttestationStore } from './attestation/attestation-store.ts'
 import { verifyAttestation } from './attestation/block-attestation.ts'
 import { type CommitteeOrderer, createCommitteeOrderer } from './committee-orderer.ts'
+import { CONSENSUS_FRAMES } from './dag/consensus-frames.ts'
 import { NarwhalStore } from './dag/narwhal-store.ts'
 
 const running: CommitteeOrderer[] = []
@@ -295,6 +297,79 @@ describe('four committee orderers over an in-memory network', { timeout: 240_000
       transfer(c.chain.alice, c.chain.bob, 1, 1n),
     )
     await expectSameChain(c, [tx], [0, 1, 2])
+  }, 300_000)
+
+  test('one member naming a round far ahead does not send the others out of the DAG', async () => {
+    const chain = testChain({ nodeCount: 4 })
+    const network = new MemoryNetwork()
+    const stores = chain.nodes.map(() => ({ chain: new MemoryKvStore(), dag: new MemoryKvStore() }))
+    const base = { chain, network, stores }
+    const roles: boolean[][] = [[], [], []]
+    const honest = await Promise.all(
+      [0, 1, 2].map((i) =>
+        member(base, i, {
+          gcDepth: 4,
+          onRole: (m: boolean) => {
+            roles[i]?.push(m)
+          },
+        }),
+      ),
+    )
+    shown = honest.map((h) => h.orderer)
+    // Member 3 is Byzantine: headers (unsigned, never verifiable) of round 100,000 to all.
+    const liar = createMessenger({
+      transport: network.transport(peerOf(chain.nodes[3]?.key as Uint8Array)),
+      codec: CONSENSUS_FRAMES,
+      peers: [0, 1, 2].map((i) => peerOf(chain.nodes[i]?.key as Uint8Array)),
+    })
+    await liar.start()
+    let lies = 0
+    const lie = setInterval(() => {
+      lies++
+      liar.broadcast({
+        kind: 'header',
+        header: {
+          epoch: 0n,
+          round: 100_000 + lies,
+          author: 3,
+          parents: [],
+          batches: [],
+          timestampMs: Date.now(),
+          signature: new Uint8Array(64).fill(lies & 0xff),
+        },
+      })
+    }, 20)
+    try {
+      const digests: Uint8Array[] = []
+      for (let nonce = 1; nonce <= 5; nonce++) {
+        digests.push(
+          await (honest[0]?.orderer as CommitteeOrderer).submit(
+            transfer(chain.alice, chain.bob, nonce, 1n),
+          ),
+        )
+      }
+      await expectSameChain(
+        {
+          ...base,
+          executors: honest.map((h) => h.executor),
+          orderers: shown as CommitteeOrderer[],
+        },
+        digests,
+        [0, 1, 2],
+      )
+      // The three order on, past the 2 × 4 rounds they keep, and none left its DAG.
+      await waitFor(
+        async () => honest.every((h) => h.orderer.status.round > 20),
+        'the three move 20 rounds on',
+        150_000,
+      )
+      expect(lies).toBeGreaterThan(10)
+      expect(roles).toEqual([[true], [true], [true]])
+      expect(honest.map((h) => h.orderer.status.member)).toEqual([0, 1, 2])
+    } finally {
+      clearInterval(lie)
+      await liar.stop()
+    }
   }, 300_000)
 
   test('a member that left the DAG follows by blocks, rejoins at the position f + 1 peers give, and orders again', async () => {

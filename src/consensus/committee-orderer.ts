@@ -66,7 +66,7 @@ import {
   ed25519DagVerifier,
 } from './dag/narwhal-messages.ts'
 import type { NarwhalStore } from './dag/narwhal-store.ts'
-import { type Position, PositionBook, PositionTally } from './dag-position.ts'
+import { PeerRounds, type Position, PositionBook, PositionTally } from './dag-position.ts'
 import { ConsensusError } from './errors.ts'
 import { Mempool, type MempoolOptions, type PendingTransaction } from './mempool.ts'
 import type { Orderer } from './orderer.ts'
@@ -676,6 +676,13 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
     'position',
   ] as const satisfies readonly ConsensusFrame['kind'][]
 
+  /** This epoch's rounds as the peers' frames name them (a new epoch starts over). */
+  let peerRounds = { epoch: -1, rounds: new PeerRounds() }
+  function peerRoundsOf(epoch: number): PeerRounds {
+    if (peerRounds.epoch !== epoch) peerRounds = { epoch, rounds: new PeerRounds() }
+    return peerRounds.rounds
+  }
+
   function onFrame(frame: ConsensusFrame, from: string): void {
     if (frame.kind === 'attestation' || frame.kind === 'checkpoint-signature') {
       onPartial(from, frame)
@@ -704,14 +711,20 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
     // What we still need from the others: from our round, or, rejoined above our records,
     // from our floor, or from the highest round we hold a quorum of once the range came. They keep 2 gcDepth rounds below their committed leader (committee-member.ts): past
     // that the parents we would ask for are gone and we cannot catch up in this DAG.
+    // A frame is not verified yet: how far ahead the committee is goes by f + 1 members.
+    const rounds = peerRoundsOf(epoch.epoch)
+    if (round > 0) rounds.record(m, round)
+    const validity = committeeShape(epoch.members.length).validity
     const own = epoch.member
     const ours = own === undefined ? 0 : Math.max(own.round, own.floorRound, own.quorumRound)
-    if (epoch.member !== undefined && round > ours + 2 * gcDepth) {
-      leaveDag(epoch, round)
+    if (own !== undefined && round > ours + 2 * gcDepth) {
+      const reached = rounds.reachedBy(validity)
+      if (reached > ours + 2 * gcDepth) leaveDag(epoch, reached)
+      // Else one member (or f) names a round we could not build on: dropped, as it is useless.
       return
     }
-    if (rejoin !== undefined && rejoin.epoch === epoch && round > rejoin.seenRound) {
-      rejoin.seenRound = round
+    if (rejoin !== undefined && rejoin.epoch === epoch) {
+      rejoin.seenRound = Math.max(rejoin.seenRound, rounds.reachedBy(validity))
     }
     post({ kind: 'frame', frame, from: m })
   }

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
-import { PositionBook, PositionTally } from './dag-position.ts'
+import { PeerRounds, PositionBook, PositionTally } from './dag-position.ts'
 
 const hash = (b: number) => new Uint8Array(32).fill(b)
 
@@ -78,6 +78,51 @@ describe('PositionTally', () => {
           for (const [peer, round, which] of answers) {
             const from = peer % f // only the f faulty peers answer
             expect(tally.add(from, at(round, 7 + (which & 1), 7 + (which >> 1)))).toBeUndefined()
+          }
+        },
+      ),
+    )
+  })
+})
+
+describe('PeerRounds', () => {
+  test('f + 1 distinct members must name a round: one naming 2^40 moves nothing', () => {
+    const rounds = new PeerRounds()
+    expect(rounds.reachedBy(2)).toBe(0)
+    rounds.record(3, 2 ** 40)
+    rounds.record(3, 2 ** 41)
+    expect(rounds.reachedBy(1)).toBe(2 ** 41)
+    expect(rounds.reachedBy(2)).toBe(0)
+    rounds.record(0, 30)
+    rounds.record(1, 25)
+    rounds.record(0, 12) // lower than it said before: ignored
+    expect(rounds.reachedBy(2)).toBe(30)
+    expect(rounds.reachedBy(3)).toBe(25)
+    expect(rounds.reachedBy(4)).toBe(0)
+  })
+
+  test('with at most k − 1 liars, what k members reached is at most an honest member’s round', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 5 }),
+        fc.array(fc.integer({ min: 1, max: 1_000 }), { minLength: 1, maxLength: 12 }),
+        fc.array(fc.nat(2 ** 48), { maxLength: 20 }),
+        (f, honest, lies) => {
+          const rounds = new PeerRounds()
+          // Honest members 0…h−1 name their rounds (and older ones); liars h…h+f−1 anything.
+          honest.forEach((r, m) => {
+            rounds.record(m, Math.max(1, r - 3))
+            rounds.record(m, r)
+          })
+          lies.forEach((r, i) => {
+            rounds.record(honest.length + (i % f), r)
+          })
+          const reached = rounds.reachedBy(f + 1)
+          expect(reached).toBeLessThanOrEqual(Math.max(...honest))
+          if (honest.length >= f + 1) {
+            // And at least what f + 1 honest members reached.
+            const sorted = [...honest].sort((a, b) => b - a)
+            expect(reached).toBeGreaterThanOrEqual(sorted[f] as number)
           }
         },
       ),

@@ -84,3 +84,26 @@ export class PositionTally {
     return agreeing >= this.#validity ? answer.committedRound : undefined
   }
 }
+
+/**
+ * The rounds the peers' frames name, before any is verified: one member may name any round.
+ * `reachedBy(k)` is the highest round k distinct members have named, so with k = f + 1 at least
+ * one honest member is there. Leaving the DAG as too far behind, and waiting to rejoin until the
+ * DAG is near, go by it: one Byzantine member naming round 2^40 would otherwise send every honest
+ * member out of the DAG, and keep them from rejoining.
+ */
+export class PeerRounds {
+  readonly #highest = new Map<number, number>()
+
+  /** A frame from `member` named `round`. */
+  record(member: number, round: number): void {
+    if (round > (this.#highest.get(member) ?? 0)) this.#highest.set(member, round)
+  }
+
+  /** The highest round at least `members` distinct peers have named; 0 if fewer named any. */
+  reachedBy(members: number): number {
+    if (members < 1 || this.#highest.size < members) return 0
+    const rounds = [...this.#highest.values()].sort((a, b) => b - a)
+    return rounds[members - 1] as number
+  }
+}
