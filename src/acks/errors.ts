@@ -28,6 +28,8 @@ export type AckErrorCode =
   | 'ACK_BAD_REVEAL'
   /** An index beyond the chain's length, or more units acknowledged than delivered. */
   | 'ACK_OVERCLAIM'
+  /** More claims than a batch proof has slots. */
+  | 'ACK_BATCH_TOO_LARGE'
 
 export class AckError extends FulmenError<AckErrorCode> {
   override readonly name = 'AckError'
