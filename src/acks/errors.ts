@@ -30,6 +30,8 @@ export type AckErrorCode =
   | 'ACK_OVERCLAIM'
   /** More claims than a batch proof has slots. */
   | 'ACK_BATCH_TOO_LARGE'
+  /** A batch proof, verification key or public signal that cannot be what it claims. */
+  | 'ACK_PROOF_MALFORMED'
 
 export class AckError extends FulmenError<AckErrorCode> {
   override readonly name = 'AckError'
