@@ -15,26 +15,12 @@
  * e.g. the Perpetual Powers of Tau) and a random beacon; one contributor here is trusted to have
  * thrown its entropy away.
  */
-import { spawnSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import {
-  copyFileSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs'
-import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
-import { dirname, join, relative } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
 import { parseArgs } from 'node:util'
 import * as snarkjs from 'snarkjs'
-
-const require = createRequire(import.meta.url)
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+import { compileDaBatch, ROOT as root, scratchDir } from './circuits-compile.ts'
 
 const { values } = parseArgs({
   options: {
@@ -75,36 +61,13 @@ const logger = {
   error: (message: string) => process.stderr.write(`  error: ${message}\n`),
 }
 
-const work = mkdtempSync(join(tmpdir(), 'fulmen-circuits-'))
+const work = scratchDir('fulmen-circuits-')
 try {
-  const name = `da_batch_${slots}`
-  writeFileSync(
-    join(work, `${name}.circom`),
-    `pragma circom 2.1.0;\ninclude "da_batch.circom";\ncomponent main = DaBatch(${slots});\n`,
-  )
   let done = step(`compile (${slots} slots)`)
-  // circom2 runs under WASI with the working directory's parents preopened: relative paths.
-  const compiled = spawnSync(
-    process.execPath,
-    [
-      require.resolve('circom2/cli.js'),
-      relative(root, join(work, `${name}.circom`)),
-      '--O2',
-      '--r1cs',
-      '--wasm',
-      '-l',
-      'circuits',
-      '-l',
-      'node_modules',
-      '-o',
-      relative(root, work),
-    ],
-    { cwd: root, encoding: 'utf8' },
-  )
-  if (compiled.status !== 0)
-    throw new Error(`circom failed:\n${compiled.stdout}\n${compiled.stderr}`)
+  const circuit = compileDaBatch(slots, work)
+  const name = circuit.name
   done()
-  const r1cs = join(work, `${name}.r1cs`)
+  const r1cs = circuit.r1cs
   const info = await snarkjs.r1cs.info(r1cs)
   const constraints = info.nConstraints as number
   // Groth16 needs 2^K ≥ constraints + public inputs + 1.
@@ -172,7 +135,7 @@ try {
     copyFileSync(from, target)
     files[to] = { bytes: statSync(target).size, sha256: sha256(target) }
   }
-  keep(join(work, `${name}_js`, `${name}.wasm`), `${name}.wasm`)
+  keep(circuit.wasm, `${name}.wasm`)
   keep(join(work, `${name}.zkey`), `${name}.zkey`)
   writeFileSync(join(values.out, 'verification_key.json'), `${JSON.stringify(vkey, null, 2)}\n`)
   files['verification_key.json'] = {

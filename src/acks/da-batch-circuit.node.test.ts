@@ -4,12 +4,13 @@
  * witness's digest is the executor's `batchDigest`, and each constraint that makes a batch
  * honest fails the witness when broken (circom turns every `===` into a check at witness time).
  */
-import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
-import { join, relative } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import {
+  type CompiledCircuit,
+  compileDaBatch,
+  loadWitnessCalculator,
+  type WitnessCalculator,
+} from '../../scripts/circuits-compile.ts'
 import { generateClientKey } from '../crypto/client-key.ts'
 import { FIELD_ORDER } from '../crypto/field.ts'
 import {
@@ -22,53 +23,17 @@ import {
 } from './batch-binding.ts'
 import { type Commitment, signCommitment, verifyCommitment } from './commitment.ts'
 
-const require = createRequire(import.meta.url)
 const SLOTS = 3
 
-interface WitnessCalculator {
-  calculateWitness(input: unknown, sanityCheck: boolean): Promise<bigint[]>
-}
-
-let dir: string
+let circuit: CompiledCircuit | undefined
 let calculator: WitnessCalculator
 
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'fulmen-circuit-'))
-  writeFileSync(
-    join(dir, 'main.circom'),
-    `pragma circom 2.1.0;\ninclude "da_batch.circom";\ncomponent main = DaBatch(${SLOTS});\n`,
-  )
-  // circom2 runs under WASI with the working directory's parents preopened: relative paths.
-  const cwd = process.cwd()
-  const run = spawnSync(
-    process.execPath,
-    [
-      require.resolve('circom2/cli.js'),
-      relative(cwd, join(dir, 'main.circom')),
-      '--O2',
-      '--wasm',
-      '-l',
-      'circuits',
-      '-l',
-      'node_modules',
-      '-o',
-      relative(cwd, dir),
-    ],
-    { cwd, encoding: 'utf8' },
-  )
-  if (run.status !== 0) throw new Error(`circom failed: ${run.stdout}\n${run.stderr}`)
+beforeAll(async () => {
+  circuit = compileDaBatch(SLOTS)
+  calculator = await loadWitnessCalculator(circuit)
 }, 120_000)
 
-beforeAll(async () => {
-  const build = require(join(dir, 'main_js', 'witness_calculator.js')) as (
-    code: Uint8Array,
-  ) => Promise<WitnessCalculator>
-  calculator = await build(readFileSync(join(dir, 'main_js', 'main.wasm')))
-})
-
-afterAll(() => {
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
-})
+afterAll(() => circuit?.remove())
 
 const keys = [generateClientKey(), generateClientKey(), generateClientKey()]
 const nodeKey = new Uint8Array(32).fill(9)
