@@ -393,7 +393,11 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
     const disarm = setTimer(
       () => {
         timers.delete(atMs)
-        post({ kind: 'tick', nowMs: now() })
+        // At least `atMs`: a timer may fire a little before the wall clock reaches it (Node's
+        // timers run on a loop time cached at the start of a busy iteration), and a member
+        // that sees its deadline not quite reached asks for no second timer at the same time:
+        // it would wait for the next frame or tick, and an idle one for ever.
+        post({ kind: 'tick', nowMs: Math.max(now(), atMs) })
       },
       Math.max(0, atMs - now()),
     )
