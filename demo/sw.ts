@@ -52,22 +52,35 @@ function probeFailure(response: Response, body: string): string {
 
 export class PageServiceWorker {
   private readonly sw: FulmenServiceWorker
+  private readonly unstaked: ReadonlySet<string>
 
-  private constructor(sw: FulmenServiceWorker) {
+  private constructor(sw: FulmenServiceWorker, unstaked: ReadonlySet<string>) {
     this.sw = sw
+    this.unstaked = unstaked
+  }
+
+  /**
+   * The worker does not verify the chain (it could, with `chain`: a light client of its own in
+   * the worker), so it is given staked nodes only: the unstaked node is there for the page's
+   * client to be seen refusing it, not for the worker to fetch from unvetted.
+   */
+  private static nodesFor(route: Route, unstaked: ReadonlySet<string>): string[] {
+    return route.bootstrap.filter((address) => !unstaked.has(address))
   }
 
   static async start(network: NetworkDescription, route: Route): Promise<PageServiceWorker> {
+    const unstakedNodes = network.nodes.filter((n) => n.role === 'unstaked')
+    const unstaked = new Set(unstakedNodes.map((n) => n.multiaddr))
     const sw = await registerFulmen({
       prefix: PREFIX,
-      nodes: [...route.bootstrap],
-      gateways: network.nodes.map((n) => n.gateway),
+      nodes: PageServiceWorker.nodesFor(route, unstaked),
+      gateways: network.nodes.filter((n) => n.role !== 'unstaked').map((n) => n.gateway),
       order: route.order,
       scriptUrl: '/fulmen-sw.ts',
       type: 'module',
       scope: '/',
     })
-    return new PageServiceWorker(sw)
+    return new PageServiceWorker(sw, unstaked)
   }
 
   url(content: DemoContent, reload = 0): string {
@@ -76,7 +89,10 @@ export class PageServiceWorker {
 
   /** Routes the worker's fetches like the page's client (the lying node first, or not). */
   async route(route: Route): Promise<void> {
-    await this.sw.configure({ nodes: [...route.bootstrap], order: route.order })
+    await this.sw.configure({
+      nodes: PageServiceWorker.nodesFor(route, this.unstaked),
+      order: route.order,
+    })
   }
 
   stats(): Promise<SwStats> {

@@ -17,6 +17,7 @@ import { verifyAttestation } from './attestation/block-attestation.ts'
 import { type CommitteeOrderer, createCommitteeOrderer } from './committee-orderer.ts'
 import { CONSENSUS_FRAMES } from './dag/consensus-frames.ts'
 import { NarwhalStore } from './dag/narwhal-store.ts'
+import { defaultSetTimer, type SetTimer } from './timer.ts'
 
 const running: CommitteeOrderer[] = []
 afterEach(async () => {
@@ -36,6 +37,7 @@ interface Committee {
 
 interface MemberOptions {
   readonly gcDepth?: number
+  readonly setTimer?: SetTimer
   readonly onRole?: (member: boolean, epoch: number) => void | Promise<void>
 }
 
@@ -63,6 +65,7 @@ async function member(
     },
     emptyBlockMs: 60_000,
     ...(extra.onRole === undefined ? {} : { onRole: extra.onRole }),
+    ...(extra.setTimer === undefined ? {} : { setTimer: extra.setTimer }),
   })
   running.push(orderer)
   await orderer.start()
@@ -299,6 +302,22 @@ describe('four committee orderers over an in-memory network', { timeout: 240_000
     await expectSameChain(c, [tx], [0, 1, 2])
   }, 300_000)
 
+  test('timers that fire a little early (a busy event loop) do not stall an idle committee', async () => {
+    // Node runs timers on the loop time cached when a busy iteration began: one can fire a few
+    // ms before Date.now() reaches its deadline. Here every timer fires 5 ms early.
+    const early: SetTimer = (fn, ms) => defaultSetTimer(fn, Math.max(0, ms - 5))
+    const c = await committee(4, () => ({ setTimer: early }))
+    // Nothing to order: every member proposes empty headers on its header-delay timer alone.
+    await waitFor(
+      async () => c.orderers.every((o) => o.status.round > 10),
+      'every member proposes past round 10',
+    )
+    const tx = await (c.orderers[2] as CommitteeOrderer).submit(
+      transfer(c.chain.alice, c.chain.bob, 1, 1n),
+    )
+    await expectSameChain(c, [tx], [0, 1, 2, 3])
+  })
+
   test('one member naming a round far ahead does not send the others out of the DAG', async () => {
     const chain = testChain({ nodeCount: 4 })
     const network = new MemoryNetwork()
@@ -341,12 +360,9 @@ describe('four committee orderers over an in-memory network', { timeout: 240_000
     }, 20)
     try {
       const digests: Uint8Array[] = []
+      const first = shown[0] as CommitteeOrderer
       for (let nonce = 1; nonce <= 5; nonce++) {
-        digests.push(
-          await (honest[0]?.orderer as CommitteeOrderer).submit(
-            transfer(chain.alice, chain.bob, nonce, 1n),
-          ),
-        )
+        digests.push(await first.submit(transfer(chain.alice, chain.bob, nonce, 1n)))
       }
       await expectSameChain(
         {

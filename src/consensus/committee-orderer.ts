@@ -393,7 +393,11 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
     const disarm = setTimer(
       () => {
         timers.delete(atMs)
-        post({ kind: 'tick', nowMs: now() })
+        // At least `atMs`: a timer may fire a little before the wall clock reaches it (Node's
+        // timers run on a loop time cached at the start of a busy iteration), and a member
+        // that sees its deadline not quite reached asks for no second timer at the same time:
+        // it would wait for the next frame or tick, and an idle one for ever.
+        post({ kind: 'tick', nowMs: Math.max(now(), atMs) })
       },
       Math.max(0, atMs - now()),
     )
@@ -709,9 +713,10 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
           ? frame.header.round
           : 0
     // What we still need from the others: from our round, or, rejoined above our records,
-    // from our floor, or from the highest round we hold a quorum of once the range came. They keep 2 gcDepth rounds below their committed leader (committee-member.ts): past
-    // that the parents we would ask for are gone and we cannot catch up in this DAG.
-    // A frame is not verified yet: how far ahead the committee is goes by f + 1 members.
+    // from our floor, or from the highest round we hold a quorum of once the range came. They
+    // keep 2 gcDepth rounds below their committed leader (committee-member.ts): past that the
+    // parents we would ask for are gone and we cannot catch up in this DAG. A frame is not
+    // verified yet: how far ahead the committee is goes by what f + 1 members named.
     const rounds = peerRoundsOf(epoch.epoch)
     if (round > 0) rounds.record(m, round)
     const validity = committeeShape(epoch.members.length).validity
