@@ -27,13 +27,15 @@ export interface Route {
   readonly chain: RouteChain | undefined
 }
 
+/** The staked nodes' HTTP gateways (every node but the unstaked one). */
+export function stakedGateways(network: NetworkDescription): string[] {
+  return network.nodes.filter((n) => n.role !== 'unstaked').map((n) => n.gateway)
+}
+
 /** The light client's view of the network: undefined on a chain that signs no checkpoints. */
 export function chainOf(network: NetworkDescription): RouteChain | undefined {
   if (network.chain.consensus !== 'committee') return undefined
-  return {
-    genesis: network.chain.genesisJson,
-    gateways: network.nodes.filter((n) => n.role !== 'unstaked').map((n) => n.gateway),
-  }
+  return { genesis: network.chain.genesisJson, gateways: stakedGateways(network) }
 }
 
 export function routeFor(network: NetworkDescription, liar: boolean): Route {

@@ -5,7 +5,7 @@
 import { type FulmenServiceWorker, registerFulmen } from '../src/browser/sw/register.ts'
 import type { SwStats } from '../src/browser/sw/sw-stats.ts'
 import type { DemoContent, NetworkDescription } from './network.ts'
-import type { Route } from './routing.ts'
+import { type Route, stakedGateways } from './routing.ts'
 
 export const PREFIX = '/fulmen/'
 
@@ -69,12 +69,13 @@ export class PageServiceWorker {
   }
 
   static async start(network: NetworkDescription, route: Route): Promise<PageServiceWorker> {
-    const unstakedNodes = network.nodes.filter((n) => n.role === 'unstaked')
-    const unstaked = new Set(unstakedNodes.map((n) => n.multiaddr))
+    const unstaked = new Set(
+      network.nodes.filter((n) => n.role === 'unstaked').map((n) => n.multiaddr),
+    )
     const sw = await registerFulmen({
       prefix: PREFIX,
       nodes: PageServiceWorker.nodesFor(route, unstaked),
-      gateways: network.nodes.filter((n) => n.role !== 'unstaked').map((n) => n.gateway),
+      gateways: stakedGateways(network),
       order: route.order,
       scriptUrl: '/fulmen-sw.ts',
       type: 'module',

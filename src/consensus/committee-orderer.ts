@@ -718,18 +718,19 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
     // parents we would ask for are gone and we cannot catch up in this DAG. A frame is not
     // verified yet: how far ahead the committee is goes by what f + 1 members named.
     const rounds = peerRoundsOf(epoch.epoch)
-    if (round > 0) rounds.record(m, round)
-    const validity = committeeShape(epoch.members.length).validity
+    const raised = round > 0 && rounds.record(m, round)
     const own = epoch.member
     const ours = own === undefined ? 0 : Math.max(own.round, own.floorRound, own.quorumRound)
     if (own !== undefined && round > ours + 2 * gcDepth) {
-      const reached = rounds.reachedBy(validity)
+      const reached = rounds.reachedBy(committeeShape(epoch.members.length).validity)
       if (reached > ours + 2 * gcDepth) leaveDag(epoch, reached)
       // Else one member (or f) names a round we could not build on: dropped, as it is useless.
       return
     }
-    if (rejoin !== undefined && rejoin.epoch === epoch) {
-      rejoin.seenRound = Math.max(rejoin.seenRound, rounds.reachedBy(validity))
+    // What f + 1 reached moves only when some member's highest round does.
+    if (raised && rejoin !== undefined && rejoin.epoch === epoch) {
+      const reached = rounds.reachedBy(committeeShape(epoch.members.length).validity)
+      rejoin.seenRound = Math.max(rejoin.seenRound, reached)
     }
     post({ kind: 'frame', frame, from: m })
   }

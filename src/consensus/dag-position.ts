@@ -95,9 +95,11 @@ export class PositionTally {
 export class PeerRounds {
   readonly #highest = new Map<number, number>()
 
-  /** A frame from `member` named `round`. */
-  record(member: number, round: number): void {
-    if (round > (this.#highest.get(member) ?? 0)) this.#highest.set(member, round)
+  /** A frame from `member` named `round`; true when that is the highest it named yet. */
+  record(member: number, round: number): boolean {
+    if (round <= (this.#highest.get(member) ?? 0)) return false
+    this.#highest.set(member, round)
+    return true
   }
 
   /** The highest round at least `members` distinct peers have named; 0 if fewer named any. */
