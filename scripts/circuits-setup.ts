@@ -15,16 +15,18 @@
  * e.g. the Perpetual Powers of Tau) and a random beacon; one contributor here is trusted to have
  * thrown its entropy away.
  */
+import { execFileSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { parseArgs } from 'node:util'
 import * as snarkjs from 'snarkjs'
 import { compileDaBatch, ROOT as root, scratchDir } from './circuits-compile.ts'
+import { KEY_MODULE, keyModuleSource } from './circuits-key-module.ts'
 
 const { values } = parseArgs({
   options: {
-    slots: { type: 'string', default: '4' },
+    slots: { type: 'string', default: '5' },
     power: { type: 'string' },
     ptau: { type: 'string' },
     out: { type: 'string', default: join(root, 'circuits', 'artifacts') },
@@ -155,6 +157,12 @@ try {
     timingsMs: timings,
   }
   writeFileSync(join(values.out, 'artifacts.json'), `${JSON.stringify(manifest, null, 2)}\n`)
+  if (values.out === join(root, 'circuits', 'artifacts')) {
+    // The chain's key follows the committed artifacts (a setup elsewhere is a trial).
+    writeFileSync(KEY_MODULE, keyModuleSource(values.out))
+    execFileSync(join(root, 'node_modules', '.bin', 'biome'), ['format', '--write', KEY_MODULE])
+    process.stderr.write(`wrote ${relative(root, KEY_MODULE)}\n`)
+  }
   process.stderr.write(
     `circuits:setup done in ${((performance.now() - started) / 1000).toFixed(0)} s: ${relative(root, values.out)}\n`,
   )

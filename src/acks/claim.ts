@@ -82,20 +82,9 @@ export function decodeClaim(bytes: Uint8Array): Claim {
  */
 export function verifyClaim(claim: Claim): Commitment {
   checkShape(claim)
-  const c = verifyCommitment(claim.commitment, claim.signature)
-  if (claim.index > c.chainLength) {
-    throw new AckError(
-      'ACK_OVERCLAIM',
-      `index ${claim.index} is beyond the chain's length ${c.chainLength}`,
-    )
-  }
-  if (!chainsTo(claim.reveal, claim.index, c.anchor)) {
-    throw new AckError(
-      'ACK_BAD_REVEAL',
-      `the reveal does not hash to the anchor in ${claim.index} steps`,
-    )
-  }
-  return c
+  const checked = checkReveal(claim, verifyCommitment(claim.commitment, claim.signature))
+  if (!checked.ok) throw checked.error
+  return checked.commitment
 }
 
 /** The outcome of one claim of `checkClaims`. */
@@ -131,31 +120,36 @@ export function checkClaims(encoded: readonly Uint8Array[]): ClaimCheck[] {
     })),
   )
   pending.forEach(({ index, claim, commitment }, i) => {
-    if (!signed[i]) {
-      results[index] = { ok: false, error: new AckError('ACK_FORGED_COMMITMENT', FORGED) }
-    } else if (claim.index > commitment.chainLength) {
-      results[index] = {
-        ok: false,
-        error: new AckError(
-          'ACK_OVERCLAIM',
-          `index ${claim.index} is beyond the chain's length ${commitment.chainLength}`,
-        ),
-      }
-    } else if (!chainsTo(claim.reveal, claim.index, commitment.anchor)) {
-      results[index] = {
-        ok: false,
-        error: new AckError(
-          'ACK_BAD_REVEAL',
-          `the reveal does not hash to the anchor in ${claim.index} steps`,
-        ),
-      }
-    } else {
-      results[index] = { ok: true, claim, commitment }
-    }
+    results[index] = signed[i]
+      ? checkReveal(claim, commitment)
+      : { ok: false, error: new AckError('ACK_FORGED_COMMITMENT', FORGED) }
   })
   return results as ClaimCheck[]
 }
 
-function asAckError(e: unknown): AckError {
+/** The checks after the signature's: `index ≤ L`, and the reveal hashes to the anchor. */
+export function checkReveal(claim: Claim, commitment: Commitment): ClaimCheck {
+  if (claim.index > commitment.chainLength) {
+    return {
+      ok: false,
+      error: new AckError(
+        'ACK_OVERCLAIM',
+        `index ${claim.index} is beyond the chain's length ${commitment.chainLength}`,
+      ),
+    }
+  }
+  if (!chainsTo(claim.reveal, claim.index, commitment.anchor)) {
+    return {
+      ok: false,
+      error: new AckError(
+        'ACK_BAD_REVEAL',
+        `the reveal does not hash to the anchor in ${claim.index} steps`,
+      ),
+    }
+  }
+  return { ok: true, claim, commitment }
+}
+
+export function asAckError(e: unknown): AckError {
   return e instanceof AckError ? e : new AckError('ACK_MALFORMED', (e as Error).message)
 }

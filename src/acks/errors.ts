@@ -32,6 +32,14 @@ export type AckErrorCode =
   | 'ACK_BATCH_TOO_LARGE'
   /** A batch proof, verification key or public signal that cannot be what it claims. */
   | 'ACK_PROOF_MALFORMED'
+  /** The DA batch prover's circuit artifacts are missing or not the ones artifacts.json names. */
+  | 'ACK_PROVER_ARTIFACTS'
+  /** The DA batch prover made no proof (it crashed, or its output does not match the claims). */
+  | 'ACK_PROVER_FAILED'
+  /** A prove before the DA batch prover started, after it stopped, or queued when it stopped. */
+  | 'ACK_PROVER_STOPPED'
+  /** A batch proof that does not verify for the claims it came with. */
+  | 'ACK_PROOF_INVALID'
 
 export class AckError extends FulmenError<AckErrorCode> {
   override readonly name = 'AckError'

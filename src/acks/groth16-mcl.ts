@@ -29,14 +29,26 @@ export function createMclGroth16Kernel(mcl: McLModule): Groth16Kernel {
       `the mcl instance is on curve ${mcl.curveType}, not BN_SNARK1 (bn128)`,
     )
   }
-  const g1 = (p: G1Affine) => {
+  // setStr refuses a point off its curve; G1 has cofactor 1, G2's order is checked below.
+  const g1 = (p: G1Affine, what = 'a G1 point') => {
     const point = new mcl.G1()
-    point.setStr(`1 ${p.x} ${p.y}`, 10)
+    try {
+      point.setStr(`1 ${p.x} ${p.y}`, 10)
+    } catch {
+      throw new AckError('ACK_PROOF_MALFORMED', `${what} is not a point of G1`)
+    }
     return point
   }
-  const g2 = (p: G2Affine) => {
+  const g2 = (p: G2Affine, what = 'a G2 point') => {
     const point = new mcl.G2()
-    point.setStr(`1 ${p.x[0]} ${p.x[1]} ${p.y[0]} ${p.y[1]}`, 10)
+    try {
+      point.setStr(`1 ${p.x[0]} ${p.x[1]} ${p.y[0]} ${p.y[1]}`, 10)
+    } catch {
+      throw new AckError('ACK_PROOF_MALFORMED', `${what} is not a point of G2`)
+    }
+    if (!point.isValidOrder()) {
+      throw new AckError('ACK_PROOF_MALFORMED', `${what} is not in G2's order-r subgroup`)
+    }
     return point
   }
   // One key at a time: a node verifies one circuit's proofs. Its precomputed lines live in
@@ -51,7 +63,7 @@ export function createMclGroth16Kernel(mcl: McLModule): Groth16Kernel {
       alphaBeta: mcl.pairing(g1(key.alpha), g2(key.beta)),
       gamma: new mcl.PrecomputedG2(g2(key.gamma)),
       delta: new mcl.PrecomputedG2(g2(key.delta)),
-      ic: key.ic.map(g1),
+      ic: key.ic.map((p) => g1(p)),
     }
     return prepared
   }
@@ -59,6 +71,9 @@ export function createMclGroth16Kernel(mcl: McLModule): Groth16Kernel {
     name: 'mcl',
     verify(key, signals, proof) {
       const p = prepare(key)
+      const a = g1(proof.a, 'A')
+      const b = g2(proof.b, 'B')
+      const c = g1(proof.c, 'C')
       let x = p.ic[0] as Mcl.G1
       signals.forEach((s, i) => {
         if (s === 0n) return
@@ -68,8 +83,8 @@ export function createMclGroth16Kernel(mcl: McLModule): Groth16Kernel {
       })
       // e(−A, B) · e(x, γ) · e(C, δ) · e(α, β) = 1, one final exponentiation.
       const loops = mcl.mul(
-        mcl.millerLoop(mcl.neg(g1(proof.a)), g2(proof.b)),
-        mcl.precomputedMillerLoop2(x, p.gamma, g1(proof.c), p.delta),
+        mcl.millerLoop(mcl.neg(a), b),
+        mcl.precomputedMillerLoop2(x, p.gamma, c, p.delta),
       )
       return mcl.mul(mcl.finalExp(loops), p.alphaBeta).isOne()
     },

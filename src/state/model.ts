@@ -146,8 +146,16 @@ export type Method =
   /** Node-signed: take part (or stop) from the next epoch. */
   | { readonly type: 'OptIn' }
   | { readonly type: 'OptOut' }
-  /** Node-signed: claims as `src/acks` encodes them (230 bytes each). */
-  | { readonly type: 'SubmitDeliveryClaims'; readonly claims: readonly Uint8Array[] }
+  /**
+   * Node-signed: claims as `src/acks` encodes them (230 bytes each). With `proofs`, the claims
+   * come in batches of DA_BATCH_SLOTS, each proven by one 256-byte Groth16 proof instead of
+   * a signature check per claim (src/acks/proven-claims.ts).
+   */
+  | {
+      readonly type: 'SubmitDeliveryClaims'
+      readonly claims: readonly Uint8Array[]
+      readonly proofs?: readonly Uint8Array[]
+    }
   | {
       readonly type: 'SubmitReputationMeasurements'
       readonly reports: readonly MeasurementReport[]

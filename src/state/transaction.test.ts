@@ -17,6 +17,8 @@ import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { CLAIM_LEN } from '../acks/claim.ts'
+import { DA_BATCH_SLOTS } from '../acks/da-batch-artifacts.ts'
+import { PROOF_BYTES } from '../acks/groth16.ts'
 import { StateError } from './errors.ts'
 import type { Method, MethodType, Transaction, TransactionPayload } from './model.ts'
 import {
@@ -280,6 +282,28 @@ describe('the codec', () => {
       [accountTx, (v) => (v.payload.method = null)],
       [claims, (v) => (v.payload.method.claims = [new Uint8Array(CLAIM_LEN - 1)])],
       [claims, (v) => (v.payload.method.claims = new Uint8Array(CLAIM_LEN))],
+      // Proven claims: a proof is 256 bytes, one per batch of DA_BATCH_SLOTS claims.
+      [claims, (v) => (v.payload.method.proofs = [new Uint8Array(PROOF_BYTES - 1)])],
+      [claims, (v) => (v.payload.method.proofs = [])],
+      [
+        claims,
+        (v) =>
+          (v.payload.method.proofs = [new Uint8Array(PROOF_BYTES), new Uint8Array(PROOF_BYTES)]),
+      ],
+      [
+        claims,
+        (v) => {
+          v.payload.method.claims = Array(DA_BATCH_SLOTS + 1).fill(new Uint8Array(CLAIM_LEN))
+          v.payload.method.proofs = [new Uint8Array(PROOF_BYTES)]
+        },
+      ],
+      [
+        claims,
+        (v) => {
+          v.payload.method.claims = []
+          v.payload.method.proofs = []
+        },
+      ],
       [stake, (v) => (v.payload.method.bls.key = new Uint8Array(95))],
       [stake, (v) => (v.payload.method.bls.proofOfPossession = new Uint8Array(47))],
       [stake, (v) => (v.payload.method.addresses = Array(MAX_NODE_ADDRESSES + 1).fill('a'))],

@@ -23,6 +23,9 @@ import { ed25519 } from '@noble/curves/ed25519.js'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { keccak_256 } from '@noble/hashes/sha3.js'
 import { CLAIM_LEN } from '../acks/claim.ts'
+import { DA_BATCH_SLOTS } from '../acks/da-batch-artifacts.ts'
+import { PROOF_BYTES } from '../acks/groth16.ts'
+import { proofsFor } from '../acks/proven-claims.ts'
 import { deriveKey } from '../b3/hash.ts'
 import { equalBytes } from '../core/bytes.ts'
 import { FulmenError } from '../core/errors.ts'
@@ -124,6 +127,15 @@ export const METHOD_TYPES: readonly MethodType[] = [
 
 function malformed(message: string): TransactionError {
   return new TransactionError('TX_MALFORMED', message)
+}
+
+/** Proven claims: one proof per batch of DA_BATCH_SLOTS claims, and at least one claim. */
+function checkProofCount(claims: number, proofs: number): void {
+  if (claims === 0 || proofs !== proofsFor(claims)) {
+    throw malformed(
+      `${claims} proven claims take ${proofsFor(claims)} proofs of ${DA_BATCH_SLOTS} claims each, got ${proofs}`,
+    )
+  }
 }
 
 // --- encoding -------------------------------------------------------------------------------
@@ -259,13 +271,21 @@ function methodToCbor(m: Method): CborRecord {
     case 'OptIn':
     case 'OptOut':
       return { type: m.type }
-    case 'SubmitDeliveryClaims':
-      return {
+    case 'SubmitDeliveryClaims': {
+      const out: Record<string, unknown> = {
         type: m.type,
         claims: arrayOf<Uint8Array>(m.claims, MAX_CLAIMS, 'claims').map((c, i) =>
           bytesOf(c, CLAIM_LEN, `claim ${i}`),
         ),
       }
+      if (m.proofs !== undefined) {
+        out.proofs = arrayOf<Uint8Array>(m.proofs, MAX_CLAIMS, 'proofs').map((p, i) =>
+          bytesOf(p, PROOF_BYTES, `proof ${i}`),
+        )
+        checkProofCount((out.claims as unknown[]).length, (out.proofs as unknown[]).length)
+      }
+      return out
+    }
     case 'SubmitReputationMeasurements':
       return {
         type: m.type,
@@ -469,9 +489,17 @@ function readMethod(r: RecordReader): Method {
     case 'OptOut':
       method = { type }
       break
-    case 'SubmitDeliveryClaims':
-      method = { type, claims: r.array('claims', MAX_CLAIMS, itemBytes(CLAIM_LEN, 'claim')) }
+    case 'SubmitDeliveryClaims': {
+      const claims = r.array('claims', MAX_CLAIMS, itemBytes(CLAIM_LEN, 'claim'))
+      if (!r.has('proofs')) {
+        method = { type, claims }
+        break
+      }
+      const proofs = r.array('proofs', MAX_CLAIMS, itemBytes(PROOF_BYTES, 'proof'))
+      checkProofCount(claims.length, proofs.length)
+      method = { type, claims, proofs }
       break
+    }
     case 'SubmitReputationMeasurements':
       method = { type, reports: r.array('reports', MAX_REPORTS, readReport) }
       break

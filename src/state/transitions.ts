@@ -8,6 +8,7 @@
  */
 import { bytesToHex } from '@noble/hashes/utils.js'
 import { checkClaims } from '../acks/claim.ts'
+import { checkProvenClaims } from '../acks/proven-claims.ts'
 import { equalBytes } from '../core/bytes.ts'
 import { beaconCommitOf } from './beacon.ts'
 import { type BlockContext, type BlockState, EMPTY_ACCOUNT, metadataOf } from './block-state.ts'
@@ -284,7 +285,7 @@ async function runMethod(
       return
     }
     case 'SubmitDeliveryClaims':
-      return settleClaims(state, method.claims, sender, ctx, events)
+      return settleClaims(state, method, sender, ctx, events)
     case 'SubmitReputationMeasurements': {
       if (BigInt(method.reports.length) > ctx.params.maxMeasurements) {
         revert('TX_TOO_LARGE', `at most ${ctx.params.maxMeasurements} reports`)
@@ -391,7 +392,7 @@ function rejectClaim(events: ChainEvent[], index: number, reason: string): void 
 
 async function settleClaims(
   state: BlockState,
-  claims: readonly Uint8Array[],
+  { claims, proofs }: { claims: readonly Uint8Array[]; proofs?: readonly Uint8Array[] },
   sender: Uint8Array,
   ctx: BlockContext,
   events: ChainEvent[],
@@ -404,8 +405,9 @@ async function settleClaims(
   }
   const meta = await metadataOf(state)
   let settledAny = false
-  // Signatures are checked together (one batch equation for the transaction's claims).
-  const checks = checkClaims(claims)
+  // Signatures are checked together: one Groth16 proof per batch of claims when the node proved
+  // them, else one batch equation for the transaction's claims. The rest is the same.
+  const checks = proofs === undefined ? checkClaims(claims) : checkProvenClaims(claims, proofs)
   for (let i = 0; i < claims.length; i++) {
     const check = checks[i]!
     if (!check.ok) {

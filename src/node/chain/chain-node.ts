@@ -58,6 +58,7 @@ import { type ChainFollower, createChainFollower } from './chain-follower.ts'
 import { chainProtocolServer } from './chain-protocol.ts'
 import { type CommitteeChain, createCommitteeChain } from './committee-chain.ts'
 import { createForwardingOrderer } from './forwarding-orderer.ts'
+import { useMclGroth16Kernel } from './mcl-bn254.ts'
 import { nativeRecover } from './native-secp256k1.ts'
 
 /** The chain's LevelDB, under the node's data directory. */
@@ -335,6 +336,8 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
     attestations = new AttestationStore(store)
     // Served checkpoints are checked with mcl's WebAssembly pairing (same answers as noble).
     await useMclCheckpointKernel()
+    // DA batch proofs likewise (a module instance of its own, on BN254).
+    await useMclGroth16Kernel()
     checkpoints = await CheckpointBook.open({
       kv: store,
       genesis: await genesisAnchor(genesis),

@@ -6,6 +6,8 @@
  */
 import { createRequire } from 'node:module'
 import type * as Mcl from 'mcl-wasm'
+import { useGroth16Kernel } from '../../acks/groth16.ts'
+import { createMclGroth16Kernel } from '../../acks/groth16-mcl.ts'
 
 let loading: Promise<typeof Mcl> | undefined
 
@@ -28,4 +30,9 @@ export function loadMclBn254(): Promise<typeof Mcl> {
     }
   })()
   return loading
+}
+
+/** Installs the mcl Groth16 kernel for the process's claim checks (~6 ms a proof, noble ~75). */
+export async function useMclGroth16Kernel(): Promise<void> {
+  useGroth16Kernel(createMclGroth16Kernel(await loadMclBn254()))
 }

@@ -6,6 +6,9 @@
 import { hexToBytes } from '@noble/hashes/utils.js'
 import fc from 'fast-check'
 import { CLAIM_LEN } from '../../acks/claim.ts'
+import { DA_BATCH_SLOTS } from '../../acks/da-batch-artifacts.ts'
+import { PROOF_BYTES } from '../../acks/groth16.ts'
+import { proofsFor } from '../../acks/proven-claims.ts'
 import { BEACON_REVEAL_LEN } from '../beacon.ts'
 import { MAX_AMOUNT } from '../cbor-shape.ts'
 import {
@@ -190,10 +193,23 @@ export const methodArbs: {
   ),
   OptIn: fc.constant({ type: 'OptIn' as const }),
   OptOut: fc.constant({ type: 'OptOut' as const }),
-  SubmitDeliveryClaims: fc.record({
-    type: fc.constant('SubmitDeliveryClaims' as const),
-    claims: fc.array(bytes(CLAIM_LEN), { maxLength: 4 }),
-  }),
+  SubmitDeliveryClaims: fc.oneof(
+    fc.record({
+      type: fc.constant('SubmitDeliveryClaims' as const),
+      claims: fc.array(bytes(CLAIM_LEN), { maxLength: 4 }),
+    }),
+    // Proven: one proof per batch of DA_BATCH_SLOTS claims.
+    fc.array(bytes(CLAIM_LEN), { minLength: 1, maxLength: DA_BATCH_SLOTS + 2 }).chain((claims) =>
+      fc.record({
+        type: fc.constant('SubmitDeliveryClaims' as const),
+        claims: fc.constant(claims),
+        proofs: fc.array(bytes(PROOF_BYTES), {
+          minLength: proofsFor(claims.length),
+          maxLength: proofsFor(claims.length),
+        }),
+      }),
+    ),
+  ),
   SubmitReputationMeasurements: fc.record({
     type: fc.constant('SubmitReputationMeasurements' as const),
     reports: fc.array(reportArb, { maxLength: 4 }),
