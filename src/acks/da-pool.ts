@@ -4,7 +4,8 @@
  * (src/browser/node/idb-da-pool.ts). Per session and seq it keeps the latest claim the
  * client's reveals earned, until claims are batched and submitted:
  *
- *   claim!<session: 16 hex>!<seq: 8 hex>  →  claim[230] updatedAt:u64be(ms) remotePeer:utf8
+ *   claim!<session: 16 hex>!<seq: 8 hex>     →  claim[230] updatedAt:u64be(ms) remotePeer:utf8
+ *   progress!<session: 16 hex>!<seq: 8 hex>  →  JSON ClaimProgress (the settler's, below)
  *
  * Claims are stored as the ledger (ledger.ts) produced them, already verified; the pool only
  * keeps the highest index per key, with one `KvStore.update` per put, so two writers (two
@@ -39,7 +40,40 @@ export interface StoredClaim {
   readonly remotePeer: string
   /** Milliseconds since the Unix epoch. */
   readonly updatedAt: number
+  /** Where settling the claim stands: `pending` unless the settler recorded this index. */
+  readonly progress: ClaimProgress
 }
+
+/**
+ * Where the settler has the claim of a (session, seq), at one index (a claim whose index grew
+ * since is `pending` again):
+ * - `pending`: not on its way (yet);
+ * - `proving`: in a batch being proven;
+ * - `submitted`: in a transaction (`transaction`), with its batch proof when proven;
+ * - `settled`: the chain has settled units up to `index`;
+ * - `rejected`: the chain refused it (`reason`); it is not sent again at this index.
+ */
+export interface ClaimProgress {
+  readonly state: 'pending' | 'proving' | 'submitted' | 'settled' | 'rejected'
+  readonly index: number
+  /** Hex of the batch's digest (its proof's public signal): the batch id. */
+  readonly batch?: string
+  /** Hex of the batch's 256-byte Groth16 proof. */
+  readonly proof?: string
+  /** Hex digest of the transaction that carried it. */
+  readonly transaction?: string
+  readonly reason?: string
+  /** ISO time of the change. */
+  readonly at: string
+}
+
+const PROGRESS_STATES: ReadonlySet<string> = new Set([
+  'pending',
+  'proving',
+  'submitted',
+  'settled',
+  'rejected',
+])
 
 export interface DaClientSummary {
   readonly clientKey: string
@@ -75,6 +109,8 @@ export interface DaSummary {
   readonly byClient: readonly DaClientSummary[]
   /** Oldest epoch first. */
   readonly byEpoch: readonly DaEpochSummary[]
+  /** Claims by where settling them stands. */
+  readonly byState: Readonly<Record<ClaimProgress['state'], number>>
 }
 
 /** A stored claim as JSON (`GET /das?claims=1`): hex for bytes, decimal strings for u64s. */
@@ -93,6 +129,7 @@ export interface DaClaimJson {
   readonly commitment: string
   readonly signature: string
   readonly reveal: string
+  readonly progress: ClaimProgress
 }
 
 export interface DaPutMeta {
@@ -111,18 +148,42 @@ export interface DaPool {
   /** Every stored claim, by session then seq. */
   list(): AsyncIterable<StoredClaim>
   summary(): Promise<DaSummary>
+  /** Records where settling the claim of (session, seq) stands (the settler's). */
+  setProgress(session: bigint, seq: number, progress: ClaimProgress): Promise<void>
   close(): Promise<void>
 }
 
 const utf8 = new TextEncoder()
 const fromUtf8 = new TextDecoder()
 const PREFIX = utf8.encode('claim!')
+const PROGRESS_PREFIX = utf8.encode('progress!')
+
+function sessionSeq(session: bigint, seq: number): string {
+  return `${session.toString(16).padStart(16, '0')}!${seq.toString(16).padStart(8, '0')}`
+}
 
 /** The key of a session's seq: readable, and sorted by session then seq. */
 export function claimKey(session: bigint, seq: number): Uint8Array {
-  return utf8.encode(
-    `claim!${session.toString(16).padStart(16, '0')}!${seq.toString(16).padStart(8, '0')}`,
-  )
+  return utf8.encode(`claim!${sessionSeq(session, seq)}`)
+}
+
+function progressKey(session: bigint, seq: number): Uint8Array {
+  return utf8.encode(`progress!${sessionSeq(session, seq)}`)
+}
+
+/** A stored progress record, or undefined for one this version cannot read (it is redone). */
+function decodeProgress(value: Uint8Array): ClaimProgress | undefined {
+  try {
+    const p = JSON.parse(fromUtf8.decode(value)) as ClaimProgress
+    if (!PROGRESS_STATES.has(p?.state) || !Number.isSafeInteger(p.index)) return undefined
+    return p
+  } catch {
+    return undefined
+  }
+}
+
+function pendingAt(index: number, updatedAt: number): ClaimProgress {
+  return { state: 'pending', index, at: new Date(updatedAt).toISOString() }
 }
 
 function encodeValue(claim: Claim, remotePeer: string, updatedAt: number): Uint8Array {
@@ -134,7 +195,7 @@ function encodeValue(claim: Claim, remotePeer: string, updatedAt: number): Uint8
   return out
 }
 
-function decodeValue(key: Uint8Array, value: Uint8Array): StoredClaim {
+function decodeValue(key: Uint8Array, value: Uint8Array, progress?: ClaimProgress): StoredClaim {
   if (value.length < CLAIM_LEN + 8) {
     throw new DaPoolError('DAS_CORRUPT', `claim ${fromUtf8.decode(key)} is not a stored claim`)
   }
@@ -155,6 +216,11 @@ function decodeValue(key: Uint8Array, value: Uint8Array): StoredClaim {
     bytes: claim.index * c.unit,
     remotePeer: fromUtf8.decode(value.subarray(CLAIM_LEN + 8)),
     updatedAt: Number(view.getBigUint64(CLAIM_LEN)),
+    // A record for a lower index is history: the claim grew since, and waits again.
+    progress:
+      progress?.index === claim.index
+        ? progress
+        : pendingAt(claim.index, Number(view.getBigUint64(CLAIM_LEN))),
   }
 }
 
@@ -175,6 +241,7 @@ export function claimJson(s: StoredClaim): DaClaimJson {
     commitment: bytesToHex(s.claim.commitment),
     signature: bytesToHex(s.claim.signature),
     reveal: bytesToHex(s.claim.reveal),
+    progress: s.progress,
   }
 }
 
@@ -207,7 +274,9 @@ export async function summarize(claims: AsyncIterable<StoredClaim>): Promise<DaS
   const total = tally()
   const clients = new Map<string, Tally>()
   const epochs = new Map<bigint, Tally>()
+  const byState = { pending: 0, proving: 0, submitted: 0, settled: 0, rejected: 0 }
   for await (const s of claims) {
+    byState[s.progress.state]++
     add(total, s, s.clientKey)
     if (!clients.has(s.clientKey)) clients.set(s.clientKey, tally())
     add(clients.get(s.clientKey)!, s, s.epoch.toString())
@@ -243,6 +312,7 @@ export async function summarize(claims: AsyncIterable<StoredClaim>): Promise<DaS
         units: t.units,
         bytes: t.bytes,
       })),
+    byState,
   }
 }
 
@@ -277,12 +347,23 @@ export function createDaPool(kv: KvStore, options: { readonly readOnly?: boolean
 
     async *list() {
       if (closed) throw closedError()
+      const progress = new Map<string, ClaimProgress>()
+      for await (const { key, value } of kv.entries({ prefix: PROGRESS_PREFIX })) {
+        const p = decodeProgress(value)
+        if (p !== undefined) progress.set(fromUtf8.decode(key.subarray(PROGRESS_PREFIX.length)), p)
+      }
       for await (const { key, value } of kv.entries({ prefix: PREFIX })) {
-        yield decodeValue(key, value)
+        yield decodeValue(key, value, progress.get(fromUtf8.decode(key.subarray(PREFIX.length))))
       }
     },
 
     summary: () => summarize(pool.list()),
+
+    async setProgress(session, seq, progress) {
+      if (closed) throw closedError()
+      if (readOnly) throw readOnlyError()
+      await kv.put(progressKey(session, seq), utf8.encode(JSON.stringify(progress)))
+    },
 
     async close() {
       if (closed) return
@@ -300,6 +381,7 @@ export function emptyDaPool(): DaPool {
     put: () => Promise.reject(readOnlyError()),
     async *list() {},
     summary: () => summarize((async function* () {})()),
+    setProgress: () => Promise.reject(readOnlyError()),
     close: async () => {},
   }
 }

@@ -82,13 +82,15 @@ describe('scrub settings', () => {
 })
 
 describe('chain settings', () => {
-  it('default to no chain, solo, 250 ms blocks of 1000, settling 256 claims every 5 s, GC depth 300', () => {
+  it('default to no chain, solo, 250 ms blocks of 1000, settling 256 claims every 5 s with proofs, GC depth 300', () => {
     expect(defaults().chain).toEqual({
       consensus: 'solo',
       blockMs: 250,
       maxBlockTransactions: 1000,
       settleEveryMs: 5000,
       maxClaimsPerSettlement: 256,
+      proveClaims: true,
+      proveFrom: 2,
       gcDepth: 300,
     })
   })
@@ -103,6 +105,8 @@ describe('chain settings', () => {
       FULMEN_FOLLOW: 'http://127.0.0.1:4069/',
       FULMEN_SETTLE_EVERY_MS: '750',
       FULMEN_GC_DEPTH: '20',
+      FULMEN_PROVE_CLAIMS: 'false',
+      FULMEN_PROVE_FROM: '1',
     })
     expect(mergeConfig(defaults(), file, env).chain).toEqual({
       genesis: resolve('g.json'),
@@ -112,6 +116,8 @@ describe('chain settings', () => {
       maxBlockTransactions: 1000,
       settleEveryMs: 750,
       maxClaimsPerSettlement: 8,
+      proveClaims: false,
+      proveFrom: 1,
       gcDepth: 20,
     })
     expect(envLayer({ FULMEN_GENESIS: 'x/genesis.json' }).chain).toEqual({
@@ -123,6 +129,8 @@ describe('chain settings', () => {
     expect(() => fileLayer({ chain: { genesys: 'g' } }, 'c')).toThrow(/chain.genesys/)
     expect(() => fileLayer({ chain: { consensus: 'bft' } }, 'c')).toThrow(/solo, follow, committee/)
     expect(() => fileLayer({ chain: { blockMs: 0 } }, 'c')).toThrow(/chain.blockMs/)
+    expect(() => fileLayer({ chain: { proveClaims: 'yes' } }, 'c')).toThrow(/chain.proveClaims/)
+    expect(fileLayer({ chain: { proveClaims: false } }, 'c').chain).toEqual({ proveClaims: false })
     expect(() => fileLayer({ chain: { maxBlockTransactions: 2.5 } }, 'c')).toThrow(ConfigError)
     expect(() => fileLayer({ chain: { genesis: 3 } }, 'c')).toThrow(/must be a string/)
     expect(() => fileLayer({ chain: 'solo' }, 'c')).toThrow(/must be an object/)

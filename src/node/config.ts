@@ -94,6 +94,14 @@ export interface ChainConfig {
   /** Claims in one settlement transaction at most. */
   readonly maxClaimsPerSettlement: number
   /**
+   * Prove batches of claims with the DA batch circuit (circuits/artifacts) in a worker thread,
+   * so the committee checks one proof per batch (default true). Without the artifacts (an
+   * install from the package, which leaves them out) the node says so and settles natively.
+   */
+  readonly proveClaims: boolean
+  /** The fewest claims worth a proof (2): a smaller batch settles natively. */
+  readonly proveFrom: number
+  /**
    * `committee` only: the Narwhal/Bullshark rounds kept below the last committed leader (300).
    * A member down longer than about twice this many rounds leaves the DAG, follows by blocks,
    * then rejoins.
@@ -157,6 +165,8 @@ export function defaults(env: NodeJS.ProcessEnv = process.env): NodeConfig {
       maxBlockTransactions: 1000,
       settleEveryMs: 5000,
       maxClaimsPerSettlement: 256,
+      proveClaims: true,
+      proveFrom: 2,
       gcDepth: 300,
     },
   }
@@ -321,6 +331,10 @@ export function envLayer(env: NodeJS.ProcessEnv = process.env): ConfigLayer {
   if (env.FULMEN_BLS_KEY) chain.blsKey = resolve(env.FULMEN_BLS_KEY)
   if (env.FULMEN_SETTLE_EVERY_MS)
     chain.settleEveryMs = parsePositive(env.FULMEN_SETTLE_EVERY_MS, 'FULMEN_SETTLE_EVERY_MS')
+  if (env.FULMEN_PROVE_CLAIMS)
+    chain.proveClaims = parseBoolean(env.FULMEN_PROVE_CLAIMS, 'FULMEN_PROVE_CLAIMS')
+  if (env.FULMEN_PROVE_FROM)
+    chain.proveFrom = parsePositive(env.FULMEN_PROVE_FROM, 'FULMEN_PROVE_FROM')
   if (env.FULMEN_GC_DEPTH) chain.gcDepth = parsePositive(env.FULMEN_GC_DEPTH, 'FULMEN_GC_DEPTH')
   if (Object.keys(chain).length > 0) layer.chain = chain
   return layer as ConfigLayer
@@ -360,9 +374,17 @@ const CHAIN_COUNTS = [
   'maxBlockTransactions',
   'settleEveryMs',
   'maxClaimsPerSettlement',
+  'proveFrom',
   'gcDepth',
 ] as const
-const CHAIN_KEYS = ['genesis', 'consensus', 'follow', 'blsKey', ...CHAIN_COUNTS] as const
+const CHAIN_KEYS = [
+  'genesis',
+  'consensus',
+  'follow',
+  'blsKey',
+  'proveClaims',
+  ...CHAIN_COUNTS,
+] as const
 
 /** The `chain` object of a config file. */
 function chainFileLayer(g: unknown, source: string): Record<string, unknown> {
@@ -392,6 +414,11 @@ function chainFileLayer(g: unknown, source: string): Record<string, unknown> {
     chain.follow = parseFollow(follow as string | string[], `${source}: chain.follow`)
   }
   if (o.blsKey !== undefined) chain.blsKey = resolve(o.blsKey as string)
+  if (o.proveClaims !== undefined) {
+    if (typeof o.proveClaims !== 'boolean')
+      throw new ConfigError(`${source}: chain.proveClaims must be a boolean`)
+    chain.proveClaims = o.proveClaims
+  }
   for (const key of CHAIN_COUNTS) {
     if (o[key] !== undefined)
       chain[key] = checkPositive(o[key] as number, `${source}: chain.${key}`)

@@ -43,6 +43,7 @@ import type { Component } from '../../core/lifecycle.ts'
 import type { Logger } from '../../core/logger.ts'
 import { type LevelKvStore, openLevelKvStore } from '../../kv/level-kv-store.ts'
 import type { ProtocolServer } from '../../net/protocol-server.ts'
+import type { DaBatchProver } from '../../prover/da-batch-prover.ts'
 import { blockToJson, receiptToJson } from '../../state/block.ts'
 import { StateError } from '../../state/errors.ts'
 import { StateExecutor } from '../../state/executor.ts'
@@ -53,6 +54,7 @@ import { nodeKeyOfSeed } from '../../state/transaction.ts'
 import type { ChainConfig } from '../config.ts'
 import { loadBlsSecretKey } from '../key-files.ts'
 import { type NodeMetrics, promMetrics } from '../metrics.ts'
+import { createWorkerDaBatchProver } from '../prover/worker-prover.ts'
 import { type ChainApi, ChainError, type HeadJson, type StateJson } from './chain-api.ts'
 import { type ChainFollower, createChainFollower } from './chain-follower.ts'
 import { chainProtocolServer } from './chain-protocol.ts'
@@ -137,6 +139,7 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
   let orderer: Orderer | undefined
   let follower: ChainFollower | undefined
   let parts: Component[] = []
+  let prover: DaBatchProver | undefined
   let server: ProtocolServer | undefined
   metrics.gauge({
     name: 'fulmen_chain_height',
@@ -322,11 +325,27 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
       nodeSeed: seed,
       everyMs: config.settleEveryMs,
       maxClaims: config.maxClaimsPerSettlement,
+      ...(prover === undefined ? {} : { prover, proveFrom: config.proveFrom }),
       logger: log.child({ component: 'claim-settler' }),
     })
 
+  /** The DA batch prover's worker, unless proofs are off or its artifacts are not here. */
+  async function startProver(): Promise<DaBatchProver | undefined> {
+    if (!config.proveClaims) return undefined
+    const started = createWorkerDaBatchProver({ logger: log })
+    try {
+      await started.start()
+      return started
+    } catch (err) {
+      log.warn({ err }, 'no DA batch prover: claims settle with a signature check each')
+      await started.stop().catch(() => {})
+      return undefined
+    }
+  }
+
   async function startParts(): Promise<void> {
     const genesis = await readGenesis(config.genesis)
+    prover = await startProver()
     const seed = ed25519SeedOf(options.identity)
     // Synchronous point reads: a state read is ~1 µs of CPU instead of ~40 µs through the
     // thread pool, and execution reads an entry or more per transaction (level-kv-store.ts).
@@ -461,6 +480,8 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
     server = undefined
     for (const part of [...parts].reverse()) await part.stop()
     parts = []
+    await prover?.stop()
+    prover = undefined
     const head = executor?.head
     executor = undefined
     orderer = undefined

@@ -1,9 +1,9 @@
 /**
  * Issue 15's process test, all real: a devnet's keys and genesis on disk, one node process
  * ordering blocks (`--consensus solo`), a client key registered to a funded account by a signed
- * transaction, a real `fulmen fetch` over a session that acknowledges what it received, the
- * node's claim settler putting the DAs on chain (the client's account pays, the node's served
- * work grows), the epoch changing by itself and paying the node's owner, then `kill -9` of the
+ * transaction, two real `fulmen fetch`es over sessions that acknowledge what they received, the
+ * node's claim settler proving their claims as one batch (issue 18) and putting them on chain
+ * (the client's account pays, the node's served work grows), the epoch changing by itself and paying the node's owner, then `kill -9` of the
  * node mid-epoch and a restart on the same data dir that comes back at the same root.
  */
 import type { ChildProcess } from 'node:child_process'
@@ -53,7 +53,9 @@ async function startNode(): Promise<Running> {
       '--webrtc-port',
       '0',
     ],
-    { cwd: dir },
+    // Every claim is proven (a lone one too): the listing below then names a batch whatever
+    // the timing of the two fetches against the epoch's end.
+    { cwd: dir, env: { FULMEN_PROVE_FROM: '1' } },
   )
   child.stdin!.end()
   let stdout = ''
@@ -171,42 +173,76 @@ describe('DAs from a real fetch settle on chain', () => {
     const { root } = (await put.json()) as { root: string }
     const before = await account(payer)
     const operatorBefore = await account(operator)
-    const fetched = await runFulmen(
-      ['fetch', root, '--node', node!.multiaddr, '-o', join(dir, 'copy.bin')],
-      {
-        cwd: dir,
-        env: { FULMEN_CLIENT_KEY: clientKeyPath },
-        timeoutMs: 60_000,
-      },
+    // Two fetches at once: two sessions, two claims, which the node proves (a batch short of S
+    // waits for company until the epoch's end, so usually as one batch).
+    const fetches = await Promise.all(
+      [1, 2].map((i) =>
+        runFulmen(['fetch', root, '--node', node!.multiaddr, '-o', join(dir, `copy-${i}.bin`)], {
+          cwd: dir,
+          env: { FULMEN_CLIENT_KEY: clientKeyPath },
+          timeoutMs: 60_000,
+        }),
+      ),
     )
-    expect(fetched.code, fetched.stderr).toBe(0)
+    for (const fetched of fetches) expect(fetched.code, fetched.stderr).toBe(0)
 
     // The settler submits the pool's claims as they grow (each time only the increase settles):
-    // the account pays, the node's served work reaches every byte fetched. (A loaded run may
-    // settle part of it first, the rest at the settler's next turn.)
+    // the account pays, the node's served work reaches every byte fetched, over the epochs it
+    // took.
     let seen = 0n
     const settledEpoch = await waitFor(
       async () => {
         const head = await get<Head>('/chain/head')
-        for (const epoch of [head.epoch, head.epoch - 1]) {
-          if (epoch < 0) continue
+        let units = 0n
+        let last = -1
+        for (let epoch = 0; epoch <= head.epoch; epoch++) {
           const key = `${nodeKey}${epoch.toString(16).padStart(16, '0')}00`
           const served = await get<{ entry: { units: string } | null }>(
             `/chain/state/served/${key}`,
           )
           if (served.entry === null) continue
-          seen = BigInt(served.entry.units)
-          if (seen >= 3n * 1024n * 1024n) return { epoch, units: seen }
+          units += BigInt(served.entry.units)
+          last = epoch
         }
-        return false
+        seen = units
+        return units >= 6n * 1024n * 1024n && { epoch: last, units }
       },
       'every byte fetched served on chain',
-      60_000,
+      90_000,
       250,
     ).catch((e: Error) => {
       throw new Error(`${e.message} (${seen} units so far)`)
     })
-    expect(settledEpoch.units).toBe(3n * 1024n * 1024n)
+    expect(settledEpoch.units).toBe(6n * 1024n * 1024n)
+
+    // Settled through a proof: the node's DA listing names the batch, its proof and transaction
+    // (recorded as the block's receipt comes, so read until it shows).
+    type Listing = {
+      claims: { progress: { state: string; batch?: string; proof?: string }; index: number }[]
+    }
+    let listed = ''
+    const proven = await waitFor(
+      async () => {
+        const das = await runFulmen(
+          ['node', 'das', '--data-dir', layout.nodes[0]!.dataDir, '--json'],
+          { cwd: dir },
+        )
+        expect(das.code, das.stderr).toBe(0)
+        listed = das.stdout
+        const claims = (JSON.parse(das.stdout) as Listing).claims
+        return (
+          claims.length === 2 &&
+          claims.every((c) => c.progress.state === 'settled' && c.progress.batch !== undefined) &&
+          claims
+        )
+      },
+      'both claims settled through a proof',
+      15_000,
+      500,
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}: ${listed}`)
+    })
+    expect(proven[0]?.progress.proof).toMatch(/^[0-9a-f]{512}$/)
     const after = await account(payer)
     expect(BigInt(after.stables)).toBeLessThan(BigInt(before.stables))
 

@@ -75,8 +75,10 @@ start   Runs a full node until SIGINT/SIGTERM: a block store of verified content
         WebRTC-direct, circuit relay). Logs are JSON lines on stderr.
 status  Prints the peer id, addresses and store usage of the node running on DIR.
 das     Prints the delivery acknowledgements (DA claims) the node holds, per client and
-        per epoch: sessions, units (blocks) and bytes. Asks the node running on DIR, or
-        reads DIR/das when none runs. --json prints the summary as JSON.
+        per epoch: sessions, units (blocks) and bytes; where settling them stands
+        (pending, proving, submitted, settled, rejected) and the proven batches. Asks the
+        node running on DIR, or reads DIR/das when none runs. --json prints the summary
+        and every claim (its state, batch id, proof and transaction) as JSON.
 
 Options (start; each also comes from FULMEN_* variables and the config file):
   --config FILE         JSON configuration (default: <data-dir>/config.json if present)

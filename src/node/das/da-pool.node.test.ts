@@ -21,6 +21,7 @@ import { createMetrics } from '../metrics.ts'
 import { RUNTIME_FILE } from '../runtime.ts'
 import {
   DA_POOL_DIR,
+  type DaClaimJson,
   type DaPool,
   type DaSummary,
   openDaPool,
@@ -110,6 +111,7 @@ const expected: DaSummary = {
     { epoch: '7', clients: 1, sessions: 2, claims: 4, units: 28, bytes: 28 * ACK_UNIT },
     { epoch: '8', clients: 2, sessions: 2, claims: 2, units: 14, bytes: 14 * ACK_UNIT },
   ],
+  byState: { pending: 6, proving: 0, submitted: 0, settled: 0, rejected: 0 },
 }
 
 async function collect(pool: DaPool): Promise<StoredClaim[]> {
@@ -168,6 +170,65 @@ describe('the DA pool', () => {
       expect(await pool.summary()).toEqual(expected)
     } finally {
       await pool.close()
+    }
+  })
+
+  test('keeps the settler’s progress per claim, for the index it was recorded at', async () => {
+    const dir = freshDir()
+    let pool = await filledPool(dir)
+    try {
+      const at = new Date().toISOString()
+      await pool.setProgress(0x11n, 0, {
+        state: 'submitted',
+        index: 10,
+        batch: 'ab'.repeat(32),
+        proof: 'cd'.repeat(256),
+        transaction: 'ef'.repeat(32),
+        at,
+      })
+      await pool.setProgress(0x12n, 0, { state: 'settled', index: 3, at })
+      // Recorded at index 4 of 5: the claim grew since, so it waits again.
+      await pool.setProgress(0x13n, 0, { state: 'settled', index: 4, at })
+      await pool.close()
+      pool = await openDaPool({ dir })
+      const listed = await collect(pool)
+      expect(listed.map((c) => c.progress.state)).toEqual([
+        'submitted',
+        'pending',
+        'pending',
+        'settled',
+        'pending',
+        'pending',
+      ])
+      expect(listed[0]?.progress).toEqual({
+        state: 'submitted',
+        index: 10,
+        batch: 'ab'.repeat(32),
+        proof: 'cd'.repeat(256),
+        transaction: 'ef'.repeat(32),
+        at,
+      })
+      expect(listed[4]?.progress).toMatchObject({ state: 'pending', index: 5 })
+      expect((await pool.summary()).byState).toEqual({
+        pending: 4,
+        proving: 0,
+        submitted: 1,
+        settled: 1,
+        rejected: 0,
+      })
+      // A record this version cannot read counts as pending, it does not break the listing.
+      await pool.setProgress(0x11n, 1, { state: 'lost' } as never)
+      expect((await collect(pool))[1]?.progress.state).toBe('pending')
+    } finally {
+      await pool.close()
+    }
+    const readOnly = await openDaPool({ dir, readOnly: true })
+    try {
+      await expect(
+        readOnly.setProgress(0x11n, 0, { state: 'settled', index: 10, at: '' }),
+      ).rejects.toMatchObject({ code: 'DAS_READ_ONLY' })
+    } finally {
+      await readOnly.close()
     }
   })
 
@@ -306,7 +367,16 @@ describe('reading the pool from outside', () => {
     const json = await runFulmen(['node', 'das', '--data-dir', dataDir, '--json'])
     expect(json.stderr).toBe('')
     expect(json.code).toBe(0)
-    expect(JSON.parse(json.stdout)).toEqual(expected)
+    const listing = JSON.parse(json.stdout)
+    expect(listing).toEqual({ ...expected, claims: expect.any(Array) })
+    expect(listing.claims.map((c: DaClaimJson) => [c.session, c.seq, c.progress.state])).toEqual([
+      ['0000000000000011', 0, 'pending'],
+      ['0000000000000011', 1, 'pending'],
+      ['0000000000000011', 2, 'pending'],
+      ['0000000000000012', 0, 'pending'],
+      ['0000000000000013', 0, 'pending'],
+      ['fedcba9876543210', 0, 'pending'],
+    ])
 
     const human = await runFulmen(['node', 'das', '--data-dir', dataDir])
     expect(human.stderr).toBe('')
@@ -316,6 +386,9 @@ describe('reading the pool from outside', () => {
     expect(human.stdout).toContain(formatBytes(33 * ACK_UNIT)) // Alice's 33 blocks
     expect(human.stdout).toMatch(/total: 2 clients, 4 sessions, 6 claims, 42 units, 10\.5 MiB/)
     expect(human.stdout).toMatch(/^ +7 +1 +2 +4 +28 +7\.0 MiB$/m)
+    expect(human.stdout).toContain(
+      'settling: 6 pending, 0 proving, 0 submitted, 0 settled, 0 rejected',
+    )
   })
 
   test('fulmen node das on a data dir without a pool says there is nothing', async () => {
@@ -382,12 +455,24 @@ describe('reading the pool from outside', () => {
         join(dataDir, RUNTIME_FILE),
         JSON.stringify({ pid: process.pid, peerId: '12D3KooWtest', http: url, multiaddrs: [] }),
       )
+      // A batch proven and submitted: the listing says so, with its id, proof and transaction.
+      const batch = {
+        batch: 'b1'.repeat(32),
+        proof: 'aa'.repeat(256),
+        transaction: '7e'.repeat(32),
+      }
+      const at = new Date().toISOString()
+      await pool.setProgress(0x11n, 0, { state: 'submitted', index: 10, ...batch, at })
+      await pool.setProgress(0x11n, 1, { state: 'submitted', index: 10, ...batch, at })
       const r = await runFulmen(['node', 'das', '--data-dir', dataDir, '--json'])
       expect(r.stderr).toBe('')
       expect(r.code).toBe(0)
-      expect(JSON.parse(r.stdout)).toEqual(expected)
+      const listing = JSON.parse(r.stdout)
+      expect(listing.byState).toEqual({ ...expected.byState, pending: 4, submitted: 2 })
+      expect(listing.claims[1].progress).toEqual({ state: 'submitted', index: 10, ...batch, at })
       const human = await runFulmen(['node', 'das', '--data-dir', dataDir])
       expect(human.stdout).toContain(`(node ${url})`)
+      expect(human.stdout).toMatch(/^ +b1b1b1b1…b1b1b1b1 +2 +submitted +7e7e7e7e…7e7e7e7e$/m)
     } finally {
       await gateway.close(0)
       await without.close(0)

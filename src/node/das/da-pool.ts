@@ -12,6 +12,7 @@ import { KvError } from '../../kv/kv-store.ts'
 import { openLevelKvStore } from '../../kv/level-kv-store.ts'
 
 export {
+  type ClaimProgress,
   claimJson,
   type DaClaimJson,
   type DaClientSummary,

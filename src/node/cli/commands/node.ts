@@ -17,7 +17,7 @@ import {
   parsePositive,
   parseSize,
 } from '../../config.ts'
-import type { DaSummary } from '../../das/da-pool.ts'
+import type { DaClaimJson, DaSummary } from '../../das/da-pool.ts'
 import { installProcessGuard } from '../../process-guard.ts'
 import { findRunningNode } from '../../runtime.ts'
 import { parseCommandArgs, UsageError } from '../command.ts'
@@ -303,25 +303,32 @@ async function status(args: readonly string[]): Promise<number> {
   return 0
 }
 
-/** The summary from the node running on the data dir, else from its pool on disk. */
-async function readDaSummary(dataDir: string): Promise<{ summary: DaSummary; source: string }> {
+/** What `fulmen node das` reads: the pool's summary and its claims with their progress. */
+type DaListing = DaSummary & { readonly claims: readonly DaClaimJson[] }
+
+/** The listing from the node running on the data dir, else from its pool on disk. */
+async function readDaListing(dataDir: string): Promise<{ listing: DaListing; source: string }> {
   const running = await findRunningNode(dataDir)
   if (running !== undefined) {
-    const res = await fetch(`${running.http}/das`, { signal: AbortSignal.timeout(10_000) })
+    const res = await fetch(`${running.http}/das?claims=1`, {
+      signal: AbortSignal.timeout(10_000),
+    })
     if (!res.ok) {
       throw Object.assign(new Error(`${running.http}/das answered ${res.status}`), {
         code: 'DAS_UNAVAILABLE',
       })
     }
-    return { summary: (await res.json()) as DaSummary, source: `node ${running.http}` }
+    return { listing: (await res.json()) as DaListing, source: `node ${running.http}` }
   }
   const { join } = await import('node:path')
   // Loaded here: only this path needs LevelDB.
-  const { DA_POOL_DIR, openDaPool } = await import('../../das/da-pool.ts')
+  const { DA_POOL_DIR, openDaPool, claimJson } = await import('../../das/da-pool.ts')
   const dir = join(dataDir, DA_POOL_DIR)
   const pool = await openDaPool({ dir, readOnly: true })
   try {
-    return { summary: await pool.summary(), source: dir }
+    const claims: DaClaimJson[] = []
+    for await (const stored of pool.list()) claims.push(claimJson(stored))
+    return { listing: { ...(await pool.summary()), claims }, source: dir }
   } finally {
     await pool.close()
   }
@@ -342,6 +349,32 @@ function count(n: number, noun: string): string {
 
 function shortKey(hex: string): string {
   return hex.length > 16 ? `${hex.slice(0, 8)}…${hex.slice(-8)}` : hex
+}
+
+/** The proven batches, newest last: id, claims, state, transaction. */
+function batchLines(claims: readonly DaClaimJson[]): string[] {
+  const batches = new Map<string, { claims: number; state: string; transaction: string }>()
+  for (const c of claims) {
+    const { batch, state, transaction } = c.progress
+    if (batch === undefined) continue
+    const b = batches.get(batch) ?? { claims: 0, state, transaction: transaction ?? '' }
+    b.claims++
+    batches.set(batch, b)
+  }
+  if (batches.size === 0) return []
+  return [
+    'proven batches',
+    ...table(
+      ['batch', 'claims', 'state', 'transaction'],
+      [...batches].map(([id, b]) => [
+        shortKey(id),
+        String(b.claims),
+        b.state,
+        shortKey(b.transaction),
+      ]),
+    ),
+    '',
+  ]
 }
 
 async function das(args: readonly string[]): Promise<number> {
@@ -365,7 +398,7 @@ async function das(args: readonly string[]): Promise<number> {
     throw Object.assign(new Error(`no node data dir at ${config.dataDir}`), {
       code: 'NODE_NO_DATA_DIR',
     })
-  const { summary, source } = await readDaSummary(config.dataDir)
+  const { listing: summary, source } = await readDaListing(config.dataDir)
   if (values.json) {
     await write(`${JSON.stringify(summary, null, 2)}\n`)
     return 0
@@ -406,7 +439,11 @@ async function das(args: readonly string[]): Promise<number> {
         ]),
       ),
       '',
+      ...batchLines(summary.claims),
       `total: ${count(t.clients, 'client')}, ${count(t.sessions, 'session')}, ${count(t.claims, 'claim')}, ${count(t.units, 'unit')}, ${formatBytes(t.bytes)}`,
+      `settling: ${Object.entries(summary.byState)
+        .map(([state, n]) => `${n} ${state}`)
+        .join(', ')}`,
       '',
     ].join('\n'),
   )
