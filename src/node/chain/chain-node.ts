@@ -16,10 +16,12 @@
  *
  * Stopped, it takes them down in reverse and closes the store.
  */
+import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
+import { DA_BATCH_SLOTS } from '../../acks/da-batch-artifacts.ts'
 import type { DaPool } from '../../acks/da-pool.ts'
 import { CHECKPOINT_DST, checkpointHash } from '../../checkpoint/checkpoint.ts'
 import { CheckpointBook } from '../../checkpoint/checkpoint-book.ts'
@@ -33,7 +35,7 @@ import { useMclCheckpointKernel } from '../../checkpoint/mcl-signature-kernel.ts
 import { encodeAttestation } from '../../consensus/attestation/attestation-codec.ts'
 import { AttestationStore } from '../../consensus/attestation/attestation-store.ts'
 import { readCommittee } from '../../consensus/chain-reads.ts'
-import { createClaimSettler } from '../../consensus/claim-settler.ts'
+import { type ClaimBatchProver, createClaimSettler } from '../../consensus/claim-settler.ts'
 import { NarwhalStore } from '../../consensus/dag/narwhal-store.ts'
 import { createEpochDutyLoop } from '../../consensus/epoch-duty-loop.ts'
 import type { Orderer } from '../../consensus/orderer.ts'
@@ -43,7 +45,6 @@ import type { Component } from '../../core/lifecycle.ts'
 import type { Logger } from '../../core/logger.ts'
 import { type LevelKvStore, openLevelKvStore } from '../../kv/level-kv-store.ts'
 import type { ProtocolServer } from '../../net/protocol-server.ts'
-import type { DaBatchProver } from '../../prover/da-batch-prover.ts'
 import { blockToJson, receiptToJson } from '../../state/block.ts'
 import { StateError } from '../../state/errors.ts'
 import { StateExecutor } from '../../state/executor.ts'
@@ -54,7 +55,7 @@ import { nodeKeyOfSeed } from '../../state/transaction.ts'
 import type { ChainConfig } from '../config.ts'
 import { loadBlsSecretKey } from '../key-files.ts'
 import { type NodeMetrics, promMetrics } from '../metrics.ts'
-import { createWorkerDaBatchProver } from '../prover/worker-prover.ts'
+import { createWorkerDaBatchProver, DEFAULT_ARTIFACTS_DIR } from '../prover/worker-prover.ts'
 import { type ChainApi, ChainError, type HeadJson, type StateJson } from './chain-api.ts'
 import { type ChainFollower, createChainFollower } from './chain-follower.ts'
 import { chainProtocolServer } from './chain-protocol.ts'
@@ -139,7 +140,7 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
   let orderer: Orderer | undefined
   let follower: ChainFollower | undefined
   let parts: Component[] = []
-  let prover: DaBatchProver | undefined
+  let prover: (ClaimBatchProver & { stop(): Promise<void> }) | undefined
   let server: ProtocolServer | undefined
   metrics.gauge({
     name: 'fulmen_chain_height',
@@ -329,23 +330,44 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
       logger: log.child({ component: 'claim-settler' }),
     })
 
-  /** The DA batch prover's worker, unless proofs are off or its artifacts are not here. */
-  async function startProver(): Promise<DaBatchProver | undefined> {
+  /**
+   * The DA batch prover, unless proofs are off or its artifacts are not here. Its worker starts
+   * with the first batch to prove (most nodes of a devnet never prove, and a worker holds
+   * ~90 MB); a start that fails then (a damaged artifact) fails that proof, whose claims settle
+   * natively, and is tried again with the next batch.
+   */
+  function proverOnDemand(): (ClaimBatchProver & { stop(): Promise<void> }) | undefined {
     if (!config.proveClaims) return undefined
-    const started = createWorkerDaBatchProver({ logger: log })
-    try {
-      await started.start()
-      return started
-    } catch (err) {
-      log.warn({ err }, 'no DA batch prover: claims settle with a signature check each')
-      await started.stop().catch(() => {})
+    if (!existsSync(join(DEFAULT_ARTIFACTS_DIR, 'artifacts.json'))) {
+      log.warn(
+        { dir: DEFAULT_ARTIFACTS_DIR },
+        'no DA batch artifacts here: claims settle with a signature check each',
+      )
       return undefined
+    }
+    const worker = createWorkerDaBatchProver({ logger: log })
+    let starting: Promise<void> | undefined
+    return {
+      slots: DA_BATCH_SLOTS,
+      async prove(claims, signal) {
+        starting ??= worker.start()
+        try {
+          await starting
+        } catch (err) {
+          starting = undefined
+          throw err
+        }
+        return worker.prove(claims, signal)
+      },
+      stop: async () => {
+        if (starting !== undefined) await worker.stop()
+      },
     }
   }
 
   async function startParts(): Promise<void> {
     const genesis = await readGenesis(config.genesis)
-    prover = await startProver()
+    prover = proverOnDemand()
     const seed = ed25519SeedOf(options.identity)
     // Synchronous point reads: a state read is ~1 µs of CPU instead of ~40 µs through the
     // thread pool, and execution reads an entry or more per transaction (level-kv-store.ts).
