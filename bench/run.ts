@@ -38,6 +38,12 @@
  *     light       issue 17's light client (bench/node/light.ts): a year of checkpoint handoffs
  *                 (365, committee 16 from a pool of 64) walked in Node and in a Chromium worker
  *                 beside one plain BLS verify per handoff, and one state proof check
+ *     snark       issue 18's DA batch proofs (bench/node/snark.ts): proving a batch of 5 (worker
+ *                 prover vs snarkjs in-process), one proof verified in Node (mcl, snarkjs, noble)
+ *                 and in a Chromium worker (noble), the executor's CPU per claim settled natively
+ *                 vs with proofs (and where it goes), bytes per claim, and the gateway's
+ *                 throughput while the node proves (--no-full-node skips that, --no-browser the
+ *                 Chromium check)
  *   --consensus-rate N           consensus: transactions each member generates per second
  *   --consensus-exec-rate N      consensus: signed transfers/s offered to the executing devnet
  *   --consensus-exec-senders N   consensus: funded accounts sending them (one in flight each)
@@ -67,6 +73,7 @@ import { measureLoad } from './node/load.ts'
 import { describeMachine } from './node/machine.ts'
 import { measureMemory } from './node/memory.ts'
 import { measureSessions } from './node/sessions.ts'
+import { measureSnark, snarkComparisons } from './node/snark.ts'
 import { measureStartup } from './node/startup.ts'
 import { measureState, stateComparisons } from './node/state.ts'
 import { measureProofs, measureTreeVsHash, measureVerify } from './node/tree.ts'
@@ -92,6 +99,7 @@ const SECTIONS = [
   'attestation',
   'consensus',
   'light',
+  'snark',
 ] as const
 type Section = (typeof SECTIONS)[number]
 const isSection = (name: string): name is Section => (SECTIONS as readonly string[]).includes(name)
@@ -125,6 +133,7 @@ const skipped: Record<Section, boolean> = {
   attestation: false,
   consensus: false,
   light: false,
+  snark: false,
 }
 const runs = (section: Section): boolean =>
   !skipped[section] && (only.size === 0 || only.has(section))
@@ -394,6 +403,35 @@ if (runs('light')) {
   } catch (e) {
     notes.push(`Light run failed: ${(e as Error).message.split('\n')[0]}`)
     log(`Light run failed: ${(e as Error).stack}`)
+  }
+}
+
+// DA batch proofs (issue 18): proving, verifying, settling, serving while proving.
+const SNARK_CLAIMS = quick ? 10 : 40
+if (runs('snark')) {
+  try {
+    const result = await measureSnark({
+      claims: SNARK_CLAIMS,
+      clients: quick ? 2 : 8,
+      units: 16,
+      inProcessProofs: quick ? 2 : 3,
+      verifyRounds: quick ? 2 : 10,
+      settleRounds: quick ? 2 : 7,
+      checkRounds: quick ? 5 : 30,
+      chromium: !args.has('--no-browser'),
+      serving: !args.has('--no-full-node'),
+      serveBytes: quick ? 32 * MiB : 128 * MiB,
+      serveTurns: quick ? 2 : 3,
+      servePairs: quick ? 1 : 4,
+      serveNicePairs: quick ? 1 : 2,
+      log,
+    })
+    if (result.chromiumVersion !== undefined) machine.chromium = result.chromiumVersion
+    figures.push(...result.figures)
+    notes.push(...result.notes)
+  } catch (e) {
+    notes.push(`Snark run failed: ${(e as Error).message.split('\n')[0]}`)
+    log(`Snark run failed: ${(e as Error).stack}`)
   }
 }
 
@@ -1285,6 +1323,7 @@ comparisons.push(...consensusComparisons({ size: CONSENSUS_SIZE }))
 comparisons.push(...consensusSimComparisons())
 comparisons.push(...attestationComparisons())
 comparisons.push(...lightComparisons(LIGHT_EPOCHS, LIGHT_COMMITTEE, LIGHT_POOL))
+comparisons.push(...snarkComparisons(SNARK_CLAIMS))
 
 const byName = new Map(figures.map((f) => [f.name, f]))
 const ratios: Figure[] = []
