@@ -82,7 +82,11 @@ function batchFailure(
     }
     return undefined
   } catch (e) {
-    return asAckError(e)
+    const error = asAckError(e)
+    // Said of the batch's proof, so that a reader of the reason knows what was refused.
+    return error.code === 'ACK_PROOF_MALFORMED'
+      ? new AckError(error.code, `the batch proof is malformed: ${error.message}`)
+      : error
   }
 }
 

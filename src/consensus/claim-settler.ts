@@ -98,8 +98,9 @@ interface Due {
   batch?: { readonly digest: string; readonly proof: string }
 }
 
-/** The chain's reasons that say a batch's proof, not its claims, was refused. */
-const PROOF_REFUSED = /batch proof|proof coordinate|proof is|proofs of|point of G|subgroup/
+/** The chain's reasons that say a batch's proof, not its claims, was refused (proven-claims.ts
+ * words them so). */
+const PROOF_REFUSED = /^the batch proof /
 
 export function createClaimSettler(options: ClaimSettlerOptions): ClaimSettler {
   const { orderer, executor, pool, nodeSeed, everyMs } = options

@@ -187,4 +187,41 @@ describe('claims settled through proofs', () => {
     await settler.stop()
     await orderer.stop()
   }, 60_000)
+  test('a proof the chain refuses: the batch is pending again, then settles natively', async () => {
+    const chain = await openTestChain()
+    // The real prover, its proof's last byte changed on the way (a broken prover or kernel).
+    const lying: DaBatchProver = Object.create(prover, {
+      prove: {
+        value: async (claims: Parameters<DaBatchProver['prove']>[0], signal?: AbortSignal) => {
+          const batch = await prover.prove(claims, signal)
+          const proof = batch.proof.slice()
+          proof[PROOF_BYTES - 1] = (proof[PROOF_BYTES - 1] as number) ^ 1
+          return { ...batch, proof }
+        },
+      },
+    })
+    const { orderer, pool, settler, key } = await setUp(chain, lying)
+    for (let i = 0; i < DA_BATCH_SLOTS; i++) {
+      await pool.put(claimOf(key, BigInt(300 + i), 4), { remotePeer: 'test' })
+    }
+    expect(await settler.settleNow()).toBe(DA_BATCH_SLOTS)
+    const refused = (await orderer.produceBlock())!
+    expect(shapeOf(refused)).toEqual([{ claims: DA_BATCH_SLOTS, proofs: 1 }])
+    expect(refused.receipts.map((r) => r.status)).toEqual(['TX_INVALID_CLAIM'])
+    await settle()
+    const pending = await listed(pool)
+    expect(pending.map((c) => c.progress.state)).toEqual(Array(DA_BATCH_SLOTS).fill('pending'))
+    expect(pending[0]?.progress.reason).toMatch(/^the batch proof is malformed: /)
+    // Next run: natively, and everything settles.
+    expect(await settler.settleNow()).toBe(DA_BATCH_SLOTS)
+    const native = (await orderer.produceBlock())!
+    expect(shapeOf(native)).toEqual([{ claims: DA_BATCH_SLOTS, proofs: 0 }])
+    expect(native.receipts.map((r) => r.status)).toEqual(['ok'])
+    await settle()
+    expect((await listed(pool)).map((c) => c.progress.state)).toEqual(
+      Array(DA_BATCH_SLOTS).fill('settled'),
+    )
+    await settler.stop()
+    await orderer.stop()
+  }, 60_000)
 })
