@@ -6,6 +6,14 @@
  * demo account's stables going down as the nodes settle this page's acknowledgements, and a
  * log of the settlements, rewards and epoch changes in new blocks.
  *
+ * Issue 18: a settlement may come with DA batch proofs (one Groth16 proof for 5 signed
+ * acknowledgements, checked by the committee instead of 5 signatures). For each such
+ * transaction in a block the log says which node settled how many claims in which batches, and
+ * the light client's worker (sections/light.ts) checks each batch's proof here, in this browser,
+ * against the claims the block carries: "proof checked in this browser (74 ms)" or "proof
+ * refused". The tiles count the batches and the claims settled by proof and natively; the nodes
+ * table, each node's proven batches next to its rewards.
+ *
  * On start it binds this browser's client key to the demo account (chain.ts), so the claims
  * nodes make from this page's acknowledgements have an account to pay them. The page's
  * download client, the service worker and the tab node all sign with the one key in IndexedDB
@@ -19,9 +27,12 @@
  * at its verified state root, and the download client uses only the nodes proven staked.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
-import { bytesToHex } from '@noble/hashes/utils.js'
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
+import { DA_BATCH_SLOTS } from '../src/acks/da-batch-artifacts.ts'
 import { loadOrCreateClientKey } from '../src/browser/key-store.ts'
-import type { AccountEntry, NodeEntry, ServedEntry } from '../src/state/model.ts'
+import type { ClaimBatchCheck } from '../src/browser/light/index.ts'
+import type { AccountEntry, NodeEntry, ServedEntry, Transaction } from '../src/state/model.ts'
+import { decodeTransaction } from '../src/state/transaction.ts'
 import {
   addressText,
   type BlockJson,
@@ -31,10 +42,11 @@ import {
   type ChainInfo,
   formatAmount,
   type ProvenEntry,
+  type ReceiptJson,
   registerClientKey,
 } from './chain.ts'
 import { byId, h, setText } from './dom.ts'
-import { fingerprint, formatBytes, plural, shortId } from './format.ts'
+import { fingerprint, formatBytes, formatMs, plural, shortId } from './format.ts'
 import type { DemoState } from './state.ts'
 
 /** The head is read this often; entries only when it moved. */
@@ -63,8 +75,27 @@ interface NodeView {
   flkEarned: bigint
   stablesEarned: bigint
   rewards: number
+  /** Its settlements in the blocks read: batches proven, claims settled by proof, natively. */
+  batches: number
+  provenClaims: number
+  nativeClaims: number
   readonly row: HTMLTableRowElement
-  readonly cells: Record<'staked' | 'served' | 'revenue' | 'earned' | 'proof', HTMLElement>
+  readonly cells: Record<
+    'staked' | 'served' | 'revenue' | 'earned' | 'batches' | 'proof',
+    HTMLElement
+  >
+}
+
+/** The settlements in the blocks this page read, and its own checks of their batch proofs. */
+interface Settlements {
+  /** Batch proofs in settlement transactions the chain took. */
+  batches: number
+  provenClaims: number
+  nativeClaims: number
+  /** This browser's checks: valid, refused, and their times. */
+  checked: number
+  refused: number
+  checkMs: number
 }
 
 /** The chain's state as last read: what `render` shows. */
@@ -105,6 +136,16 @@ function countdown(ms: number): string {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`
 }
 
+/** `1 batch`, `2 proven batches`. */
+function batchesText(n: number, adjective = ''): string {
+  return `${n.toLocaleString()} ${adjective}batch${n === 1 ? '' : 'es'}`
+}
+
+/** `3fa2…c1`: a batch's digest, short. */
+function shortBatch(hex: string): string {
+  return `${hex.slice(0, 4)}…${hex.slice(-2)}`
+}
+
 function tile(id: string, label: string): HTMLLIElement {
   return h(
     'li',
@@ -135,6 +176,13 @@ export function mountChain(state: DemoState): void {
     tile('chain-stables', 'demo account stables'),
     tile('chain-proofs', 'state proofs checked'),
     tile('chain-round', 'consensus round'),
+    tile('chain-batches', 'DA batches proven'),
+  )
+  // Under the batches: the claims settled by proof and natively, and this browser's checks.
+  byId('chain-batches-split').replaceChildren(
+    h('span', { id: 'chain-claims', 'data-testid': 'chain-claims' }),
+    h('br'),
+    h('span', { id: 'chain-checks', 'data-testid': 'chain-checks' }),
   )
   // The epoch's committee, one chip a member, under the tiles.
   const committeeLine = h('p', {
@@ -158,6 +206,7 @@ export function mountChain(state: DemoState): void {
       served: cell('Served this epoch'),
       revenue: cell('Paid this epoch'),
       earned: cell('Rewards'),
+      batches: cell('Proven batches'),
       proof: cell('Proof'),
     }
     const row = h(
@@ -174,6 +223,7 @@ export function mountChain(state: DemoState): void {
       cells.served,
       cells.revenue,
       cells.earned,
+      cells.batches,
       cells.proof,
     )
     body.append(row)
@@ -185,12 +235,23 @@ export function mountChain(state: DemoState): void {
       flkEarned: 0n,
       stablesEarned: 0n,
       rewards: 0,
+      batches: 0,
+      provenClaims: 0,
+      nativeClaims: 0,
       row,
       cells,
     })
   })
 
   const view: View = { owners: new Map(), lastBlock: 0 }
+  const settlements: Settlements = {
+    batches: 0,
+    provenClaims: 0,
+    nativeClaims: 0,
+    checked: 0,
+    refused: 0,
+    checkMs: 0,
+  }
   let readAt = 0
   /** Proof results of the last complete read. */
   let lastProofs = { checked: 0, verified: 0 }
@@ -213,6 +274,7 @@ export function mountChain(state: DemoState): void {
     )
     log.prepend(li)
     while (log.children.length > LOG_LINES) log.lastElementChild?.remove()
+    return li
   }
 
   /** "2.3 MiB (9 blocks)": a claim counts units (blocks); the payment at the price says bytes. */
@@ -263,6 +325,110 @@ export function mountChain(state: DemoState): void {
     }
   }
 
+  /**
+   * A settlement transaction of a block: counted by proof or natively by what its receipt
+   * settled; with batch proofs, a log line whose proofs the light client's worker checks here.
+   */
+  const noteSettlement = (height: number, hex: string | undefined, receipt: ReceiptJson) => {
+    if (hex === undefined) return
+    let bytes: Uint8Array
+    let tx: Transaction
+    try {
+      bytes = hexToBytes(hex)
+      tx = decodeTransaction(bytes)
+    } catch {
+      return // Not for this page to judge: the chain took it, or refused it in its receipt.
+    }
+    const { method, sender } = tx.payload
+    if (method.type !== 'SubmitDeliveryClaims') return
+    const node = nodes.find((n) => sender.kind === 'node' && n.keyHex === bytesToHex(sender.key))
+    const name = node?.name ?? (sender.kind === 'node' ? bytesToHex(sender.key).slice(0, 8) : '?')
+    // One outcome per claim, in the transaction's order.
+    const outcomes = receipt.events.filter(
+      (e) => e.type === 'ClaimSettled' || e.type === 'ClaimRejected',
+    )
+    const settled = outcomes.filter((e) => e.type === 'ClaimSettled').length
+    const proofs = method.proofs?.length ?? 0
+    if (proofs === 0) {
+      settlements.nativeClaims += settled
+      if (node !== undefined) node.nativeClaims += settled
+      return
+    }
+    // A batch the chain took: at least one of its claims settled (a refused proof fails all).
+    const taken = Array.from({ length: proofs }, (_, b) =>
+      outcomes
+        .slice(b * DA_BATCH_SLOTS, (b + 1) * DA_BATCH_SLOTS)
+        .some((e) => e.type === 'ClaimSettled'),
+    ).filter(Boolean).length
+    settlements.batches += taken
+    settlements.provenClaims += settled
+    if (node !== undefined) {
+      node.batches += taken
+      node.provenClaims += settled
+    }
+    const claims = method.claims.length
+    const what =
+      settled === claims ? plural(claims, 'claim') : `${settled} of ${plural(claims, 'claim')}`
+    const li = logLine(
+      height,
+      `${name} settled ${what} in ${batchesText(proofs, 'proven ')} `,
+      'proven',
+    )
+    li.dataset.node = name
+    li.dataset.claims = String(claims)
+    li.dataset.settled = String(settled)
+    const ids = h('span', { class: 'batch-ids' }, '…')
+    const check = h('span', { class: 'batch-check', text: ' — checking the proof here…' })
+    li.append(ids, check)
+    li.dataset.check = 'pending'
+    void checkBatches(bytes).then(
+      (batches) => {
+        ids.replaceChildren(
+          ...batches.flatMap((b, i) => [
+            ...(i === 0 ? [] : [', ']),
+            h('code', {
+              class: 'batch-id',
+              text: shortBatch(b.batch),
+              title: `batch ${b.batch}: ${plural(b.claims, 'claim')}`,
+            }),
+          ]),
+        )
+        li.dataset.batch = batches.map((b) => b.batch).join(' ')
+        const refused = batches.filter((b) => !b.valid)
+        const ms = batches.reduce((sum, b) => sum + b.ms, 0)
+        settlements.checked += batches.length - refused.length
+        settlements.refused += refused.length
+        settlements.checkMs += ms
+        li.dataset.check = refused.length === 0 ? 'valid' : 'refused'
+        li.dataset.ms = String(Math.round(ms))
+        const s = batches.length === 1 ? '' : 's'
+        setText(
+          check,
+          refused.length === 0
+            ? ` — proof${s} checked in this browser (${formatMs(ms)})`
+            : ` — proof refused in this browser: ${refused.map((b) => `${shortBatch(b.batch)} ${b.code}`).join(', ')}`,
+        )
+        render()
+      },
+      (error: unknown) => {
+        ids.replaceChildren()
+        li.dataset.check = 'error'
+        const e = error as { code?: unknown; message?: unknown }
+        setText(
+          check,
+          ` — not checked in this browser (${typeof e?.code === 'string' ? `${e.code}: ` : ''}${String(e?.message ?? error)})`,
+        )
+      },
+    )
+  }
+
+  /** The light client's worker checks the batch proofs (noble's pairings, off this thread). */
+  const checkBatches = async (bytes: Uint8Array): Promise<ClaimBatchCheck[]> => {
+    const light = state.light
+    if (light === undefined) throw new Error('this page runs no light client')
+    return (await light).checkClaimBatches(bytes)
+  }
+
   /** Reads the blocks after the last one read, for their events. */
   const readBlocks = async (head: ChainHead) => {
     const backfill = view.lastBlock === 0
@@ -277,8 +443,10 @@ export function mountChain(state: DemoState): void {
       blocks.push(...(await Promise.all(heights.slice(i, i + 8).map((n) => chain.block(n)))))
     }
     for (const block of blocks)
-      for (const receipt of block.receipts)
+      block.receipts.forEach((receipt, i) => {
         for (const event of receipt.events) noteEvent(block.header.height, event, backfill)
+        noteSettlement(block.header.height, block.transactions?.[i], receipt)
+      })
     view.lastBlock = head.height
   }
 
@@ -453,6 +621,34 @@ export function mountChain(state: DemoState): void {
     )
   }
 
+  /** The batches and claims tiles. */
+  const renderSettlements = () => {
+    const s = settlements
+    const batches = byId('chain-batches')
+    setText(batches, s.batches.toLocaleString())
+    batches.dataset.value = String(s.batches)
+    batches.dataset.checked = String(s.checked)
+    batches.dataset.refused = String(s.refused)
+    batches.dataset.tone = s.refused === 0 ? 'ok' : 'bad'
+    const claims = byId('chain-claims')
+    setText(
+      claims,
+      `claims: ${s.provenClaims.toLocaleString()} by proof, ${s.nativeClaims.toLocaleString()} natively`,
+    )
+    claims.dataset.proven = String(s.provenClaims)
+    claims.dataset.native = String(s.nativeClaims)
+    claims.title = `settled in the blocks this page read: a proof per ${DA_BATCH_SLOTS} claims, or a signature check each`
+    const done = s.checked + s.refused
+    setText(
+      byId('chain-checks'),
+      done === 0
+        ? s.batches === 0
+          ? 'no batch proof in the blocks read yet'
+          : 'checking their proofs here…'
+        : `${s.checked} checked in this browser${s.refused === 0 ? '' : `, ${s.refused} refused`} (${formatMs(s.checkMs / done)} each)`,
+    )
+  }
+
   const render = () => {
     const head = view.head
     section.dataset.state =
@@ -504,6 +700,7 @@ export function mountChain(state: DemoState): void {
           : 'some entries failed their proof',
     )
     byId('chain-proofs').dataset.tone = lastProofs.verified === lastProofs.checked ? 'ok' : 'bad'
+    renderSettlements()
     for (const node of nodes) {
       const entry = node.entry?.value
       const served = node.served?.value
@@ -535,6 +732,21 @@ export function mountChain(state: DemoState): void {
           ? 'at the next epoch'
           : `${formatAmount(node.flkEarned, 4)} FLK · ${formatAmount(node.stablesEarned)} stables`,
       )
+      setText(
+        node.cells.batches,
+        [
+          node.batches === 0
+            ? ''
+            : `${batchesText(node.batches)} (${plural(node.provenClaims, 'claim')})`,
+          node.nativeClaims === 0 ? '' : `${node.nativeClaims.toLocaleString()} natively`,
+        ]
+          .filter(Boolean)
+          .join(' · ') || '—',
+      )
+      node.cells.batches.title = `settled in the blocks this page read: ${plural(node.provenClaims, 'claim')} in ${batchesText(node.batches, 'proven ')}, ${plural(node.nativeClaims, 'claim')} natively`
+      node.cells.batches.dataset.batches = String(node.batches)
+      node.cells.batches.dataset.proven = String(node.provenClaims)
+      node.cells.batches.dataset.native = String(node.nativeClaims)
       const verified = node.entry?.verified === true && node.served?.verified === true
       setText(node.cells.proof, node.entry === undefined ? '—' : verified ? 'verified' : 'FAILED')
       node.row.dataset.status = node.entry === undefined ? 'idle' : verified ? 'ok' : 'bad'

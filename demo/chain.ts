@@ -83,6 +83,8 @@ export interface ReceiptJson {
 export interface BlockJson {
   readonly hash: string
   readonly header: { readonly height: number; readonly epoch: number; readonly stateRoot: string }
+  /** Each transaction's encoded bytes, hex (`decodeTransaction`); receipts[i] is of the i-th. */
+  readonly transactions: readonly string[]
   readonly receipts: readonly ReceiptJson[]
 }
 

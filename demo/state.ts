@@ -5,7 +5,7 @@
  * worker's figures (blocks, acknowledgements, the nodes it dropped) are read on the same poll.
  */
 
-import type { LightNodeRecord } from '../src/browser/light/index.ts'
+import type { BrowserLightClient, LightNodeRecord } from '../src/browser/light/index.ts'
 import type { SwFailureEvent, SwStats } from '../src/browser/sw/sw-stats.ts'
 import type { NodeStatus } from '../src/client/client.ts'
 import { ClientHolder } from './clients.ts'
@@ -42,6 +42,11 @@ export class DemoState extends EventTarget {
   readonly labels = new NodeLabels()
   /** The client's view of each node, by peer id; kept across clients (the liar's too). */
   readonly statuses = new Map<string, NodeStatus>()
+  /**
+   * The light panel's client (sections/light.ts), once its worker started: the chain panel has
+   * it check the DA batch proofs of the settlements it shows. undefined before the panel mounts.
+   */
+  light: Promise<BrowserLightClient> | undefined
   /** Each node's record proven by the light panel's client (sections/light.ts), by peer id. */
   readonly proofs = new Map<string, NodeProof>()
   /** Full nodes stopped from this page (by index). */

@@ -7,9 +7,12 @@
  * and drops a label that went stale, shows a failed media fetch in place of the media, and
  * fits a phone's width. On a committee network with one unstaked node (as `npm start` runs
  * it): the light client panel shows the chain verified from the genesis, and the page's client
- * refuses the unstaked node (CLIENT_NOT_STAKED) although it serves the same bytes. Screenshots
- * of each state go to test-results/e2e/demo-*.png.
+ * refuses the unstaked node (CLIENT_NOT_STAKED) although it serves the same bytes. A node settles
+ * this browser's acknowledgements in a proven DA batch, and the chain panel shows the batch's
+ * proof checked again in this browser. Screenshots of each state go to
+ * test-results/e2e/demo-*.png.
  */
+import { fileURLToPath } from 'node:url'
 import { describe, expect, test } from 'vitest'
 import { screenshot, useDemoPage } from './harness.ts'
 
@@ -37,6 +40,21 @@ async function download(): Promise<string> {
     { timeout: 120_000 },
   )
   return text('#download-status')
+}
+
+/** The browser client's module, as the demo's Vite serves it to the page. */
+const CLIENT_MODULE = `/@fs${fileURLToPath(new URL('../src/browser/client.ts', import.meta.url))}`
+
+interface DasClaim {
+  readonly session: string
+  readonly index: number
+  readonly progress?: { readonly state: string; readonly batch?: string }
+}
+
+/** A node's DA pool (`GET /das?claims=1`): its claims and where each stands. */
+async function dasClaims(gateway: string): Promise<DasClaim[]> {
+  const res = await fetch(`${gateway}/das?claims=1`)
+  return ((await res.json()) as { claims: DasClaim[] }).claims
 }
 
 function blockStates(): Promise<{ state: string; node: string }[]> {
@@ -236,6 +254,108 @@ describe('the demo page', () => {
     await t.page.locator('#network').scrollIntoViewIfNeeded()
     await screenshot(t.page, 'demo-5-network')
   })
+
+  test('a node settles this browser’s acknowledgements in a proven batch, checked in this browser', async () => {
+    // The page settled (as the first test waits for it, when this one runs alone), and claims
+    // pay from the demo account once the page registered its key.
+    await t.page.waitForFunction(
+      () =>
+        /6\/6 nodes reachable/.test(document.querySelector('#chip-nodes')?.textContent ?? '') &&
+        document.querySelector('#light')?.getAttribute('data-state') === 'verified' &&
+        document.querySelector('#chain-status')?.getAttribute('data-registered') === 'true',
+      null,
+      { timeout: 90_000 },
+    )
+    const status = await download()
+    const name = /verified: \d+ blocks from (node-\d)/.exec(status)?.[1]
+    expect(name, status).toBeDefined()
+    const node = t.demo.network.nodes.find((n) => n.name === name)!
+    // A claim is one per session (and 16,384 units): the download client keeps its session
+    // with a node across downloads, so its downloads make one claim there, and a claim still
+    // alone after the node's batch wait (20 s) is settled natively (a proof is for 2 to 5).
+    // Two more clients of this page (the same key, from IndexedDB) fetch the content from that
+    // node at once: two sessions more, whose claims arrive together, so a batch forms however
+    // long the first claim has waited.
+    const before = await dasClaims(node.gateway)
+    // (A script as text: Vitest would rewrite a dynamic import in a function.)
+    const fetched = await t.page.evaluate(`(async () => {
+      const { createClient } = await import(${JSON.stringify(CLIENT_MODULE)})
+      const session = async () => {
+        const client = await createClient({ bootstrap: [${JSON.stringify(node.multiaddr)}], discover: false })
+        try {
+          const response = await client.fetch(${JSON.stringify(t.demo.network.content.download.pointer)})
+          return (await response.arrayBuffer()).byteLength
+        } finally {
+          await client.close()
+        }
+      }
+      return Promise.all([session(), session()])
+    })()`)
+    expect(fetched).toEqual([DOWNLOAD_BYTES, DOWNLOAD_BYTES])
+    await expect
+      .poll(async () => (await dasClaims(node.gateway)).length, { timeout: 30_000 })
+      .toBeGreaterThanOrEqual(before.length + 2)
+    const since = Date.now()
+    // The node waits a while for company (a proof costs the same for 2 claims as for 5), proves
+    // the batch in its prover thread, and submits it; the panel reads the block and has the
+    // light client's worker check each batch proof.
+    const line = t.page.locator('#chain-log li[data-kind="proven"][data-check="valid"]').first()
+    await line.waitFor({ state: 'attached', timeout: 150_000 }).catch(async (error: unknown) => {
+      // Where each claim stands on every node, and what the panel logged.
+      const pools = await Promise.all(
+        t.demo.network.nodes.map(async (n) => {
+          const claims = await dasClaims(n.gateway).catch(() => [])
+          return `${n.name}: ${claims.map((c) => `${c.session}@${c.index} ${JSON.stringify(c.progress)}`).join('; ')}`
+        }),
+      )
+      const log = (await t.page.locator('#chain-log li').allTextContents()).join('\n')
+      throw new Error(`${(error as Error).message}\n${pools.join('\n')}\n--- chain log ---\n${log}`)
+    })
+    const text = (await line.textContent()) ?? ''
+    expect(text).toMatch(
+      /node-\d settled (\d+ of )?\d+ claims in \d+ proven batch(es)? [0-9a-f]{4}…[0-9a-f]{2}.* — proofs? checked in this browser \(\d+(\.\d)? ms\)$/,
+    )
+    const batch = ((await line.getAttribute('data-batch')) ?? '').split(' ')[0]!
+    expect(batch).toMatch(/^[0-9a-f]{64}$/)
+    process.stderr.write(
+      `proven batch in the log ${Math.round((Date.now() - since) / 1000)} s after the two sessions' claims: ${text}\n`,
+    )
+    // The node that sent it says the same batch settled its claims.
+    const senderName = await line.getAttribute('data-node')
+    const sender = t.demo.network.nodes.find((n) => n.name === senderName)!
+    const claims = (await dasClaims(sender.gateway)).filter((c) => c.progress?.batch === batch)
+    expect(claims.length).toBeGreaterThanOrEqual(2)
+    for (const c of claims) expect(c.progress?.state).toBe('settled')
+    // The tiles count it, and no batch was refused.
+    const tile = t.page.locator('[data-testid="chain-batches"]')
+    await expect
+      .poll(async () => Number(await tile.getAttribute('data-value')))
+      .toBeGreaterThanOrEqual(1)
+    expect(Number(await tile.getAttribute('data-checked'))).toBeGreaterThanOrEqual(1)
+    expect(await tile.getAttribute('data-refused')).toBe('0')
+    expect(await t.page.locator('[data-testid="chain-checks"]').textContent()).toMatch(
+      /^\d+ checked in this browser \(\d+(\.\d)? ms each\)$/,
+    )
+    const claimCount = t.page.locator('[data-testid="chain-claims"]')
+    expect(Number(await claimCount.getAttribute('data-proven'))).toBeGreaterThanOrEqual(2)
+    expect(await claimCount.textContent()).toMatch(/^claims: \d+ by proof, \d+ natively$/)
+    // The node's row: its proven batches next to its rewards.
+    const row = t.page.locator(`[data-testid="chain-node-${sender.name}"]`)
+    await expect
+      .poll(async () =>
+        Number(await row.locator('td[data-label="Proven batches"]').getAttribute('data-batches')),
+      )
+      .toBeGreaterThanOrEqual(1)
+    expect(await row.locator('td[data-label="Proven batches"]').textContent()).toMatch(
+      /^\d+ batch(es)? \(\d+ claims\)( · \d+ natively)?$/,
+    )
+    expect(await row.locator('td[data-label="Rewards"]').textContent()).toMatch(
+      /^(at the next epoch|[\d,.]+ FLK · [\d,.]+ stables)$/,
+    )
+    await t.page.locator('#chain-nodes').scrollIntoViewIfNeeded()
+    await screenshot(t.page, 'demo-5b-proven-batch', { fullPage: false })
+    expect(t.logs.errors).toEqual([])
+  }, 300_000)
 
   test('stops a node from its panel and starts it again', async () => {
     const row = t.page.locator('#nodes tr[data-role="node"]').nth(1)

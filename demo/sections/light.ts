@@ -8,7 +8,9 @@
  * (`state.proofs`). It syncs again every few seconds; a failed sync names its code.
  *
  * The page's download client verifies with a light client of its own (clients.ts): that one
- * refuses the unstaked node, and the nodes panel shows the refusal next to this proof.
+ * refuses the unstaked node, and the nodes panel shows the refusal next to this proof. The chain
+ * panel has this one's worker check the DA batch proofs of the settlements it logs (on a solo
+ * chain too, where there is nothing else for it to do).
  */
 import {
   type BrowserLightClient,
@@ -19,7 +21,7 @@ import {
 } from '../../src/browser/light/index.ts'
 import { byId, h, setText } from '../dom.ts'
 import { plural, toHex } from '../format.ts'
-import { chainOf } from '../routing.ts'
+import { chainOf, stakedGateways } from '../routing.ts'
 import type { DemoState } from '../state.ts'
 
 /** Sync again this often (the committee signs a checkpoint every few blocks). */
@@ -63,6 +65,16 @@ export function mountLight(state: DemoState): void {
   }
   const chain = chainOf(state.network)
   if (chain === undefined) {
+    // No checkpoints to walk, but the worker still checks the chain panel's batch proofs.
+    state.light = createLightClient({
+      genesis: state.network.chain.genesisJson,
+      gateways: stakedGateways(state.network),
+      database: false,
+    })
+    state.light.then(
+      (light) => addEventListener('pagehide', () => void light.close().catch(() => {})),
+      () => {},
+    )
     section.dataset.state = 'solo'
     setText(
       status,
@@ -164,13 +176,13 @@ export function mountLight(state: DemoState): void {
     }
   }
 
+  // Shared with the chain panel, which has it check the settlements' batch proofs.
+  const started = createLightClient({ genesis: chain.genesis, gateways: chain.gateways })
+  state.light = started
   void (async () => {
     let light: BrowserLightClient
     try {
-      light = await createLightClient({
-        genesis: chain.genesis,
-        gateways: chain.gateways,
-      })
+      light = await started
     } catch (error) {
       const f = failureOf(error)
       section.dataset.state = 'error'

@@ -10,6 +10,7 @@ import { ClientOptionsError, FetchError, NodeFailureError } from '../client/erro
 import { type ErrorData, ErrorRegistry } from '../core/error-registry.ts'
 import { LightError } from '../light/errors.ts'
 import { StateError } from '../state/errors.ts'
+import { TransactionError } from '../state/transaction.ts'
 import { LightWorkerError } from './light/errors.ts'
 import { TabNodeError } from './node/tab-node-errors.ts'
 
@@ -25,6 +26,7 @@ const registry = new ErrorRegistry({
   NodeFailureError,
   StateError,
   TabNodeError,
+  TransactionError,
 })
 
 export function errorToData(error: unknown): ErrorData {

@@ -11,12 +11,14 @@
  *   await light.stakedNode(nodeKey)       // the record, or LIGHT_NOT_STAKED
  *   await light.committee(epoch)          // CommitteeEntry | undefined
  *   await light.entry(table, key)         // any table's entry | undefined
+ *   checkClaimBatches(txBytes)            // a settlement's DA batch proofs checked, timed
  *
  * LightClient (light-client.ts) is the sans-I/O state machine under it: `applyRun(run)` and
  * `verifyEntry(table, key, served)`. Forgeries throw CheckpointError (CHECKPOINT_*) or
  * LightError (LIGHT_*); LightSync drops the source that sent them and asks the next, and
  * throws LIGHT_NO_SOURCE (details.failures) when none is left.
  */
+export * from './claim-batches.ts'
 export * from './errors.ts'
 export * from './light-client.ts'
 export * from './light-head-store.ts'

@@ -8,11 +8,13 @@ export {
   type CheckpointErrorCode,
 } from '../../checkpoint/errors.ts'
 export { FulmenError, type FulmenErrorOptions } from '../../core/errors.ts'
+export type { ClaimBatchCheck } from '../../light/claim-batches.ts'
 export { LightError, type LightErrorCode } from '../../light/errors.ts'
 export type { LightNodeRecord } from '../../light/light-queries.ts'
 export type { LightProgress, LightSyncResult, SourceFailure } from '../../light/light-sync.ts'
 export { StateError, type StateErrorCode } from '../../state/errors.ts'
 export type { Genesis, TableName } from '../../state/model.ts'
+export { TransactionError, type TransactionErrorCode } from '../../state/transaction.ts'
 export { LightWorkerError, type LightWorkerErrorCode } from './errors.ts'
 export {
   type BrowserLightClient,

@@ -3,6 +3,7 @@
  * Everything crossing is plain data (bigints and bytes clone as they are), a MessagePort, or a
  * comlink proxy.
  */
+import type { ClaimBatchCheck } from '../../light/claim-batches.ts'
 import type { LightNodeRecord } from '../../light/light-queries.ts'
 import type { LightProgress, LightSyncResult } from '../../light/light-sync.ts'
 import type { TrustedCheckpointJson } from '../../light/trusted-checkpoint.ts'
@@ -73,5 +74,10 @@ export interface LightWorkerApi {
   nodeRecord(peerIdOrNodeKeyHex: string, options: LightCallOptions): Promise<LightNodeRecord>
   /** (table, key as `GET /chain/state/<table>/<key>` writes it) proven at the head. */
   verify(table: string, keyText: string, options: LightCallOptions): Promise<VerifiedEntry>
+  /**
+   * The batch proofs of an encoded `SubmitDeliveryClaims` (a block's transaction) checked here,
+   * with noble's kernel (src/light/claim-batches.ts); needs no sync, nor a start.
+   */
+  checkClaimBatches(transaction: Uint8Array): ClaimBatchCheck[]
   close(): Promise<void>
 }

@@ -1,6 +1,7 @@
 /**
  * The browser light client's worker program (workers/light-client-worker.ts only exposes it):
- * the checkpoint walk (BLS pairings) and the state proofs run here, off the page's main thread;
+ * the checkpoint walk (BLS pairings), the state proofs and the check of settlements' DA batch
+ * proofs (Groth16 pairings, src/light/claim-batches.ts) run here, off the page's main thread;
  * the verified head is kept in IndexedDB, so a page opened again starts from the last handoff
  * it verified instead of genesis. The page side is light.ts (`fulmen/light`).
  *
@@ -13,6 +14,7 @@ import { nodeKeyOf } from '../../client/chain-vetter.ts'
 import { openIdbKvStore } from '../../kv/idb-kv-store.ts'
 import type { KvStore } from '../../kv/kv-store.ts'
 import { MemoryKvStore } from '../../kv/memory-kv-store.ts'
+import { checkClaimBatches } from '../../light/claim-batches.ts'
 import {
   httpLightSource,
   type LightProgress,
@@ -205,6 +207,10 @@ export function createLightWorkerService(): LightWorkerApi {
       } finally {
         options.abort?.close()
       }
+    },
+
+    checkClaimBatches(transaction) {
+      return checkClaimBatches(transaction)
     },
 
     async close() {

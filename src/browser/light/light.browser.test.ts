@@ -3,16 +3,20 @@
  * (the project's global setup: a signed checkpoint over a real executor's state), keeps the
  * verified head in IndexedDB, and answers node records and entries proven at the head. A
  * forged checkpoint and a forged proof are refused with their codes, typed across the worker
- * boundary. The browser client with `chain` refuses the unstaked node (CLIENT_NOT_STAKED) and
- * fetches from the staked one.
+ * boundary. It checks a settlement's DA batch proofs in the worker (real proofs). The browser
+ * client with `chain` refuses the unstaked node (CLIENT_NOT_STAKED) and fetches from the
+ * staked one.
  */
-import { bytesToHex } from '@noble/hashes/utils.js'
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import { afterAll, describe, expect, inject, test } from 'vitest'
+import fixture from '../../acks/testing/da-batch-fixture.json' with { type: 'json' }
 import { nodeKeyOfPeer } from '../../client/chain-vetter.ts'
 import { FetchError } from '../../client/errors.ts'
 import { LightError } from '../../light/errors.ts'
 import type { LightProgress } from '../../light/light-sync.ts'
 import { StateError } from '../../state/errors.ts'
+import { nodeTx, testAccount, testNode } from '../../state/testing/chain-fixture.ts'
+import { TransactionError } from '../../state/transaction.ts'
 import { type BrowserClient, createClient } from '../client.ts'
 import '../testing/network.ts'
 import { LightWorkerError } from './errors.ts'
@@ -137,6 +141,40 @@ describe('fulmen/light in a worker', () => {
     expect((await rejection(c.head(), LightWorkerError)).code).toBe('LIGHT_WORKER_CLOSED')
     // A genesis that is not one fails the start, typed.
     await rejection(light({ genesis: '{}' }), StateError)
+  })
+
+  test('a settlement’s batch proofs checked in the worker; bytes that are not one, typed', async () => {
+    const c = await light()
+    const batches = fixture.batches.map((b) => ({
+      claims: b.claims.map(hexToBytes),
+      proof: hexToBytes(b.proof),
+    }))
+    const claims = batches.flatMap((b) => b.claims)
+    const node = testNode('n0', testAccount('operator'))
+    const submit = (proofs: Uint8Array[]) =>
+      nodeTx(node, 0, { type: 'SubmitDeliveryClaims', claims, proofs })
+    const checks = await c.checkClaimBatches(submit(batches.map((b) => b.proof)))
+    expect(checks.map((b) => [b.claims, b.valid, b.code])).toEqual([
+      [5, true, undefined],
+      [2, true, undefined],
+    ])
+    for (const b of checks) {
+      expect(b.batch).toMatch(/^[0-9a-f]{64}$/)
+      expect(b.ms).toBeGreaterThan(0)
+    }
+    // The proofs swapped: each a sound proof of the other batch.
+    const swapped = await c.checkClaimBatches(submit(batches.map((b) => b.proof).reverse()))
+    expect(swapped.map((b) => [b.valid, b.code])).toEqual([
+      [false, 'ACK_PROOF_INVALID'],
+      [false, 'ACK_PROOF_INVALID'],
+    ])
+    const e = await rejection(c.checkClaimBatches(new Uint8Array([1, 2, 3])), TransactionError)
+    expect(e.code).toBe('TX_MALFORMED')
+    expect(
+      (await rejection(c.checkClaimBatches(nodeTx(node, 0, { type: 'OptIn' })), StateError)).code,
+    ).toBe('STATE_INVALID_ARGUMENT')
+    // The worker is still there.
+    expect((await c.head()).height).toBe(0)
   })
 
   test('an aborted sync rejects with the reason', async () => {

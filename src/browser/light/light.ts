@@ -9,13 +9,16 @@
  *   await light.sync({ onProgress: (p) => console.log(p.epoch, p.height) })
  *   const record = await light.nodeRecord(peerId)       // { staked, active, reputation… }
  *   const entry = await light.verify('accounts', '0x…') // proven at the head
+ *   const batches = await light.checkClaimBatches(tx)   // a settlement's batch proofs checked
  *
  * A forgery or a gateway that cannot be reached rejects with the light client's typed errors,
  * rebuilt with their class and code: LightError (LIGHT_NO_SOURCE with `details.failures`, each
  * gateway's own code such as CHECKPOINT_SIGNATURE or LIGHT_PROOF_INVALID), CheckpointError,
- * StateError (a table or key that is not one), LightWorkerError (the worker).
+ * StateError (a table or key that is not one), TransactionError (bytes that are not a
+ * transaction), LightWorkerError (the worker).
  */
 import * as Comlink from 'comlink'
+import type { ClaimBatchCheck } from '../../light/claim-batches.ts'
 import type { LightNodeRecord } from '../../light/light-queries.ts'
 import type { LightProgress, LightSyncResult } from '../../light/light-sync.ts'
 import type { TrustedCheckpointJson } from '../../light/trusted-checkpoint.ts'
@@ -74,6 +77,14 @@ export interface BrowserLightClient {
   nodeRecord(peerIdOrNodeKeyHex: string, options?: LightCallSignal): Promise<LightNodeRecord>
   /** Any state entry proven at the head, the key written as `GET /chain/state` takes it. */
   verify(table: TableName, keyText: string, options?: LightCallSignal): Promise<VerifiedEntry>
+  /**
+   * Checks the DA batch proofs of a `SubmitDeliveryClaims` transaction (its encoded bytes, as
+   * `GET /chain/block/<n>` lists them in hex) in the worker: per proven batch its digest, its
+   * claims, whether the proof verifies for them (else its code) and the check's time. Needs no
+   * sync. Rejects with TransactionError (TX_MALFORMED) for bytes that are not a transaction,
+   * StateError (STATE_INVALID_ARGUMENT) for one of another method.
+   */
+  checkClaimBatches(transaction: Uint8Array): Promise<ClaimBatchCheck[]>
   close(): Promise<void>
 }
 
@@ -149,6 +160,8 @@ export async function createLightClient(options: LightClientOptions): Promise<Br
     nodeRecord: (id, o = {}) => withSignal(o.signal, (c) => remote.nodeRecord(id, c)),
     verify: (table, keyText, o = {}) =>
       withSignal(o.signal, (c) => remote.verify(table, keyText, c)),
+    checkClaimBatches: (transaction) =>
+      withSignal(undefined, () => remote.checkClaimBatches(transaction)),
     async close() {
       if (closed) return
       closed = true
