@@ -21,7 +21,8 @@ import {
   commitmentFields,
   type SignedCommitment,
 } from './batch-binding.ts'
-import { type Commitment, signCommitment, verifyCommitment } from './commitment.ts'
+import { type Commitment, verifyCommitment } from './commitment.ts'
+import { signedClaim } from './testing/da-batch-claims.ts'
 
 const SLOTS = 3
 
@@ -40,23 +41,7 @@ const nodeKey = new Uint8Array(32).fill(9)
 
 function claim(k: number, over: Partial<Commitment> = {}): SignedCommitment {
   const key = keys[k] as (typeof keys)[number]
-  return signCommitment(
-    {
-      version: 1,
-      service: 0,
-      commodity: 0,
-      unit: 262_144,
-      chainLength: 64 + k,
-      seq: k,
-      epoch: 7n,
-      session: 1000n + BigInt(k),
-      nodeKey,
-      clientKey: key.publicKey,
-      anchor: new Uint8Array(32).fill(0xa0 + k),
-      ...over,
-    },
-    key,
-  )
+  return signedClaim(key, k, { session: 1000n, anchor: 0xa0, epoch: 7n }, nodeKey, over)
 }
 
 /** The digest the circuit computes (output signal 1), or the witness failure. */

@@ -1,26 +1,12 @@
-/**
- * Claims checked with DA batch proofs (proven-claims.ts) against real proofs of the committed
- * circuit (testing/da-batch-fixture.json, scripts/da-batch-fixture.ts): a batch settles with
- * its proof only, for exactly its commitments in order, and agrees with the native checks on
- * every claim. Runs in Node and Chromium with the noble kernel (a browser worker's).
- */
-import { hexToBytes } from '@noble/hashes/utils.js'
 import { describe, expect, test } from 'vitest'
 import { CLAIM_LEN, type ClaimCheck, checkClaims } from './claim.ts'
 import { COMMITMENT_LEN } from './commitment.ts'
 import { DA_BATCH_SLOTS } from './da-batch-artifacts.ts'
 import { nobleGroth16Kernel, PROOF_BYTES } from './groth16.ts'
 import { checkProvenClaims, proofsFor } from './proven-claims.ts'
-import fixture from './testing/da-batch-fixture.json' with { type: 'json' }
+import { FIXTURE_SLOTS, fixtureBatches } from './testing/da-batch-claims.ts'
 
-const [full, short] = fixture.batches.map((b) => ({
-  claims: b.claims.map(hexToBytes),
-  proof: hexToBytes(b.proof),
-})) as [Batch, Batch]
-interface Batch {
-  claims: Uint8Array[]
-  proof: Uint8Array
-}
+const [full, short] = fixtureBatches()
 
 const check = (claims: Uint8Array[], proofs: Uint8Array[]) =>
   checkProvenClaims(claims, proofs, nobleGroth16Kernel)
@@ -32,7 +18,7 @@ const flip = (bytes: Uint8Array, at: number) => {
 
 describe('claims proven in batches', () => {
   test('the fixture is for this circuit size', () => {
-    expect(fixture.slots).toBe(DA_BATCH_SLOTS)
+    expect(FIXTURE_SLOTS).toBe(DA_BATCH_SLOTS)
     expect(full.claims).toHaveLength(DA_BATCH_SLOTS)
     expect(short.claims.length).toBeLessThan(DA_BATCH_SLOTS)
   })

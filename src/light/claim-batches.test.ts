@@ -11,21 +11,14 @@ import { describe, expect, test } from 'vitest'
 import { batchDigest } from '../acks/batch-binding.ts'
 import { COMMITMENT_LEN } from '../acks/commitment.ts'
 import { PROOF_BYTES } from '../acks/groth16.ts'
-import fixture from '../acks/testing/da-batch-fixture.json' with { type: 'json' }
+import { fixtureBatches } from '../acks/testing/da-batch-claims.ts'
 import { StateError } from '../state/errors.ts'
 import type { Method } from '../state/model.ts'
 import { nodeTx, testAccount, testNode } from '../state/testing/chain-fixture.ts'
 import { TransactionError } from '../state/transaction.ts'
 import { checkClaimBatches } from './claim-batches.ts'
 
-const [full, short] = fixture.batches.map((b) => ({
-  claims: b.claims.map(hexToBytes),
-  proof: hexToBytes(b.proof),
-})) as [Batch, Batch]
-interface Batch {
-  claims: Uint8Array[]
-  proof: Uint8Array
-}
+const [full, short] = fixtureBatches()
 
 const node = testNode('n0', testAccount('operator'))
 const submit = (claims: Uint8Array[], proofs?: Uint8Array[]) =>

@@ -5,10 +5,10 @@
  * scripts/da-batch-fixture.ts); the bad batches the issue names are refused with their
  * reasons, and the rest of the transaction still settles.
  */
-import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
+import { bytesToHex } from '@noble/hashes/utils.js'
 import { describe, expect, it } from 'vitest'
 import { COMMITMENT_LEN } from '../acks/commitment.ts'
-import fixture from '../acks/testing/da-batch-fixture.json' with { type: 'json' }
+import { fixtureBatches } from '../acks/testing/da-batch-claims.ts'
 import { clientKeyFromPrivate } from '../crypto/client-key.ts'
 import type { StateExecutor } from './executor.ts'
 import type { ChainEvent, Method } from './model.ts'
@@ -22,16 +22,7 @@ import {
   testChain,
 } from './testing/chain-fixture.ts'
 
-const [full, short] = fixture.batches.map((b) => ({
-  recipe: b.recipe,
-  claims: b.claims.map(hexToBytes),
-  proof: hexToBytes(b.proof),
-})) as [Batch, Batch]
-interface Batch {
-  recipe: number[][]
-  claims: Uint8Array[]
-  proof: Uint8Array
-}
+const [full, short] = fixtureBatches()
 
 async function setUp() {
   const chain = testChain({ params: { epochTimeMs: 60_000n } })

@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { batchDigest, type SignedCommitment } from '../../acks/batch-binding.ts'
-import { type Commitment, signCommitment } from '../../acks/commitment.ts'
+import type { Commitment } from '../../acks/commitment.ts'
 import {
   decodeProof,
   type Groth16VerificationKey,
@@ -20,6 +20,7 @@ import {
   parseVerificationKey,
   verifyGroth16,
 } from '../../acks/groth16.ts'
+import { signedClaim } from '../../acks/testing/da-batch-claims.ts'
 import type { Logger } from '../../core/logger.ts'
 import { generateClientKey } from '../../crypto/client-key.ts'
 import type { DaBatchProver, ProvenBatch } from '../../prover/da-batch-prover.ts'
@@ -31,23 +32,7 @@ const nodeKey = new Uint8Array(32).fill(9)
 
 function claim(k: number, over: Partial<Commitment> = {}): SignedCommitment {
   const key = keys[k] as (typeof keys)[number]
-  return signCommitment(
-    {
-      version: 1,
-      service: 0,
-      commodity: 0,
-      unit: 262_144,
-      chainLength: 64 + k,
-      seq: k,
-      epoch: 7n,
-      session: 2000n + BigInt(k),
-      nodeKey,
-      clientKey: key.publicKey,
-      anchor: new Uint8Array(32).fill(0xb0 + k),
-      ...over,
-    },
-    key,
-  )
+  return signedClaim(key, k, { session: 2000n, anchor: 0xb0, epoch: 7n }, nodeKey, over)
 }
 const claims = keys.map((_, k) => claim(k))
 
