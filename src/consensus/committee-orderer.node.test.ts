@@ -4,6 +4,7 @@ import { MemoryKvStore } from '../kv/memory-kv-store.ts'
 import { MemoryNetwork } from '../net/memory-transport.ts'
 import { createMessenger } from '../net/messenger.ts'
 import type { StateExecutor } from '../state/executor.ts'
+import type { ExecutedBlock } from '../state/model.ts'
 import {
   accountTx,
   openTestExecutor,
@@ -304,6 +305,23 @@ describe('four committee orderers over an in-memory network', { timeout: 240_000
       transfer(c.chain.alice, c.chain.bob, 1, 1n),
     )
     await expectSameChain(c, [tx], [0, 1, 2])
+
+    // Admitted here while its follower catches up (a role switch), executed by a block the
+    // follower runs: that block's receipts take it out of the mempool, or it would be answered
+    // "pending" for good (the devnet's kill -9 test saw a restarted member do so).
+    const late = transfer(c.chain.bob, c.chain.alice, 1, 1n)
+    const lateDigest = await member3.submit(late)
+    await (c.orderers[0] as CommitteeOrderer).submit(late)
+    await expectSameChain(c, [lateDigest], [0, 1, 2])
+    const ahead = c.executors[0] as StateExecutor
+    const behind = c.executors[3] as StateExecutor
+    for (let h = behind.head.height + 1; h <= ahead.head.height; h++) {
+      const block = (await ahead.block(h)) as ExecutedBlock
+      await member3.headMoved(await behind.execute(block.body))
+    }
+    expect(await behind.transaction(lateDigest)).toBeDefined()
+    expect(member3.pending(lateDigest)).toBe(false)
+    expect(member3.mempoolSize).toBe(0)
   }, 300_000)
 
   test('timers that fire a little early (a busy event loop) do not stall an idle committee', async () => {

@@ -160,10 +160,12 @@ export interface CommitteeOrderer extends Orderer, Component {
    * it before it signals an epoch change. */
   runBeforeEpochChange(epoch: number, signal: AbortSignal): Promise<void>
   /**
-   * The head moved by other means (a follower executed a block): when this node is not in the
-   * committee and the epoch changed, it reads the new committee (and may join it).
+   * The head moved by other means (a follower executed `block`): what it executed leaves the
+   * mempool (a transaction admitted here meanwhile would otherwise be pending for good), and
+   * when this node is not in the committee and the epoch changed, it reads the new committee
+   * (and may join it).
    */
-  headMoved(): Promise<void>
+  headMoved(block?: ExecutedBlock): Promise<void>
 }
 
 /** The epoch's leader order: from the chain, the epoch and its committee, on every member alike. */
@@ -457,7 +459,13 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
       const hex = bytesToHex(digest)
       if (seen.has(hex)) continue
       seen.add(hex)
-      if ((await executor.transaction(digest)) !== undefined) continue
+      if ((await executor.transaction(digest)) !== undefined) {
+        // Executed already (a block this node followed while out of the DAG, or another copy):
+        // a copy still held here would answer "pending" for good.
+        mempool.drop([digest])
+        fed.delete(hex)
+        continue
+      }
       transactions.push(bytes)
       if (mempool.has(digest)) verified.add(hex)
     }
@@ -1042,7 +1050,11 @@ export function createCommitteeOrderer(options: CommitteeOrdererOptions): Commit
 
     runBeforeEpochChange: (epoch, signal) => listeners.runBeforeEpochChange(epoch, signal),
 
-    async headMoved() {
+    async headMoved(block) {
+      if (block !== undefined) {
+        for (const r of block.receipts) if (r.digest !== undefined) fed.delete(bytesToHex(r.digest))
+        mempool.applyReceipts(block.receipts)
+      }
       const epoch = current
       if (stopped || !started || epoch === undefined || epoch.member !== undefined) return
       if (executor.head.epoch !== epoch.epoch) {

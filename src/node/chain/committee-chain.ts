@@ -114,7 +114,7 @@ export function createCommitteeChain(options: CommitteeChainOptions): CommitteeC
     const forwarding = createForwardingOrderer({ executor, follower })
     const unsubscribe = follower.onBlock((block) => {
       emit(block)
-      void committee.headMoved()
+      void committee.headMoved(block)
     })
     outside = { follower, forwarding, unsubscribe }
     forwarding.start()
