@@ -323,8 +323,17 @@ describe('the demo page', () => {
     // The node that sent it says the same batch settled its claims.
     const senderName = await line.getAttribute('data-node')
     const sender = t.demo.network.nodes.find((n) => n.name === senderName)!
-    const claims = (await dasClaims(sender.gateway)).filter((c) => c.progress?.batch === batch)
-    expect(claims.length).toBeGreaterThanOrEqual(2)
+    // (Its progress is recorded as the receipt comes: read until the batch is judged.)
+    let claims: Awaited<ReturnType<typeof dasClaims>> = []
+    await expect
+      .poll(
+        async () => {
+          claims = (await dasClaims(sender.gateway)).filter((c) => c.progress?.batch === batch)
+          return claims.length >= 2 && claims.every((c) => c.progress?.state !== 'submitted')
+        },
+        { timeout: 15_000 },
+      )
+      .toBe(true)
     // Settled; or refused by the state (a claim of a client key not registered yet), never
     // for the proof: the chain accepted the batch's proof.
     expect(claims.some((c) => c.progress?.state === 'settled')).toBe(true)
@@ -343,7 +352,8 @@ describe('the demo page', () => {
       /^\d+ checked in this browser \(\d+(\.\d)? ms each\)$/,
     )
     const claimCount = t.page.locator('[data-testid="chain-claims"]')
-    expect(Number(await claimCount.getAttribute('data-proven'))).toBeGreaterThanOrEqual(2)
+    // (A claim of the batch may be refused by the state, as in "settled 1 of 2 claims".)
+    expect(Number(await claimCount.getAttribute('data-proven'))).toBeGreaterThanOrEqual(1)
     expect(await claimCount.textContent()).toMatch(/^claims: \d+ by proof, \d+ natively$/)
     // The node's row: its proven batches next to its rewards.
     const row = t.page.locator(`[data-testid="chain-node-${sender.name}"]`)
