@@ -25,6 +25,7 @@ import {
   NODE_KEY,
   NODE_SEED,
   openTestChain,
+  settlerOnChain,
   type TestChain,
 } from './testing/chain.ts'
 
@@ -52,25 +53,10 @@ function session(key: GeneratedClientKey, id: bigint, seq = 0, node: NodeKey = N
 }
 
 async function setup(chain: TestChain, options: { maxClaims?: number; logger?: Logger } = {}) {
-  const orderer = createSoloOrderer({
-    executor: chain.executor,
-    nodeSeed: NODE_SEED,
-    blockMs: 60_000,
-    maxBlockTransactions: 100,
-    now: chain.now,
-  })
-  const pool = createDaPool(new MemoryKvStore())
-  const settler = createClaimSettler({
-    orderer,
-    executor: chain.executor,
-    pool,
-    nodeSeed: NODE_SEED,
-    everyMs: 3_600_000,
+  return settlerOnChain(chain, {
     maxClaims: options.maxClaims ?? 100,
     ...(options.logger === undefined ? {} : { logger: options.logger }),
   })
-  settler.start()
-  return { orderer, pool, settler }
 }
 
 /** Registers `key` to Alice's account (who pays for what it acknowledges). */

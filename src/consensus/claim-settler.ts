@@ -255,7 +255,7 @@ export function createClaimSettler(options: ClaimSettlerOptions): ClaimSettler {
   ): Promise<{ proven: { dues: Due[]; proofs: Uint8Array[] }[]; native: Due[] }> => {
     const prover = options.prover
     const native = due.filter((d) => prover === undefined || proveFailed.has(d.key))
-    const toProve = due.filter((d) => !native.includes(d))
+    const toProve = prover === undefined ? [] : due.filter((d) => !proveFailed.has(d.key))
     if (prover === undefined || toProve.length === 0) return { proven: [], native }
     // A prover that is not running knows no S (it throws): nothing waits for it.
     let slots = 0

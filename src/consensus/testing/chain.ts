@@ -3,6 +3,7 @@
  * real StateExecutor over a MemoryKvStore, with funded accounts and a clock the test moves, and
  * helpers to sign account transactions for it.
  */
+import { createDaPool } from '../../acks/da-pool.ts'
 import { MemoryKvStore } from '../../kv/memory-kv-store.ts'
 import { StateExecutor } from '../../state/executor.ts'
 import type { Address, Genesis, Method, ProtocolParam } from '../../state/model.ts'
@@ -16,6 +17,8 @@ import {
   signAccountTransaction,
   signNodeTransaction,
 } from '../../state/transaction.ts'
+import { type ClaimSettlerOptions, createClaimSettler } from '../claim-settler.ts'
+import { createSoloOrderer } from '../solo-orderer.ts'
 
 export const CHAIN_ID = 4242
 export const GENESIS_MS = 1_750_000_000_000
@@ -116,4 +119,33 @@ export function nodeTx(seed: Uint8Array, nonce: number, method: Method): Uint8Ar
       seed,
     ),
   )
+}
+
+/**
+ * A claim settler over a fresh DA pool (MemoryKvStore) on `chain`, behind a solo orderer that
+ * makes blocks only when asked (`produceBlock`); started. `options` go to the settler.
+ */
+export function settlerOnChain(
+  chain: TestChain,
+  options: Partial<Omit<ClaimSettlerOptions, 'orderer' | 'executor' | 'pool' | 'nodeSeed'>> = {},
+) {
+  const orderer = createSoloOrderer({
+    executor: chain.executor,
+    nodeSeed: NODE_SEED,
+    blockMs: 60_000,
+    maxBlockTransactions: 100,
+    now: chain.now,
+  })
+  const pool = createDaPool(new MemoryKvStore())
+  const settler = createClaimSettler({
+    orderer,
+    executor: chain.executor,
+    pool,
+    nodeSeed: NODE_SEED,
+    everyMs: 3_600_000,
+    maxClaims: 100,
+    ...options,
+  })
+  settler.start()
+  return { orderer, pool, settler }
 }

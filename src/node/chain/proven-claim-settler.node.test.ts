@@ -9,21 +9,18 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { Claim } from '../../acks/claim.ts'
 import { type Commitment, signCommitment } from '../../acks/commitment.ts'
 import { DA_BATCH_SLOTS } from '../../acks/da-batch-artifacts.ts'
-import { createDaPool, type DaPool, type StoredClaim } from '../../acks/da-pool.ts'
+import type { DaPool, StoredClaim } from '../../acks/da-pool.ts'
 import { PROOF_BYTES } from '../../acks/groth16.ts'
 import { HashChain } from '../../acks/hash-chain.ts'
-import { createClaimSettler } from '../../consensus/claim-settler.ts'
-import { createSoloOrderer } from '../../consensus/solo-orderer.ts'
 import {
   ALICE_SECRET,
   accountTx,
   NODE_KEY,
-  NODE_SEED,
   openTestChain,
+  settlerOnChain,
   type TestChain,
 } from '../../consensus/testing/chain.ts'
 import { type GeneratedClientKey, generateClientKey } from '../../crypto/client-key.ts'
-import { MemoryKvStore } from '../../kv/memory-kv-store.ts'
 import type { DaBatchProver } from '../../prover/da-batch-prover.ts'
 import type { ExecutedBlock } from '../../state/model.ts'
 import { decodeTransaction } from '../../state/transaction.ts'
@@ -63,25 +60,7 @@ beforeAll(async () => {
 afterAll(() => prover?.stop())
 
 async function setUp(chain: TestChain, withProver: DaBatchProver) {
-  const orderer = createSoloOrderer({
-    executor: chain.executor,
-    nodeSeed: NODE_SEED,
-    blockMs: 60_000,
-    maxBlockTransactions: 100,
-    now: chain.now,
-  })
-  const pool = createDaPool(new MemoryKvStore())
-  const settler = createClaimSettler({
-    orderer,
-    executor: chain.executor,
-    pool,
-    nodeSeed: NODE_SEED,
-    everyMs: 3_600_000,
-    maxClaims: 100,
-    prover: withProver,
-    now: () => clock,
-  })
-  settler.start()
+  const { orderer, pool, settler } = settlerOnChain(chain, { prover: withProver, now: () => clock })
   const key = generateClientKey()
   await orderer.submit(
     accountTx(ALICE_SECRET, 1, { type: 'RegisterClientKey', clientKey: key.publicKey }),
