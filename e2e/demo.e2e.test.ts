@@ -363,7 +363,7 @@ describe('the demo page', () => {
       )
       .toBeGreaterThanOrEqual(1)
     expect(await row.locator('td[data-label="Proven batches"]').textContent()).toMatch(
-      /^\d+ batch(es)? \(\d+ claims\)( · \d+ natively)?$/,
+      /^\d+ batch(es)? \(\d+ claims?\)( · \d+ natively)?$/,
     )
     expect(await row.locator('td[data-label="Rewards"]').textContent()).toMatch(
       /^(at the next epoch|[\d,.]+ FLK · [\d,.]+ stables)$/,

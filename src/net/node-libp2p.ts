@@ -3,6 +3,8 @@
  * Noise, Yamux, identify, ping, and a circuit-relay-v2 server so browser tabs can reserve a
  * slot and be dialled by other browsers.
  */
+
+import { createSocket } from 'node:dgram'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
@@ -21,8 +23,28 @@ export interface NodeLibp2pOptions {
   readonly webrtcPort: number
 }
 
+/**
+ * A UDP port the kernel calls free on `host`. libp2p's WebRTC-direct listener maps port 0
+ * through `get-port`, which tests TCP only: on a machine running many nodes it handed out a
+ * port another node held for UDP (CI: "a libp2p port is in use … webrtc 0/udp").
+ */
+export function freeUdpPort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket(host.includes(':') ? 'udp6' : 'udp4')
+    socket.once('error', (e) => {
+      socket.close()
+      reject(e)
+    })
+    socket.bind({ address: host, port: 0, exclusive: true }, () => {
+      const { port } = socket.address()
+      socket.close(() => resolve(port))
+    })
+  })
+}
+
 export async function createNodeLibp2p(options: NodeLibp2pOptions) {
-  const { privateKey, host, wsPort, webrtcPort } = options
+  const { privateKey, host, wsPort } = options
+  const webrtcPort = options.webrtcPort === 0 ? await freeUdpPort(host) : options.webrtcPort
   return createLibp2p({
     privateKey,
     addresses: {

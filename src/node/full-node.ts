@@ -116,13 +116,27 @@ export async function startFullNode(
   const libp2pPart: Component = {
     name: 'libp2p',
     async start() {
-      libp2p = await createNodeLibp2p({
-        privateKey: key,
-        host: config.host,
-        wsPort: config.wsPort,
-        webrtcPort: config.webrtcPort,
-      })
-      await libp2p.start()
+      // An ephemeral WebRTC port is picked before libjuice binds it, so another process may
+      // take it in between: pick again (a fixed port's clash is the operator's to see).
+      for (let attempt = 1; ; attempt++) {
+        libp2p = await createNodeLibp2p({
+          privateKey: key,
+          host: config.host,
+          wsPort: config.wsPort,
+          webrtcPort: config.webrtcPort,
+        })
+        try {
+          await libp2p.start()
+          return
+        } catch (error) {
+          await Promise.resolve(libp2p.stop()).catch(() => undefined)
+          if (config.webrtcPort !== 0 || attempt === 3) throw error
+          logger.warn(
+            { attempt, err: String(error) },
+            'an ephemeral libp2p port was taken; retrying',
+          )
+        }
+      }
     },
     async stop() {
       await libp2p?.stop()
