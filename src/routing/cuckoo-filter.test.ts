@@ -1,4 +1,5 @@
 import { blake3 } from '@noble/hashes/blake3.js'
+import { bytesToHex } from '@noble/hashes/utils.js'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
@@ -24,6 +25,9 @@ function rootOf(i: number, family = 0): Uint8Array {
 function rootsOf(count: number, family = 0): Uint8Array[] {
   return Array.from({ length: count }, (_, i) => rootOf(i, family))
 }
+
+/** Roots 0..6 of family 0 in a filter of 2 buckets and 12-bit fingerprints (kicks included). */
+const PINNED_SMALL_FILTER = '010c0100000007def199efec46b3a1d92e4000'
 
 const arbitraryRoot = fc.uint8Array({ minLength: 32, maxLength: 32 })
 
@@ -145,6 +149,42 @@ describe('CuckooFilter', () => {
       ),
       { numRuns: 200 },
     )
+  })
+
+  it('places each root where docs/protocol.md says a reader finds it', () => {
+    // The lookup rule, written again from the document: a reader in another language.
+    const u32le = (b: Uint8Array, at: number) =>
+      new DataView(b.buffer, b.byteOffset).getUint32(at, true)
+    const fmix32 = (h: number) => {
+      h ^= h >>> 16
+      h = Math.imul(h, 0x85ebca6b)
+      h ^= h >>> 13
+      h = Math.imul(h, 0xc2b2ae35)
+      return (h ^ (h >>> 16)) >>> 0
+    }
+    for (const bits of [8, 13, 16]) {
+      const filter = filled(rootsOf(3_000), 3_000, bits)
+      const bytes = encodeCuckooFilter(filter)
+      const log2 = bytes[2]!
+      const mask = 2 ** log2 - 1
+      const slot = (i: number) => {
+        let value = 0
+        for (let bit = i * bits; bit < (i + 1) * bits; bit++)
+          value = value * 2 + ((bytes[CUCKOO_HEADER_LEN + (bit >> 3)]! >> (7 - (bit & 7))) & 1)
+        return value
+      }
+      for (const root of rootsOf(3_000)) {
+        const i1 = u32le(root, 0) & mask
+        const fp = (u32le(root, 4) % (2 ** bits - 1)) + 1
+        const i2 = i1 ^ (fmix32(fp) & mask || 1)
+        const found = [i1, i2].some((b) => [0, 1, 2, 3].some((s) => slot(4 * b + s) === fp))
+        expect(found).toBe(true)
+      }
+    }
+    // A pinned encoding: a change of the format or of the kick order shows here.
+    const small = new CuckooFilter({ bucketCountLog2: 1, fingerprintBits: 12 })
+    for (const root of rootsOf(7)) expect(small.insert(root)).toBe(true)
+    expect(bytesToHex(encodeCuckooFilter(small))).toBe(PINNED_SMALL_FILTER)
   })
 
   it('measures the false-positive rate against 2b/2^f', () => {
