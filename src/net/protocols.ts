@@ -4,3 +4,5 @@ export const HANDSHAKE_PROTOCOL = '/fulmen/handshake/2.0.0'
 export const PROVIDERS_PROTOCOL = '/fulmen/providers/1.0.0'
 /** The chain (a node with a genesis): one request, one answer per stream (src/node/chain). */
 export const CHAIN_PROTOCOL = '/fulmen/chain/1.0.0'
+/** Signed pings between full nodes (src/reputation, src/node/reputation): one PING, one PONG per stream. */
+export const PING_PROTOCOL = '/fulmen/ping/1.0.0'

@@ -82,7 +82,7 @@ describe('scrub settings', () => {
 })
 
 describe('chain settings', () => {
-  it('default to no chain, solo, 250 ms blocks of 1000, settling 256 claims every 5 s with proofs, GC depth 300', () => {
+  it('default to no chain, solo, 250 ms blocks of 1000, settling 256 claims every 5 s with proofs, pinging every 10 s, GC depth 300', () => {
     expect(defaults().chain).toEqual({
       consensus: 'solo',
       blockMs: 250,
@@ -91,6 +91,8 @@ describe('chain settings', () => {
       maxClaimsPerSettlement: 256,
       proveClaims: true,
       proveFrom: 2,
+      measure: true,
+      pingEveryMs: 10_000,
       gcDepth: 300,
     })
   })
@@ -107,6 +109,8 @@ describe('chain settings', () => {
       FULMEN_GC_DEPTH: '20',
       FULMEN_PROVE_CLAIMS: 'false',
       FULMEN_PROVE_FROM: '1',
+      FULMEN_MEASURE: 'false',
+      FULMEN_PING_EVERY_MS: '500',
     })
     expect(mergeConfig(defaults(), file, env).chain).toEqual({
       genesis: resolve('g.json'),
@@ -118,6 +122,8 @@ describe('chain settings', () => {
       maxClaimsPerSettlement: 8,
       proveClaims: false,
       proveFrom: 1,
+      measure: false,
+      pingEveryMs: 500,
       gcDepth: 20,
     })
     expect(envLayer({ FULMEN_GENESIS: 'x/genesis.json' }).chain).toEqual({
@@ -131,6 +137,11 @@ describe('chain settings', () => {
     expect(() => fileLayer({ chain: { blockMs: 0 } }, 'c')).toThrow(/chain.blockMs/)
     expect(() => fileLayer({ chain: { proveClaims: 'yes' } }, 'c')).toThrow(/chain.proveClaims/)
     expect(fileLayer({ chain: { proveClaims: false } }, 'c').chain).toEqual({ proveClaims: false })
+    expect(() => fileLayer({ chain: { measure: 1 } }, 'c')).toThrow(/chain.measure/)
+    expect(fileLayer({ chain: { measure: false, pingEveryMs: 2000 } }, 'c').chain).toEqual({
+      measure: false,
+      pingEveryMs: 2000,
+    })
     expect(() => fileLayer({ chain: { maxBlockTransactions: 2.5 } }, 'c')).toThrow(ConfigError)
     expect(() => fileLayer({ chain: { genesis: 3 } }, 'c')).toThrow(/must be a string/)
     expect(() => fileLayer({ chain: 'solo' }, 'c')).toThrow(/must be an object/)

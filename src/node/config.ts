@@ -102,6 +102,13 @@ export interface ChainConfig {
   /** The fewest claims worth a proof (2): a smaller batch settles natively. */
   readonly proveFrom: number
   /**
+   * Measure the other nodes (issue 19): answer and send signed pings over
+   * `/fulmen/ping/1.0.0` and submit the measurements once or twice an epoch (default true).
+   */
+  readonly measure: boolean
+  /** How often every other active node is pinged, milliseconds (10,000). */
+  readonly pingEveryMs: number
+  /**
    * `committee` only: the Narwhal/Bullshark rounds kept below the last committed leader (300).
    * A member down longer than about twice this many rounds leaves the DAG, follows by blocks,
    * then rejoins.
@@ -167,6 +174,8 @@ export function defaults(env: NodeJS.ProcessEnv = process.env): NodeConfig {
       maxClaimsPerSettlement: 256,
       proveClaims: true,
       proveFrom: 2,
+      measure: true,
+      pingEveryMs: 10_000,
       gcDepth: 300,
     },
   }
@@ -335,6 +344,9 @@ export function envLayer(env: NodeJS.ProcessEnv = process.env): ConfigLayer {
     chain.proveClaims = parseBoolean(env.FULMEN_PROVE_CLAIMS, 'FULMEN_PROVE_CLAIMS')
   if (env.FULMEN_PROVE_FROM)
     chain.proveFrom = parsePositive(env.FULMEN_PROVE_FROM, 'FULMEN_PROVE_FROM')
+  if (env.FULMEN_MEASURE) chain.measure = parseBoolean(env.FULMEN_MEASURE, 'FULMEN_MEASURE')
+  if (env.FULMEN_PING_EVERY_MS)
+    chain.pingEveryMs = parsePositive(env.FULMEN_PING_EVERY_MS, 'FULMEN_PING_EVERY_MS')
   if (env.FULMEN_GC_DEPTH) chain.gcDepth = parsePositive(env.FULMEN_GC_DEPTH, 'FULMEN_GC_DEPTH')
   if (Object.keys(chain).length > 0) layer.chain = chain
   return layer as ConfigLayer
@@ -375,6 +387,7 @@ const CHAIN_COUNTS = [
   'settleEveryMs',
   'maxClaimsPerSettlement',
   'proveFrom',
+  'pingEveryMs',
   'gcDepth',
 ] as const
 const CHAIN_KEYS = [
@@ -383,6 +396,7 @@ const CHAIN_KEYS = [
   'follow',
   'blsKey',
   'proveClaims',
+  'measure',
   ...CHAIN_COUNTS,
 ] as const
 
@@ -414,10 +428,11 @@ function chainFileLayer(g: unknown, source: string): Record<string, unknown> {
     chain.follow = parseFollow(follow as string | string[], `${source}: chain.follow`)
   }
   if (o.blsKey !== undefined) chain.blsKey = resolve(o.blsKey as string)
-  if (o.proveClaims !== undefined) {
-    if (typeof o.proveClaims !== 'boolean')
-      throw new ConfigError(`${source}: chain.proveClaims must be a boolean`)
-    chain.proveClaims = o.proveClaims
+  for (const key of ['proveClaims', 'measure'] as const) {
+    if (o[key] === undefined) continue
+    if (typeof o[key] !== 'boolean')
+      throw new ConfigError(`${source}: chain.${key} must be a boolean`)
+    chain[key] = o[key]
   }
   for (const key of CHAIN_COUNTS) {
     if (o[key] !== undefined)

@@ -12,7 +12,9 @@
  *      `follow` re-executes another node's blocks (chain-follower.ts) and forwards transactions
  *      to it (forwarding-orderer.ts); either way the claim settler puts the DA pool's claims on
  *      chain every `settleEveryMs`, signed with the node's Ed25519 identity,
- *   4. serves `/fulmen/chain/1.0.0` and, through `api`, the gateway's `/chain/...` routes.
+ *   4. serves `/fulmen/chain/1.0.0` and, through `api`, the gateway's `/chain/...` routes,
+ *   5. with `measure` on, pings the other active nodes over `/fulmen/ping/1.0.0` and submits
+ *      the measurements once or twice an epoch (src/node/reputation/reputation-node.ts).
  *
  * Stopped, it takes them down in reverse and closes the store.
  */
@@ -56,6 +58,7 @@ import type { ChainConfig } from '../config.ts'
 import { loadBlsSecretKey } from '../key-files.ts'
 import { type NodeMetrics, promMetrics } from '../metrics.ts'
 import { createWorkerDaBatchProver, DEFAULT_ARTIFACTS_DIR } from '../prover/worker-prover.ts'
+import { createReputationNode, type ReputationNode } from '../reputation/reputation-node.ts'
 import { type ChainApi, ChainError, type HeadJson, type StateJson } from './chain-api.ts'
 import { type ChainFollower, createChainFollower } from './chain-follower.ts'
 import { chainProtocolServer } from './chain-protocol.ts'
@@ -89,6 +92,8 @@ export interface ChainNode extends Component {
   readonly executor: StateExecutor | undefined
   /** The follower (`follow` mode), once started: whether it diverged. */
   readonly follower: ChainFollower | undefined
+  /** The measurements of the other nodes (`measure` on), once started. */
+  readonly reputation: ReputationNode | undefined
 }
 
 /**
@@ -139,6 +144,7 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
   let executor: StateExecutor | undefined
   let orderer: Orderer | undefined
   let follower: ChainFollower | undefined
+  let reputation: ReputationNode | undefined
   let parts: Component[] = []
   let prover: (ClaimBatchProver & { stop(): Promise<void> }) | undefined
   let server: ProtocolServer | undefined
@@ -476,6 +482,19 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
       })
       parts = [follower, forwarding, settlerOf(forwarding, state, seed), duty]
     }
+    if (config.measure) {
+      reputation = createReputationNode({
+        libp2p: options.libp2p(),
+        executor: state,
+        orderer,
+        nodeSeed: seed,
+        pingEveryMs: config.pingEveryMs,
+        submitCheckMs: Math.max(config.blockMs, 100),
+        metrics,
+        logger: log,
+      })
+      parts.push(reputation)
+    }
     // Only what started is stopped again.
     const toStart = parts
     parts = []
@@ -508,6 +527,7 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
     executor = undefined
     orderer = undefined
     follower = undefined
+    reputation = undefined
     await store?.close()
     store = undefined
     attestations = undefined
@@ -524,6 +544,9 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
     },
     get follower() {
       return follower
+    },
+    get reputation() {
+      return reputation
     },
     async start() {
       try {
