@@ -148,7 +148,7 @@ export function denseLatencyMatrix(
       if (c > 0) mean[i * n + j] = mean[j * n + i] = sum[i * n + j]! / c
     }
   }
-  return {
+  const matrix: LatencyMatrix = {
     size: n,
     latency(i, j) {
       if (!isIndex(i, n) || !isIndex(j, n))
@@ -163,7 +163,13 @@ export function denseLatencyMatrix(
       return Number.isNaN(v) ? undefined : v
     },
   }
+  DENSE_MEANS.set(matrix, mean)
+  return matrix
 }
+
+/** The checked, symmetric means behind each matrix `denseLatencyMatrix` made (NaN: not
+ * measured), so `completeLatencies` reads them directly instead of through n² calls. */
+const DENSE_MEANS = new WeakMap<LatencyMatrix, Float64Array>()
 
 // ---- Latencies ----------------------------------------------------------------------------
 
@@ -180,13 +186,12 @@ export function completeLatencies(matrix: LatencyMatrix, n: number): Float64Arra
   const rowCount = new Float64Array(n)
   let total = 0
   let measured = 0
+  const dense = DENSE_MEANS.get(matrix)
   for (let i = 0; i < n; i++) {
     d[i * n + i] = 0
     for (let j = i + 1; j < n; j++) {
-      const ij = readLatency(matrix, i, j)
-      const ji = readLatency(matrix, j, i)
-      const v = ij === undefined ? ji : ji === undefined ? ij : (ij + ji) / 2
-      if (v === undefined) continue
+      const v = dense !== undefined ? dense[i * n + j]! : measuredLatency(matrix, i, j)
+      if (Number.isNaN(v)) continue
       const us = Math.round(Math.min(v, LATENCY_CEILING_US))
       d[i * n + j] = d[j * n + i] = us
       rowSum[i]! += us
@@ -209,10 +214,13 @@ export function completeLatencies(matrix: LatencyMatrix, n: number): Float64Arra
   return d
 }
 
-function readLatency(matrix: LatencyMatrix, i: number, j: number): number | undefined {
-  const v = matrix.latency(i, j)
-  if (v !== undefined) checkLatency(v, i, j)
-  return v
+/** The pair's latency, both directions averaged (one if only one is known); NaN if neither. */
+function measuredLatency(matrix: LatencyMatrix, i: number, j: number): number {
+  const ij = matrix.latency(i, j)
+  const ji = matrix.latency(j, i)
+  if (ij !== undefined) checkLatency(ij, i, j)
+  if (ji !== undefined) checkLatency(ji, j, i)
+  return ij === undefined ? (ji ?? Number.NaN) : ji === undefined ? ij : (ij + ji) / 2
 }
 
 function checkLatency(v: unknown, from: number, to: number): asserts v is number {
@@ -572,16 +580,15 @@ export function balancedAssignment(cost: Float64Array, m: number, k: number): In
  */
 function bridgeSiblings(s: Split, clusters: readonly Int32Array[]): void {
   const k = clusters.length
-  const pairs: { a: Int32Array; b: Int32Array; order: Int32Array; quota: number }[] = []
+  const pairs: { a: Int32Array; b: Int32Array; order: PairOrder; quota: number }[] = []
   for (let x = 0; x < k; x++)
     for (let y = x + 1; y < k; y++) {
       const a = clusters[x]!
       const b = clusters[y]!
       const small = Math.min(a.length, b.length)
       const quota = Math.min(small, Math.max(1, Math.round((s.crossLinks * small) / (k - 1))))
-      pairs.push({ a, b, order: pairsByLatency(s.distance, s.n, a, b), quota })
+      pairs.push({ a, b, order: new PairOrder(s.distance, s.n, a, b), quota })
     }
-  const cursor = new Int32Array(pairs.length)
   const taken = new Int32Array(pairs.length)
   const usedA = pairs.map((p) => new Uint8Array(p.a.length))
   const usedB = pairs.map((p) => new Uint8Array(p.b.length))
@@ -590,8 +597,7 @@ function bridgeSiblings(s: Split, clusters: readonly Int32Array[]): void {
     for (let i = 0; i < pairs.length; i++) {
       const { a, b, order, quota } = pairs[i]!
       if (taken[i]! >= quota) continue
-      while (cursor[i]! < order.length) {
-        const index = order[cursor[i]!++]!
+      for (let index = order.next(); index >= 0; index = order.next()) {
         const x = Math.floor(index / b.length)
         const y = index - x * b.length
         const u = a[x]!
@@ -611,35 +617,95 @@ function bridgeSiblings(s: Split, clusters: readonly Int32Array[]): void {
   for (let i = 0; i < pairs.length; i++) {
     const { a, b, order } = pairs[i]!
     if (taken[i] === 0) {
-      const x = Math.floor(order[0]! / b.length)
-      s.graph.link(a[x]!, b[order[0]! - x * b.length]!)
+      const x = Math.floor(order.first / b.length)
+      s.graph.link(a[x]!, b[order.first - x * b.length]!)
     }
   }
   for (const cluster of clusters) for (const u of cluster) s.load[u] = 0
 }
 
 /**
- * The pairs (x in a, y in b), as x · |b| + y, ordered by latency then by that index. Keys pack
- * both into one float64 (latency · count + index, exact below 2^53) for the native numeric
- * sort; a larger product falls back to a comparator.
+ * The pairs (x in a, y in b), as x · |b| + y, handed out by latency, then by that index. Each
+ * pair is one float64 key, latency · count + index (exact: below 2^53), so the order is the
+ * native numeric sort's. Sorted lazily: bridging mostly takes pairs from the first few percent,
+ * so each step moves only the next chunk of smallest keys to the front (quickselect) and sorts
+ * that, doubling the chunk every time. Beyond 2^52 / 2^31 ≈ 2 million pairs (sibling clusters
+ * over 2,048 nodes each), latencies are compared in coarser steps so the keys stay exact.
  */
-function pairsByLatency(distance: Float64Array, n: number, a: Int32Array, b: Int32Array) {
-  const count = a.length * b.length
-  const order = new Int32Array(count)
-  if ((LATENCY_CEILING_US + 1) * count <= Number.MAX_SAFE_INTEGER) {
+export class PairOrder {
+  /** The lowest-latency pair (the first that `next` gives). */
+  readonly first: number
+  readonly #keys: Float64Array
+  readonly #count: number
+  #sorted = 0
+  #chunk = 64
+  #next = 0
+
+  constructor(distance: Float64Array, n: number, a: Int32Array, b: Int32Array) {
+    const count = a.length * b.length
+    const step = Math.max(1, Math.ceil(((LATENCY_CEILING_US + 1) * count) / 2 ** 52))
     const keys = new Float64Array(count)
+    let least = 0
     for (let x = 0; x < a.length; x++) {
       const row = a[x]! * n
-      for (let y = 0; y < b.length; y++)
-        keys[x * b.length + y] = distance[row + b[y]!]! * count + x * b.length + y
+      for (let y = 0; y < b.length; y++) {
+        const index = x * b.length + y
+        keys[index] = Math.floor(distance[row + b[y]!]! / step) * count + index
+        if (keys[index]! < keys[least]!) least = index
+      }
     }
-    keys.sort()
-    for (let i = 0; i < count; i++) order[i] = keys[i]! % count
-    return order
+    this.#keys = keys
+    this.#count = count
+    this.first = least
   }
-  for (let i = 0; i < count; i++) order[i] = i
-  const latencyOf = (i: number) => distance[a[Math.floor(i / b.length)]! * n + b[i % b.length]!]!
-  return order.sort((i, j) => latencyOf(i) - latencyOf(j) || i - j)
+
+  /** The next pair, or −1 when all were given. */
+  next(): number {
+    if (this.#next === this.#sorted) {
+      if (this.#sorted === this.#count) return -1
+      const end = Math.min(this.#count, this.#sorted + this.#chunk)
+      if (end < this.#count) selectSmallest(this.#keys, this.#sorted, this.#count - 1, end)
+      this.#keys.subarray(this.#sorted, end).sort()
+      this.#sorted = end
+      this.#chunk *= 2
+    }
+    return this.#keys[this.#next++]! % this.#count
+  }
+}
+
+/**
+ * Rearranges distinct keys[lo … hi] so that every key before position `boundary` is smaller than
+ * every key from it: quickselect (Hoare partition, median-of-three pivot) that falls back to a
+ * full sort of what is left after 2·log2 + 8 rounds, so crafted latencies cannot make it
+ * quadratic.
+ */
+function selectSmallest(keys: Float64Array, lo: number, hi: number, boundary: number): void {
+  let rounds = 2 * Math.ceil(Math.log2(hi - lo + 2)) + 8
+  while (boundary > lo && boundary <= hi) {
+    if (rounds-- === 0) {
+      keys.subarray(lo, hi + 1).sort()
+      return
+    }
+    const x = keys[lo]!
+    const y = keys[(lo + hi) >>> 1]!
+    const z = keys[hi]!
+    const pivot = Math.max(Math.min(x, y), Math.min(Math.max(x, y), z))
+    let i = lo
+    let j = hi
+    while (i <= j) {
+      while (keys[i]! < pivot) i++
+      while (keys[j]! > pivot) j--
+      if (i <= j) {
+        const t = keys[i]!
+        keys[i++] = keys[j]!
+        keys[j--] = t
+      }
+    }
+    // Now keys[lo … j] ≤ pivot ≤ keys[i … hi], j < i.
+    if (boundary <= j) hi = j
+    else if (boundary > i) lo = i
+    else return
+  }
 }
 
 /** Undirected simple graph: one set of neighbours per node. */
