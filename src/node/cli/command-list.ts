@@ -109,6 +109,10 @@ Options (start; each also comes from FULMEN_* variables and the config file):
                         <data dir>/bls.key)
   --settle-every-ms MS  How often the pool's DA claims are submitted (FULMEN_SETTLE_EVERY_MS;
                         default 5000)
+  --ping-every-ms MS    How often the other active nodes are pinged with signed pings
+                        (FULMEN_PING_EVERY_MS; default 10000)
+  --no-measure          Neither ping nor answer pings nor submit measurements
+                        (FULMEN_MEASURE=false)
   --log-level LEVEL     fatal|error|warn|info|debug|trace|silent (FULMEN_LOG_LEVEL)
   -h, --help            Show this help`,
     load: () => import('./commands/node.ts'),

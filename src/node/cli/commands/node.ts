@@ -157,6 +157,8 @@ async function start(args: readonly string[]): Promise<number> {
     follow: { type: 'string' },
     'bls-key': { type: 'string' },
     'settle-every-ms': { type: 'string' },
+    'ping-every-ms': { type: 'string' },
+    'no-measure': { type: 'boolean' },
   })
   if (positionals.length > 0)
     throw new UsageError(`unexpected argument '${positionals[0]}'`, 'node')
@@ -201,6 +203,9 @@ async function start(args: readonly string[]): Promise<number> {
     chain.blsKey = (await import('node:path')).resolve(values['bls-key'])
   if (values['settle-every-ms'] !== undefined)
     chain.settleEveryMs = flag(() => parsePositive(values['settle-every-ms']!, '--settle-every-ms'))
+  if (values['ping-every-ms'] !== undefined)
+    chain.pingEveryMs = flag(() => parsePositive(values['ping-every-ms']!, '--ping-every-ms'))
+  if (values['no-measure']) chain.measure = false
   if (Object.keys(chain).length > 0) flags.chain = chain
   const config = await loadConfig({
     ...(values.config === undefined ? {} : { configPath: values.config }),
