@@ -107,9 +107,9 @@ function measurementTxs() {
 }
 
 /**
- * An epoch whose change scored a report of each node on the other: the change block carries
- * no measurements (so the state after the block before it holds every report scored), and
- * that state holds both reports.
+ * An epoch whose change scored a report of each node on the other, each with a latency: the
+ * change block carries no measurements (so the state after the block before it holds every
+ * report scored), and that state holds both reports.
  */
 async function scoredEpoch(keys: readonly Uint8Array[]) {
   await fetchBlocks()
@@ -130,7 +130,9 @@ async function scoredEpoch(keys: readonly Uint8Array[]) {
           tableKeys.measurement(epoch, subject, reporter),
           before,
         )
-        if (m !== null) reports.push({ subject, reporter, measurements: m as Measurements })
+        // A report of pings that all failed (the other node not up yet) has no latency.
+        const measurements = m as Measurements | null
+        if (measurements?.latencyUs !== undefined) reports.push({ subject, reporter, measurements })
       }
     }
     if (reports.length === keys.length * (keys.length - 1))
