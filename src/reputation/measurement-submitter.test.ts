@@ -78,6 +78,16 @@ describe('measurement submitter', () => {
     await orderer.stop()
   })
 
+  test('an epoch past its time (a change under way, or a state behind) gets only the forced submission', async () => {
+    const { chain, ledger, submitter } = await setup()
+    ledger.recordPing(PEER_KEY, 1500)
+    chain.clock = GENESIS_MS + EPOCH_MS * 3
+    expect(await submitter.submitNow()).toBe(0)
+    expect(await submitter.submitNow({ force: true })).toBe(1)
+    expect(submitter.submitted).toBe(1)
+    await submitter.stop()
+  })
+
   test('nothing measured, nothing sent; a new epoch resets the ledger', async () => {
     const { chain, ledger, submitter } = await setup()
     chain.clock = GENESIS_MS + EPOCH_MS / 2

@@ -10,7 +10,10 @@
  * still due goes first.
  *
  * When the chain's epoch moves on, the ledger is reset for the new epoch: what was measured
- * and not submitted is dropped, as the chain would drop it. A node without an entry in the
+ * and not submitted is dropped, as the chain would drop it. Once the epoch's time is up nothing
+ * is sent but the forced submission before this node's own ChangeEpoch: a state that says an
+ * epoch is past its time is one whose change is under way, or one this node has not caught up
+ * on (a follower starting), and a submission then would count against the next epoch. A node without an entry in the
  * node registry sends nothing (the chain would revert it). A failed run is logged, never thrown.
  */
 import { readMetadata, readParam } from '../consensus/chain-reads.ts'
@@ -91,8 +94,13 @@ export function createMeasurementSubmitter(
     }
     if (sent >= MAX_SUBMISSIONS_PER_EPOCH) return 0
     const epochMs = Number((await readParam(executor, 'epochTimeMs')) ?? 0n)
+    const elapsed = now() - meta.epochStartMs
+    // An epoch whose time is up is changing, or this node's state is behind (a follower
+    // catching up): what it sent now would land in a later epoch than it measured, and count
+    // against that epoch's two. Only the forced submission before this node's own ChangeEpoch
+    // goes then.
     const due =
-      sent < submitAt.length && now() - meta.epochStartMs >= (submitAt[sent] as number) * epochMs
+      sent < submitAt.length && elapsed >= (submitAt[sent] as number) * epochMs && elapsed < epochMs
     if (!force && !due) return 0
     // The chain reverts a node's transaction unless the node is registered.
     if ((await executor.get('nodes', sender.key)) === undefined) return 0
