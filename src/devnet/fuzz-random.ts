@@ -40,6 +40,11 @@ export class Prng {
     return min + this.int(max - min + 1)
   }
 
+  /** A uniform number in [0, 1). */
+  float(): number {
+    return this.next() / 0x1_0000_0000
+  }
+
   chance(p: number): boolean {
     return this.next() / 0x1_0000_0000 < p
   }

@@ -218,7 +218,7 @@ describe('reputationScores properties', () => {
 
   test('an outlier report does not move the score', () => {
     // 12 honest reporters measure node 50 close together; a 13th reports values 10^4 times
-    // larger. With 13 reports the outlier's |z| is about (n − 1)/√n ≈ 3.3 ≥ 3: it is dropped.
+    // larger: far outside 3.5 MADs of the median, it is dropped.
     const honest = fc.array(
       fc.record({
         latencyUs: fc.integer({ min: 1_000, max: 1_100 }),
@@ -270,9 +270,15 @@ describe('reputationScores properties', () => {
   })
 
   test('a node with higher latency and otherwise the same reports never scores higher', () => {
+    // Every latency of Y is X's plus the same amount, kept under the 20 s validity cap: at the
+    // cap, distinct latencies would become equal ones, a different set of reports (whose
+    // outliers the median and the MAD may judge otherwise).
+    const belowCap = measurements.map((m) =>
+      m.latencyUs === undefined ? m : { ...m, latencyUs: Math.min(m.latencyUs, 18_999_999) },
+    )
     fc.assert(
       fc.property(
-        fc.array(fc.record({ reporter: fc.integer({ min: 1, max: 9 }), measurements }), {
+        fc.array(fc.record({ reporter: fc.integer({ min: 1, max: 9 }), measurements: belowCap }), {
           minLength: 1,
           maxLength: 15,
         }),
@@ -295,10 +301,7 @@ describe('reputationScores properties', () => {
           const reports: ReputationReport[] = [...toReports(others)]
           for (const { reporter, measurements: m } of same) {
             reports.push({ reporter: key(reporter), subject: X, measurements: m })
-            const slower =
-              m.latencyUs === undefined
-                ? m
-                : { ...m, latencyUs: Math.min(m.latencyUs + extra, 19_999_999) }
+            const slower = m.latencyUs === undefined ? m : { ...m, latencyUs: m.latencyUs + extra }
             reports.push({ reporter: key(reporter), subject: Y, measurements: slower })
           }
           const previous = toPrevious(prev)
@@ -318,5 +321,106 @@ describe('reputationScores properties', () => {
     expect(() => reputationScores(table, new Map([[hex(R), 101]]))).toThrow(StateError)
     expect(() => reputationScores(table, new Map([[hex(R), 1.5]]))).toThrow(StateError)
     expect(() => reputationScores(table, new Map(), 0)).toThrow(StateError)
+  })
+})
+
+/** Honest values close together (the subject's true measurement, with noise). */
+const honestOf = (n: number) =>
+  fc.array(
+    fc.record({
+      latencyUs: fc.integer({ min: 10_000, max: 12_000 }),
+      outboundBandwidth: fc.integer({ min: 40_000_000, max: 44_000_000 }),
+      interactions: fc.constant(5),
+      uptime: fc.constant(Number(FIXED_ONE)),
+    }),
+    { minLength: n, maxLength: n },
+  )
+
+describe('false reports (issue 19: the median and the MAD, where Lightning uses z ≥ 3)', () => {
+  const falseReport: Measurements = {
+    latencyUs: 19_999_000,
+    outboundBandwidth: 0,
+    uptime: 0,
+    interactions: -5,
+  }
+
+  test('up to half less one of the reports, lying together, do not move a score', () => {
+    // Lightning's z test cannot drop k equal extreme values among n once k/n ≥ 1/10; the
+    // median and the MAD drop them until they are half.
+    fc.assert(
+      fc.property(
+        fc
+          .integer({ min: 3, max: 20 })
+          .chain((n) =>
+            fc.tuple(honestOf(n), fc.integer({ min: 1, max: Math.ceil(n / 2) - 1 + (n % 2) })),
+          ),
+        ([honest, liars]) => {
+          fc.pre(liars < honest.length)
+          const subject = key(50)
+          const reports: ReputationReport[] = honest.map((m, i) => ({
+            reporter: key(i + 1),
+            subject,
+            measurements: m,
+          }))
+          // Another subject to give the min-max normalisation a range.
+          reports.push({
+            reporter: key(1),
+            subject: key(60),
+            measurements: { latencyUs: 50_000, outboundBandwidth: 1_000_000, uptime: 0 },
+          })
+          const lies = Array.from({ length: liars }, (_, i) => ({
+            reporter: key(100 + i),
+            subject,
+            measurements: falseReport,
+          }))
+          const clean = measuredScores(reports, new Map())
+          const attacked = measuredScores([...reports, ...lies], new Map())
+          expect(attacked.get(hex(subject))).toBe(clean.get(hex(subject)))
+        },
+      ),
+      { numRuns: 200 },
+    )
+  })
+
+  test('one subject praised to absurd values does not set the scale of everyone else', () => {
+    // Ten honest subjects of 10–100 MB/s and 10–100 ms; liars praise an eleventh at 6.25 GB/s and
+    // 1 ms, unanimously. Min-max alone would squash every honest bandwidth under 0.02 (scores
+    // moved by up to a third); clamped at median + 3.5 MAD / 0.6745 (60 + 5.19 × 30 = 215 MB/s)
+    // the bandwidth scale stretches 2.3×, and no score moves by more than 15 %.
+    const reports: ReputationReport[] = []
+    for (let s = 0; s < 10; s++)
+      for (let r = 0; r < 3; r++)
+        reports.push({
+          reporter: key(100 + r),
+          subject: key(s + 1),
+          measurements: {
+            latencyUs: 10_000 * (s + 1),
+            outboundBandwidth: 10_000_000 * (s + 1),
+            uptime: Number(FIXED_ONE),
+          },
+        })
+    const clean = measuredScores(reports, new Map())
+    const praised = key(60)
+    for (let r = 0; r < 3; r++)
+      reports.push({
+        reporter: key(200 + r),
+        subject: praised,
+        measurements: {
+          latencyUs: 1_000,
+          outboundBandwidth: 6_250_000_000,
+          uptime: Number(FIXED_ONE),
+        },
+      })
+    const attacked = measuredScores(reports, new Map())
+    for (let s = 0; s < 10; s++) {
+      const before = clean.get(hex(key(s + 1))) as number
+      const after = attacked.get(hex(key(s + 1))) as number
+      expect(
+        Math.abs(after - before),
+        `subject ${s + 1}: ${before} → ${after}`,
+      ).toBeLessThanOrEqual(0.15 * before)
+    }
+    // The praised subject scores as the best plausible, not beyond 100.
+    expect(attacked.get(hex(praised))).toBe(100)
   })
 })
