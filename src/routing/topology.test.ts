@@ -132,7 +132,7 @@ describe('buildTopology', () => {
     const out = buildTopology(denseLatencyMatrix(n, entries), SEED)
     expectWellFormed(out, n)
     expect(bytesToHex(blake3(new TextEncoder().encode(JSON.stringify(out))))).toBe(
-      '702ce85ed260b9f344856959b5803265034d44ba68e5d05be3529a6f2377417b',
+      'febfaabd47a30af674b8a0ad20df7e4057ea630e818b28fdfff795081e091e62',
     )
   })
 
@@ -222,6 +222,27 @@ describe('buildTopology', () => {
     expect(isConnected(blind)).toBe(true)
   })
 
+  it('stays geographic when each node measured only its nearest few and a few at random', () => {
+    const { matrix, group } = geographic(300, 5, 5)
+    const random = fixtureRandom(6)
+    const entries: { from: number; to: number; latencyUs: number }[] = []
+    for (let i = 0; i < 300; i++) {
+      const others = Array.from({ length: 300 }, (_, j) => j).filter((j) => j !== i)
+      others.sort((a, b) => matrix.latency(i, a)! - matrix.latency(i, b)!)
+      for (const j of others.slice(0, 10))
+        entries.push({ from: i, to: j, latencyUs: matrix.latency(i, j)! })
+      for (let r = 0; r < 4; r++) {
+        const j = others[Math.floor(random() * others.length)]!
+        entries.push({ from: i, to: j, latencyUs: matrix.latency(i, j)! })
+      }
+    }
+    const out = buildTopology(denseLatencyMatrix(300, entries), SEED)
+    expectWellFormed(out, 300)
+    expect(isConnected(out)).toBe(true)
+    // A few per cent of pairs measured; a random graph would keep 20 % within a region.
+    expect(sameGroupShare(out, group)).toBeGreaterThan(0.6)
+  })
+
   it('refuses bad input with a RoutingError', () => {
     const ok = geographic(20, 2).matrix
     expectRoutingError(
@@ -277,17 +298,32 @@ describe('latency matrices', () => {
     expect([m.latency(0, 2), m.latency(2, 0), m.latency(1, 1)]).toEqual([undefined, undefined, 0])
   })
 
-  it('completes a pair from its two nodes’ mean latencies, in whole microseconds', () => {
-    // Node 3 is far from 0 and 1 (900 µs); 0, 1, 2 are close (100 µs); 2–3 is not measured.
+  it('estimates an unmeasured pair through relays: the middle of the triangle bounds', () => {
+    // 2–3 unmeasured; 0 and 1 measured both: 800 ≤ d(2, 3) ≤ 1000 through 0, 799.6 ≤ d ≤ 1000.4
+    // through 1 (measurements are rounded to whole µs first: 100 and 900 either way).
     const known: Record<string, number> = { '0,1': 100, '0,2': 100, '1,2': 100.4 }
     known['0,3'] = 900
     known['1,3'] = 900
     const m = matrixOf(4, (i, j) => known[`${Math.min(i, j)},${Math.max(i, j)}`])
     const d = completeLatencies(m, 4)
     expect(d[1 * 4 + 2]).toBe(100)
-    // mean(2) = 100.2, mean(3) = 900: the missing pair is about 500 µs, not the network's max.
-    expect(d[2 * 4 + 3]).toBe(500)
-    expect(d[3 * 4 + 2]).toBe(500)
+    expect([d[2 * 4 + 3], d[3 * 4 + 2]]).toEqual([900, 900])
+  })
+
+  it('falls back to the two nodes’ mean latencies where no relay knows both', () => {
+    // Two pairs that never measured each other: mean(0) = mean(1) = 100, mean(2) = mean(3) = 900.
+    const known: Record<string, number> = { '0,1': 100, '2,3': 900 }
+    const d = completeLatencies(
+      matrixOf(4, (i, j) => known[`${Math.min(i, j)},${Math.max(i, j)}`]),
+      4,
+    )
+    expect([d[0 * 4 + 2], d[1 * 4 + 3], d[3 * 4 + 0]]).toEqual([500, 500, 500])
+    expect(
+      completeLatencies(
+        matrixOf(3, () => undefined),
+        3,
+      ),
+    ).toEqual(Float64Array.from([0, 1, 1, 1, 0, 1, 1, 1, 0]))
   })
 })
 

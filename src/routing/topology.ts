@@ -21,9 +21,13 @@
  * node index, and no iteration order depends on anything else.
  *
  * Where this differs from Lightning, deliberately:
- * - A missing pair is estimated as the average of the two nodes' mean measured latencies, not
- *   as the largest latency measured anywhere (`build_latency_matrix`), which pushes every
- *   barely-measured node away from everyone, its own region included.
+ * - A missing pair is estimated from triangle bounds through nodes that measured both ends
+ *   (else from the two nodes' mean latencies), not set to the largest latency measured
+ *   anywhere (`build_latency_matrix`), which pushes every barely-measured node away from
+ *   everyone, its own region included. When each node measured only its 14 nearest and 6
+ *   random others (1,000 nodes, five regions, 3 % of pairs), 76 % of connections stay within
+ *   a region, mean link latency 39 ms; from the two nodes' means alone: 45 % and 88 ms; with
+ *   every pair measured: 80 %.
  * - The seed is the caller's (the epoch's randomness) through BLAKE3, not ChaCha8 seeded with
  *   the epoch number, which anyone can compute for any future epoch.
  * - Initial medoids are drawn k-medoids++ style (weighted by distance to the medoids so far),
@@ -162,10 +166,13 @@ const DENSE_MEANS = new WeakMap<LatencyMatrix, Float64Array>()
 
 /**
  * The n × n latency matrix the clustering runs on: whole microseconds, symmetric, 0 on the
- * diagonal, every pair filled. A pair measured one way only takes that measurement. A pair
- * not measured at all takes the mean of its two nodes' mean measured latencies: a node far
- * from everyone stays far, a central one central (a node with no measurement at all counts
- * the network's mean; with none anywhere, every pair is 1 µs and the seed alone decides).
+ * diagonal, every pair filled. A pair measured one way only takes that measurement. A pair not
+ * measured at all is estimated through relays, nodes that measured both ends: the middle of
+ * the tightest triangle bounds (`relayBounds`), so two nodes of one region that never pinged
+ * each other still look close. A pair no relay knows takes the mean of its two nodes' mean
+ * measured latencies: a node far from everyone stays far, a central one central (a node with
+ * no measurement counts the network's mean; with none anywhere, every pair is 1 µs and the
+ * seed alone decides).
  */
 export function completeLatencies(matrix: LatencyMatrix, n: number): Float64Array {
   const d = new Float64Array(n * n).fill(Number.NaN)
@@ -194,11 +201,74 @@ export function completeLatencies(matrix: LatencyMatrix, n: number): Float64Arra
   const rowMean = new Float64Array(n)
   for (let i = 0; i < n; i++)
     rowMean[i] = rowCount[i]! > 0 ? rowSum[i]! / rowCount[i]! : networkMean
+  const { upper, lower } = relayBounds(d, n)
   for (let i = 0; i < n; i++)
-    for (let j = i + 1; j < n; j++)
-      if (Number.isNaN(d[i * n + j]!))
-        d[i * n + j] = d[j * n + i] = Math.round((rowMean[i]! + rowMean[j]!) / 2)
+    for (let j = i + 1; j < n; j++) {
+      if (!Number.isNaN(d[i * n + j]!)) continue
+      const up = Math.min(upper[i * n + j]!, upper[j * n + i]!)
+      const low = Math.max(lower[i * n + j]!, lower[j * n + i]!)
+      const estimate =
+        up < Number.POSITIVE_INFINITY ? (low + up) / 2 : (rowMean[i]! + rowMean[j]!) / 2
+      d[i * n + j] = d[j * n + i] = Math.round(Math.min(estimate, LATENCY_CEILING_US))
+    }
   return d
+}
+
+/** Relays per node for bounding the pairs nobody measured (its nearest measured neighbours):
+ * at most this many, and fewer when nodes measured many others, so that a node's relays
+ * together know about ESTIMATE_WORK pairs (at least 4 relays). */
+export const ESTIMATE_RELAYS = 32
+export const ESTIMATE_WORK = 2048
+
+/**
+ * Triangle bounds of the pairs nobody measured: a node k that measured both i and j puts
+ * d(i, j) between |d(i, k) − d(k, j)| and d(i, k) + d(k, j). The relays tried for i are its
+ * nearest measured neighbours (near relays give the tightest bounds), as many as keep the work
+ * near n · ESTIMATE_WORK, not n³. The tightest bounds found through i's relays are at i·n + j
+ * (those through j's at j·n + i): upper +∞ and lower 0 where no relay knows both.
+ */
+function relayBounds(d: Float64Array, n: number): { upper: Float64Array; lower: Float64Array } {
+  // Measured neighbours of each node (ascending), in one flat list.
+  const start = new Int32Array(n + 1)
+  for (let i = 0; i < n; i++) {
+    let degree = 0
+    for (let j = 0; j < n; j++) if (j !== i && !Number.isNaN(d[i * n + j]!)) degree++
+    start[i + 1] = start[i]! + degree
+  }
+  const neighbour = new Int32Array(start[n]!)
+  const latency = new Float64Array(start[n]!)
+  for (let i = 0, e = 0; i < n; i++)
+    for (let j = 0; j < n; j++)
+      if (j !== i && !Number.isNaN(d[i * n + j]!)) {
+        neighbour[e] = j
+        latency[e++] = d[i * n + j]!
+      }
+  const meanDegree = Math.max(1, start[n]! / n)
+  const relays = Math.max(4, Math.min(ESTIMATE_RELAYS, Math.floor(ESTIMATE_WORK / meanDegree)))
+  const upper = new Float64Array(n * n).fill(Number.POSITIVE_INFINITY)
+  const lower = new Float64Array(n * n)
+  const keys = new Float64Array(n)
+  for (let i = 0; i < n; i++) {
+    // i's nearest neighbours (ties: lower index) as keys latency · n + neighbour.
+    const degree = start[i + 1]! - start[i]!
+    for (let e = 0; e < degree; e++)
+      keys[e] = latency[start[i]! + e]! * n + neighbour[start[i]! + e]!
+    const count = Math.min(degree, relays)
+    if (count < degree) selectSmallest(keys, 0, degree - 1, count)
+    const row = i * n
+    for (let r = 0; r < count; r++) {
+      const k = keys[r]! % n
+      const ik = (keys[r]! - k) / n
+      for (let e = start[k]!; e < start[k + 1]!; e++) {
+        const j = neighbour[e]!
+        if (j === i || !Number.isNaN(d[row + j]!)) continue
+        const kj = latency[e]!
+        if (ik + kj < upper[row + j]!) upper[row + j] = ik + kj
+        if (Math.abs(ik - kj) > lower[row + j]!) lower[row + j] = Math.abs(ik - kj)
+      }
+    }
+  }
+  return { upper, lower }
 }
 
 /** The pair's latency, both directions averaged (one if only one is known); NaN if neither. */
