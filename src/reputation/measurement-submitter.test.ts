@@ -88,6 +88,23 @@ describe('measurement submitter', () => {
     await submitter.stop()
   })
 
+  test('refuses submission points that are not 1 or 2 ascending fractions of the epoch', async () => {
+    const { chain, orderer, ledger, submitter } = await setup()
+    await submitter.stop()
+    for (const submitAt of [[], [1], [0], [0.8, 0.5], [0.2, 0.5, 0.8]]) {
+      expect(() =>
+        createMeasurementSubmitter({
+          orderer,
+          executor: chain.executor,
+          ledger,
+          nodeSeed: NODE_SEED,
+          everyMs: 1000,
+          submitAt,
+        }),
+      ).toThrow(RangeError)
+    }
+  })
+
   test('nothing measured, nothing sent; a new epoch resets the ledger', async () => {
     const { chain, ledger, submitter } = await setup()
     chain.clock = GENESIS_MS + EPOCH_MS / 2

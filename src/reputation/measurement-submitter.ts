@@ -35,7 +35,7 @@ export interface MeasurementSubmitterOptions {
   readonly nodeSeed: Uint8Array
   /** How often it looks at the clock, milliseconds. */
   readonly everyMs: number
-  /** When in the epoch to submit, fractions in (0, 1], ascending (default 0.5 and 0.8); at most
+  /** When in the epoch to submit, fractions in (0, 1), ascending (default 0.5 and 0.8); at most
    * MAX_SUBMISSIONS_PER_EPOCH. */
   readonly submitAt?: readonly number[]
   /** Told of every submission (metrics): reports sent, or the failure. */
@@ -67,10 +67,10 @@ export function createMeasurementSubmitter(
   if (
     submitAt.length < 1 ||
     submitAt.length > MAX_SUBMISSIONS_PER_EPOCH ||
-    submitAt.some((f, i) => !(f > 0 && f <= 1) || (i > 0 && f < (submitAt[i - 1] as number)))
+    submitAt.some((f, i) => !(f > 0 && f < 1) || (i > 0 && f < (submitAt[i - 1] as number)))
   ) {
     throw new RangeError(
-      `submitAt must be 1 to ${MAX_SUBMISSIONS_PER_EPOCH} ascending fractions in (0, 1]`,
+      `submitAt must be 1 to ${MAX_SUBMISSIONS_PER_EPOCH} ascending fractions in (0, 1)`,
     )
   }
   const now = options.now ?? Date.now
