@@ -187,6 +187,18 @@ describe('buildTopology', () => {
     expect(sameGroupShare(out, group)).toBeGreaterThan(0.75)
   })
 
+  it('makes more bridges with more crossLinks, smaller clusters with a smaller target', () => {
+    const { matrix } = geographic(300, 5, 7)
+    const meanDegree = (params: Parameters<typeof buildTopology>[2]) => {
+      const out = buildTopology(matrix, SEED, params)
+      expectWellFormed(out, 300)
+      expect(isConnected(out)).toBe(true)
+      return out.reduce((sum, l) => sum + l.length, 0) / 300
+    }
+    expect(meanDegree({ crossLinks: 1 })).toBeLessThan(meanDegree({ crossLinks: 4 }))
+    expect(meanDegree({ targetClusterSize: 4 })).toBeLessThan(meanDegree({}))
+  })
+
   it('1,000 nodes: bounded degree, connected, geographic (prints the time it took)', () => {
     const { matrix, group } = geographic(1000, 5, 3)
     const started = performance.now()
