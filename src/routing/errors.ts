@@ -19,6 +19,9 @@ export type RoutingErrorCode =
   /** A content summary whose fingerprint width or bucket count is out of range, whose count
    * differs from its table's, or with bytes after the table. */
   | 'ROUTING_SUMMARY_MALFORMED'
+  /** The chain state lacks what the epoch's topology is read from (its metadata or the
+   * epoch's committee entry): a store that is not a chain's, or a height it does not hold. */
+  | 'ROUTING_STATE_MISSING'
 
 export class RoutingError extends FulmenError<RoutingErrorCode> {
   override readonly name = 'RoutingError'
