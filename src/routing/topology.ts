@@ -40,7 +40,8 @@
  * - Fewer bridges: at a split a node makes at most `crossLinks` of them (only the one bridge
  *   every sibling pair is owed may go over). Lightning pairs every node with every sibling
  *   cluster at every depth, a degree of about (k − 1) × depth + k; here it is about
- *   crossLinks × depth + k (1,000 nodes: mean 14, max 18).
+ *   crossLinks × depth + k (1,000 nodes: mean 14, max 18; any node 3.5 hops away on
+ *   average, 6 at most, and the farthest 203 ms away along the graph against 197 ms direct).
  * - Latencies are whole microseconds, not truncated to milliseconds (`as_millis`), so nodes in
  *   one city are still told apart.
  * - The output is one symmetric, sorted neighbour list per node, not lists per depth.
