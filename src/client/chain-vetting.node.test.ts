@@ -5,7 +5,7 @@
  * the minimum stake). B is refused with CLIENT_NOT_STAKED before it is dialled, though it would
  * serve the right bytes, and A serves; with A gone too, the fetch fails naming both refusals.
  * A forging gateway leaves every node unvetted (CLIENT_CHAIN_UNVERIFIED). Ranking by verified
- * reputation (then latency) with a vetter given.
+ * reputation with a vetter given (latency scaled by it; with order 'given', reputation first).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -19,6 +19,8 @@ import {
   startNode,
   wsAddressOf,
 } from '../devnet/processes.ts'
+import { createClientLibp2p } from '../net/client-libp2p.ts'
+import { libp2pDialer } from '../net/libp2p-dialer.ts'
 import { printNodeLogsOnFailure } from '../node/testing/diagnostics.ts'
 import { metricsOf, metricValue } from '../node/testing/http.ts'
 import {
@@ -274,6 +276,34 @@ describe('ranking by verified reputation', () => {
     const again = await same.fetch(hex)
     expect(again.headers.get('x-fulmen-node')).toBe(peerA)
     await again.arrayBuffer()
+  })
+
+  test('in latency order, latency scaled by reputation: a far better node may be a little farther', async () => {
+    // Pings are the dialer's to say: the real dialer with fixed round trips.
+    const libp2p = await createClientLibp2p()
+    const base = libp2pDialer(libp2p)
+    try {
+      for (const [pingA, serves] of [
+        [10, peerB], // A 10 ms × (2 − 0.1) = 19 against B 15 ms × (2 − 0.9) = 16.5
+        [5, peerA], // A 5 ms × 1.9 = 9.5 against B 16.5
+      ] as const) {
+        const rtt: Record<string, number> = { [peerA]: pingA, [peerB]: 15 }
+        const c = await client({
+          dialer: {
+            dial: (address, signal) => base.dial(address, signal),
+            ping: async (address) => rtt[String(address).split('/p2p/').at(-1) ?? ''] ?? 1_000,
+          },
+          chain: { vetter: vetterOf({ [peerA]: 10, [peerB]: 90 }) },
+        })
+        await c.measure()
+        const res = await c.fetch(hex)
+        expect(res.headers.get('x-fulmen-node')).toBe(serves)
+        await res.arrayBuffer()
+        await c.close()
+      }
+    } finally {
+      await libp2p.stop()
+    }
   })
 
   test('verifyChain: false ignores the vetter', async () => {

@@ -14,6 +14,7 @@ import { type ClientLibp2p, createClientLibp2p } from '../net/client-libp2p.ts'
 import { libp2pDialer } from '../net/libp2p-dialer.ts'
 import type { PeerDialer } from '../net/peer-dialer.ts'
 import { formatPointer, type Pointer, parsePointer } from '../origin/pointer.ts'
+import { routingCost } from '../routing/node-ranking.ts'
 import { parseGenesis } from '../state/genesis.ts'
 import type { CdnFrame } from '../wire/cdn-frames.ts'
 import {
@@ -100,7 +101,9 @@ export interface ClientOptions {
    * ClientChainOptions for the whole rule). With it, a node is dialled only once the light
    * client proved it staked and active in the current epoch (CLIENT_NOT_STAKED otherwise, in
    * `NodeStatus.lastFailure` and in a failed fetch's `failures`), and nodes are ordered by
-   * verified reputation first, then by `order`.
+   * latency scaled by verified reputation (a node of reputation 0 must be twice as near as one
+   * of 100; src/routing/node-ranking.ts), or with `order: 'given'` by verified reputation
+   * first, then the given order.
    */
   readonly chain?: ClientChainOptions
 }
@@ -382,15 +385,23 @@ function startClient(
   const given = options.order === 'given'
   const rank = (n: KnownNode, now: number): number =>
     (now - n.failedAt < penaltyMs ? 1e9 : 0) + (given ? known.indexOf(n) : (n.latencyMs ?? 1e6))
-  // With a vetter: refused nodes last; then, before the penalty and the order, verified
-  // reputation (higher first, none 0, not vetted yet −1).
+  // With a vetter: refused nodes last, then penalised ones. Then, in latency order, the cost
+  // routing gives a node (src/routing/node-ranking.ts: latency scaled by verified reputation,
+  // a node vetted without a score yet at 50, one not vetted yet at 0); in the given order,
+  // verified reputation first (higher first, none 0, not vetted yet −1).
   const reputation = (n: KnownNode) => (n.vetting === undefined ? -1 : (n.vetting.reputation ?? 0))
+  const cost = (n: KnownNode) =>
+    routingCost({
+      latencyMs: n.latencyMs,
+      reputation: n.vetting === undefined ? 0 : n.vetting.reputation,
+    })
   const compare = (a: KnownNode, b: KnownNode, now: number): number => {
     if (vetter !== undefined) {
       const refused = Number(a.refused !== undefined) - Number(b.refused !== undefined)
       if (refused !== 0) return refused
       const penalty = Number(now - a.failedAt < penaltyMs) - Number(now - b.failedAt < penaltyMs)
       if (penalty !== 0) return penalty
+      if (!given) return cost(a) - cost(b) || known.indexOf(a) - known.indexOf(b)
       const better = reputation(b) - reputation(a)
       if (better !== 0) return better
     }
