@@ -114,6 +114,9 @@ export interface ChainApi {
   state(table: string, key: string, height?: number): Promise<StateJson>
   /** CheckpointRunJson (src/checkpoint/checkpoint-codec.ts) from the epoch `from` on. */
   checkpoints(from: number): Promise<unknown>
+  /** This node's peers in the epoch's topology (TopologyAssignmentJson), null before the
+   * first is computed or with measurements off; HTTP only (`GET /chain/topology`). */
+  topology?(): Promise<unknown>
 }
 
 /** The answer to one request. */

@@ -14,7 +14,9 @@
  *      chain every `settleEveryMs`, signed with the node's Ed25519 identity,
  *   4. serves `/fulmen/chain/1.0.0` and, through `api`, the gateway's `/chain/...` routes,
  *   5. with `measure` on, pings the other active nodes over `/fulmen/ping/1.0.0` and submits
- *      the measurements once or twice an epoch (src/node/reputation/reputation-node.ts).
+ *      the measurements once or twice an epoch (src/node/reputation/reputation-node.ts), and
+ *      keeps connections to the node's peers in the epoch's topology
+ *      (src/node/topology/topology-keeper.ts).
  *
  * Stopped, it takes them down in reverse and closes the store.
  */
@@ -59,6 +61,7 @@ import { loadBlsSecretKey } from '../key-files.ts'
 import { type NodeMetrics, promMetrics } from '../metrics.ts'
 import { createWorkerDaBatchProver, DEFAULT_ARTIFACTS_DIR } from '../prover/worker-prover.ts'
 import { createReputationNode, type ReputationNode } from '../reputation/reputation-node.ts'
+import { createTopologyKeeper, type TopologyKeeper } from '../topology/topology-keeper.ts'
 import { type ChainApi, ChainError, type HeadJson, type StateJson } from './chain-api.ts'
 import { type ChainFollower, createChainFollower } from './chain-follower.ts'
 import { chainProtocolServer } from './chain-protocol.ts'
@@ -80,7 +83,10 @@ export interface ChainNodeOptions {
   /** The node's DA pool (the node core opens it before this starts). */
   readonly pool: () => DaPool
   /** The node's libp2p, started before this. */
-  readonly libp2p: () => Pick<Libp2p, 'peerId' | 'dial' | 'handle' | 'unhandle'>
+  readonly libp2p: () => Pick<
+    Libp2p,
+    'peerId' | 'dial' | 'handle' | 'unhandle' | 'getConnections' | 'peerStore'
+  >
   readonly metrics: NodeMetrics
   readonly logger: Logger
 }
@@ -94,6 +100,8 @@ export interface ChainNode extends Component {
   readonly follower: ChainFollower | undefined
   /** The measurements of the other nodes (`measure` on), once started. */
   readonly reputation: ReputationNode | undefined
+  /** The connections to the epoch's topology peers (`measure` on), once started. */
+  readonly topology: TopologyKeeper | undefined
 }
 
 /**
@@ -145,6 +153,7 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
   let orderer: Orderer | undefined
   let follower: ChainFollower | undefined
   let reputation: ReputationNode | undefined
+  let topology: TopologyKeeper | undefined
   let parts: Component[] = []
   let prover: (ClaimBatchProver & { stop(): Promise<void> }) | undefined
   let server: ProtocolServer | undefined
@@ -284,6 +293,10 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
           ? {}
           : { checkpoint: bytesToHex(encodeSignedCheckpoint(checkpoint)) }),
       }
+    },
+    async topology() {
+      ready()
+      return topology?.assignment ?? null
     },
     async checkpoints(fromEpoch) {
       ready()
@@ -494,6 +507,16 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
         logger: log,
       })
       parts.push(reputation)
+      // The graph is made of those measurements: with them off, no topology is kept.
+      topology = createTopologyKeeper({
+        libp2p: options.libp2p(),
+        executor: state,
+        nodeKey: nodeKeyOfSeed(seed),
+        checkEveryMs: Math.max(config.blockMs, 250),
+        metrics,
+        logger: log,
+      })
+      parts.push(topology)
     }
     // Only what started is stopped again.
     const toStart = parts
@@ -528,6 +551,7 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
     orderer = undefined
     follower = undefined
     reputation = undefined
+    topology = undefined
     await store?.close()
     store = undefined
     attestations = undefined
@@ -547,6 +571,9 @@ export function createChainNode(options: ChainNodeOptions): ChainNode {
     },
     get reputation() {
       return reputation
+    },
+    get topology() {
+      return topology
     },
     async start() {
       try {

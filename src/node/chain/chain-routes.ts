@@ -8,6 +8,7 @@
  *   GET  /chain/block/<height>             the executed block (blockToJson)
  *   GET  /chain/state/<table>/<key>        the entry and its proof against the head's root
  *        ?height=<h>                       … against the root of the state after block h
+ *   GET  /chain/topology                   { assignment: { epoch, height, node, nodes, peers, connected } | null }
  *   GET  /chain/checkpoints?from=<epoch>   the signed handoffs after that epoch, then the newest
  *                                          checkpoint (CheckpointRunJson, src/checkpoint)
  *   OPTIONS on any of them                 CORS preflight (GET, HEAD, POST; Content-Type, Accept)
@@ -63,7 +64,11 @@ export function isChainPath(path: string): boolean {
 }
 
 type Routed =
-  | { readonly request: () => ChainRequest; readonly method: 'GET' }
+  | {
+      // `topology` is an HTTP route only: not a ChainRequest of the libp2p protocol.
+      readonly request: () => ChainRequest | { readonly op: 'topology' }
+      readonly method: 'GET'
+    }
   | { readonly request: undefined; readonly method: 'POST' }
 
 /** A query parameter that must be a decimal safe integer when present. */
@@ -82,6 +87,7 @@ function routeOf(path: string, query: URLSearchParams): Routed | undefined {
     }
   }
   if (path === '/chain/tx') return { method: 'POST', request: undefined }
+  if (path === '/chain/topology') return { method: 'GET', request: () => ({ op: 'topology' }) }
   let m = /^\/chain\/tx\/([^/]+)$/.exec(path)
   if (m !== null) {
     const text = decodeSegment(m[1]!)
@@ -161,7 +167,12 @@ export async function serveChain(
       )
       return sendJson(res, 202, answer)
     }
-    return sendJson(res, 200, await answerChainRequest(options.api, routed.request()))
+    const request = routed.request()
+    if (request.op === 'topology') {
+      const topology = options.api.topology
+      return sendJson(res, 200, { assignment: topology === undefined ? null : await topology() })
+    }
+    return sendJson(res, 200, await answerChainRequest(options.api, request))
   } catch (error) {
     if (options.signal.aborted || res.headersSent) {
       if (!res.headersSent) res.destroy()
