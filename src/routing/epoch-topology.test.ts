@@ -201,6 +201,39 @@ describe('readEpochTopologyInputs', () => {
     expect(bytesToHex(genesis.seed)).toBe(bytesToHex(topologySeed(0, [])))
   })
 
+  it('reads the same latencies from the latest entries, old ones without a read at the start', async () => {
+    // The latest state (height 5) holds two entries: 0→1 of epoch 1 (read at height 3), 1→2
+    // of epoch 0 (taken as it is: unchanged since).
+    const latestEntries = [
+      {
+        key: tableKeys.latency(keys[0]!, keys[1]!),
+        value: encodeEntry('latencies', { latencyUs: 9000, epoch: 1 }),
+      },
+      {
+        key: tableKeys.latency(keys[1]!, keys[2]!),
+        value: encodeEntry('latencies', { latencyUs: 7000, epoch: 0 }),
+      },
+      // Of a node not active: left out.
+      {
+        key: tableKeys.latency(keys[1]!, keyOf(9)),
+        value: encodeEntry('latencies', { latencyUs: 1, epoch: 0 }),
+      },
+    ]
+    const reads: string[] = []
+    const counted: StateAt = (table, key, height) => {
+      if (table === 'latencies') reads.push(bytesToHex(key))
+      return chain(table, key, height)
+    }
+    const inputs = await readEpochTopologyInputs(counted, 5, async function* () {
+      yield* latestEntries
+    })
+    expect(inputs.latencies).toEqual([
+      { reporter: keys[0], subject: keys[1], latencyUs: 4000 },
+      { reporter: keys[1], subject: keys[2], latencyUs: 7000 },
+    ])
+    expect(reads).toEqual([bytesToHex(tableKeys.latency(keys[0]!, keys[1]!))])
+  })
+
   it('refuses a state without metadata (ROUTING_STATE_MISSING)', async () => {
     await expect(readEpochTopologyInputs(fakeChain([new Map()]), 0)).rejects.toMatchObject({
       code: 'ROUTING_STATE_MISSING',

@@ -141,14 +141,23 @@ export async function epochStartHeight(
   return lo
 }
 
+/** The entries of a table in the latest state (the executor's `entries`). */
+export type LatestEntries = (
+  table: 'latencies',
+) => AsyncIterable<{ readonly key: Uint8Array; readonly value: Uint8Array }>
+
 /**
  * The inputs of the epoch of the state after `headHeight`: everything read from the state
- * after the block that started that epoch. Reads n × (n − 1) latency entries for n active
- * nodes, plus the bisection's.
+ * after the block that started that epoch. Without `latest`, reads n × (n − 1) latency entries
+ * for n active nodes, plus the bisection's. With it, walks the latest `latencies` entries and
+ * reads at the start height only those written in the epoch or later: an entry carries the
+ * epoch it was written in and is never deleted, so one of an earlier epoch is the same at the
+ * start height (a node measures ~20 others: ~20 n entries instead of n² reads).
  */
 export async function readEpochTopologyInputs(
   at: StateAt,
   headHeight: number,
+  latest?: LatestEntries,
 ): Promise<EpochTopologyInputs> {
   const epoch = await epochAt(at, headHeight)
   const height = await epochStartHeight(at, epoch, headHeight)
@@ -162,12 +171,28 @@ export async function readEpochTopologyInputs(
   const nodes = sortedNodes(committee.activeNodes)
   const previous = epoch === 0 ? undefined : await committeeOf(epoch - 1)
   const latencies: LatencyReport[] = []
-  for (const reporter of nodes) {
-    for (const subject of nodes) {
-      if (reporter === subject) continue
-      const bytes = await at('latencies', tableKeys.latency(reporter, subject), height)
-      if (bytes === undefined) continue
-      latencies.push({ reporter, subject, latencyUs: decodeEntry('latencies', bytes).latencyUs })
+  if (latest === undefined) {
+    for (const reporter of nodes) {
+      for (const subject of nodes) {
+        if (reporter === subject) continue
+        const bytes = await at('latencies', tableKeys.latency(reporter, subject), height)
+        if (bytes === undefined) continue
+        latencies.push({ reporter, subject, latencyUs: decodeEntry('latencies', bytes).latencyUs })
+      }
+    }
+  } else {
+    const active = new Set(nodes.map(hexKey))
+    for await (const { key, value } of latest('latencies')) {
+      const reporter = key.slice(0, key.length / 2)
+      const subject = key.slice(key.length / 2)
+      if (!active.has(hexKey(reporter)) || !active.has(hexKey(subject))) continue
+      let entry = decodeEntry('latencies', value)
+      if (entry.epoch >= epoch) {
+        const then = await at('latencies', key, height)
+        if (then === undefined) continue
+        entry = decodeEntry('latencies', then)
+      }
+      latencies.push({ reporter, subject, latencyUs: entry.latencyUs })
     }
   }
   return {

@@ -4,7 +4,7 @@
  * recomputes at the epoch change (untagging a peer that left), redials a peer that dropped, and
  * takes its tags off when stopped.
  */
-import { bytesToHex } from '@noble/hashes/utils.js'
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import { expect, test } from 'vitest'
 import { noopLogger } from '../../core/logger.ts'
 import { createMemoryMetrics } from '../../core/metrics.ts'
@@ -91,6 +91,12 @@ function fakeChain() {
       height,
     }),
     get: async (table, key) => read(table, key, head.height),
+    async *entries(table) {
+      for (const [name, value] of states[head.height] ?? []) {
+        const [t, key] = name.split('/') as [string, string]
+        if (t === table) yield { key: hexToBytes(key), value }
+      }
+    },
   }
   return { executor, put }
 }

@@ -41,7 +41,7 @@ export type TopologyLibp2p = Pick<Libp2p, 'dial' | 'getConnections' | 'peerStore
 
 export interface TopologyKeeperOptions {
   readonly libp2p: TopologyLibp2p
-  readonly executor: Pick<StateExecutor, 'head' | 'prove' | 'get'>
+  readonly executor: Pick<StateExecutor, 'head' | 'prove' | 'get' | 'entries'>
   /** This node's key (its Ed25519 public key). */
   readonly nodeKey: Uint8Array
   /** How often the epoch is looked at and dropped peers redialled, milliseconds. */
@@ -161,6 +161,7 @@ export function createTopologyKeeper(options: TopologyKeeperOptions): TopologyKe
     const inputs = await readEpochTopologyInputs(
       async (table, key, height) => (await executor.prove(table, key, height)).value,
       executor.head.height,
+      (table) => executor.entries(table),
     )
     const topology = epochTopology(inputs)
     const next = new Map<string, string>()
