@@ -45,6 +45,7 @@ export function lineChartSvg(chart: LineChart): string {
   const y = (v: number) => PAD.top + plotH - (plotH * Math.min(v, top)) / top
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
+    `<title>${xmlText(chart.title)}</title>`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<text x="${W / 2 - PAD.right / 2}" y="22" text-anchor="middle" font-size="14">${xmlText(chart.title)}</text>`,
   ]
