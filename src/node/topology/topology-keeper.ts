@@ -189,12 +189,19 @@ export function createTopologyKeeper(options: TopologyKeeperOptions): TopologyKe
       )
   }
 
+  /** Whether the last check failed: a failure that repeats every check is logged once. */
+  let failing = false
   const check = async (signal: AbortSignal) => {
     try {
       if (current?.epoch !== executor.head.epoch) await assign()
       if (!signal.aborted) await connectMissing(signal)
+      if (failing) log.info({ epoch: current?.epoch }, 'keeping the topology again')
+      failing = false
     } catch (err) {
-      if (!signal.aborted) log.warn({ err }, 'keeping the topology failed')
+      if (signal.aborted) return
+      if (failing) log.debug({ err }, 'keeping the topology failed again')
+      else log.warn({ err }, 'keeping the topology failed')
+      failing = true
     }
   }
 
