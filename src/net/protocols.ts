@@ -6,3 +6,5 @@ export const PROVIDERS_PROTOCOL = '/fulmen/providers/1.0.0'
 export const CHAIN_PROTOCOL = '/fulmen/chain/1.0.0'
 /** Signed pings between full nodes (src/reputation, src/node/reputation): one PING, one PONG per stream. */
 export const PING_PROTOCOL = '/fulmen/ping/1.0.0'
+/** Content summaries between full nodes (src/node/summaries): one SUMMARY per stream. */
+export const SUMMARY_PROTOCOL = '/fulmen/summary/1.0.0'
