@@ -30,7 +30,8 @@ import { MAX_CLAIMS, MAX_TRANSACTION_BYTES } from '../state/transaction.ts'
 import { readParam, readSettledIndex } from './chain-reads.ts'
 import { createNodeSender, type NodeSender } from './node-sender.ts'
 import type { Orderer } from './orderer.ts'
-import { defaultSetTimer, type SetTimer } from './timer.ts'
+import { serialTask } from './serial-task.ts'
+import type { SetTimer } from './timer.ts'
 
 /** Claims that fit one transaction: 230 bytes each and a CBOR header, with room to spare for
  * the payload around them. */
@@ -104,11 +105,7 @@ const PROOF_REFUSED = /^the batch proof /
 
 export function createClaimSettler(options: ClaimSettlerOptions): ClaimSettler {
   const { orderer, executor, pool, nodeSeed, everyMs } = options
-  const setTimer = options.setTimer ?? defaultSetTimer
   const logger = options.logger ?? noopLogger
-  if (!Number.isFinite(everyMs) || everyMs <= 0) {
-    throw new RangeError(`everyMs must be a positive number, got ${everyMs}`)
-  }
   if (!Number.isSafeInteger(options.maxClaims) || options.maxClaims < 1) {
     throw new RangeError(`maxClaims must be a positive integer, got ${options.maxClaims}`)
   }
@@ -125,11 +122,7 @@ export function createClaimSettler(options: ClaimSettlerOptions): ClaimSettler {
   const now = options.now ?? Date.now
   /** By claim key: when the settler first found it due (for `batchWaitMs`). */
   const dueSince = new Map<string, number>()
-  const stopping = new AbortController()
   const cleanup: (() => void)[] = []
-  let runs: Promise<unknown> = Promise.resolve()
-  let disarm: (() => void) | undefined
-  let stopped = false
 
   const record = (due: Due, progress: Omit<ClaimProgress, 'index' | 'at'>) => {
     const full: ClaimProgress = {
@@ -140,7 +133,7 @@ export function createClaimSettler(options: ClaimSettlerOptions): ClaimSettler {
     }
     // The record is for people (fulmen node das); the claims themselves are safe in the pool.
     pool.setProgress(due.stored.session, due.stored.seq, full).catch((err: unknown) => {
-      if (!stopped) logger.warn({ err }, 'recording a claim’s progress failed')
+      if (!task.stopped) logger.warn({ err }, 'recording a claim’s progress failed')
     })
   }
 
@@ -339,23 +332,18 @@ export function createClaimSettler(options: ClaimSettlerOptions): ClaimSettler {
     return dues.length
   }
 
+  const task = serialTask<boolean>({
+    everyMs,
+    ...(options.setTimer === undefined ? {} : { setTimer: options.setTimer }),
+    run: (signal, flush) => settleOnce(signal, flush === true),
+    onError: (e) => logger.warn({ err: e }, 'settling claims failed; retrying later'),
+  })
+
   const settler: ClaimSettler = {
     name: 'claim-settler',
 
     settleNow(signal, settleOptions) {
-      const run = runs.then(async () => {
-        if (stopped) return 0
-        const combined =
-          signal === undefined ? stopping.signal : AbortSignal.any([signal, stopping.signal])
-        try {
-          return await settleOnce(combined, settleOptions?.flush === true)
-        } catch (e) {
-          if (!combined.aborted) logger.warn({ err: e }, 'settling claims failed; retrying later')
-          return 0
-        }
-      })
-      runs = run
-      return run
+      return task.runNow(signal, settleOptions?.flush === true)
     },
 
     start() {
@@ -365,25 +353,13 @@ export function createClaimSettler(options: ClaimSettlerOptions): ClaimSettler {
           await settler.settleNow(signal, { flush: true })
         }),
       )
-      arm()
+      task.start()
     },
 
     async stop() {
-      stopped = true
-      stopping.abort()
-      disarm?.()
-      disarm = undefined
       for (const undo of cleanup.splice(0)) undo()
-      await runs
+      await task.stop()
     },
-  }
-
-  function arm(): void {
-    if (stopped) return
-    disarm = setTimer(() => {
-      disarm = undefined
-      void settler.settleNow().finally(arm)
-    }, everyMs)
   }
 
   return settler

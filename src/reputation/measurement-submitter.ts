@@ -19,7 +19,8 @@
 import { readMetadata, readParam } from '../consensus/chain-reads.ts'
 import { createNodeSender } from '../consensus/node-sender.ts'
 import type { Orderer } from '../consensus/orderer.ts'
-import { defaultSetTimer, type SetTimer } from '../consensus/timer.ts'
+import { serialTask } from '../consensus/serial-task.ts'
+import type { SetTimer } from '../consensus/timer.ts'
 import type { Component } from '../core/lifecycle.ts'
 import { type Logger, noopLogger } from '../core/logger.ts'
 import type { ChainExecutor, Digest } from '../state/model.ts'
@@ -61,8 +62,6 @@ export function createMeasurementSubmitter(
   options: MeasurementSubmitterOptions,
 ): MeasurementSubmitter {
   const { orderer, executor, ledger, everyMs } = options
-  if (!Number.isFinite(everyMs) || everyMs <= 0)
-    throw new RangeError(`everyMs must be a positive number, got ${everyMs}`)
   const submitAt = options.submitAt ?? DEFAULT_SUBMIT_AT
   if (
     submitAt.length < 1 ||
@@ -74,14 +73,9 @@ export function createMeasurementSubmitter(
     )
   }
   const now = options.now ?? Date.now
-  const setTimer = options.setTimer ?? defaultSetTimer
   const logger = options.logger ?? noopLogger
   const sender = createNodeSender(orderer, options.nodeSeed)
-  const stopping = new AbortController()
   const cleanup: (() => void)[] = []
-  let runs: Promise<unknown> = Promise.resolve()
-  let disarm: (() => void) | undefined
-  let stopped = false
   /** Submissions made in the ledger's epoch. */
   let sent = 0
 
@@ -123,6 +117,14 @@ export function createMeasurementSubmitter(
     }
   }
 
+  const task = serialTask<boolean>({
+    everyMs,
+    ...(options.setTimer === undefined ? {} : { setTimer: options.setTimer }),
+    run: (signal, force) => runOnce(force === true, signal),
+    onError: (error) =>
+      logger.warn({ err: error }, 'submitting measurements failed; retrying later'),
+  })
+
   const submitter: MeasurementSubmitter = {
     name: 'measurement-submitter',
     get submitted() {
@@ -130,21 +132,7 @@ export function createMeasurementSubmitter(
     },
 
     submitNow(submitOptions) {
-      const run = runs.then(async () => {
-        if (stopped) return 0
-        const signal = submitOptions?.signal
-        const combined =
-          signal === undefined ? stopping.signal : AbortSignal.any([signal, stopping.signal])
-        try {
-          return await runOnce(submitOptions?.force === true, combined)
-        } catch (error) {
-          if (!combined.aborted)
-            logger.warn({ err: error }, 'submitting measurements failed; retrying later')
-          return 0
-        }
-      })
-      runs = run
-      return run
+      return task.runNow(submitOptions?.signal, submitOptions?.force === true)
     },
 
     async start() {
@@ -158,25 +146,13 @@ export function createMeasurementSubmitter(
             await submitter.submitNow({ force: true, signal })
         }),
       )
-      arm()
+      task.start()
     },
 
     async stop() {
-      stopped = true
-      stopping.abort()
-      disarm?.()
-      disarm = undefined
       for (const undo of cleanup.splice(0)) undo()
-      await runs
+      await task.stop()
     },
-  }
-
-  function arm(): void {
-    if (stopped) return
-    disarm = setTimer(() => {
-      disarm = undefined
-      void submitter.submitNow().finally(arm)
-    }, everyMs)
   }
 
   return submitter

@@ -10,7 +10,8 @@
  * A round that is still running when the next is due is not doubled: the next waits its turn,
  * so a slow network pings less often instead of piling up.
  */
-import { defaultSetTimer, type SetTimer } from '../consensus/timer.ts'
+import { serialTask } from '../consensus/serial-task.ts'
+import type { SetTimer } from '../consensus/timer.ts'
 import type { Component } from '../core/lifecycle.ts'
 import { type Logger, noopLogger } from '../core/logger.ts'
 import type { MeasurementLedger } from './measurement-ledger.ts'
@@ -77,12 +78,7 @@ export function createPinger(options: PingerOptions): Pinger {
     throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`)
   const padEvery = options.padEvery ?? 5
   const padBytes = options.padBytes ?? 16 * 1024
-  const setTimer = options.setTimer ?? defaultSetTimer
   const logger = options.logger ?? noopLogger
-  const stopping = new AbortController()
-  let runs: Promise<unknown> = Promise.resolve()
-  let disarm: (() => void) | undefined
-  let stopped = false
   let rounds = 0
 
   const pingOne = async (peer: PingPeer, pad: number, signal: AbortSignal): Promise<boolean> => {
@@ -124,44 +120,21 @@ export function createPinger(options: PingerOptions): Pinger {
     return answered
   }
 
+  const task = serialTask({
+    everyMs,
+    ...(options.setTimer === undefined ? {} : { setTimer: options.setTimer }),
+    run: (signal) => round(signal),
+    onError: (error) => logger.warn({ err: error }, 'a ping round failed'),
+  })
+
   const pinger: Pinger = {
     name: 'pinger',
     get rounds() {
       return rounds
     },
-    pingNow(signal) {
-      const run = runs.then(async () => {
-        if (stopped) return 0
-        const combined =
-          signal === undefined ? stopping.signal : AbortSignal.any([signal, stopping.signal])
-        try {
-          return await round(combined)
-        } catch (error) {
-          if (!combined.aborted) logger.warn({ err: error }, 'a ping round failed')
-          return 0
-        }
-      })
-      runs = run
-      return run
-    },
-    start() {
-      arm()
-    },
-    async stop() {
-      stopped = true
-      stopping.abort()
-      disarm?.()
-      disarm = undefined
-      await runs
-    },
-  }
-
-  function arm(): void {
-    if (stopped) return
-    disarm = setTimer(() => {
-      disarm = undefined
-      void pinger.pingNow().finally(arm)
-    }, everyMs)
+    pingNow: (signal) => task.runNow(signal),
+    start: () => task.start(),
+    stop: () => task.stop(),
   }
 
   return pinger
