@@ -7,71 +7,38 @@
  * chain API after the change are exactly what `reputationScores` computes from the reports and
  * the scores read before it, and the `latencies` table holds each node's latency to the other.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { type NodeProcess, startNode, waitFor } from '../../devnet/processes.ts'
+import { type NodeProcess, waitFor } from '../../devnet/processes.ts'
 import type { Measurements } from '../../state/model.ts'
 import { type ReputationReport, reputationScores } from '../../state/reputation-score.ts'
 import { tableKeys } from '../../state/tables.ts'
 import { decodeTransaction } from '../../state/transaction.ts'
-import { type DevnetLayout, prepareDevnet } from '../devnet/devnet-genesis.ts'
+import type { DevnetLayout } from '../devnet/devnet-genesis.ts'
 import { printNodeLogsOnFailure } from '../testing/diagnostics.ts'
+import { getJson, type MeasuringDevnet, startMeasuringDevnet } from '../testing/measuring-devnet.ts'
 
-let dir = ''
+let devnet: MeasuringDevnet | undefined
 let layout: DevnetLayout
 let leader: NodeProcess
-let follower: NodeProcess
 
-printNodeLogsOnFailure(() => [leader, follower])
+printNodeLogsOnFailure(() => (devnet === undefined ? [] : [devnet.leader, devnet.follower]))
 
 const EPOCH_MS = 3000
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'fulmen-reputation-'))
-  layout = await prepareDevnet({ dir, nodes: 1, edge: 1, epochMs: EPOCH_MS })
-  const env = { XDG_DATA_HOME: join(dir, 'xdg'), FULMEN_PING_EVERY_MS: '200' }
-  // Each listens on the WebSockets port its genesis entry names: the others dial it there.
-  const wsPort = (name: string) => ['--ws-port', String(layout.ports[name]!.ws)]
-  const [one, edge] = layout.nodes
-  leader = await startNode({
-    dataDir: one!.dataDir,
-    env,
-    args: ['--genesis', layout.genesisPath, '--consensus', 'solo', ...wsPort(one!.name)],
-  })
-  follower = await startNode({
-    dataDir: edge!.dataDir,
-    env,
-    args: [
-      '--genesis',
-      layout.genesisPath,
-      '--consensus',
-      'follow',
-      '--follow',
-      leader.url,
-      ...wsPort(edge!.name),
-    ],
-  })
+  devnet = await startMeasuringDevnet({ prefix: 'reputation', epochMs: EPOCH_MS, pingEveryMs: 200 })
+  ;({ layout, leader } = devnet)
 }, 90_000)
 
 afterAll(async () => {
-  await follower?.stop()
-  await leader?.stop()
-  if (dir !== '') rmSync(dir, { recursive: true, force: true })
+  await devnet?.close()
 })
 
 interface BlockJson {
   header: { height: number; epoch: number }
   transactions: string[]
   receipts: { status: string }[]
-}
-
-const getJson = async (url: string) => {
-  const response = await fetch(url)
-  if (!response.ok) throw new Error(`${url}: ${response.status} ${await response.text()}`)
-  return response.json()
 }
 
 const head = async () =>

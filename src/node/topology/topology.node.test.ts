@@ -9,12 +9,9 @@
  * computes from the chain's latencies read over HTTP; one epoch later both report the next
  * epoch's, from that epoch's start height.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { type NodeProcess, startNode, waitFor } from '../../devnet/processes.ts'
+import { type NodeProcess, waitFor } from '../../devnet/processes.ts'
 import {
   type EpochTopologyInputs,
   epochTopology,
@@ -23,56 +20,28 @@ import {
 } from '../../routing/epoch-topology.ts'
 import { buildTopology, denseLatencyMatrix } from '../../routing/topology.ts'
 import type { TableName } from '../../state/model.ts'
-import { type DevnetLayout, prepareDevnet } from '../devnet/devnet-genesis.ts'
+import type { DevnetLayout } from '../devnet/devnet-genesis.ts'
 import { printNodeLogsOnFailure } from '../testing/diagnostics.ts'
+import { getJson, type MeasuringDevnet, startMeasuringDevnet } from '../testing/measuring-devnet.ts'
 import type { TopologyAssignmentJson } from './topology-keeper.ts'
 
-let dir = ''
+let devnet: MeasuringDevnet | undefined
 let layout: DevnetLayout
 let leader: NodeProcess
 let follower: NodeProcess
 
-printNodeLogsOnFailure(() => [leader, follower])
+printNodeLogsOnFailure(() => (devnet === undefined ? [] : [devnet.leader, devnet.follower]))
 
 const EPOCH_MS = 3000
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'fulmen-topology-'))
-  layout = await prepareDevnet({ dir, nodes: 1, edge: 1, epochMs: EPOCH_MS })
-  const env = { XDG_DATA_HOME: join(dir, 'xdg'), FULMEN_PING_EVERY_MS: '200' }
-  const wsPort = (name: string) => ['--ws-port', String(layout.ports[name]!.ws)]
-  const [one, edge] = layout.nodes
-  leader = await startNode({
-    dataDir: one!.dataDir,
-    env,
-    args: ['--genesis', layout.genesisPath, '--consensus', 'solo', ...wsPort(one!.name)],
-  })
-  follower = await startNode({
-    dataDir: edge!.dataDir,
-    env,
-    args: [
-      '--genesis',
-      layout.genesisPath,
-      '--consensus',
-      'follow',
-      '--follow',
-      leader.url,
-      ...wsPort(edge!.name),
-    ],
-  })
+  devnet = await startMeasuringDevnet({ prefix: 'topology', epochMs: EPOCH_MS, pingEveryMs: 200 })
+  ;({ layout, leader, follower } = devnet)
 }, 90_000)
 
 afterAll(async () => {
-  await follower?.stop()
-  await leader?.stop()
-  if (dir !== '') rmSync(dir, { recursive: true, force: true })
+  await devnet?.close()
 })
-
-const getJson = async (url: string) => {
-  const response = await fetch(url)
-  if (!response.ok) throw new Error(`${url}: ${response.status} ${await response.text()}`)
-  return response.json()
-}
 
 /** The leader's state over `/chain/state/<table>/<key>?height=`, keys in the routes' syntax. */
 const overHttp: StateAt = async (table: TableName, key: Uint8Array, height: number) => {
