@@ -11,7 +11,8 @@ import type { ChainExecutor } from '../state/model.ts'
 import { createEpochDuty } from './epoch-duty.ts'
 import { createNodeSender } from './node-sender.ts'
 import type { Orderer } from './orderer.ts'
-import { defaultSetTimer, type SetTimer } from './timer.ts'
+import { serialTask } from './serial-task.ts'
+import type { SetTimer } from './timer.ts'
 
 export interface EpochDutyLoopOptions {
   readonly orderer: Pick<Orderer, 'head' | 'submit' | 'nextNonce' | 'pending'>
@@ -27,11 +28,7 @@ export interface EpochDutyLoopOptions {
 
 export function createEpochDutyLoop(options: EpochDutyLoopOptions): Component {
   const { orderer, everyMs } = options
-  if (!Number.isFinite(everyMs) || everyMs <= 0) {
-    throw new RangeError(`everyMs must be a positive number, got ${everyMs}`)
-  }
   const logger = options.logger ?? noopLogger
-  const setTimer = options.setTimer ?? defaultSetTimer
   const duty = createEpochDuty({
     executor: options.executor,
     sender: createNodeSender(orderer, options.nodeSeed),
@@ -43,35 +40,19 @@ export function createEpochDutyLoop(options: EpochDutyLoopOptions): Component {
       ? {}
       : { beforeChangeEpoch: options.beforeChangeEpoch }),
   })
-  const stopping = new AbortController()
-  let disarm: (() => void) | undefined
-  let running: Promise<unknown> = Promise.resolve()
-  let stopped = false
-
-  const arm = () => {
-    if (stopped) return
-    disarm = setTimer(() => {
-      disarm = undefined
-      running = duty
-        .run(stopping.signal)
-        .catch((e: unknown) => {
-          if (!stopping.signal.aborted) logger.warn({ err: e }, 'the epoch duty failed; retrying')
-        })
-        .finally(arm)
-    }, everyMs)
-  }
+  const task = serialTask({
+    everyMs,
+    ...(options.setTimer === undefined ? {} : { setTimer: options.setTimer }),
+    run: async (signal) => {
+      await duty.run(signal)
+      return 1
+    },
+    onError: (e) => logger.warn({ err: e }, 'the epoch duty failed; retrying'),
+  })
 
   return {
     name: 'epoch duty',
-    start() {
-      arm()
-    },
-    async stop() {
-      stopped = true
-      stopping.abort()
-      disarm?.()
-      disarm = undefined
-      await running
-    },
+    start: () => task.start(),
+    stop: () => task.stop(),
   }
 }
