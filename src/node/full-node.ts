@@ -33,8 +33,14 @@ import { createGateway, type Gateway } from './gateway/http-gateway.ts'
 import { handshakeListener } from './handshake-listener.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { createLogger, type Logger } from './logger.ts'
-import { createMetrics, type NodeMetrics } from './metrics.ts'
+import { createMetrics, type NodeMetrics, promMetrics } from './metrics.ts'
 import { RUNTIME_FILE, type RuntimeInfo } from './runtime.ts'
+import { createPeerOrigin } from './summaries/peer-origin.ts'
+import {
+  summaryExchange,
+  summaryMetrics,
+  summaryOptionsFromEnv,
+} from './summaries/summary-exchange.ts'
 
 export { RUNTIME_FILE }
 
@@ -106,6 +112,30 @@ export async function startFullNode(
   if (config.origins.http) origins.push(createHttpOrigin())
 
   let libp2p: NodeLibp2p | undefined
+  // Content summaries: a miss asks the close peers whose filter holds the root before any
+  // origin (src/node/summaries).
+  const summaryCounters = summaryMetrics(promMetrics(metrics.registry))
+  const summaries = summaryExchange({
+    libp2p: () => p2p(),
+    metrics: summaryCounters,
+    logger,
+    ...summaryOptionsFromEnv(process.env),
+  })
+  const peerOrigin = createPeerOrigin({
+    libp2p: () => p2p(),
+    holders: (root) => summaries.holders(root),
+    anyHolder: (root) => summaries.summaries.holders(root).length > 0,
+    metrics: summaryCounters,
+    logger,
+  })
+  const summaryPart: Component = {
+    name: summaries.name,
+    start: () => summaries.start(),
+    async stop() {
+      await peerOrigin.close()
+      await summaries.stop()
+    },
+  }
   let providers: ProviderService | undefined
   let gateway: Gateway | undefined
   let http: AddressInfo | undefined
@@ -250,10 +280,10 @@ export async function startFullNode(
     sessionConfig: config.sessions,
     store: fullNodeStore(config, logger, metrics),
     openClaims: () => openDaPool({ dir: join(config.dataDir, 'das') }),
-    resolver: (store) =>
-      createResolver({
+    resolver: (store) => {
+      const resolver = createResolver({
         store,
-        origins,
+        origins: [peerOrigin, ...origins],
         limits: { maxBytes: config.origins.maxBytes, timeoutMs: config.origins.timeoutMs },
         logger,
         metrics: {
@@ -265,12 +295,22 @@ export async function startFullNode(
           cacheHit: () => metrics.cacheHits.inc(),
           cacheMiss: () => metrics.cacheMisses.inc(),
         },
-      }),
+      })
+      return {
+        // What the node serves feeds its summary: every resolve that found the content.
+        async resolve(pointer, resolveOptions) {
+          const tree = await resolver.resolve(pointer, resolveOptions)
+          summaries.recordRequest(tree.root)
+          return tree
+        },
+      }
+    },
     ...(options.services === undefined ? {} : { services: options.services }),
     transports: [libp2pPart],
     components: [
       listener,
       providerPart,
+      summaryPart,
       ...(chain === undefined ? [] : [chain]),
       ...(options.components?.(parts) ?? []),
       gatewayPart,
