@@ -4,7 +4,7 @@
  *   npm run sim -- --nodes 1000 --clients 10000 --epochs 10 [--seed N] [--json]
  *
  * Prints a line per epoch as it ends (stderr with --json), then the final epoch's figures: as
- * one JSON object with --json (the per-epoch figures under `epochs`), else as a table. Same
+ * one JSON object with --json (the per-epoch figures under `perEpoch`), else as a table. Same
  * options and seed: the same figures. Exit code 2 for bad options.
  */
 import { parseArgs } from 'node:util'
@@ -74,7 +74,7 @@ if (json) {
       peerFillHitRate: last.peerFillHitRate,
       seconds: result.seconds,
       last,
-      epochs: result.epochs,
+      perEpoch: result.epochs,
     }),
   )
 } else {

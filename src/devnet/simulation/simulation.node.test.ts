@@ -65,7 +65,8 @@ describe('the geography simulation', () => {
       'seconds',
     ])
       expect(typeof figures[key], key).toBe('number')
-    expect(figures.epochs).toHaveLength(2)
+    expect(figures.epochs).toBe(2)
+    expect(figures.perEpoch).toHaveLength(2)
     let status = 0
     try {
       execFileSync(process.execPath, [script, '--nodes', 'many'], { stdio: 'pipe' })
