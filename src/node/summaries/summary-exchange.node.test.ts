@@ -7,7 +7,7 @@
  * whose summary lies (it cannot serve) costs B one failed attempt before B goes on; once that
  * peer is gone its summary is too.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -33,8 +33,10 @@ import { metricsOf, metricValue } from '../testing/http.ts'
 
 const SIZE = 3 * 2 ** 20 + 4321
 const content = pseudoRandomBytes(SIZE, 19)
+const second = pseudoRandomBytes(2 ** 20 + 77, 20)
 let dir = ''
 let hex = ''
+let secondHex = ''
 let a: NodeProcess
 let b: NodeProcess
 let c: NodeProcess
@@ -72,6 +74,12 @@ beforeAll(async () => {
   })
   expect(added.code, added.stderr).toBe(0)
   hex = added.stdout.slice(0, 64)
+  writeFileSync(join(dir, 'second.bin'), second)
+  const more = await runFulmen(['add', '--data-dir', join(dir, 'a'), join(dir, 'second.bin')], {
+    env,
+  })
+  expect(more.code, more.stderr).toBe(0)
+  secondHex = more.stdout.slice(0, 64)
   a = await startNode({ dataDir: join(dir, 'a'), env })
   const dial = { ...env, FULMEN_SUMMARY_DIAL: wsAddressOf(a) }
   ;[b, c] = await Promise.all([
@@ -126,6 +134,34 @@ describe('content summaries between real nodes', () => {
     expect(error).toBeInstanceOf(FetchError)
     expect((error as FetchError).code).toBe('FETCH_NOT_FOUND')
     expect((await fills(b, 'hit')) + (await fills(b, 'failed'))).toBe(before)
+  })
+
+  test('a holder that no longer has the root costs one attempt each (false positive)', async () => {
+    // A serves the second content once, so its next summary holds it too.
+    const taken = await metric(b, 'fulmen_summaries_received_total', { result: 'taken' })
+    const direct = await clientOf(a)
+    expect((await (await direct.fetch(secondHex)).arrayBuffer()).byteLength).toBe(second.length)
+    await waitFor(
+      async () => (await metric(b, 'fulmen_summaries_received_total', { result: 'taken' })) > taken,
+      "A's next summary at B",
+    )
+    // A's copy rots on disk: A finds the block wrong when it reads it and deletes the content,
+    // so its summary now holds a root it cannot serve.
+    const file = openSync(join(dir, 'a', 'store', 'content', secondHex), 'r+')
+    writeSync(file, new Uint8Array(16).fill(0xee), 0, 16, 1000)
+    closeSync(file)
+    const viaB = await clientOf(b)
+    const before = { fp: await fills(b, 'false_positive'), failed: await fills(b, 'failed') }
+    for (let i = 0; i < 2; i++)
+      await expect(viaB.fetch(secondHex)).rejects.toBeInstanceOf(FetchError)
+    const after = { fp: await fills(b, 'false_positive'), failed: await fills(b, 'failed') }
+    // The first ask may find the rot (failed) or a scrub may have found it first.
+    expect(after.fp - before.fp + after.failed - before.failed).toBe(2)
+    expect(after.fp - before.fp).toBeGreaterThanOrEqual(1)
+    console.log(
+      `rotten holder: ${after.failed - before.failed} failed, ${after.fp - before.fp} not there`,
+    )
+    expect(await fills(b, 'hit')).toBe(1)
   })
 
   test('a peer whose summary lies costs one attempt; once gone, its summary is too', async () => {
