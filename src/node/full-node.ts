@@ -119,6 +119,7 @@ export async function startFullNode(
     libp2p: () => p2p(),
     metrics: summaryCounters,
     logger,
+    onPeerGone: (peer) => peerOrigin.forget(peer),
     ...summaryOptionsFromEnv(process.env),
   })
   const peerOrigin = createPeerOrigin({

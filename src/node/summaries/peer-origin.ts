@@ -11,6 +11,10 @@
  * or fails costs one attempt, then the next holder; when none served it, ORIGIN_UNAVAILABLE, and
  * the resolver goes on to the real origins. A holder that failed mid-body is not resumed: the
  * store has taken its bytes, so the fetch fails over to the next origin as a whole.
+ *
+ * Two nodes whose filters both hold a root neither has any more could ask each other, each
+ * resolve waiting on the other's: the client's stall timeout (5 s without a frame) ends that
+ * attempt, and the resolver goes on to the real origins.
  */
 import type { Libp2p } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -41,6 +45,8 @@ export interface PeerOriginOptions {
 }
 
 export interface PeerOrigin extends Origin {
+  /** Ends the session to `peer` (its connection closed): the next fill from it starts afresh. */
+  forget(peer: string): void
   /** Ends the sessions to peers. */
   close(): Promise<void>
 }
@@ -164,6 +170,11 @@ export function createPeerOrigin(options: PeerOriginOptions): PeerOrigin {
         'ORIGIN_UNAVAILABLE',
         `no close peer served ${root} (${tried.join(', ') || 'none asked'})`,
       )
+    },
+    forget(peer) {
+      const client = clients.get(peer)
+      clients.delete(peer)
+      client?.then((c) => c.close()).catch(() => {})
     },
     async close() {
       const all = [...clients.values()]

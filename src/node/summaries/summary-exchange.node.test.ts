@@ -173,6 +173,17 @@ describe('content summaries between real nodes', () => {
     liar = await createClientLibp2p()
     const taken = await metric(b, 'fulmen_summaries_received_total', { result: 'taken' })
     const connection = await liar.dial(multiaddr(wsAddressOf(b)))
+    // Bytes that are not a filter: the stream is refused, nothing is kept.
+    const garbage = await openChannel(connection, SUMMARY_PROTOCOL)
+    await garbage.write(
+      encodeSummaryFrame({ kind: 'summary', seq: 1, filter: new Uint8Array(40).fill(9) }),
+    )
+    await garbage.close().catch(() => {})
+    await waitFor(
+      async () => (await metric(b, 'fulmen_summaries_received_total', { result: 'refused' })) === 1,
+      'a malformed summary refused',
+    )
+    expect(await metric(b, 'fulmen_summary_peers')).toBe(1)
     const channel = await openChannel(connection, SUMMARY_PROTOCOL)
     await channel.write(
       encodeSummaryFrame({ kind: 'summary', seq: snapshot.seq, filter: snapshot.bytes }),

@@ -119,6 +119,8 @@ export interface SummaryExchangeOptions {
   readonly maxPeerSummaries?: number
   /** Multiaddrs (with /p2p) dialled at start and redialled at each check. */
   readonly dialPeers?: readonly string[]
+  /** Told when a peer's last connection closed (the peer origin ends its session to it). */
+  readonly onPeerGone?: (peer: string) => void
 }
 
 export interface SummaryExchange extends Component {
@@ -205,6 +207,7 @@ export function summaryExchange(options: SummaryExchangeOptions): SummaryExchang
     sentSeq.delete(peer)
     latency.delete(peer)
     held.delete(peer)
+    options.onPeerGone?.(peer)
     if (summaries.remove(peer)) {
       metrics.peers.set(summaries.size)
       log.debug({ peer }, 'summary dropped: peer disconnected')
