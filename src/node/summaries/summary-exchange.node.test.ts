@@ -19,6 +19,7 @@ import {
   type NodeProcess,
   pseudoRandomBytes,
   runFulmen,
+  sleep,
   startNode,
   waitFor,
   wsAddressOf,
@@ -124,6 +125,13 @@ describe('content summaries between real nodes', () => {
     expect((await (await viaB.fetch(hex)).arrayBuffer()).byteLength).toBe(SIZE)
     expect(await fills(b, 'hit')).toBe(1)
     console.log(`summary reached B in ${reachedMs} ms; ${SIZE} bytes filled via B in ${fillMs} ms`)
+
+    // More requests for a root already in the filter change nothing: no summary is sent.
+    await sleep(600)
+    const sent = await metric(a, 'fulmen_summaries_sent_total')
+    for (let i = 0; i < 3; i++) await (await direct.fetch(hex)).arrayBuffer()
+    await sleep(600) // three checks
+    expect(await metric(a, 'fulmen_summaries_sent_total')).toBe(sent)
   })
 
   test('a root in nobody’s filter fails at B as before, with no peer attempt', async () => {
