@@ -1,12 +1,13 @@
 /**
  * A full node, composed on the node core (src/host/node-core.ts) as components, in order:
  * store (checked on read, scrubbed in the background) → DA pool → libp2p → sessions (handshake
- * + CDN service) → handshake listener → discovery (tabs' announced roots) → content summaries
- * (src/node/summaries) → the chain (when the config names a genesis: src/node/chain/chain-node.ts) → the caller's own components →
- * HTTP gateway → store gauges → runtime file. `startFullNode` starts them in that
- * order (a failure stops what started and rejects with the part's own error); `stop` takes them
- * down in reverse, finishing (or, after the grace period, cutting) open responses and flushing
- * the store, and removes the runtime file last.
+ * + CDN service) → handshake listener → discovery (tabs' announced roots) → content
+ * summaries (src/node/summaries) → the chain (when the config names a genesis:
+ * src/node/chain/chain-node.ts) → the caller's own components → HTTP gateway → store gauges →
+ * runtime file. `startFullNode` starts them in that order (a failure stops what started and
+ * rejects with the part's own error); `stop` takes them down in reverse, finishing (or, after
+ * the grace period, cutting) open responses and flushing the store, and removes the runtime
+ * file last.
  */
 import { rm, writeFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
