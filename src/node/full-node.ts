@@ -127,6 +127,7 @@ export async function startFullNode(
     libp2p: () => p2p(),
     holders: (root) => summaries.holders(root),
     anyHolder: (root) => summaries.summaries.holders(root).length > 0,
+    isPeer: (peer) => summaries.summaries.has(peer),
     metrics: summaryCounters,
     logger,
   })

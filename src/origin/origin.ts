@@ -17,6 +17,9 @@ export interface OriginFetchOptions {
   readonly maxBytes: number
   /** Deadline for the whole fetch, headers and body (`Infinity` for none). */
   readonly timeoutMs: number
+  /** The peer id of whoever asked (a session's remote peer), when known: the peer origin asks
+   * no peer on a peer's behalf. */
+  readonly requester?: string
 }
 
 export interface Origin {

@@ -58,6 +58,8 @@ export interface ResolverOptions {
 
 export interface ResolveOptions {
   readonly signal?: AbortSignal
+  /** Who asked (a session's remote peer id), handed to the origins of a fetch it starts. */
+  readonly requester?: string
 }
 
 export interface Resolver {
@@ -117,12 +119,18 @@ export function createResolver(options: ResolverOptions): Resolver {
     pointer: Pointer,
     key: string,
     signal: AbortSignal,
+    requester: string | undefined,
   ): Promise<HashTree> {
     let bytes = 0
     const started = Date.now()
     try {
       const source = counted(
-        origin.fetch(pointer, { signal, maxBytes: limits.maxBytes, timeoutMs: limits.timeoutMs }),
+        origin.fetch(pointer, {
+          signal,
+          maxBytes: limits.maxBytes,
+          timeoutMs: limits.timeoutMs,
+          ...(requester === undefined ? {} : { requester }),
+        }),
         (n) => {
           bytes += n
         },
@@ -175,7 +183,12 @@ export function createResolver(options: ResolverOptions): Resolver {
     }
   }
 
-  async function fetchAndStore(pointer: Pointer, key: string, signal: AbortSignal) {
+  async function fetchAndStore(
+    pointer: Pointer,
+    key: string,
+    signal: AbortSignal,
+    requester: string | undefined,
+  ) {
     const candidates = origins.filter((o) => o.accepts(pointer))
     if (candidates.length === 0) {
       if (pointer.kind === 'blake3') {
@@ -193,7 +206,7 @@ export function createResolver(options: ResolverOptions): Resolver {
     for (const origin of candidates) {
       signal.throwIfAborted()
       try {
-        return await fetchFrom(origin, pointer, key, signal)
+        return await fetchFrom(origin, pointer, key, signal, requester)
       } catch (e) {
         if (signal.aborted) throw signal.reason
         if (!(e instanceof OriginError)) throw e
@@ -203,13 +216,13 @@ export function createResolver(options: ResolverOptions): Resolver {
     throw last
   }
 
-  function start(pointer: Pointer, key: string): Flight {
+  function start(pointer: Pointer, key: string, requester: string | undefined): Flight {
     const controller = new AbortController()
     const flight: Flight = {
       controller,
       waiters: 0,
       settled: false,
-      promise: fetchAndStore(pointer, key, controller.signal).finally(() => {
+      promise: fetchAndStore(pointer, key, controller.signal, requester).finally(() => {
         flight.settled = true
         if (inflight.get(key) === flight) inflight.delete(key)
       }),
@@ -262,7 +275,7 @@ export function createResolver(options: ResolverOptions): Resolver {
         }
         signal?.throwIfAborted()
         // Someone may have started the fetch while the store was looked up.
-        flight = inflight.get(key) ?? start(pointer, key)
+        flight = inflight.get(key) ?? start(pointer, key, resolveOptions.requester)
       }
       metrics?.cacheMiss()
       return wait(flight, key, signal)

@@ -341,6 +341,11 @@ export class PeerSummaries {
     return true
   }
 
+  /** Whether `peerId` sent a summary that is held. */
+  has(peerId: string): boolean {
+    return this.byPeer.has(peerId)
+  }
+
   /** Forgets `peerId`'s summary (it disconnected, or left the closest peers). */
   remove(peerId: string): boolean {
     return this.byPeer.delete(peerId)

@@ -12,9 +12,9 @@
  * the resolver goes on to the real origins. A holder that failed mid-body is not resumed: the
  * store has taken its bytes, so the fetch fails over to the next origin as a whole.
  *
- * Two nodes whose filters both hold a root neither has any more could ask each other, each
- * resolve waiting on the other's: the client's stall timeout (5 s without a frame) ends that
- * attempt, and the resolver goes on to the real origins.
+ * A miss on behalf of a peer (the requester is a node whose summary is held here) asks no peer:
+ * two nodes whose filters both held a root neither has any more would otherwise ask each other,
+ * each resolve waiting on the other's until the client's stall timeout (5 s without a frame).
  */
 import type { Libp2p } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -36,6 +36,9 @@ export interface PeerOriginOptions {
   readonly holders: (root: Uint8Array) => Promise<string[]>
   /** Whether any peer's summary holds `root` (cheap: `accepts` must not wait). */
   readonly anyHolder: (root: Uint8Array) => boolean
+  /** Whether `peer` is one of the nodes summaries are exchanged with: a miss on its behalf is
+   * not passed on to peers (two stale summaries would send the fill back and forth). */
+  readonly isPeer?: (peer: string) => boolean
   readonly metrics: Pick<SummaryMetrics, 'peerFills'>
   readonly logger: Logger
   /** The client key of the node's sessions to its peers (default: a fresh one). */
@@ -128,6 +131,8 @@ export function createPeerOrigin(options: PeerOriginOptions): PeerOrigin {
       if (pointer.kind !== 'blake3')
         throw new OriginError('ORIGIN_UNAVAILABLE', 'peers are asked for BLAKE3 roots only')
       const root = bytesToHex(pointer.root)
+      if (fetchOptions.requester !== undefined && options.isPeer?.(fetchOptions.requester))
+        throw new OriginError('ORIGIN_UNAVAILABLE', 'a peer’s miss is not passed on to peers')
       const signals = [
         fetchOptions.signal,
         Number.isFinite(fetchOptions.timeoutMs)

@@ -207,6 +207,13 @@ describe('content summaries between real nodes', () => {
     expect(await fills(b, 'failed')).toBe(failedBefore + 1)
     // B goes on serving what A filled.
     expect((await (await viaB.fetch(hex)).arrayBuffer()).byteLength).toBe(SIZE)
+    // The liar asks B itself: a miss on behalf of a peer whose summary B holds is not passed on
+    // to peers (two stale summaries would send it back and forth), so no attempt is made.
+    const asPeer = await createClient({ bootstrap: [wsAddressOf(b)], libp2p: liar, order: 'given' })
+    clients.push(asPeer)
+    const refused = await asPeer.fetch(claimedHex).catch((e: unknown) => e)
+    expect((refused as FetchError).code).toBe('FETCH_NOT_FOUND')
+    expect(await fills(b, 'failed')).toBe(failedBefore + 1)
 
     await liar.stop()
     liar = undefined

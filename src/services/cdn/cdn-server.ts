@@ -202,7 +202,10 @@ async function serveRequest(
   let tree: HashTree
   let body: AsyncGenerator<Uint8Array>
   try {
-    tree = await options.resolver.resolve(request.pointer, { signal })
+    tree = await options.resolver.resolve(request.pointer, {
+      signal,
+      requester: stream.session.remotePeer,
+    })
     const range = request.range ?? { start: 0, end: tree.length }
     if (range.end > tree.length) {
       throw Object.assign(new Error(`range ${range.start}-${range.end} of ${tree.length} bytes`), {
