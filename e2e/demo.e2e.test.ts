@@ -91,13 +91,16 @@ describe('the demo page', () => {
         timeout: 30_000,
       })
       .toBe('4')
+    // Node 1 is proven staked (a committee member unless the beacon rotated it out at an epoch
+    // change; the committee's size is checked above). Within 60 s: the fresh-clone run on a
+    // loaded machine took over 30 s to prove it.
     const node1 = t.page.locator(`#nodes tr[data-peer="${t.demo.network.nodes[0]!.peerId}"]`)
     await expect
       .poll(async () => (await node1.locator('td[data-label="Proof"]').textContent()) ?? '', {
-        timeout: 30_000,
+        timeout: 60_000,
       })
       .toMatch(
-        /^staked ✓ epoch \d+ \(committee\), stake [\d,.]+, reputation .+, proven at height \d+/,
+        /^staked ✓ epoch \d+( \(committee\))?, stake [\d,.]+, reputation .+, proven at height \d+/,
       )
     // The unstaked node serves the same content, and the client refuses it, proven unstaked.
     const unstaked = t.demo.network.nodes.find((n) => n.role === 'unstaked')!
