@@ -1,7 +1,8 @@
 /**
  * What ordering reads of the latest state, through any `ChainExecutor`'s `get` (not the
  * StateExecutor's own readers), so that the solo orderer and a later committee orderer read
- * alike: the chain's metadata, a sender's nonce, a committee, a parameter, a settled claim.
+ * alike: the chain's metadata, a sender's nonce, a node's address, a committee, a parameter, a
+ * settled claim.
  */
 
 import { StateError } from '../state/errors.ts'
@@ -32,6 +33,15 @@ export async function readNonce(executor: Reader, sender: Sender): Promise<numbe
   }
   const bytes = await executor.get('nodes', sender.key)
   return bytes === undefined ? 0 : decodeEntry('nodes', bytes).nonce
+}
+
+/** The node registry's first address of `key` (where nodes dial it); undefined without one. */
+export async function readNodeAddress(
+  executor: Reader,
+  key: Uint8Array,
+): Promise<string | undefined> {
+  const bytes = await executor.get('nodes', key)
+  return bytes === undefined ? undefined : decodeEntry('nodes', bytes).addresses[0]
 }
 
 export async function readCommittee(

@@ -1,30 +1,13 @@
-import { blake3 } from '@noble/hashes/blake3.js'
 import { describe, expect, it } from 'vitest'
+import { Prng } from '../devnet/fuzz-random.ts'
 import { PeerSummaries, PopularContent, type SummarySnapshot } from './content-summary.ts'
 import { decodeCuckooFilter, encodeCuckooFilter } from './cuckoo-filter.ts'
+import { rootOf, rootsOf } from './testing/roots.ts'
 
-/** Root number `i` of a family: BLAKE3 of (family, i), as real content roots are hashes. */
-function rootOf(i: number, family = 0): Uint8Array {
-  const input = new Uint8Array(8)
-  new DataView(input.buffer).setUint32(0, family)
-  new DataView(input.buffer).setUint32(4, i)
-  return blake3(input)
-}
-
-function rootsOf(count: number, family = 0): Uint8Array[] {
-  return Array.from({ length: count }, (_, i) => rootOf(i, family))
-}
-
-/** mulberry32: a seeded PRNG, so every run sees the same stream. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
-  }
+/** A seeded stream of uniform numbers in [0, 1), so every run sees the same. */
+const seeded = (seed: number) => {
+  const prng = new Prng(seed)
+  return () => prng.float()
 }
 
 /** Indices 0..n−1 drawn with probability ∝ 1/(i+1)^s: content popularity on a CDN. */
@@ -48,7 +31,7 @@ function zipf(n: number, s: number, random: () => number): () => number {
 describe('PopularContent', () => {
   it('keeps the most requested roots in the filter, in bounded memory', () => {
     const roots = rootsOf(20_000)
-    const draw = zipf(roots.length, 1, seededRandom(1))
+    const draw = zipf(roots.length, 1, seeded(1))
     const popular = new PopularContent({ capacity: 500 })
     const requests = new Map<number, number>()
     for (let n = 0; n < 100_000; n++) {
@@ -77,7 +60,7 @@ describe('PopularContent', () => {
     const roots = rootsOf(50_000)
     const capacity = 1_000
     for (const minShareIntervalMs of [0, 5_000]) {
-      const draw = zipf(roots.length, 1, seededRandom(2))
+      const draw = zipf(roots.length, 1, seeded(2))
       const popular = new PopularContent({ capacity, shareThreshold: 0.1, minShareIntervalMs })
       const requests = 300_000
       let inserts = 0

@@ -1,4 +1,3 @@
-import { blake3 } from '@noble/hashes/blake3.js'
 import { bytesToHex } from '@noble/hashes/utils.js'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
@@ -13,18 +12,7 @@ import {
   MAX_ENCODED_BYTES,
 } from './cuckoo-filter.ts'
 import { RoutingError } from './errors.ts'
-
-/** Root number `i` of a family: BLAKE3 of (family, i), as real content roots are hashes. */
-function rootOf(i: number, family = 0): Uint8Array {
-  const input = new Uint8Array(8)
-  new DataView(input.buffer).setUint32(0, family)
-  new DataView(input.buffer).setUint32(4, i)
-  return blake3(input)
-}
-
-function rootsOf(count: number, family = 0): Uint8Array[] {
-  return Array.from({ length: count }, (_, i) => rootOf(i, family))
-}
+import { rootsOf } from './testing/roots.ts'
 
 /** Roots 0..6 of family 0 in a filter of 2 buckets and 12-bit fingerprints (kicks included). */
 const PINNED_SMALL_FILTER = '010c0100000007def199efec46b3a1d92e4000'

@@ -11,9 +11,9 @@
  * Stopped, it takes them down in reverse. Metrics: pings by result and their round trips,
  * peers measured, submissions by result.
  */
-import { peerIdFromString } from '@libp2p/peer-id'
 import { bytesToHex } from '@noble/hashes/utils.js'
-import { readCommittee, readMetadata } from '../../consensus/chain-reads.ts'
+import { nodeKeyOfPeer } from '../../client/chain-vetter.ts'
+import { readCommittee, readMetadata, readNodeAddress } from '../../consensus/chain-reads.ts'
 import type { Orderer } from '../../consensus/orderer.ts'
 import { equalBytes } from '../../core/bytes.ts'
 import type { Component } from '../../core/lifecycle.ts'
@@ -31,7 +31,6 @@ import {
 } from '../../reputation/measurement-submitter.ts'
 import { createPinger, type Pinger, type PingPeer } from '../../reputation/pinger.ts'
 import type { StateExecutor } from '../../state/executor.ts'
-import { decodeEntry } from '../../state/tables.ts'
 import { nodeKeyOfSeed } from '../../state/transaction.ts'
 import { pingPeer, pingServer } from './ping-protocol.ts'
 
@@ -51,16 +50,6 @@ export interface ReputationNodeOptions {
 
 export interface ReputationNode extends Component {
   readonly ledger: MeasurementLedger
-}
-
-/** The key of a libp2p peer id, if it is an Ed25519 one (every Fulmen node's is). */
-function nodeKeyOfPeer(peer: string): Uint8Array | undefined {
-  try {
-    const key = peerIdFromString(peer).publicKey
-    return key?.type === 'Ed25519' ? key.raw : undefined
-  } catch {
-    return undefined
-  }
 }
 
 export function createReputationNode(options: ReputationNodeOptions): ReputationNode {
@@ -100,8 +89,7 @@ export function createReputationNode(options: ReputationNodeOptions): Reputation
     const out: PingPeer[] = []
     for (const key of committee?.activeNodes ?? []) {
       if (equalBytes(key, self)) continue
-      const bytes = await executor.get('nodes', key)
-      const address = bytes === undefined ? undefined : decodeEntry('nodes', bytes).addresses[0]
+      const address = await readNodeAddress(executor, key)
       if (address !== undefined) out.push({ key, address })
     }
     return out

@@ -23,9 +23,8 @@ import { bytesToHex } from '@noble/hashes/utils.js'
 import { createClient, type FulmenClient } from '../../client/client.ts'
 import type { Logger } from '../../core/logger.ts'
 import { type ClientKey, generateClientKey } from '../../crypto/client-key.ts'
+import { peerLinkOf } from '../../net/libp2p-dialer.ts'
 import type { PeerDialer } from '../../net/peer-dialer.ts'
-import { openChannel } from '../../net/protocol-dialer.ts'
-import { HANDSHAKE_PROTOCOL } from '../../net/protocols.ts'
 import type { Origin, OriginFetchOptions } from '../../origin/origin.ts'
 import { OriginError, type Pointer } from '../../origin/pointer.ts'
 import type { SummaryMetrics } from './summary-exchange.ts'
@@ -67,19 +66,7 @@ function nodeDialer(libp2p: () => Pick<Libp2p, 'dial'>): PeerDialer {
         peerIdFromString(peer),
         signal === undefined ? {} : { signal },
       )
-      const id = connection.remotePeer
-      const publicKey = id.publicKey?.raw
-      if (publicKey === undefined) throw new Error(`peer ${peer} has no public key in its id`)
-      return {
-        peer: id.toString(),
-        peerIdBytes: id.toMultihash().bytes,
-        publicKey,
-        openStream: (streamSignal) => openChannel(connection, HANDSHAKE_PROTOCOL, streamSignal),
-        get isOpen() {
-          return connection.status === 'open'
-        },
-        close: async () => {},
-      }
+      return peerLinkOf(connection, async () => {})
     },
     // Never used with order 'given'; a node knows its peers' latency from elsewhere.
     ping: async () => 0,

@@ -246,7 +246,8 @@ export function summaryExchange(options: SummaryExchangeOptions): SummaryExchang
         if (stored?.protocols.includes(SUMMARY_PROTOCOL) !== true) return
         speaking.push(peer)
         if (!latency.has(peer)) {
-          // TODO(topology keeper): take the epoch's measured latencies once it exposes them.
+          // The node's own libp2p ping, once a peer: the measured latencies live with the chain
+          // (src/node/reputation), and a node without a chain has none.
           const ms = await libp2p.services.ping
             .ping(id, { signal: AbortSignal.timeout(2_000) })
             .catch(() => undefined)

@@ -20,12 +20,12 @@ import { KEEP_ALIVE, type Libp2p } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
+import { readNodeAddress } from '../../consensus/chain-reads.ts'
 import type { Component } from '../../core/lifecycle.ts'
 import type { Logger } from '../../core/logger.ts'
 import type { Metrics } from '../../core/metrics.ts'
 import { epochTopology, readEpochTopologyInputs } from '../../routing/epoch-topology.ts'
 import type { StateExecutor } from '../../state/executor.ts'
-import { decodeEntry } from '../../state/tables.ts'
 import { peerIdOfNodeKey } from '../chain/committee-chain.ts'
 
 /** The peer-store tag of assigned peers (the `keep-alive` prefix makes libp2p redial them). */
@@ -120,10 +120,7 @@ export function createTopologyKeeper(options: TopologyKeeperOptions): TopologyKe
   }
 
   /** The registry's first address of `key`, as the pinger dials it. */
-  const addressOf = async (key: string): Promise<string | undefined> => {
-    const bytes = await executor.get('nodes', hexToBytes(key))
-    return bytes === undefined ? undefined : decodeEntry('nodes', bytes).addresses[0]
-  }
+  const addressOf = (key: string) => readNodeAddress(executor, hexToBytes(key))
 
   const dialOne = async (key: string, signal: AbortSignal) => {
     const address = await addressOf(key)
