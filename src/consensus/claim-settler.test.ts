@@ -8,16 +8,15 @@
 import { describe, expect, test } from 'vitest'
 import type { Claim } from '../acks/claim.ts'
 import { type Commitment, signCommitment } from '../acks/commitment.ts'
-import { createDaPool, type DaPool } from '../acks/da-pool.ts'
+import type { DaPool } from '../acks/da-pool.ts'
 import { HashChain } from '../acks/hash-chain.ts'
 import type { LogFn, Logger } from '../core/logger.ts'
 import { type GeneratedClientKey, generateClientKey } from '../crypto/client-key.ts'
-import { MemoryKvStore } from '../kv/memory-kv-store.ts'
 import type { ChainEvent, ExecutedBlock, MethodType, NodeKey } from '../state/model.ts'
 import { decodeTransaction } from '../state/transaction.ts'
 import { readSettledIndex } from './chain-reads.ts'
 import { createClaimSettler } from './claim-settler.ts'
-import { createSoloOrderer } from './solo-orderer.ts'
+import type { createSoloOrderer } from './solo-orderer.ts'
 import {
   ALICE_SECRET,
   accountTx,
@@ -173,22 +172,11 @@ describe('settling', () => {
 
   test('the timers settle by themselves', async () => {
     const chain = await openTestChain()
-    const orderer = createSoloOrderer({
-      executor: chain.executor,
-      nodeSeed: NODE_SEED,
-      blockMs: 1,
-      maxBlockTransactions: 100,
-      now: chain.now,
-    })
-    const pool = createDaPool(new MemoryKvStore())
-    const settler = createClaimSettler({
-      orderer,
-      executor: chain.executor,
-      pool,
-      nodeSeed: NODE_SEED,
-      everyMs: 1,
-      maxClaims: 10,
-    })
+    const { orderer, pool, settler } = settlerOnChain(
+      chain,
+      { everyMs: 1, maxClaims: 10 },
+      { blockMs: 1 },
+    )
     const key = generateClientKey()
     const settled = new Promise<number[]>((resolve) =>
       orderer.onBlock((b) => {
@@ -197,7 +185,6 @@ describe('settling', () => {
       }),
     )
     orderer.start()
-    settler.start()
     await orderer.submit(
       accountTx(ALICE_SECRET, 1, { type: 'RegisterClientKey', clientKey: key.publicKey }),
     )

@@ -123,16 +123,18 @@ export function nodeTx(seed: Uint8Array, nonce: number, method: Method): Uint8Ar
 
 /**
  * A claim settler over a fresh DA pool (MemoryKvStore) on `chain`, behind a solo orderer that
- * makes blocks only when asked (`produceBlock`); started. `options` go to the settler.
+ * makes blocks only when asked (`produceBlock`) or, once the caller starts it, every
+ * `ordering.blockMs`; the settler started. `options` go to the settler.
  */
 export function settlerOnChain(
   chain: TestChain,
   options: Partial<Omit<ClaimSettlerOptions, 'orderer' | 'executor' | 'pool' | 'nodeSeed'>> = {},
+  ordering: { readonly blockMs?: number } = {},
 ) {
   const orderer = createSoloOrderer({
     executor: chain.executor,
     nodeSeed: NODE_SEED,
-    blockMs: 60_000,
+    blockMs: ordering.blockMs ?? 60_000,
     maxBlockTransactions: 100,
     now: chain.now,
   })
